@@ -1,0 +1,504 @@
+//! The checked network: the IR that every stage after `check` consumes.
+//!
+//! Input: produced only by [`crate::check`] (or by the programmatic
+//! [`NetworkBuilder`] in tests and tools).
+//! Output: read by the partitioner, the placer, the lowering and the runtime.
+//!
+//! Invariants (established by `check`, relied on everywhere downstream):
+//! - every quantity is in SI units (seconds, hertz) or in explicit steps, with
+//!   every default filled in;
+//! - the graph is acyclic; every projection goes from an existing population
+//!   to a `lif` population; spike sources have no incoming projections;
+//! - every population has `size >= 1`, `tau_mem > 0`, `tau_syn > 0`,
+//!   `tau_mem != tau_syn`, `threshold > 0`; `steps >= 2`, `dt > 0`;
+//! - `train.readout` (when present) names a `lif` population with no outgoing
+//!   projections, and the loss' class count equals its size.
+//!
+//! Node and edge indices are stable: they are the declaration order in the
+//! source, and downstream code iterates populations in index order (never in
+//! petgraph's neighbour order, which is reverse insertion order).
+
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+
+/// A byte range into the source text, kept so that later stages (the placer's
+/// does-not-fit error) can point back at the declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(s: Span) -> Self {
+        (s.start, s.end.saturating_sub(s.start)).into()
+    }
+}
+
+/// A whole, checked `.snn` file.
+#[derive(Clone, Debug)]
+pub struct ValidNetwork {
+    pub name: String,
+    pub time: TimeGrid,
+    /// Populations are nodes, projections are edges (pre -> post).
+    pub graph: DiGraph<Population, Projection>,
+    /// Present when the file has a `train` block.
+    pub train: Option<TrainSpec>,
+    /// The `target spinnaker2` block, defaults filled in when absent.
+    pub target: TargetSpec,
+}
+
+/// The simulation time grid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeGrid {
+    /// Step length in seconds.
+    pub dt: f64,
+    /// Number of steps `T` (steps `0 .. T-1`).
+    pub steps: u32,
+}
+
+/// A time that the user gave either in time units or in steps. Resolved
+/// against a grid only when needed, so that a spec can be re-simulated at
+/// another `dt` (the gradient check does) with constants fixed in time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeValue {
+    Seconds(f64),
+    Steps(f64),
+}
+
+impl TimeValue {
+    /// The value in steps of the given grid (not rounded).
+    pub fn in_steps(self, dt: f64) -> f64 {
+        match self {
+            TimeValue::Seconds(s) => s / dt,
+            TimeValue::Steps(n) => n,
+        }
+    }
+    /// The value in seconds on the given grid.
+    pub fn in_seconds(self, dt: f64) -> f64 {
+        match self {
+            TimeValue::Seconds(s) => s,
+            TimeValue::Steps(n) => n * dt,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Population {
+    pub name: String,
+    /// Number of neurons (for a spike source: inputs, including the bias input).
+    pub size: u32,
+    pub kind: PopulationKind,
+    /// The whole `population ... = ...` declaration.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PopulationKind {
+    SpikeSource(SpikeSource),
+    Lif(LifParams),
+}
+
+impl Population {
+    pub fn lif(&self) -> Option<&LifParams> {
+        match &self.kind {
+            PopulationKind::Lif(p) => Some(p),
+            PopulationKind::SpikeSource(_) => None,
+        }
+    }
+    pub fn spike_source(&self) -> Option<&SpikeSource> {
+        match &self.kind {
+            PopulationKind::SpikeSource(s) => Some(s),
+            PopulationKind::Lif(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpikeSource {
+    pub encoding: Encoding,
+    /// The bias input: the last neuron of the population spikes once at this time.
+    pub bias: Option<TimeValue>,
+}
+
+impl SpikeSource {
+    /// Number of data features this source encodes (its size minus the bias input).
+    pub fn feature_count(&self, size: u32) -> u32 {
+        size - u32::from(self.bias.is_some())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Encoding {
+    /// One spike per feature; see `docs/eventprop.md` section 4.
+    Latency(LatencyEncoding),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyEncoding {
+    pub order: LatencyOrder,
+    /// Earliest spike time.
+    pub t_min: TimeValue,
+    /// Latest spike time; `None` means the last step `T-1` (early_high's default).
+    pub t_max: Option<TimeValue>,
+    /// Feature values are clipped below at this value before encoding.
+    pub clip_low: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyOrder {
+    /// High values spike early: step = round(t_min + (T-1-t_min)(1-v)).
+    EarlyHigh,
+    /// High values spike late: time = t_min + v (t_max - t_min).
+    LateHigh,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LifParams {
+    /// Membrane time constant, seconds.
+    pub tau_mem: f64,
+    /// Synaptic time constant, seconds.
+    pub tau_syn: f64,
+    pub threshold: f64,
+    pub reset: Reset,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reset {
+    /// V is set to zero after a spike (the only reset EventProp's contract defines).
+    Zero,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    pub kind: Connectivity,
+    pub init: Init,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connectivity {
+    /// All-to-all, weights of shape `[post, pre]`.
+    Dense,
+}
+
+/// Weight initialiser. Parameters are divided by the scale factor
+/// (`sqrt(fan_in)` for `FanInSqrt`) before sampling.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    Normal { mean: f64, std: f64, scale: InitScale },
+    Uniform { low: f64, high: f64, scale: InitScale },
+    Constant { value: f64, scale: InitScale },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitScale {
+    None,
+    /// Divide by `sqrt(fan_in)`.
+    FanInSqrt,
+    /// Divide by `fan_in`.
+    FanIn,
+}
+
+impl InitScale {
+    pub fn factor(self, fan_in: u32) -> f64 {
+        match self {
+            InitScale::None => 1.0,
+            InitScale::FanInSqrt => (fan_in as f64).sqrt(),
+            InitScale::FanIn => fan_in as f64,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSpec {
+    pub data: DataSpec,
+    /// The LIF population whose first spikes are the class scores.
+    pub readout: NodeIndex,
+    pub loss: LossSpec,
+    pub optimizer: OptimizerSpec,
+    pub schedule: Schedule,
+    pub batch: u32,
+    pub epochs: u32,
+    pub seed: u64,
+    /// Drop training points whose encoded spike pattern is identical to that of
+    /// a point with another label (off by default).
+    pub filter_ambiguous: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataSpec {
+    YinYang {
+        train: SplitSpec,
+        validation: SplitSpec,
+        test: SplitSpec,
+    },
+    /// Features then an integer label per row, with a header line.
+    /// Paths are as written in the spec (relative to the spec file's folder).
+    Csv {
+        train: String,
+        validation: Option<String>,
+        test: Option<String>,
+        /// Number of feature columns; the checker compares it with the input
+        /// population's feature count.
+        features: u32,
+        classes: u32,
+    },
+    /// A seeded synthetic classification set (for networks with no real data
+    /// yet, e.g. `examples/large.snn`): Gaussian blobs, one per class.
+    Synthetic {
+        features: u32,
+        classes: u32,
+        train: SplitSpec,
+        validation: SplitSpec,
+        test: SplitSpec,
+    },
+}
+
+impl DataSpec {
+    pub fn feature_count(&self) -> u32 {
+        match self {
+            DataSpec::YinYang { .. } => 4,
+            DataSpec::Csv { features, .. } | DataSpec::Synthetic { features, .. } => *features,
+        }
+    }
+    pub fn class_count(&self) -> u32 {
+        match self {
+            DataSpec::YinYang { .. } => 3,
+            DataSpec::Csv { classes, .. } | DataSpec::Synthetic { classes, .. } => *classes,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitSpec {
+    pub size: u32,
+    pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LossSpec {
+    /// `L = -log softmax(-t/xi)[l] + alpha (exp(t_l / beta) - 1)`, t in steps
+    /// (or in seconds, converted on the grid in use).
+    FirstSpikeCrossEntropy { xi: TimeValue, alpha: f64, beta: TimeValue },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerSpec {
+    /// PyTorch `Adam(weight_decay=...)`: L2 decay added to the gradient.
+    Adam { lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64 },
+    /// PyTorch `SGD(momentum=..., weight_decay=...)`.
+    Sgd { lr: f64, momentum: f64, weight_decay: f64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    Constant,
+    /// lr multiplied by `per_epoch` every epoch, applied per batch as
+    /// `per_epoch^(1/batches_per_epoch)`.
+    Exponential { per_epoch: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetSpec {
+    pub machine: MachineSize,
+    /// Clock in hertz.
+    pub clock_hz: f64,
+    pub mapping: Mapping,
+    /// Optional cap on neurons per PE (`neurons_per_core = N`).
+    pub neurons_per_core: Option<u32>,
+    /// The block's span, or an empty span at 0 when the block is absent.
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MachineSize {
+    Chips(u32),
+    /// A 48-chip board.
+    Board48,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    /// One copy of the network per sample of the batch (the seed paper).
+    BatchParallel,
+    /// One copy; the batch is processed sample after sample.
+    SingleCopy,
+}
+
+impl Default for TargetSpec {
+    fn default() -> Self {
+        TargetSpec {
+            machine: MachineSize::Chips(1),
+            clock_hz: 300e6,
+            mapping: Mapping::BatchParallel,
+            neurons_per_core: None,
+            span: Span::default(),
+        }
+    }
+}
+
+impl ValidNetwork {
+    /// Populations in declaration order.
+    pub fn populations(&self) -> impl Iterator<Item = (NodeIndex, &Population)> {
+        self.graph.node_indices().map(move |i| (i, &self.graph[i]))
+    }
+
+    /// Projections in declaration order, as (edge, pre, post, projection).
+    pub fn projections(
+        &self,
+    ) -> impl Iterator<Item = (EdgeIndex, NodeIndex, NodeIndex, &Projection)> {
+        self.graph.edge_indices().map(move |e| {
+            let (a, b) = self.graph.edge_endpoints(e).expect("edge index from this graph");
+            (e, a, b, &self.graph[e])
+        })
+    }
+
+    /// Projections into `post`, in declaration order.
+    pub fn incoming(&self, post: NodeIndex) -> Vec<(EdgeIndex, NodeIndex)> {
+        self.projections().filter(|p| p.2 == post).map(|p| (p.0, p.1)).collect()
+    }
+
+    /// Projections out of `pre`, in declaration order.
+    pub fn outgoing(&self, pre: NodeIndex) -> Vec<(EdgeIndex, NodeIndex)> {
+        self.projections().filter(|p| p.1 == pre).map(|p| (p.0, p.2)).collect()
+    }
+
+    /// Total fan-in of a population (sum of its incoming projections' pre sizes).
+    pub fn fan_in(&self, post: NodeIndex) -> u32 {
+        self.incoming(post).iter().map(|(_, pre)| self.graph[*pre].size).sum()
+    }
+
+    /// Populations in a topological order that is stable: among ready
+    /// populations, the lowest declaration index comes first.
+    pub fn topological_order(&self) -> Vec<NodeIndex> {
+        let n = self.graph.node_count();
+        let mut indegree = vec![0usize; n];
+        for (_, _, post, _) in self.projections() {
+            indegree[post.index()] += 1;
+        }
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        while order.len() < n {
+            let Some(next) = (0..n).find(|&i| !done[i] && indegree[i] == 0) else {
+                break; // a cycle: impossible after check
+            };
+            done[next] = true;
+            order.push(NodeIndex::new(next));
+            for (_, post) in self.outgoing(NodeIndex::new(next)) {
+                indegree[post.index()] -= 1;
+            }
+        }
+        order
+    }
+
+    /// The projection name used in weight files: `<pre>-><post>`.
+    pub fn projection_name(&self, e: EdgeIndex) -> String {
+        let (a, b) = self.graph.edge_endpoints(e).expect("edge index from this graph");
+        format!("{}->{}", self.graph[a].name, self.graph[b].name)
+    }
+
+    pub fn population_by_name(&self, name: &str) -> Option<NodeIndex> {
+        self.graph.node_indices().find(|&i| self.graph[i].name == name)
+    }
+
+    /// Number of trainable weights.
+    pub fn trainable_parameters(&self) -> u64 {
+        self.projections()
+            .map(|(_, a, b, _)| u64::from(self.graph[a].size) * u64::from(self.graph[b].size))
+            .sum()
+    }
+}
+
+/// Builds a [`ValidNetwork`] in code, for tests and tools that do not start from
+/// text. It does not check anything: callers must respect the invariants above.
+pub struct NetworkBuilder {
+    net: ValidNetwork,
+}
+
+impl NetworkBuilder {
+    pub fn new(name: &str, dt: f64, steps: u32) -> Self {
+        NetworkBuilder {
+            net: ValidNetwork {
+                name: name.to_string(),
+                time: TimeGrid { dt, steps },
+                graph: DiGraph::new(),
+                train: None,
+                target: TargetSpec::default(),
+            },
+        }
+    }
+
+    pub fn population(&mut self, name: &str, size: u32, kind: PopulationKind) -> NodeIndex {
+        self.net.graph.add_node(Population { name: name.to_string(), size, kind, span: Span::default() })
+    }
+
+    pub fn dense(&mut self, pre: NodeIndex, post: NodeIndex, init: Init) -> EdgeIndex {
+        self.net.graph.add_edge(pre, post, Projection { kind: Connectivity::Dense, init, span: Span::default() })
+    }
+
+    pub fn train(&mut self, train: TrainSpec) -> &mut Self {
+        self.net.train = Some(train);
+        self
+    }
+
+    pub fn target(&mut self, target: TargetSpec) -> &mut Self {
+        self.net.target = target;
+        self
+    }
+
+    pub fn build(self) -> ValidNetwork {
+        self.net
+    }
+}
+
+/// The seed paper's Yin-Yang network (`examples/yinyang.snn`), built in code,
+/// with a hidden layer of `hidden` neurons.
+pub fn yinyang_network(hidden: u32) -> ValidNetwork {
+    let lif = PopulationKind::Lif(LifParams { tau_mem: 20e-3, tau_syn: 5e-3, threshold: 1.0, reset: Reset::Zero });
+    let mut b = NetworkBuilder::new("yinyang", 1e-3, 27);
+    let input = b.population(
+        "input",
+        5,
+        PopulationKind::SpikeSource(SpikeSource {
+            encoding: Encoding::Latency(LatencyEncoding {
+                order: LatencyOrder::EarlyHigh,
+                t_min: TimeValue::Steps(2.0),
+                t_max: None,
+                clip_low: 0.01,
+            }),
+            bias: Some(TimeValue::Steps(0.0)),
+        }),
+    );
+    let h = b.population("hidden", hidden, lif.clone());
+    let out = b.population("output", 3, lif);
+    b.dense(input, h, Init::Normal { mean: 3.2, std: 3.2, scale: InitScale::FanInSqrt });
+    b.dense(h, out, Init::Normal { mean: 5.2, std: 2.8, scale: InitScale::FanInSqrt });
+    b.train(TrainSpec {
+        data: DataSpec::YinYang {
+            train: SplitSpec { size: 5000, seed: 42 },
+            validation: SplitSpec { size: 1000, seed: 41 },
+            test: SplitSpec { size: 1000, seed: 40 },
+        },
+        readout: out,
+        loss: LossSpec::FirstSpikeCrossEntropy {
+            xi: TimeValue::Steps(1.5),
+            alpha: 1e-2,
+            beta: TimeValue::Steps(100.0),
+        },
+        optimizer: OptimizerSpec::Adam { lr: 0.0019, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 6.5e-7 },
+        schedule: Schedule::Exponential { per_epoch: 0.95 },
+        batch: 22,
+        epochs: 40,
+        seed: 0,
+        filter_ambiguous: false,
+        span: Span::default(),
+    });
+    b.build()
+}

@@ -1,0 +1,44 @@
+//! The `snnc` command line: the only place where errors are rendered.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// snnc: compile spiking-neural-network specs (.snn) for SpiNNaker2, and train
+/// them with EventProp.
+#[derive(Parser, Debug)]
+#[command(name = "snnc", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a .snn file and print a summary of the network, or its diagnostics.
+    Check(cmd::check::CheckArgs),
+    /// Print the network of a .snn file as a Graphviz DOT graph.
+    Graph(cmd::check::GraphArgs),
+    /// Train the network of a .snn file.
+    Train(cmd::train::TrainArgs),
+    /// Compute the mean loss gradient over some samples, for given weights.
+    Grad(cmd::train::GradArgs),
+    /// Compare discrete EventProp gradients with an exact continuous-time model.
+    Gradcheck(cmd::train::GradcheckArgs),
+    /// Map a .snn file onto SpiNNaker2 and print the placement report.
+    Place(cmd::place::PlaceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::run_guarded(move || match cli.command {
+        Command::Check(a) => cmd::check::check(a),
+        Command::Graph(a) => cmd::check::graph(a),
+        Command::Train(a) => cmd::train::train(a),
+        Command::Grad(a) => cmd::train::grad(a),
+        Command::Gradcheck(a) => cmd::train::gradcheck(a),
+        Command::Place(a) => cmd::place::place(a),
+    })
+}
