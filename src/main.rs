@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod cmd;
+use snnc::cmd;
 
 /// snnc: compile spiking-neural-network specs (.snn) for SpiNNaker2, and train
 /// them with EventProp.
