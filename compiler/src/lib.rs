@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod network;
+pub mod numerics;
 
 pub use check::check_source;
 pub use network::ValidNetwork;
