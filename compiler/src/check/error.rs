@@ -35,7 +35,7 @@ pub enum CheckError {
     #[diagnostic(code(snn::check::duplicate_block), help("merge the two blocks into one"))]
     DuplicateBlock {
         what: String,
-        #[label("second {what}")]
+        #[label("given again here")]
         span: SourceSpan,
         #[label("first given here")]
         first: SourceSpan,

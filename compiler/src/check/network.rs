@@ -47,6 +47,10 @@ pub struct NetworkParts {
     pub grid: Option<TimeGrid>,
     pub pops: Vec<PopInfo>,
     pub projs: Vec<ProjInfo>,
+    /// Set when a population's kind or a projection could not be resolved:
+    /// the graph is then incomplete and the checks on its shape would only
+    /// repeat the first error.
+    pub incomplete: bool,
 }
 
 impl NetworkParts {
@@ -103,7 +107,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
         });
     }
 
-    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new() };
+    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new(), incomplete: false };
     for e in &net.entries {
         if let NetworkEntry::Population(p) = e {
             if let Some(first) = parts.find(&p.name.text) {
@@ -115,6 +119,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 continue;
             }
             let (is_source, size, kind) = population(errs, &p.kind, grid);
+            parts.incomplete |= is_source.is_none();
             parts.pops.push(PopInfo {
                 name: p.name.text.clone(),
                 name_span: p.name.span,
@@ -335,8 +340,12 @@ fn projection(errs: &mut Errors, parts: &mut NetworkParts, seen: &mut BTreeMap<(
         });
         None
     };
-    let (Some(pre), Some(post)) = (pre, post) else { return };
+    let (Some(pre), Some(post)) = (pre, post) else {
+        parts.incomplete = true;
+        return;
+    };
     if parts.pops[post].is_source == Some(true) {
+        parts.incomplete = true;
         errs.push(CheckError::ProjectionIntoSource {
             name: p.post.text.clone(),
             span: sp(p.post.span),
@@ -408,6 +417,10 @@ fn init(errs: &mut Errors, g: Given) -> Option<Init> {
 }
 
 fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
+    cycles(errs, parts);
+    if parts.incomplete {
+        return;
+    }
     let n = parts.pops.len();
     if !parts.pops.iter().any(|p| p.is_source == Some(true)) {
         errs.push(CheckError::MissingPopulation {
@@ -426,6 +439,7 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             help: "add a neuron population, e.g. `population output = lif(3)`".into(),
         });
     }
+    let source = parts.pops.iter().find(|p| p.is_source == Some(true)).map_or("input", |p| p.name.as_str());
     let mut has_in = vec![false; n];
     let mut has_out = vec![false; n];
     for p in &parts.projs {
@@ -437,13 +451,12 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             Some(false) if !has_in[i] => errs.push(CheckError::Unreachable {
                 name: p.name.clone(),
                 span: sp(p.name_span),
-                help: format!("add a projection into `{}`, e.g. `projection input -> {} = dense {{ .. }}`", p.name, p.name),
+                help: format!("add a projection into `{}`, e.g. `projection {source} -> {} = dense {{ .. }}`", p.name, p.name),
             }),
             Some(true) if !has_out[i] => errs.push(CheckError::UnusedSource { name: p.name.clone(), span: sp(p.name_span) }),
             _ => {}
         }
     }
-    cycles(errs, parts);
 }
 
 /// Reports each cycle once, at the last-declared projection that lies on it.

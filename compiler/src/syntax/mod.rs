@@ -29,8 +29,9 @@ pub enum SyntaxError {
     Unexpected {
         expected: String,
         found: String,
-        #[label("expected {expected} here")]
+        #[label("{label}")]
         span: Span,
+        label: String,
         #[help]
         help: String,
     },
@@ -113,18 +114,12 @@ fn describe(r: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::comma => "`,`",
         Rule::at => "`@`",
-        Rule::ident | Rule::unit => "a name",
+        Rule::ident => "a name",
         Rule::number => "a number",
-        Rule::string | Rule::string_inner => "a string",
+        Rule::string => "a string",
         Rule::EOI => "end of file",
-        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => "a value",
-        Rule::args => "arguments in `( )`",
-        Rule::body | Rule::network_body => "a `{ }` block",
-        Rule::param => "a parameter",
-        Rule::network | Rule::train | Rule::target => "a block",
-        Rule::time | Rule::population | Rule::projection | Rule::network_entry => "a declaration",
-        Rule::item => "a block",
-        Rule::file | Rule::WHITESPACE | Rule::COMMENT | Rule::line_comment | Rule::block_comment => "input",
+        Rule::value => "a value",
+        _ => "input",
     }
 }
 
@@ -148,8 +143,20 @@ fn token_at(text: &str, pos: usize) -> (String, Span) {
     } else {
         c.len_utf8()
     };
+    if rest.starts_with("/*") {
+        return ("a `/*` comment that is never closed".to_string(), Span::new(pos, pos + 2));
+    }
+    if c == '"' && !rest[1..].split('\n').next().unwrap_or("").contains('"') {
+        return ("a string that is never closed".to_string(), Span::new(pos, pos + 1));
+    }
     let tok = &rest[..len];
-    let found = if c == '\n' { "a line break".to_string() } else { format!("`{}`", tok.escape_debug()) };
+    let found = if c == '\n' {
+        "a line break".to_string()
+    } else if c.is_control() {
+        format!("the character {:?}", c)
+    } else {
+        format!("`{tok}`")
+    };
     (found, Span::new(pos, pos + len))
 }
 
@@ -163,12 +170,30 @@ fn convert_error(text: &str, e: &pest::error::Error<Rule>) -> SyntaxError {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let mut positives: Vec<Rule> = positives.iter().flat_map(|r| expand(*r)).copied().collect();
+    if positives.len() > 1 {
+        positives.retain(|r| *r != Rule::sep);
+    }
+    // The starts of every kind of value: say "a value".
+    if [Rule::ident, Rule::number, Rule::string].iter().all(|r| positives.contains(r)) {
+        positives.retain(|r| ![Rule::ident, Rule::number, Rule::string, Rule::lparen].contains(r));
+        positives.push(Rule::value);
+    }
     let mut words: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
     words.sort();
     words.dedup();
     let expected = one_of(&words);
     let (found, span) = token_at(text, pos);
     let word = &text[span.start..span.end];
+    // At the end of the input there is nothing to underline: point at the
+    // last token instead.
+    let (span, label) = if span.start == span.end {
+        let end = text.trim_end().len();
+        let start = text[..end].char_indices().last().map_or(0, |(i, _)| i);
+        (Span::new(start, end), format!("expected {expected} after this"))
+    } else {
+        (span, format!("expected {expected} here"))
+    };
     let suggestion = KEYWORDS
         .iter()
         .filter(|(r, _)| positives.contains(r))
@@ -179,7 +204,46 @@ fn convert_error(text: &str, e: &pest::error::Error<Rule>) -> SyntaxError {
         Some((_, k)) => format!("did you mean `{k}`?"),
         None => help_for(&positives),
     };
-    SyntaxError::Unexpected { expected, found, span, help }
+    SyntaxError::Unexpected { expected, found, span, label, help }
+}
+
+/// A rule that pest reports as expected, as the tokens it starts with.
+fn expand(r: Rule) -> &'static [Rule] {
+    match r {
+        Rule::file | Rule::item => &[Rule::kw_network, Rule::kw_train, Rule::kw_target, Rule::EOI],
+        Rule::network => &[Rule::kw_network],
+        Rule::train => &[Rule::kw_train],
+        Rule::target => &[Rule::kw_target],
+        Rule::network_entry => &[Rule::kw_time, Rule::kw_population, Rule::kw_projection],
+        Rule::time => &[Rule::kw_time],
+        Rule::population => &[Rule::kw_population],
+        Rule::projection => &[Rule::kw_projection],
+        Rule::body | Rule::network_body => &[Rule::open],
+        Rule::args => &[Rule::lparen],
+        Rule::param | Rule::unit => &[Rule::ident],
+        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
+        Rule::kw_network => &[Rule::kw_network],
+        Rule::kw_train => &[Rule::kw_train],
+        Rule::kw_target => &[Rule::kw_target],
+        Rule::kw_time => &[Rule::kw_time],
+        Rule::kw_population => &[Rule::kw_population],
+        Rule::kw_projection => &[Rule::kw_projection],
+        Rule::kw_seed => &[Rule::kw_seed],
+        Rule::sep => &[Rule::sep],
+        Rule::open => &[Rule::open],
+        Rule::close => &[Rule::close],
+        Rule::equals => &[Rule::equals],
+        Rule::arrow => &[Rule::arrow],
+        Rule::lparen => &[Rule::lparen],
+        Rule::rparen => &[Rule::rparen],
+        Rule::comma => &[Rule::comma],
+        Rule::at => &[Rule::at],
+        Rule::ident => &[Rule::ident],
+        Rule::number => &[Rule::number],
+        Rule::string | Rule::string_inner => &[Rule::string],
+        Rule::EOI => &[Rule::EOI],
+        Rule::WHITESPACE | Rule::COMMENT | Rule::line_comment | Rule::block_comment => &[],
+    }
 }
 
 fn help_for(positives: &[Rule]) -> String {
@@ -187,10 +251,11 @@ fn help_for(positives: &[Rule]) -> String {
         "a file is made of `network NAME { .. }`, `train { .. }` and `target spinnaker2 { .. }` blocks".into()
     } else if positives.contains(&Rule::kw_population) {
         "a network holds `time { .. }`, `population NAME = ..` and `projection A -> B = ..`".into()
-    } else if positives.contains(&Rule::param) || positives.contains(&Rule::ident) && positives.contains(&Rule::close)
-    {
+    } else if positives.contains(&Rule::ident) && positives.contains(&Rule::close) {
         "a block holds parameters `name = value`, separated by `;` or newlines".into()
-    } else if positives.contains(&Rule::number) || positives.contains(&Rule::string) {
+    } else if positives.contains(&Rule::rparen) && positives.contains(&Rule::comma) {
+        "separate arguments with `,` and close the list with `)`".into()
+    } else if positives.contains(&Rule::value) {
         "a value is a number with an optional unit (`20 ms`), a word (`zero`), a call (`adam(lr = 1e-3)`), a string or a tuple".into()
     } else {
         "see docs/language.md for the syntax".into()
