@@ -44,6 +44,12 @@ pub enum SyntaxError {
         #[label("this entry starts on the same line as the previous one")]
         span: Span,
     },
+    #[error("brackets are nested more than {MAX_DEPTH} deep")]
+    #[diagnostic(code(snn::syntax::too_deep), help("a .snn file never needs this much nesting; check for unclosed brackets"))]
+    TooDeep {
+        #[label("this bracket is {MAX_DEPTH} levels deep")]
+        span: Span,
+    },
     #[error("number `{text}` is not representable")]
     #[diagnostic(code(snn::syntax::bad_number), help("numbers must be finite 64-bit floats"))]
     BadNumber {
@@ -65,8 +71,49 @@ const KEYWORDS: &[(Rule, &str)] = &[
     (Rule::kw_seed, "seed"),
 ];
 
+/// The deepest nesting of `( )` and `{ }` accepted; it bounds the parser's
+/// recursion, so that no input can exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// The first bracket that opens more than [`MAX_DEPTH`] levels, skipping
+/// comments and strings.
+fn too_deep(text: &str) -> Option<Span> {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i += text[i..].find('\n').unwrap_or(text.len() - i);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += text[i + 2..].find("*/").map_or(text.len() - i, |k| k + 4);
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Span::new(i, i + 1));
+                }
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parses a whole file.
 pub fn parse(text: &str) -> Result<File, Vec<SyntaxError>> {
+    if let Some(span) = too_deep(text) {
+        return Err(vec![SyntaxError::TooDeep { span }]);
+    }
     let mut pairs = SnnParser::parse(Rule::file, text).map_err(|e| vec![convert_error(text, &e)])?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let mut b = Builder { text, errors: Vec::new() };
