@@ -316,12 +316,11 @@ fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encod
         }),
     };
     let (t_min, t_max, clip_low) = (t_min?, t_max?, clip_low?);
-    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max")) {
-        if t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
+    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max"))
+        && t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
             errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
             return None;
         }
-    }
     Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
 }
 

@@ -101,6 +101,9 @@ impl Dim {
     }
 }
 
+/// A unit as written: its dimension, its power of ten to SI, the word.
+type Unit<'v> = (Dim, i32, &'v Ident);
+
 /// Units: name, dimension, and the power of ten to SI.
 pub const UNITS: &[(&str, Dim, i32)] = &[
     ("s", Dim::Time, 0),
@@ -285,7 +288,7 @@ impl Errors {
     }
 
     /// The number and the dimension of its unit (`None` for a bare number).
-    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<(Dim, i32, &'v Ident)>)> {
+    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<Unit<'v>>)> {
         let ValueKind::Quantity { number, unit } = &g.value.kind else {
             self.mismatch(g, expected, help);
             return None;

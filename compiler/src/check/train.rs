@@ -75,8 +75,8 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     let data = data_g.and_then(|g| data(errs, g, features, classes));
 
     if let (Some(data), Some(g)) = (&data, data_g) {
-        if let (Some(r), Some(size)) = (readout, classes) {
-            if data.class_count() != size {
+        if let (Some(r), Some(size)) = (readout, classes)
+            && data.class_count() != size {
                 errs.push(CheckError::ClassCountMismatch {
                     name: net.pops[r].name.clone(),
                     data: data.class_count(),
@@ -85,9 +85,8 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     readout: sp(net.pops[r].kind_span),
                 });
             }
-        }
-        if let (Some(i), Some(features)) = (input, features) {
-            if data.feature_count() != features {
+        if let (Some(i), Some(features)) = (input, features)
+            && data.feature_count() != features {
                 let pop = &net.pops[i];
                 let bias = matches!(&pop.kind, Some(PopulationKind::SpikeSource(s)) if s.bias.is_some());
                 let want = data.feature_count() + u32::from(bias);
@@ -104,18 +103,15 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     },
                 });
             }
-        }
-        if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data) {
-            if u64::from(train.size) < b {
-                if let Some(bg) = p.get("batch") {
+        if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data)
+            && u64::from(train.size) < b
+                && let Some(bg) = p.get("batch") {
                     errs.range(
                         bg,
                         &format!("is larger than the {} training points", train.size),
                         "incomplete batches are dropped: the batch must not exceed the training set",
                     );
                 }
-            }
-        }
     }
 
     Some(TrainParts {
