@@ -162,6 +162,7 @@ fn describe(r: Rule) -> &'static str {
         Rule::comma => "`,`",
         Rule::at => "`@`",
         Rule::ident => "a name",
+        Rule::unit => "a unit",
         Rule::number => "a number",
         Rule::string => "a string",
         Rule::EOI => "end of file",
@@ -267,7 +268,8 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::projection => &[Rule::kw_projection],
         Rule::body | Rule::network_body => &[Rule::open],
         Rule::args => &[Rule::lparen],
-        Rule::param | Rule::unit => &[Rule::ident],
+        Rule::param => &[Rule::ident],
+        Rule::unit => &[Rule::unit],
         Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
         Rule::kw_network => &[Rule::kw_network],
         Rule::kw_train => &[Rule::kw_train],
@@ -440,7 +442,7 @@ impl Builder<'_> {
                     Some(n) => self.number(n),
                     None => Number { value: 0.0, text: String::new(), span },
                 };
-                let unit = inner.next().and_then(|u| u.into_inner().next()).map(ident);
+                let unit = inner.next().map(ident);
                 ValueKind::Quantity { number, unit }
             }
             Rule::split => {
