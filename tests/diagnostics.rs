@@ -4,7 +4,8 @@
 //!
 //! Inputs are written with a few templates to stay on one line:
 //! `{T}` a time block, `{I}` a 4-feature input, `{O}` a 3-neuron lif output,
-//! `{P}` the projection `i -> o`, `{NET}` the network made of those, and
+//! `{P}` the projection `i -> o`, `{NET}` the network made of those (on
+//! several lines, so that reports on the blocks after it stay narrow), and
 //! `{TR}` the required train parameters (Yin-Yang data, readout `o`).
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, Report};
@@ -124,7 +125,7 @@ const CASES: &[(&str, &str, &str)] = &[
 
 fn expand(input: &str) -> String {
     input
-        .replace("{NET}", "network n { {T}; {I}; {O}; {P} }")
+        .replace("{NET}", "network n {\n    {T}\n    {I}\n    {O}\n    {P}\n}\n")
         .replace("{TR}", "data = yin_yang(); readout = o; batch = 4; epochs = 1")
         .replace("{T}", "time { dt = 1 ms; steps = 20 }")
         .replace("{I}", "population i = spike_source(4) { encoding = latency(order = early_high) }")
