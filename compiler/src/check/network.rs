@@ -215,17 +215,12 @@ fn size(errs: &mut Errors, g: Option<Given>, p: &super::params::Params, min: u64
         });
         return None;
     };
-    let n = errs.integer(g, 0, MAX_POPULATION, false)?;
-    if n < min {
-        let msg = if min == 1 { "must be at least 1".to_string() } else { format!("must be at least {min}") };
-        let help = if min == 1 {
-            "a population has at least one neuron".to_string()
-        } else {
-            "with a bias input, a spike_source needs at least one feature input plus the bias".to_string()
-        };
-        errs.range(g, &msg, &help);
-        return None;
-    }
+    let help = if min == 1 {
+        "a population has 1 to 1000000 neurons"
+    } else {
+        "with a bias input, a spike_source has 2 to 1000000 neurons: at least one feature input plus the bias"
+    };
+    let n = errs.integer_in(g, min, MAX_POPULATION, false, Some(help))?;
     Some(n as u32)
 }
 
