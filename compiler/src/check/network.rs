@@ -26,8 +26,8 @@ pub struct PopInfo {
     pub name: String,
     pub name_span: Span,
     pub span: Span,
-    /// The span of `lif(..)` / `spike_source(..)`, where the size is written.
-    pub kind_span: Span,
+    /// Where the size is written (`3` in `lif(3)`), or the kind's name.
+    pub size_span: Span,
     pub is_source: Option<bool>,
     pub size: Option<u32>,
     pub kind: Option<PopulationKind>,
@@ -124,7 +124,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 name: p.name.text.clone(),
                 name_span: p.name.span,
                 span: p.span,
-                kind_span: p.kind.span,
+                size_span: size_span(&p.kind),
                 is_source,
                 size,
                 kind,
@@ -141,6 +141,13 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
 
     graph_checks(errs, &parts);
     parts
+}
+
+/// The span of a population's size argument, or of the kind's name.
+fn size_span(call: &Call) -> Span {
+    let args = call.args.iter().flat_map(|a| &a.args);
+    let mut candidates = args.filter(|a| a.name.as_ref().is_none_or(|n| n.text == "size"));
+    candidates.next().map_or(call.name.span, |a| a.value.span)
 }
 
 fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {

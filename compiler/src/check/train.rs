@@ -82,7 +82,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     data: data.class_count(),
                     size,
                     span: sp(g.value.span),
-                    readout: sp(net.pops[r].kind_span),
+                    readout: sp(net.pops[r].size_span),
                 });
             }
         if let (Some(i), Some(features)) = (input, features)
@@ -95,7 +95,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     data: data.feature_count(),
                     features,
                     span: sp(g.value.span),
-                    input: sp(pop.kind_span),
+                    input: sp(pop.size_span),
                     help: if bias {
                         format!("the input has a bias neuron: make it `spike_source({want})`, features plus one")
                     } else {
