@@ -96,6 +96,11 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     features,
                     span: sp(g.value.span),
                     input: sp(pop.size_span),
+                    input_label: if bias {
+                        format!("{features} features + the bias input")
+                    } else {
+                        format!("{features} features")
+                    },
                     help: if bias {
                         format!("the input has a bias neuron: make it `spike_source({want})`, features plus one")
                     } else {
