@@ -4,7 +4,8 @@
 //!
 //! Inputs are written with a few templates to stay on one line:
 //! `{T}` a time block, `{I}` a 4-feature input, `{O}` a 3-neuron lif output,
-//! `{P}` the projection `i -> o`, `{NET}` the network made of those, and
+//! `{P}` the projection `i -> o`, `{NET}` the network made of those (on
+//! several lines, so that reports on the blocks after it stay narrow), and
 //! `{TR}` the required train parameters (Yin-Yang data, readout `o`).
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, Report};
@@ -48,6 +49,10 @@ const CASES: &[(&str, &str, &str)] = &[
     ("threshold_with_unit", "snn::check::wrong_unit", "network n { {T}; {I}; population o = lif(3) { threshold = 1 ms }; {P} }"),
     ("reset_unknown", "snn::check::unknown_keyword", "network n { {T}; {I}; population o = lif(3) { reset = subtract }; {P} }"),
     ("population_size_zero", "snn::check::out_of_range", "network n { {T}; {I}; population o = lif(0); {P} }"),
+    ("population_size_negative", "snn::check::out_of_range", "network n { {T}; {I}; population o = lif(-3); {P} }"),
+    ("population_size_too_large", "snn::check::out_of_range", "network n { {T}; {I}; population o = lif(2000000); {P} }"),
+    ("population_size_fractional", "snn::check::type_mismatch", "network n { {T}; {I}; population o = lif(2.5); {P} }"),
+    ("dt_unit_on_the_next_line", "snn::check::wrong_unit", "network n {\n    time {\n        dt = 1\n        steps = 20\n    }\n    {I}; {O}; {P}\n}"),
     ("population_kind_unknown", "snn::check::unknown_keyword", "network n { {T}; {I}; population o = lfi(3); {P} }"),
     ("population_size_missing", "snn::check::missing_parameter", "network n { {T}; {I}; population o = lif { tau_mem = 20 ms }; {P} }"),
     ("population_too_many_arguments", "snn::check::unexpected_argument", "network n { {T}; {I}; population o = lif(3, 4); {P} }"),
@@ -124,7 +129,7 @@ const CASES: &[(&str, &str, &str)] = &[
 
 fn expand(input: &str) -> String {
     input
-        .replace("{NET}", "network n { {T}; {I}; {O}; {P} }")
+        .replace("{NET}", "network n {\n    {T}\n    {I}\n    {O}\n    {P}\n}\n")
         .replace("{TR}", "data = yin_yang(); readout = o; batch = 4; epochs = 1")
         .replace("{T}", "time { dt = 1 ms; steps = 20 }")
         .replace("{I}", "population i = spike_source(4) { encoding = latency(order = early_high) }")

@@ -140,3 +140,85 @@ fn deep_nesting_is_rejected_without_exhausting_the_stack() {
         assert_eq!(codes, ["snn::syntax::too_deep"], "{opener}");
     }
 }
+
+/// A random feed-forward chain, rendered as `.snn` text below.
+#[derive(Clone, Debug)]
+struct Chain {
+    features: u32,
+    bias: bool,
+    layers: Vec<u32>,
+    steps: u32,
+    newlines: bool,
+    train_first: bool,
+}
+
+fn chain() -> impl Strategy<Value = Chain> {
+    (1u32..12, any::<bool>(), prop::collection::vec(1u32..60, 1..5), 2u32..200, any::<bool>(), any::<bool>())
+        .prop_map(|(features, bias, layers, steps, newlines, train_first)| Chain {
+            features,
+            bias,
+            layers,
+            steps,
+            newlines,
+            train_first,
+        })
+}
+
+fn render_chain(c: &Chain) -> String {
+    let sep = if c.newlines { "\n" } else { "; " };
+    let mut net = format!("network chain {{{sep}time {{ dt = 0.5 ms{sep}steps = {} }}{sep}", c.steps);
+    let bias = if c.bias { "; bias = spike(at = 1 steps)" } else { "" };
+    net += &format!(
+        "population l0 = spike_source({}) {{ encoding = latency(order = early_high, t_min = 0 steps){bias} }}{sep}",
+        c.features + u32::from(c.bias)
+    );
+    for (k, size) in c.layers.iter().enumerate() {
+        net += &format!("population l{} = lif({size}) {{ tau_mem = 10 ms{sep}tau_syn = 2 ms }}{sep}", k + 1);
+    }
+    for k in 0..c.layers.len() {
+        net += &format!("projection l{k} -> l{} = dense {{ init = uniform(-1, 1, fan_in) }}{sep}", k + 1);
+    }
+    net += "}\n";
+    let last = *c.layers.last().expect("at least one layer");
+    if last < 2 {
+        return net;
+    }
+    let train = format!(
+        "train {{ data = synthetic({}, {last}, train = 100 @ seed 7){sep}readout = l{}{sep}batch = 10{sep}epochs = 1 }}\n",
+        c.features,
+        c.layers.len()
+    );
+    if c.train_first { train + &net } else { net + &train }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// An independent statement of what a generated chain must check to.
+    #[test]
+    fn random_valid_chains_are_accepted_as_written(c in chain()) {
+        let text = render_chain(&c);
+        let net = match check_source("chain.snn", &text) {
+            Ok(net) => net,
+            Err(d) => return Err(TestCaseError::fail(format!("{text}\n{:#?}", d.errors()))),
+        };
+        let mut sizes = vec![c.features + u32::from(c.bias)];
+        sizes.extend(&c.layers);
+        let got: Vec<u32> = net.populations().map(|(_, p)| p.size).collect();
+        prop_assert_eq!(&got, &sizes);
+        prop_assert_eq!(net.time.steps, c.steps);
+        let edges: Vec<(usize, usize)> = net.projections().map(|(_, a, b, _)| (a.index(), b.index())).collect();
+        let want: Vec<(usize, usize)> = (0..c.layers.len()).map(|k| (k, k + 1)).collect();
+        prop_assert_eq!(edges, want);
+        let weights: u64 = sizes.windows(2).map(|w| u64::from(w[0]) * u64::from(w[1])).sum();
+        prop_assert_eq!(net.trainable_parameters(), weights);
+        match &net.train {
+            Some(t) => {
+                prop_assert_eq!(t.readout.index(), c.layers.len());
+                prop_assert_eq!(t.data.feature_count(), c.features);
+                prop_assert_eq!(t.data.class_count(), *c.layers.last().expect("a layer"));
+            }
+            None => prop_assert!(*c.layers.last().expect("a layer") < 2),
+        }
+    }
+}

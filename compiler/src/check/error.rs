@@ -316,8 +316,9 @@ pub enum CheckError {
         features: u32,
         #[label("{data} features")]
         span: SourceSpan,
-        #[label("{features} features")]
+        #[label("{input_label}")]
         input: SourceSpan,
+        input_label: String,
         #[help]
         help: String,
     },

@@ -26,8 +26,8 @@ pub struct PopInfo {
     pub name: String,
     pub name_span: Span,
     pub span: Span,
-    /// The span of `lif(..)` / `spike_source(..)`, where the size is written.
-    pub kind_span: Span,
+    /// Where the size is written (`3` in `lif(3)`), or the kind's name.
+    pub size_span: Span,
     pub is_source: Option<bool>,
     pub size: Option<u32>,
     pub kind: Option<PopulationKind>,
@@ -124,7 +124,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 name: p.name.text.clone(),
                 name_span: p.name.span,
                 span: p.span,
-                kind_span: p.kind.span,
+                size_span: size_span(&p.kind),
                 is_source,
                 size,
                 kind,
@@ -141,6 +141,13 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
 
     graph_checks(errs, &parts);
     parts
+}
+
+/// The span of a population's size argument, or of the kind's name.
+fn size_span(call: &Call) -> Span {
+    let args = call.args.iter().flat_map(|a| &a.args);
+    let mut candidates = args.filter(|a| a.name.as_ref().is_none_or(|n| n.text == "size"));
+    candidates.next().map_or(call.name.span, |a| a.value.span)
 }
 
 fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {
@@ -215,17 +222,12 @@ fn size(errs: &mut Errors, g: Option<Given>, p: &super::params::Params, min: u64
         });
         return None;
     };
-    let n = errs.integer(g, 0, MAX_POPULATION, false)?;
-    if n < min {
-        let msg = if min == 1 { "must be at least 1".to_string() } else { format!("must be at least {min}") };
-        let help = if min == 1 {
-            "a population has at least one neuron".to_string()
-        } else {
-            "with a bias input, a spike_source needs at least one feature input plus the bias".to_string()
-        };
-        errs.range(g, &msg, &help);
-        return None;
-    }
+    let help = if min == 1 {
+        "a population has 1 to 1000000 neurons"
+    } else {
+        "with a bias input, a spike_source has 2 to 1000000 neurons: at least one feature input plus the bias"
+    };
+    let n = errs.integer_in(g, min, MAX_POPULATION, false, Some(help))?;
     Some(n as u32)
 }
 
@@ -316,12 +318,11 @@ fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encod
         }),
     };
     let (t_min, t_max, clip_low) = (t_min?, t_max?, clip_low?);
-    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max")) {
-        if t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
+    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max"))
+        && t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
             errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
             return None;
         }
-    }
     Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
 }
 

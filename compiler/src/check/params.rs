@@ -101,6 +101,9 @@ impl Dim {
     }
 }
 
+/// A unit as written: its dimension, its power of ten to SI, the word.
+type Unit<'v> = (Dim, i32, &'v Ident);
+
 /// Units: name, dimension, and the power of ten to SI.
 pub const UNITS: &[(&str, Dim, i32)] = &[
     ("s", Dim::Time, 0),
@@ -285,7 +288,7 @@ impl Errors {
     }
 
     /// The number and the dimension of its unit (`None` for a bare number).
-    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<(Dim, i32, &'v Ident)>)> {
+    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<Unit<'v>>)> {
         let ValueKind::Quantity { number, unit } = &g.value.kind else {
             self.mismatch(g, expected, help);
             return None;
@@ -333,6 +336,11 @@ impl Errors {
 
     /// An integer in `min..=max`; `steps_ok` also accepts the unit `steps`.
     pub fn integer(&mut self, g: Given, min: u64, max: u64, steps_ok: bool) -> Option<u64> {
+        self.integer_in(g, min, max, steps_ok, None)
+    }
+
+    /// [`Errors::integer`], with the help line to show when out of range.
+    pub fn integer_in(&mut self, g: Given, min: u64, max: u64, steps_ok: bool, range_help: Option<&str>) -> Option<u64> {
         let (n, unit) = self.quantity(g, "an integer", "write a whole number such as `22`")?;
         match unit {
             None => {}
@@ -369,7 +377,7 @@ impl Errors {
                 name: g.name.to_string(),
                 message,
                 span: sp(n.span),
-                help: format!("`{}` is {}", g.name, n.text),
+                help: range_help.map_or_else(|| format!("`{}` is {}", g.name, n.text), str::to_string),
             });
             return None;
         }

@@ -162,6 +162,7 @@ fn describe(r: Rule) -> &'static str {
         Rule::comma => "`,`",
         Rule::at => "`@`",
         Rule::ident => "a name",
+        Rule::unit => "a unit",
         Rule::number => "a number",
         Rule::string => "a string",
         Rule::EOI => "end of file",
@@ -267,7 +268,8 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::projection => &[Rule::kw_projection],
         Rule::body | Rule::network_body => &[Rule::open],
         Rule::args => &[Rule::lparen],
-        Rule::param | Rule::unit => &[Rule::ident],
+        Rule::param => &[Rule::ident],
+        Rule::unit => &[Rule::unit],
         Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
         Rule::kw_network => &[Rule::kw_network],
         Rule::kw_train => &[Rule::kw_train],
@@ -440,7 +442,7 @@ impl Builder<'_> {
                     Some(n) => self.number(n),
                     None => Number { value: 0.0, text: String::new(), span },
                 };
-                let unit = inner.next().and_then(|u| u.into_inner().next()).map(ident);
+                let unit = inner.next().map(ident);
                 ValueKind::Quantity { number, unit }
             }
             Rule::split => {
@@ -490,4 +492,60 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ast::{Item, NetworkEntry, ValueKind};
+    use super::parse;
+
+    /// Spans end at the last token, never on the whitespace or comments that
+    /// follow a rule with an optional tail.
+    #[test]
+    fn spans_cover_exactly_their_tokens() {
+        let text = "network n { // c\n  population o = lif(3) /* c */\n  population p = lif(3) { tau_mem = 20 ms }  // c\n  projection o -> p = dense { init = normal() }\n}\ntrain { readout = p  // c\n batch = 2\n}";
+        let file = parse(text).expect("parses");
+        let Item::Network(net) = &file.items[0] else { panic!("a network first") };
+        let spans: Vec<&str> = net
+            .entries
+            .iter()
+            .map(|e| match e {
+                NetworkEntry::Population(p) => &text[p.span.start..p.span.end],
+                NetworkEntry::Projection(p) => &text[p.span.start..p.span.end],
+                NetworkEntry::Time { body, .. } => &text[body.span.start..body.span.end],
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                "population o = lif(3)",
+                "population p = lif(3) { tau_mem = 20 ms }",
+                "projection o -> p = dense { init = normal() }"
+            ]
+        );
+        let Item::Train { body, .. } = &file.items[1] else { panic!("then train") };
+        let params: Vec<&str> = body.params.iter().map(|p| &text[p.span.start..p.span.end]).collect();
+        assert_eq!(params, ["readout = p", "batch = 2"]);
+    }
+
+    #[test]
+    fn numbers_units_and_splits() {
+        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\" }";
+        let file = parse(text).expect("parses");
+        let Item::Train { body, .. } = &file.items[0] else { panic!("train") };
+        let kinds: Vec<String> = body
+            .params
+            .iter()
+            .map(|p| match &p.value.kind {
+                ValueKind::Quantity { number, unit } => {
+                    format!("{}{}", number.value, unit.as_ref().map_or(String::new(), |u| format!(" {}", u.text)))
+                }
+                ValueKind::Split { size, seed } => format!("{} @ {}", size.value, seed.value),
+                ValueKind::Tuple(items) => format!("tuple of {}", items.len()),
+                ValueKind::String(s) => s.clone(),
+                ValueKind::Call(c) => c.name.text.clone(),
+            })
+            .collect();
+        assert_eq!(kinds, ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y"]);
+    }
 }
