@@ -1,0 +1,10 @@
+//! The EventProp reference trainer (`docs/eventprop.md`): the oracle every
+//! later backend is tested against.
+//!
+//! Modules: `plan` (network -> layers and constants), `eventprop` (one
+//! sample's forward and backward), `batch` (a batch: samples in parallel,
+//! reduced in sample order).
+
+pub mod batch;
+pub mod eventprop;
+pub mod plan;
