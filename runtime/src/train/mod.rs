@@ -7,4 +7,5 @@
 
 pub mod batch;
 pub mod eventprop;
+pub mod init;
 pub mod plan;
