@@ -8,4 +8,8 @@
 pub mod batch;
 pub mod eventprop;
 pub mod init;
+pub mod optim;
 pub mod plan;
+pub mod run;
+pub mod svg;
+pub mod trainer;
