@@ -12,6 +12,7 @@
 pub mod check;
 pub mod network;
 pub mod numerics;
+pub mod syntax;
 
 pub use check::check_source;
 pub use network::ValidNetwork;
