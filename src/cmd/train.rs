@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::Report;
 use snnc_runtime::train::batch::batch_gradient;
+use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::run::{
     CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, weights_bytes,
     write_atomic,
@@ -97,6 +98,12 @@ pub struct BenchArgs {
 pub struct GradcheckArgs {
     /// The .snn file.
     pub file: PathBuf,
+    /// Weights to check at (default: the spec's initialisers with its seed).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Number of training samples (the first N of the train split).
+    #[arg(long, default_value_t = 8)]
+    pub samples: usize,
 }
 
 fn rejected(e: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
@@ -333,6 +340,30 @@ pub fn bench(args: BenchArgs) -> CmdResult {
     Ok(())
 }
 
-pub fn gradcheck(_args: GradcheckArgs) -> CmdResult {
-    Err(Failure::not_yet_supported("snnc gradcheck"))
+pub fn gradcheck(args: GradcheckArgs) -> CmdResult {
+    let (_src, net) = load_network(&args.file)?;
+    let p = prepare_for(&args.file, &net)?;
+    let weights = match &args.weights {
+        Some(f) => read_weights(f, &p.plan).map_err(run_failure)?,
+        None => init_weights(&p.plan, p.train_spec.seed),
+    };
+    if args.samples == 0 || args.samples > p.train.len() {
+        return Err(Failure::rejected(format!(
+            "--samples {} must be between 1 and the training set size {}",
+            args.samples,
+            p.train.len()
+        )));
+    }
+    let idx: Vec<usize> = (0..args.samples).collect();
+    let data = p.train.select(&idx);
+    let report = snnc_runtime::train::gradcheck::gradcheck(&net, &weights, &data).map_err(rejected)?;
+    println!(
+        "gradient check of {}: {} training samples; continuous gradient by central differences (h = {:e}) of the exact continuous-time model",
+        net.name,
+        report.samples,
+        snnc_runtime::train::gradcheck::FD_STEP
+    );
+    println!("discrete gradient ~= dt (in seconds) x continuous gradient; rel. error = |g_disc/dt - g_cont| / |g_cont|");
+    print!("{}", snnc_runtime::train::gradcheck::table(&report));
+    Ok(())
 }

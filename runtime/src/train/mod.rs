@@ -7,6 +7,8 @@
 
 pub mod batch;
 pub mod eventprop;
+pub mod exact;
+pub mod gradcheck;
 pub mod init;
 pub mod optim;
 pub mod plan;
