@@ -160,7 +160,8 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratc
         out.clear();
         let size = layer.size;
         let c = layer.consts;
-        let (cur, v, acc) = (&mut scratch.a, &mut scratch.b, &mut scratch.c);
+        let (cur, v, acc, vts) = (&mut scratch.a, &mut scratch.b, &mut scratch.c, &mut scratch.jump);
+        vts.resize(size, 0.0);
         cur.clear();
         cur.resize(size, 0.0);
         v.clear();
@@ -183,17 +184,25 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratc
                     }
                 }
             }
+            // Pass 1 (branch-free, vectorisable): the new state of every neuron.
+            let mut any = false;
             for j in 0..size {
                 let i_new = c.alpha * cur[j] + acc[j];
                 cur[j] = i_new;
                 let vt = c.beta * v[j] + c.one_minus_beta * i_new;
-                if vt > c.theta {
-                    out.neuron.push(j as u32);
-                    out.i_at.push(i_new);
-                    out.vt_at.push(vt);
-                    v[j] = 0.0;
-                } else {
-                    v[j] = vt;
+                vts[j] = vt;
+                let spike = vt > c.theta;
+                any |= spike;
+                v[j] = if spike { 0.0 } else { vt };
+            }
+            // Pass 2, only at steps with spikes: record them in neuron order.
+            if any {
+                for j in 0..size {
+                    if vts[j] > c.theta {
+                        out.neuron.push(j as u32);
+                        out.i_at.push(cur[j]);
+                        out.vt_at.push(vts[j]);
+                    }
                 }
             }
             out.offsets.push(out.neuron.len() as u32);
@@ -325,7 +334,14 @@ pub fn sample_gradient(
         d.resize(size, 0.0);
         let own = &scratch.layers[l];
         let e_out = &scratch.e_out[l];
-        for n in (0..t - 1).rev() {
+        // Steps after the last spike with a non-zero error leave lV = lI = 0,
+        // send zero errors and add (-tau_syn) * 0 to gradients: exact no-ops,
+        // skipped. The loop starts at the step whose n+1 holds that spike.
+        let Some(last) = (0..own.len()).rev().find(|&s| e_out[s] != 0.0) else {
+            continue;
+        };
+        let start = (1..t).rev().find(|&m| own.at(m).contains(&last)).map_or(0, |m| m - 1);
+        for n in (0..=start).rev() {
             // 1. errors for the layers below, from lV[n+1], lI[n+1].
             for (dj, (&v, &i)) in d.iter_mut().zip(lv.iter().zip(li.iter())) {
                 *dj = v - i;

@@ -215,8 +215,8 @@ mod tests {
     #[test]
     fn crossing_is_found_on_the_rising_piece() {
         let c = Lif { tau_syn: 5e-3, tau_mem: 20e-3, theta: 1.0 };
-        let s = crossing(c, 0.0, 5.0, 0.05).expect("a strong current crosses");
-        assert!((voltage(c, 0.0, 5.0, s) - 1.0).abs() < 1e-12);
+        let s = crossing(c, 0.0, 10.0, 0.05).expect("a strong current crosses");
+        assert!((voltage(c, 0.0, 10.0, s) - 1.0).abs() < 1e-12);
         assert!(crossing(c, 0.0, 0.5, 0.05).is_none(), "a weak current never reaches theta");
     }
 }
