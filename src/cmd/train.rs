@@ -18,7 +18,8 @@ use snnc_runtime::train::run::{
     CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, weights_bytes,
     write_atomic,
 };
-use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, run_epoch};
+use snnc_runtime::train::batch::evaluate;
+use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
 
 use super::{CmdResult, Failure, load_network};
 
@@ -296,6 +297,15 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time (user + system) of this process in seconds, from `/proc/self/stat`.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 pub fn bench(args: BenchArgs) -> CmdResult {
     let (_src, net) = load_network(&args.file)?;
     let p = prepare_for(&args.file, &net)?;
@@ -308,12 +318,19 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             .map_err(|e| Failure::internal(format!("cannot start {threads} threads: {e}")))?;
         let mut state = TrainState::new(&p, p.train_spec.seed, None);
         let mut best = f64::INFINITY;
+        let cpu0 = cpu_seconds();
         for _ in 0..epochs {
             let t = Instant::now();
-            pool.install(|| run_epoch(&p, &mut state, &mut |_, _| {})).map_err(|e: TrainError| rejected(e))?;
+            pool.install(|| train_batches(&p, &mut state, &mut |_, _| {})).map_err(|e: TrainError| rejected(e))?;
+            state.epoch += 1;
             best = best.min(t.elapsed().as_secs_f64());
         }
-        rows.push((threads, best));
+        let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| (b - a) / f64::from(epochs));
+        let t = Instant::now();
+        if let Some(v) = &p.validation {
+            pool.install(|| evaluate(&p.plan, &state.weights, v));
+        }
+        rows.push((threads, best, cpu, t.elapsed().as_secs_f64()));
     }
     let batch = p.train_spec.batch as usize;
     let samples = p.train.len() / batch * batch;
@@ -324,16 +341,25 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             "samples_per_epoch": samples,
             "batch": batch,
             "epoch_seconds_1_thread": rows[0].1,
+            "epoch_cpu_seconds_1_thread": rows[0].2,
             "epoch_seconds_2_threads": rows[1].1,
             "samples_per_second_1_thread": samples as f64 / rows[0].1,
             "samples_per_second_2_threads": samples as f64 / rows[1].1,
+            "validation_seconds_1_thread": rows[0].3,
             "peak_memory_kib": peak,
         });
         println!("{v}");
     } else {
-        println!("{}: one training epoch (forward + backward + optimiser), {samples} samples, batch {batch}", net.name);
-        for (threads, s) in &rows {
-            println!("  {threads} thread(s): {:.4} s/epoch, {:.0} samples/s (best of {epochs})", s, samples as f64 / s);
+        println!(
+            "{}: one training epoch (forward + backward + optimiser, no validation), {samples} samples, batch {batch}",
+            net.name
+        );
+        for (threads, s, cpu, val) in &rows {
+            println!(
+                "  {threads} thread(s): {s:.4} s/epoch wall (best of {epochs}), {} CPU s/epoch (mean), {:.0} samples/s; validation pass {val:.4} s",
+                cpu.map_or("?".to_string(), |c| format!("{c:.4}")),
+                samples as f64 / s,
+            );
         }
         println!("  peak memory: {}", peak.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0)));
     }

@@ -186,14 +186,15 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratc
             }
             // Pass 1 (branch-free, vectorisable): the new state of every neuron.
             let mut any = false;
-            for j in 0..size {
-                let i_new = c.alpha * cur[j] + acc[j];
-                cur[j] = i_new;
-                let vt = c.beta * v[j] + c.one_minus_beta * i_new;
-                vts[j] = vt;
+            let lanes = cur[..size].iter_mut().zip(&mut v[..size]).zip(&acc[..size]).zip(&mut vts[..size]);
+            for (((ij, vj), &aj), vtj) in lanes {
+                let i_new = c.alpha * *ij + aj;
+                *ij = i_new;
+                let vt = c.beta * *vj + c.one_minus_beta * i_new;
+                *vtj = vt;
                 let spike = vt > c.theta;
                 any |= spike;
-                v[j] = if spike { 0.0 } else { vt };
+                *vj = if spike { 0.0 } else { vt };
             }
             // Pass 2, only at steps with spikes: record them in neuron order.
             if any {
@@ -366,9 +367,9 @@ pub fn sample_gradient(
                 let den = (own.i_at[s] - own.vt_at[s]) + GUARD;
                 scratch.jump.push((lv[j] + e_out[s]) / den);
             }
-            for j in 0..size {
-                li[j] = c.alpha * li[j] + c.one_minus_alpha * lv[j];
-                lv[j] *= c.beta;
+            for (lij, lvj) in li[..size].iter_mut().zip(&mut lv[..size]) {
+                *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
+                *lvj *= c.beta;
             }
             for (q, s) in own.at(n + 1).enumerate() {
                 lv[own.neuron[s] as usize] += scratch.jump[q];

@@ -140,20 +140,27 @@ fn check_finite(tensors: &[Vec<f32>], p: &Prepared, kind: &str, epoch: u32, batc
     Ok(())
 }
 
-/// Runs one epoch on `state`; `on_batch(done, total)` is called after each batch.
-pub fn run_epoch(
+/// Loss and accuracy counts of one epoch's training batches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchTotals {
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub samples: usize,
+}
+
+/// The training part of an epoch (shuffle, batches, optimiser steps), without
+/// validation; `on_batch(done, total)` is called after each batch.
+pub fn train_batches(
     p: &Prepared,
     state: &mut TrainState,
     on_batch: &mut dyn FnMut(usize, usize),
-) -> Result<EpochMetrics, TrainError> {
-    let start = Instant::now();
+) -> Result<BatchTotals, TrainError> {
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
     let mut order: Vec<usize> = (0..p.train.len()).collect();
     state.rng.shuffle(&mut order);
     let batches = order.len() / batch;
-    let mut loss_sum = 0.0f64;
-    let mut correct = 0usize;
+    let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
     for (b, idx) in order.chunks_exact(batch).enumerate() {
         let wt = transpose(&p.plan, &state.weights);
         let out = batch_gradient_t(&p.plan, &wt, &p.train, idx);
@@ -164,22 +171,33 @@ pub fn run_epoch(
         check_finite(&out.grad, p, "gradient", epoch, b + 1)?;
         state.optimizer.apply(&mut state.weights, &out.grad);
         check_finite(&state.weights, p, "weights", epoch, b + 1)?;
-        loss_sum += f64::from(out.loss_sum);
-        correct += out.correct;
+        totals.loss_sum += f64::from(out.loss_sum);
+        totals.correct += out.correct;
         on_batch(b + 1, batches);
     }
+    Ok(totals)
+}
+
+/// Runs one epoch on `state` (training batches, then validation).
+pub fn run_epoch(
+    p: &Prepared,
+    state: &mut TrainState,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<EpochMetrics, TrainError> {
+    let start = Instant::now();
+    let totals = train_batches(p, state, on_batch)?;
     let val: Option<Evaluation> = p.validation.as_ref().map(|v| evaluate(&p.plan, &state.weights, v));
-    let n = (batches * batch) as f64;
+    let n = totals.samples as f64;
     let m = EpochMetrics {
-        epoch,
-        train_loss: loss_sum / n,
-        train_accuracy: correct as f64 / n,
+        epoch: state.epoch + 1,
+        train_loss: totals.loss_sum / n,
+        train_accuracy: totals.correct as f64 / n,
         validation_loss: val.map(|v| f64::from(v.loss)),
         validation_accuracy: val.map(|v| v.accuracy),
         seconds: start.elapsed().as_secs_f64(),
         lr: state.optimizer.lr(),
     };
-    state.epoch = epoch;
+    state.epoch += 1;
     state.history.push(m.clone());
     Ok(m)
 }
