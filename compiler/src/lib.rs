@@ -10,8 +10,10 @@
 //! modules; see ARCHITECTURE.md for the code map and the invariants.
 
 pub mod check;
+pub mod machine;
 pub mod network;
 pub mod numerics;
+pub mod partition;
 
 pub use check::check_source;
 pub use network::ValidNetwork;
