@@ -10,10 +10,14 @@
 //! modules; see ARCHITECTURE.md for the code map and the invariants.
 
 pub mod check;
+pub mod driver;
 pub mod machine;
 pub mod network;
 pub mod numerics;
 pub mod partition;
+pub mod place;
+pub mod route;
+pub mod verify;
 
 pub use check::check_source;
 pub use network::ValidNetwork;

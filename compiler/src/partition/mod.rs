@@ -25,8 +25,9 @@
 //!   copy's layer slices holding its weights, one key per weight it holds.
 //!
 //! The weights of a population are numbered `post_neuron * fan_in + position`;
-//! an optimiser slice holds a contiguous range of them: whole layer slices
-//! while they fit, or an equal share of a layer slice too large for one PE.
+//! the optimiser slices cut the weights of all trained populations (in
+//! topological order) into consecutive pieces of as many weights as one PE
+//! holds, so a layer slice's gradients may go to two or more optimiser slices.
 //!
 //! Without a `train` block there is one copy, no loss, no optimiser, and only
 //! spike flows. `mapping = single_copy` uses one copy for any batch.
@@ -157,6 +158,8 @@ pub struct CoreGraph {
     pub copies: u32,
     pub training: bool,
     pub mapping: Mapping,
+    /// The target block, for diagnostics about the machine as a whole.
+    pub target_span: miette::SourceSpan,
     /// Indexed by `NodeIndex::index()`.
     pub populations: Vec<PopulationInfo>,
     pub slices: Vec<Slice>,
@@ -246,33 +249,24 @@ fn slice_population(
     Ok(balanced(0, size, parts).into_iter().map(|r| r.start as u32..r.end as u32).collect())
 }
 
-/// Packs the weight ranges of layer slices (`(population, range)` in order)
-/// into optimiser slices of at most `capacity` weights: whole layer slices
-/// while they fit, an equal share of a layer slice too large for one PE.
-fn optimiser_parts(layer: &[(NodeIndex, Range<u64>)], capacity: u64) -> Vec<Vec<WeightRange>> {
+/// Cuts the weights of the trained populations (`(population, weight count)`
+/// in order) into optimiser slices of at most `capacity` weights each, filling
+/// every slice before starting the next.
+fn optimiser_parts(populations: &[(NodeIndex, u64)], capacity: u64) -> Vec<Vec<WeightRange>> {
     let mut out = Vec::new();
     let mut current: Vec<WeightRange> = Vec::new();
     let mut held = 0;
-    for (pop, w) in layer {
-        let len = w.end - w.start;
-        if len > capacity {
-            if !current.is_empty() {
+    for &(pop, count) in populations {
+        let mut at = 0;
+        while at < count {
+            let take = (capacity - held).min(count - at);
+            current.push(WeightRange { population: pop, range: at..at + take });
+            held += take;
+            at += take;
+            if held == capacity {
                 out.push(std::mem::take(&mut current));
+                held = 0;
             }
-            held = 0;
-            for r in balanced(w.start, len, len.div_ceil(capacity)) {
-                out.push(vec![WeightRange { population: *pop, range: r }]);
-            }
-            continue;
-        }
-        if held + len > capacity {
-            out.push(std::mem::take(&mut current));
-            held = 0;
-        }
-        held += len;
-        match current.last_mut() {
-            Some(last) if last.population == *pop && last.range.end == w.start => last.range.end = w.end,
-            _ => current.push(WeightRange { population: *pop, range: w.clone() }),
         }
     }
     if !current.is_empty() {
@@ -379,14 +373,12 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
     let mut opt_parts: Vec<Vec<(SliceId, Range<u64>)>> = vec![Vec::new(); n_pops];
     if let Some(train) = &net.train {
         let capacity = max_neurons(budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
-        let mut layer = Vec::new();
-        for &pop in &order {
-            let k = u64::from(populations[pop.index()].fan_in);
-            if net.graph[pop].lif().is_some() && k > 0 {
-                layer.extend(ranges[pop.index()].iter().map(|r| (pop, u64::from(r.start) * k..u64::from(r.end) * k)));
-            }
-        }
-        for parts in optimiser_parts(&layer, capacity) {
+        let trained: Vec<(NodeIndex, u64)> = order
+            .iter()
+            .filter(|&&pop| net.graph[pop].lif().is_some() && populations[pop.index()].fan_in > 0)
+            .map(|&pop| (pop, u64::from(populations[pop.index()].size) * u64::from(populations[pop.index()].fan_in)))
+            .collect();
+        for parts in optimiser_parts(&trained, capacity) {
             let id = slices.len();
             for part in &parts {
                 opt_parts[part.population.index()].push((id, part.range.clone()));
@@ -483,6 +475,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
         copies,
         training,
         mapping: net.target.mapping,
+        target_span: net.target.span.into(),
         populations,
         slices,
         copy_slices,
@@ -546,20 +539,17 @@ mod tests {
     }
 
     #[test]
-    fn optimiser_parts_pack_whole_slices_or_split_one() {
+    fn optimiser_parts_fill_each_slice() {
         let (a, b) = (NodeIndex::new(1), NodeIndex::new(2));
-        let layer = [(a, 0..40), (a, 40..80), (a, 80..100), (b, 0..30)];
         let show = |cap| -> Vec<Vec<(usize, Range<u64>)>> {
-            optimiser_parts(&layer, cap)
+            optimiser_parts(&[(a, 100), (b, 30)], cap)
                 .into_iter()
                 .map(|s| s.into_iter().map(|w| (w.population.index(), w.range)).collect())
                 .collect()
         };
         assert_eq!(show(80), vec![vec![(1, 0..80)], vec![(1, 80..100), (2, 0..30)]]);
-        assert_eq!(
-            show(30),
-            vec![vec![(1, 0..20)], vec![(1, 20..40)], vec![(1, 40..60)], vec![(1, 60..80)], vec![(1, 80..100)], vec![(2, 0..30)]]
-        );
+        assert_eq!(show(45), vec![vec![(1, 0..45)], vec![(1, 45..90)], vec![(1, 90..100), (2, 0..30)]]);
+        assert_eq!(show(50), vec![vec![(1, 0..50)], vec![(1, 50..100)], vec![(2, 0..30)]]);
         assert_eq!(show(1000), vec![vec![(1, 0..100), (2, 0..30)]]);
     }
 
