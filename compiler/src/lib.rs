@@ -4,7 +4,10 @@
 //!
 //! ```text
 //! .snn text --syntax--> AST --check--> ValidNetwork (network.rs)
+//!   --partition--> CoreGraph --place--> Placement --route--> keys + tables
 //! ```
+//!
+//! `driver` runs the passes in order with an invariant check (`verify`) after each.
 //!
 //! Later stages (partition, place, route, lower, emit) are added by their own
 //! modules; see ARCHITECTURE.md for the code map and the invariants.
@@ -17,6 +20,7 @@ pub mod numerics;
 pub mod partition;
 pub mod place;
 pub mod route;
+pub mod syntax;
 pub mod verify;
 
 pub use check::check_source;

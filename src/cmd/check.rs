@@ -1,6 +1,18 @@
 //! `snnc check` and `snnc graph`.
+//!
+//! Input: a `.snn` file. Output: a deterministic text summary of the checked
+//! network, or its Graphviz DOT graph (nodes in declaration order); the
+//! file's diagnostics when it is rejected.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
+
+use snnc_compiler::ValidNetwork;
+use snnc_compiler::check::{fmt_plain, fmt_time};
+use snnc_compiler::network::{
+    DataSpec, Encoding, Init, InitScale, LatencyOrder, LossSpec, MachineSize, Mapping, OptimizerSpec,
+    PopulationKind, Reset, Schedule, SplitSpec, TimeValue,
+};
 
 use super::{CmdResult, load_network};
 
@@ -17,11 +29,232 @@ pub struct GraphArgs {
 }
 
 pub fn check(args: CheckArgs) -> CmdResult {
-    let (_src, _net) = load_network(&args.file)?;
-    Err(super::Failure::not_yet_supported("the check summary"))
+    let (_src, net) = load_network(&args.file)?;
+    print!("{}", summary(&net));
+    Ok(())
 }
 
 pub fn graph(args: GraphArgs) -> CmdResult {
-    let (_src, _net) = load_network(&args.file)?;
-    Err(super::Failure::not_yet_supported("snnc graph"))
+    let (_src, net) = load_network(&args.file)?;
+    print!("{}", dot(&net));
+    Ok(())
+}
+
+fn time_value(v: TimeValue) -> String {
+    match v {
+        TimeValue::Seconds(s) => fmt_time(s),
+        TimeValue::Steps(n) => format!("{} steps", fmt_plain(n)),
+    }
+}
+
+fn scale(s: InitScale) -> &'static str {
+    match s {
+        InitScale::None => "none",
+        InitScale::FanInSqrt => "fan_in_sqrt",
+        InitScale::FanIn => "fan_in",
+    }
+}
+
+fn init(i: &Init) -> String {
+    match *i {
+        Init::Normal { mean, std, scale: s } => {
+            format!("normal(mean = {}, std = {}, scale = {})", fmt_plain(mean), fmt_plain(std), scale(s))
+        }
+        Init::Uniform { low, high, scale: s } => {
+            format!("uniform(low = {}, high = {}, scale = {})", fmt_plain(low), fmt_plain(high), scale(s))
+        }
+        Init::Constant { value, scale: s } => format!("constant(value = {}, scale = {})", fmt_plain(value), scale(s)),
+    }
+}
+
+fn split(s: SplitSpec) -> String {
+    format!("{} @ seed {}", s.size, s.seed)
+}
+
+fn data(d: &DataSpec) -> String {
+    match d {
+        DataSpec::YinYang { train, validation, test } => format!(
+            "yin_yang(train = {}, validation = {}, test = {})",
+            split(*train),
+            split(*validation),
+            split(*test)
+        ),
+        DataSpec::Csv { train, validation, test, features, classes } => {
+            let mut s = format!("csv(train = {train:?}");
+            if let Some(v) = validation {
+                let _ = write!(s, ", validation = {v:?}");
+            }
+            if let Some(t) = test {
+                let _ = write!(s, ", test = {t:?}");
+            }
+            let _ = write!(s, "), {features} features, {classes} classes");
+            s
+        }
+        DataSpec::Synthetic { features, classes, train, validation, test } => format!(
+            "synthetic(features = {features}, classes = {classes}, train = {}, validation = {}, test = {})",
+            split(*train),
+            split(*validation),
+            split(*test)
+        ),
+    }
+}
+
+/// The `snnc check` summary of a checked network.
+pub fn summary(net: &ValidNetwork) -> String {
+    let mut o = String::new();
+    let dt = net.time.dt;
+    let _ = writeln!(
+        o,
+        "network {}: dt = {}, {} steps ({})",
+        net.name,
+        fmt_time(dt),
+        net.time.steps,
+        fmt_time(dt * f64::from(net.time.steps))
+    );
+    let width = net.populations().map(|(_, p)| p.name.len()).max().unwrap_or(0);
+    let _ = writeln!(o, "populations:");
+    for (_, p) in net.populations() {
+        let (kind, detail) = match &p.kind {
+            PopulationKind::SpikeSource(s) => {
+                let Encoding::Latency(l) = &s.encoding;
+                let order = match l.order {
+                    LatencyOrder::EarlyHigh => "early_high",
+                    LatencyOrder::LateHigh => "late_high",
+                };
+                let t_max = l.t_max.map_or(format!("{} steps (last)", net.time.steps - 1), time_value);
+                let bias = s.bias.map_or("no bias".to_string(), |b| format!("bias at {}", time_value(b)));
+                (
+                    "spike_source",
+                    format!(
+                        "{} features + {}; latency {order}, t_min {}, t_max {}, clip_low {}",
+                        s.feature_count(p.size),
+                        bias,
+                        time_value(l.t_min),
+                        t_max,
+                        fmt_plain(l.clip_low)
+                    ),
+                )
+            }
+            PopulationKind::Lif(l) => {
+                let reset = match l.reset {
+                    Reset::Zero => "zero",
+                };
+                (
+                    "lif",
+                    format!(
+                        "tau_mem {}, tau_syn {}, threshold {}, reset {reset}",
+                        fmt_time(l.tau_mem),
+                        fmt_time(l.tau_syn),
+                        fmt_plain(l.threshold)
+                    ),
+                )
+            }
+        };
+        let _ = writeln!(o, "  {:width$}  {kind:<12} {:>7}  {detail}", p.name, p.size);
+    }
+    let _ = writeln!(o, "projections:");
+    let names: Vec<String> = net.projections().map(|(e, ..)| net.projection_name(e)).collect();
+    let pwidth = names.iter().map(String::len).max().unwrap_or(0);
+    for ((_, a, b, pr), name) in net.projections().zip(&names) {
+        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size);
+        let _ = writeln!(o, "  {name:pwidth$}  dense {synapses:>9} synapses  init {}", init(&pr.init));
+    }
+    let neurons: u64 = net.populations().map(|(_, p)| u64::from(p.size)).sum();
+    let lif: u64 = net.populations().filter(|(_, p)| p.lif().is_some()).map(|(_, p)| u64::from(p.size)).sum();
+    let synapses: u64 =
+        net.projections().map(|(_, a, b, _)| u64::from(net.graph[a].size) * u64::from(net.graph[b].size)).sum();
+    let _ = writeln!(
+        o,
+        "totals: {neurons} neurons ({lif} lif, {} inputs), {synapses} synapses, {} trainable parameters",
+        neurons - lif,
+        net.trainable_parameters()
+    );
+    match &net.train {
+        None => {
+            let _ = writeln!(o, "train: none");
+        }
+        Some(t) => {
+            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
+            let optimizer = match t.optimizer {
+                OptimizerSpec::Adam { lr, beta1, beta2, eps, weight_decay } => format!(
+                    "adam(lr = {}, betas = ({}, {}), eps = {}, weight_decay = {})",
+                    fmt_plain(lr),
+                    fmt_plain(beta1),
+                    fmt_plain(beta2),
+                    fmt_plain(eps),
+                    fmt_plain(weight_decay)
+                ),
+                OptimizerSpec::Sgd { lr, momentum, weight_decay } => format!(
+                    "sgd(lr = {}, momentum = {}, weight_decay = {})",
+                    fmt_plain(lr),
+                    fmt_plain(momentum),
+                    fmt_plain(weight_decay)
+                ),
+            };
+            let schedule = match t.schedule {
+                Schedule::Constant => "constant".to_string(),
+                Schedule::Exponential { per_epoch } => format!("exponential(per_epoch = {})", fmt_plain(per_epoch)),
+            };
+            let _ = writeln!(o, "train:");
+            let _ = writeln!(o, "  data       {}", data(&t.data));
+            let _ = writeln!(o, "  readout    {} ({} classes)", net.graph[t.readout].name, net.graph[t.readout].size);
+            let _ = writeln!(
+                o,
+                "  loss       first_spike_cross_entropy(xi = {}, alpha = {}, beta = {})",
+                time_value(xi),
+                fmt_plain(alpha),
+                time_value(beta)
+            );
+            let _ = writeln!(o, "  optimizer  {optimizer}");
+            let _ = writeln!(o, "  schedule   {schedule}");
+            let _ = writeln!(
+                o,
+                "  batch {}, epochs {}, seed {}, filter_ambiguous {}",
+                t.batch, t.epochs, t.seed, t.filter_ambiguous
+            );
+        }
+    }
+    let machine = match net.target.machine {
+        MachineSize::Chips(n) => format!("chips = {n}"),
+        MachineSize::Board48 => "board = 48".to_string(),
+    };
+    let mapping = match net.target.mapping {
+        Mapping::BatchParallel => "batch_parallel",
+        Mapping::SingleCopy => "single_copy",
+    };
+    let npc = net.target.neurons_per_core.map_or("placer's choice".to_string(), |n| n.to_string());
+    let _ = writeln!(
+        o,
+        "target spinnaker2: {machine}, clock = {} MHz, mapping = {mapping}, neurons_per_core = {npc}",
+        fmt_plain(net.target.clock_hz / 1e6)
+    );
+    o
+}
+
+/// The network as a Graphviz DOT digraph: one node per population in
+/// declaration order, one edge per projection labelled with its synapses.
+pub fn dot(net: &ValidNetwork) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "digraph \"{}\" {{", net.name);
+    let _ = writeln!(o, "    rankdir=LR;");
+    let _ = writeln!(o, "    node [shape=box, fontname=\"Helvetica\"];");
+    let readout = net.train.as_ref().map(|t| t.readout);
+    for (i, p) in net.populations() {
+        let (kind, shape) = match p.kind {
+            PopulationKind::SpikeSource(_) => ("spike_source", ", shape=invhouse"),
+            PopulationKind::Lif(_) => ("lif", ""),
+        };
+        let role = if Some(i) == readout { ", peripheries=2" } else { "" };
+        let _ = writeln!(o, "    \"{}\" [label=\"{}\\n{}({})\"{shape}{role}];", p.name, p.name, kind, p.size);
+    }
+    for (_, a, b, _) in net.projections() {
+        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size);
+        let _ = writeln!(
+            o,
+            "    \"{}\" -> \"{}\" [label=\"dense {synapses}\"];",
+            net.graph[a].name, net.graph[b].name
+        );
+    }
+    let _ = writeln!(o, "}}");
+    o
 }

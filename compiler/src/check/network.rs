@@ -1,0 +1,508 @@
+//! The `network` block: time grid, populations, projections and the graph
+//! checks (duplicates, unknown names, sources with inputs, cycles, isolated
+//! populations).
+//!
+//! Invariant: when no error was pushed, every `PopInfo::kind` and
+//! `ProjInfo::init` is `Some`, every projection joins two distinct declared
+//! populations, ends at a `lif`, and the projections form an acyclic graph.
+
+use std::collections::BTreeMap;
+
+use super::error::CheckError;
+use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
+use crate::network::{
+    Encoding, Init, InitScale, LatencyEncoding, LatencyOrder, LifParams, PopulationKind, Reset, Span, SpikeSource,
+    TimeGrid, TimeValue,
+};
+use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl};
+
+/// Largest population accepted (neurons).
+pub const MAX_POPULATION: u64 = 1_000_000;
+/// Largest number of time steps accepted.
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// A declared population, with what could be resolved of it.
+pub struct PopInfo {
+    pub name: String,
+    pub name_span: Span,
+    pub span: Span,
+    /// The span of `lif(..)` / `spike_source(..)`, where the size is written.
+    pub kind_span: Span,
+    pub is_source: Option<bool>,
+    pub size: Option<u32>,
+    pub kind: Option<PopulationKind>,
+}
+
+/// A projection between two declared populations (indices into the population list).
+pub struct ProjInfo {
+    pub pre: usize,
+    pub post: usize,
+    pub span: Span,
+    pub init: Option<Init>,
+}
+
+/// The checked parts of a network block.
+pub struct NetworkParts {
+    pub name: Ident,
+    pub grid: Option<TimeGrid>,
+    pub pops: Vec<PopInfo>,
+    pub projs: Vec<ProjInfo>,
+}
+
+impl NetworkParts {
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.pops.iter().position(|p| p.name == name)
+    }
+
+    /// Resolves a population name, reporting an unknown one with a suggestion.
+    pub fn resolve(&self, errs: &mut Errors, id: &Ident) -> Option<usize> {
+        let found = self.find(&id.text);
+        if found.is_none() {
+            errs.push(CheckError::UnknownPopulation {
+                name: id.text.clone(),
+                span: sp(id.span),
+                help: did_you_mean(&id.text, self.pops.iter().map(|p| p.name.as_str())),
+            });
+        }
+        found
+    }
+}
+
+const LIF: Shape = Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
+const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
+const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
+const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init"] };
+const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
+const UNIFORM: Shape = Shape { name: "uniform", args: &["low", "high", "scale"], body: &[] };
+const CONSTANT: Shape = Shape { name: "constant", args: &["value", "scale"], body: &[] };
+
+pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
+    let mut grid = None;
+    let mut time_seen: Option<Span> = None;
+    for e in &net.entries {
+        if let NetworkEntry::Time { keyword, body } = e {
+            match time_seen {
+                Some(first) => errs.push(CheckError::DuplicateBlock {
+                    what: "the `time` block".into(),
+                    span: sp(*keyword),
+                    first: sp(first),
+                }),
+                None => {
+                    time_seen = Some(*keyword);
+                    grid = time_block(errs, body, *keyword);
+                }
+            }
+        }
+    }
+    if time_seen.is_none() {
+        errs.push(CheckError::MissingBlock {
+            what: "the `time` block".into(),
+            span: sp(net.name.span),
+            help: "add `time { dt = 1 ms; steps = 27 }` to the network".into(),
+        });
+    }
+
+    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new() };
+    for e in &net.entries {
+        if let NetworkEntry::Population(p) = e {
+            if let Some(first) = parts.find(&p.name.text) {
+                errs.push(CheckError::DuplicatePopulation {
+                    name: p.name.text.clone(),
+                    span: sp(p.name.span),
+                    first: sp(parts.pops[first].name_span),
+                });
+                continue;
+            }
+            let (is_source, size, kind) = population(errs, &p.kind, grid);
+            parts.pops.push(PopInfo {
+                name: p.name.text.clone(),
+                name_span: p.name.span,
+                span: p.span,
+                kind_span: p.kind.span,
+                is_source,
+                size,
+                kind,
+            });
+        }
+    }
+
+    let mut seen: BTreeMap<(usize, usize), Span> = BTreeMap::new();
+    for e in &net.entries {
+        if let NetworkEntry::Projection(p) = e {
+            projection(errs, &mut parts, &mut seen, p);
+        }
+    }
+
+    graph_checks(errs, &parts);
+    parts
+}
+
+fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {
+    let p = errs.block_params(body, &["dt", "steps"], "in `time`", keyword);
+    let dt = errs.require(&p, "dt", "add the step length, e.g. `dt = 1 ms`");
+    let steps = errs.require(&p, "steps", "add the number of time steps, e.g. `steps = 27`");
+    let dt = dt.and_then(|g| {
+        let v = errs.time(g)?;
+        if v <= 0.0 {
+            errs.range(g, "must be > 0", "the step length is a positive time, e.g. `1 ms`");
+            return None;
+        }
+        Some(v)
+    });
+    let steps = steps.and_then(|g| errs.integer(g, 2, MAX_STEPS, true));
+    Some(TimeGrid { dt: dt?, steps: steps? as u32 })
+}
+
+/// Returns (is a spike source, size, kind).
+fn population(errs: &mut Errors, call: &Call, grid: Option<TimeGrid>) -> (Option<bool>, Option<u32>, Option<PopulationKind>) {
+    match call.name.text.as_str() {
+        "lif" => {
+            let p = errs.call_params(call, &LIF);
+            let size = size(errs, p.get("size"), &p, 1);
+            (Some(false), size, lif(errs, &p).map(PopulationKind::Lif))
+        }
+        "spike_source" => {
+            let p = errs.call_params(call, &SPIKE_SOURCE);
+            let bias = p.get("bias").and_then(|g| {
+                let c = errs.call(g, "bias input", &["spike"])?;
+                let bp = errs.call_params(c, &SPIKE);
+                match bp.get("at") {
+                    None => Some(TimeValue::Steps(0.0)),
+                    Some(at) => {
+                        let v = errs.time_value(at, false)?;
+                        check_on_grid(errs, at, v, grid, false)?;
+                        Some(v)
+                    }
+                }
+            });
+            let min = if p.get("bias").is_some() { 2 } else { 1 };
+            let size = size(errs, p.get("size"), &p, min);
+            let encoding = errs
+                .require(&p, "encoding", "add `encoding = latency(order = early_high)`")
+                .and_then(|g| encoding(errs, g, grid));
+            let kind = match (encoding, p.get("bias")) {
+                (Some(encoding), None) => Some(SpikeSource { encoding, bias: None }),
+                (Some(encoding), Some(_)) => bias.map(|b| SpikeSource { encoding, bias: Some(b) }),
+                (None, _) => None,
+            };
+            (Some(true), size, kind.map(PopulationKind::SpikeSource))
+        }
+        other => {
+            errs.push(CheckError::UnknownKeyword {
+                what: "population kind".into(),
+                name: other.to_string(),
+                span: sp(call.name.span),
+                help: did_you_mean(other, ["lif", "spike_source"]),
+            });
+            (None, None, None)
+        }
+    }
+}
+
+fn size(errs: &mut Errors, g: Option<Given>, p: &super::params::Params, min: u64) -> Option<u32> {
+    let Some(g) = g else {
+        errs.push(CheckError::MissingParameter {
+            name: "size".into(),
+            context: p.context.clone(),
+            span: sp(p.owner),
+            help: "give the number of neurons in parentheses, e.g. `lif(100)`".into(),
+        });
+        return None;
+    };
+    let n = errs.integer(g, 0, MAX_POPULATION, false)?;
+    if n < min {
+        let msg = if min == 1 { "must be at least 1".to_string() } else { format!("must be at least {min}") };
+        let help = if min == 1 {
+            "a population has at least one neuron".to_string()
+        } else {
+            "with a bias input, a spike_source needs at least one feature input plus the bias".to_string()
+        };
+        errs.range(g, &msg, &help);
+        return None;
+    }
+    Some(n as u32)
+}
+
+fn positive_time(errs: &mut Errors, g: Given) -> Option<f64> {
+    let v = errs.time(g)?;
+    if v <= 0.0 {
+        errs.range(g, "must be > 0", "time constants are positive, e.g. `20 ms`");
+        return None;
+    }
+    Some(v)
+}
+
+fn lif(errs: &mut Errors, p: &super::params::Params) -> Option<LifParams> {
+    let tau_mem = p.get("tau_mem").map_or(Some(20e-3), |g| positive_time(errs, g));
+    let tau_syn = p.get("tau_syn").map_or(Some(5e-3), |g| positive_time(errs, g));
+    let threshold = p.get("threshold").map_or(Some(1.0), |g| {
+        let v = errs.number(g)?;
+        if v <= 0.0 {
+            errs.range(g, "must be > 0", "the firing threshold is positive, e.g. `threshold = 1.0`");
+            return None;
+        }
+        Some(v)
+    });
+    let reset = p.get("reset").map_or(Some(Reset::Zero), |g| errs.word(g, "reset", &["zero"]).map(|_| Reset::Zero));
+    let (tau_mem, tau_syn) = (tau_mem?, tau_syn?);
+    if tau_mem == tau_syn {
+        let syn = p.get("tau_syn").map_or(p.owner, |g| g.value.span);
+        let mem = p.get("tau_mem").map_or(p.owner, |g| g.value.span);
+        errs.push(CheckError::EqualTimeConstants { span: sp(syn), other: sp(mem) });
+        return None;
+    }
+    Some(LifParams { tau_mem, tau_syn, threshold: threshold?, reset: reset? })
+}
+
+/// Checks that a time lies on the grid's span `0 ..= T-1` (or `< T-1` when `strict`).
+fn check_on_grid(errs: &mut Errors, g: Given, v: TimeValue, grid: Option<TimeGrid>, strict: bool) -> Option<()> {
+    let Some(grid) = grid else { return Some(()) };
+    let s = v.in_steps(grid.dt);
+    let last = f64::from(grid.steps - 1);
+    let bad = s < 0.0 || s > last || (strict && s >= last);
+    if bad {
+        errs.range(
+            g,
+            &format!("is step {}, outside 0..{}", fmt_plain(s), fmt_plain(last)),
+            &format!(
+                "the grid has {} steps of {}: times run from 0 to {} steps",
+                grid.steps,
+                super::fmt_time(grid.dt),
+                grid.steps - 1
+            ),
+        );
+        return None;
+    }
+    Some(())
+}
+
+fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encoding> {
+    let c = errs.call(g, "encoding", &["latency"])?;
+    let p = errs.call_params(c, &LATENCY);
+    let order = errs
+        .require(&p, "order", "add `order = early_high` (high values spike early) or `order = late_high`")
+        .and_then(|g| errs.word(g, "latency order", &["early_high", "late_high"]));
+    let order = match order? {
+        "early_high" => LatencyOrder::EarlyHigh,
+        _ => LatencyOrder::LateHigh,
+    };
+    let (default_t_min, default_clip) = match order {
+        LatencyOrder::EarlyHigh => (TimeValue::Steps(2.0), 0.01),
+        LatencyOrder::LateHigh => (TimeValue::Steps(0.0), 0.0),
+    };
+    let t_min = match p.get("t_min") {
+        None => Some(default_t_min),
+        Some(g) => errs.time_value(g, false).and_then(|v| check_on_grid(errs, g, v, grid, true).map(|_| v)),
+    };
+    let t_max = match p.get("t_max") {
+        None => Some(None),
+        Some(g) => errs.time_value(g, false).and_then(|v| check_on_grid(errs, g, v, grid, false).map(|_| Some(v))),
+    };
+    let clip_low = match p.get("clip_low") {
+        None => Some(default_clip),
+        Some(g) => errs.number(g).and_then(|v| {
+            if (0.0..1.0).contains(&v) {
+                Some(v)
+            } else {
+                errs.range(g, "must be in [0, 1)", "features are scaled to [0, 1]; the clip is a lower bound in that range");
+                None
+            }
+        }),
+    };
+    let (t_min, t_max, clip_low) = (t_min?, t_max?, clip_low?);
+    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max")) {
+        if t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
+            errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
+            return None;
+        }
+    }
+    Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
+}
+
+fn projection(errs: &mut Errors, parts: &mut NetworkParts, seen: &mut BTreeMap<(usize, usize), Span>, p: &ProjectionDecl) {
+    let pre = parts.resolve(errs, &p.pre);
+    let post = parts.resolve(errs, &p.post);
+    let init = if p.kind.name.text == "dense" {
+        let params = errs.call_params(&p.kind, &DENSE);
+        errs.require(&params, "init", "add `init = normal(mean = 0, std = 1, scale = fan_in_sqrt)`").and_then(|g| init(errs, g))
+    } else {
+        errs.push(CheckError::UnknownKeyword {
+            what: "connectivity".into(),
+            name: p.kind.name.text.clone(),
+            span: sp(p.kind.name.span),
+            help: did_you_mean(&p.kind.name.text, ["dense"]),
+        });
+        None
+    };
+    let (Some(pre), Some(post)) = (pre, post) else { return };
+    if parts.pops[post].is_source == Some(true) {
+        errs.push(CheckError::ProjectionIntoSource {
+            name: p.post.text.clone(),
+            span: sp(p.post.span),
+            decl: sp(parts.pops[post].name_span),
+        });
+        return;
+    }
+    if let Some(first) = seen.get(&(pre, post)) {
+        errs.push(CheckError::DuplicateProjection {
+            pre: p.pre.text.clone(),
+            post: p.post.text.clone(),
+            span: sp(p.span),
+            first: sp(*first),
+        });
+        return;
+    }
+    seen.insert((pre, post), p.span);
+    parts.projs.push(ProjInfo { pre, post, span: p.span, init });
+}
+
+fn init(errs: &mut Errors, g: Given) -> Option<Init> {
+    let c = errs.call(g, "initialiser", &["normal", "uniform", "constant"])?;
+    let scale = |errs: &mut Errors, p: &super::params::Params| -> Option<InitScale> {
+        match p.get("scale") {
+            None => Some(InitScale::None),
+            Some(g) => match errs.word(g, "scale", &["none", "fan_in_sqrt", "fan_in"])? {
+                "none" => Some(InitScale::None),
+                "fan_in_sqrt" => Some(InitScale::FanInSqrt),
+                _ => Some(InitScale::FanIn),
+            },
+        }
+    };
+    match c.name.text.as_str() {
+        "normal" => {
+            let p = errs.call_params(c, &NORMAL);
+            let mean = p.get("mean").map_or(Some(0.0), |g| errs.number(g));
+            let std = p.get("std").map_or(Some(1.0), |g| {
+                let v = errs.number(g)?;
+                if v < 0.0 {
+                    errs.range(g, "must be >= 0", "a standard deviation is not negative");
+                    return None;
+                }
+                Some(v)
+            });
+            let scale = scale(errs, &p);
+            Some(Init::Normal { mean: mean?, std: std?, scale: scale? })
+        }
+        "uniform" => {
+            let p = errs.call_params(c, &UNIFORM);
+            let low = errs.require(&p, "low", "add `low = -1.0`").and_then(|g| errs.number(g));
+            let high = errs.require(&p, "high", "add `high = 1.0`").and_then(|g| errs.number(g));
+            let scale = scale(errs, &p);
+            let (low, high) = (low?, high?);
+            if low >= high {
+                if let Some(hg) = p.get("high") {
+                    errs.range(hg, "must be greater than `low`", "uniform(low, high) draws from [low, high)");
+                }
+                return None;
+            }
+            Some(Init::Uniform { low, high, scale: scale? })
+        }
+        _ => {
+            let p = errs.call_params(c, &CONSTANT);
+            let value = errs.require(&p, "value", "add `value = 1.0`").and_then(|g| errs.number(g));
+            let scale = scale(errs, &p);
+            Some(Init::Constant { value: value?, scale: scale? })
+        }
+    }
+}
+
+fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
+    let n = parts.pops.len();
+    if !parts.pops.iter().any(|p| p.is_source == Some(true)) {
+        errs.push(CheckError::MissingPopulation {
+            name: parts.name.text.clone(),
+            what: "spike_source".into(),
+            span: sp(parts.name.span),
+            help: "add an input, e.g. `population input = spike_source(4) { encoding = latency(order = early_high) }`"
+                .into(),
+        });
+    }
+    if !parts.pops.iter().any(|p| p.is_source == Some(false)) {
+        errs.push(CheckError::MissingPopulation {
+            name: parts.name.text.clone(),
+            what: "lif".into(),
+            span: sp(parts.name.span),
+            help: "add a neuron population, e.g. `population output = lif(3)`".into(),
+        });
+    }
+    let mut has_in = vec![false; n];
+    let mut has_out = vec![false; n];
+    for p in &parts.projs {
+        has_in[p.post] = true;
+        has_out[p.pre] = true;
+    }
+    for (i, p) in parts.pops.iter().enumerate() {
+        match p.is_source {
+            Some(false) if !has_in[i] => errs.push(CheckError::Unreachable {
+                name: p.name.clone(),
+                span: sp(p.name_span),
+                help: format!("add a projection into `{}`, e.g. `projection input -> {} = dense {{ .. }}`", p.name, p.name),
+            }),
+            Some(true) if !has_out[i] => errs.push(CheckError::UnusedSource { name: p.name.clone(), span: sp(p.name_span) }),
+            _ => {}
+        }
+    }
+    cycles(errs, parts);
+}
+
+/// Reports each cycle once, at the last-declared projection that lies on it.
+fn cycles(errs: &mut Errors, parts: &NetworkParts) {
+    let n = parts.pops.len();
+    let mut g = petgraph::graph::DiGraph::<(), usize>::new();
+    let nodes: Vec<_> = (0..n).map(|_| g.add_node(())).collect();
+    for (k, p) in parts.projs.iter().enumerate() {
+        g.add_edge(nodes[p.pre], nodes[p.post], k);
+    }
+    let mut sccs = petgraph::algo::tarjan_scc(&g);
+    for scc in &mut sccs {
+        scc.sort();
+    }
+    sccs.sort();
+    for scc in sccs {
+        let inside = |i: usize| scc.iter().any(|x| x.index() == i);
+        let cyclic = scc.len() > 1 || parts.projs.iter().any(|p| p.pre == p.post && inside(p.pre));
+        if !cyclic {
+            continue;
+        }
+        let Some(last) = parts.projs.iter().rev().find(|p| inside(p.pre) && inside(p.post)) else { continue };
+        let path = cycle_path(parts, last, &inside);
+        errs.push(CheckError::Cycle { path, span: sp(last.span) });
+    }
+}
+
+/// The names along a cycle through `closing`: from its post back to its pre,
+/// following the first-declared projection (breadth-first, deterministic).
+fn cycle_path(parts: &NetworkParts, closing: &ProjInfo, inside: &dyn Fn(usize) -> bool) -> String {
+    let n = parts.pops.len();
+    let mut prev: Vec<Option<usize>> = vec![None; n];
+    let mut visited = vec![false; n];
+    let mut queue = std::collections::VecDeque::from([closing.post]);
+    visited[closing.post] = true;
+    while let Some(u) = queue.pop_front() {
+        if u == closing.pre {
+            break;
+        }
+        for p in parts.projs.iter().filter(|p| p.pre == u && inside(p.post)) {
+            if !visited[p.post] {
+                visited[p.post] = true;
+                prev[p.post] = Some(u);
+                queue.push_back(p.post);
+            }
+        }
+    }
+    let mut chain = vec![closing.pre];
+    let mut cur = closing.pre;
+    while cur != closing.post {
+        match prev[cur] {
+            Some(p) => {
+                chain.push(p);
+                cur = p;
+            }
+            None => break,
+        }
+    }
+    chain.reverse();
+    chain.push(closing.post);
+    chain.iter().map(|&i| parts.pops[i].name.as_str()).collect::<Vec<_>>().join(" -> ")
+}

@@ -1,0 +1,147 @@
+//! The `.snn` syntax tree. Every node keeps its byte span into the source so
+//! that the checker can point at it.
+//!
+//! Invariant: every span lies inside the parsed text (`start <= end <= len`).
+
+use crate::network::Span;
+
+/// A whole `.snn` file: its top-level blocks in source order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Network(Network),
+    /// `train { .. }`; `keyword` is the span of the word `train`.
+    Train { keyword: Span, body: Body },
+    /// `target NAME { .. }`.
+    Target { keyword: Span, name: Ident, body: Body },
+}
+
+impl Item {
+    /// The span of the block's opening keyword.
+    pub fn keyword(&self) -> Span {
+        match self {
+            Item::Network(n) => n.keyword,
+            Item::Train { keyword, .. } | Item::Target { keyword, .. } => *keyword,
+        }
+    }
+}
+
+/// `network NAME { time {..} population .. projection .. }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub keyword: Span,
+    pub name: Ident,
+    pub entries: Vec<NetworkEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetworkEntry {
+    Time { keyword: Span, body: Body },
+    Population(PopulationDecl),
+    Projection(ProjectionDecl),
+}
+
+/// `population NAME = KIND(args) { params }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationDecl {
+    pub name: Ident,
+    pub kind: Call,
+    pub span: Span,
+}
+
+/// `projection PRE -> POST = KIND { params }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectionDecl {
+    pub pre: Ident,
+    pub post: Ident,
+    pub kind: Call,
+    pub span: Span,
+}
+
+/// A `{ .. }` list of parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Body {
+    pub params: Vec<Param>,
+    /// From `{` to `}` inclusive.
+    pub span: Span,
+}
+
+/// `name = value` inside a body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueKind {
+    /// A number with an optional unit word: `20 ms`, `1e-3`, `27 steps`.
+    Quantity { number: Number, unit: Option<Ident> },
+    /// `5000 @ seed 42`.
+    Split { size: Number, seed: Number },
+    /// `"path.csv"`, escapes resolved.
+    String(String),
+    /// `(0.9, 0.999)`.
+    Tuple(Vec<Value>),
+    /// A word, optionally with arguments and a body: `zero`, `adam(lr = 1e-3)`,
+    /// `lif(3) { tau_mem = 20 ms }`, `dense { .. }`.
+    Call(Call),
+}
+
+/// A number literal: its value and whether it was written as an integer
+/// (no `.` and no exponent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub text: String,
+    pub span: Span,
+}
+
+impl Number {
+    /// The literal as an integer, when it was written as one and fits.
+    pub fn as_integer(&self) -> Option<i128> {
+        self.text.parse::<i128>().ok()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub name: Ident,
+    /// `None` when the word has no parentheses.
+    pub args: Option<Args>,
+    pub body: Option<Body>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Args {
+    pub args: Vec<Arg>,
+    /// From `(` to `)` inclusive.
+    pub span: Span,
+}
+
+/// A positional (`120`) or named (`mean = 3.2`) argument.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Value,
+    pub span: Span,
+}
