@@ -20,8 +20,10 @@ pub mod numerics;
 pub mod partition;
 pub mod place;
 pub mod route;
+pub mod svg;
 pub mod syntax;
 pub mod verify;
+pub mod yaml;
 
 pub use check::check_source;
 pub use network::ValidNetwork;

@@ -9,7 +9,7 @@
 //! Layouts, the first that fits is used:
 //! 1. `qpe`: a copy of at most 4 slices gets a QPE of its own (the seed
 //!    paper's layout: one sample per QPE, copies side by side);
-//! 2. `chip`: a copy never straddles two chips unless it is larger than a chip;
+//! 2. `chip`: a copy of at most one chip's PEs never straddles two chips;
 //! 3. `packed`: copies one after the other in PE order.
 //!
 //! The optimiser slices follow the last copy. With `mapping = single_copy`
@@ -128,7 +128,10 @@ pub fn place(g: &CoreGraph, m: &Machine) -> Result<Placement, PlaceError> {
     if per_copy <= usize::from(m.spec.pes_per_qpe) {
         layouts.push(Layout::Qpe);
     }
-    layouts.extend([Layout::Chip, Layout::Packed]);
+    if per_copy <= m.spec.app_pes_per_chip() as usize {
+        layouts.push(Layout::Chip);
+    }
+    layouts.push(Layout::Packed);
     for &layout in &layouts {
         let pos = positions(g, m, layout);
         if pos.iter().all(|&p| p < total) {

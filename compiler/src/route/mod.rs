@@ -9,7 +9,8 @@
 //! all optimiser slices). A group of `s` slices whose largest slice needs `n`
 //! keys is a block of `next_pow2(s) << ceil_log2(n)` keys; slice `j` of the
 //! group has `key = block_base + (j << ceil_log2(n))`. Blocks are sorted by
-//! size (largest first, then by kind, copy, role, population) and laid out from
+//! size (largest first, then by kind, role, population, copy, so that
+//! the blocks of one population's copies sit side by side) and laid out from
 //! key 0, so each is aligned to its size. Every batch copy has its own keys:
 //! copies are independent. The whole layout must fit 32 bits.
 //!
@@ -154,9 +155,9 @@ pub enum RouteError {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct GroupKey {
     kind: PacketKind,
-    copy: u32,
     role: Role,
     population: usize,
+    copy: u32,
 }
 
 /// A key block: its base, its size, the flows in it, the bits of their index.
