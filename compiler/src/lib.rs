@@ -10,6 +10,7 @@
 //! modules; see ARCHITECTURE.md for the code map and the invariants.
 
 pub mod check;
+pub mod kernel;
 pub mod network;
 pub mod numerics;
 
