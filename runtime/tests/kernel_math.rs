@@ -14,7 +14,12 @@ use snnc_runtime::jit::JitKernel;
 fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>); 2] {
     let interp = Interpreter::new(kernel).expect("probe verifies");
     let n = xs.len();
-    let at = |name: &str| kernel.buffer_named(name).map(|(_, b)| (b.offset / 4) as usize).expect("probe buffer");
+    let at = |name: &str| {
+        kernel
+            .buffer_named(name)
+            .map(|(_, b)| (b.offset / 4) as usize)
+            .expect("probe buffer")
+    };
     let (x0, e0, l0) = (at("x"), at("exp_out"), at("ln_out"));
     let mut results = Vec::new();
     for backend in 0..2 {
@@ -46,8 +51,18 @@ fn check(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) {
                 assert_eq!(l, f32::MIN, "{backend}: ln(NaN)");
                 continue;
             }
-            assert_eq!(exps[i], exp_f32(x).to_bits(), "{backend}: exp({x:e}) = {e:e}, numerics {:e}", exp_f32(x));
-            assert_eq!(lns[i], ln_f32(x).to_bits(), "{backend}: ln({x:e}) = {l:e}, numerics {:e}", ln_f32(x));
+            assert_eq!(
+                exps[i],
+                exp_f32(x).to_bits(),
+                "{backend}: exp({x:e}) = {e:e}, numerics {:e}",
+                exp_f32(x)
+            );
+            assert_eq!(
+                lns[i],
+                ln_f32(x).to_bits(),
+                "{backend}: ln({x:e}) = {l:e}, numerics {:e}",
+                ln_f32(x)
+            );
         }
     }
 }
@@ -59,9 +74,30 @@ fn exp_and_ln_match_numerics_on_a_sweep_and_the_edges() {
     let kernel = exp_ln_probe(CHUNK);
     let jit = JitKernel::compile(&kernel).expect("probe compiles");
     let mut xs: Vec<f32> = vec![
-        0.0, -0.0, 1.0, -1.0, 0.5, f32::MIN_POSITIVE, 1e-45, f32::MAX, f32::MIN, f32::INFINITY,
-        f32::NEG_INFINITY, f32::NAN, -87.0, -87.000_01, -86.999_99, 88.0, 88.000_01, 87.999_99,
-        std::f32::consts::SQRT_2, 1.414_213_4, 1.414_213_7, std::f32::consts::LN_2, 1e30, 1e-30,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        f32::MIN_POSITIVE,
+        1e-45,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -87.0,
+        -87.000_01,
+        -86.999_99,
+        88.0,
+        88.000_01,
+        87.999_99,
+        std::f32::consts::SQRT_2,
+        1.414_213_4,
+        1.414_213_7,
+        std::f32::consts::LN_2,
+        1e30,
+        1e-30,
     ];
     let mut x = -100.0f32;
     while x < 100.0 {

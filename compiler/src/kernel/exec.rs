@@ -53,7 +53,12 @@ pub struct Packet {
 pub enum Trap {
     #[error("kernel `{kernel}`: index {index} is outside buffer `{buffer}` of length {len}")]
     #[diagnostic(code(snn::kernel::out_of_bounds))]
-    OutOfBounds { kernel: String, buffer: String, index: i64, len: u32 },
+    OutOfBounds {
+        kernel: String,
+        buffer: String,
+        index: i64,
+        len: u32,
+    },
     #[error("kernel `{kernel}`: integer division by zero")]
     #[diagnostic(code(snn::kernel::division_by_zero))]
     IntegerDivisionByZero { kernel: String },
@@ -62,5 +67,9 @@ pub enum Trap {
     IntegerDivisionOverflow { kernel: String },
     #[error("kernel `{kernel}` needs {needed} words of memory, the image has {got}")]
     #[diagnostic(code(snn::kernel::memory_too_small))]
-    MemoryTooSmall { kernel: String, needed: usize, got: usize },
+    MemoryTooSmall {
+        kernel: String,
+        needed: usize,
+        got: usize,
+    },
 }

@@ -36,7 +36,11 @@ pub fn exp_f32(fb: &mut FunctionBuilder, x: Expr) -> Expr {
         |fb| {
             let xc = fb.let_(
                 "exp_xc",
-                Expr::select(x.get().gt(Expr::f32(EXP_MAX_ARG)), Expr::f32(EXP_MAX_ARG), x.get()),
+                Expr::select(
+                    x.get().gt(Expr::f32(EXP_MAX_ARG)),
+                    Expr::f32(EXP_MAX_ARG),
+                    x.get(),
+                ),
             );
             let y = xc.get() * Expr::f32(LOG2_E) + Expr::f32(0.5);
             let k = fb.let_(
@@ -85,7 +89,10 @@ pub fn ln_f32(fb: &mut FunctionBuilder, x: Expr) -> Expr {
                 fb.assign(m, m.get() * Expr::f32(0.5));
                 fb.assign(e, e.get() + Expr::i32(1));
             });
-            let s = fb.let_("ln_s", (m.get() - Expr::f32(1.0)) / (m.get() + Expr::f32(1.0)));
+            let s = fb.let_(
+                "ln_s",
+                (m.get() - Expr::f32(1.0)) / (m.get() + Expr::f32(1.0)),
+            );
             let s2 = fb.let_("ln_s2", s.get() * s.get());
             let mut q = Expr::f32(LN_POLY[0]);
             for c in &LN_POLY[1..] {

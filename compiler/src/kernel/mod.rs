@@ -51,8 +51,8 @@
 //! defined exactly once with its parameters.
 
 mod build;
-mod exec;
 pub mod examples;
+mod exec;
 mod math;
 mod print;
 mod verify;
@@ -255,12 +255,25 @@ pub enum Stmt {
     /// `local = value`.
     Assign { local: LocalId, value: Expr },
     /// `buffer[index] = value`.
-    Store { buffer: BufferId, index: Expr, value: Expr },
+    Store {
+        buffer: BufferId,
+        index: Expr,
+        value: Expr,
+    },
     /// `if cond { then_body } else { else_body }`; `cond: bool`.
-    If { cond: Expr, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
+    If {
+        cond: Expr,
+        then_body: Vec<Stmt>,
+        else_body: Vec<Stmt>,
+    },
     /// `for var in start..end { body }`; `var`, `start`, `end` all `i32` or
     /// all `u32`.
-    For { var: LocalId, start: Expr, end: Expr, body: Vec<Stmt> },
+    For {
+        var: LocalId,
+        start: Expr,
+        end: Expr,
+        body: Vec<Stmt>,
+    },
     /// `send(key)` or `send(key, payload)`; `key: u32`, payload any non-bool.
     Send { key: Expr, payload: Option<Expr> },
 }
@@ -277,15 +290,36 @@ pub enum ExprKind {
     Const(Value),
     Local(LocalId),
     /// `buffer[index]`, of the buffer's element type.
-    Load { buffer: BufferId, index: Box<Expr> },
-    Unary { op: UnaryOp, arg: Box<Expr> },
+    Load {
+        buffer: BufferId,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        arg: Box<Expr>,
+    },
     /// Both operands and the result have the same type.
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// Both operands have the same type; the result is `bool`.
-    Compare { op: CmpOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Compare {
+        op: CmpOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `if cond { then } else { otherwise }`, both arms evaluated.
-    Select { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Convert { op: ConvertOp, arg: Box<Expr> },
+    Select {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Convert {
+        op: ConvertOp,
+        arg: Box<Expr>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

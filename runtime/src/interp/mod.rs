@@ -20,8 +20,8 @@
 //! (differential tests in `runtime/tests/kernel_*.rs`).
 
 use snnc_compiler::kernel::{
-    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation,
-    Kernel, KernelErrors, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation, Kernel,
+    KernelErrors, Packet, Stmt, Trap, Ty, UnaryOp, verify,
 };
 
 /// A verified kernel, ready to interpret.
@@ -34,7 +34,9 @@ impl Interpreter {
     /// Verifies the kernel; an invalid kernel is refused.
     pub fn new(kernel: &Kernel) -> Result<Self, KernelErrors> {
         verify(kernel)?;
-        Ok(Interpreter { kernel: kernel.clone() })
+        Ok(Interpreter {
+            kernel: kernel.clone(),
+        })
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -42,10 +44,19 @@ impl Interpreter {
     }
 
     /// Runs one entry point on `memory`, appending sent packets to `outbox`.
-    pub fn run(&self, invocation: Invocation, memory: &mut [u32], outbox: &mut Vec<Packet>) -> Result<(), Trap> {
+    pub fn run(
+        &self,
+        invocation: Invocation,
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+    ) -> Result<(), Trap> {
         let needed = self.kernel.memory_words();
         if memory.len() < needed {
-            return Err(Trap::MemoryTooSmall { kernel: self.kernel.name.clone(), needed, got: memory.len() });
+            return Err(Trap::MemoryTooSmall {
+                kernel: self.kernel.name.clone(),
+                needed,
+                got: memory.len(),
+            });
         }
         let Some(function) = self.kernel.function(invocation.entry()) else {
             return Ok(());
@@ -54,7 +65,12 @@ impl Interpreter {
         for (slot, arg) in locals.iter_mut().zip(invocation.args()) {
             *slot = arg;
         }
-        let mut frame = Frame { kernel: &self.kernel, locals, memory, outbox };
+        let mut frame = Frame {
+            kernel: &self.kernel,
+            locals,
+            memory,
+            outbox,
+        };
         frame.block(&function.body)
     }
 }
@@ -80,20 +96,33 @@ impl Frame<'_> {
                 let v = self.expr(value)?;
                 self.locals[local.0 as usize] = v;
             }
-            Stmt::Store { buffer, index, value } => {
+            Stmt::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 let i = self.expr(index)?;
                 let v = self.expr(value)?;
                 let word = self.word(*buffer, index.ty, i)?;
                 self.memory[word] = v;
             }
-            Stmt::If { cond, then_body, else_body } => {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 if self.expr(cond)? != 0 {
                     self.block(then_body)?;
                 } else {
                     self.block(else_body)?;
                 }
             }
-            Stmt::For { var, start, end, body } => {
+            Stmt::For {
+                var,
+                start,
+                end,
+                body,
+            } => {
                 let start_bits = self.expr(start)?;
                 let end_bits = self.expr(end)?;
                 let (first, last) = match start.ty {
@@ -120,8 +149,17 @@ impl Frame<'_> {
         if index < b.len {
             return Ok((b.offset / 4) as usize + index as usize);
         }
-        let index = if index_ty == Ty::I32 { i64::from(index as i32) } else { i64::from(index) };
-        Err(Trap::OutOfBounds { kernel: self.kernel.name.clone(), buffer: b.name.clone(), index, len: b.len })
+        let index = if index_ty == Ty::I32 {
+            i64::from(index as i32)
+        } else {
+            i64::from(index)
+        };
+        Err(Trap::OutOfBounds {
+            kernel: self.kernel.name.clone(),
+            buffer: b.name.clone(),
+            index,
+            len: b.len,
+        })
     }
 
     fn expr(&mut self, e: &Expr) -> Result<u32, Trap> {
@@ -143,7 +181,11 @@ impl Frame<'_> {
                 let b = self.expr(rhs)?;
                 u32::from(compare(*op, lhs.ty, a, b))
             }
-            ExprKind::Select { cond, then, otherwise } => {
+            ExprKind::Select {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr(cond)?;
                 let a = self.expr(then)?;
                 let b = self.expr(otherwise)?;
@@ -160,7 +202,11 @@ fn f(bits: u32) -> f32 {
 
 /// The bits of an `f32` arithmetic result, NaN made canonical.
 fn canonical(x: f32) -> u32 {
-    if x.is_nan() { CANONICAL_NAN } else { x.to_bits() }
+    if x.is_nan() {
+        CANONICAL_NAN
+    } else {
+        x.to_bits()
+    }
 }
 
 fn unary(op: UnaryOp, ty: Ty, a: u32) -> u32 {
@@ -198,9 +244,26 @@ fn binary(op: BinaryOp, ty: Ty, a: u32, b: u32) -> Result<u32, Fault> {
             BinaryOp::Sub => canonical(x - y),
             BinaryOp::Mul => canonical(x * y),
             BinaryOp::Div => canonical(x / y),
-            BinaryOp::Min => if x < y { a } else { b },
-            BinaryOp::Max => if x > y { a } else { b },
-            BinaryOp::Rem | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr => {
+            BinaryOp::Min => {
+                if x < y {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Max => {
+                if x > y {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Rem
+            | BinaryOp::And
+            | BinaryOp::Or
+            | BinaryOp::Xor
+            | BinaryOp::Shl
+            | BinaryOp::Shr => {
                 unreachable!("the verifier rejects `{}` on f32", op.name())
             }
         });
@@ -225,8 +288,20 @@ fn binary(op: BinaryOp, ty: Ty, a: u32, b: u32) -> Result<u32, Fault> {
                 (_, false) => a % b,
             }
         }
-        BinaryOp::Min => if compare(CmpOp::Lt, ty, a, b) { a } else { b },
-        BinaryOp::Max => if compare(CmpOp::Gt, ty, a, b) { a } else { b },
+        BinaryOp::Min => {
+            if compare(CmpOp::Lt, ty, a, b) {
+                a
+            } else {
+                b
+            }
+        }
+        BinaryOp::Max => {
+            if compare(CmpOp::Gt, ty, a, b) {
+                a
+            } else {
+                b
+            }
+        }
         BinaryOp::And => a & b,
         BinaryOp::Or => a | b,
         BinaryOp::Xor => a ^ b,

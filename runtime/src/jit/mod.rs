@@ -73,8 +73,16 @@ type EntryFn = unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord,
 /// # Safety
 /// `outbox` is the `&mut Vec<Packet>` that [`JitKernel::run`] passed to the
 /// compiled entry point, valid and unaliased for the duration of the call.
-pub unsafe extern "C" fn snnc_jit_send(outbox: *mut Vec<Packet>, key: u32, payload: u32, has_payload: u32) {
-    let packet = Packet { key, payload: (has_payload != 0).then_some(payload) };
+pub unsafe extern "C" fn snnc_jit_send(
+    outbox: *mut Vec<Packet>,
+    key: u32,
+    payload: u32,
+    has_payload: u32,
+) {
+    let packet = Packet {
+        key,
+        payload: (has_payload != 0).then_some(payload),
+    };
     // SAFETY: see the function's contract.
     unsafe { (*outbox).push(packet) };
 }
@@ -90,13 +98,19 @@ pub struct JitKernel {
 
 impl std::fmt::Debug for JitKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JitKernel").field("kernel", &self.kernel.name).finish_non_exhaustive()
+        f.debug_struct("JitKernel")
+            .field("kernel", &self.kernel.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for JitKernel {
     fn drop(&mut self) {
-        let module = self.module.get_mut().map(Option::take).unwrap_or_else(|p| p.into_inner().take());
+        let module = self
+            .module
+            .get_mut()
+            .map(Option::take)
+            .unwrap_or_else(|p| p.into_inner().take());
         if let Some(module) = module {
             // SAFETY: the entry pointers live in `self` and die with it; no
             // call can be running since `drop` has `&mut self`.
@@ -109,9 +123,14 @@ impl JitKernel {
     /// Verifies and compiles every entry point of `kernel`.
     pub fn compile(kernel: &Kernel) -> Result<JitKernel, JitError> {
         verify(kernel)?;
-        let fail = |message: String| JitError::Codegen { kernel: kernel.name.clone(), message };
+        let fail = |message: String| JitError::Codegen {
+            kernel: kernel.name.clone(),
+            message,
+        };
         let mut flags = settings::builder();
-        flags.set("opt_level", "speed").map_err(|e| fail(e.to_string()))?;
+        flags
+            .set("opt_level", "speed")
+            .map_err(|e| fail(e.to_string()))?;
         let isa = cranelift_native::builder()
             .map_err(|e| fail(e.to_string()))?
             .finish(settings::Flags::new(flags))
@@ -122,13 +141,16 @@ impl JitKernel {
         let ptr = module.target_config().pointer_type();
 
         let mut send_sig = module.make_signature();
-        send_sig.params.extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
+        send_sig
+            .params
+            .extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
         let send_id = module
             .declare_function("snnc_jit_send", Linkage::Import, &send_sig)
             .map_err(|e| fail(e.to_string()))?;
 
         let mut sig = module.make_signature();
-        sig.params.extend([ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
+        sig.params
+            .extend([ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
         sig.returns.push(AbiParam::new(types::I32));
 
         let mut ctx = module.make_context();
@@ -144,21 +166,31 @@ impl JitKernel {
             let send = module.declare_func_in_func(send_id, &mut ctx.func);
             let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             Gen::emit(builder, kernel, function, send, ptr, module.target_config());
-            module.define_function(id, &mut ctx).map_err(|e| fail(format!("{name}: {e:?}")))?;
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| fail(format!("{name}: {e:?}")))?;
             module.clear_context(&mut ctx);
             ids.push((function.entry, id));
         }
-        module.finalize_definitions().map_err(|e| fail(e.to_string()))?;
+        module
+            .finalize_definitions()
+            .map_err(|e| fail(e.to_string()))?;
         let entries = ids
             .into_iter()
             .map(|(entry, id)| {
                 let code = module.get_finalized_function(id);
                 // SAFETY: the function was compiled with exactly `EntryFn`'s
                 // signature in the platform's default (C) calling convention.
-                (entry, unsafe { std::mem::transmute::<*const u8, EntryFn>(code) })
+                (entry, unsafe {
+                    std::mem::transmute::<*const u8, EntryFn>(code)
+                })
             })
             .collect();
-        Ok(JitKernel { kernel: kernel.clone(), entries, module: Mutex::new(Some(module)) })
+        Ok(JitKernel {
+            kernel: kernel.clone(),
+            entries,
+            module: Mutex::new(Some(module)),
+        })
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -167,10 +199,19 @@ impl JitKernel {
 
     /// Runs one entry point on `memory`, appending sent packets to `outbox`;
     /// same contract as `crate::interp::Interpreter::run`.
-    pub fn run(&self, invocation: Invocation, memory: &mut [u32], outbox: &mut Vec<Packet>) -> Result<(), Trap> {
+    pub fn run(
+        &self,
+        invocation: Invocation,
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+    ) -> Result<(), Trap> {
         let needed = self.kernel.memory_words();
         if memory.len() < needed {
-            return Err(Trap::MemoryTooSmall { kernel: self.kernel.name.clone(), needed, got: memory.len() });
+            return Err(Trap::MemoryTooSmall {
+                kernel: self.kernel.name.clone(),
+                needed,
+                got: memory.len(),
+            });
         }
         let Some(&(_, code)) = self.entries.iter().find(|(e, _)| *e == invocation.entry()) else {
             return Ok(());
@@ -190,7 +231,12 @@ impl JitKernel {
         Err(match i64::from(record.kind) {
             TRAP_OUT_OF_BOUNDS => {
                 let b = &self.kernel.buffers[record.buffer as usize];
-                Trap::OutOfBounds { kernel, buffer: b.name.clone(), index: record.index, len: b.len }
+                Trap::OutOfBounds {
+                    kernel,
+                    buffer: b.name.clone(),
+                    index: record.index,
+                    len: b.len,
+                }
             }
             TRAP_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero { kernel },
             _ => Trap::IntegerDivisionOverflow { kernel },
@@ -250,16 +296,32 @@ impl<'a, 'b> Gen<'a, 'b> {
         let buffer = b.append_block_param(trap_block, types::I32);
         let index = b.append_block_param(trap_block, types::I64);
 
-        let mut g = Gen { b, kernel, vars, send, ptr, memory, outbox, trap_block };
+        let mut g = Gen {
+            b,
+            kernel,
+            vars,
+            send,
+            ptr,
+            memory,
+            outbox,
+            trap_block,
+        };
         g.block(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
         g.b.ins().return_(&[ok]);
 
         g.b.switch_to_block(trap_block);
         let flags = MemFlagsData::trusted();
-        g.b.ins().store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
-        g.b.ins().store(flags, buffer, trap_ptr, offset_of!(TrapRecord, buffer) as i32);
-        g.b.ins().store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
+        g.b.ins()
+            .store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
+        g.b.ins().store(
+            flags,
+            buffer,
+            trap_ptr,
+            offset_of!(TrapRecord, buffer) as i32,
+        );
+        g.b.ins()
+            .store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
         let failed = g.b.ins().iconst(types::I32, 1);
         g.b.ins().return_(&[failed]);
         g.b.seal_all_blocks();
@@ -278,13 +340,21 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let v = self.expr(value);
                 self.b.def_var(self.vars[local.0 as usize], v);
             }
-            Stmt::Store { buffer, index, value } => {
+            Stmt::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 let i = self.expr(index);
                 let v = self.expr(value);
                 let addr = self.address(*buffer, index.ty, i);
                 self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
             }
-            Stmt::If { cond, then_body, else_body } => {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 let c = self.expr(cond);
                 let then_block = self.b.create_block();
                 let else_block = self.b.create_block();
@@ -298,10 +368,19 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(merge);
             }
-            Stmt::For { var, start, end, body } => {
+            Stmt::For {
+                var,
+                start,
+                end,
+                body,
+            } => {
                 let first = self.expr(start);
                 let last = self.expr(end);
-                let below = if start.ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
+                let below = if start.ty == Ty::I32 {
+                    IntCC::SignedLessThan
+                } else {
+                    IntCC::UnsignedLessThan
+                };
                 let header = self.b.create_block();
                 let i = self.b.append_block_param(header, types::I32);
                 let body_block = self.b.create_block();
@@ -325,7 +404,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                         let bits = if p.ty == Ty::F32 { self.bits_of(v) } else { v };
                         (bits, self.b.ins().iconst(types::I32, 1))
                     }
-                    None => (self.b.ins().iconst(types::I32, 0), self.b.ins().iconst(types::I32, 0)),
+                    None => (
+                        self.b.ins().iconst(types::I32, 0),
+                        self.b.ins().iconst(types::I32, 0),
+                    ),
                 };
                 self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
             }
@@ -341,7 +423,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         let kind = self.b.ins().iconst(types::I32, kind);
         let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
         let cont = self.b.create_block();
-        let args = [BlockArg::Value(kind), BlockArg::Value(buffer), BlockArg::Value(index)];
+        let args = [
+            BlockArg::Value(kind),
+            BlockArg::Value(buffer),
+            BlockArg::Value(index),
+        ];
         self.b.ins().brif(bad, self.trap_block, &args, cont, &[]);
         self.b.switch_to_block(cont);
     }
@@ -350,7 +436,10 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let (len, offset) = (i64::from(b.len), i64::from(b.offset));
-        let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let bad = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
         let reported = if index_ty == Ty::I32 {
             self.b.ins().sextend(types::I64, index)
         } else {
@@ -379,7 +468,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             ExprKind::Load { buffer, index } => {
                 let i = self.expr(index);
                 let addr = self.address(*buffer, index.ty, i);
-                self.b.ins().load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
+                self.b
+                    .ins()
+                    .load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
             }
             ExprKind::Unary { op, arg } => {
                 let a = self.expr(arg);
@@ -395,7 +486,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let b = self.expr(rhs);
                 self.compare(*op, lhs.ty, a, b)
             }
-            ExprKind::Select { cond, then, otherwise } => {
+            ExprKind::Select {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr(cond);
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
@@ -431,11 +526,20 @@ impl<'a, 'b> Gen<'a, 'b> {
                 BinaryOp::Mul => self.b.ins().fmul(a, b),
                 BinaryOp::Div => self.b.ins().fdiv(a, b),
                 BinaryOp::Min | BinaryOp::Max => {
-                    let cmp = if op == BinaryOp::Min { CmpOp::Lt } else { CmpOp::Gt };
+                    let cmp = if op == BinaryOp::Min {
+                        CmpOp::Lt
+                    } else {
+                        CmpOp::Gt
+                    };
                     let c = self.compare(cmp, ty, a, b);
                     return self.b.ins().select(c, a, b);
                 }
-                BinaryOp::Rem | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr => {
+                BinaryOp::Rem
+                | BinaryOp::And
+                | BinaryOp::Or
+                | BinaryOp::Xor
+                | BinaryOp::Shl
+                | BinaryOp::Shr => {
                     unreachable!("the verifier rejects `{}` on f32", op.name())
                 }
             };
@@ -451,7 +555,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let by_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
                 self.trap_if(by_zero, TRAP_DIVISION_BY_ZERO, 0, zero);
                 if signed {
-                    let min = self.b.ins().icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
+                    let min = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
                     let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
                     let overflow = self.b.ins().band(min, minus_one);
                     self.trap_if(overflow, TRAP_DIVISION_OVERFLOW, 0, zero);
@@ -464,7 +571,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
             }
             BinaryOp::Min | BinaryOp::Max => {
-                let cmp = if op == BinaryOp::Min { CmpOp::Lt } else { CmpOp::Gt };
+                let cmp = if op == BinaryOp::Min {
+                    CmpOp::Lt
+                } else {
+                    CmpOp::Gt
+                };
                 let c = self.compare(cmp, ty, a, b);
                 self.b.ins().select(c, a, b)
             }
