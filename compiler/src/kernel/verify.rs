@@ -262,10 +262,11 @@ impl<'a> FunctionChecker<'a> {
                 value,
             } => {
                 let found = self.expr(value, defined);
-                if let Some(b) = self.buffer(*buffer) {
+                let b = self.buffer(*buffer);
+                if let Some(b) = b {
                     self.expect("stored value", found, b.elem, value);
                 }
-                self.index(*buffer, index, defined);
+                self.index(b, index, defined);
             }
             Stmt::If {
                 cond,
@@ -348,8 +349,9 @@ impl<'a> FunctionChecker<'a> {
                 ty.unwrap_or(e.ty)
             }
             ExprKind::Load { buffer, index } => {
-                self.index(*buffer, index, defined);
-                self.buffer(*buffer).map_or(e.ty, |b| b.elem)
+                let b = self.buffer(*buffer);
+                self.index(b, index, defined);
+                b.map_or(e.ty, |b| b.elem)
             }
             ExprKind::Unary { op, arg } => {
                 let ty = self.expr(arg, defined);
@@ -399,12 +401,13 @@ impl<'a> FunctionChecker<'a> {
         real
     }
 
-    fn index(&mut self, buffer: BufferId, index: &Expr, defined: &BTreeSet<LocalId>) {
+    /// Checks an index into `buffer` (`None`: an unknown buffer, reported).
+    fn index(&mut self, buffer: Option<&Buffer>, index: &Expr, defined: &BTreeSet<LocalId>) {
         let ty = self.expr(index, defined);
         if !ty.is_int() {
             self.bad_operand("[]", ty, index);
         }
-        let Some(b) = self.buffer(buffer) else { return };
+        let Some(b) = buffer else { return };
         let constant = match index.kind {
             ExprKind::Const(Value::I32(i)) => Some(i64::from(i)),
             ExprKind::Const(Value::U32(i)) => Some(i64::from(i)),
