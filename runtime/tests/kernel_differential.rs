@@ -10,7 +10,8 @@
 use proptest::prelude::*;
 use snnc_compiler::kernel::{
     BinaryOp, BufRef, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, FunctionBuilder, Invocation,
-    Kernel, KernelBuilder, Packet, Stmt, Trap, Ty, UnaryOp, Var, verify,
+    Kernel, KernelBuilder, Packet, Stmt, Trap, Ty, UnaryOp, Var, parse_kernel, print_kernel,
+    verify,
 };
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
@@ -419,8 +420,33 @@ proptest! {
         prop_assert!(
             interp == jit,
             "seed {seed}\n{}\ninterpreter: {interp:?}\njit: {jit:?}",
-            snnc_compiler::kernel::print_kernel(&kernel)
+            print_kernel(&kernel)
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// The text form parses back to the same kernel (compared through its
+    /// text, which keeps NaN constants' bits), which behaves the same.
+    #[test]
+    fn text_form_round_trips_random_kernels(seed in any::<u64>()) {
+        let kernel = random_kernel(seed);
+        let text = print_kernel(&kernel);
+        let parsed = parse_kernel(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+        prop_assert_eq!(print_kernel(&parsed), text);
+        prop_assert!(verify(&parsed).is_ok());
+        let mut rng = Rng(seed ^ 0x5eed);
+        let memory = random_memory(&kernel, &mut rng);
+        let calls = invocations(&mut rng);
+        let run = |k: &Kernel| {
+            let interp = Interpreter::new(k).expect("verified");
+            let mut m = memory.clone();
+            let mut packets = Vec::new();
+            let results: Vec<_> = calls.iter().map(|&c| interp.run(c, &mut m, &mut packets)).collect();
+            Outcome { memory: m, packets, results }
+        };
+        prop_assert_eq!(run(&parsed), run(&kernel));
     }
 }
 

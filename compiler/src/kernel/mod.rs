@@ -44,7 +44,8 @@
 //!   the payload's 32 bits are sent unchanged whatever its type.
 //! - A trap stops the entry point; stores and sends done before it remain.
 //!
-//! Invariants (checked by [`verify`]): every expression's annotated type is
+//! Invariants (checked by [`verify`]): names are identifiers and not
+//! reserved words (see [`is_valid_name`]); every expression's annotated type is
 //! its real type; every local is assigned before it is read on every path;
 //! loop variables are never assigned; constant indices are in bounds; buffers
 //! are 4-byte aligned, disjoint and inside the data budget; each entry point is
@@ -54,12 +55,14 @@ mod build;
 pub mod examples;
 mod exec;
 mod math;
+mod parse;
 mod print;
 mod verify;
 
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
 pub use exec::{Invocation, Packet, Trap};
 pub use math::{exp_f32, ln_f32};
+pub use parse::{ParseError, parse_kernel};
 pub use print::print_kernel;
 pub use verify::{KernelError, KernelErrors, verify};
 
@@ -68,6 +71,25 @@ pub const DEFAULT_DATA_BUDGET: u32 = 96 * 1024;
 
 /// The one NaN that `f32` arithmetic produces (see the module semantics).
 pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
+
+/// Words with a meaning in the text form; no kernel, buffer or local may be
+/// named so.
+pub const RESERVED_WORDS: [&str; 14] = [
+    "kernel", "budget", "buffer", "fn", "var", "if", "else", "for", "in", "send", "true", "false",
+    "inf", "nan",
+];
+
+/// Whether `name` can name a kernel, buffer or local: an identifier
+/// (`[A-Za-z_][A-Za-z0-9_]*`) that is not a reserved word, so that the text
+/// form parses back.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !RESERVED_WORDS.contains(&name)
+}
 
 /// A scalar type. Buffers hold `f32`, `i32` or `u32`; `bool` exists only as
 /// the value of comparisons and in locals.

@@ -292,3 +292,71 @@ fn verifier_rejects_each_violation() {
     }
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn examples_round_trip_through_the_text_form() {
+    for kernel in [lif_layer(LifExample::default()), exp_ln_probe(8)] {
+        let text = print_kernel(&kernel);
+        let parsed = parse_kernel(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(parsed, kernel);
+    }
+}
+
+/// Syntax errors point at the offending token.
+#[test]
+fn parser_reports_the_first_syntax_error() {
+    let good = print_kernel(&lif_layer(LifExample::default()));
+    let cases = [
+        ("no header", "buffer v: f32[4] @ 0".to_string()),
+        ("unknown entry", good.replace("fn init()", "fn start()")),
+        ("unknown local", good.replace("row = (key", "row = (kee")),
+        (
+            "unknown buffer",
+            good.replace("acc[n] = acc[n] + weights", "acc[n] = acc[n] + weight"),
+        ),
+        (
+            "unknown operator",
+            good.replace("send(0x20000u | n)", "send(foo(n))"),
+        ),
+        ("bad number", good.replace("0.95", "0.95f")),
+        ("missing brace", good.replace("} else {", "} else")),
+        (
+            "stray character",
+            good.replace("budget 98304", "budget 98304 #"),
+        ),
+        (
+            "wrong arity",
+            good.replace("send(0x20000u | n)", "send(min(n))"),
+        ),
+    ];
+    let mut report = String::new();
+    for (name, text) in cases {
+        let err = parse_kernel(&text).expect_err(name);
+        let offset = err.span.offset();
+        let line = text[..offset].matches('\n').count() + 1;
+        let snippet: String = text[offset..].chars().take(12).collect();
+        report.push_str(&format!(
+            "{name}: line {line}: {err} (at `{}`)\n",
+            snippet.replace('\n', "\\n")
+        ));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn names_must_be_identifiers() {
+    let mut k = KernelBuilder::new("bad name");
+    k.buffer("if", Ty::F32, 1);
+    let mut fb = FunctionBuilder::new(EntryPoint::Init);
+    fb.let_("x.y", Expr::f32(1.0));
+    k.define(fb.finish());
+    let errors = verify(&k.finish()).expect_err("invalid names").errors;
+    let names: Vec<String> = errors
+        .iter()
+        .filter_map(|e| match e {
+            KernelError::BadName { what, name } => Some(format!("{what} {name}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["kernel bad name", "buffer if", "local x.y"]);
+}

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use super::print::expr_to_string;
 use super::{
     Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, Value,
+    is_valid_name,
 };
 
 /// Every problem of one kernel.
@@ -33,6 +34,12 @@ pub struct KernelErrors {
 /// One violation of the kernel IR's invariants.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum KernelError {
+    #[error("{what} name `{name}` is not an identifier or is a reserved word")]
+    #[diagnostic(
+        code(snn::kernel::bad_name),
+        help("names are [A-Za-z_][A-Za-z0-9_]*, so that the text form parses")
+    )]
+    BadName { what: &'static str, name: String },
     #[error("buffer `{name}` has element type bool; buffers hold f32, i32 or u32")]
     #[diagnostic(code(snn::kernel::bool_buffer))]
     BoolBuffer { name: String },
@@ -112,6 +119,12 @@ pub enum KernelError {
 /// Checks every invariant of the kernel IR; returns all violations.
 pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
     let mut errors = Vec::new();
+    if !is_valid_name(&kernel.name) {
+        errors.push(KernelError::BadName {
+            what: "kernel",
+            name: kernel.name.clone(),
+        });
+    }
     check_layout(kernel, &mut errors);
     for entry in EntryPoint::ALL {
         let count = kernel.functions.iter().filter(|f| f.entry == entry).count();
@@ -142,6 +155,12 @@ pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
 fn check_layout(kernel: &Kernel, errors: &mut Vec<KernelError>) {
     let mut names = BTreeSet::new();
     for b in &kernel.buffers {
+        if !is_valid_name(&b.name) {
+            errors.push(KernelError::BadName {
+                what: "buffer",
+                name: b.name.clone(),
+            });
+        }
         if b.elem == Ty::Bool {
             errors.push(KernelError::BoolBuffer {
                 name: b.name.clone(),
@@ -221,6 +240,12 @@ impl<'a> FunctionChecker<'a> {
         }
         let mut names = BTreeSet::new();
         for local in &self.function.locals {
+            if !is_valid_name(&local.name) {
+                self.errors.push(KernelError::BadName {
+                    what: "local",
+                    name: local.name.clone(),
+                });
+            }
             if !names.insert(local.name.as_str()) {
                 self.errors.push(KernelError::DuplicateLocal {
                     entry: self.entry,
