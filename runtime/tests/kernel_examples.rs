@@ -200,3 +200,33 @@ fn a_short_memory_image_is_refused_by_both() {
     );
     assert_eq!(run_jit(&kernel, &memory, &[Invocation::Init]).results, want);
 }
+
+#[test]
+fn compiled_kernels_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<JitKernel>();
+    shareable::<Interpreter>();
+    let (_, kernel, memory, _, calls) = lif_setup();
+    let jit = JitKernel::compile(&kernel).expect("compiles");
+    let want = run_interp(&kernel, &memory, &calls);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut m = memory.clone();
+                let mut packets = Vec::new();
+                let results: Vec<_> = calls
+                    .iter()
+                    .map(|&c| jit.run(c, &mut m, &mut packets))
+                    .collect();
+                assert_eq!(
+                    Outcome {
+                        memory: m,
+                        packets,
+                        results
+                    },
+                    want
+                );
+            });
+        }
+    });
+}

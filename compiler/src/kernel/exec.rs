@@ -27,14 +27,14 @@ impl Invocation {
     }
 
     /// The arguments as the 32-bit values of the entry's parameters, in
-    /// order (see [`EntryPoint::params`]).
-    pub fn args(self) -> Vec<u32> {
+    /// order (see [`EntryPoint::params`]), padded with zeros.
+    pub fn args(self) -> [u32; 2] {
         match self {
-            Invocation::Packet { key, payload } => vec![key, payload],
+            Invocation::Packet { key, payload } => [key, payload],
             Invocation::TickForward { step } | Invocation::TickBackward { step } => {
-                vec![step as u32]
+                [step as u32, 0]
             }
-            Invocation::Init | Invocation::EndOfSample | Invocation::EndOfBatch => Vec::new(),
+            Invocation::Init | Invocation::EndOfSample | Invocation::EndOfBatch => [0, 0],
         }
     }
 }

@@ -62,7 +62,8 @@ impl Interpreter {
             return Ok(());
         };
         let mut locals = vec![0u32; function.locals.len()];
-        for (slot, arg) in locals.iter_mut().zip(invocation.args()) {
+        let params = function.entry.params().len();
+        for (slot, arg) in locals.iter_mut().zip(invocation.args()).take(params) {
             *slot = arg;
         }
         let mut frame = Frame {

@@ -216,14 +216,13 @@ impl JitKernel {
         let Some(&(_, code)) = self.entries.iter().find(|(e, _)| *e == invocation.entry()) else {
             return Ok(());
         };
-        let args = invocation.args();
-        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        let [arg0, arg1] = invocation.args();
         let mut record = TrapRecord::default();
         // SAFETY: the code was generated from a verified kernel: it touches
         // only buffer words inside the kernel's budget (every access is
         // bounds-checked) and `memory` holds at least that many words; the
         // outbox pointer is only used by `snnc_jit_send` during this call.
-        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, arg(0), arg(1)) };
+        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, arg0, arg1) };
         if status == 0 {
             return Ok(());
         }
