@@ -157,6 +157,9 @@ impl JitKernel {
         let mut fctx = FunctionBuilderContext::new();
         let mut ids = Vec::new();
         for (n, function) in kernel.functions.iter().enumerate() {
+            if function.body.is_empty() {
+                continue;
+            }
             let name = function.entry.name();
             let id = module
                 .declare_function(name, Linkage::Local, &sig)
