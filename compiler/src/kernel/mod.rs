@@ -60,7 +60,7 @@ mod print;
 mod verify;
 
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
-pub use exec::{Invocation, Packet, Trap};
+pub use exec::{Invocation, OpClass, OpCounts, Packet, Trap};
 pub use math::{exp_f32, ln_f32};
 pub use parse::{ParseError, parse_kernel};
 pub use print::print_kernel;
