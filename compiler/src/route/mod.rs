@@ -213,6 +213,11 @@ fn allocate_keys(g: &CoreGraph) -> Result<(Vec<KeyRange>, Vec<Block>), RouteErro
     Ok((ranges, out))
 }
 
+/// A breadth-first tree over the chips: each chip's parent and the link to it.
+type ChipTree = Rc<Vec<Option<(ChipId, Link)>>>;
+/// Multicast trees by (source chip, targets).
+type TreeCache = HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>>;
+
 /// The chip-level part of a multicast tree, shared by flows with the same
 /// source chip and targets.
 struct Tree {
@@ -304,8 +309,8 @@ fn merge_buddies(ranges: &[KeyRange]) -> Vec<KeyRange> {
 /// Allocates keys, builds every flow's multicast tree and the merged tables.
 pub fn route(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<Routing, RouteError> {
     let (ranges, blocks) = allocate_keys(g)?;
-    let mut parents: Vec<Option<Rc<Vec<Option<(ChipId, Link)>>>>> = vec![None; m.chip_count()];
-    let mut trees: HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>> = HashMap::new();
+    let mut parents: Vec<Option<ChipTree>> = vec![None; m.chip_count()];
+    let mut trees: TreeCache = HashMap::new();
     let mut route_ids: HashMap<Route, u32> = HashMap::new();
     let mut route_list: Vec<Route> = Vec::new();
     // Per chip: (route id, key range) before merging.
@@ -351,15 +356,14 @@ pub fn route(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<Routing, Route
     Ok(Routing { keys, tables: RoutingTables { chips }, entries_before_merge, traffic })
 }
 
-#[allow(clippy::type_complexity)]
 fn tree_for(
     g: &CoreGraph,
     m: &Machine,
     p: &Placement,
     flow: &Flow,
     root: ChipId,
-    parents: &mut [Option<Rc<Vec<Option<(ChipId, Link)>>>>],
-    trees: &mut HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>>,
+    parents: &mut [Option<ChipTree>],
+    trees: &mut TreeCache,
 ) -> Rc<Tree> {
     let cache_key = (root, flow.targets.clone());
     if let Some(t) = trees.get(&cache_key) {
