@@ -25,6 +25,8 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Compute the mean loss gradient over some samples, for given weights.
     Grad(cmd::train::GradArgs),
+    /// Time one training epoch on 1 and 2 threads; report samples/s and peak memory.
+    Bench(cmd::train::BenchArgs),
     /// Compare discrete EventProp gradients with an exact continuous-time model.
     Gradcheck(cmd::train::GradcheckArgs),
     /// Map a .snn file onto SpiNNaker2 and print the placement report.
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Graph(a) => cmd::check::graph(a),
         Command::Train(a) => cmd::train::train(a),
         Command::Grad(a) => cmd::train::grad(a),
+        Command::Bench(a) => cmd::train::bench(a),
         Command::Gradcheck(a) => cmd::train::gradcheck(a),
         Command::Place(a) => cmd::place::place(a),
     })

@@ -5,15 +5,16 @@
 //! ```text
 //! .snn text --syntax--> AST --check--> ValidNetwork (network.rs)
 //!   --partition--> CoreGraph --place--> Placement --route--> keys + tables
+//!   --lower--> per-PE kernels (kernel IR)
 //! ```
 //!
 //! `driver` runs the passes in order with an invariant check (`verify`) after each.
 //!
-//! Later stages (partition, place, route, lower, emit) are added by their own
-//! modules; see ARCHITECTURE.md for the code map and the invariants.
+//! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod check;
 pub mod driver;
+pub mod kernel;
 pub mod machine;
 pub mod network;
 pub mod numerics;

@@ -1,0 +1,203 @@
+//! The training loop: epochs of shuffled batches, optimiser steps, metrics.
+//!
+//! Input: a [`Prepared`] problem (plan + encoded splits, from [`prepare`]) and
+//! a [`TrainState`] (fresh from [`TrainState::new`] or loaded from a
+//! checkpoint). Output: the state after one more epoch and its
+//! [`EpochMetrics`], or a [`TrainError`].
+//!
+//! Per epoch: the permutation `0..n` is shuffled by the state's RNG
+//! (Fisher-Yates), cut into `n / batch` batches (the last incomplete batch is
+//! dropped); each batch is one [`batch_gradient_t`] and one optimiser step.
+//! Invariants: the state after an epoch is a pure function of the state
+//! before it (so resuming from a checkpoint is bit-identical); a non-finite
+//! loss, gradient or weight stops the epoch with an error naming the epoch,
+//! batch and projection, leaving the caller's last checkpoint untouched.
+
+use std::path::Path;
+use std::time::Instant;
+
+use snnc_compiler::network::{TrainSpec, ValidNetwork};
+
+use super::batch::{Evaluation, batch_gradient_t, evaluate};
+use super::eventprop::transpose;
+use super::init::init_weights;
+use super::optim::Optimizer;
+use super::plan::{Plan, PlanError};
+use crate::data::encode::{Encoded, encode, unambiguous};
+use crate::data::{DataError, source};
+use crate::rng::{Rng, stream};
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum TrainError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the network has no `train` block")]
+    #[diagnostic(code(snn::train::no_train_block), help("add a `train {{ ... }}` block naming the data, readout and loss"))]
+    NoTrainBlock,
+    #[error("the training split has {samples} samples, fewer than one batch of {batch}")]
+    #[diagnostic(code(snn::train::too_few_samples), help("lower `batch` or add data"))]
+    TooFewSamples { samples: usize, batch: usize },
+    #[error("training diverged: {what} is not finite at epoch {epoch}, batch {batch}")]
+    #[diagnostic(
+        code(snn::train::not_finite),
+        help("lower the learning rate or change the initialisation; the last good checkpoint is kept")
+    )]
+    NotFinite { epoch: u32, batch: usize, what: String },
+}
+
+/// Everything a training run reads and never changes.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub plan: Plan,
+    pub train_spec: TrainSpec,
+    pub train: Encoded,
+    pub validation: Option<Encoded>,
+    pub test: Option<Encoded>,
+    /// Training points removed by the ambiguous-point filter.
+    pub filtered: usize,
+}
+
+/// Loads the data of `net`'s `train` block (CSV paths relative to
+/// `base_dir`), encodes it and applies the ambiguous-point filter.
+pub fn prepare(net: &ValidNetwork, base_dir: &Path) -> Result<Prepared, TrainError> {
+    let train_spec = net.train.clone().ok_or(TrainError::NoTrainBlock)?;
+    let plan = Plan::new(net)?;
+    let splits = source(&train_spec.data, base_dir).load()?;
+    let enc = |s: &crate::data::Split| encode(s, &plan.input, plan.inputs as u32, plan.grid);
+    let mut train = enc(&splits.train);
+    let mut filtered = 0;
+    if train_spec.filter_ambiguous {
+        let (keep, removed) = unambiguous(&train);
+        train = train.select(&keep);
+        filtered = removed;
+    }
+    if train.len() < train_spec.batch as usize {
+        return Err(TrainError::TooFewSamples { samples: train.len(), batch: train_spec.batch as usize });
+    }
+    Ok(Prepared {
+        validation: splits.validation.as_ref().map(enc),
+        test: splits.test.as_ref().map(enc),
+        plan,
+        train_spec,
+        train,
+        filtered,
+    })
+}
+
+/// One epoch's numbers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based.
+    pub epoch: u32,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub validation_loss: Option<f64>,
+    pub validation_accuracy: Option<f64>,
+    pub seconds: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+}
+
+/// All that changes during training; what a checkpoint stores.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    pub seed: u64,
+    /// Completed epochs.
+    pub epoch: u32,
+    pub weights: Vec<Vec<f32>>,
+    pub optimizer: Optimizer,
+    pub rng: Rng,
+    pub history: Vec<EpochMetrics>,
+}
+
+impl TrainState {
+    /// A fresh state: weights from the initialisers (or given), seeded RNGs.
+    pub fn new(p: &Prepared, seed: u64, weights: Option<Vec<Vec<f32>>>) -> TrainState {
+        let weights = weights.unwrap_or_else(|| init_weights(&p.plan, seed));
+        let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
+        let bpe = p.train.len() / p.train_spec.batch as usize;
+        TrainState {
+            seed,
+            epoch: 0,
+            optimizer: Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, bpe, &shapes),
+            weights,
+            rng: Rng::new(seed, stream::SHUFFLE),
+            history: Vec::new(),
+        }
+    }
+}
+
+fn check_finite(tensors: &[Vec<f32>], p: &Prepared, kind: &str, epoch: u32, batch: usize) -> Result<(), TrainError> {
+    for (t, proj) in tensors.iter().zip(&p.plan.projections) {
+        if t.iter().any(|x| !x.is_finite()) {
+            return Err(TrainError::NotFinite { epoch, batch, what: format!("the {kind} of projection {}", proj.name) });
+        }
+    }
+    Ok(())
+}
+
+/// Loss and accuracy counts of one epoch's training batches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchTotals {
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub samples: usize,
+}
+
+/// The training part of an epoch (shuffle, batches, optimiser steps), without
+/// validation; `on_batch(done, total)` is called after each batch.
+pub fn train_batches(
+    p: &Prepared,
+    state: &mut TrainState,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<BatchTotals, TrainError> {
+    let epoch = state.epoch + 1;
+    let batch = p.train_spec.batch as usize;
+    let mut order: Vec<usize> = (0..p.train.len()).collect();
+    state.rng.shuffle(&mut order);
+    let batches = order.len() / batch;
+    let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
+    for (b, idx) in order.chunks_exact(batch).enumerate() {
+        let wt = transpose(&p.plan, &state.weights);
+        let out = batch_gradient_t(&p.plan, &wt, &p.train, idx);
+        if !out.loss_sum.is_finite() {
+            let readout = p.plan.readout.map_or("", |(r, _)| p.plan.layers[r].name.as_str()).to_string();
+            return Err(TrainError::NotFinite { epoch, batch: b + 1, what: format!("the loss of readout {readout}") });
+        }
+        check_finite(&out.grad, p, "gradient", epoch, b + 1)?;
+        state.optimizer.apply(&mut state.weights, &out.grad);
+        check_finite(&state.weights, p, "weights", epoch, b + 1)?;
+        totals.loss_sum += f64::from(out.loss_sum);
+        totals.correct += out.correct;
+        on_batch(b + 1, batches);
+    }
+    Ok(totals)
+}
+
+/// Runs one epoch on `state` (training batches, then validation).
+pub fn run_epoch(
+    p: &Prepared,
+    state: &mut TrainState,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<EpochMetrics, TrainError> {
+    let start = Instant::now();
+    let totals = train_batches(p, state, on_batch)?;
+    let val: Option<Evaluation> = p.validation.as_ref().map(|v| evaluate(&p.plan, &state.weights, v));
+    let n = totals.samples as f64;
+    let m = EpochMetrics {
+        epoch: state.epoch + 1,
+        train_loss: totals.loss_sum / n,
+        train_accuracy: totals.correct as f64 / n,
+        validation_loss: val.map(|v| f64::from(v.loss)),
+        validation_accuracy: val.map(|v| v.accuracy),
+        seconds: start.elapsed().as_secs_f64(),
+        lr: state.optimizer.lr(),
+    };
+    state.epoch += 1;
+    state.history.push(m.clone());
+    Ok(m)
+}
