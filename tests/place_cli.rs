@@ -51,3 +51,34 @@ fn a_network_that_does_not_fit_is_rejected() {
         Ok(_) => panic!("a batch of 40 does not fit one chip"),
     }
 }
+
+fn snnc(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("snnc runs")
+}
+
+#[test]
+fn the_binary_writes_svg_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("yinyang.svg");
+    let o = snnc(&["place", "examples/yinyang.snn", "--format", "svg", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(std::fs::read_to_string(out).unwrap().starts_with("<svg "));
+}
+
+#[test]
+fn the_binary_rejects_a_network_that_does_not_fit_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.snn");
+    let text = std::fs::read_to_string(example("yinyang.snn")).unwrap().replace("batch     = 22", "batch     = 40");
+    std::fs::write(&file, text).unwrap();
+    let o = snnc(&["place", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("snn::place::does_not_fit") && err.contains("a batch of at most 36"), "{err}");
+    assert!(o.stdout.is_empty());
+}
