@@ -422,6 +422,37 @@ mod tests {
     }
 
     #[test]
+    fn a_tree_across_two_chips() {
+        use crate::machine::Qpe;
+        use crate::network::{Mapping, Span, TargetSpec};
+        let target = TargetSpec {
+            machine: crate::network::MachineSize::Chips(2),
+            clock_hz: 300e6,
+            mapping: Mapping::BatchParallel,
+            neurons_per_core: None,
+            span: Span::default(),
+        };
+        let m = Machine::from_target(&target).unwrap();
+        let root = ChipId(0);
+        let parents = m.chip_tree(root);
+        let here = PeAddr { chip: ChipId(0), qpe: Qpe { x: 2, y: 1 }, pe: 1 };
+        let there = PeAddr { chip: ChipId(1), qpe: Qpe { x: 2, y: 1 }, pe: 3 };
+        let t = build_tree(&m, &parents, root, vec![there, here, there]);
+        assert_eq!(
+            t.routes,
+            vec![
+                (ChipId(0), Route { pes: vec![here.pe_id()], links: vec![Link::East] }),
+                (ChipId(1), Route { pes: vec![there.pe_id()], links: vec![] }),
+            ]
+        );
+        assert_eq!(t.links, 1);
+        // On chip 1: from the router at (4,3) to QPE (2,1): 2 + 2 mesh hops.
+        assert_eq!(t.mesh_off_source, 4);
+        // On chip 0, from QPE (2,1): to itself 0 hops, to the router 4 hops.
+        assert_eq!(mesh_hops(&m, (2, 1), &t.routes[0].1), 4);
+    }
+
+    #[test]
     fn ceil_log2_of_key_counts() {
         assert_eq!([1, 2, 3, 4, 5, 120, 128, 129].map(ceil_log2), [0, 1, 2, 2, 3, 7, 7, 8]);
     }
