@@ -57,10 +57,10 @@ fn synthetic_blobs_are_seeded_and_separable() {
     assert_eq!(a.class_count, 4);
     assert!(a.train.labels.iter().all(|&l| l < 4));
     // Nearest class mean (from train) classifies the test split well.
-    let mut means = vec![0.0f64; 24];
+    let mut means = [0.0f64; 24];
     let mut counts = [0usize; 4];
-    for i in 0..a.train.len() {
-        let l = a.train.labels[i] as usize;
+    for (i, &label) in a.train.labels.iter().enumerate() {
+        let l = label as usize;
         counts[l] += 1;
         for f in 0..6 {
             means[l * 6 + f] += a.train.row(i)[f];
