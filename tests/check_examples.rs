@@ -63,3 +63,69 @@ fn every_population_and_projection_has_a_span_on_its_declaration() {
         }
     });
 }
+
+/// The Yin-Yang example written differently: blocks, parameters and
+/// declarations reordered, comments, trailing commas, positional arguments,
+/// other units, defaults left out. Each must give the example's summary.
+const YINYANG_RESPELLED: &[(&str, &str)] = &[
+    (
+        "reordered_positional_other_units",
+        r#"
+/* the target first */ target spinnaker2 {
+    mapping = batch_parallel   // a comment
+    clock = 300000 kHz
+    chips = 1
+}
+train {
+    seed = 0; epochs = 40; batch = 22
+    schedule = exponential(0.95)
+    optimizer = adam(0.0019, (0.9, 0.999,), 1e-8, 6.5e-7,)
+    loss = first_spike_cross_entropy(1.5, 1e-2, 100)
+    readout = output
+    data = yin_yang(
+        train = 5000 @ seed 42,
+        validation = 1000 @ seed 41,
+        test = 1000 @ seed 40,
+    )
+}
+network yinyang {
+    time { steps = 27 steps; dt = 1e-3 s }
+    population input = spike_source(5) { bias = spike(); encoding = latency(early_high, 2 steps, clip_low = 0.01) }
+    population hidden = lif(size = 120)
+    population output = lif(3) { reset = zero; threshold = 1; tau_syn = 5000 us; tau_mem = 0.02 s }
+    projection input -> hidden = dense { init = normal(scale = fan_in_sqrt, std = 3.2, mean = 3.2) }
+    projection hidden -> output = dense {
+        init = normal(
+            5.2,
+            2.8,
+            fan_in_sqrt,
+        )
+    }
+}
+"#,
+    ),
+    (
+        "defaults_on_few_lines",
+        "network yinyang { time { dt = 1 ms; steps = 27 }; population input = spike_source(5) { encoding = latency(order = early_high); bias = spike }; population hidden = lif(120); population output = lif(3); projection input -> hidden = dense { init = normal(3.2, 3.2, fan_in_sqrt) }; projection hidden -> output = dense { init = normal(5.2, 2.8, fan_in_sqrt) } }\ntrain { data = yin_yang(); readout = output; optimizer = adam(lr = 0.0019, weight_decay = 6.5e-7); schedule = exponential(per_epoch = 0.95); batch = 22; epochs = 40 }\n",
+    ),
+    (
+        "crlf_line_ends_and_byte_order_mark",
+        "\u{feff}network yinyang {\r\n  time {\r\n    dt = 1 ms\r\n    steps = 27\r\n  }\r\n  population input = spike_source(5) {\r\n    encoding = latency(order = early_high)\r\n    bias = spike(at = 0 ms)\r\n  }\r\n  population hidden = lif(120)\r\n  population output = lif(3)\r\n  projection input -> hidden = dense { init = normal(3.2, 3.2, fan_in_sqrt) }\r\n  projection hidden -> output = dense { init = normal(5.2, 2.8, fan_in_sqrt) }\r\n}\r\ntrain {\r\n  data = yin_yang()\r\n  readout = output\r\n  optimizer = adam(lr = 0.0019, weight_decay = 6.5e-7)\r\n  schedule = exponential(per_epoch = 0.95)\r\n  batch = 22\r\n  epochs = 40\r\n}\r\n",
+    ),
+];
+
+#[test]
+fn respellings_of_the_yinyang_example_have_its_summary() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let want = summary(&load(&root.join("examples/yinyang.snn")));
+    for (name, text) in YINYANG_RESPELLED {
+        let net = match check_source(name, text) {
+            Ok(net) => net,
+            Err(d) => panic!("{name} was rejected: {:#?}", d.errors()),
+        };
+        let got = summary(&net);
+        // `bias at 0 ms` and `bias at 0 steps` are the same spike time.
+        let got = got.replace("bias at 0 ms", "bias at 0 steps");
+        assert_eq!(got, want, "{name}");
+    }
+}

@@ -4,15 +4,27 @@
 //!
 //! ```text
 //! .snn text --syntax--> AST --check--> ValidNetwork (network.rs)
+//!   --partition--> CoreGraph --place--> Placement --route--> keys + tables
+//!   --lower--> per-PE kernels (kernel IR)
 //! ```
 //!
-//! Later stages (partition, place, route, lower, emit) are added by their own
-//! modules; see ARCHITECTURE.md for the code map and the invariants.
+//! `driver` runs the passes in order with an invariant check (`verify`) after each.
+//!
+//! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod check;
+pub mod driver;
+pub mod kernel;
+pub mod machine;
 pub mod network;
 pub mod numerics;
+pub mod partition;
+pub mod place;
+pub mod route;
+pub mod svg;
 pub mod syntax;
+pub mod verify;
+pub mod yaml;
 
 pub use check::check_source;
 pub use network::ValidNetwork;

@@ -1,11 +1,13 @@
 //! snnc's runtime crate: data sets, the EventProp reference trainer and its
-//! exact continuous-time checker (the emulator and the JIT are added by their
-//! own modules).
+//! exact continuous-time checker, and the executors of the kernel IR.
 //!
 //! Stages: `data` (data sets and encoders) -> `train` (forward, backward,
 //! loss, optimisers, the training loop, run directories). `rng` is the seeded
-//! generator that both use.
+//! generator that both use. `interp` (reference semantics of the kernel IR)
+//! and `jit` (Cranelift) run per-PE kernels.
 
 pub mod data;
+pub mod interp;
+pub mod jit;
 pub mod rng;
 pub mod train;

@@ -61,9 +61,24 @@ impl Source {
 /// Reads and checks a `.snn` file; rejection carries the rendered diagnostics.
 pub fn load_network(path: &Path) -> Result<(Source, ValidNetwork), Failure> {
     let src = Source::read(path)?;
-    match snnc_compiler::check_source(&src.name, &src.text) {
-        Ok(net) => Ok((src, net)),
-        Err(diags) => Err(Failure::Rejected(Report::new(diags).with_source_code(src.named()))),
+    let net = check(&src)?;
+    Ok((src, net))
+}
+
+/// Checks a source already read; rejection carries its diagnostics with the
+/// source attached for rendering.
+pub fn check(src: &Source) -> Result<ValidNetwork, Failure> {
+    snnc_compiler::check_source(&src.name, &src.text)
+        .map_err(|diags| Failure::Rejected(Report::new(diags).with_source_code(src.named())))
+}
+
+/// The process exit status of a command's outcome: 0 success, 1 the input was
+/// rejected, 2 an internal error.
+pub fn exit_status<T>(result: &Result<T, Failure>) -> u8 {
+    match result {
+        Ok(_) => 0,
+        Err(Failure::Rejected(_)) => 1,
+        Err(Failure::Internal(_)) => 2,
     }
 }
 
@@ -73,14 +88,12 @@ pub fn run_guarded(f: impl FnOnce() -> CmdResult + std::panic::UnwindSafe) -> Ex
         eprintln!("snnc: internal error (this is a bug, please report it): {info}");
     }));
     match std::panic::catch_unwind(f) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(Failure::Rejected(r))) => {
-            eprintln!("{r:?}");
-            ExitCode::from(1)
-        }
-        Ok(Err(Failure::Internal(r))) => {
-            eprintln!("{r:?}");
-            ExitCode::from(2)
+        Ok(result) => {
+            let status = exit_status(&result);
+            if let Err(Failure::Rejected(r) | Failure::Internal(r)) = result {
+                eprintln!("{r:?}");
+            }
+            ExitCode::from(status)
         }
         Err(_) => ExitCode::from(2),
     }

@@ -1,15 +1,65 @@
-//! `snnc place`.
+//! `snnc place FILE [--format yaml|svg] [--summary] [-o OUT]`.
+//!
+//! Input: a `.snn` file. Output: the placement report (YAML) or a picture of
+//! the placement (SVG), on stdout or in `OUT`; a rejected file or a network
+//! that does not fit its target is reported with the diagnostics pointing at
+//! the source (exit 1); a broken mapping invariant is an internal error (exit 2).
 
 use std::path::PathBuf;
 
-use super::{CmdResult, Failure};
+use miette::Report;
+use snnc_compiler::driver::{MapError, map_network};
+use snnc_compiler::{svg, yaml};
+
+use super::{CmdResult, Failure, Source, load_network};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Svg,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct PlaceArgs {
     /// The .snn file to map.
     pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Leave the per-PE, per-slice and routing-table records out of the YAML report.
+    #[arg(long)]
+    pub summary: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
 }
 
-pub fn place(_args: PlaceArgs) -> CmdResult {
-    Err(Failure::not_yet_supported("snnc place"))
+/// A mapping failure as a command failure, with the source attached.
+pub fn map_failure(src: &Source, e: MapError) -> Failure {
+    let user = e.is_user_error();
+    let report = Report::new(e).with_source_code(src.named());
+    if user { Failure::Rejected(report) } else { Failure::Internal(report) }
+}
+
+/// The text `snnc place` prints for a file.
+pub fn place_text(args: &PlaceArgs) -> Result<String, Failure> {
+    let (src, net) = load_network(&args.file)?;
+    let mapped = map_network(&net).map_err(|e| map_failure(&src, e))?;
+    match args.format {
+        Format::Yaml => yaml::to_yaml(&yaml::placement_report(&net, &mapped, args.summary))
+            .map_err(|e| Failure::internal(format!("cannot write the placement report: {e}"))),
+        Format::Svg => Ok(svg::placement_svg(&net.name, &mapped)),
+    }
+}
+
+pub fn place(args: PlaceArgs) -> CmdResult {
+    let text = place_text(&args)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub enum CheckError {
     #[diagnostic(code(snn::check::duplicate_block), help("merge the two blocks into one"))]
     DuplicateBlock {
         what: String,
-        #[label("second {what}")]
+        #[label("given again here")]
         span: SourceSpan,
         #[label("first given here")]
         first: SourceSpan,
@@ -316,8 +316,9 @@ pub enum CheckError {
         features: u32,
         #[label("{data} features")]
         span: SourceSpan,
-        #[label("{features} features")]
+        #[label("{input_label}")]
         input: SourceSpan,
+        input_label: String,
         #[help]
         help: String,
     },

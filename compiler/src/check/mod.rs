@@ -65,24 +65,22 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
     let file = syntax::parse(text).map_err(|es| fail(es.into_iter().map(CheckError::from).collect()))?;
     let mut errs = params::Errors::default();
 
-    let mut networks = Vec::new();
-    let mut trains = Vec::new();
-    let mut targets = Vec::new();
-    for item in &file.items {
-        match item {
-            Item::Network(n) => networks.push(n),
-            Item::Train { .. } => trains.push(item),
-            Item::Target { .. } => targets.push(item),
+    let keywords = |pick: fn(&Item) -> bool| -> Vec<Span> {
+        file.items.iter().filter(|i| pick(i)).map(Item::keyword).collect()
+    };
+    let blocks = [
+        ("the `network` block", keywords(|i| matches!(i, Item::Network(_)))),
+        ("the `train` block", keywords(|i| matches!(i, Item::Train { .. }))),
+        ("the `target` block", keywords(|i| matches!(i, Item::Target { .. }))),
+    ];
+    for (what, spans) in &blocks {
+        for extra in spans.iter().skip(1) {
+            errs.push(CheckError::DuplicateBlock { what: (*what).into(), span: (*extra).into(), first: spans[0].into() });
         }
     }
-    for (what, list) in [("the `network` block", networks.iter().map(|n| n.keyword).collect::<Vec<_>>()),
-        ("the `train` block", trains.iter().map(|i| i.keyword()).collect()),
-        ("the `target` block", targets.iter().map(|i| i.keyword()).collect())]
-    {
-        for extra in list.iter().skip(1) {
-            errs.push(CheckError::DuplicateBlock { what: what.into(), span: (*extra).into(), first: list[0].into() });
-        }
-    }
+    let networks: Vec<_> = file.items.iter().filter_map(|i| if let Item::Network(n) = i { Some(n) } else { None }).collect();
+    let trains: Vec<_> = file.items.iter().filter(|i| matches!(i, Item::Train { .. })).collect();
+    let targets: Vec<_> = file.items.iter().filter(|i| matches!(i, Item::Target { .. })).collect();
 
     let Some(net_ast) = networks.first() else {
         errs.push(CheckError::MissingNetwork { span: Span::new(0, 0).into() });

@@ -26,8 +26,8 @@ pub struct PopInfo {
     pub name: String,
     pub name_span: Span,
     pub span: Span,
-    /// The span of `lif(..)` / `spike_source(..)`, where the size is written.
-    pub kind_span: Span,
+    /// Where the size is written (`3` in `lif(3)`), or the kind's name.
+    pub size_span: Span,
     pub is_source: Option<bool>,
     pub size: Option<u32>,
     pub kind: Option<PopulationKind>,
@@ -47,6 +47,10 @@ pub struct NetworkParts {
     pub grid: Option<TimeGrid>,
     pub pops: Vec<PopInfo>,
     pub projs: Vec<ProjInfo>,
+    /// Set when a population's kind or a projection could not be resolved:
+    /// the graph is then incomplete and the checks on its shape would only
+    /// repeat the first error.
+    pub incomplete: bool,
 }
 
 impl NetworkParts {
@@ -103,7 +107,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
         });
     }
 
-    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new() };
+    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new(), incomplete: false };
     for e in &net.entries {
         if let NetworkEntry::Population(p) = e {
             if let Some(first) = parts.find(&p.name.text) {
@@ -115,11 +119,12 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 continue;
             }
             let (is_source, size, kind) = population(errs, &p.kind, grid);
+            parts.incomplete |= is_source.is_none();
             parts.pops.push(PopInfo {
                 name: p.name.text.clone(),
                 name_span: p.name.span,
                 span: p.span,
-                kind_span: p.kind.span,
+                size_span: size_span(&p.kind),
                 is_source,
                 size,
                 kind,
@@ -136,6 +141,13 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
 
     graph_checks(errs, &parts);
     parts
+}
+
+/// The span of a population's size argument, or of the kind's name.
+fn size_span(call: &Call) -> Span {
+    let args = call.args.iter().flat_map(|a| &a.args);
+    let mut candidates = args.filter(|a| a.name.as_ref().is_none_or(|n| n.text == "size"));
+    candidates.next().map_or(call.name.span, |a| a.value.span)
 }
 
 fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {
@@ -210,17 +222,12 @@ fn size(errs: &mut Errors, g: Option<Given>, p: &super::params::Params, min: u64
         });
         return None;
     };
-    let n = errs.integer(g, 0, MAX_POPULATION, false)?;
-    if n < min {
-        let msg = if min == 1 { "must be at least 1".to_string() } else { format!("must be at least {min}") };
-        let help = if min == 1 {
-            "a population has at least one neuron".to_string()
-        } else {
-            "with a bias input, a spike_source needs at least one feature input plus the bias".to_string()
-        };
-        errs.range(g, &msg, &help);
-        return None;
-    }
+    let help = if min == 1 {
+        "a population has 1 to 1000000 neurons"
+    } else {
+        "with a bias input, a spike_source has 2 to 1000000 neurons: at least one feature input plus the bias"
+    };
+    let n = errs.integer_in(g, min, MAX_POPULATION, false, Some(help))?;
     Some(n as u32)
 }
 
@@ -311,12 +318,11 @@ fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encod
         }),
     };
     let (t_min, t_max, clip_low) = (t_min?, t_max?, clip_low?);
-    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max")) {
-        if t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
+    if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max"))
+        && t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
             errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
             return None;
         }
-    }
     Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
 }
 
@@ -335,8 +341,12 @@ fn projection(errs: &mut Errors, parts: &mut NetworkParts, seen: &mut BTreeMap<(
         });
         None
     };
-    let (Some(pre), Some(post)) = (pre, post) else { return };
+    let (Some(pre), Some(post)) = (pre, post) else {
+        parts.incomplete = true;
+        return;
+    };
     if parts.pops[post].is_source == Some(true) {
+        parts.incomplete = true;
         errs.push(CheckError::ProjectionIntoSource {
             name: p.post.text.clone(),
             span: sp(p.post.span),
@@ -408,6 +418,10 @@ fn init(errs: &mut Errors, g: Given) -> Option<Init> {
 }
 
 fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
+    cycles(errs, parts);
+    if parts.incomplete {
+        return;
+    }
     let n = parts.pops.len();
     if !parts.pops.iter().any(|p| p.is_source == Some(true)) {
         errs.push(CheckError::MissingPopulation {
@@ -426,6 +440,7 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             help: "add a neuron population, e.g. `population output = lif(3)`".into(),
         });
     }
+    let source = parts.pops.iter().find(|p| p.is_source == Some(true)).map_or("input", |p| p.name.as_str());
     let mut has_in = vec![false; n];
     let mut has_out = vec![false; n];
     for p in &parts.projs {
@@ -437,13 +452,12 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             Some(false) if !has_in[i] => errs.push(CheckError::Unreachable {
                 name: p.name.clone(),
                 span: sp(p.name_span),
-                help: format!("add a projection into `{}`, e.g. `projection input -> {} = dense {{ .. }}`", p.name, p.name),
+                help: format!("add a projection into `{}`, e.g. `projection {source} -> {} = dense {{ .. }}`", p.name, p.name),
             }),
             Some(true) if !has_out[i] => errs.push(CheckError::UnusedSource { name: p.name.clone(), span: sp(p.name_span) }),
             _ => {}
         }
     }
-    cycles(errs, parts);
 }
 
 /// Reports each cycle once, at the last-declared projection that lies on it.

@@ -28,6 +28,8 @@ pub struct Params<'a> {
     /// Where to point when a required parameter is missing.
     pub owner: Span,
     pub map: BTreeMap<&'static str, Given<'a>>,
+    /// Names suggested for unknown parameters: not reported missing again.
+    pub suggested: Vec<&'static str>,
 }
 
 impl<'a> Params<'a> {
@@ -44,16 +46,21 @@ pub struct Shape {
     pub body: &'static [&'static str],
 }
 
+/// The candidate closest to `word`, when it is close enough to be a typo.
+pub fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= c.len().max(word.len()) / 3 + 1 && *d < word.chars().count())
+        .min()
+        .map(|(_, c)| c)
+}
+
 /// Suggests the closest of `candidates` to `word`, or lists them.
 pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
     let candidates: Vec<&str> = candidates.into_iter().collect();
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
-        .filter(|(d, c)| *d <= c.len().max(word.len()) / 3 + 1)
-        .min();
-    match best {
-        Some((_, c)) => format!("did you mean `{c}`?"),
+    match closest(word, &candidates) {
+        Some(c) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => "nothing is accepted here".to_string(),
         None => format!("expected one of: {}", candidates.join(", ")),
     }
@@ -94,6 +101,9 @@ impl Dim {
     }
 }
 
+/// A unit as written: its dimension, its power of ten to SI, the word.
+type Unit<'v> = (Dim, i32, &'v Ident);
+
 /// Units: name, dimension, and the power of ten to SI.
 pub const UNITS: &[(&str, Dim, i32)] = &[
     ("s", Dim::Time, 0),
@@ -129,6 +139,7 @@ impl Errors {
     pub fn call_params<'a>(&mut self, call: &'a Call, shape: &Shape) -> Params<'a> {
         let context = format!("of `{}`", shape.name);
         let mut map: BTreeMap<&'static str, Given<'a>> = BTreeMap::new();
+        let mut suggested = Vec::new();
         if let Some(args) = &call.args {
             if shape.args.is_empty() && !args.args.is_empty() {
                 self.push(CheckError::UnexpectedArgument {
@@ -146,7 +157,7 @@ impl Errors {
                     match &a.name {
                         Some(n) => {
                             seen_named = true;
-                            self.insert(&mut map, shape.args, &context, n, &a.value, a.span);
+                            self.insert(&mut map, &mut suggested, shape.args, &context, n, &a.value);
                         }
                         None if seen_named => self.push(CheckError::UnexpectedArgument {
                             message: "a positional argument follows a named one".into(),
@@ -159,7 +170,10 @@ impl Errors {
                                 self.insert_named(&mut map, pname, &ident, &a.value);
                             }
                             None => self.push(CheckError::UnexpectedArgument {
-                                message: format!("`{}` takes at most {} argument(s)", shape.name, shape.args.len()),
+                                message: match shape.args.len() {
+                                    1 => format!("`{}` takes one argument", shape.name),
+                                    n => format!("`{}` takes at most {n} arguments", shape.name),
+                                },
                                 span: sp(a.span),
                                 help: format!("the arguments of `{}` are: {}", shape.name, shape.args.join(", ")),
                             }),
@@ -180,48 +194,53 @@ impl Errors {
                     },
                 });
             } else {
-                self.body_into(&mut map, shape.body, &context, body);
+                self.body_into(&mut map, &mut suggested, shape.body, &context, body);
             }
         }
-        Params { context, owner: call.span, map }
+        Params { context, owner: call.span, map, suggested }
     }
 
     /// Collects the parameters of a plain block (`time { .. }`, `train { .. }`).
     pub fn block_params<'a>(&mut self, body: &'a Body, allowed: &[&'static str], context: &str, owner: Span) -> Params<'a> {
         let mut map = BTreeMap::new();
-        self.body_into(&mut map, allowed, context, body);
-        Params { context: context.to_string(), owner, map }
+        let mut suggested = Vec::new();
+        self.body_into(&mut map, &mut suggested, allowed, context, body);
+        Params { context: context.to_string(), owner, map, suggested }
     }
 
     fn body_into<'a>(
         &mut self,
         map: &mut BTreeMap<&'static str, Given<'a>>,
+        suggested: &mut Vec<&'static str>,
         allowed: &[&'static str],
         context: &str,
         body: &'a Body,
     ) {
         for p in &body.params {
-            self.insert(map, allowed, context, &p.name, &p.value, p.span);
+            self.insert(map, suggested, allowed, context, &p.name, &p.value);
         }
     }
 
     fn insert<'a>(
         &mut self,
         map: &mut BTreeMap<&'static str, Given<'a>>,
+        suggested: &mut Vec<&'static str>,
         allowed: &[&'static str],
         context: &str,
         name: &'a Ident,
         value: &'a Value,
-        _span: Span,
     ) {
         match allowed.iter().find(|a| **a == name.text) {
             Some(&key) => self.insert_named(map, key, name, value),
-            None => self.push(CheckError::UnknownParameter {
-                name: name.text.clone(),
-                context: context.to_string(),
-                span: sp(name.span),
-                help: did_you_mean(&name.text, allowed.iter().copied()),
-            }),
+            None => {
+                suggested.extend(closest(&name.text, allowed));
+                self.push(CheckError::UnknownParameter {
+                    name: name.text.clone(),
+                    context: context.to_string(),
+                    span: sp(name.span),
+                    help: did_you_mean(&name.text, allowed.iter().copied()),
+                })
+            }
         }
     }
 
@@ -243,10 +262,11 @@ impl Errors {
         }
     }
 
-    /// A required parameter; reports it missing.
+    /// A required parameter; reports it missing, unless an unknown parameter
+    /// was already reported with this name as its suggestion.
     pub fn require<'a>(&mut self, p: &Params<'a>, name: &str, help: &str) -> Option<Given<'a>> {
         let g = p.get(name);
-        if g.is_none() {
+        if g.is_none() && !p.suggested.contains(&name) {
             self.push(CheckError::MissingParameter {
                 name: name.to_string(),
                 context: p.context.clone(),
@@ -268,7 +288,7 @@ impl Errors {
     }
 
     /// The number and the dimension of its unit (`None` for a bare number).
-    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<(Dim, i32, &'v Ident)>)> {
+    fn quantity<'v>(&mut self, g: Given<'v>, expected: &str, help: &str) -> Option<(&'v Number, Option<Unit<'v>>)> {
         let ValueKind::Quantity { number, unit } = &g.value.kind else {
             self.mismatch(g, expected, help);
             return None;
@@ -316,6 +336,11 @@ impl Errors {
 
     /// An integer in `min..=max`; `steps_ok` also accepts the unit `steps`.
     pub fn integer(&mut self, g: Given, min: u64, max: u64, steps_ok: bool) -> Option<u64> {
+        self.integer_in(g, min, max, steps_ok, None)
+    }
+
+    /// [`Errors::integer`], with the help line to show when out of range.
+    pub fn integer_in(&mut self, g: Given, min: u64, max: u64, steps_ok: bool, range_help: Option<&str>) -> Option<u64> {
         let (n, unit) = self.quantity(g, "an integer", "write a whole number such as `22`")?;
         match unit {
             None => {}
@@ -341,12 +366,18 @@ impl Errors {
             return None;
         };
         if i < i128::from(min) || i > i128::from(max) {
-            let message = if max == u64::MAX { format!("must be at least {min}") } else { format!("must be in {min}..={max}") };
+            let message = if max == u64::MAX {
+                format!("must be at least {min}")
+            } else if min == max {
+                format!("must be {min}")
+            } else {
+                format!("must be in {min}..={max}")
+            };
             self.push(CheckError::OutOfRange {
                 name: g.name.to_string(),
                 message,
                 span: sp(n.span),
-                help: format!("`{}` is {}", g.name, n.text),
+                help: range_help.map_or_else(|| format!("`{}` is {}", g.name, n.text), str::to_string),
             });
             return None;
         }

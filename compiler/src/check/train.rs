@@ -75,19 +75,18 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     let data = data_g.and_then(|g| data(errs, g, features, classes));
 
     if let (Some(data), Some(g)) = (&data, data_g) {
-        if let (Some(r), Some(size)) = (readout, classes) {
-            if data.class_count() != size {
+        if let (Some(r), Some(size)) = (readout, classes)
+            && data.class_count() != size {
                 errs.push(CheckError::ClassCountMismatch {
                     name: net.pops[r].name.clone(),
                     data: data.class_count(),
                     size,
                     span: sp(g.value.span),
-                    readout: sp(net.pops[r].kind_span),
+                    readout: sp(net.pops[r].size_span),
                 });
             }
-        }
-        if let (Some(i), Some(features)) = (input, features) {
-            if data.feature_count() != features {
+        if let (Some(i), Some(features)) = (input, features)
+            && data.feature_count() != features {
                 let pop = &net.pops[i];
                 let bias = matches!(&pop.kind, Some(PopulationKind::SpikeSource(s)) if s.bias.is_some());
                 let want = data.feature_count() + u32::from(bias);
@@ -96,7 +95,12 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     data: data.feature_count(),
                     features,
                     span: sp(g.value.span),
-                    input: sp(pop.kind_span),
+                    input: sp(pop.size_span),
+                    input_label: if bias {
+                        format!("{features} features + the bias input")
+                    } else {
+                        format!("{features} features")
+                    },
                     help: if bias {
                         format!("the input has a bias neuron: make it `spike_source({want})`, features plus one")
                     } else {
@@ -104,18 +108,15 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                     },
                 });
             }
-        }
-        if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data) {
-            if u64::from(train.size) < b {
-                if let Some(bg) = p.get("batch") {
+        if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data)
+            && u64::from(train.size) < b
+                && let Some(bg) = p.get("batch") {
                     errs.range(
                         bg,
                         &format!("is larger than the {} training points", train.size),
                         "incomplete batches are dropped: the batch must not exceed the training set",
                     );
                 }
-            }
-        }
     }
 
     Some(TrainParts {

@@ -29,8 +29,9 @@ pub enum SyntaxError {
     Unexpected {
         expected: String,
         found: String,
-        #[label("expected {expected} here")]
+        #[label("{label}")]
         span: Span,
+        label: String,
         #[help]
         help: String,
     },
@@ -41,6 +42,12 @@ pub enum SyntaxError {
     )]
     MissingSeparator {
         #[label("this entry starts on the same line as the previous one")]
+        span: Span,
+    },
+    #[error("brackets are nested more than {MAX_DEPTH} deep")]
+    #[diagnostic(code(snn::syntax::too_deep), help("a .snn file never needs this much nesting; check for unclosed brackets"))]
+    TooDeep {
+        #[label("this bracket is {MAX_DEPTH} levels deep")]
         span: Span,
     },
     #[error("number `{text}` is not representable")]
@@ -64,8 +71,49 @@ const KEYWORDS: &[(Rule, &str)] = &[
     (Rule::kw_seed, "seed"),
 ];
 
+/// The deepest nesting of `( )` and `{ }` accepted; it bounds the parser's
+/// recursion, so that no input can exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// The first bracket that opens more than [`MAX_DEPTH`] levels, skipping
+/// comments and strings.
+fn too_deep(text: &str) -> Option<Span> {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i += text[i..].find('\n').unwrap_or(text.len() - i);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += text[i + 2..].find("*/").map_or(text.len() - i, |k| k + 4);
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Span::new(i, i + 1));
+                }
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parses a whole file.
 pub fn parse(text: &str) -> Result<File, Vec<SyntaxError>> {
+    if let Some(span) = too_deep(text) {
+        return Err(vec![SyntaxError::TooDeep { span }]);
+    }
     let mut pairs = SnnParser::parse(Rule::file, text).map_err(|e| vec![convert_error(text, &e)])?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let mut b = Builder { text, errors: Vec::new() };
@@ -113,18 +161,13 @@ fn describe(r: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::comma => "`,`",
         Rule::at => "`@`",
-        Rule::ident | Rule::unit => "a name",
+        Rule::ident => "a name",
+        Rule::unit => "a unit",
         Rule::number => "a number",
-        Rule::string | Rule::string_inner => "a string",
+        Rule::string => "a string",
         Rule::EOI => "end of file",
-        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => "a value",
-        Rule::args => "arguments in `( )`",
-        Rule::body | Rule::network_body => "a `{ }` block",
-        Rule::param => "a parameter",
-        Rule::network | Rule::train | Rule::target => "a block",
-        Rule::time | Rule::population | Rule::projection | Rule::network_entry => "a declaration",
-        Rule::item => "a block",
-        Rule::file | Rule::WHITESPACE | Rule::COMMENT | Rule::line_comment | Rule::block_comment => "input",
+        Rule::value => "a value",
+        _ => "input",
     }
 }
 
@@ -148,8 +191,20 @@ fn token_at(text: &str, pos: usize) -> (String, Span) {
     } else {
         c.len_utf8()
     };
+    if rest.starts_with("/*") {
+        return ("a `/*` comment that is never closed".to_string(), Span::new(pos, pos + 2));
+    }
+    if c == '"' && !rest[1..].split('\n').next().unwrap_or("").contains('"') {
+        return ("a string that is never closed".to_string(), Span::new(pos, pos + 1));
+    }
     let tok = &rest[..len];
-    let found = if c == '\n' { "a line break".to_string() } else { format!("`{}`", tok.escape_debug()) };
+    let found = if c == '\n' {
+        "a line break".to_string()
+    } else if c.is_control() {
+        format!("the character {:?}", c)
+    } else {
+        format!("`{tok}`")
+    };
     (found, Span::new(pos, pos + len))
 }
 
@@ -163,12 +218,30 @@ fn convert_error(text: &str, e: &pest::error::Error<Rule>) -> SyntaxError {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let mut positives: Vec<Rule> = positives.iter().flat_map(|r| expand(*r)).copied().collect();
+    if positives.len() > 1 {
+        positives.retain(|r| *r != Rule::sep);
+    }
+    // The starts of every kind of value: say "a value".
+    if [Rule::ident, Rule::number, Rule::string].iter().all(|r| positives.contains(r)) {
+        positives.retain(|r| ![Rule::ident, Rule::number, Rule::string, Rule::lparen].contains(r));
+        positives.push(Rule::value);
+    }
     let mut words: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
     words.sort();
     words.dedup();
     let expected = one_of(&words);
     let (found, span) = token_at(text, pos);
     let word = &text[span.start..span.end];
+    // At the end of the input there is nothing to underline: point at the
+    // last token instead.
+    let (span, label) = if span.start == span.end {
+        let end = text.trim_end().len();
+        let start = text[..end].char_indices().last().map_or(0, |(i, _)| i);
+        (Span::new(start, end), format!("expected {expected} after this"))
+    } else {
+        (span, format!("expected {expected} here"))
+    };
     let suggestion = KEYWORDS
         .iter()
         .filter(|(r, _)| positives.contains(r))
@@ -179,7 +252,47 @@ fn convert_error(text: &str, e: &pest::error::Error<Rule>) -> SyntaxError {
         Some((_, k)) => format!("did you mean `{k}`?"),
         None => help_for(&positives),
     };
-    SyntaxError::Unexpected { expected, found, span, help }
+    SyntaxError::Unexpected { expected, found, span, label, help }
+}
+
+/// A rule that pest reports as expected, as the tokens it starts with.
+fn expand(r: Rule) -> &'static [Rule] {
+    match r {
+        Rule::file | Rule::item => &[Rule::kw_network, Rule::kw_train, Rule::kw_target, Rule::EOI],
+        Rule::network => &[Rule::kw_network],
+        Rule::train => &[Rule::kw_train],
+        Rule::target => &[Rule::kw_target],
+        Rule::network_entry => &[Rule::kw_time, Rule::kw_population, Rule::kw_projection],
+        Rule::time => &[Rule::kw_time],
+        Rule::population => &[Rule::kw_population],
+        Rule::projection => &[Rule::kw_projection],
+        Rule::body | Rule::network_body => &[Rule::open],
+        Rule::args => &[Rule::lparen],
+        Rule::param => &[Rule::ident],
+        Rule::unit => &[Rule::unit],
+        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
+        Rule::kw_network => &[Rule::kw_network],
+        Rule::kw_train => &[Rule::kw_train],
+        Rule::kw_target => &[Rule::kw_target],
+        Rule::kw_time => &[Rule::kw_time],
+        Rule::kw_population => &[Rule::kw_population],
+        Rule::kw_projection => &[Rule::kw_projection],
+        Rule::kw_seed => &[Rule::kw_seed],
+        Rule::sep => &[Rule::sep],
+        Rule::open => &[Rule::open],
+        Rule::close => &[Rule::close],
+        Rule::equals => &[Rule::equals],
+        Rule::arrow => &[Rule::arrow],
+        Rule::lparen => &[Rule::lparen],
+        Rule::rparen => &[Rule::rparen],
+        Rule::comma => &[Rule::comma],
+        Rule::at => &[Rule::at],
+        Rule::ident => &[Rule::ident],
+        Rule::number => &[Rule::number],
+        Rule::string | Rule::string_inner => &[Rule::string],
+        Rule::EOI => &[Rule::EOI],
+        Rule::WHITESPACE | Rule::COMMENT | Rule::line_comment | Rule::block_comment => &[],
+    }
 }
 
 fn help_for(positives: &[Rule]) -> String {
@@ -187,10 +300,11 @@ fn help_for(positives: &[Rule]) -> String {
         "a file is made of `network NAME { .. }`, `train { .. }` and `target spinnaker2 { .. }` blocks".into()
     } else if positives.contains(&Rule::kw_population) {
         "a network holds `time { .. }`, `population NAME = ..` and `projection A -> B = ..`".into()
-    } else if positives.contains(&Rule::param) || positives.contains(&Rule::ident) && positives.contains(&Rule::close)
-    {
+    } else if positives.contains(&Rule::ident) && positives.contains(&Rule::close) {
         "a block holds parameters `name = value`, separated by `;` or newlines".into()
-    } else if positives.contains(&Rule::number) || positives.contains(&Rule::string) {
+    } else if positives.contains(&Rule::rparen) && positives.contains(&Rule::comma) {
+        "separate arguments with `,` and close the list with `)`".into()
+    } else if positives.contains(&Rule::value) {
         "a value is a number with an optional unit (`20 ms`), a word (`zero`), a call (`adam(lr = 1e-3)`), a string or a tuple".into()
     } else {
         "see docs/language.md for the syntax".into()
@@ -328,7 +442,7 @@ impl Builder<'_> {
                     Some(n) => self.number(n),
                     None => Number { value: 0.0, text: String::new(), span },
                 };
-                let unit = inner.next().and_then(|u| u.into_inner().next()).map(ident);
+                let unit = inner.next().map(ident);
                 ValueKind::Quantity { number, unit }
             }
             Rule::split => {
@@ -378,4 +492,60 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ast::{Item, NetworkEntry, ValueKind};
+    use super::parse;
+
+    /// Spans end at the last token, never on the whitespace or comments that
+    /// follow a rule with an optional tail.
+    #[test]
+    fn spans_cover_exactly_their_tokens() {
+        let text = "network n { // c\n  population o = lif(3) /* c */\n  population p = lif(3) { tau_mem = 20 ms }  // c\n  projection o -> p = dense { init = normal() }\n}\ntrain { readout = p  // c\n batch = 2\n}";
+        let file = parse(text).expect("parses");
+        let Item::Network(net) = &file.items[0] else { panic!("a network first") };
+        let spans: Vec<&str> = net
+            .entries
+            .iter()
+            .map(|e| match e {
+                NetworkEntry::Population(p) => &text[p.span.start..p.span.end],
+                NetworkEntry::Projection(p) => &text[p.span.start..p.span.end],
+                NetworkEntry::Time { body, .. } => &text[body.span.start..body.span.end],
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                "population o = lif(3)",
+                "population p = lif(3) { tau_mem = 20 ms }",
+                "projection o -> p = dense { init = normal() }"
+            ]
+        );
+        let Item::Train { body, .. } = &file.items[1] else { panic!("then train") };
+        let params: Vec<&str> = body.params.iter().map(|p| &text[p.span.start..p.span.end]).collect();
+        assert_eq!(params, ["readout = p", "batch = 2"]);
+    }
+
+    #[test]
+    fn numbers_units_and_splits() {
+        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\" }";
+        let file = parse(text).expect("parses");
+        let Item::Train { body, .. } = &file.items[0] else { panic!("train") };
+        let kinds: Vec<String> = body
+            .params
+            .iter()
+            .map(|p| match &p.value.kind {
+                ValueKind::Quantity { number, unit } => {
+                    format!("{}{}", number.value, unit.as_ref().map_or(String::new(), |u| format!(" {}", u.text)))
+                }
+                ValueKind::Split { size, seed } => format!("{} @ {}", size.value, seed.value),
+                ValueKind::Tuple(items) => format!("tuple of {}", items.len()),
+                ValueKind::String(s) => s.clone(),
+                ValueKind::Call(c) => c.name.text.clone(),
+            })
+            .collect();
+        assert_eq!(kinds, ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y"]);
+    }
 }

@@ -1,0 +1,84 @@
+//! The driver: one readable list of passes, each followed by its invariant check.
+//!
+//! Input: `.snn` source text (or an already checked [`ValidNetwork`]).
+//! Output: a [`Mapped`] network: the machine, the core graph, the placement,
+//! the keys and routing tables, every invariant of [`crate::verify`] holding.
+//!
+//! Invariant: a mapping either succeeds and passes every check, or fails with
+//! a user-facing diagnostic (invalid target, does not fit); a failed check is
+//! reported as an internal error, never a panic.
+
+use crate::check::{Diagnostics, check_source};
+use crate::machine::{Machine, TargetError};
+use crate::network::ValidNetwork;
+use crate::partition::{CoreGraph, PartitionError, partition};
+use crate::place::{PlaceError, Placement, place};
+use crate::route::{RouteError, Routing, route};
+use crate::verify::{self, Violations};
+
+/// A network mapped onto a machine.
+#[derive(Clone, Debug)]
+pub struct Mapped {
+    pub machine: Machine,
+    pub cores: CoreGraph,
+    pub placement: Placement,
+    pub routing: Routing,
+}
+
+/// Why mapping failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum MapError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Partition(#[from] PartitionError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Place(#[from] PlaceError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Route(#[from] RouteError),
+    /// A bug: a pass broke an invariant.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invariant(#[from] Violations),
+}
+
+impl MapError {
+    /// Whether the error is the user's (the network or target), not a bug.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, MapError::Invariant(_))
+    }
+}
+
+/// Why compiling a source failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CompileError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Check(#[from] Diagnostics),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Map(#[from] MapError),
+}
+
+/// Maps a checked network: machine, partition, place, route, each verified.
+pub fn map_network(net: &ValidNetwork) -> Result<Mapped, MapError> {
+    let machine = Machine::from_target(&net.target)?;
+    let cores = partition(net, &machine)?;
+    verify::check_partition(&cores, &machine)?;
+    let placement = place(&cores, &machine)?;
+    verify::check_placement(&cores, &machine, &placement)?;
+    let routing = route(&cores, &machine, &placement)?;
+    verify::check_routing(&cores, &machine, &placement, &routing)?;
+    Ok(Mapped { machine, cores, placement, routing })
+}
+
+/// Checks and maps a `.snn` source; `name` is the file name for diagnostics.
+pub fn compile(name: &str, text: &str) -> Result<(ValidNetwork, Mapped), CompileError> {
+    let net = check_source(name, text)?;
+    let mapped = map_network(&net)?;
+    Ok((net, mapped))
+}

@@ -1,0 +1,587 @@
+//! Partitioner: [`ValidNetwork`] + [`Machine`] -> [`CoreGraph`].
+//!
+//! Splits every population into slices that fit one PE (by the data bytes of
+//! the [resource model](resources) and by a neurons-per-PE cap: the target's
+//! `neurons_per_core`, else [`DEFAULT_NEURONS_PER_PE`]), replicates the slices
+//! once per batch copy, adds one loss slice per copy and the optimiser slices,
+//! and lists the packet flows between slices.
+//!
+//! Slices, in id order: copy 0 (populations in topological order, each split
+//! into balanced slices, then the loss slice), copy 1, ..., then the optimiser
+//! slices (per trained population in topological order). A population is
+//! split the same way in every copy.
+//!
+//! Flows (one per source slice and packet kind, only when it has targets):
+//! - `spike` (forward, key only): a slice to every slice of its population's
+//!   post populations in the same copy, and to the copy's loss slice when the
+//!   population is the readout; one key per neuron of the slice.
+//! - `error` (backward, f32 payload): a layer slice to every slice of its LIF
+//!   pre populations in the same copy, one key per fan-in position (the
+//!   incoming projections' pre neurons concatenated in declaration order); the
+//!   loss slice to the readout slices, one key per class.
+//! - `gradient` (f32 payload, once per batch step): a layer slice to the
+//!   optimiser slices holding its weights, one key per weight of the slice.
+//! - `weight` (f32 payload, once per batch step): an optimiser slice to every
+//!   copy's layer slices holding its weights, one key per weight it holds.
+//!
+//! The weights of a population are numbered `post_neuron * fan_in + position`;
+//! the optimiser slices cut the weights of all trained populations (in
+//! topological order) into consecutive pieces of as many weights as one PE
+//! holds, so a layer slice's gradients may go to two or more optimiser slices.
+//!
+//! Without a `train` block there is one copy, no loss, no optimiser, and only
+//! spike flows. `mapping = single_copy` uses one copy for any batch.
+//!
+//! Invariants: in every copy, the slices of a population cover its neurons
+//! exactly once, in order; optimiser slices cover each trained population's
+//! weights exactly once, in order; every slice's data fits the PE's data
+//! region; flow targets are sorted, disjoint ranges of slice ids.
+
+pub mod resources;
+
+use std::ops::Range;
+
+use petgraph::graph::NodeIndex;
+
+use crate::machine::Machine;
+use crate::network::{Mapping, OptimizerSpec, ValidNetwork};
+use resources::{Sram, input_sram, layer_sram, loss_sram, max_neurons, optimiser_sram};
+
+/// Neurons per PE when the target sets no `neurons_per_core` (model).
+pub const DEFAULT_NEURONS_PER_PE: u32 = 1024;
+
+/// Index of a slice in [`CoreGraph::slices`].
+pub type SliceId = usize;
+
+/// The program a PE runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Input,
+    Layer,
+    Loss,
+    Optimiser,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Input => "input",
+            Role::Layer => "layer",
+            Role::Loss => "loss",
+            Role::Optimiser => "optimiser",
+        }
+    }
+}
+
+/// What a multicast packet carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PacketKind {
+    Spike,
+    Error,
+    Gradient,
+    Weight,
+}
+
+impl PacketKind {
+    pub const ALL: [PacketKind; 4] = [PacketKind::Spike, PacketKind::Error, PacketKind::Gradient, PacketKind::Weight];
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketKind::Spike => "spike",
+            PacketKind::Error => "error",
+            PacketKind::Gradient => "gradient",
+            PacketKind::Weight => "weight",
+        }
+    }
+    /// Spikes and errors flow every sample; gradients and weights once per batch step.
+    pub fn per_sample(self) -> bool {
+        matches!(self, PacketKind::Spike | PacketKind::Error)
+    }
+}
+
+/// A population as later stages need it (names and spans for diagnostics).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationInfo {
+    pub name: String,
+    pub size: u32,
+    pub fan_in: u32,
+    pub span: miette::SourceSpan,
+}
+
+/// A part of a population (or a loss or optimiser program) that runs on one PE.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice {
+    pub role: Role,
+    /// The population simulated; for the loss, the readout; for an optimiser
+    /// slice, the population whose incoming weights it holds.
+    pub population: NodeIndex,
+    /// Neurons `[start, end)` of the population (for an optimiser slice, the
+    /// post neurons of `population` whose weights it holds).
+    pub neurons: Range<u32>,
+    /// `None` for optimiser slices (shared by every copy).
+    pub batch_copy: Option<u32>,
+    /// Optimiser slices: the weights it holds, in key order.
+    pub weights: Vec<WeightRange>,
+    pub sram: Sram,
+}
+
+/// Weights `range` of `population` (numbered `post_neuron * fan_in + position`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightRange {
+    pub population: NodeIndex,
+    pub range: Range<u64>,
+}
+
+/// A packet flow from one slice to a set of slices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flow {
+    pub source: SliceId,
+    pub kind: PacketKind,
+    /// Distinct keys the source sends (the key range covers `0..keys`).
+    pub keys: u64,
+    /// Upper bound on packets sent per sample (spike, error) or per batch step
+    /// (gradient, weight); a multicast packet counts once.
+    pub packets: u64,
+    /// Target slices, as sorted disjoint ranges of slice ids.
+    pub targets: Vec<Range<SliceId>>,
+}
+
+impl Flow {
+    pub fn target_ids(&self) -> impl Iterator<Item = SliceId> + '_ {
+        self.targets.iter().flat_map(|r| r.clone())
+    }
+}
+
+/// Slices and flows: the core-level graph the placer and the router consume.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreGraph {
+    /// Batch copies of the network on the machine.
+    pub copies: u32,
+    pub training: bool,
+    pub mapping: Mapping,
+    /// The target block, for diagnostics about the machine as a whole.
+    pub target_span: miette::SourceSpan,
+    /// Indexed by `NodeIndex::index()`.
+    pub populations: Vec<PopulationInfo>,
+    pub slices: Vec<Slice>,
+    /// Slices of each copy, in id order.
+    pub copy_slices: Vec<Range<SliceId>>,
+    pub optimiser_slices: Range<SliceId>,
+    pub flows: Vec<Flow>,
+}
+
+/// A population that cannot be split to fit a PE.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum PartitionError {
+    #[error(
+        "population `{population}` does not fit a PE: one neuron with fan-in {fan_in} needs {needed} bytes of data, a PE has {budget}"
+    )]
+    #[diagnostic(
+        code(snn::partition::neuron_too_large),
+        help(
+            "its weights, gradient accumulator and input-spike record grow with the fan-in; a PE holds a training neuron of fan-in up to {max_fan_in}: make the populations projecting into `{population}` smaller"
+        )
+    )]
+    NeuronTooLarge {
+        population: String,
+        fan_in: u32,
+        needed: u64,
+        budget: u64,
+        max_fan_in: u64,
+        #[label("this population")]
+        span: miette::SourceSpan,
+    },
+    #[error("the loss of readout `{population}` does not fit a PE: {classes} classes need {needed} bytes, a PE has {budget}")]
+    #[diagnostic(code(snn::partition::loss_too_large), help("the loss program runs on one PE; use fewer classes"))]
+    LossTooLarge {
+        population: String,
+        classes: u32,
+        needed: u64,
+        budget: u64,
+        #[label("the readout")]
+        span: miette::SourceSpan,
+    },
+}
+
+/// Splits `size` into `parts` balanced ranges (the first `size % parts` one larger).
+fn balanced(start: u64, size: u64, parts: u64) -> Vec<Range<u64>> {
+    let (base, extra) = (size / parts, size % parts);
+    let mut out = Vec::with_capacity(parts as usize);
+    let mut at = start;
+    for i in 0..parts {
+        let len = base + u64::from(i < extra);
+        out.push(at..at + len);
+        at += len;
+    }
+    out
+}
+
+/// Neuron ranges of one population's slices (the same in every copy).
+fn slice_population(
+    net: &ValidNetwork,
+    pop: NodeIndex,
+    budget: u64,
+    cap: u32,
+    training: bool,
+) -> Result<Vec<Range<u32>>, PartitionError> {
+    let p = &net.graph[pop];
+    let k = u64::from(net.fan_in(pop));
+    let fit = if p.lif().is_some() {
+        max_neurons(budget, |n| layer_sram(n, k, training))
+    } else {
+        max_neurons(budget, input_sram)
+    };
+    if fit == 0 {
+        // One neuron needs `a + b k` bytes.
+        let a = layer_sram(1, 0, training).data();
+        let b = layer_sram(1, 1, training).data() - a;
+        return Err(PartitionError::NeuronTooLarge {
+            population: p.name.clone(),
+            fan_in: k as u32,
+            needed: layer_sram(1, k, training).data(),
+            budget,
+            max_fan_in: budget.saturating_sub(a) / b.max(1),
+            span: p.span.into(),
+        });
+    }
+    let per_slice = fit.min(u64::from(cap));
+    let size = u64::from(p.size);
+    let parts = size.div_ceil(per_slice);
+    Ok(balanced(0, size, parts).into_iter().map(|r| r.start as u32..r.end as u32).collect())
+}
+
+/// Cuts the weights of the trained populations (`(population, weight count)`
+/// in order) into optimiser slices of at most `capacity` weights each, filling
+/// every slice before starting the next.
+fn optimiser_parts(populations: &[(NodeIndex, u64)], capacity: u64) -> Vec<Vec<WeightRange>> {
+    let mut out = Vec::new();
+    let mut current: Vec<WeightRange> = Vec::new();
+    let mut held = 0;
+    for &(pop, count) in populations {
+        let mut at = 0;
+        while at < count {
+            let take = (capacity - held).min(count - at);
+            current.push(WeightRange { population: pop, range: at..at + take });
+            held += take;
+            at += take;
+            if held == capacity {
+                out.push(std::mem::take(&mut current));
+                held = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The positions of the items of `ranges` (sorted, disjoint) that overlap `want`.
+fn overlapping<T>(ranges: &[(T, Range<u64>)], want: &Range<u64>) -> Range<usize> {
+    let first = ranges.partition_point(|(_, r)| r.end <= want.start);
+    let last = ranges.partition_point(|(_, r)| r.start < want.end);
+    first..last
+}
+
+/// Splits the network into slices and lists the flows between them.
+pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, PartitionError> {
+    let budget = u64::from(machine.spec.data_bytes);
+    let training = net.train.is_some();
+    let cap = net.target.neurons_per_core.unwrap_or(DEFAULT_NEURONS_PER_PE).max(1);
+    let copies = match (net.target.mapping, &net.train) {
+        (Mapping::BatchParallel, Some(t)) => t.batch.max(1),
+        _ => 1,
+    };
+    let order = net.topological_order();
+    let n_pops = net.graph.node_count();
+    let populations: Vec<PopulationInfo> = net
+        .populations()
+        .map(|(i, p)| PopulationInfo {
+            name: p.name.clone(),
+            size: p.size,
+            fan_in: net.fan_in(i),
+            span: p.span.into(),
+        })
+        .collect();
+
+    let mut ranges: Vec<Vec<Range<u32>>> = vec![Vec::new(); n_pops];
+    for &pop in &order {
+        ranges[pop.index()] = slice_population(net, pop, budget, cap, training)?;
+    }
+    let readout = net.train.as_ref().map(|t| t.readout);
+    if let Some(r) = readout {
+        let classes = net.graph[r].size;
+        let need = loss_sram(u64::from(classes)).data();
+        if need > budget {
+            return Err(PartitionError::LossTooLarge {
+                population: net.graph[r].name.clone(),
+                classes,
+                needed: need,
+                budget,
+                span: net.graph[r].span.into(),
+            });
+        }
+    }
+
+    // Slices of every copy.
+    let mut slices = Vec::new();
+    let mut copy_slices = Vec::new();
+    // pop_ids[copy][pop] = slice ids of that population in that copy.
+    let mut pop_ids: Vec<Vec<Range<SliceId>>> = Vec::new();
+    let mut loss_ids = Vec::new();
+    for c in 0..copies {
+        let start = slices.len();
+        let mut ids = vec![0..0; n_pops];
+        for &pop in &order {
+            let p = &net.graph[pop];
+            let k = u64::from(populations[pop.index()].fan_in);
+            let first = slices.len();
+            for r in &ranges[pop.index()] {
+                let n = u64::from(r.end - r.start);
+                let (role, sram) = match p.lif() {
+                    Some(_) => (Role::Layer, layer_sram(n, k, training)),
+                    None => (Role::Input, input_sram(n)),
+                };
+                slices.push(Slice {
+                    role,
+                    population: pop,
+                    neurons: r.clone(),
+                    batch_copy: Some(c),
+                    weights: Vec::new(),
+                    sram,
+                });
+            }
+            ids[pop.index()] = first..slices.len();
+        }
+        if let Some(r) = readout {
+            loss_ids.push(slices.len());
+            slices.push(Slice {
+                role: Role::Loss,
+                population: r,
+                neurons: 0..net.graph[r].size,
+                batch_copy: Some(c),
+                weights: Vec::new(),
+                sram: loss_sram(u64::from(net.graph[r].size)),
+            });
+        }
+        pop_ids.push(ids);
+        copy_slices.push(start..slices.len());
+    }
+
+    // Optimiser slices: the weights of every trained population, packed.
+    let opt_start = slices.len();
+    // opt_parts[pop]: (optimiser slice, weight range) in weight order.
+    let mut opt_parts: Vec<Vec<(SliceId, Range<u64>)>> = vec![Vec::new(); n_pops];
+    if let Some(train) = &net.train {
+        let capacity = max_neurons(budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
+        let trained: Vec<(NodeIndex, u64)> = order
+            .iter()
+            .filter(|&&pop| net.graph[pop].lif().is_some() && populations[pop.index()].fan_in > 0)
+            .map(|&pop| (pop, u64::from(populations[pop.index()].size) * u64::from(populations[pop.index()].fan_in)))
+            .collect();
+        for parts in optimiser_parts(&trained, capacity) {
+            let id = slices.len();
+            for part in &parts {
+                opt_parts[part.population.index()].push((id, part.range.clone()));
+            }
+            slices.push(optimiser_slice(parts, &populations, &train.optimizer));
+        }
+    }
+    let optimiser_slices = opt_start..slices.len();
+
+    // Flows.
+    let mut flows = Vec::new();
+    for c in 0..copies as usize {
+        for &pop in &order {
+            let k = u64::from(populations[pop.index()].fan_in);
+            let mut spike_targets: Vec<Range<SliceId>> =
+                net.outgoing(pop).iter().map(|&(_, post)| pop_ids[c][post.index()].clone()).collect();
+            if readout == Some(pop) {
+                spike_targets.push(loss_ids[c]..loss_ids[c] + 1);
+            }
+            let spike_targets = normalise(spike_targets);
+            let lif_pre: Vec<NodeIndex> =
+                net.incoming(pop).iter().map(|&(_, pre)| pre).filter(|&pre| net.graph[pre].lif().is_some()).collect();
+            let error_targets = normalise(lif_pre.iter().map(|pre| pop_ids[c][pre.index()].clone()).collect());
+            let lif_fan_in: u64 = lif_pre.iter().map(|pre| u64::from(net.graph[*pre].size)).sum();
+            let is_input = net.graph[pop].lif().is_none();
+            let layer_ranges: Vec<Range<u64>> =
+                ranges[pop.index()].iter().map(|r| u64::from(r.start) * k..u64::from(r.end) * k).collect();
+            for (i, id) in pop_ids[c][pop.index()].clone().enumerate() {
+                let n = u64::from(slices[id].neurons.end - slices[id].neurons.start);
+                if !spike_targets.is_empty() {
+                    let packets = if is_input { n } else { resources::SPIKE_BUDGET * n };
+                    flows.push(Flow {
+                        source: id,
+                        kind: PacketKind::Spike,
+                        keys: n,
+                        packets,
+                        targets: spike_targets.clone(),
+                    });
+                }
+                if !training || is_input {
+                    continue;
+                }
+                if !error_targets.is_empty() {
+                    flows.push(Flow {
+                        source: id,
+                        kind: PacketKind::Error,
+                        keys: k,
+                        packets: resources::SPIKE_BUDGET * lif_fan_in,
+                        targets: error_targets.clone(),
+                    });
+                }
+                if k > 0 {
+                    let parts = &opt_parts[pop.index()];
+                    let o = overlapping(parts, &layer_ranges[i]);
+                    flows.push(Flow {
+                        source: id,
+                        kind: PacketKind::Gradient,
+                        keys: n * k,
+                        packets: n * k,
+                        targets: normalise(parts[o].iter().map(|(s, _)| *s..*s + 1).collect()),
+                    });
+                }
+            }
+        }
+        if let Some(r) = readout {
+            let classes = u64::from(net.graph[r].size);
+            flows.push(Flow {
+                source: loss_ids[c],
+                kind: PacketKind::Error,
+                keys: classes,
+                packets: classes,
+                targets: vec![pop_ids[c][r.index()].clone()],
+            });
+        }
+    }
+    let layer_weights: Vec<Vec<(SliceId, Range<u64>)>> = (0..n_pops)
+        .map(|p| {
+            let k = u64::from(populations[p].fan_in);
+            ranges[p].iter().enumerate().map(|(i, r)| (i, u64::from(r.start) * k..u64::from(r.end) * k)).collect()
+        })
+        .collect();
+    for id in optimiser_slices.clone() {
+        let mut targets = Vec::new();
+        for part in &slices[id].weights {
+            let pop = part.population.index();
+            let o = overlapping(&layer_weights[pop], &part.range);
+            targets.extend((0..copies as usize).map(|c| pop_ids[c][pop].start + o.start..pop_ids[c][pop].start + o.end));
+        }
+        let held: u64 = slices[id].weights.iter().map(|w| w.range.end - w.range.start).sum();
+        flows.push(Flow { source: id, kind: PacketKind::Weight, keys: held, packets: held, targets: normalise(targets) });
+    }
+
+    Ok(CoreGraph {
+        copies,
+        training,
+        mapping: net.target.mapping,
+        target_span: net.target.span.into(),
+        populations,
+        slices,
+        copy_slices,
+        optimiser_slices,
+        flows,
+    })
+}
+
+fn optimiser_slice(parts: Vec<WeightRange>, populations: &[PopulationInfo], opt: &OptimizerSpec) -> Slice {
+    let first = &parts[0];
+    let k = u64::from(populations[first.population.index()].fan_in);
+    // The post neurons of the first population it holds weights of.
+    let end = parts.iter().take_while(|p| p.population == first.population).last().map_or(first.range.end, |p| p.range.end);
+    let held: u64 = parts.iter().map(|p| p.range.end - p.range.start).sum();
+    Slice {
+        role: Role::Optimiser,
+        population: first.population,
+        neurons: (first.range.start / k) as u32..end.div_ceil(k) as u32,
+        batch_copy: None,
+        sram: optimiser_sram(held, opt),
+        weights: parts,
+    }
+}
+
+/// Sorts ranges, drops empty ones and joins touching or overlapping ones.
+fn normalise(mut ranges: Vec<Range<SliceId>>) -> Vec<Range<SliceId>> {
+    ranges.retain(|r| r.start < r.end);
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<Range<SliceId>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{TargetSpec, yinyang_network};
+
+    fn machine(net: &ValidNetwork) -> Machine {
+        Machine::from_target(&net.target).unwrap()
+    }
+
+    #[test]
+    fn yinyang_is_four_slices_per_copy_and_one_optimiser_slice() {
+        let net = yinyang_network(120);
+        let g = partition(&net, &machine(&net)).unwrap();
+        assert_eq!(g.copies, 22);
+        assert!(g.copy_slices.iter().all(|r| r.len() == 4));
+        let roles: Vec<Role> = g.slices[g.copy_slices[0].clone()].iter().map(|s| s.role).collect();
+        assert_eq!(roles, [Role::Input, Role::Layer, Role::Layer, Role::Loss]);
+        // All 960 weights fit one optimiser PE, as in the paper.
+        assert_eq!(g.optimiser_slices.len(), 1);
+        assert_eq!(g.slices.len(), 22 * 4 + 1);
+        let opt = &g.slices[88];
+        assert_eq!(opt.weights.iter().map(|w| w.range.clone()).collect::<Vec<_>>(), vec![0..600, 0..360]);
+    }
+
+    #[test]
+    fn optimiser_parts_fill_each_slice() {
+        let (a, b) = (NodeIndex::new(1), NodeIndex::new(2));
+        let show = |cap| -> Vec<Vec<(usize, Range<u64>)>> {
+            optimiser_parts(&[(a, 100), (b, 30)], cap)
+                .into_iter()
+                .map(|s| s.into_iter().map(|w| (w.population.index(), w.range)).collect())
+                .collect()
+        };
+        assert_eq!(show(80), vec![vec![(1, 0..80)], vec![(1, 80..100), (2, 0..30)]]);
+        assert_eq!(show(45), vec![vec![(1, 0..45)], vec![(1, 45..90)], vec![(1, 90..100), (2, 0..30)]]);
+        assert_eq!(show(50), vec![vec![(1, 0..50)], vec![(1, 50..100)], vec![(2, 0..30)]]);
+        assert_eq!(show(1000), vec![vec![(1, 0..100), (2, 0..30)]]);
+    }
+
+    #[test]
+    fn neurons_per_core_caps_slices() {
+        let mut net = yinyang_network(120);
+        net.target = TargetSpec { neurons_per_core: Some(50), ..net.target.clone() };
+        let g = partition(&net, &machine(&net)).unwrap();
+        let hidden: Vec<Range<u32>> = g.slices[g.copy_slices[0].clone()]
+            .iter()
+            .filter(|s| g.populations[s.population.index()].name == "hidden")
+            .map(|s| s.neurons.clone())
+            .collect();
+        assert_eq!(hidden, vec![0..40, 40..80, 80..120]);
+    }
+
+    #[test]
+    fn flows_of_yinyang() {
+        let net = yinyang_network(120);
+        let g = partition(&net, &machine(&net)).unwrap();
+        let kinds = |src: SliceId| -> Vec<(PacketKind, Vec<Range<SliceId>>)> {
+            g.flows.iter().filter(|f| f.source == src).map(|f| (f.kind, f.targets.clone())).collect()
+        };
+        // input -> hidden; hidden -> output, hidden errors nowhere (input is a spike source).
+        assert_eq!(kinds(0), vec![(PacketKind::Spike, vec![1..2])]);
+        assert_eq!(kinds(1), vec![(PacketKind::Spike, vec![2..3]), (PacketKind::Gradient, vec![88..89])]);
+        assert_eq!(
+            kinds(2),
+            vec![(PacketKind::Spike, vec![3..4]), (PacketKind::Error, vec![1..2]), (PacketKind::Gradient, vec![88..89])]
+        );
+        assert_eq!(kinds(3), vec![(PacketKind::Error, vec![2..3])]);
+        let w: Vec<Range<SliceId>> = (0..22).map(|c| 4 * c + 1..4 * c + 3).collect();
+        assert_eq!(kinds(88), vec![(PacketKind::Weight, w)]);
+    }
+}

@@ -1,0 +1,187 @@
+//! The resource model: the SRAM bytes one slice of a program needs on a PE.
+//!
+//! Input: the program (role), the slice's neuron count `n`, its fan-in `k`
+//! (the sum of its incoming projections' pre sizes), whether the network
+//! trains. Output: a [`Sram`] record, bytes per category.
+//!
+//! The formula (f32 values, 4 bytes each; "(model)" marks this project's choices):
+//!
+//! | category | input | layer (training) | layer (inference) | loss | optimiser (w weights) |
+//! |---|---|---|---|---|---|
+//! | weights | - | `4nk` | `4nk` | - | `4w` |
+//! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
+//! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
+//! | state | `4n` (spike step per input) | `16n` (I, V, lI, lV) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
+//! | spike record | - | `12 B n` | - | - | - |
+//! | input-spike record | - | `4 B k` | - | - | - |
+//! | receive buffers | 2048 | 2048 | 2048 | 2048 | 2048 |
+//! | stack | 4096 | 4096 | 4096 | 4096 | 4096 |
+//! | code (code region) | 4 KiB | 16 KiB | 16 KiB | 4 KiB | 8 KiB |
+//!
+//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample (model): the backward
+//!   pass replays recorded spikes, so the record is bounded; a spike record
+//!   entry is 12 bytes (step and neuron packed in 4 bytes, `I` and `V` at the
+//!   spike); an input-spike record entry is 4 bytes (step and fan-in position
+//!   packed), `B` per source on average.
+//! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
+//! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
+//!
+//! Invariant: every category grows linearly in `n` (and in `w`), so the
+//! largest slice that fits is found by one division ([`max_neurons`]).
+
+use crate::network::OptimizerSpec;
+
+/// Spikes per neuron per sample that the backward-pass records hold (model).
+pub const SPIKE_BUDGET: u64 = 2;
+/// Bytes of one spike-record entry: packed (step, neuron), `I`, `V`.
+pub const SPIKE_RECORD_BYTES: u64 = 12;
+/// Bytes of one input-spike-record entry: packed (step, fan-in position).
+pub const INPUT_RECORD_BYTES: u64 = 4;
+/// The receive ring: 256 packets of (32-bit key, 32-bit payload).
+pub const RECEIVE_BUFFER_BYTES: u64 = 256 * 8;
+/// Stack at the top of the data region (model).
+pub const STACK_BYTES: u64 = 4096;
+/// Code size of each program (model: estimates for the emitted C).
+pub const CODE_INPUT: u64 = 4 * 1024;
+pub const CODE_LAYER: u64 = 16 * 1024;
+pub const CODE_LOSS: u64 = 4 * 1024;
+pub const CODE_OPTIMISER: u64 = 8 * 1024;
+
+/// SRAM bytes of one slice, by category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sram {
+    pub code: u64,
+    pub weights: u64,
+    pub gradients: u64,
+    pub optimiser_state: u64,
+    pub state: u64,
+    pub spike_record: u64,
+    pub input_record: u64,
+    pub receive_buffers: u64,
+    pub stack: u64,
+}
+
+impl Sram {
+    /// Bytes in the data region (everything but code).
+    pub fn data(&self) -> u64 {
+        self.weights
+            + self.gradients
+            + self.optimiser_state
+            + self.state
+            + self.spike_record
+            + self.input_record
+            + self.receive_buffers
+            + self.stack
+    }
+}
+
+fn fixed(code: u64) -> Sram {
+    Sram { code, receive_buffers: RECEIVE_BUFFER_BYTES, stack: STACK_BYTES, ..Sram::default() }
+}
+
+/// An input (spike source) slice of `n` neurons.
+pub fn input_sram(n: u64) -> Sram {
+    Sram { state: 4 * n, ..fixed(CODE_INPUT) }
+}
+
+/// A LIF layer slice of `n` neurons with fan-in `k`.
+pub fn layer_sram(n: u64, k: u64, training: bool) -> Sram {
+    if training {
+        Sram {
+            weights: 4 * n * k,
+            gradients: 4 * n * k,
+            state: 16 * n,
+            spike_record: SPIKE_RECORD_BYTES * SPIKE_BUDGET * n,
+            input_record: INPUT_RECORD_BYTES * SPIKE_BUDGET * k,
+            ..fixed(CODE_LAYER)
+        }
+    } else {
+        Sram { weights: 4 * n * k, state: 8 * n, ..fixed(CODE_LAYER) }
+    }
+}
+
+/// The loss program for a readout of `classes` neurons.
+pub fn loss_sram(classes: u64) -> Sram {
+    Sram { state: 8 * classes + 4, ..fixed(CODE_LOSS) }
+}
+
+/// Bytes of optimiser state per weight.
+pub fn optimiser_state_per_weight(opt: &OptimizerSpec) -> u64 {
+    match *opt {
+        OptimizerSpec::Adam { .. } => 8,
+        OptimizerSpec::Sgd { momentum, .. } if momentum != 0.0 => 4,
+        OptimizerSpec::Sgd { .. } => 0,
+    }
+}
+
+/// An optimiser slice holding `w` weights.
+pub fn optimiser_sram(w: u64, opt: &OptimizerSpec) -> Sram {
+    Sram {
+        weights: 4 * w,
+        gradients: 4 * w,
+        optimiser_state: optimiser_state_per_weight(opt) * w,
+        ..fixed(CODE_OPTIMISER)
+    }
+}
+
+/// The largest `n` with `sram(n).data() <= budget` (0 when even one does not fit),
+/// for an `sram` that is linear in `n`.
+pub fn max_neurons(budget: u64, sram: impl Fn(u64) -> Sram) -> u64 {
+    let base = sram(0).data();
+    let per = sram(1).data() - base;
+    if base > budget {
+        0
+    } else if per == 0 {
+        u64::MAX
+    } else {
+        (budget - base) / per
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADAM: OptimizerSpec = OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+
+    #[test]
+    fn layer_formula_by_category() {
+        // The Yin-Yang hidden layer: n = 120, k = 5.
+        let s = layer_sram(120, 5, true);
+        assert_eq!(s.weights, 4 * 120 * 5);
+        assert_eq!(s.gradients, 4 * 120 * 5);
+        assert_eq!(s.state, 16 * 120);
+        assert_eq!(s.spike_record, 12 * 2 * 120);
+        assert_eq!(s.input_record, 4 * 2 * 5);
+        assert_eq!(s.data(), 2400 + 2400 + 1920 + 2880 + 40 + 2048 + 4096);
+        assert_eq!(s.code, 16 * 1024);
+        let inference = layer_sram(120, 5, false);
+        assert_eq!(inference.data(), 2400 + 960 + 2048 + 4096);
+    }
+
+    #[test]
+    fn small_programs() {
+        assert_eq!(input_sram(5).data(), 20 + 2048 + 4096);
+        assert_eq!(loss_sram(3).data(), 28 + 2048 + 4096);
+        let o = optimiser_sram(615, &ADAM);
+        assert_eq!(o.data(), 16 * 615 + 2048 + 4096);
+        let sgd = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
+        assert_eq!(optimiser_sram(10, &sgd).data(), 80 + 6144);
+        let sgdm = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 };
+        assert_eq!(optimiser_sram(10, &sgdm).data(), 120 + 6144);
+    }
+
+    #[test]
+    fn max_neurons_is_the_largest_that_fits() {
+        let budget = 96 * 1024;
+        for k in [1, 5, 120, 785, 2000, 11_000] {
+            let n = max_neurons(budget, |n| layer_sram(n, k, true));
+            assert!(layer_sram(n, k, true).data() <= budget, "k = {k}");
+            assert!(layer_sram(n + 1, k, true).data() > budget, "k = {k}");
+        }
+        // 784-2000 layers: 4 neurons of fan-in 2000 per PE.
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 2000, true)), 4);
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 20_000, true)), 0);
+        assert_eq!(max_neurons(budget, |w| optimiser_sram(w, &ADAM)), (98_304 - 6144) / 16);
+    }
+}

@@ -1,0 +1,212 @@
+//! Invariant checker, run after every mapping pass (and in tests).
+//!
+//! Input: the outputs of the partitioner, the placer and the router.
+//! Output: the list of broken invariants (empty when all hold). A violation
+//! is a bug in snnc, never the user's fault.
+//!
+//! Checked, independently of how the passes computed their results:
+//! - partition: in every copy the slices of a population cover its neurons
+//!   exactly once; optimiser slices cover every trained population's weights
+//!   exactly once; every slice fits the PE's data and code regions;
+//! - placement: one PE per slice, no PE used twice, only application PEs;
+//! - routing: flows' key ranges are disjoint and hold their keys; every table
+//!   has at most 16,384 entries with prefix masks and disjoint ranges (so no
+//!   key matches two entries); walking the tables from every flow's source
+//!   chip with its key range reaches exactly the PEs of its target slices,
+//!   never visits a chip twice (no loop, no duplicate), never arrives at a
+//!   chip without a matching entry (no drop), never uses an absent link, and
+//!   one entry covers the whole range on every chip.
+
+use std::collections::BTreeMap;
+
+use crate::machine::{ChipId, Machine, PeAddr};
+use crate::partition::{CoreGraph, Role};
+use crate::place::Placement;
+use crate::route::{KeyRange, Routing};
+
+/// Broken invariants after one pass.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
+#[error("internal error: {} invariant violation(s) after {pass}; first: {}", violations.len(), violations.first().map_or("", String::as_str))]
+#[diagnostic(code(snn::verify::invariant), help("this is a bug in snnc, please report it with the .snn file"))]
+pub struct Violations {
+    pub pass: &'static str,
+    pub violations: Vec<String>,
+}
+
+impl Violations {
+    fn check(pass: &'static str, violations: Vec<String>) -> Result<(), Violations> {
+        if violations.is_empty() { Ok(()) } else { Err(Violations { pass, violations }) }
+    }
+}
+
+/// Slices cover populations and weights exactly; every slice fits a PE.
+pub fn check_partition(g: &CoreGraph, m: &Machine) -> Result<(), Violations> {
+    let mut v = Vec::new();
+    for (c, copy) in g.copy_slices.iter().enumerate() {
+        let mut next: BTreeMap<usize, u32> = BTreeMap::new();
+        for s in &g.slices[copy.clone()] {
+            if s.batch_copy != Some(c as u32) {
+                v.push(format!("slice of copy {c} labelled {:?}", s.batch_copy));
+            }
+            if s.role == Role::Loss {
+                continue;
+            }
+            let at = next.entry(s.population.index()).or_insert(0);
+            if s.neurons.start != *at || s.neurons.end <= s.neurons.start {
+                v.push(format!("copy {c}: population {} slice {:?} does not follow {at}", s.population.index(), s.neurons));
+            }
+            *at = s.neurons.end;
+        }
+        for (i, p) in g.populations.iter().enumerate() {
+            if next.get(&i).copied().unwrap_or(0) != p.size {
+                v.push(format!("copy {c}: population `{}` covered up to {:?} of {}", p.name, next.get(&i), p.size));
+            }
+        }
+    }
+    if g.training {
+        let mut next: BTreeMap<usize, u64> = BTreeMap::new();
+        for s in &g.slices[g.optimiser_slices.clone()] {
+            for w in &s.weights {
+                let at = next.entry(w.population.index()).or_insert(0);
+                if w.range.start != *at || w.range.end <= w.range.start {
+                    v.push(format!("optimiser weights {:?} of population {} do not follow {at}", w.range, w.population.index()));
+                }
+                *at = w.range.end;
+            }
+        }
+        for (i, p) in g.populations.iter().enumerate() {
+            let want = u64::from(p.size) * u64::from(p.fan_in);
+            if next.get(&i).copied().unwrap_or(0) != want {
+                v.push(format!("optimiser covers {:?} of the {want} weights of `{}`", next.get(&i), p.name));
+            }
+        }
+    }
+    for (id, s) in g.slices.iter().enumerate() {
+        if s.sram.data() > u64::from(m.spec.data_bytes) {
+            v.push(format!("slice {id} needs {} bytes of data, a PE has {}", s.sram.data(), m.spec.data_bytes));
+        }
+        if s.sram.code > u64::from(m.spec.code_bytes) {
+            v.push(format!("slice {id} needs {} bytes of code, a PE has {}", s.sram.code, m.spec.code_bytes));
+        }
+    }
+    Violations::check("partition", v)
+}
+
+/// One application PE per slice, no PE shared, SRAM within budget.
+pub fn check_placement(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<(), Violations> {
+    let mut v = Vec::new();
+    if p.cores.len() != g.slices.len() {
+        v.push(format!("{} cores for {} slices", p.cores.len(), g.slices.len()));
+    }
+    let mut used: BTreeMap<PeAddr, usize> = BTreeMap::new();
+    for (id, c) in p.cores.iter().enumerate() {
+        if c.slice != id {
+            v.push(format!("core {id} holds slice {}", c.slice));
+        }
+        if !m.is_app_pe(c.pe) {
+            v.push(format!("slice {id} on {:?}, not an application PE", c.pe));
+        }
+        if let Some(other) = used.insert(c.pe, id) {
+            v.push(format!("slices {other} and {id} share PE {:?}", c.pe));
+        }
+        if c.sram.data() > u64::from(m.spec.data_bytes) || c.sram.code > u64::from(m.spec.code_bytes) {
+            v.push(format!("slice {id} is over the SRAM budget of its PE"));
+        }
+    }
+    Violations::check("placement", v)
+}
+
+/// Walks the tables from every flow's source; see the module doc.
+pub fn check_routing(g: &CoreGraph, m: &Machine, p: &Placement, r: &Routing) -> Result<(), Violations> {
+    let mut v = Vec::new();
+    // Tables: size, prefix masks, disjoint sorted ranges.
+    if r.tables.chips.len() != m.chip_count() {
+        v.push(format!("{} tables for {} chips", r.tables.chips.len(), m.chip_count()));
+    }
+    for (c, table) in r.tables.chips.iter().enumerate() {
+        if table.len() > m.spec.router_entries {
+            v.push(format!("chip {c}: {} entries", table.len()));
+        }
+        for e in table {
+            if e.mask.leading_ones() + e.mask.trailing_zeros() != 32 && e.mask != 0 || e.key & !e.mask != 0 {
+                v.push(format!("chip {c}: entry {:#x}/{:#x} is not an aligned prefix", e.key, e.mask));
+            }
+        }
+        for w in table.windows(2) {
+            if w[0].range().last() >= w[1].key {
+                v.push(format!("chip {c}: entries {:#x} and {:#x} overlap or are out of order", w[0].key, w[1].key));
+            }
+        }
+    }
+    // Flow key ranges: present, large enough, disjoint.
+    let mut ranges: Vec<(KeyRange, usize)> = Vec::with_capacity(g.flows.len());
+    for (f, flow) in g.flows.iter().enumerate() {
+        match r.keys.get(&(flow.source, flow.kind)) {
+            Some(&k) if k.size() >= flow.keys && k.key & !k.mask == 0 => ranges.push((k, f)),
+            other => v.push(format!("flow {f} has key range {other:?} for {} keys", flow.keys)),
+        }
+    }
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        if w[0].0.last() >= w[1].0.key {
+            v.push(format!("key ranges of flows {} and {} overlap", w[0].1, w[1].1));
+        }
+    }
+    // Walk every flow.
+    let n = m.chip_count();
+    let mut visited = vec![false; n];
+    for &(range, f) in &ranges {
+        let flow = &g.flows[f];
+        let mut want: Vec<(ChipId, u8)> =
+            flow.target_ids().map(|t| p.cores[t].pe).map(|pe| (pe.chip, pe.pe_id())).collect();
+        want.sort_unstable();
+        let mut got = Vec::with_capacity(want.len());
+        let mut stack = vec![p.cores[flow.source].pe.chip];
+        let mut seen = Vec::new();
+        let mut ok = true;
+        while let Some(chip) = stack.pop() {
+            let Some(slot) = visited.get_mut(usize::from(chip.0)) else {
+                v.push(format!("flow {f} reaches chip {chip:?} that does not exist"));
+                ok = false;
+                break;
+            };
+            if *slot {
+                v.push(format!("flow {f} ({:?}) reaches chip {chip:?} twice (loop or duplicate)", flow.kind));
+                ok = false;
+                break;
+            }
+            *slot = true;
+            seen.push(chip);
+            let Some(entry) = r.tables.lookup(chip, range.key) else {
+                v.push(format!("flow {f} ({:?}, key {:#x}) dropped at chip {chip:?}", flow.kind, range.key));
+                ok = false;
+                break;
+            };
+            if !entry.range().contains(range.last()) {
+                v.push(format!("flow {f}: chip {chip:?} splits key range {:#x}/{:#x}", range.key, range.mask));
+            }
+            got.extend(entry.route.pes.iter().map(|&pe| (chip, pe)));
+            for &l in &entry.route.links {
+                match m.neighbour(chip, l) {
+                    Some(next) => stack.push(next),
+                    None => {
+                        v.push(format!("flow {f}: chip {chip:?} sends on absent link {l:?}"));
+                        ok = false;
+                    }
+                }
+            }
+        }
+        for c in seen {
+            visited[usize::from(c.0)] = false;
+        }
+        got.sort_unstable();
+        if ok && got != want {
+            let kind = flow.kind.name();
+            v.push(format!("flow {f} ({kind} from slice {}) reaches {got:?}, wants {want:?}", flow.source));
+        }
+        if v.len() > 100 {
+            break;
+        }
+    }
+    Violations::check("routing", v)
+}

@@ -1,0 +1,634 @@
+//! Cranelift JIT: a verified kernel -> one native function per entry point.
+//!
+//! Input: a [`Kernel`] (verified here first).
+//! Output: a [`JitKernel`] whose [`JitKernel::run`] has the interpreter's
+//! signature and semantics (`crate::interp` is the reference).
+//!
+//! Each entry point becomes `extern "C" fn(memory: *mut u32, outbox: *mut
+//! Vec<Packet>, trap: *mut TrapRecord, arg0: u32, arg1: u32) -> u32`, returning
+//! 0 on success and 1 after a trap, whose kind, buffer and index it wrote to
+//! `trap`. `send` calls the host function [`snnc_jit_send`], registered with
+//! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
+//! and branch to the function's trap block; integer division checks its
+//! divisor (and `i32::MIN / -1`) the same way, so Cranelift's own traps are
+//! never reached.
+//!
+//! How the IR's semantics map to Cranelift: `f32` arithmetic uses
+//! `fadd/fsub/fmul/fdiv/sqrt` (never fused) followed by a select of the
+//! canonical NaN when the result is NaN; `neg`/`abs` are `fneg`/`fabs` (sign
+//! bit only); `min`/`max` are a compare and `select`; `f32 -> i32/u32` is
+//! `fcvt_to_sint_sat`/`fcvt_to_uint_sat` (truncating, saturating, NaN -> 0,
+//! as Rust's `as`); shifts use Cranelift's modulo-32 amount; `bool` is an `i8`
+//! holding 0 or 1; operands are evaluated in the interpreter's order, so the
+//! first trap is the same.
+//!
+//! Invariant: for every verified kernel, memory image and invocation, `run`
+//! leaves the same memory, packets and trap as `crate::interp::Interpreter`
+//! (differential property test in `runtime/tests/kernel_differential.rs`).
+
+use std::mem::offset_of;
+use std::sync::Mutex;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, UserFuncName, Value, types,
+};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module, default_libcall_names};
+use snnc_compiler::kernel::{
+    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function,
+    Invocation, Kernel, KernelErrors, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+};
+
+/// Why a kernel could not be compiled.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum JitError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] KernelErrors),
+    #[error("Cranelift failed on kernel `{kernel}`: {message}")]
+    #[diagnostic(code(snn::jit::codegen), help("this is a bug in snnc's JIT"))]
+    Codegen { kernel: String, message: String },
+}
+
+/// Where a JIT-compiled entry point reports its trap.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapRecord {
+    kind: u32,
+    buffer: u32,
+    index: i64,
+}
+
+const TRAP_OUT_OF_BOUNDS: i64 = 1;
+const TRAP_DIVISION_BY_ZERO: i64 = 2;
+const TRAP_DIVISION_OVERFLOW: i64 = 3;
+
+type EntryFn = unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, u32, u32) -> u32;
+
+/// The host side of `send`: appends a packet to the outbox.
+///
+/// # Safety
+/// `outbox` is the `&mut Vec<Packet>` that [`JitKernel::run`] passed to the
+/// compiled entry point, valid and unaliased for the duration of the call.
+pub unsafe extern "C" fn snnc_jit_send(
+    outbox: *mut Vec<Packet>,
+    key: u32,
+    payload: u32,
+    has_payload: u32,
+) {
+    let packet = Packet {
+        key,
+        payload: (has_payload != 0).then_some(payload),
+    };
+    // SAFETY: see the function's contract.
+    unsafe { (*outbox).push(packet) };
+}
+
+/// A kernel compiled to native code.
+pub struct JitKernel {
+    kernel: Kernel,
+    entries: Vec<(EntryPoint, EntryFn)>,
+    /// Owns the code the entry pointers point into; freed on drop. Behind a
+    /// mutex only to make the kernel `Sync` (it is never locked while running).
+    module: Mutex<Option<JITModule>>,
+}
+
+impl std::fmt::Debug for JitKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitKernel")
+            .field("kernel", &self.kernel.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for JitKernel {
+    fn drop(&mut self) {
+        let module = self
+            .module
+            .get_mut()
+            .map(Option::take)
+            .unwrap_or_else(|p| p.into_inner().take());
+        if let Some(module) = module {
+            // SAFETY: the entry pointers live in `self` and die with it; no
+            // call can be running since `drop` has `&mut self`.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl JitKernel {
+    /// Verifies and compiles every entry point of `kernel`.
+    pub fn compile(kernel: &Kernel) -> Result<JitKernel, JitError> {
+        verify(kernel)?;
+        let fail = |message: String| JitError::Codegen {
+            kernel: kernel.name.clone(),
+            message,
+        };
+        let mut flags = settings::builder();
+        flags
+            .set("opt_level", "speed")
+            .map_err(|e| fail(e.to_string()))?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| fail(e.to_string()))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| fail(e.to_string()))?;
+        let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+        jb.symbol("snnc_jit_send", snnc_jit_send as *const u8);
+        let mut module = JITModule::new(jb);
+        let ptr = module.target_config().pointer_type();
+
+        let mut send_sig = module.make_signature();
+        send_sig
+            .params
+            .extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
+        let send_id = module
+            .declare_function("snnc_jit_send", Linkage::Import, &send_sig)
+            .map_err(|e| fail(e.to_string()))?;
+
+        let mut sig = module.make_signature();
+        sig.params
+            .extend([ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
+        sig.returns.push(AbiParam::new(types::I32));
+
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut ids = Vec::new();
+        for (n, function) in kernel.functions.iter().enumerate() {
+            if function.body.is_empty() {
+                continue;
+            }
+            let name = function.entry.name();
+            let id = module
+                .declare_function(name, Linkage::Local, &sig)
+                .map_err(|e| fail(e.to_string()))?;
+            ctx.func.signature = sig.clone();
+            ctx.func.name = UserFuncName::user(0, n as u32);
+            let send = module.declare_func_in_func(send_id, &mut ctx.func);
+            let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            Gen::emit(builder, kernel, function, send, ptr, module.target_config());
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| fail(format!("{name}: {e:?}")))?;
+            module.clear_context(&mut ctx);
+            ids.push((function.entry, id));
+        }
+        module
+            .finalize_definitions()
+            .map_err(|e| fail(e.to_string()))?;
+        let entries = ids
+            .into_iter()
+            .map(|(entry, id)| {
+                let code = module.get_finalized_function(id);
+                // SAFETY: the function was compiled with exactly `EntryFn`'s
+                // signature in the platform's default (C) calling convention.
+                (entry, unsafe {
+                    std::mem::transmute::<*const u8, EntryFn>(code)
+                })
+            })
+            .collect();
+        Ok(JitKernel {
+            kernel: kernel.clone(),
+            entries,
+            module: Mutex::new(Some(module)),
+        })
+    }
+
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Runs one entry point on `memory`, appending sent packets to `outbox`;
+    /// same contract as `crate::interp::Interpreter::run`.
+    pub fn run(
+        &self,
+        invocation: Invocation,
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+    ) -> Result<(), Trap> {
+        let needed = self.kernel.memory_words();
+        if memory.len() < needed {
+            return Err(Trap::MemoryTooSmall {
+                kernel: self.kernel.name.clone(),
+                needed,
+                got: memory.len(),
+            });
+        }
+        let Some(&(_, code)) = self.entries.iter().find(|(e, _)| *e == invocation.entry()) else {
+            return Ok(());
+        };
+        let [arg0, arg1] = invocation.args();
+        let mut record = TrapRecord::default();
+        // SAFETY: the code was generated from a verified kernel: it touches
+        // only buffer words inside the kernel's budget (every access is
+        // bounds-checked) and `memory` holds at least that many words; the
+        // outbox pointer is only used by `snnc_jit_send` during this call.
+        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, arg0, arg1) };
+        if status == 0 {
+            return Ok(());
+        }
+        let kernel = self.kernel.name.clone();
+        Err(match i64::from(record.kind) {
+            TRAP_OUT_OF_BOUNDS => {
+                let b = &self.kernel.buffers[record.buffer as usize];
+                Trap::OutOfBounds {
+                    kernel,
+                    buffer: b.name.clone(),
+                    index: record.index,
+                    len: b.len,
+                }
+            }
+            TRAP_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero { kernel },
+            _ => Trap::IntegerDivisionOverflow { kernel },
+        })
+    }
+}
+
+fn cl_type(ty: Ty) -> types::Type {
+    match ty {
+        Ty::F32 => types::F32,
+        Ty::I32 | Ty::U32 => types::I32,
+        Ty::Bool => types::I8,
+    }
+}
+
+/// Code generation for one function.
+struct Gen<'a, 'b> {
+    b: FunctionBuilder<'b>,
+    kernel: &'a Kernel,
+    vars: Vec<Variable>,
+    send: FuncRef,
+    ptr: types::Type,
+    memory: Value,
+    outbox: Value,
+    trap_block: Block,
+}
+
+impl<'a, 'b> Gen<'a, 'b> {
+    fn emit(
+        mut b: FunctionBuilder<'b>,
+        kernel: &'a Kernel,
+        function: &'a Function,
+        send: FuncRef,
+        ptr: types::Type,
+        target: cranelift_codegen::isa::TargetFrontendConfig,
+    ) {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (memory, outbox, trap_ptr) = (params[0], params[1], params[2]);
+        let mut vars = Vec::with_capacity(function.locals.len());
+        let nparams = function.entry.params().len();
+        for (i, local) in function.locals.iter().enumerate() {
+            let var = b.declare_var(cl_type(local.ty));
+            let init = match local.ty {
+                _ if i < nparams => params[3 + i],
+                Ty::F32 => b.ins().f32const(0.0),
+                ty => b.ins().iconst(cl_type(ty), 0),
+            };
+            b.def_var(var, init);
+            vars.push(var);
+        }
+
+        let trap_block = b.create_block();
+        let kind = b.append_block_param(trap_block, types::I32);
+        let buffer = b.append_block_param(trap_block, types::I32);
+        let index = b.append_block_param(trap_block, types::I64);
+
+        let mut g = Gen {
+            b,
+            kernel,
+            vars,
+            send,
+            ptr,
+            memory,
+            outbox,
+            trap_block,
+        };
+        g.block(&function.body);
+        let ok = g.b.ins().iconst(types::I32, 0);
+        g.b.ins().return_(&[ok]);
+
+        g.b.switch_to_block(trap_block);
+        let flags = MemFlagsData::trusted();
+        g.b.ins()
+            .store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
+        g.b.ins().store(
+            flags,
+            buffer,
+            trap_ptr,
+            offset_of!(TrapRecord, buffer) as i32,
+        );
+        g.b.ins()
+            .store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
+        let failed = g.b.ins().iconst(types::I32, 1);
+        g.b.ins().return_(&[failed]);
+        g.b.seal_all_blocks();
+        g.b.finalize(target);
+    }
+
+    fn block(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            self.stmt(stmt);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Assign { local, value } => {
+                let v = self.expr(value);
+                self.b.def_var(self.vars[local.0 as usize], v);
+            }
+            Stmt::Store {
+                buffer,
+                index,
+                value,
+            } => {
+                let i = self.expr(index);
+                let v = self.expr(value);
+                let addr = self.address(*buffer, index.ty, i);
+                self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+            }
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
+                let c = self.expr(cond);
+                let then_block = self.b.create_block();
+                let else_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.ins().brif(c, then_block, &[], else_block, &[]);
+                self.b.switch_to_block(then_block);
+                self.block(then_body);
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(else_block);
+                self.block(else_body);
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+            }
+            Stmt::For {
+                var,
+                start,
+                end,
+                body,
+            } => {
+                let first = self.expr(start);
+                let last = self.expr(end);
+                let below = if start.ty == Ty::I32 {
+                    IntCC::SignedLessThan
+                } else {
+                    IntCC::UnsignedLessThan
+                };
+                let header = self.b.create_block();
+                let i = self.b.append_block_param(header, types::I32);
+                let body_block = self.b.create_block();
+                let exit = self.b.create_block();
+                self.b.ins().jump(header, &[BlockArg::Value(first)]);
+                self.b.switch_to_block(header);
+                let more = self.b.ins().icmp(below, i, last);
+                self.b.ins().brif(more, body_block, &[], exit, &[]);
+                self.b.switch_to_block(body_block);
+                self.b.def_var(self.vars[var.0 as usize], i);
+                self.block(body);
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.b.ins().jump(header, &[BlockArg::Value(next)]);
+                self.b.switch_to_block(exit);
+            }
+            Stmt::Send { key, payload } => {
+                let key = self.expr(key);
+                let (bits, has) = match payload {
+                    Some(p) => {
+                        let v = self.expr(p);
+                        let bits = if p.ty == Ty::F32 { self.bits_of(v) } else { v };
+                        (bits, self.b.ins().iconst(types::I32, 1))
+                    }
+                    None => (
+                        self.b.ins().iconst(types::I32, 0),
+                        self.b.ins().iconst(types::I32, 0),
+                    ),
+                };
+                self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
+            }
+        }
+    }
+
+    fn bits_of(&mut self, v: Value) -> Value {
+        self.b.ins().bitcast(types::I32, MemFlagsData::new(), v)
+    }
+
+    /// Branches to the trap block with `(kind, buffer, index)` when `bad`.
+    fn trap_if(&mut self, bad: Value, kind: i64, buffer: u32, index: Value) {
+        let kind = self.b.ins().iconst(types::I32, kind);
+        let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
+        let cont = self.b.create_block();
+        let args = [
+            BlockArg::Value(kind),
+            BlockArg::Value(buffer),
+            BlockArg::Value(index),
+        ];
+        self.b.ins().brif(bad, self.trap_block, &args, cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// The address of `buffer[index]` after its bounds check.
+    fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
+        let b = &self.kernel.buffers[buffer.0 as usize];
+        let (len, offset) = (i64::from(b.len), i64::from(b.offset));
+        let bad = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let reported = if index_ty == Ty::I32 {
+            self.b.ins().sextend(types::I64, index)
+        } else {
+            self.b.ins().uextend(types::I64, index)
+        };
+        self.trap_if(bad, TRAP_OUT_OF_BOUNDS, buffer.0, reported);
+        let wide = self.b.ins().uextend(self.ptr, index);
+        let scaled = self.b.ins().ishl_imm_u(wide, 2);
+        let base = self.b.ins().iadd_imm_u(self.memory, offset);
+        self.b.ins().iadd(base, scaled)
+    }
+
+    fn canonical(&mut self, x: Value) -> Value {
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let canonical = self.b.ins().f32const(f32::from_bits(CANONICAL_NAN));
+        self.b.ins().select(nan, canonical, x)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Value {
+        match &e.kind {
+            ExprKind::Const(v) => match v.ty() {
+                Ty::F32 => self.b.ins().f32const(f32::from_bits(v.bits())),
+                ty => self.b.ins().iconst(cl_type(ty), i64::from(v.bits())),
+            },
+            ExprKind::Local(id) => self.b.use_var(self.vars[id.0 as usize]),
+            ExprKind::Load { buffer, index } => {
+                let i = self.expr(index);
+                let addr = self.address(*buffer, index.ty, i);
+                self.b
+                    .ins()
+                    .load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
+            }
+            ExprKind::Unary { op, arg } => {
+                let a = self.expr(arg);
+                self.unary(*op, arg.ty, a)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.expr(lhs);
+                let b = self.expr(rhs);
+                self.binary(*op, lhs.ty, a, b)
+            }
+            ExprKind::Compare { op, lhs, rhs } => {
+                let a = self.expr(lhs);
+                let b = self.expr(rhs);
+                self.compare(*op, lhs.ty, a, b)
+            }
+            ExprKind::Select {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expr(cond);
+                let a = self.expr(then);
+                let b = self.expr(otherwise);
+                self.b.ins().select(c, a, b)
+            }
+            ExprKind::Convert { op, arg } => {
+                let a = self.expr(arg);
+                self.convert(*op, a)
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, ty: Ty, a: Value) -> Value {
+        let ins = self.b.ins();
+        match (op, ty) {
+            (UnaryOp::Neg, Ty::F32) => ins.fneg(a),
+            (UnaryOp::Neg, _) => ins.ineg(a),
+            (UnaryOp::Abs, _) => ins.fabs(a),
+            (UnaryOp::Sqrt, _) => {
+                let r = ins.sqrt(a);
+                self.canonical(r)
+            }
+            (UnaryOp::Not, Ty::Bool) => ins.bxor_imm_u(a, 1),
+            (UnaryOp::Not, _) => ins.bnot(a),
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, ty: Ty, a: Value, b: Value) -> Value {
+        if ty == Ty::F32 {
+            let r = match op {
+                BinaryOp::Add => self.b.ins().fadd(a, b),
+                BinaryOp::Sub => self.b.ins().fsub(a, b),
+                BinaryOp::Mul => self.b.ins().fmul(a, b),
+                BinaryOp::Div => self.b.ins().fdiv(a, b),
+                BinaryOp::Min | BinaryOp::Max => {
+                    let cmp = if op == BinaryOp::Min {
+                        CmpOp::Lt
+                    } else {
+                        CmpOp::Gt
+                    };
+                    let c = self.compare(cmp, ty, a, b);
+                    return self.b.ins().select(c, a, b);
+                }
+                BinaryOp::Rem
+                | BinaryOp::And
+                | BinaryOp::Or
+                | BinaryOp::Xor
+                | BinaryOp::Shl
+                | BinaryOp::Shr => {
+                    unreachable!("the verifier rejects `{}` on f32", op.name())
+                }
+            };
+            return self.canonical(r);
+        }
+        let signed = ty == Ty::I32;
+        match op {
+            BinaryOp::Add => self.b.ins().iadd(a, b),
+            BinaryOp::Sub => self.b.ins().isub(a, b),
+            BinaryOp::Mul => self.b.ins().imul(a, b),
+            BinaryOp::Div | BinaryOp::Rem => {
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let by_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+                self.trap_if(by_zero, TRAP_DIVISION_BY_ZERO, 0, zero);
+                if signed {
+                    let min = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
+                    let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
+                    let overflow = self.b.ins().band(min, minus_one);
+                    self.trap_if(overflow, TRAP_DIVISION_OVERFLOW, 0, zero);
+                }
+                match (op, signed) {
+                    (BinaryOp::Div, true) => self.b.ins().sdiv(a, b),
+                    (BinaryOp::Div, false) => self.b.ins().udiv(a, b),
+                    (_, true) => self.b.ins().srem(a, b),
+                    (_, false) => self.b.ins().urem(a, b),
+                }
+            }
+            BinaryOp::Min | BinaryOp::Max => {
+                let cmp = if op == BinaryOp::Min {
+                    CmpOp::Lt
+                } else {
+                    CmpOp::Gt
+                };
+                let c = self.compare(cmp, ty, a, b);
+                self.b.ins().select(c, a, b)
+            }
+            BinaryOp::And => self.b.ins().band(a, b),
+            BinaryOp::Or => self.b.ins().bor(a, b),
+            BinaryOp::Xor => self.b.ins().bxor(a, b),
+            BinaryOp::Shl => self.b.ins().ishl(a, b),
+            BinaryOp::Shr if signed => self.b.ins().sshr(a, b),
+            BinaryOp::Shr => self.b.ins().ushr(a, b),
+        }
+    }
+
+    fn compare(&mut self, op: CmpOp, ty: Ty, a: Value, b: Value) -> Value {
+        if ty == Ty::F32 {
+            let cc = match op {
+                CmpOp::Eq => FloatCC::Equal,
+                CmpOp::Ne => FloatCC::NotEqual,
+                CmpOp::Lt => FloatCC::LessThan,
+                CmpOp::Le => FloatCC::LessThanOrEqual,
+                CmpOp::Gt => FloatCC::GreaterThan,
+                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            return self.b.ins().fcmp(cc, a, b);
+        }
+        let signed = ty == Ty::I32;
+        let cc = match (op, signed) {
+            (CmpOp::Eq, _) => IntCC::Equal,
+            (CmpOp::Ne, _) => IntCC::NotEqual,
+            (CmpOp::Lt, true) => IntCC::SignedLessThan,
+            (CmpOp::Le, true) => IntCC::SignedLessThanOrEqual,
+            (CmpOp::Gt, true) => IntCC::SignedGreaterThan,
+            (CmpOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+            (CmpOp::Lt, false) => IntCC::UnsignedLessThan,
+            (CmpOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+            (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
+            (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+        };
+        self.b.ins().icmp(cc, a, b)
+    }
+
+    fn convert(&mut self, op: ConvertOp, a: Value) -> Value {
+        let ins = self.b.ins();
+        match op {
+            ConvertOp::F32ToI32 => ins.fcvt_to_sint_sat(types::I32, a),
+            ConvertOp::F32ToU32 => ins.fcvt_to_uint_sat(types::I32, a),
+            ConvertOp::I32ToF32 => ins.fcvt_from_sint(types::F32, a),
+            ConvertOp::U32ToF32 => ins.fcvt_from_uint(types::F32, a),
+            ConvertOp::I32AsU32 | ConvertOp::U32AsI32 => a,
+            ConvertOp::F32Bits => ins.bitcast(types::I32, MemFlagsData::new(), a),
+            ConvertOp::F32FromBits => ins.bitcast(types::F32, MemFlagsData::new(), a),
+            ConvertOp::BoolToU32 => ins.uextend(types::I32, a),
+        }
+    }
+}
