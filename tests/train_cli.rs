@@ -161,3 +161,18 @@ fn gradcheck_and_bench_run() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["samples_per_epoch"], 440);
 }
+
+#[test]
+fn ambiguous_filter_reports_what_it_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_spec(dir.path());
+    let text = std::fs::read_to_string(&spec).unwrap().replace("seed      = 0", "seed      = 0\n    filter_ambiguous = true");
+    std::fs::write(&spec, text).unwrap();
+    let out = snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&dir.path().join("r"))]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout.lines().find(|l| l.starts_with("ambiguous-point filter removed")).expect("the filter reports");
+    let removed: usize = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(removed > 0 && removed < 440, "{line}");
+    assert!(stdout.contains(&format!("on {} samples", 440 - removed)), "{stdout}");
+}
