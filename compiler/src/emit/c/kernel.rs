@@ -329,11 +329,6 @@ impl<'a> FunctionEmitter<'a> {
             entry_doc(entry),
             entry.name()
         );
-        for (i, name) in locals.iter().enumerate().take(nparams) {
-            if !live.contains(&LocalId(i as u32)) {
-                let _ = writeln!(out, "    (void){name};");
-            }
-        }
         for (i, l) in function.locals.iter().enumerate().skip(nparams) {
             if live.contains(&LocalId(i as u32)) {
                 let _ = writeln!(
@@ -343,6 +338,11 @@ impl<'a> FunctionEmitter<'a> {
                     locals[i],
                     zero(l.ty)
                 );
+            }
+        }
+        for (i, name) in locals.iter().enumerate().take(nparams) {
+            if !live.contains(&LocalId(i as u32)) {
+                let _ = writeln!(out, "    (void){name};");
             }
         }
         out.push_str(&body);

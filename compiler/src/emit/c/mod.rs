@@ -103,3 +103,6 @@ pub fn host_program_table(kernels: &[&Kernel]) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests;
