@@ -14,7 +14,7 @@ use std::process::Command;
 use snnc_compiler::emit::c::{
     emit_kernel, host_program_table, memory_words, program_symbol, support_files,
 };
-use snnc_compiler::kernel::{Invocation, Kernel, Trap};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
 use snnc_runtime::interp::Interpreter;
 
 /// One program run: a kernel (with a name unique in its batch), its initial
@@ -33,7 +33,7 @@ pub fn expected_transcript(case: &Case, number: usize) -> String {
     let mut out = format!("program {number}\n");
     for (event, &call) in case.calls.iter().enumerate() {
         let mut packets = Vec::new();
-        let result = interp.run(call, &mut memory, &mut packets);
+        let result = interp.run(call, &mut memory, &mut packets, &mut OpCounts::default());
         for p in packets {
             match p.payload {
                 None => writeln!(out, "send {event} {:08x}", p.key),
