@@ -34,18 +34,48 @@ mod kernel;
 
 use crate::kernel::{Kernel, KernelErrors, verify};
 
+/// Bytes of a PE's data region (SRAM above the 32 KiB of code).
+pub const DATA_REGION: u64 = 96 * 1024;
+
+/// Data bytes the program needs besides the kernel's buffers: the stack the
+/// linker script keeps (4 KiB) and the HAL's and C library's state (1 KiB).
+pub const DATA_RESERVED: u64 = 5 * 1024;
+
 /// Why a kernel could not be emitted.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmitError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(#[from] KernelErrors),
+    #[error(
+        "kernel `{kernel}` needs {bytes} bytes of buffers; with {reserved} bytes of stack and HAL state that exceeds the PE's {region}-byte data region"
+    )]
+    #[diagnostic(
+        code(snn::emit::does_not_fit),
+        help("the buffers may use at most {} bytes: give this PE fewer neurons or a smaller spike budget", region - reserved)
+    )]
+    DoesNotFit {
+        kernel: String,
+        bytes: u64,
+        reserved: u64,
+        region: u64,
+    },
 }
 
 /// The C source of one kernel, `<kernel>.c`, with its buffers initialised
 /// from `memory` (word `i` is the data memory's bytes `4i..4i+4`).
+/// Fails if the buffers and the reserved data do not fit the data region.
 pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError> {
     verify(kernel)?;
+    let bytes = 4 * memory_words(kernel) as u64;
+    if bytes + DATA_RESERVED > DATA_REGION {
+        return Err(EmitError::DoesNotFit {
+            kernel: kernel.name.clone(),
+            bytes,
+            reserved: DATA_RESERVED,
+            region: DATA_REGION,
+        });
+    }
     Ok(kernel::emit(kernel, memory))
 }
 
