@@ -11,7 +11,9 @@ use snnc_compiler::kernel::examples::{LifExample, lif_layer};
 use snnc_compiler::kernel::print_kernel;
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn code(f: &Failure) -> Option<String> {
@@ -25,20 +27,47 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
     let kir = dir.path().join("lif.kir");
     std::fs::write(&kir, print_kernel(&lif_layer(LifExample::default()))).expect("write");
     let out = dir.path().join("out");
-    emit(EmitArgs { file: kir, output: out.clone() }).unwrap_or_else(|_| panic!("emits"));
-    for name in ["lif_layer.c", "s2_hal.h", "s2_kernel.h", "s2_pe.ld", "Makefile", "programs.mk"] {
+    emit(EmitArgs {
+        file: kir,
+        output: out.clone(),
+    })
+    .unwrap_or_else(|_| panic!("emits"));
+    for name in [
+        "lif_layer.c",
+        "s2_hal.h",
+        "s2_kernel.h",
+        "s2_pe.ld",
+        "Makefile",
+        "programs.mk",
+    ] {
         assert!(out.join(name).is_file(), "{name} is written");
     }
-    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    let has = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     if has("make") && has("cc") {
-        let status = Command::new("make").current_dir(&out).args(["-s", "host"]).status().expect("make");
+        let status = Command::new("make")
+            .current_dir(&out)
+            .args(["-s", "host"])
+            .status()
+            .expect("make");
         assert!(status.success(), "make host");
     } else {
         eprintln!("SKIPPED: building the host harness needs make and cc");
     }
     if has("make") && has("arm-none-eabi-gcc") {
-        let status = Command::new("make").current_dir(&out).args(["-s", "all"]).status().expect("make");
-        assert!(status.success() && out.join("build/lif_layer.elf").is_file(), "make all");
+        let status = Command::new("make")
+            .current_dir(&out)
+            .args(["-s", "all"])
+            .status()
+            .expect("make");
+        assert!(
+            status.success() && out.join("build/lif_layer.elf").is_file(),
+            "make all"
+        );
     } else {
         eprintln!("SKIPPED: building the firmware needs make and arm-none-eabi-gcc");
     }
@@ -48,8 +77,13 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
 fn a_network_stops_after_mapping_as_not_yet_supported() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
-    match emit(EmitArgs { file: example("yinyang.snn"), output: out.clone() }) {
-        Err(f @ Failure::Internal(_)) => assert_eq!(code(&f).as_deref(), Some("snnc::not_yet_supported")),
+    match emit(EmitArgs {
+        file: example("yinyang.snn"),
+        output: out.clone(),
+    }) {
+        Err(f @ Failure::Internal(_)) => {
+            assert_eq!(code(&f).as_deref(), Some("snnc::not_yet_supported"))
+        }
         Err(f) => panic!("expected not yet supported, got {:?}", code(&f)),
         Ok(()) => panic!("the lowering does not exist yet"),
     }
@@ -60,16 +94,28 @@ fn a_network_stops_after_mapping_as_not_yet_supported() {
 fn bad_input_is_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let kir = dir.path().join("bad.kir");
-    std::fs::write(&kir, "kernel k budget 64\nbuffer b: f32[4] @ 0\nfn init( {\n").expect("write");
-    match emit(EmitArgs { file: kir, output: dir.path().join("a") }) {
-        Err(f @ Failure::Rejected(_)) => assert_eq!(code(&f).as_deref(), Some("snn::kernel::parse")),
+    std::fs::write(
+        &kir,
+        "kernel k budget 64\nbuffer b: f32[4] @ 0\nfn init( {\n",
+    )
+    .expect("write");
+    match emit(EmitArgs {
+        file: kir,
+        output: dir.path().join("a"),
+    }) {
+        Err(f @ Failure::Rejected(_)) => {
+            assert_eq!(code(&f).as_deref(), Some("snn::kernel::parse"))
+        }
         Err(f) => panic!("expected a rejection, got {:?}", code(&f)),
         Ok(()) => panic!("a syntax error is rejected"),
     }
     let snn = dir.path().join("bad.snn");
     std::fs::write(&snn, "network broken {").expect("write");
     assert!(matches!(
-        emit(EmitArgs { file: snn, output: dir.path().join("b") }),
+        emit(EmitArgs {
+            file: snn,
+            output: dir.path().join("b")
+        }),
         Err(Failure::Rejected(_))
     ));
 }

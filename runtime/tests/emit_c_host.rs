@@ -19,8 +19,7 @@ use std::process::{Command, Stdio};
 
 use c_cases::{example_cases, random_case};
 use c_harness::{
-    expected_transcript, first_difference, host_script, run, split_transcripts, tool,
-    write_sources,
+    expected_transcript, first_difference, host_script, run, split_transcripts, tool, write_sources,
 };
 use snnc_compiler::kernel::print_kernel;
 
@@ -48,9 +47,7 @@ fn emitted_c_equals_interpreter_on_host() {
 
     // Compile in two halves in parallel (two cores), then link.
     let mut sources: Vec<String> = files.clone();
-    sources.extend(
-        ["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from),
-    );
+    sources.extend(["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from));
     let half = sources.len() / 2;
     let compiles: Vec<_> = [&sources[..half], &sources[half..]]
         .iter()
@@ -106,5 +103,8 @@ fn emitted_c_equals_interpreter_on_host() {
         "{} programs bit-identical ({sends} packets, {traps} traps)",
         cases.len()
     );
-    assert!(sends > 1000 && traps > 200, "{sends} packets, {traps} traps");
+    assert!(
+        sends > 1000 && traps > 200,
+        "{sends} packets, {traps} traps"
+    );
 }

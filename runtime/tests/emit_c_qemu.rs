@@ -130,10 +130,7 @@ fn emitted_c_equals_interpreter_on_cortex_m4() {
             print_kernel(&case.kernel)
         );
         if *i < n_examples {
-            println!(
-                "{:<16} {text:>6} {data:>7} {bss:>7}",
-                case.kernel.name
-            );
+            println!("{:<16} {text:>6} {data:>7} {bss:>7}", case.kernel.name);
         }
         assert!(
             *text <= CODE_BUDGET && data + bss <= DATA_BUDGET,
@@ -141,5 +138,8 @@ fn emitted_c_equals_interpreter_on_cortex_m4() {
             case.kernel.name
         );
     }
-    println!("{} programs bit-identical on qemu mps2-an386", results.len());
+    println!(
+        "{} programs bit-identical on qemu mps2-an386",
+        results.len()
+    );
 }

@@ -54,7 +54,10 @@ pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
         .collect();
     files.push((format!("{stem}.c"), c));
     files.push(("programs.mk".to_string(), format!("PROGRAMS = {stem}\n")));
-    files.push(("s2_host_programs.c".to_string(), host_program_table(&[&kernel])));
+    files.push((
+        "s2_host_programs.c".to_string(),
+        host_program_table(&[&kernel]),
+    ));
     Ok(files)
 }
 

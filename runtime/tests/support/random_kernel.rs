@@ -362,4 +362,3 @@ pub fn invocations(rng: &mut Rng) -> Vec<Invocation> {
     calls.push(Invocation::EndOfBatch);
     calls
 }
-

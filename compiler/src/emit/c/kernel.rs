@@ -15,11 +15,53 @@ use crate::kernel::{
 /// C99 keywords and the identifiers the emitted code or its headers define
 /// (an IR name equal to one of them gets a `_` appended).
 const C_RESERVED: [&str; 47] = [
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
-    "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool",
-    "true", "false", "mem", "errno", "math_errhandling", "main", "memcpy", "sqrtf", "offsetof",
+    "auto",
+    "break",
+    "case",
+    "char",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extern",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "register",
+    "restrict",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "struct",
+    "switch",
+    "typedef",
+    "union",
+    "unsigned",
+    "void",
+    "volatile",
+    "while",
+    "_Bool",
+    "_Complex",
+    "_Imaginary",
+    "bool",
+    "true",
+    "false",
+    "mem",
+    "errno",
+    "math_errhandling",
+    "main",
+    "memcpy",
+    "sqrtf",
+    "offsetof",
 ];
 
 /// The prefix of a kernel's global C names.
@@ -289,8 +331,7 @@ struct FunctionEmitter<'a> {
 impl<'a> FunctionEmitter<'a> {
     fn emit(out: &mut String, kernel: &'a Kernel, buffers: &'a [String], function: &'a Function) {
         let locals = c_names(function.locals.iter().map(|l| l.name.as_str()));
-        let mut live: BTreeSet<LocalId> =
-            (0..function.locals.len() as u32).map(LocalId).collect();
+        let mut live: BTreeSet<LocalId> = (0..function.locals.len() as u32).map(LocalId).collect();
         // Printing an assignment to a local nobody reads may leave other
         // locals unread: repeat until the set of read locals is stable.
         let body = loop {
@@ -331,13 +372,7 @@ impl<'a> FunctionEmitter<'a> {
         );
         for (i, l) in function.locals.iter().enumerate().skip(nparams) {
             if live.contains(&LocalId(i as u32)) {
-                let _ = writeln!(
-                    out,
-                    "    {} {} = {};",
-                    c_type(l.ty),
-                    locals[i],
-                    zero(l.ty)
-                );
+                let _ = writeln!(out, "    {} {} = {};", c_type(l.ty), locals[i], zero(l.ty));
             }
         }
         for (i, name) in locals.iter().enumerate().take(nparams) {
@@ -453,7 +488,11 @@ impl<'a> FunctionEmitter<'a> {
         let ty = c_type(start.ty);
         let name = self.locals[var.0 as usize].clone();
         let constant_bounds = (const_int(start), const_int(end));
-        let lowest = if start.ty == Ty::I32 { i64::from(i32::MIN) } else { 0 };
+        let lowest = if start.ty == Ty::I32 {
+            i64::from(i32::MIN)
+        } else {
+            0
+        };
         match constant_bounds {
             (Some(a), Some(b)) if a >= b => return,
             (Some(a), Some(b)) => {
@@ -669,7 +708,11 @@ impl<'a> FunctionEmitter<'a> {
         let d = self.temp("d");
         self.uses(&b);
         self.line(depth, &format!("{t} {d} = {};", b.text));
-        self.trap(depth, &format!("{d} == 0"), "S2_TRAP_DIVISION_BY_ZERO, 0u, 0");
+        self.trap(
+            depth,
+            &format!("{d} == 0"),
+            "S2_TRAP_DIVISION_BY_ZERO, 0u, 0",
+        );
         if ty == Ty::I32 {
             let n = self.temp("n");
             self.uses(&a);

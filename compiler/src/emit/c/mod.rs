@@ -119,7 +119,8 @@ pub fn support_files() -> [SupportFile; 9] {
 /// The host harness's program table (`s2_host_programs`), for a host build
 /// of several kernels into one executable, in the given order.
 pub fn host_program_table(kernels: &[&Kernel]) -> String {
-    let mut out = String::from("/* Programs of this host harness, by number. */\n#include \"s2_hal.h\"\n\n");
+    let mut out =
+        String::from("/* Programs of this host harness, by number. */\n#include \"s2_hal.h\"\n\n");
     for k in kernels {
         out.push_str(&format!("extern const s2_program {};\n", program_symbol(k)));
     }
