@@ -24,7 +24,8 @@
 //!
 //! Invariants: the emitted code compiles without warnings under
 //! `-std=c99 -Wall -Wextra -Werror` (unread locals are not declared, unused
-//! parameters are cast to void, tautological comparisons are folded); it
+//! parameters are cast to void, constant integer sub-expressions and
+//! comparisons that their operand types or constants decide are folded); it
 //! contains nothing board specific (only `s2_hal.h` calls); index checks are
 //! left out only where the index is proven in bounds (constants, loop
 //! variables with constant bounds, `x % c`, `x & c`, and sums and products of
