@@ -860,6 +860,86 @@ fn fold(e: &Expr) -> Option<Value> {
     }
 }
 
+/// A key equal for two expressions that C compilers see as the same
+/// operand: identity operations (`x | 0`, `x & ~0`, `x + 0`, `x * 1`,
+/// `x << 0`, ...) are dropped and the operands of commutative operators are
+/// sorted. Equal keys mean equal values (expressions have no side effects).
+fn canonical_form(e: &Expr) -> String {
+    if let Some(v) = fold(e) {
+        return format!("{}:{}", e.ty.name(), v.bits());
+    }
+    match &e.kind {
+        ExprKind::Binary { op, lhs, rhs } if e.ty != Ty::F32 => {
+            let ones = if e.ty == Ty::Bool { 1 } else { u32::MAX };
+            let identity = |x: &Expr| -> Option<u32> { fold(x).map(Value::bits) };
+            let (l, r) = (identity(lhs), identity(rhs));
+            let drops_rhs = match op {
+                BinaryOp::Or | BinaryOp::Xor | BinaryOp::Add | BinaryOp::Sub => r == Some(0),
+                BinaryOp::Shl | BinaryOp::Shr => r.is_some_and(|c| c % 32 == 0),
+                BinaryOp::And => r == Some(ones),
+                BinaryOp::Mul | BinaryOp::Div => r == Some(1),
+                _ => false,
+            };
+            let drops_lhs = match op {
+                BinaryOp::Or | BinaryOp::Xor | BinaryOp::Add => l == Some(0),
+                BinaryOp::And => l == Some(ones),
+                BinaryOp::Mul => l == Some(1),
+                _ => false,
+            };
+            if drops_rhs {
+                return canonical_form(lhs);
+            }
+            if drops_lhs {
+                return canonical_form(rhs);
+            }
+            let (mut a, mut b) = (canonical_form(lhs), canonical_form(rhs));
+            let commutative = matches!(
+                op,
+                BinaryOp::Add
+                    | BinaryOp::Mul
+                    | BinaryOp::And
+                    | BinaryOp::Or
+                    | BinaryOp::Xor
+                    | BinaryOp::Min
+                    | BinaryOp::Max
+            );
+            if commutative && b < a {
+                std::mem::swap(&mut a, &mut b);
+            }
+            format!("({a} {} {b})", op.name())
+        }
+        ExprKind::Binary { op, lhs, rhs } => format!(
+            "({} {} {})",
+            canonical_form(lhs),
+            op.name(),
+            canonical_form(rhs)
+        ),
+        ExprKind::Const(v) => format!("{}:{}", e.ty.name(), v.bits()),
+        ExprKind::Local(id) => format!("local{}", id.0),
+        ExprKind::Load { buffer, index } => {
+            format!("buffer{}[{}]", buffer.0, canonical_form(index))
+        }
+        ExprKind::Unary { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
+        ExprKind::Convert { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
+        ExprKind::Compare { op, lhs, rhs } => format!(
+            "({} {} {})",
+            canonical_form(lhs),
+            op.name(),
+            canonical_form(rhs)
+        ),
+        ExprKind::Select {
+            cond,
+            then,
+            otherwise,
+        } => format!(
+            "select({}, {}, {})",
+            canonical_form(cond),
+            canonical_form(then),
+            canonical_form(otherwise)
+        ),
+    }
+}
+
 /// Whether evaluating `e` cannot trap (no loads, no integer division that
 /// is not folded).
 fn is_pure(e: &Expr) -> bool {
@@ -912,7 +992,7 @@ fn bitwise_tautology(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
 /// `i >= INT32_MIN`, ...) or that compares an integer with itself, which C
 /// compilers warn about.
 fn tautology(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
-    if lhs.ty != Ty::F32 && lhs == rhs {
+    if lhs.ty != Ty::F32 && canonical_form(lhs) == canonical_form(rhs) {
         return Some(matches!(op, CmpOp::Eq | CmpOp::Le | CmpOp::Ge));
     }
     if let Some(always) = bitwise_tautology(op, lhs, rhs) {
