@@ -31,6 +31,8 @@ enum Command {
     Gradcheck(cmd::train::GradcheckArgs),
     /// Map a .snn file onto SpiNNaker2 and print the placement report.
     Place(cmd::place::PlaceArgs),
+    /// Write C sources for the chip: a kernel (.kir) now, a whole .snn network once lowering exists.
+    Emit(cmd::emit::EmitArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::train::bench(a),
         Command::Gradcheck(a) => cmd::train::gradcheck(a),
         Command::Place(a) => cmd::place::place(a),
+        Command::Emit(a) => cmd::emit::emit(a),
     })
 }

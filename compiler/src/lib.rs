@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod driver;
+pub mod emit;
 pub mod kernel;
 pub mod machine;
 pub mod network;

@@ -4,6 +4,7 @@
 //! a bug and is reported as one).
 
 pub mod check;
+pub mod emit;
 pub mod place;
 pub mod train;
 

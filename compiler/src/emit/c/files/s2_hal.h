@@ -1,0 +1,86 @@
+/*
+ * s2_hal.h: the hardware-abstraction layer an emitted PE program runs on.
+ *
+ * The emitted kernel code calls only s2_send, s2_send_payload and s2_trap;
+ * the event loop (s2_run.c) calls the rest. One implementation per board:
+ *   s2_hal_host.c  host tests: packets and ticks through in-memory queues,
+ *                  driven by a script on stdin;
+ *   s2_hal_qemu.c  QEMU mps2-an386 (Cortex-M4F): the event trace is read and
+ *                  the results are written through ARM semihosting.
+ * On SpiNNaker2, s2_receive drains the packet-received interrupt's queue,
+ * s2_wait_tick sleeps (WFI) until the timer interrupt of the next simulation
+ * step, and s2_send writes the communication controller's key and payload
+ * registers.
+ */
+#ifndef S2_HAL_H
+#define S2_HAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A multicast packet as received: 32-bit key and payload (0 if none). */
+typedef struct {
+    uint32_t key;
+    uint32_t payload;
+} s2_packet;
+
+/* What a timer tick asks the PE to do. */
+typedef enum {
+    S2_TICK_FORWARD = 1,
+    S2_TICK_BACKWARD = 2,
+    S2_TICK_END_OF_SAMPLE = 3,
+    S2_TICK_END_OF_BATCH = 4
+} s2_tick_kind;
+
+typedef struct {
+    s2_tick_kind kind;
+    /* Forward or backward: the simulation step. */
+    int32_t step;
+} s2_tick;
+
+/* Why an entry point stopped early (the kernel IR's traps). */
+typedef enum {
+    S2_TRAP_OUT_OF_BOUNDS = 1,
+    S2_TRAP_DIVISION_BY_ZERO = 2,
+    S2_TRAP_DIVISION_OVERFLOW = 3
+} s2_trap_kind;
+
+/* Board bring-up, before the kernel's init entry point. */
+void s2_start(void);
+/* This PE's id on its chip (qx << 5 | qy << 2 | pe). */
+uint32_t s2_core_id(void);
+/* The next packet received since the last call; false when there is none. */
+bool s2_receive(s2_packet *packet);
+/* Blocks until the next timer tick; false when the PE is told to stop. */
+bool s2_wait_tick(s2_tick *tick);
+/* Sends a multicast packet without / with a 32-bit payload. */
+void s2_send(uint32_t key);
+void s2_send_payload(uint32_t key, uint32_t payload);
+/* Reports a trap; the entry point then returns. For S2_TRAP_OUT_OF_BOUNDS,
+ * `buffer` is the buffer's number in the kernel and `index` the index (an
+ * i32 index sign-extended); otherwise both are 0. */
+void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index);
+/* Hands the PE's data memory (its results) to the host. */
+void s2_output(const void *data, uint32_t bytes);
+/* Stops the PE; returns the exit status for main. */
+int s2_stop(void);
+
+/* The entry points and data memory of one emitted kernel. */
+typedef struct {
+    const char *name;
+    void (*init)(void);
+    void (*packet)(uint32_t key, uint32_t payload);
+    void (*tick_forward)(int32_t step);
+    void (*tick_backward)(int32_t step);
+    void (*end_of_sample)(void);
+    void (*end_of_batch)(void);
+    const void *data;
+    uint32_t data_bytes;
+} s2_program;
+
+/* The PE's event loop (s2_run.c): start, init, then repeatedly the packets
+ * received so far and the next tick; at stop, the output of the data memory
+ * and the exit status. */
+int s2_run(const s2_program *program);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * s2_hal_host.c: the HAL on a host computer, for tests.
+ *
+ * Packets and ticks reach the PE through an in-memory queue; sent packets
+ * and traps are printed as they happen. The harness (main below) reads a script on
+ * stdin, one block per PE program:
+ *   program N                       select s2_host_programs[N]
+ *   init                            must come first (event 0)
+ *   packet KEY PAYLOAD | forward STEP | backward STEP
+ *   end_of_sample | end_of_batch    queued events 1, 2, ...
+ *   run                             s2_run the program over its queue
+ * and prints, per block, `program N`, then `send EVENT KEY [PAYLOAD]` and
+ * `trap EVENT KIND BUFFER INDEX` lines in the order they happened, then
+ * `memory WORDS W0 W1 ...` (numbers in hex but EVENT and WORDS).
+ * The program table is generated: s2_host_programs, s2_host_program_count.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2_hal.h"
+
+extern const s2_program *const s2_host_programs[];
+extern const uint32_t s2_host_program_count;
+
+#define QUEUE_LEN 4096
+
+typedef enum { ITEM_PACKET, ITEM_TICK } item_kind;
+
+typedef struct {
+    item_kind kind;
+    s2_packet packet;
+    s2_tick tick;
+} item;
+
+static item queue[QUEUE_LEN];
+static uint32_t queue_len;
+static uint32_t queue_next;
+static uint32_t core;
+/* The number of the event being handled: 0 is init. */
+static uint32_t event;
+
+void s2_start(void) {
+    event = 0;
+}
+
+uint32_t s2_core_id(void) {
+    return core;
+}
+
+bool s2_receive(s2_packet *packet) {
+    if (queue_next == queue_len || queue[queue_next].kind != ITEM_PACKET) {
+        return false;
+    }
+    *packet = queue[queue_next].packet;
+    queue_next++;
+    event++;
+    return true;
+}
+
+bool s2_wait_tick(s2_tick *tick) {
+    if (queue_next == queue_len) {
+        return false;
+    }
+    *tick = queue[queue_next].tick;
+    queue_next++;
+    event++;
+    return true;
+}
+
+void s2_send(uint32_t key) {
+    printf("send %" PRIu32 " %08" PRIx32 "\n", event, key);
+}
+
+void s2_send_payload(uint32_t key, uint32_t payload) {
+    printf("send %" PRIu32 " %08" PRIx32 " %08" PRIx32 "\n", event, key, payload);
+}
+
+void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index) {
+    printf("trap %" PRIu32 " %d %" PRIu32 " %" PRId64 "\n", event, (int)kind, buffer, index);
+}
+
+void s2_output(const void *data, uint32_t bytes) {
+    uint32_t words = bytes / 4;
+    printf("memory %" PRIu32, words);
+    for (uint32_t i = 0; i < words; i++) {
+        uint32_t w;
+        memcpy(&w, (const unsigned char *)data + 4 * i, sizeof w);
+        printf(" %08" PRIx32, w);
+    }
+    printf("\n");
+}
+
+int s2_stop(void) {
+    return 0;
+}
+
+static void push(item it) {
+    if (queue_len == QUEUE_LEN) {
+        fprintf(stderr, "s2_hal_host: more than %d queued events\n", QUEUE_LEN);
+        exit(2);
+    }
+    queue[queue_len++] = it;
+}
+
+static void push_tick(s2_tick_kind kind, int32_t step) {
+    item it;
+    memset(&it, 0, sizeof it);
+    it.kind = ITEM_TICK;
+    it.tick.kind = kind;
+    it.tick.step = step;
+    push(it);
+}
+
+int main(void) {
+    char word[32];
+    uint32_t program = 0;
+    while (scanf("%31s", word) == 1) {
+        unsigned long a = 0;
+        unsigned long b = 0;
+        long step = 0;
+        if (strcmp(word, "program") == 0 && scanf("%lu", &a) == 1 && a < s2_host_program_count) {
+            program = (uint32_t)a;
+            core = program;
+            queue_len = 0;
+            queue_next = 0;
+        } else if (strcmp(word, "init") == 0) {
+            printf("program %" PRIu32 "\n", program);
+        } else if (strcmp(word, "packet") == 0 && scanf("%lx %lx", &a, &b) == 2) {
+            item it;
+            memset(&it, 0, sizeof it);
+            it.kind = ITEM_PACKET;
+            it.packet.key = (uint32_t)a;
+            it.packet.payload = (uint32_t)b;
+            push(it);
+        } else if (strcmp(word, "forward") == 0 && scanf("%ld", &step) == 1) {
+            push_tick(S2_TICK_FORWARD, (int32_t)step);
+        } else if (strcmp(word, "backward") == 0 && scanf("%ld", &step) == 1) {
+            push_tick(S2_TICK_BACKWARD, (int32_t)step);
+        } else if (strcmp(word, "end_of_sample") == 0) {
+            push_tick(S2_TICK_END_OF_SAMPLE, 0);
+        } else if (strcmp(word, "end_of_batch") == 0) {
+            push_tick(S2_TICK_END_OF_BATCH, 0);
+        } else if (strcmp(word, "run") == 0) {
+            if (s2_run(s2_host_programs[program]) != 0) {
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "s2_hal_host: bad script word `%s`\n", word);
+            return 2;
+        }
+    }
+    return 0;
+}

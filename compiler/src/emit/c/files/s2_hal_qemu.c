@@ -1,0 +1,229 @@
+/*
+ * s2_hal_qemu.c: the HAL on QEMU's mps2-an386 (Cortex-M4F), through ARM
+ * semihosting (run qemu with -semihosting-config enable=on,target=native).
+ *
+ * Input: the file s2_events.bin in QEMU's working directory, a sequence of
+ * little-endian records (kind, a, b) of three 32-bit words: kind 0 init
+ * (first), 1 packet (a = key, b = payload), 2 forward tick (a = step),
+ * 3 backward tick (a = step), 4 end of sample, 5 end of batch.
+ * Output on stdout, as the host HAL prints it: `program 0`, then
+ * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
+ * `memory WORDS W0 W1 ...`; EVENT is the record number.
+ * The exit status is 0, or 2 for a bad trace, 3 for a processor fault.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "s2_hal.h"
+
+#ifndef S2_CORE_ID
+#define S2_CORE_ID 0u
+#endif
+
+enum {
+    SYS_OPEN = 0x01,
+    SYS_WRITE = 0x05,
+    SYS_READ = 0x06,
+    SYS_EXIT_EXTENDED = 0x20,
+    ADP_STOPPED_APPLICATION_EXIT = 0x20026
+};
+
+enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH };
+
+static int semihost(int op, const void *arg) {
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void s2_exit(int status) {
+    const uint32_t args[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
+    semihost(SYS_EXIT_EXTENDED, args);
+    for (;;) {
+    }
+}
+
+static int trace = -1;
+static int console = -1;
+static uint32_t event;
+static uint32_t next[3];
+static bool have_next;
+
+static int open_file(const char *name, uint32_t len, uint32_t mode) {
+    const uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, len};
+    return semihost(SYS_OPEN, args);
+}
+
+static void write_text(const char *text, uint32_t len) {
+    const uint32_t args[3] = {(uint32_t)console, (uint32_t)(uintptr_t)text, len};
+    semihost(SYS_WRITE, args);
+}
+
+/* A small line buffer with number formatting. */
+static char line[96];
+static uint32_t line_len;
+
+static void put_char(char c) {
+    if (line_len == sizeof line) {
+        write_text(line, line_len);
+        line_len = 0;
+    }
+    line[line_len++] = c;
+}
+
+static void put_text(const char *s) {
+    while (*s != '\0') {
+        put_char(*s++);
+    }
+}
+
+static void put_hex(uint32_t x) {
+    put_char(' ');
+    for (int shift = 28; shift >= 0; shift -= 4) {
+        put_char("0123456789abcdef"[(x >> shift) & 0xfu]);
+    }
+}
+
+static void put_dec(int64_t x) {
+    char digits[20];
+    int n = 0;
+    uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    put_char(' ');
+    if (x < 0) {
+        put_char('-');
+    }
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10u));
+        u /= 10u;
+    } while (u != 0u);
+    while (n > 0) {
+        put_char(digits[--n]);
+    }
+}
+
+static void end_line(void) {
+    put_char('\n');
+    write_text(line, line_len);
+    line_len = 0;
+}
+
+static void bad_trace(const char *why) {
+    put_text("bad trace: ");
+    put_text(why);
+    end_line();
+    s2_exit(2);
+}
+
+/* Reads the next record into `next`; false at the end of the trace. */
+static bool peek(void) {
+    if (!have_next) {
+        const uint32_t args[3] = {(uint32_t)trace, (uint32_t)(uintptr_t)next, sizeof next};
+        int left = semihost(SYS_READ, args);
+        if (left == (int)sizeof next) {
+            return false;
+        }
+        if (left != 0) {
+            bad_trace("truncated record");
+        }
+        have_next = true;
+    }
+    return true;
+}
+
+void s2_start(void) {
+    static const char name[] = "s2_events.bin";
+    console = open_file(":tt", 3, 4);
+    trace = open_file(name, sizeof name - 1, 1);
+    if (trace < 0) {
+        bad_trace("cannot open s2_events.bin");
+    }
+    if (!peek() || next[0] != REC_INIT) {
+        bad_trace("the first record must be init");
+    }
+    have_next = false;
+    event = 0;
+    put_text("program");
+    put_dec(0);
+    end_line();
+}
+
+uint32_t s2_core_id(void) {
+    return S2_CORE_ID;
+}
+
+bool s2_receive(s2_packet *packet) {
+    if (!peek() || next[0] != REC_PACKET) {
+        return false;
+    }
+    packet->key = next[1];
+    packet->payload = next[2];
+    have_next = false;
+    event++;
+    return true;
+}
+
+bool s2_wait_tick(s2_tick *tick) {
+    if (!peek()) {
+        return false;
+    }
+    switch (next[0]) {
+    case REC_FORWARD:
+        tick->kind = S2_TICK_FORWARD;
+        break;
+    case REC_BACKWARD:
+        tick->kind = S2_TICK_BACKWARD;
+        break;
+    case REC_END_OF_SAMPLE:
+        tick->kind = S2_TICK_END_OF_SAMPLE;
+        break;
+    case REC_END_OF_BATCH:
+        tick->kind = S2_TICK_END_OF_BATCH;
+        break;
+    default:
+        bad_trace("unknown record kind");
+    }
+    tick->step = (int32_t)next[1];
+    have_next = false;
+    event++;
+    return true;
+}
+
+void s2_send(uint32_t key) {
+    put_text("send");
+    put_dec(event);
+    put_hex(key);
+    end_line();
+}
+
+void s2_send_payload(uint32_t key, uint32_t payload) {
+    put_text("send");
+    put_dec(event);
+    put_hex(key);
+    put_hex(payload);
+    end_line();
+}
+
+void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index) {
+    put_text("trap");
+    put_dec(event);
+    put_dec((int64_t)kind);
+    put_dec(buffer);
+    put_dec(index);
+    end_line();
+}
+
+void s2_output(const void *data, uint32_t bytes) {
+    put_text("memory");
+    put_dec(bytes / 4u);
+    for (uint32_t i = 0; i < bytes / 4u; i++) {
+        uint32_t w;
+        memcpy(&w, (const unsigned char *)data + 4u * i, sizeof w);
+        put_hex(w);
+    }
+    end_line();
+}
+
+int s2_stop(void) {
+    return 0;
+}

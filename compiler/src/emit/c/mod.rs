@@ -1,0 +1,140 @@
+//! C backend of the kernel IR: one C99 file per kernel, plus the fixed
+//! support files every PE program is built with.
+//!
+//! Input: a [`Kernel`] and the PE's initial data memory (little-endian 32-bit
+//! words from byte 0; words not given are zero).
+//! Output: `<kernel>.c`, which defines the buffers as one `static struct`
+//! initialised with the data (in `.data`, loaded by the host with the
+//! program), one `static` function per entry point, and the
+//! `const s2_program <kernel>_program` the event loop (`s2_run.c`) runs; and
+//! [`support_files`]: `s2_kernel.h` (the IR's arithmetic in portable C),
+//! `s2_hal.h` (the board interface), the host and QEMU HALs, the Cortex-M4
+//! startup code, linker script and Makefile.
+//!
+//! Semantics: the emitted code computes exactly what the interpreter
+//! (`snnc_runtime::interp`) computes, bit for bit, when compiled by a C99
+//! compiler with `-ffp-contract=off` for a target where `int` is 32 bits and
+//! `float` is IEEE binary32 evaluated in single precision (x86-64, Cortex-M4F):
+//! f32 arithmetic goes through `s2_kernel.h`'s helpers (canonical NaN), i32
+//! arithmetic wraps without signed overflow, and every trap of the IR (an
+//! index out of bounds, an integer division by zero or overflow) is a
+//! check that calls `s2_trap` and returns, evaluated in the interpreter's
+//! order (operands left to right, depth first): a trapping sub-expression is
+//! hoisted into a statement before the expression that uses it.
+//!
+//! Invariants: the emitted code compiles without warnings under
+//! `-std=c99 -Wall -Wextra -Werror` (unread locals are not declared, unused
+//! parameters are cast to void, constant integer sub-expressions and
+//! comparisons that their operand types or constants decide are folded); it
+//! contains nothing board specific (only `s2_hal.h` calls); index checks are
+//! left out only where the index is proven in bounds (constants, loop
+//! variables with constant bounds, `x % c`, `x & c`, and sums and products of
+//! those).
+
+mod kernel;
+
+use crate::kernel::{Kernel, KernelErrors, verify};
+
+/// Bytes of a PE's data region (SRAM above the 32 KiB of code).
+pub const DATA_REGION: u64 = 96 * 1024;
+
+/// Data bytes the program needs besides the kernel's buffers: the stack the
+/// linker script keeps (4 KiB) and the HAL's and C library's state (1 KiB).
+pub const DATA_RESERVED: u64 = 5 * 1024;
+
+/// Why a kernel could not be emitted.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum EmitError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] KernelErrors),
+    #[error(
+        "kernel `{kernel}` needs {bytes} bytes of buffers; with {reserved} bytes of stack and HAL state that exceeds the PE's {region}-byte data region"
+    )]
+    #[diagnostic(
+        code(snn::emit::does_not_fit),
+        help("the buffers may use at most {} bytes: give this PE fewer neurons or a smaller spike budget", region - reserved)
+    )]
+    DoesNotFit {
+        kernel: String,
+        bytes: u64,
+        reserved: u64,
+        region: u64,
+    },
+}
+
+/// The C source of one kernel, `<kernel>.c`, with its buffers initialised
+/// from `memory` (word `i` is the data memory's bytes `4i..4i+4`).
+/// Fails if the buffers and the reserved data do not fit the data region.
+pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError> {
+    verify(kernel)?;
+    let bytes = 4 * memory_words(kernel) as u64;
+    if bytes + DATA_RESERVED > DATA_REGION {
+        return Err(EmitError::DoesNotFit {
+            kernel: kernel.name.clone(),
+            bytes,
+            reserved: DATA_RESERVED,
+            region: DATA_REGION,
+        });
+    }
+    Ok(kernel::emit(kernel, memory))
+}
+
+/// The number of 32-bit words of data memory the emitted program holds
+/// (and outputs): from byte 0 to the end of the last non-empty buffer, at
+/// least one word.
+pub fn memory_words(kernel: &Kernel) -> usize {
+    let end = kernel
+        .buffers
+        .iter()
+        .filter(|b| b.len > 0)
+        .map(|b| b.end())
+        .max()
+        .unwrap_or(4);
+    (end / 4) as usize
+}
+
+/// The C identifier of a kernel's `s2_program` (`<kernel>_program`).
+pub fn program_symbol(kernel: &Kernel) -> String {
+    format!("{}_program", kernel::c_prefix(&kernel.name))
+}
+
+/// A file shipped with every emitted program: (file name, contents).
+pub type SupportFile = (&'static str, &'static str);
+
+/// The fixed files of the C backend.
+pub fn support_files() -> [SupportFile; 9] {
+    [
+        ("s2_kernel.h", include_str!("files/s2_kernel.h")),
+        ("s2_hal.h", include_str!("files/s2_hal.h")),
+        ("s2_run.c", include_str!("files/s2_run.c")),
+        ("s2_main.c", include_str!("files/s2_main.c")),
+        ("s2_hal_host.c", include_str!("files/s2_hal_host.c")),
+        ("s2_hal_qemu.c", include_str!("files/s2_hal_qemu.c")),
+        ("s2_startup_m4.c", include_str!("files/s2_startup_m4.c")),
+        ("s2_pe.ld", include_str!("files/s2_pe.ld")),
+        ("Makefile", include_str!("files/Makefile")),
+    ]
+}
+
+/// The host harness's program table (`s2_host_programs`), for a host build
+/// of several kernels into one executable, in the given order.
+pub fn host_program_table(kernels: &[&Kernel]) -> String {
+    let mut out =
+        String::from("/* Programs of this host harness, by number. */\n#include \"s2_hal.h\"\n\n");
+    for k in kernels {
+        out.push_str(&format!("extern const s2_program {};\n", program_symbol(k)));
+    }
+    out.push_str("\nconst s2_program *const s2_host_programs[] = {\n");
+    for k in kernels {
+        out.push_str(&format!("    &{},\n", program_symbol(k)));
+    }
+    out.push_str(&format!(
+        "}};\nconst uint32_t s2_host_program_count = {};\n",
+        kernels.len()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+use super::*;
+use crate::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
+use crate::kernel::{KernelBuilder, Ty};
+
+#[test]
+fn lif_layer_c() {
+    let kernel = lif_layer(LifExample::default());
+    let mut memory = vec![0u32; kernel.memory_words()];
+    for (i, w) in memory.iter_mut().take(20).enumerate() {
+        *w = (i as f32 * 0.125 - 1.0).to_bits();
+    }
+    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
+}
+
+#[test]
+fn exp_ln_probe_c() {
+    let kernel = exp_ln_probe(4);
+    let memory = [
+        1.0f32.to_bits(),
+        f32::NAN.to_bits(),
+        0x7fa0_0001,
+        f32::NEG_INFINITY.to_bits(),
+    ];
+    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
+}
+
+/// Buffers that fill the kernel's 96 KiB budget leave no room for the stack:
+/// snnc refuses them (gcc's linker would too, later and less clearly).
+#[test]
+fn buffers_without_room_for_the_stack_do_not_fit() {
+    let mut k = KernelBuilder::new("full");
+    k.buffer("big", Ty::F32, 23 * 1024);
+    let kernel = k.finish();
+    match emit_kernel(&kernel, &[]) {
+        Err(EmitError::DoesNotFit { bytes, .. }) => assert_eq!(bytes, 23 * 4096),
+        other => panic!("expected DoesNotFit, got {other:?}"),
+    }
+    let mut k = KernelBuilder::new("fits");
+    k.buffer("big", Ty::F32, 22 * 1024);
+    assert!(emit_kernel(&k.finish(), &[]).is_ok());
+}
+
+/// IR names that are C keywords or collide with the emitted code's own
+/// names are renamed; others are kept.
+#[test]
+fn reserved_names_are_renamed() {
+    let mut k = KernelBuilder::new("s2_hal");
+    let int = k.buffer("int", Ty::I32, 2);
+    let mut f = crate::kernel::FunctionBuilder::new(crate::kernel::EntryPoint::Init);
+    let a = f.let_("mem", crate::kernel::Expr::i32(1));
+    let b = f.let_("mem_", crate::kernel::Expr::i32(2));
+    f.store(int, crate::kernel::Expr::u32(0), a.get());
+    f.store(int, crate::kernel::Expr::u32(1), b.get());
+    k.define(f.finish());
+    let c = emit_kernel(&k.finish(), &[]).expect("emits");
+    for expected in [
+        "int32_t int_[2];",
+        "int32_t mem__ = 0;",
+        "int32_t mem_ = 0;",
+        "mem.int_[0u] = mem__;",
+        "mem.int_[1u] = mem_;",
+        "const s2_program k_s2_hal_program",
+    ] {
+        assert!(c.contains(expected), "missing `{expected}` in\n{c}");
+    }
+}

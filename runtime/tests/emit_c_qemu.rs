@@ -1,0 +1,145 @@
+//! Differential test of the C backend on a Cortex-M4F: the example kernels
+//! and random kernels are emitted as C, built with the emitted Makefile
+//! (`arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard
+//! -mfpu=fpv4-sp-d16 -O2 -ffp-contract=off -Wall -Wextra -Werror`), run under
+//! `qemu-system-arm -M mps2-an386` with the invocations as a semihosted
+//! trace, and their transcripts (packets, traps, final memory) must equal the
+//! interpreter's, bit for bit. Prints `arm-none-eabi-size` of each example
+//! program and checks the 32 KiB code / 96 KiB data budget.
+//! Skips (saying why) when the ARM toolchain, QEMU or make is missing.
+
+#[path = "support/c_cases.rs"]
+mod c_cases;
+// Shared by the host and QEMU tests; each uses a part.
+#[allow(dead_code)]
+#[path = "support/c_harness.rs"]
+mod c_harness;
+#[path = "support/random_kernel.rs"]
+mod random_kernel;
+
+use std::path::Path;
+use std::process::Command;
+
+use c_cases::{example_cases, random_case};
+use c_harness::{
+    Case, expected_transcript, first_difference, qemu_trace, run, tool, write_sources,
+};
+use snnc_compiler::kernel::print_kernel;
+
+/// Random kernels run on QEMU (seeds `0..RANDOM_CASES`); each is its own
+/// firmware image.
+const RANDOM_CASES: u64 = 48;
+
+/// Code and data budget of a PE (bytes).
+const CODE_BUDGET: u64 = 32 * 1024;
+const DATA_BUDGET: u64 = 96 * 1024;
+
+/// `text data bss` of an ELF.
+fn size(elf: &Path) -> (u64, u64, u64) {
+    let out = run(Command::new("arm-none-eabi-size").arg(elf));
+    let line = out.lines().nth(1).expect("size prints a row");
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .take(3)
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    (n[0], n[1], n[2])
+}
+
+/// Builds and runs one case; returns its transcript and its ELF's size.
+fn run_on_qemu(case: &Case) -> (String, (u64, u64, u64)) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_sources(dir.path(), std::slice::from_ref(case));
+    let stem = files[0].trim_end_matches(".c");
+    let elf = format!("build/{stem}.elf");
+    run(Command::new("make")
+        .current_dir(dir.path())
+        .args(["-s", &elf]));
+    std::fs::write(dir.path().join("s2_events.bin"), qemu_trace(case)).expect("trace");
+    let out = Command::new("timeout")
+        .current_dir(dir.path())
+        .args([
+            "60",
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-kernel",
+            &elf,
+        ])
+        .output()
+        .expect("qemu starts");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        out.status.success(),
+        "kernel `{}`: qemu exited with {}:\n{stdout}\n{}",
+        case.kernel.name,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (stdout, size(&dir.path().join(&elf)))
+}
+
+#[test]
+fn emitted_c_equals_interpreter_on_cortex_m4() {
+    let why = "the Cortex-M4 parity test builds and runs the emitted firmware";
+    if tool("arm-none-eabi-gcc", why).is_none()
+        || tool("qemu-system-arm", why).is_none()
+        || tool("make", why).is_none()
+    {
+        return;
+    }
+    let examples = example_cases();
+    let n_examples = examples.len();
+    let mut cases = examples;
+    cases.extend((0..RANDOM_CASES).map(random_case));
+    // Two workers (two cores), each on every other case.
+    let results: Vec<(usize, String, (u64, u64, u64))> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let cases = &cases;
+                s.spawn(move || {
+                    (w..cases.len())
+                        .step_by(2)
+                        .map(|i| {
+                            let (t, sz) = run_on_qemu(&cases[i]);
+                            (i, t, sz)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    println!("program            text    data     bss  (budget: text 32768, data+bss 98304)");
+    for (i, actual, (text, data, bss)) in &results {
+        let case = &cases[*i];
+        let expected = expected_transcript(case, 0);
+        assert!(
+            &expected == actual,
+            "kernel `{}` differs on the Cortex-M4, {}\n\n{}",
+            case.kernel.name,
+            first_difference(&expected, actual),
+            print_kernel(&case.kernel)
+        );
+        if *i < n_examples {
+            println!("{:<16} {text:>6} {data:>7} {bss:>7}", case.kernel.name);
+        }
+        assert!(
+            *text <= CODE_BUDGET && data + bss <= DATA_BUDGET,
+            "kernel `{}` does not fit: text {text}, data {data}, bss {bss}",
+            case.kernel.name
+        );
+    }
+    println!(
+        "{} programs bit-identical on qemu mps2-an386",
+        results.len()
+    );
+}

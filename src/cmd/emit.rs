@@ -1,0 +1,76 @@
+//! `snnc emit FILE -o DIR`: C sources for the chip.
+//!
+//! Input: a `.snn` network, or one kernel in the kernel-IR text form (a file
+//! ending in `.kir`). Output, in `DIR`: for a kernel, `<kernel>.c` (its
+//! buffers zero-initialised), the C backend's support files (`s2_hal.h`,
+//! `s2_kernel.h`, the host and QEMU HALs, the Cortex-M4 startup code, the
+//! linker script, the Makefile), `programs.mk` and the host harness's
+//! program table; `make` then builds `build/<kernel>.elf`, `make host` the
+//! host harness. For a network, the front end and the mapper run (their
+//! errors are reported as by `snnc place`), then the command stops with
+//! "not yet supported": the lowering of a mapped network to per-PE kernels
+//! is not built yet.
+
+use std::path::{Path, PathBuf};
+
+use miette::Report;
+use snnc_compiler::driver::map_network;
+use snnc_compiler::emit::c::{emit_kernel, host_program_table, program_symbol, support_files};
+use snnc_compiler::kernel::parse_kernel;
+
+use super::place::map_failure;
+use super::{CmdResult, Failure, Source, load_network};
+
+#[derive(clap::Args, Debug)]
+pub struct EmitArgs {
+    /// The .snn network, or a kernel in kernel-IR text form (.kir).
+    pub file: PathBuf,
+    /// The directory to write the sources to (created if missing).
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+}
+
+pub fn emit(args: EmitArgs) -> CmdResult {
+    if args.file.extension().is_some_and(|e| e == "kir") {
+        return emit_one_kernel(&args.file, &args.output);
+    }
+    let (src, net) = load_network(&args.file)?;
+    map_network(&net).map_err(|e| map_failure(&src, e))?;
+    Err(Failure::not_yet_supported(
+        "emitting firmware for a whole network (the lowering to kernels is not built yet)",
+    ))
+}
+
+/// The files `snnc emit` writes for one kernel: (file name, contents).
+pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
+    let kernel = parse_kernel(&src.text)
+        .map_err(|e| Failure::Rejected(Report::new(e).with_source_code(src.named())))?;
+    let c = emit_kernel(&kernel, &[]).map_err(|e| Failure::Rejected(Report::new(e)))?;
+    let symbol = program_symbol(&kernel);
+    let stem = symbol.trim_end_matches("_program").to_string();
+    let mut files: Vec<(String, String)> = support_files()
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect();
+    files.push((format!("{stem}.c"), c));
+    files.push(("programs.mk".to_string(), format!("PROGRAMS = {stem}\n")));
+    files.push((
+        "s2_host_programs.c".to_string(),
+        host_program_table(&[&kernel]),
+    ));
+    Ok(files)
+}
+
+fn emit_one_kernel(file: &Path, dir: &Path) -> CmdResult {
+    let src = Source::read(file)?;
+    let files = kernel_files(&src)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))?;
+    }
+    println!("wrote {} files to {}", files.len(), dir.display());
+    Ok(())
+}
