@@ -50,7 +50,7 @@ use crate::driver::Mapped;
 use crate::kernel::{Kernel, KernelErrors, verify};
 use crate::machine::PeAddr;
 use crate::network::{LossSpec, OptimizerSpec, Reset, ValidNetwork};
-use crate::partition::{PacketKind, Role, SliceId};
+use crate::partition::{PacketKind, Role, SliceId, WeightRange};
 use crate::route::KeyRange;
 
 /// Tags of the receive table: what an accepted packet is.
@@ -107,10 +107,14 @@ pub struct CoreProgram {
     pub role: Role,
     pub population: NodeIndex,
     pub batch_copy: Option<u32>,
+    /// Neurons of the population this PE simulates (or encodes).
+    pub neurons: std::ops::Range<u32>,
     /// Index into [`Program::kernels`].
     pub kernel: usize,
     /// Initial contents of buffers, by name (missing buffers start at zero).
     pub data: BTreeMap<String, Vec<u32>>,
+    /// Optimiser PEs: the weights held, in order (the `w` buffer).
+    pub weights: Vec<WeightRange>,
 }
 
 /// The compiled program: what `snnc build` writes and the emulator runs.
@@ -123,6 +127,20 @@ pub struct Program {
     pub kernels: Vec<Kernel>,
     /// Indexed by slice id.
     pub cores: Vec<CoreProgram>,
+    /// Every projection (declaration order): where its weights sit in the
+    /// numbering `post * fan_in + position` of its post population.
+    pub projections: Vec<ProjLayout>,
+}
+
+/// A projection's place in its post population's weight numbering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjLayout {
+    pub post: NodeIndex,
+    pub n_pre: u32,
+    pub n_post: u32,
+    /// First fan-in position of this projection.
+    pub offset: u32,
+    pub fan_in: u32,
 }
 
 impl Program {
@@ -428,11 +446,23 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             role: slice.role,
             population: pop,
             batch_copy: slice.batch_copy,
+            neurons: slice.neurons.clone(),
             kernel: template,
             data,
+            weights: slice.weights.clone(),
         });
     }
-    Ok(Program { name: net.name.clone(), steps, batch: train.batch, copies: g.copies, kernels, cores })
+    let projections = projections
+        .iter()
+        .map(|(e, pre, post, _)| ProjLayout {
+            post: *post,
+            n_pre: net.graph[*pre].size,
+            n_post: net.graph[*post].size,
+            offset: proj_offset[e],
+            fan_in: net.fan_in(*post),
+        })
+        .collect();
+    Ok(Program { name: net.name.clone(), steps, batch: train.batch, copies: g.copies, kernels, cores, projections })
 }
 
 /// The optimiser sums the copies' gradients in the order it receives them,
