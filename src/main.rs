@@ -31,6 +31,10 @@ enum Command {
     Gradcheck(cmd::train::GradcheckArgs),
     /// Map a .snn file onto SpiNNaker2 and print the placement report.
     Place(cmd::place::PlaceArgs),
+    /// Compile a .snn file to a SpiNNaker2 program directory (per-PE kernels, routing, data).
+    Build(cmd::build::BuildArgs),
+    /// Train a program directory written by `snnc build` in the emulator.
+    Run(cmd::build::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::train::bench(a),
         Command::Gradcheck(a) => cmd::train::gradcheck(a),
         Command::Place(a) => cmd::place::place(a),
+        Command::Build(a) => cmd::build::build(a),
+        Command::Run(a) => cmd::build::run(a),
     })
 }

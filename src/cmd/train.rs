@@ -15,9 +15,11 @@ use miette::Report;
 use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::run::{
-    CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, weights_bytes,
-    write_atomic,
+    CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, train_in_dir_with,
+    weights_bytes, write_atomic,
 };
+use snnc_runtime::emu::train::EmuRunner;
+use snnc_runtime::train::optim::OptState;
 use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
 
@@ -27,7 +29,8 @@ use super::{CmdResult, Failure, load_network};
 pub enum Backend {
     /// The dense EventProp reference trainer on the host.
     Reference,
-    /// The SpiNNaker2 emulator (not built yet).
+    /// The SpiNNaker2 emulator: the lowered per-PE kernels, JIT-compiled,
+    /// every packet routed (bit-identical to the reference).
     Emulator,
 }
 
@@ -36,7 +39,7 @@ pub struct TrainArgs {
     /// The .snn file whose network and `train` block to use.
     pub file: PathBuf,
     /// Which implementation trains the network.
-    #[arg(long, value_enum, default_value_t = Backend::Reference)]
+    #[arg(long, value_enum, default_value_t = Backend::Emulator)]
     pub backend: Backend,
     /// Number of epochs (default: the spec's `epochs`).
     #[arg(long)]
@@ -113,7 +116,7 @@ fn rejected(e: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
 
 fn run_failure(e: RunError) -> Failure {
     match e {
-        RunError::Io { .. } => Failure::Internal(Report::new(e)),
+        RunError::Io { .. } | RunError::Emulator(_) => Failure::Internal(Report::new(e)),
         other => rejected(other),
     }
 }
@@ -145,9 +148,6 @@ fn pct(x: Option<f64>) -> String {
 }
 
 pub fn train(args: TrainArgs) -> CmdResult {
-    if args.backend == Backend::Emulator {
-        return Err(Failure::not_yet_supported("training on `--backend emulator`"));
-    }
     let (src, net) = load_network(&args.file)?;
     let p = prepare_for(&args.file, &net)?;
     let (dir, mut state) = match &args.resume {
@@ -234,7 +234,19 @@ pub fn train(args: TrainArgs) -> CmdResult {
             }
         }
     };
-    let summary = train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event).map_err(run_failure)?;
+    let summary = match args.backend {
+        Backend::Reference => train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event),
+        Backend::Emulator => {
+            let mut emu = super::build::emulator_for(&net, &state.weights)?;
+            if let OptState::Adam { m, v } = &state.optimizer.state {
+                emu.set_optimiser_tensors("m", m).map_err(|e| Failure::Internal(Report::new(e)))?;
+                emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
+            }
+            let mut runner = EmuRunner { emu: &mut emu };
+            train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event)
+        }
+    }
+    .map_err(run_failure)?;
     if args.json {
         let mut v = serde_json::to_value(&summary).expect("plain data");
         v["run_dir"] = serde_json::Value::String(dir.display().to_string());

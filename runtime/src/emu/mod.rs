@@ -453,6 +453,35 @@ impl Emulator {
         Ok(out)
     }
 
+    /// Writes an optimiser buffer (`m`, `v`) from one `[post][pre]` tensor per
+    /// projection (the inverse of [`Emulator::optimiser_tensors`]), to resume
+    /// training from a checkpoint.
+    pub fn set_optimiser_tensors(&mut self, name: &str, tensors: &[Vec<f32>]) -> Result<(), EmuError> {
+        let sh = &self.shared;
+        let opt = self.groups.len() - 1;
+        for l in 0..self.groups[opt].cores.len() {
+            let core = self.groups[opt].cores[l];
+            let buf = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], name)?;
+            let mut at = 0usize;
+            for part in &sh.program.cores[core].weights {
+                for number in part.range.clone() {
+                    for (p, proj) in sh.program.projections.iter().enumerate() {
+                        if proj.post != part.population {
+                            continue;
+                        }
+                        let post = (number / u64::from(proj.fan_in)) as u32;
+                        let pos = (number % u64::from(proj.fan_in)) as u32;
+                        if pos >= proj.offset && pos < proj.offset + proj.n_pre {
+                            buf[at] = tensors[p][(post * proj.n_pre + pos - proj.offset) as usize].to_bits();
+                        }
+                    }
+                    at += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The spikes a layer PE of `copy` recorded in its last sample, as
     /// `(step, neuron)` in step then neuron order.
     pub fn layer_spikes(&mut self, copy: u32, population: petgraph::graph::NodeIndex) -> Result<Vec<(u32, u32)>, EmuError> {

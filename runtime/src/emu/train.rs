@@ -17,6 +17,7 @@ use crate::data::encode::Encoded;
 use crate::train::batch::Evaluation;
 use crate::train::eventprop::predict;
 use crate::train::optim::OptState;
+use crate::train::run::{EpochRunner, RunError};
 use crate::train::trainer::{EpochMetrics, Prepared, TrainState};
 
 /// Accuracy and mean loss of a split, forward in the emulator (copies side by
@@ -103,4 +104,24 @@ pub fn run_epoch(
     state.epoch = epoch;
     state.history.push(m.clone());
     Ok(m)
+}
+
+/// The emulator as the run directory's [`EpochRunner`]; the test split is
+/// evaluated in the emulator with the weights its PEs hold.
+pub struct EmuRunner<'a> {
+    pub emu: &'a mut Emulator,
+}
+
+impl EpochRunner for EmuRunner<'_> {
+    fn epoch(
+        &mut self,
+        p: &Prepared,
+        state: &mut TrainState,
+        on_batch: &mut dyn FnMut(usize, usize),
+    ) -> Result<EpochMetrics, RunError> {
+        Ok(run_epoch(p, state, self.emu, on_batch)?)
+    }
+    fn test(&mut self, _: &Prepared, _: &[Vec<f32>], data: &Encoded) -> Result<Evaluation, RunError> {
+        Ok(evaluate(self.emu, data)?)
+    }
 }
