@@ -167,3 +167,26 @@ fn a_corrupted_routing_table_drops_a_packet() {
     let key = key | 4;
     assert_eq!(err.to_string(), format!("packet with key {key:#010x} matches no routing entry on chip (0, 0): dropped"));
 }
+
+/// Batch copies run in parallel: one thread and two threads give the same
+/// results and weights, bit for bit.
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (p, mut emu, _) = setup("yinyang.snn");
+            let batch = p.train_spec.batch as usize;
+            let mut out = Vec::new();
+            for b in 0..3 {
+                let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
+                let data = inputs(&p, &idx);
+                let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+                let r = emu.run_batch(&samples, Some((1e-3, 0.5))).unwrap();
+                out.push(format!("{r:?}"));
+            }
+            (out, emu.weights().unwrap(), emu.counters())
+        })
+    };
+    assert_eq!(run(1), run(2));
+}

@@ -38,22 +38,34 @@ fn common(k: &mut KernelBuilder, rx_len: u32) -> Common {
 }
 
 impl Common {
-    /// The packet handler: looks the key up in the receive table and calls
-    /// `handle(fb, tag, index, payload)` for the matching entry.
+    /// The packet handler: finds the last receive-table entry whose key is at
+    /// most the packet's (the table is sorted by key, its ranges disjoint) by
+    /// a binary search of fixed length, and if its key/mask and index range
+    /// match, calls `handle(fb, tag, index, payload)`.
     fn packet(&self, handle: impl Fn(&mut FunctionBuilder, Var, Var, Var)) -> crate::kernel::Function {
         let mut f = FunctionBuilder::new(EntryPoint::Packet);
+        if self.rx_len == 0 {
+            return f.finish();
+        }
         let [key, payload] = [f.params()[0], f.params()[1]];
-        f.for_range("r", Expr::u32(0), Expr::u32(self.rx_len), |f, r| {
-            let mask = self.rx_mask.at(r.get());
-            f.if_((key.get() & mask.clone()).equals(self.rx_key.at(r.get())), |f| {
-                let raw = f.let_("raw", key.get() & !mask);
-                let inside = raw.get().ge(self.rx_lo.at(r.get())) & raw.get().lt(self.rx_hi.at(r.get()));
-                f.if_(inside, |f| {
-                    let index =
-                        f.let_("index", raw.get().convert(ConvertOp::U32AsI32) + self.rx_off.at(r.get()));
-                    let t = f.let_("tag", self.rx_tag.at(r.get()));
-                    handle(f, t, index, payload);
-                });
+        let r = f.let_("r", Expr::u32(0));
+        let n = f.let_("n", Expr::u32(self.rx_len));
+        let rounds = u32::BITS - (self.rx_len - 1).leading_zeros();
+        f.for_range("round", Expr::u32(0), Expr::u32(rounds), |f, _| {
+            let half = f.let_("half", n.get() / Expr::u32(2));
+            f.if_(self.rx_key.at(r.get() + half.get()).le(key.get()), |f| {
+                f.assign(r, r.get() + half.get());
+            });
+            f.assign(n, n.get() - half.get());
+        });
+        let mask = self.rx_mask.at(r.get());
+        f.if_((key.get() & mask.clone()).equals(self.rx_key.at(r.get())), |f| {
+            let raw = f.let_("raw", key.get() & !mask);
+            let inside = raw.get().ge(self.rx_lo.at(r.get())) & raw.get().lt(self.rx_hi.at(r.get()));
+            f.if_(inside, |f| {
+                let index = f.let_("index", raw.get().convert(ConvertOp::U32AsI32) + self.rx_off.at(r.get()));
+                let t = f.let_("tag", self.rx_tag.at(r.get()));
+                handle(f, t, index, payload);
             });
         });
         f.finish()
