@@ -54,11 +54,24 @@ fn an_emulated_epoch_equals_the_reference_epoch() {
         let out = ok(&snnc(&["train", "examples/yinyang.snn", "--backend", backend, "--epochs", "1", "--json", "--out", dir.to_str().unwrap()]));
         let mut v: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         for x in &mut v {
-            x.as_object_mut().unwrap().retain(|k, _| k != "seconds" && k != "run_dir");
+            x.as_object_mut().unwrap().retain(|k, _| k != "seconds" && k != "run_dir" && k != "emulator");
         }
         lines.push(v);
         lines.push(vec![serde_json::Value::from(std::fs::read(dir.join("weights.safetensors")).unwrap())]);
     }
     assert_eq!(lines[0], lines[2], "metrics");
     assert_eq!(lines[1], lines[3], "weights");
+    // The gradient of one batch at the trained weights, on both backends.
+    let weights = tmp.path().join("emulator/weights.safetensors");
+    let mut grads = Vec::new();
+    for backend in ["emulator", "reference"] {
+        let out = tmp.path().join(format!("{backend}.grad.safetensors"));
+        let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "22..44"];
+        let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
+        grads.push((stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap()));
+    }
+    assert_eq!(grads[0], grads[1]);
+    let out = snnc(&["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "0..5", "--backend", "emulator", "--out", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not yet supported"));
 }

@@ -18,7 +18,9 @@ use snnc_runtime::train::run::{
     CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, train_in_dir_with,
     weights_bytes, write_atomic,
 };
+use snnc_runtime::emu::SampleInput;
 use snnc_runtime::emu::train::EmuRunner;
+use snnc_runtime::train::eventprop::untranspose;
 use snnc_runtime::train::optim::OptState;
 use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
@@ -81,6 +83,10 @@ pub struct GradArgs {
     /// Sample range `A..B` (B exclusive).
     #[arg(long)]
     pub samples: String,
+    /// Which implementation computes the gradient (the emulator needs exactly
+    /// one batch of samples: B - A = the spec's batch).
+    #[arg(long, value_enum, default_value_t = Backend::Reference)]
+    pub backend: Backend,
     /// Where to write the mean gradient (safetensors, same names and shapes as weights).
     #[arg(long)]
     pub out: PathBuf,
@@ -234,6 +240,7 @@ pub fn train(args: TrainArgs) -> CmdResult {
             }
         }
     };
+    let mut emulated = None;
     let summary = match args.backend {
         Backend::Reference => train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event),
         Backend::Emulator => {
@@ -243,15 +250,46 @@ pub fn train(args: TrainArgs) -> CmdResult {
                 emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
             }
             let mut runner = EmuRunner { emu: &mut emu };
-            train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event)
+            let summary = train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event);
+            emulated = Some((emu.counters(), emu.jit_seconds(), emu.program().cores.len(), emu.program().kernels.len()));
+            summary
         }
     }
     .map_err(run_failure)?;
     if args.json {
         let mut v = serde_json::to_value(&summary).expect("plain data");
         v["run_dir"] = serde_json::Value::String(dir.display().to_string());
+        if let Some((c, jit, pes, kernels)) = &emulated {
+            v["emulator"] = serde_json::json!({
+                "pes": pes,
+                "kernels": kernels,
+                "jit_seconds": jit,
+                "packets_sent": {
+                    "spike": c.packets_sent[0], "error": c.packets_sent[1],
+                    "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
+                },
+                "packets_received": c.packets_received,
+                "router_lookups": c.router_lookups,
+                "chip_hops": c.chip_hops,
+                "invocations": c.invocations,
+            });
+        }
         println!("{v}");
     } else {
+        if let Some((c, jit, pes, kernels)) = &emulated {
+            println!(
+                "emulator: {pes} PEs, {kernels} kernels JIT-compiled in {:.0} ms; packets sent: {} spike, {} error, {} gradient, {} weight; {} received; {} router lookups, {} chip-to-chip hops; {} entry-point calls",
+                jit * 1000.0,
+                c.packets_sent[0],
+                c.packets_sent[1],
+                c.packets_sent[2],
+                c.packets_sent[3],
+                c.packets_received,
+                c.router_lookups,
+                c.chip_hops,
+                c.invocations
+            );
+        }
         println!(
             "test accuracy {} (ties counted wrong: {}), validation {}, {} epochs, {:.2} s; weights in {}",
             pct(summary.test_accuracy),
@@ -291,15 +329,64 @@ pub fn grad(args: GradArgs) -> CmdResult {
         )));
     }
     let idx: Vec<usize> = (a..b).collect();
-    let out = batch_gradient(&p.plan, &weights, data, &idx);
-    write_atomic(&args.out, &weights_bytes(&p.plan, &out.grad)).map_err(run_failure)?;
-    println!("mean loss over {name} samples {a}..{b}: {}", out.loss_sum / idx.len() as f32);
-    for (proj, g) in p.plan.projections.iter().zip(&out.grad) {
+    let (loss_sum, grad) = match args.backend {
+        Backend::Reference => {
+            let out = batch_gradient(&p.plan, &weights, data, &idx);
+            (out.loss_sum, out.grad)
+        }
+        Backend::Emulator => emulated_gradient(&net, &p, &weights, data, &idx)?,
+    };
+    write_atomic(&args.out, &weights_bytes(&p.plan, &grad)).map_err(run_failure)?;
+    println!("mean loss over {name} samples {a}..{b}: {}", loss_sum / idx.len() as f32);
+    for (proj, g) in p.plan.projections.iter().zip(&grad) {
         let max = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         println!("  {:<24} [{}, {}]  max |grad| {max:e}", proj.name, proj.n_post, proj.n_pre);
     }
     println!("gradient written to {}", args.out.display());
     Ok(())
+}
+
+/// The batch gradient computed in the emulator: one sample per batch copy,
+/// each copy's layer PEs hold its sample's gradient (errors already divided
+/// by the batch); the host sums them in copy order, as the optimiser PE does.
+fn emulated_gradient(
+    net: &snnc_compiler::ValidNetwork,
+    p: &Prepared,
+    weights: &[Vec<f32>],
+    data: &snnc_runtime::data::encode::Encoded,
+    idx: &[usize],
+) -> Result<(f32, Vec<Vec<f32>>), Failure> {
+    if idx.len() != p.train_spec.batch as usize {
+        return Err(Failure::not_yet_supported(&format!(
+            "`--backend emulator` for {} samples (it computes exactly one batch of {})",
+            idx.len(),
+            p.train_spec.batch
+        )));
+    }
+    let internal = |e: snnc_runtime::emu::EmuError| Failure::Internal(Report::new(e));
+    let mut emu = super::build::emulator_for(net, weights)?;
+    let samples: Vec<SampleInput> =
+        idx.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+    let results = emu.run_batch(&samples, None).map_err(internal)?;
+    let mut loss_sum = 0.0f32;
+    for r in &results {
+        loss_sum += r.loss;
+    }
+    let mut sum: Vec<Vec<f32>> = p.plan.projections.iter().map(|q| vec![0.0; q.n_pre * q.n_post]).collect();
+    for copy in 0..idx.len() as u32 {
+        for layer in &p.plan.layers {
+            let grad = emu.layer_buffer(copy, layer.node, "grad").map_err(internal)?;
+            let mut at = 0;
+            for &q in &layer.incoming {
+                let len = sum[q].len();
+                for (acc, &g) in sum[q].iter_mut().zip(&grad[at..at + len]) {
+                    *acc += f32::from_bits(g);
+                }
+                at += len;
+            }
+        }
+    }
+    Ok((loss_sum, untranspose(&p.plan, &sum)))
 }
 
 /// Peak resident memory of this process in KiB (`VmHWM`), when the OS says.

@@ -164,6 +164,7 @@ pub struct SampleInput<'a> {
 pub struct Emulator {
     shared: Shared,
     groups: Vec<Group>,
+    jit_seconds: f64,
 }
 
 fn buffer<'m>(kernel: &Kernel, mem: &'m mut [u32], name: &str) -> Result<&'m mut [u32], EmuError> {
@@ -315,7 +316,9 @@ impl Emulator {
     /// Loads a program: compiles every kernel template, fills every PE's
     /// memory with its initial data.
     pub fn new(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
+        let start = std::time::Instant::now();
         let jits = program.kernels.iter().map(JitKernel::compile).collect::<Result<Vec<_>, _>>()?;
+        let jit_seconds = start.elapsed().as_secs_f64();
         let mut pe_core = HashMap::new();
         for (i, c) in program.cores.iter().enumerate() {
             pe_core.insert((c.pe.chip.0, c.pe.pe_id()), i);
@@ -346,12 +349,17 @@ impl Emulator {
         }
         let router = Router { tables: tables.clone(), machine: machine.clone(), pe_core };
         let shared = Shared { program, jits, router, place };
-        let mut emu = Emulator { shared, groups };
+        let mut emu = Emulator { shared, groups, jit_seconds };
         for g in &mut emu.groups {
             let mut away = Vec::new();
             g.tick(&emu.shared, Invocation::Init, &mut away)?;
         }
         Ok(emu)
+    }
+
+    /// Wall-clock seconds spent compiling the kernel templates.
+    pub fn jit_seconds(&self) -> f64 {
+        self.jit_seconds
     }
 
     pub fn program(&self) -> &Program {
