@@ -29,6 +29,7 @@ pub mod counters;
 pub mod train;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 use snnc_compiler::kernel::{Invocation, Kernel, Packet, Trap};
@@ -75,6 +76,36 @@ pub enum EmuError {
     #[diagnostic(transparent)]
     Jit(#[from] JitError),
 }
+
+/// A small multiplicative hasher for the route cache (keys are routing
+/// keys, not attacker-controlled).
+#[derive(Clone, Copy, Default)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn mix(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.mix(u64::from(b));
+        }
+    }
+    fn write_u16(&mut self, x: u16) {
+        self.mix(u64::from(x));
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.mix(u64::from(x));
+    }
+}
+
+type RouteCache = HashMap<(u16, u32), Route, BuildHasherDefault<KeyHasher>>;
 
 /// The routers of all chips, and which core each chip-local PE runs.
 struct Router {
@@ -141,7 +172,7 @@ struct Group {
     cores: Vec<usize>,
     mem: Vec<Vec<u32>>,
     inbox: Vec<Vec<Packet>>,
-    cache: HashMap<(u16, u32), Route>,
+    cache: RouteCache,
     counters: Counters,
 }
 
@@ -329,7 +360,7 @@ impl Emulator {
                 cores: Vec::new(),
                 mem: Vec::new(),
                 inbox: Vec::new(),
-                cache: HashMap::new(),
+                cache: RouteCache::default(),
                 counters: Counters::default(),
             })
             .collect();
@@ -404,20 +435,48 @@ impl Emulator {
             buf[0] = step_size.to_bits();
             buf[1] = bc2_sqrt.to_bits();
         }
-        let mut away = Vec::new();
-        for g in 0..self.groups.len() {
-            self.groups[g].tick(sh, Invocation::EndOfBatch, &mut away)?;
-        }
+        // Copies run their `end_of_batch` and deliveries in parallel, each
+        // collecting what leaves it; the optimiser PEs run after them. Inboxes
+        // are drained sorted, so the order packets arrive in does not matter.
+        let (copies, opt_group) = self.groups.split_at_mut(opt);
+        let opt_group = &mut opt_group[0];
+        let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
+            let mut away: Vec<(usize, Packet)> = Vec::new();
+            let parts: Vec<(bool, Vec<(usize, Packet)>)> = copies
+                .par_iter_mut()
+                .map(|g| {
+                    let mut away = Vec::new();
+                    let any = match inv {
+                        Some(inv) => g.tick(sh, inv, &mut away).map(|()| true)?,
+                        None => g.deliver(sh, &mut away)?,
+                    };
+                    Ok((any, away))
+                })
+                .collect::<Result<_, EmuError>>()?;
+            let mut any = false;
+            for (a, part) in parts {
+                any |= a;
+                away.extend(part);
+            }
+            any |= match inv {
+                Some(inv) => opt_group.tick(sh, inv, &mut away).map(|()| true)?,
+                None => opt_group.deliver(sh, &mut away)?,
+            };
+            Ok::<_, EmuError>((any, away))
+        };
+        let (_, mut away) = step(copies, opt_group, Some(Invocation::EndOfBatch))?;
         const ROUNDS: usize = 8;
         for _ in 0..ROUNDS {
             for (dest, p) in away.drain(..) {
                 let (g, pos) = sh.place[dest];
-                self.groups[g].inbox[pos].push(p);
+                if g == opt {
+                    opt_group.inbox[pos].push(p);
+                } else {
+                    copies[g].inbox[pos].push(p);
+                }
             }
-            let mut any = false;
-            for g in 0..self.groups.len() {
-                any |= self.groups[g].deliver(sh, &mut away)?;
-            }
+            let (any, next) = step(copies, opt_group, None)?;
+            away = next;
             if !any && away.is_empty() {
                 return Ok(());
             }
