@@ -67,6 +67,12 @@ pub enum CompileError {
 /// Maps a checked network: machine, partition, place, route, each verified.
 pub fn map_network(net: &ValidNetwork) -> Result<Mapped, MapError> {
     let machine = Machine::from_target(&net.target)?;
+    map_onto(net, machine)
+}
+
+/// Maps a checked network onto a given machine (tests use machines with
+/// smaller routers or SRAM to reach every limit).
+pub fn map_onto(net: &ValidNetwork, machine: Machine) -> Result<Mapped, MapError> {
     let cores = partition(net, &machine)?;
     verify::check_partition(&cores, &machine)?;
     let placement = place(&cores, &machine)?;

@@ -112,7 +112,8 @@ pub fn placement_svg(name: &str, m: &Mapped) -> String {
         );
     }
     // Batch copies: outline the PEs of each copy within each QPE.
-    let mut boxes: BTreeMap<(u32, ChipId, Qpe), (u32, u32, u32, u32)> = BTreeMap::new();
+    type Corners = (u32, u32, u32, u32);
+    let mut boxes: BTreeMap<(u32, ChipId, Qpe), Corners> = BTreeMap::new();
     for core in &m.placement.cores {
         let Some(copy) = core.batch_copy else { continue };
         let (x, y) = pe_origin(core.pe.chip, core.pe.qpe, core.pe.pe);

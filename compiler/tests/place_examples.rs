@@ -42,7 +42,8 @@ fn yinyang_places_as_the_paper_did() {
     assert_eq!(m.cores.copies, 22);
     assert_eq!(m.placement.chips_used(), 1);
     assert_eq!(m.placement.cores.len(), 22 * 4 + 1);
-    assert!(22 * 4 + 1 <= m.machine.app_pe_count());
+    let needed = 22 * 4 + 1;
+    assert!(needed <= m.machine.app_pe_count());
     let mut qpes = BTreeSet::new();
     for copy in 0..22u32 {
         let cores: Vec<_> = m.placement.cores.iter().filter(|c| c.batch_copy == Some(copy)).collect();

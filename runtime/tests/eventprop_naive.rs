@@ -13,7 +13,10 @@ use snnc_runtime::train::plan::{Plan, Pre};
 
 /// Naive f64 forward + backward of one sample; returns the loss and the
 /// gradient per projection ([post][pre]), errors divided by `batch`.
-fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64) -> (f64, Vec<Vec<f64>>, Vec<Vec<Vec<bool>>>) {
+/// Loss, gradient per projection, spikes `[population][step][neuron]`.
+type Naive = (f64, Vec<Vec<f64>>, Vec<Vec<Vec<bool>>>);
+
+fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64) -> Naive {
     let t = plan.steps;
     // s[pop][n][i]: pop 0 = input, pop l+1 = layer l.
     let mut s: Vec<Vec<Vec<bool>>> = vec![vec![vec![false; plan.inputs]; t]];
@@ -186,9 +189,9 @@ fn compare(net: &ValidNetwork, seed: u64) {
         }
         forward(&plan, &wt, enc.sample(s), &mut scratch);
         for (l, layer) in scratch.layers.iter().enumerate() {
-            for n in 0..plan.steps {
+            for (n, row) in spikes[l + 1].iter().enumerate() {
                 let got: Vec<usize> = layer.at(n).map(|k| layer.neuron[k] as usize).collect();
-                let exp: Vec<usize> = (0..plan.layers[l].size).filter(|&j| spikes[l + 1][n][j]).collect();
+                let exp: Vec<usize> = (0..plan.layers[l].size).filter(|&j| row[j]).collect();
                 assert_eq!(got, exp, "sample {s} layer {l} step {n}");
             }
         }

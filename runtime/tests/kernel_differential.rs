@@ -10,8 +10,8 @@
 use proptest::prelude::*;
 use snnc_compiler::kernel::{
     BinaryOp, BufRef, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, FunctionBuilder, Invocation,
-    Kernel, KernelBuilder, Packet, Stmt, Trap, Ty, UnaryOp, Var, parse_kernel, print_kernel,
-    verify,
+    Kernel, KernelBuilder, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, Var, parse_kernel,
+    print_kernel, verify,
 };
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
@@ -373,7 +373,8 @@ fn invocations(rng: &mut Rng) -> Vec<Invocation> {
 struct Outcome {
     memory: Vec<u32>,
     packets: Vec<Packet>,
-    results: Vec<Result<(), Trap>>,
+    /// Per call: the operation counts, or the trap.
+    results: Vec<Result<OpCounts, Trap>>,
 }
 
 /// Both backends on one seed: `(interpreter, jit)`.
@@ -394,11 +395,13 @@ fn run_seed(seed: u64) -> (Kernel, Outcome, Outcome) {
         let results = calls
             .iter()
             .map(|&c| {
-                if backend == 0 {
-                    interp.run(c, &mut m, &mut packets)
+                let mut counts = OpCounts::default();
+                let r = if backend == 0 {
+                    interp.run(c, &mut m, &mut packets, &mut counts)
                 } else {
-                    jit.run(c, &mut m, &mut packets)
-                }
+                    jit.run(c, &mut m, &mut packets, &mut counts)
+                };
+                r.map(|()| counts)
             })
             .collect();
         outcomes.push(Outcome {
@@ -443,7 +446,10 @@ proptest! {
             let interp = Interpreter::new(k).expect("verified");
             let mut m = memory.clone();
             let mut packets = Vec::new();
-            let results: Vec<_> = calls.iter().map(|&c| interp.run(c, &mut m, &mut packets)).collect();
+            let results: Vec<_> = calls.iter().map(|&c| {
+                let mut counts = OpCounts::default();
+                interp.run(c, &mut m, &mut packets, &mut counts).map(|()| counts)
+            }).collect();
             Outcome { memory: m, packets, results }
         };
         prop_assert_eq!(run(&parsed), run(&kernel));
@@ -461,7 +467,7 @@ fn random_kernels_cover_sends_and_every_trap() {
         sends += usize::from(!interp.packets.is_empty());
         for r in &interp.results {
             match r {
-                Ok(()) => clean += 1,
+                Ok(_) => clean += 1,
                 Err(Trap::OutOfBounds { .. }) => oob += 1,
                 Err(Trap::IntegerDivisionByZero { .. }) => by_zero += 1,
                 Err(Trap::IntegerDivisionOverflow { .. }) => overflow += 1,

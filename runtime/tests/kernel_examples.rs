@@ -3,7 +3,7 @@
 //! the interpreter, bit for bit, including traps.
 
 use snnc_compiler::kernel::examples::{LifExample, lif_layer};
-use snnc_compiler::kernel::{Invocation, Kernel, Packet, Trap};
+use snnc_compiler::kernel::{Invocation, Kernel, OpClass, OpCounts, Packet, Trap};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 
@@ -12,7 +12,8 @@ use snnc_runtime::jit::JitKernel;
 struct Outcome {
     memory: Vec<u32>,
     packets: Vec<Packet>,
-    results: Vec<Result<(), Trap>>,
+    /// Per call: the operation counts, or the trap.
+    results: Vec<Result<OpCounts, Trap>>,
 }
 
 fn run_interp(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
@@ -21,7 +22,12 @@ fn run_interp(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome 
     let mut packets = Vec::new();
     let results = calls
         .iter()
-        .map(|&c| interp.run(c, &mut memory, &mut packets))
+        .map(|&c| {
+            let mut counts = OpCounts::default();
+            interp
+                .run(c, &mut memory, &mut packets, &mut counts)
+                .map(|()| counts)
+        })
         .collect();
     Outcome {
         memory,
@@ -36,7 +42,11 @@ fn run_jit(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
     let mut packets = Vec::new();
     let results = calls
         .iter()
-        .map(|&c| jit.run(c, &mut memory, &mut packets))
+        .map(|&c| {
+            let mut counts = OpCounts::default();
+            jit.run(c, &mut memory, &mut packets, &mut counts)
+                .map(|()| counts)
+        })
         .collect();
     Outcome {
         memory,
@@ -181,7 +191,12 @@ fn a_key_outside_the_weight_rows_traps_identically() {
         index: 24,
         len: 20,
     };
-    assert_eq!(interp.results, vec![Ok(()), Ok(()), Err(trap), Ok(())]);
+    let traps: Vec<Option<Trap>> = interp
+        .results
+        .iter()
+        .map(|r| r.as_ref().err().cloned())
+        .collect();
+    assert_eq!(traps, vec![None, None, Some(trap), None]);
     assert_eq!(run_jit(&kernel, &memory, &calls), interp);
 }
 
@@ -216,7 +231,11 @@ fn compiled_kernels_can_be_shared_between_threads() {
                 let mut packets = Vec::new();
                 let results: Vec<_> = calls
                     .iter()
-                    .map(|&c| jit.run(c, &mut m, &mut packets))
+                    .map(|&c| {
+                        let mut counts = OpCounts::default();
+                        jit.run(c, &mut m, &mut packets, &mut counts)
+                            .map(|()| counts)
+                    })
                     .collect();
                 assert_eq!(
                     Outcome {
@@ -229,4 +248,45 @@ fn compiled_kernels_can_be_shared_between_threads() {
             });
         }
     });
+}
+
+/// Operation counts, worked out by hand from the text form of the LIF
+/// kernel (4 neurons), equal in both backends.
+#[test]
+fn operation_counts_follow_the_counting_rule() {
+    let (p, kernel, memory, _, _) = lif_setup();
+    let calls = [
+        Invocation::Init,
+        Invocation::Packet {
+            key: p.key_in | 2,
+            payload: 0,
+        },
+    ];
+    let counts = |pairs: &[(OpClass, u64)]| {
+        let mut c = OpCounts::default();
+        for &(class, n) in pairs {
+            c.add(class, n);
+        }
+        c
+    };
+    // init: a 4-iteration loop (5 tests, 4 increments) storing 4 words each.
+    let init = counts(&[
+        (OpClass::Compare, 5),
+        (OpClass::Branch, 5),
+        (OpClass::IntArith, 4),
+        (OpClass::Store, 16),
+    ]);
+    // packet: `row = (key - base) & mask`, then per neuron
+    // `acc[n] = acc[n] + weights[(row * 4) + n]`.
+    let packet = counts(&[
+        (OpClass::IntArith, 2 + 4 + 4 * 2),
+        (OpClass::Compare, 5),
+        (OpClass::Branch, 5),
+        (OpClass::Load, 8),
+        (OpClass::FloatArith, 4),
+        (OpClass::Store, 4),
+    ]);
+    let want = vec![Ok(init), Ok(packet)];
+    assert_eq!(run_interp(&kernel, &memory, &calls).results, want);
+    assert_eq!(run_jit(&kernel, &memory, &calls).results, want);
 }

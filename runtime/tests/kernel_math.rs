@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use snnc_compiler::kernel::examples::exp_ln_probe;
-use snnc_compiler::kernel::{Invocation, Kernel};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts};
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
@@ -29,9 +29,19 @@ fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>);
         }
         let mut out = Vec::new();
         let r = if backend == 0 {
-            interp.run(Invocation::Init, &mut memory, &mut out)
+            interp.run(
+                Invocation::Init,
+                &mut memory,
+                &mut out,
+                &mut OpCounts::default(),
+            )
         } else {
-            jit.run(Invocation::Init, &mut memory, &mut out)
+            jit.run(
+                Invocation::Init,
+                &mut memory,
+                &mut out,
+                &mut OpCounts::default(),
+            )
         };
         r.expect("no trap");
         results.push((memory[e0..e0 + n].to_vec(), memory[l0..l0 + n].to_vec()));

@@ -1,7 +1,7 @@
 //! The run-time contract of a kernel, shared by every backend: how an entry
 //! point is invoked, what it sends, and how it fails.
 
-use super::EntryPoint;
+use super::{BinaryOp, EntryPoint, Expr, ExprKind, Ty, UnaryOp};
 
 /// One call of an entry point with its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,4 +72,120 @@ pub enum Trap {
         needed: usize,
         got: usize,
     },
+}
+
+/// Classes of executed kernel-IR operations, the unit of the emulator's
+/// cycle estimate (each class gets one configurable cost).
+///
+/// Counting rule (both backends): every executed expression node counts once
+/// in the class of its operator (constants and locals count nothing; a
+/// `select` counts its condition and both arms); an assignment counts nothing
+/// more, a store counts one `Store`, a send one `Send`, an `if` one `Branch`;
+/// a `for` loop counts, per test of its condition (iterations + 1), one
+/// `Compare` and one `Branch`, and per iteration one `IntArith` (the
+/// increment). Counts are exact when the entry point returns normally; after
+/// a trap they are unspecified (the run stops there anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OpClass {
+    /// `f32` add, sub, mul, neg, abs.
+    FloatArith,
+    FloatDiv,
+    FloatSqrt,
+    /// Comparisons, `min`, `max`, `select` on any type.
+    Compare,
+    /// Integer and `bool` add, sub, mul, neg, not, and, or, xor, shifts.
+    IntArith,
+    /// Integer div and rem.
+    IntDiv,
+    /// Every [`super::ConvertOp`].
+    Convert,
+    Load,
+    Store,
+    Branch,
+    Send,
+}
+
+impl OpClass {
+    pub const COUNT: usize = 11;
+    pub const ALL: [OpClass; OpClass::COUNT] = [
+        OpClass::FloatArith,
+        OpClass::FloatDiv,
+        OpClass::FloatSqrt,
+        OpClass::Compare,
+        OpClass::IntArith,
+        OpClass::IntDiv,
+        OpClass::Convert,
+        OpClass::Load,
+        OpClass::Store,
+        OpClass::Branch,
+        OpClass::Send,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpClass::FloatArith => "float_arith",
+            OpClass::FloatDiv => "float_div",
+            OpClass::FloatSqrt => "float_sqrt",
+            OpClass::Compare => "compare",
+            OpClass::IntArith => "int_arith",
+            OpClass::IntDiv => "int_div",
+            OpClass::Convert => "convert",
+            OpClass::Load => "load",
+            OpClass::Store => "store",
+            OpClass::Branch => "branch",
+            OpClass::Send => "send",
+        }
+    }
+
+    /// The class an expression node itself counts in (not its operands).
+    pub fn of_expr(e: &Expr) -> Option<OpClass> {
+        let float = |e: &Expr| e.ty == Ty::F32;
+        Some(match &e.kind {
+            ExprKind::Const(_) | ExprKind::Local(_) => return None,
+            ExprKind::Load { .. } => OpClass::Load,
+            ExprKind::Unary {
+                op: UnaryOp::Sqrt, ..
+            } => OpClass::FloatSqrt,
+            ExprKind::Unary { arg, .. } if float(arg) => OpClass::FloatArith,
+            ExprKind::Unary { .. } => OpClass::IntArith,
+            ExprKind::Binary {
+                op: BinaryOp::Min | BinaryOp::Max,
+                ..
+            } => OpClass::Compare,
+            ExprKind::Binary {
+                op: BinaryOp::Div,
+                lhs,
+                ..
+            } if float(lhs) => OpClass::FloatDiv,
+            ExprKind::Binary { lhs, .. } if float(lhs) => OpClass::FloatArith,
+            ExprKind::Binary {
+                op: BinaryOp::Div | BinaryOp::Rem,
+                ..
+            } => OpClass::IntDiv,
+            ExprKind::Binary { .. } => OpClass::IntArith,
+            ExprKind::Compare { .. } | ExprKind::Select { .. } => OpClass::Compare,
+            ExprKind::Convert { .. } => OpClass::Convert,
+        })
+    }
+}
+
+/// Executed operations per [`OpClass`], indexed by `class as usize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts(pub [u64; OpClass::COUNT]);
+
+impl OpCounts {
+    pub fn add(&mut self, class: OpClass, n: u64) {
+        self.0[class as usize] += n;
+    }
+
+    pub fn get(&self, class: OpClass) -> u64 {
+        self.0[class as usize]
+    }
+
+    /// Adds every count of `other`.
+    pub fn absorb(&mut self, other: &OpCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
 }

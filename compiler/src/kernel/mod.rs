@@ -43,6 +43,15 @@
 //! - `send(key)` / `send(key, payload)` appends a packet to the PE's outbox;
 //!   the payload's 32 bits are sent unchanged whatever its type.
 //! - A trap stops the entry point; stores and sends done before it remain.
+//!   Which trap comes first follows the evaluation order: operands left to
+//!   right, depth first; `select` evaluates its condition, then both arms; a
+//!   store evaluates its index, then its value, then checks the bounds; `send`
+//!   evaluates the key, then the payload; `for` evaluates start, then end.
+//! - Locals start at zero; entry-point parameters hold the invocation's
+//!   arguments ([`Invocation::args`]); a packet without payload is handled with
+//!   `payload = 0`.
+//! - Executed operations are counted per [`OpClass`] by a fixed rule (see
+//!   there), identically in every backend, for the emulator's cost estimate.
 //!
 //! Invariants (checked by [`verify`]): names are identifiers and not
 //! reserved words (see [`is_valid_name`]); every expression's annotated type is
@@ -60,7 +69,7 @@ mod print;
 mod verify;
 
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
-pub use exec::{Invocation, Packet, Trap};
+pub use exec::{Invocation, OpClass, OpCounts, Packet, Trap};
 pub use math::{exp_f32, ln_f32};
 pub use parse::{ParseError, parse_kernel};
 pub use print::print_kernel;

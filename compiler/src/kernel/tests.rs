@@ -360,3 +360,28 @@ fn names_must_be_identifiers() {
         .collect();
     assert_eq!(names, ["kernel bad name", "buffer if", "local x.y"]);
 }
+
+proptest::proptest! {
+    /// Edited text never makes the parser panic: it parses (and then the
+    /// verifier and the printer do not panic either) or reports an error with
+    /// a span inside the text.
+    #[test]
+    fn parser_never_panics_on_edited_text(
+        edits in proptest::collection::vec((0usize..4000, 0usize..6, proptest::char::any()), 1..6)
+    ) {
+        let mut text: Vec<char> = print_kernel(&lif_layer(LifExample::default())).chars().collect();
+        for (at, len, c) in edits {
+            let at = at % (text.len() + 1);
+            let end = (at + len).min(text.len());
+            text.splice(at..end, [c]);
+        }
+        let text: String = text.into_iter().collect();
+        match parse_kernel(&text) {
+            Ok(kernel) => {
+                let _ = verify(&kernel);
+                print_kernel(&kernel);
+            }
+            Err(e) => proptest::prop_assert!(e.span.offset() <= text.len()),
+        }
+    }
+}

@@ -24,6 +24,13 @@
 //! - `weight` (f32 payload, once per batch step): an optimiser slice to every
 //!   copy's layer slices holding its weights, one key per weight it holds.
 //!
+//! Packet counts are upper bounds: per sample, a spike source sends one spike
+//! per neuron, a layer slice at most `B n` spikes (`B` the spike budget of
+//! the [resource model](resources)) and at most `B` errors per LIF fan-in
+//! position, the loss one error per class; per batch step, a layer slice
+//! sends one gradient per weight and an optimiser slice one weight per weight
+//! it holds (a multicast packet counts once).
+//!
 //! The weights of a population are numbered `post_neuron * fan_in + position`;
 //! the optimiser slices cut the weights of all trained populations (in
 //! topological order) into consecutive pieces of as many weights as one PE
@@ -567,6 +574,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init, reason = "targets are lists of slice-id ranges")]
     fn flows_of_yinyang() {
         let net = yinyang_network(120);
         let g = partition(&net, &machine(&net)).unwrap();

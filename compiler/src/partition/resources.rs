@@ -129,12 +129,9 @@ pub fn optimiser_sram(w: u64, opt: &OptimizerSpec) -> Sram {
 pub fn max_neurons(budget: u64, sram: impl Fn(u64) -> Sram) -> u64 {
     let base = sram(0).data();
     let per = sram(1).data() - base;
-    if base > budget {
-        0
-    } else if per == 0 {
-        u64::MAX
-    } else {
-        (budget - base) / per
+    match budget.checked_sub(base) {
+        None => 0,
+        Some(room) => room.checked_div(per).unwrap_or(u64::MAX),
     }
 }
 

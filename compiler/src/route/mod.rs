@@ -213,6 +213,11 @@ fn allocate_keys(g: &CoreGraph) -> Result<(Vec<KeyRange>, Vec<Block>), RouteErro
     Ok((ranges, out))
 }
 
+/// A breadth-first tree over the chips: each chip's parent and the link to it.
+type ChipTree = Rc<Vec<Option<(ChipId, Link)>>>;
+/// Multicast trees by (source chip, targets).
+type TreeCache = HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>>;
+
 /// The chip-level part of a multicast tree, shared by flows with the same
 /// source chip and targets.
 struct Tree {
@@ -304,8 +309,8 @@ fn merge_buddies(ranges: &[KeyRange]) -> Vec<KeyRange> {
 /// Allocates keys, builds every flow's multicast tree and the merged tables.
 pub fn route(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<Routing, RouteError> {
     let (ranges, blocks) = allocate_keys(g)?;
-    let mut parents: Vec<Option<Rc<Vec<Option<(ChipId, Link)>>>>> = vec![None; m.chip_count()];
-    let mut trees: HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>> = HashMap::new();
+    let mut parents: Vec<Option<ChipTree>> = vec![None; m.chip_count()];
+    let mut trees: TreeCache = HashMap::new();
     let mut route_ids: HashMap<Route, u32> = HashMap::new();
     let mut route_list: Vec<Route> = Vec::new();
     // Per chip: (route id, key range) before merging.
@@ -351,15 +356,14 @@ pub fn route(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<Routing, Route
     Ok(Routing { keys, tables: RoutingTables { chips }, entries_before_merge, traffic })
 }
 
-#[allow(clippy::type_complexity)]
 fn tree_for(
     g: &CoreGraph,
     m: &Machine,
     p: &Placement,
     flow: &Flow,
     root: ChipId,
-    parents: &mut [Option<Rc<Vec<Option<(ChipId, Link)>>>>],
-    trees: &mut HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>>,
+    parents: &mut [Option<ChipTree>],
+    trees: &mut TreeCache,
 ) -> Rc<Tree> {
     let cache_key = (root, flow.targets.clone());
     if let Some(t) = trees.get(&cache_key) {
@@ -415,6 +419,37 @@ mod tests {
         assert_eq!(merge_buddies(&[r(0, 4), r(16, 4), r(32, 4)]), vec![r(0, 5), r(32, 4)]);
         // A gap prevents merging across it.
         assert_eq!(merge_buddies(&[r(0, 4), r(32, 4)]), vec![r(0, 4), r(32, 4)]);
+    }
+
+    #[test]
+    fn a_tree_across_two_chips() {
+        use crate::machine::Qpe;
+        use crate::network::{Mapping, Span, TargetSpec};
+        let target = TargetSpec {
+            machine: crate::network::MachineSize::Chips(2),
+            clock_hz: 300e6,
+            mapping: Mapping::BatchParallel,
+            neurons_per_core: None,
+            span: Span::default(),
+        };
+        let m = Machine::from_target(&target).unwrap();
+        let root = ChipId(0);
+        let parents = m.chip_tree(root);
+        let here = PeAddr { chip: ChipId(0), qpe: Qpe { x: 2, y: 1 }, pe: 1 };
+        let there = PeAddr { chip: ChipId(1), qpe: Qpe { x: 2, y: 1 }, pe: 3 };
+        let t = build_tree(&m, &parents, root, vec![there, here, there]);
+        assert_eq!(
+            t.routes,
+            vec![
+                (ChipId(0), Route { pes: vec![here.pe_id()], links: vec![Link::East] }),
+                (ChipId(1), Route { pes: vec![there.pe_id()], links: vec![] }),
+            ]
+        );
+        assert_eq!(t.links, 1);
+        // On chip 1: from the router at (4,3) to QPE (2,1): 2 + 2 mesh hops.
+        assert_eq!(t.mesh_off_source, 4);
+        // On chip 0, from QPE (2,1): to itself 0 hops, to the router 4 hops.
+        assert_eq!(mesh_hops(&m, (2, 1), &t.routes[0].1), 4);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! slice of little-endian 32-bit words, at least [`Kernel::memory_words`]
 //! long) and an outbox.
 //! Output: the memory updated in place, the sent packets appended to the
-//! outbox in send order, or the [`Trap`] that stopped the entry point (stores
-//! and sends before it remain).
+//! outbox in send order, the executed operations added to an [`OpCounts`]
+//! (counted node by node, see [`OpClass`]), or the [`Trap`] that stopped the
+//! entry point (stores and sends before it remain).
 //!
 //! Every value is held as its 32 bits (`bool` as 0 or 1) and each operation
 //! is chosen by the static type of its operands, exactly as documented in
@@ -21,7 +22,7 @@
 
 use snnc_compiler::kernel::{
     BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation, Kernel,
-    KernelErrors, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
 };
 
 /// A verified kernel, ready to interpret.
@@ -43,12 +44,14 @@ impl Interpreter {
         &self.kernel
     }
 
-    /// Runs one entry point on `memory`, appending sent packets to `outbox`.
+    /// Runs one entry point on `memory`, appending sent packets to `outbox`
+    /// and adding the executed operations to `counts`.
     pub fn run(
         &self,
         invocation: Invocation,
         memory: &mut [u32],
         outbox: &mut Vec<Packet>,
+        counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         let needed = self.kernel.memory_words();
         if memory.len() < needed {
@@ -71,6 +74,7 @@ impl Interpreter {
             locals,
             memory,
             outbox,
+            counts,
         };
         frame.block(&function.body)
     }
@@ -81,6 +85,7 @@ struct Frame<'a> {
     locals: Vec<u32>,
     memory: &'a mut [u32],
     outbox: &'a mut Vec<Packet>,
+    counts: &'a mut OpCounts,
 }
 
 impl Frame<'_> {
@@ -106,13 +111,16 @@ impl Frame<'_> {
                 let v = self.expr(value)?;
                 let word = self.word(*buffer, index.ty, i)?;
                 self.memory[word] = v;
+                self.counts.add(OpClass::Store, 1);
             }
             Stmt::If {
                 cond,
                 then_body,
                 else_body,
             } => {
-                if self.expr(cond)? != 0 {
+                let c = self.expr(cond)?;
+                self.counts.add(OpClass::Branch, 1);
+                if c != 0 {
                     self.block(then_body)?;
                 } else {
                     self.block(else_body)?;
@@ -130,6 +138,10 @@ impl Frame<'_> {
                     Ty::I32 => (i64::from(start_bits as i32), i64::from(end_bits as i32)),
                     _ => (i64::from(start_bits), i64::from(end_bits)),
                 };
+                let iterations = (last - first).max(0) as u64;
+                self.counts.add(OpClass::Compare, iterations + 1);
+                self.counts.add(OpClass::Branch, iterations + 1);
+                self.counts.add(OpClass::IntArith, iterations);
                 for i in first..last {
                     self.locals[var.0 as usize] = i as u32;
                     self.block(body)?;
@@ -139,6 +151,7 @@ impl Frame<'_> {
                 let key = self.expr(key)?;
                 let payload = payload.as_ref().map(|p| self.expr(p)).transpose()?;
                 self.outbox.push(Packet { key, payload });
+                self.counts.add(OpClass::Send, 1);
             }
         }
         Ok(())
@@ -164,6 +177,9 @@ impl Frame<'_> {
     }
 
     fn expr(&mut self, e: &Expr) -> Result<u32, Trap> {
+        if let Some(class) = OpClass::of_expr(e) {
+            self.counts.add(class, 1);
+        }
         Ok(match &e.kind {
             ExprKind::Const(v) => v.bits(),
             ExprKind::Local(id) => self.locals[id.0 as usize],

@@ -5,9 +5,12 @@
 //! signature and semantics (`crate::interp` is the reference).
 //!
 //! Each entry point becomes `extern "C" fn(memory: *mut u32, outbox: *mut
-//! Vec<Packet>, trap: *mut TrapRecord, arg0: u32, arg1: u32) -> u32`, returning
-//! 0 on success and 1 after a trap, whose kind, buffer and index it wrote to
-//! `trap`. `send` calls the host function [`snnc_jit_send`], registered with
+//! Vec<Packet>, trap: *mut TrapRecord, counts: *mut u64, arg0: u32, arg1: u32)
+//! -> u32`, returning 0 on success and 1 after a trap, whose kind, buffer and
+//! index it wrote to `trap`. Operation counts ([`OpClass`]) are summed at
+//! compile time per straight-line segment and added to `counts` once per
+//! executed segment (the interpreter counts node by node; the differential
+//! tests compare the two). `send` calls the host function [`snnc_jit_send`], registered with
 //! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
 //! and branch to the function's trap block; integer division checks its
 //! divisor (and `i32::MIN / -1`) the same way, so Cranelift's own traps are
@@ -39,7 +42,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use snnc_compiler::kernel::{
     BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function,
-    Invocation, Kernel, KernelErrors, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    Invocation, Kernel, KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
 };
 
 /// Why a kernel could not be compiled.
@@ -66,7 +69,8 @@ const TRAP_OUT_OF_BOUNDS: i64 = 1;
 const TRAP_DIVISION_BY_ZERO: i64 = 2;
 const TRAP_DIVISION_OVERFLOW: i64 = 3;
 
-type EntryFn = unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, u32, u32) -> u32;
+type EntryFn =
+    unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, *mut u64, u32, u32) -> u32;
 
 /// The host side of `send`: appends a packet to the outbox.
 ///
@@ -150,7 +154,7 @@ impl JitKernel {
 
         let mut sig = module.make_signature();
         sig.params
-            .extend([ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
+            .extend([ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
         sig.returns.push(AbiParam::new(types::I32));
 
         let mut ctx = module.make_context();
@@ -200,13 +204,15 @@ impl JitKernel {
         &self.kernel
     }
 
-    /// Runs one entry point on `memory`, appending sent packets to `outbox`;
-    /// same contract as `crate::interp::Interpreter::run`.
+    /// Runs one entry point on `memory`, appending sent packets to `outbox`
+    /// and adding the executed operations to `counts`; same contract as
+    /// `crate::interp::Interpreter::run`.
     pub fn run(
         &self,
         invocation: Invocation,
         memory: &mut [u32],
         outbox: &mut Vec<Packet>,
+        counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         let needed = self.kernel.memory_words();
         if memory.len() < needed {
@@ -225,7 +231,16 @@ impl JitKernel {
         // only buffer words inside the kernel's budget (every access is
         // bounds-checked) and `memory` holds at least that many words; the
         // outbox pointer is only used by `snnc_jit_send` during this call.
-        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, arg0, arg1) };
+        let status = unsafe {
+            code(
+                memory.as_mut_ptr(),
+                outbox,
+                &mut record,
+                counts.0.as_mut_ptr(),
+                arg0,
+                arg1,
+            )
+        };
         if status == 0 {
             return Ok(());
         }
@@ -263,7 +278,11 @@ struct Gen<'a, 'b> {
     ptr: types::Type,
     memory: Value,
     outbox: Value,
+    counts: Value,
     trap_block: Block,
+    /// Operations of the current straight-line segment not yet added to
+    /// `counts`; empty at every control-flow edge.
+    pending: OpCounts,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -279,13 +298,13 @@ impl<'a, 'b> Gen<'a, 'b> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        let (memory, outbox, trap_ptr) = (params[0], params[1], params[2]);
+        let (memory, outbox, trap_ptr, counts) = (params[0], params[1], params[2], params[3]);
         let mut vars = Vec::with_capacity(function.locals.len());
         let nparams = function.entry.params().len();
         for (i, local) in function.locals.iter().enumerate() {
             let var = b.declare_var(cl_type(local.ty));
             let init = match local.ty {
-                _ if i < nparams => params[3 + i],
+                _ if i < nparams => params[4 + i],
                 Ty::F32 => b.ins().f32const(0.0),
                 ty => b.ins().iconst(cl_type(ty), 0),
             };
@@ -306,7 +325,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             ptr,
             memory,
             outbox,
+            counts,
             trap_block,
+            pending: OpCounts::default(),
         };
         g.block(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
@@ -330,15 +351,60 @@ impl<'a, 'b> Gen<'a, 'b> {
         g.b.finalize(target);
     }
 
+    /// Emits a block; its last segment's counts are flushed at its end.
     fn block(&mut self, body: &[Stmt]) {
         for stmt in body {
             self.stmt(stmt);
+        }
+        self.flush_counts();
+    }
+
+    /// Adds the pending segment's counts to the counts array.
+    fn flush_counts(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for class in OpClass::ALL {
+            let n = pending.get(class);
+            if n == 0 {
+                continue;
+            }
+            let offset = (8 * class as usize) as i32;
+            let flags = MemFlagsData::trusted();
+            let old = self.b.ins().load(types::I64, flags, self.counts, offset);
+            let new = self.b.ins().iadd_imm_u(old, n as i64);
+            self.b.ins().store(flags, new, self.counts, offset);
+        }
+    }
+
+    /// Adds the static counts of an expression tree to the pending segment.
+    fn count(&mut self, e: &Expr) {
+        if let Some(class) = OpClass::of_expr(e) {
+            self.pending.add(class, 1);
+        }
+        match &e.kind {
+            ExprKind::Const(_) | ExprKind::Local(_) => {}
+            ExprKind::Load { index: arg, .. }
+            | ExprKind::Unary { arg, .. }
+            | ExprKind::Convert { arg, .. } => self.count(arg),
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => {
+                self.count(lhs);
+                self.count(rhs);
+            }
+            ExprKind::Select {
+                cond,
+                then,
+                otherwise,
+            } => {
+                self.count(cond);
+                self.count(then);
+                self.count(otherwise);
+            }
         }
     }
 
     fn stmt(&mut self, stmt: &Stmt) {
         match stmt {
             Stmt::Assign { local, value } => {
+                self.count(value);
                 let v = self.expr(value);
                 self.b.def_var(self.vars[local.0 as usize], v);
             }
@@ -347,6 +413,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                 index,
                 value,
             } => {
+                self.count(index);
+                self.count(value);
+                self.pending.add(OpClass::Store, 1);
                 let i = self.expr(index);
                 let v = self.expr(value);
                 let addr = self.address(*buffer, index.ty, i);
@@ -357,7 +426,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 then_body,
                 else_body,
             } => {
+                self.count(cond);
+                self.pending.add(OpClass::Branch, 1);
                 let c = self.expr(cond);
+                self.flush_counts();
                 let then_block = self.b.create_block();
                 let else_block = self.b.create_block();
                 let merge = self.b.create_block();
@@ -376,8 +448,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 end,
                 body,
             } => {
+                self.count(start);
+                self.count(end);
                 let first = self.expr(start);
                 let last = self.expr(end);
+                self.flush_counts();
                 let below = if start.ty == Ty::I32 {
                     IntCC::SignedLessThan
                 } else {
@@ -389,16 +464,25 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let exit = self.b.create_block();
                 self.b.ins().jump(header, &[BlockArg::Value(first)]);
                 self.b.switch_to_block(header);
+                self.pending.add(OpClass::Compare, 1);
+                self.pending.add(OpClass::Branch, 1);
+                self.flush_counts();
                 let more = self.b.ins().icmp(below, i, last);
                 self.b.ins().brif(more, body_block, &[], exit, &[]);
                 self.b.switch_to_block(body_block);
                 self.b.def_var(self.vars[var.0 as usize], i);
+                self.pending.add(OpClass::IntArith, 1);
                 self.block(body);
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(header, &[BlockArg::Value(next)]);
                 self.b.switch_to_block(exit);
             }
             Stmt::Send { key, payload } => {
+                self.count(key);
+                if let Some(p) = payload {
+                    self.count(p);
+                }
+                self.pending.add(OpClass::Send, 1);
                 let key = self.expr(key);
                 let (bits, has) = match payload {
                     Some(p) => {

@@ -36,37 +36,40 @@ pub fn batch_gradient(plan: &Plan, weights: &[Vec<f32>], data: &Encoded, idx: &[
 pub fn batch_gradient_t(plan: &Plan, wt: &[Vec<f32>], data: &Encoded, idx: &[usize]) -> BatchOut {
     let batch = idx.len();
     let total: usize = wt.iter().map(Vec::len).sum();
-    // Each sample writes its gradient into its own slice; no reduction
-    // happens in parallel.
-    let mut per_sample = vec![0.0f32; batch * total];
-    let min_len = batch.div_ceil(rayon::current_num_threads().max(1));
-    let outs: Vec<_> = per_sample
-        .par_chunks_mut(total.max(1))
-        .zip(idx.par_iter())
-        .with_min_len(min_len)
-        .map_init(Scratch::default, |scratch, (buf, &s)| {
-            let out = sample_gradient(plan, wt, data.sample(s), data.labels[s], batch, scratch);
-            let mut at = 0;
-            for g in &scratch.grad {
-                buf[at..at + g.len()].copy_from_slice(g);
-                at += g.len();
-            }
-            out
-        })
-        .collect();
+    // Samples run in windows of a few per thread; each writes its gradient
+    // into its own slot, then the window is added to the sum in sample order.
+    // No reduction happens in parallel, and memory stays `window x weights`.
+    let threads = rayon::current_num_threads().max(1);
+    let window = (2 * threads).min(batch.max(1));
+    let mut slots = vec![0.0f32; window * total];
     let mut sum: Vec<Vec<f32>> = wt.iter().map(|w| vec![0.0; w.len()]).collect();
     let mut out = BatchOut { loss_sum: 0.0, correct: 0, strict_correct: 0, grad: Vec::new() };
-    for (k, (s, &i)) in outs.iter().zip(idx).enumerate() {
-        out.loss_sum += s.loss;
-        out.correct += usize::from(s.prediction == data.labels[i]);
-        out.strict_correct += usize::from(s.strict_correct);
-        let mut at = k * total;
-        for acc in sum.iter_mut() {
-            let len = acc.len();
-            for (a, &b) in acc.iter_mut().zip(&per_sample[at..at + len]) {
-                *a += b;
+    for chunk in idx.chunks(window) {
+        let outs: Vec<_> = slots
+            .par_chunks_mut(total.max(1))
+            .zip(chunk.par_iter())
+            .map_init(Scratch::default, |scratch, (buf, &s)| {
+                let out = sample_gradient(plan, wt, data.sample(s), data.labels[s], batch, scratch);
+                let mut at = 0;
+                for g in &scratch.grad {
+                    buf[at..at + g.len()].copy_from_slice(g);
+                    at += g.len();
+                }
+                out
+            })
+            .collect();
+        for (k, (s, &i)) in outs.iter().zip(chunk).enumerate() {
+            out.loss_sum += s.loss;
+            out.correct += usize::from(s.prediction == data.labels[i]);
+            out.strict_correct += usize::from(s.strict_correct);
+            let mut at = k * total;
+            for acc in sum.iter_mut() {
+                let len = acc.len();
+                for (a, &b) in acc.iter_mut().zip(&slots[at..at + len]) {
+                    *a += b;
+                }
+                at += len;
             }
-            at += len;
         }
     }
     out.grad = untranspose(plan, &sum);

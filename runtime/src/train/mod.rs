@@ -1,9 +1,13 @@
 //! The EventProp reference trainer (`docs/eventprop.md`): the oracle every
 //! later backend is tested against.
 //!
-//! Modules: `plan` (network -> layers and constants), `eventprop` (one
-//! sample's forward and backward), `batch` (a batch: samples in parallel,
-//! reduced in sample order).
+//! Modules: `plan` (network -> layers and `f32` constants), `eventprop` (one
+//! sample's forward, loss and backward, with the exact order of every sum),
+//! `batch` (a batch: samples in parallel, reduced in sample order), `init`
+//! (seeded initialisers), `optim` (Adam and SGD with PyTorch semantics, the
+//! schedule), `trainer` (the epoch loop), `run` (run directories and atomic
+//! checkpoints), `svg` (the curves), `exact` (the continuous-time model in
+//! `f64`) and `gradcheck` (discrete vs continuous gradients).
 
 pub mod batch;
 pub mod eventprop;

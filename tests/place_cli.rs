@@ -1,0 +1,84 @@
+//! `snnc place` as the CLI runs it: YAML on stdout or in a file, SVG, the
+//! summary form, and a network that does not fit (rejected, exit status 1).
+
+use std::path::PathBuf;
+
+use snnc::cmd::Failure;
+use snnc::cmd::place::{Format, PlaceArgs, place, place_text};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
+fn args(file: PathBuf, format: Format, summary: bool, output: Option<PathBuf>) -> PlaceArgs {
+    PlaceArgs { file, format, summary, output }
+}
+
+#[test]
+fn yaml_report_to_a_file_equals_stdout_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("yinyang.yaml");
+    let text = place_text(&args(example("yinyang.snn"), Format::Yaml, false, None)).unwrap_or_else(|_| panic!("maps"));
+    place(args(example("yinyang.snn"), Format::Yaml, false, Some(out.clone()))).unwrap_or_else(|_| panic!("writes"));
+    assert_eq!(std::fs::read_to_string(out).unwrap(), text);
+    assert!(text.starts_with("network: yinyang\n"));
+}
+
+#[test]
+fn summary_leaves_out_the_records() {
+    let text = place_text(&args(example("yinyang.snn"), Format::Yaml, true, None)).unwrap_or_else(|_| panic!("maps"));
+    assert!(!text.contains("\npes:") && !text.contains("\nrouting:") && text.contains("\ntotals:"));
+}
+
+#[test]
+fn svg_picture_of_yinyang() {
+    let svg = place_text(&args(example("yinyang.snn"), Format::Svg, false, None)).unwrap_or_else(|_| panic!("maps"));
+    assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
+    insta::assert_snapshot!("yinyang_svg", svg);
+}
+
+#[test]
+fn a_network_that_does_not_fit_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.snn");
+    let text = std::fs::read_to_string(example("yinyang.snn")).unwrap().replace("batch     = 22", "batch     = 40");
+    std::fs::write(&file, text).unwrap();
+    match place_text(&args(file, Format::Yaml, false, None)) {
+        Err(Failure::Rejected(r)) => {
+            assert_eq!(r.code().map(|c| c.to_string()).as_deref(), Some("snn::place::does_not_fit"));
+        }
+        Err(Failure::Internal(r)) => panic!("internal: {r:?}"),
+        Ok(_) => panic!("a batch of 40 does not fit one chip"),
+    }
+}
+
+fn snnc(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("snnc runs")
+}
+
+#[test]
+fn the_binary_writes_svg_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("yinyang.svg");
+    let o = snnc(&["place", "examples/yinyang.snn", "--format", "svg", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(std::fs::read_to_string(out).unwrap().starts_with("<svg "));
+}
+
+#[test]
+fn the_binary_rejects_a_network_that_does_not_fit_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.snn");
+    let text = std::fs::read_to_string(example("yinyang.snn")).unwrap().replace("batch     = 22", "batch     = 40");
+    std::fs::write(&file, text).unwrap();
+    let o = snnc(&["place", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("snn::place::does_not_fit") && err.contains("a batch of at most 36"), "{err}");
+    assert!(o.stdout.is_empty());
+}
