@@ -251,7 +251,7 @@ pub fn train(args: TrainArgs) -> CmdResult {
             }
             let mut runner = EmuRunner { emu: &mut emu };
             let summary = train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event);
-            emulated = Some((emu.counters(), emu.jit_seconds(), emu.program().cores.len(), emu.program().kernels.len()));
+            emulated = Some(EmuReport::of(&emu));
             summary
         }
     }
@@ -259,36 +259,13 @@ pub fn train(args: TrainArgs) -> CmdResult {
     if args.json {
         let mut v = serde_json::to_value(&summary).expect("plain data");
         v["run_dir"] = serde_json::Value::String(dir.display().to_string());
-        if let Some((c, jit, pes, kernels)) = &emulated {
-            v["emulator"] = serde_json::json!({
-                "pes": pes,
-                "kernels": kernels,
-                "jit_seconds": jit,
-                "packets_sent": {
-                    "spike": c.packets_sent[0], "error": c.packets_sent[1],
-                    "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
-                },
-                "packets_received": c.packets_received,
-                "router_lookups": c.router_lookups,
-                "chip_hops": c.chip_hops,
-                "invocations": c.invocations,
-            });
+        if let Some(r) = &emulated {
+            v["emulator"] = r.json();
         }
         println!("{v}");
     } else {
-        if let Some((c, jit, pes, kernels)) = &emulated {
-            println!(
-                "emulator: {pes} PEs, {kernels} kernels JIT-compiled in {:.0} ms; packets sent: {} spike, {} error, {} gradient, {} weight; {} received; {} router lookups, {} chip-to-chip hops; {} entry-point calls",
-                jit * 1000.0,
-                c.packets_sent[0],
-                c.packets_sent[1],
-                c.packets_sent[2],
-                c.packets_sent[3],
-                c.packets_received,
-                c.router_lookups,
-                c.chip_hops,
-                c.invocations
-            );
+        if let Some(r) = &emulated {
+            print!("{}", r.text());
         }
         println!(
             "test accuracy {} (ties counted wrong: {}), validation {}, {} epochs, {:.2} s; weights in {}",
@@ -344,6 +321,97 @@ pub fn grad(args: GradArgs) -> CmdResult {
     }
     println!("gradient written to {}", args.out.display());
     Ok(())
+}
+
+/// The emulator's counters and estimates after a run.
+struct EmuReport {
+    counters: snnc_runtime::emu::Counters,
+    cost: snnc_runtime::emu::CostModel,
+    jit_seconds: f64,
+    pes: usize,
+    kernels: usize,
+    samples: u64,
+    copies: u32,
+}
+
+impl EmuReport {
+    fn of(emu: &snnc_runtime::emu::Emulator) -> EmuReport {
+        let counters = emu.counters();
+        let per_sample = 2 * u64::from(emu.program().steps) - 1;
+        EmuReport {
+            samples: counters.ticks / per_sample.max(1),
+            counters,
+            cost: *emu.cost_model(),
+            jit_seconds: emu.jit_seconds(),
+            pes: emu.program().cores.len(),
+            kernels: emu.program().kernels.len(),
+            copies: emu.program().copies,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let c = &self.counters;
+        let ops: serde_json::Map<String, serde_json::Value> = snnc_compiler::kernel::OpClass::ALL
+            .iter()
+            .map(|&k| (k.name().to_string(), serde_json::Value::from(c.ops.get(k))))
+            .collect();
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        serde_json::json!({
+            "pes": self.pes,
+            "kernels": self.kernels,
+            "jit_seconds": self.jit_seconds,
+            "samples": self.samples,
+            "packets_sent": {
+                "spike": c.packets_sent[0], "error": c.packets_sent[1],
+                "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
+            },
+            "packets_received": c.packets_received,
+            "router_lookups": c.router_lookups,
+            "chip_hops": c.chip_hops,
+            "invocations": c.invocations,
+            "operations": ops,
+            "estimate": {
+                "cycles_per_sample": c.tick_cycles / self.samples.max(1),
+                "max_tick_cycles": c.max_tick_cycles,
+                "seconds_per_sample_150mhz": t[0],
+                "seconds_per_sample_300mhz": t[1],
+                "tick_overruns_150mhz": c.overruns[0],
+                "tick_overruns_300mhz": c.overruns[1],
+                "joules_150mhz": e[0],
+                "joules_300mhz": e[1],
+            },
+        })
+    }
+
+    fn text(&self) -> String {
+        let c = &self.counters;
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        let ops: u64 = c.ops.0.iter().sum();
+        format!(
+            "emulator: {} PEs, {} kernels JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations\n\
+             ESTIMATES (cost model of docs/spinnaker2.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+            self.pes,
+            self.kernels,
+            self.jit_seconds * 1000.0,
+            self.samples,
+            c.packets_sent[0],
+            c.packets_sent[1],
+            c.packets_sent[2],
+            c.packets_sent[3],
+            c.router_lookups,
+            c.chip_hops,
+            ops,
+            t[0] * 1e6,
+            t[1] * 1e6,
+            c.max_tick_cycles,
+            c.overruns[0],
+            c.overruns[1],
+            e[0],
+            e[1],
+        )
+    }
 }
 
 /// The batch gradient computed in the emulator: one sample per batch copy,

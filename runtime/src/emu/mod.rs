@@ -32,13 +32,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
-use snnc_compiler::kernel::{Invocation, Kernel, Packet, Trap};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet, Trap};
 use snnc_compiler::lower::Program;
 use snnc_compiler::machine::{ChipId, Machine};
 use snnc_compiler::partition::Role;
 use snnc_compiler::route::RoutingTables;
 
-pub use counters::Counters;
+pub use counters::{CostModel, Counters};
 
 use crate::jit::{JitError, JitKernel};
 
@@ -165,6 +165,7 @@ struct Shared {
     router: Router,
     /// Core index -> (group, position in the group).
     place: Vec<(usize, usize)>,
+    cost: CostModel,
 }
 
 /// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
@@ -174,6 +175,8 @@ struct Group {
     inbox: Vec<Vec<Packet>>,
     cache: RouteCache,
     counters: Counters,
+    /// Operations of each core since its previous tick.
+    ops: Vec<OpCounts>,
 }
 
 /// What one sample produced on its copy.
@@ -230,7 +233,7 @@ impl Group {
     ) -> Result<(), EmuError> {
         let core = self.cores[l];
         outbox.clear();
-        sh.kernel(core).run(inv, &mut self.mem[l], outbox)?;
+        sh.kernel(core).run(inv, &mut self.mem[l], outbox, &mut self.ops[l])?;
         self.counters.invocations += 1;
         if outbox.is_empty() {
             return Ok(());
@@ -280,11 +283,23 @@ impl Group {
         Ok(any)
     }
 
-    /// Runs every core's entry point (in slice order).
+    /// Runs every core's entry point (in slice order). A forward or backward
+    /// tick also closes each core's operation count since its previous tick
+    /// and records the busiest core's estimated cycles.
     fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
         let mut outbox = Vec::new();
+        let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
+        let mut busiest = 0;
         for l in 0..self.cores.len() {
             self.invoke(sh, l, inv, &mut outbox, away)?;
+            if timed {
+                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]));
+                self.counters.ops.absorb(&self.ops[l]);
+                self.ops[l] = OpCounts::default();
+            }
+        }
+        if timed {
+            self.counters.count_tick(busiest, &sh.cost);
         }
         Ok(())
     }
@@ -320,13 +335,11 @@ impl Group {
         for n in 0..t {
             self.deliver(sh, &mut away)?;
             self.tick(sh, Invocation::TickForward { step: n }, &mut away)?;
-            self.counters.ticks += 1;
         }
         self.deliver(sh, &mut away)?;
         for n in (0..t - 1).rev() {
             self.deliver(sh, &mut away)?;
             self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;
-            self.counters.ticks += 1;
         }
         self.deliver(sh, &mut away)?;
         self.tick(sh, Invocation::EndOfSample, &mut away)?;
@@ -362,6 +375,7 @@ impl Emulator {
                 inbox: Vec::new(),
                 cache: RouteCache::default(),
                 counters: Counters::default(),
+                ops: Vec::new(),
             })
             .collect();
         let mut place = Vec::with_capacity(program.cores.len());
@@ -377,9 +391,10 @@ impl Emulator {
             groups[g].cores.push(i);
             groups[g].mem.push(mem);
             groups[g].inbox.push(Vec::new());
+            groups[g].ops.push(OpCounts::default());
         }
         let router = Router { tables: tables.clone(), machine: machine.clone(), pe_core };
-        let shared = Shared { program, jits, router, place };
+        let shared = Shared { program, jits, router, place, cost: CostModel::default() };
         let mut emu = Emulator { shared, groups, jit_seconds };
         for g in &mut emu.groups {
             let mut away = Vec::new();
@@ -593,12 +608,21 @@ impl Emulator {
         Err(EmuError::MissingBuffer { kernel: format!("layer of copy {copy}"), buffer: name.to_string() })
     }
 
-    /// Counters summed over every PE.
+    /// Counters summed over every PE (operations of ticks not yet closed
+    /// included).
     pub fn counters(&self) -> Counters {
         let mut total = Counters::default();
         for g in &self.groups {
             total.add(&g.counters);
+            for ops in &g.ops {
+                total.ops.absorb(ops);
+            }
         }
         total
+    }
+
+    /// The cost model of the estimates.
+    pub fn cost_model(&self) -> &CostModel {
+        &self.shared.cost
     }
 }
