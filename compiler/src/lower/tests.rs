@@ -52,3 +52,14 @@ fn a_split_population_is_not_yet_supported() {
     let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
     assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
 }
+
+/// The text form of every kernel template of `examples/yinyang.snn`'s
+/// network (built in code): the lowering's output, reviewed as a snapshot.
+#[test]
+fn yinyang_kernels_snapshot() {
+    let net = yinyang_network(120);
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let text: String = program.kernels.iter().map(print_kernel).collect();
+    insta::assert_snapshot!(text);
+}
