@@ -156,6 +156,10 @@ fn pct(x: Option<f64>) -> String {
 pub fn train(args: TrainArgs) -> CmdResult {
     let (src, net) = load_network(&args.file)?;
     let p = prepare_for(&args.file, &net)?;
+    if args.backend == Backend::Emulator {
+        // Refuse what the emulator cannot run before touching the run directory.
+        super::build::compile_program(&net, &init_weights(&p.plan, 0))?;
+    }
     let (dir, mut state) = match &args.resume {
         Some(dir) => {
             let spec = std::fs::read_to_string(dir.join("spec.snn"))
