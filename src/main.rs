@@ -31,7 +31,11 @@ enum Command {
     Gradcheck(cmd::train::GradcheckArgs),
     /// Map a .snn file onto SpiNNaker2 and print the placement report.
     Place(cmd::place::PlaceArgs),
-    /// Write C sources for the chip: a kernel (.kir) now, a whole .snn network once lowering exists.
+    /// Compile a .snn file to a SpiNNaker2 program directory (per-PE kernels, routing, data).
+    Build(cmd::build::BuildArgs),
+    /// Train a program directory written by `snnc build` in the emulator.
+    Run(cmd::build::RunArgs),
+    /// Write C sources for the chip from a kernel (.kir); a whole .snn network is not yet supported.
     Emit(cmd::emit::EmitArgs),
 }
 
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::train::bench(a),
         Command::Gradcheck(a) => cmd::train::gradcheck(a),
         Command::Place(a) => cmd::place::place(a),
+        Command::Build(a) => cmd::build::build(a),
+        Command::Run(a) => cmd::build::run(a),
         Command::Emit(a) => cmd::emit::emit(a),
     })
 }

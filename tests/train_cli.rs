@@ -113,10 +113,20 @@ fn init_weights_grad_and_seed() {
 }
 
 #[test]
-fn emulator_backend_is_not_yet_supported() {
-    let out = snnc(&["train", s(&root().join("examples/yinyang.snn")), "--backend", "emulator"]);
+fn emulator_backend_refuses_what_it_cannot_lower() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_spec(dir.path());
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let text = text.replace("adam(lr = 0.0019, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 6.5e-7)", "sgd(lr = 0.01)");
+    assert!(text.contains("sgd(lr = 0.01)"), "the example changed shape");
+    std::fs::write(&spec, text).unwrap();
+    let out = snnc(&["train", s(&spec), "--backend", "emulator", "--out", s(&dir.path().join("r"))]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet supported"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("snn::lower::not_yet_supported") && err.contains("the SGD optimiser in the emulator"), "{err}");
+    // The reference trainer takes it.
+    let out = snnc(&["train", s(&spec), "--backend", "reference", "--epochs", "1", "--out", s(&dir.path().join("r2"))]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod check;
 pub mod driver;
 pub mod emit;
 pub mod kernel;
+pub mod lower;
 pub mod machine;
 pub mod network;
 pub mod numerics;

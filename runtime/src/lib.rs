@@ -7,6 +7,7 @@
 //! and `jit` (Cranelift) run per-PE kernels.
 
 pub mod data;
+pub mod emu;
 pub mod interp;
 pub mod jit;
 pub mod rng;

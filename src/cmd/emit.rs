@@ -37,7 +37,7 @@ pub fn emit(args: EmitArgs) -> CmdResult {
     let (src, net) = load_network(&args.file)?;
     map_network(&net).map_err(|e| map_failure(&src, e))?;
     Err(Failure::not_yet_supported(
-        "emitting firmware for a whole network (the lowering to kernels is not built yet)",
+        "emitting firmware for a whole network (per-PE C from `snnc build`'s kernels)",
     ))
 }
 

@@ -3,6 +3,7 @@
 //! 0 success, 1 the user's input was rejected, 2 an internal error (a panic is
 //! a bug and is reported as one).
 
+pub mod build;
 pub mod check;
 pub mod emit;
 pub mod place;

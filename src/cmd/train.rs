@@ -15,9 +15,13 @@ use miette::Report;
 use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::run::{
-    CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, weights_bytes,
-    write_atomic,
+    CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, train_in_dir_with,
+    weights_bytes, write_atomic,
 };
+use snnc_runtime::emu::SampleInput;
+use snnc_runtime::emu::train::EmuRunner;
+use snnc_runtime::train::eventprop::untranspose;
+use snnc_runtime::train::optim::OptState;
 use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
 
@@ -27,7 +31,8 @@ use super::{CmdResult, Failure, load_network};
 pub enum Backend {
     /// The dense EventProp reference trainer on the host.
     Reference,
-    /// The SpiNNaker2 emulator (not built yet).
+    /// The SpiNNaker2 emulator: the lowered per-PE kernels, JIT-compiled,
+    /// every packet routed (bit-identical to the reference).
     Emulator,
 }
 
@@ -36,7 +41,7 @@ pub struct TrainArgs {
     /// The .snn file whose network and `train` block to use.
     pub file: PathBuf,
     /// Which implementation trains the network.
-    #[arg(long, value_enum, default_value_t = Backend::Reference)]
+    #[arg(long, value_enum, default_value_t = Backend::Emulator)]
     pub backend: Backend,
     /// Number of epochs (default: the spec's `epochs`).
     #[arg(long)]
@@ -78,6 +83,10 @@ pub struct GradArgs {
     /// Sample range `A..B` (B exclusive).
     #[arg(long)]
     pub samples: String,
+    /// Which implementation computes the gradient (the emulator needs exactly
+    /// one batch of samples: B - A = the spec's batch).
+    #[arg(long, value_enum, default_value_t = Backend::Reference)]
+    pub backend: Backend,
     /// Where to write the mean gradient (safetensors, same names and shapes as weights).
     #[arg(long)]
     pub out: PathBuf,
@@ -113,7 +122,7 @@ fn rejected(e: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
 
 fn run_failure(e: RunError) -> Failure {
     match e {
-        RunError::Io { .. } => Failure::Internal(Report::new(e)),
+        RunError::Io { .. } | RunError::Emulator(_) => Failure::Internal(Report::new(e)),
         other => rejected(other),
     }
 }
@@ -145,11 +154,12 @@ fn pct(x: Option<f64>) -> String {
 }
 
 pub fn train(args: TrainArgs) -> CmdResult {
-    if args.backend == Backend::Emulator {
-        return Err(Failure::not_yet_supported("training on `--backend emulator`"));
-    }
     let (src, net) = load_network(&args.file)?;
     let p = prepare_for(&args.file, &net)?;
+    if args.backend == Backend::Emulator {
+        // Refuse what the emulator cannot run before touching the run directory.
+        super::build::compile_program(&net, &init_weights(&p.plan, 0))?;
+    }
     let (dir, mut state) = match &args.resume {
         Some(dir) => {
             let spec = std::fs::read_to_string(dir.join("spec.snn"))
@@ -234,12 +244,33 @@ pub fn train(args: TrainArgs) -> CmdResult {
             }
         }
     };
-    let summary = train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event).map_err(run_failure)?;
+    let mut emulated = None;
+    let summary = match args.backend {
+        Backend::Reference => train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event),
+        Backend::Emulator => {
+            let mut emu = super::build::emulator_for(&net, &state.weights)?;
+            if let OptState::Adam { m, v } = &state.optimizer.state {
+                emu.set_optimiser_tensors("m", m).map_err(|e| Failure::Internal(Report::new(e)))?;
+                emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
+            }
+            let mut runner = EmuRunner { emu: &mut emu };
+            let summary = train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event);
+            emulated = Some(EmuReport::of(&emu));
+            summary
+        }
+    }
+    .map_err(run_failure)?;
     if args.json {
         let mut v = serde_json::to_value(&summary).expect("plain data");
         v["run_dir"] = serde_json::Value::String(dir.display().to_string());
+        if let Some(r) = &emulated {
+            v["emulator"] = r.json();
+        }
         println!("{v}");
     } else {
+        if let Some(r) = &emulated {
+            print!("{}", r.text());
+        }
         println!(
             "test accuracy {} (ties counted wrong: {}), validation {}, {} epochs, {:.2} s; weights in {}",
             pct(summary.test_accuracy),
@@ -279,15 +310,155 @@ pub fn grad(args: GradArgs) -> CmdResult {
         )));
     }
     let idx: Vec<usize> = (a..b).collect();
-    let out = batch_gradient(&p.plan, &weights, data, &idx);
-    write_atomic(&args.out, &weights_bytes(&p.plan, &out.grad)).map_err(run_failure)?;
-    println!("mean loss over {name} samples {a}..{b}: {}", out.loss_sum / idx.len() as f32);
-    for (proj, g) in p.plan.projections.iter().zip(&out.grad) {
+    let (loss_sum, grad) = match args.backend {
+        Backend::Reference => {
+            let out = batch_gradient(&p.plan, &weights, data, &idx);
+            (out.loss_sum, out.grad)
+        }
+        Backend::Emulator => emulated_gradient(&net, &p, &weights, data, &idx)?,
+    };
+    write_atomic(&args.out, &weights_bytes(&p.plan, &grad)).map_err(run_failure)?;
+    println!("mean loss over {name} samples {a}..{b}: {}", loss_sum / idx.len() as f32);
+    for (proj, g) in p.plan.projections.iter().zip(&grad) {
         let max = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         println!("  {:<24} [{}, {}]  max |grad| {max:e}", proj.name, proj.n_post, proj.n_pre);
     }
     println!("gradient written to {}", args.out.display());
     Ok(())
+}
+
+/// The emulator's counters and estimates after a run.
+struct EmuReport {
+    counters: snnc_runtime::emu::Counters,
+    cost: snnc_runtime::emu::CostModel,
+    jit_seconds: f64,
+    pes: usize,
+    kernels: usize,
+    samples: u64,
+    copies: u32,
+}
+
+impl EmuReport {
+    fn of(emu: &snnc_runtime::emu::Emulator) -> EmuReport {
+        let counters = emu.counters();
+        let per_sample = 2 * u64::from(emu.program().steps) - 1;
+        EmuReport {
+            samples: counters.ticks / per_sample.max(1),
+            counters,
+            cost: *emu.cost_model(),
+            jit_seconds: emu.jit_seconds(),
+            pes: emu.program().cores.len(),
+            kernels: emu.program().kernels.len(),
+            copies: emu.program().copies,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let c = &self.counters;
+        let ops: serde_json::Map<String, serde_json::Value> = snnc_compiler::kernel::OpClass::ALL
+            .iter()
+            .map(|&k| (k.name().to_string(), serde_json::Value::from(c.ops.get(k))))
+            .collect();
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        serde_json::json!({
+            "pes": self.pes,
+            "kernels": self.kernels,
+            "jit_seconds": self.jit_seconds,
+            "samples": self.samples,
+            "packets_sent": {
+                "spike": c.packets_sent[0], "error": c.packets_sent[1],
+                "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
+            },
+            "packets_received": c.packets_received,
+            "router_lookups": c.router_lookups,
+            "chip_hops": c.chip_hops,
+            "invocations": c.invocations,
+            "operations": ops,
+            "estimate": {
+                "cycles_per_sample": c.tick_cycles / self.samples.max(1),
+                "max_tick_cycles": c.max_tick_cycles,
+                "seconds_per_sample_150mhz": t[0],
+                "seconds_per_sample_300mhz": t[1],
+                "tick_overruns_150mhz": c.overruns[0],
+                "tick_overruns_300mhz": c.overruns[1],
+                "joules_150mhz": e[0],
+                "joules_300mhz": e[1],
+            },
+        })
+    }
+
+    fn text(&self) -> String {
+        let c = &self.counters;
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        let ops: u64 = c.ops.0.iter().sum();
+        format!(
+            "emulator: {} PEs, {} kernels JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations\n\
+             ESTIMATES (cost model of docs/spinnaker2.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+            self.pes,
+            self.kernels,
+            self.jit_seconds * 1000.0,
+            self.samples,
+            c.packets_sent[0],
+            c.packets_sent[1],
+            c.packets_sent[2],
+            c.packets_sent[3],
+            c.router_lookups,
+            c.chip_hops,
+            ops,
+            t[0] * 1e6,
+            t[1] * 1e6,
+            c.max_tick_cycles,
+            c.overruns[0],
+            c.overruns[1],
+            e[0],
+            e[1],
+        )
+    }
+}
+
+/// The batch gradient computed in the emulator: one sample per batch copy,
+/// each copy's layer PEs hold its sample's gradient (errors already divided
+/// by the batch); the host sums them in copy order, as the optimiser PE does.
+fn emulated_gradient(
+    net: &snnc_compiler::ValidNetwork,
+    p: &Prepared,
+    weights: &[Vec<f32>],
+    data: &snnc_runtime::data::encode::Encoded,
+    idx: &[usize],
+) -> Result<(f32, Vec<Vec<f32>>), Failure> {
+    if idx.len() != p.train_spec.batch as usize {
+        return Err(Failure::not_yet_supported(&format!(
+            "`--backend emulator` for {} samples (it computes exactly one batch of {})",
+            idx.len(),
+            p.train_spec.batch
+        )));
+    }
+    let internal = |e: snnc_runtime::emu::EmuError| Failure::Internal(Report::new(e));
+    let mut emu = super::build::emulator_for(net, weights)?;
+    let samples: Vec<SampleInput> =
+        idx.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+    let results = emu.run_batch(&samples, None).map_err(internal)?;
+    let mut loss_sum = 0.0f32;
+    for r in &results {
+        loss_sum += r.loss;
+    }
+    let mut sum: Vec<Vec<f32>> = p.plan.projections.iter().map(|q| vec![0.0; q.n_pre * q.n_post]).collect();
+    for copy in 0..idx.len() as u32 {
+        for layer in &p.plan.layers {
+            let grad = emu.layer_buffer(copy, layer.node, "grad").map_err(internal)?;
+            let mut at = 0;
+            for &q in &layer.incoming {
+                let len = sum[q].len();
+                for (acc, &g) in sum[q].iter_mut().zip(&grad[at..at + len]) {
+                    *acc += f32::from_bits(g);
+                }
+                at += len;
+            }
+        }
+    }
+    Ok((loss_sum, untranspose(&p.plan, &sum)))
 }
 
 /// Peak resident memory of this process in KiB (`VmHWM`), when the OS says.

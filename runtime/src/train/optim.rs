@@ -60,17 +60,27 @@ impl Optimizer {
         }
     }
 
+    /// Adam's per-step scalars of the next step, `(lr / (1 - b1^t), sqrt(1 -
+    /// b2^t))`, computed in `f64` and rounded once, exactly as [`Optimizer::apply`]
+    /// uses them (the emulator's optimiser PE receives them); `None` for SGD.
+    pub fn adam_scalars(&self) -> Option<(f32, f32)> {
+        let OptimizerSpec::Adam { beta1, beta2, .. } = self.spec else { return None };
+        let t = (self.step + 1) as i32;
+        let step_size = (self.lr() / (1.0 - beta1.powi(t))) as f32;
+        let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt() as f32;
+        Some((step_size, bc2_sqrt))
+    }
+
     /// One update of `weights` with `grad`.
     pub fn apply(&mut self, weights: &mut [Vec<f32>], grad: &[Vec<f32>]) {
         let lr = self.lr();
         let t = self.step + 1;
+        let (step_size, bc2_sqrt) = self.adam_scalars().unwrap_or((0.0, 0.0));
         match (&self.spec, &mut self.state) {
             (OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. }, OptState::Adam { m, v }) => {
                 let (b2, wd, eps) = (*beta2 as f32, *weight_decay as f32, *eps as f32);
                 let one_minus_b1 = (1.0 - *beta1) as f32;
                 let one_minus_b2 = (1.0 - *beta2) as f32;
-                let step_size = (lr / (1.0 - beta1.powi(t as i32))) as f32;
-                let bc2_sqrt = (1.0 - beta2.powi(t as i32)).sqrt() as f32;
                 for (p, w) in weights.iter_mut().enumerate() {
                     for k in 0..w.len() {
                         let g = if wd != 0.0 { grad[p][k] + wd * w[k] } else { grad[p][k] };

@@ -19,10 +19,11 @@ use std::time::Instant;
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use super::batch::evaluate;
+use super::batch::{Evaluation, evaluate};
 use super::optim::OptState;
 use super::plan::Plan;
 use super::trainer::{EpochMetrics, Prepared, TrainError, TrainState, run_epoch};
+use crate::data::encode::Encoded;
 use crate::rng::Rng;
 
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -43,6 +44,9 @@ pub enum RunError {
         help("a weights file holds one f32 tensor per projection, named `<pre>-><post>`, shape [post, pre]")
     )]
     BadWeights { path: PathBuf, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] crate::emu::EmuError),
     #[error("{path}: {reason}")]
     #[diagnostic(code(snn::train::bad_checkpoint), help("resume from a run directory written by `snnc train` for this spec"))]
     BadCheckpoint { path: PathBuf, reason: String },
@@ -242,6 +246,35 @@ pub fn create_run_dir(dir: &Path, spec_text: &str) -> Result<(), RunError> {
     write_atomic(&dir.join("spec.snn"), spec_text.as_bytes())
 }
 
+/// What computes epochs and the final test evaluation: the reference
+/// trainer ([`Reference`]) or the emulator (`crate::emu::train::EmuRunner`).
+pub trait EpochRunner {
+    fn epoch(
+        &mut self,
+        p: &Prepared,
+        state: &mut TrainState,
+        on_batch: &mut dyn FnMut(usize, usize),
+    ) -> Result<EpochMetrics, RunError>;
+    fn test(&mut self, p: &Prepared, weights: &[Vec<f32>], data: &Encoded) -> Result<Evaluation, RunError>;
+}
+
+/// The reference trainer as an [`EpochRunner`].
+pub struct Reference;
+
+impl EpochRunner for Reference {
+    fn epoch(
+        &mut self,
+        p: &Prepared,
+        state: &mut TrainState,
+        on_batch: &mut dyn FnMut(usize, usize),
+    ) -> Result<EpochMetrics, RunError> {
+        Ok(run_epoch(p, state, on_batch)?)
+    }
+    fn test(&mut self, p: &Prepared, weights: &[Vec<f32>], data: &Encoded) -> Result<Evaluation, RunError> {
+        Ok(evaluate(&p.plan, weights, data))
+    }
+}
+
 /// Trains `state` up to `epochs` completed epochs, writing the run directory
 /// after every epoch, then evaluates on the test split.
 pub fn train_in_dir(
@@ -252,16 +285,32 @@ pub fn train_in_dir(
     epochs: u32,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary, RunError> {
+    train_in_dir_with(p, state, dir, name, epochs, &mut Reference, on_event)
+}
+
+/// As [`train_in_dir`], with epochs and the test evaluation by `runner`.
+pub fn train_in_dir_with(
+    p: &Prepared,
+    state: &mut TrainState,
+    dir: &Path,
+    name: &str,
+    epochs: u32,
+    runner: &mut dyn EpochRunner,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary, RunError> {
     let start = Instant::now();
     while state.epoch < epochs {
         let epoch = state.epoch + 1;
         let mut next = state.clone();
-        let m = run_epoch(p, &mut next, &mut |done, total| on_event(Event::Batch { epoch, done, total }))?;
+        let m = runner.epoch(p, &mut next, &mut |done, total| on_event(Event::Batch { epoch, done, total }))?;
         *state = next;
         write_epoch_files(dir, p, state, name)?;
         on_event(Event::Epoch(&m));
     }
-    let test = p.test.as_ref().map(|t| evaluate(&p.plan, &state.weights, t));
+    let test = match &p.test {
+        Some(t) => Some(runner.test(p, &state.weights, t)?),
+        None => None,
+    };
     let summary = Summary {
         epochs: state.epoch,
         validation_accuracy: state.history.last().and_then(|m| m.validation_accuracy),

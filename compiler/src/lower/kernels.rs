@@ -1,0 +1,372 @@
+//! The four kernel templates: input, LIF layer, first-spike loss, Adam
+//! optimiser. Buffer names are the host interface documented in the parent
+//! module; floating-point order follows the reference trainer exactly.
+
+use super::{AdamShape, LayerShape, LossShape, tag};
+use crate::kernel::{
+    BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
+};
+
+/// The reference's denominator guard (`I - Vt + 1e-10`).
+const GUARD: f32 = 1e-10;
+
+/// Buffers every kernel has: its send keys, its receive table, the step.
+struct Common {
+    tx: BufRef,
+    rx_key: BufRef,
+    rx_mask: BufRef,
+    rx_lo: BufRef,
+    rx_hi: BufRef,
+    rx_off: BufRef,
+    rx_tag: BufRef,
+    step: BufRef,
+    rx_len: u32,
+}
+
+fn common(k: &mut KernelBuilder, rx_len: u32) -> Common {
+    Common {
+        tx: k.buffer("tx", Ty::U32, 4),
+        rx_key: k.buffer("rx_key", Ty::U32, rx_len),
+        rx_mask: k.buffer("rx_mask", Ty::U32, rx_len),
+        rx_lo: k.buffer("rx_lo", Ty::U32, rx_len),
+        rx_hi: k.buffer("rx_hi", Ty::U32, rx_len),
+        rx_off: k.buffer("rx_off", Ty::I32, rx_len),
+        rx_tag: k.buffer("rx_tag", Ty::I32, rx_len),
+        step: k.buffer("step", Ty::I32, 1),
+        rx_len,
+    }
+}
+
+impl Common {
+    /// The packet handler: finds the last receive-table entry whose key is at
+    /// most the packet's (the table is sorted by key, its ranges disjoint) by
+    /// a binary search of fixed length, and if its key/mask and index range
+    /// match, calls `handle(fb, tag, index, payload)`.
+    fn packet(&self, handle: impl Fn(&mut FunctionBuilder, Var, Var, Var)) -> crate::kernel::Function {
+        let mut f = FunctionBuilder::new(EntryPoint::Packet);
+        if self.rx_len == 0 {
+            return f.finish();
+        }
+        let [key, payload] = [f.params()[0], f.params()[1]];
+        let r = f.let_("r", Expr::u32(0));
+        let n = f.let_("n", Expr::u32(self.rx_len));
+        let rounds = u32::BITS - (self.rx_len - 1).leading_zeros();
+        f.for_range("round", Expr::u32(0), Expr::u32(rounds), |f, _| {
+            let half = f.let_("half", n.get() / Expr::u32(2));
+            f.if_(self.rx_key.at(r.get() + half.get()).le(key.get()), |f| {
+                f.assign(r, r.get() + half.get());
+            });
+            f.assign(n, n.get() - half.get());
+        });
+        let mask = self.rx_mask.at(r.get());
+        f.if_((key.get() & mask.clone()).equals(self.rx_key.at(r.get())), |f| {
+            let raw = f.let_("raw", key.get() & !mask);
+            let inside = raw.get().ge(self.rx_lo.at(r.get())) & raw.get().lt(self.rx_hi.at(r.get()));
+            f.if_(inside, |f| {
+                let index = f.let_("index", raw.get().convert(ConvertOp::U32AsI32) + self.rx_off.at(r.get()));
+                let t = f.let_("tag", self.rx_tag.at(r.get()));
+                handle(f, t, index, payload);
+            });
+        });
+        f.finish()
+    }
+
+    fn key(&self, slot: usize, index: Expr) -> Expr {
+        self.tx.at(Expr::u32(slot as u32)) | index
+    }
+}
+
+fn fill(f: &mut FunctionBuilder, buf: BufRef, len: u32, value: Expr) {
+    f.for_range("z", Expr::u32(0), Expr::u32(len), |f, i| f.store(buf, i.get(), value.clone()));
+}
+
+/// The input PE: sends a spike for neuron `i` at the forward tick
+/// `spike_step[i]` (written by the host per sample).
+pub fn input(name: &str, n: u32, rx_len: u32) -> Kernel {
+    let mut k = KernelBuilder::new(&format!("input_{name}"));
+    let c = common(&mut k, rx_len);
+    let steps = k.buffer("spike_step", Ty::U32, n);
+    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+    let step = f.params()[0];
+    f.for_range("i", Expr::u32(0), Expr::u32(n), |f, i| {
+        f.if_(steps.at(i.get()).equals(step.get().convert(ConvertOp::I32AsU32)), |f| {
+            f.send(c.key(0, i.get()));
+        });
+    });
+    k.define(f.finish());
+    k.finish()
+}
+
+/// A LIF layer slice of `n` neurons (the whole population).
+pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
+    let kk = s.fan_in;
+    let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
+    let c = common(&mut k, rx_len);
+    let weights = k.buffer("weights", Ty::F32, kk * n);
+    let grad = k.buffer("grad", Ty::F32, kk * n);
+    let i_syn = k.buffer("i_syn", Ty::F32, n);
+    let v = k.buffer("v", Ty::F32, n);
+    let acc = k.buffer("acc", Ty::F32, n);
+    let lv = k.buffer("lv", Ty::F32, n);
+    let li = k.buffer("li", Ty::F32, n);
+    let e_out = k.buffer("e_out", Ty::F32, n);
+    let in_rec = k.buffer("in_rec", Ty::I32, steps * kk);
+    let spiked = k.buffer("spiked", Ty::I32, steps * n);
+    let i_at = k.buffer("i_at", Ty::F32, steps * n);
+    let vt_at = k.buffer("vt_at", Ty::F32, steps * n);
+    let cs = s.consts;
+
+    k.define(c.packet(|f, t, index, payload| {
+        let value = payload.get().convert(ConvertOp::F32FromBits);
+        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
+            f.store(in_rec, c.step.at(Expr::i32(0)) * Expr::i32(kk as i32) + index.get(), Expr::i32(1));
+        });
+        f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
+            f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
+        });
+        f.if_(t.get().equals(Expr::i32(tag::LOSS_ERROR)), |f| {
+            f.store(e_out, index.get(), value.clone());
+        });
+        f.if_(t.get().equals(Expr::i32(tag::WEIGHT)), |f| {
+            let j = index.get() / Expr::i32(kk as i32);
+            let pos = index.get() % Expr::i32(kk as i32);
+            f.store(weights, pos * Expr::i32(n as i32) + j, value.clone());
+        });
+    }));
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+    let step = f.params()[0];
+    f.if_else(
+        step.get().equals(Expr::i32(0)),
+        |f| {
+            for b in [i_syn, v, lv, li, e_out] {
+                fill(f, b, n, Expr::f32(0.0));
+            }
+            fill(f, grad, kk * n, Expr::f32(0.0));
+            fill(f, in_rec, steps * kk, Expr::i32(0));
+            fill(f, spiked, steps * n, Expr::i32(0));
+        },
+        |f| {
+            fill(f, acc, n, Expr::f32(0.0));
+            let base = f.let_("base", (step.get() - Expr::i32(1)) * Expr::i32(kk as i32));
+            f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
+                f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
+                    let row = f.let_("row", pos.get() * Expr::i32(n as i32));
+                    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+                        f.store(acc, j.get(), acc.at(j.get()) + weights.at(row.get() + j.get()));
+                    });
+                });
+            });
+            f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+                let i = f.let_("i", Expr::f32(cs.alpha) * i_syn.at(j.get()) + acc.at(j.get()));
+                f.store(i_syn, j.get(), i.get());
+                let vt = f.let_(
+                    "vt",
+                    Expr::f32(cs.beta) * v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get(),
+                );
+                f.if_else(
+                    vt.get().gt(Expr::f32(cs.theta)),
+                    |f| {
+                        f.store(v, j.get(), Expr::f32(0.0));
+                        let at = f.let_("at", step.get() * Expr::i32(n as i32) + j.get());
+                        f.store(spiked, at.get(), Expr::i32(1));
+                        f.store(i_at, at.get(), i.get());
+                        f.store(vt_at, at.get(), vt.get());
+                        f.send(c.key(0, j.get().convert(ConvertOp::I32AsU32)));
+                    },
+                    |f| f.store(v, j.get(), vt.get()),
+                );
+            });
+        },
+    );
+    f.store(c.step, Expr::i32(0), step.get());
+    k.define(f.finish());
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
+    let step = f.params()[0];
+    let base = f.let_("base", step.get() * Expr::i32(kk as i32));
+    // 1. Errors for the layers below, from lV, lI of step n+1.
+    for range in &s.lif_positions {
+        f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
+            f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
+                let row = f.let_("row", pos.get() * Expr::i32(n as i32));
+                let e = f.let_("e", Expr::f32(0.0));
+                f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+                    let d = lv.at(j.get()) - li.at(j.get());
+                    f.assign(e, e.get() + weights.at(row.get() + j.get()) * d);
+                });
+                f.send_with(c.key(1, pos.get().convert(ConvertOp::I32AsU32)), e.get());
+            });
+        });
+    }
+    // 2. Adjoint recurrences and jumps at own spikes of step n+1.
+    let next = f.let_("next", (step.get() + Expr::i32(1)) * Expr::i32(n as i32));
+    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+        let old = f.let_("old", lv.at(j.get()));
+        f.store(
+            li,
+            j.get(),
+            Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get(),
+        );
+        let at = f.let_("at", next.get() + j.get());
+        f.if_else(
+            spiked.at(at.get()).not_equals(Expr::i32(0)),
+            |f| {
+                let den = (i_at.at(at.get()) - vt_at.at(at.get())) + Expr::f32(GUARD);
+                let jump = f.let_("jump", (old.get() + e_out.at(j.get())) / den);
+                f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
+                f.store(e_out, j.get(), Expr::f32(0.0));
+            },
+            |f| f.store(lv, j.get(), Expr::f32(cs.beta) * old.get()),
+        );
+    });
+    // 3. Gradients where an input spiked at step n.
+    f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
+        f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
+            let row = f.let_("row", pos.get() * Expr::i32(n as i32));
+            f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+                let at = row.get() + j.get();
+                f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
+            });
+        });
+    });
+    k.define(f.finish());
+
+    let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
+    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+        f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
+            let index = j.get() * Expr::i32(kk as i32) + pos.get();
+            f.send_with(
+                c.key(2, index.convert(ConvertOp::I32AsU32)),
+                grad.at(pos.get() * Expr::i32(n as i32) + j.get()),
+            );
+        });
+    });
+    k.define(f.finish());
+    k.finish()
+}
+
+/// The first-spike loss of one batch copy.
+pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
+    let classes = s.classes;
+    let mut k = KernelBuilder::new("loss");
+    let c = common(&mut k, rx_len);
+    let label = k.buffer("label", Ty::U32, 1);
+    let first = k.buffer("first", Ty::I32, classes);
+    let z = k.buffer("z", Ty::F32, classes);
+    let ez = k.buffer("ez", Ty::F32, classes);
+    let err = k.buffer("err", Ty::F32, classes);
+    let loss = k.buffer("loss", Ty::F32, 1);
+
+    k.define(c.packet(|f, t, index, _| {
+        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
+            f.if_(first.at(index.get()).lt(Expr::i32(0)), |f| {
+                f.store(first, index.get(), c.step.at(Expr::i32(0)));
+            });
+        });
+    }));
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+    let step = f.params()[0];
+    f.if_(step.get().equals(Expr::i32(0)), |f| fill(f, first, classes, Expr::i32(-1)));
+    f.store(c.step, Expr::i32(0), step.get());
+    k.define(f.finish());
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
+    let step = f.params()[0];
+    f.if_(step.get().equals(Expr::i32(steps as i32 - 2)), |f| {
+        let l = f.let_("l", label.at(Expr::u32(0)));
+        let m = f.let_("m", Expr::f32(f32::NEG_INFINITY));
+        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+            let fk = first.at(kv.get());
+            let t = Expr::select(fk.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fk)
+                .convert(ConvertOp::I32ToF32);
+            let zk = f.let_("zk", -(t / Expr::f32(s.xi)));
+            f.store(z, kv.get(), zk.get());
+            f.assign(m, Expr::select(zk.get().gt(m.get()), zk.get(), m.get()));
+        });
+        let sum = f.let_("s", Expr::f32(0.0));
+        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+            let e = exp_f32(f, z.at(kv.get()) - m.get());
+            let e = f.let_("e", e);
+            f.store(ez, kv.get(), e.get());
+            f.assign(sum, sum.get() + e.get());
+        });
+        let fl = first.at(l.get());
+        let tl = Expr::select(fl.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fl)
+            .convert(ConvertOp::I32ToF32);
+        let reg = exp_f32(f, tl / Expr::f32(s.b));
+        let reg = f.let_("reg", reg);
+        let ln_s = ln_f32(f, sum.get());
+        f.store(
+            loss,
+            Expr::u32(0),
+            ((m.get() + ln_s) - z.at(l.get())) + Expr::f32(s.a) * (reg.get() - Expr::f32(1.0)),
+        );
+        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+            let delta = Expr::select(kv.get().equals(l.get()), Expr::f32(1.0), Expr::f32(0.0));
+            let g = f.let_("g", (delta - ez.at(kv.get()) / sum.get()) / Expr::f32(s.xi));
+            f.if_(kv.get().equals(l.get()), |f| {
+                f.assign(g, g.get() + (Expr::f32(s.a) * reg.get()) / Expr::f32(s.b));
+            });
+            f.store(err, kv.get(), g.get() / Expr::f32(s.batch));
+        });
+    });
+    f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+        f.if_(first.at(kv.get()).equals(step.get()), |f| {
+            f.send_with(c.key(1, kv.get()), err.at(kv.get()));
+        });
+    });
+    k.define(f.finish());
+    k.finish()
+}
+
+/// The Adam optimiser: sums the gradients of every copy as they arrive; on
+/// the last one, takes one step and sends every new weight.
+pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
+    let held = s.held;
+    let mut k = KernelBuilder::new(&format!("optimiser_{index}"));
+    let c = common(&mut k, rx_len);
+    let w = k.buffer("w", Ty::F32, held);
+    let m = k.buffer("m", Ty::F32, held);
+    let v = k.buffer("v", Ty::F32, held);
+    let gsum = k.buffer("gsum", Ty::F32, held);
+    let count = k.buffer("count", Ty::U32, 1);
+    let hyper = k.buffer("hyper", Ty::F32, 2);
+
+    k.define(c.packet(|f, t, index, payload| {
+        f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
+            let g = payload.get().convert(ConvertOp::F32FromBits);
+            f.store(gsum, index.get(), gsum.at(index.get()) + g);
+            let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
+            f.store(count, Expr::u32(0), n.get());
+            f.if_(n.get().equals(Expr::u32(s.expected)), |f| {
+                let step_size = f.let_("step_size", hyper.at(Expr::u32(0)));
+                let bc2 = f.let_("bc2_sqrt", hyper.at(Expr::u32(1)));
+                f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
+                    let wi = f.let_("wi", w.at(i.get()));
+                    let g = if s.wd != 0.0 {
+                        gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
+                    } else {
+                        gsum.at(i.get())
+                    };
+                    let g = f.let_("g", g);
+                    let mk = f.let_("mk", m.at(i.get()) + Expr::f32(s.one_minus_b1) * (g.get() - m.at(i.get())));
+                    let vk = f.let_(
+                        "vk",
+                        Expr::f32(s.beta2) * v.at(i.get()) + (Expr::f32(s.one_minus_b2) * g.get()) * g.get(),
+                    );
+                    f.store(m, i.get(), mk.get());
+                    f.store(v, i.get(), vk.get());
+                    let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);
+                    let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
+                    f.store(w, i.get(), wn.get());
+                    f.store(gsum, i.get(), Expr::f32(0.0));
+                    f.send_with(c.key(3, i.get()), wn.get());
+                });
+                f.store(count, Expr::u32(0), Expr::u32(0));
+            });
+        });
+    }));
+    k.finish()
+}

@@ -1,0 +1,540 @@
+//! Lowering: a mapped network -> one kernel per PE (kernel IR) plus its
+//! initial SRAM data.
+//!
+//! Input: a checked [`ValidNetwork`] with a `train` block, its [`Mapped`]
+//! form (core graph, placement, keys, routing tables) and the initial weights
+//! (one `[post][pre]` tensor per projection, declaration order).
+//! Output: a [`Program`]: kernel templates (one per slice of batch copy 0 and
+//! one per optimiser slice; the other copies run the same code) and, per PE,
+//! its template and initial data (buffer name -> 32-bit words).
+//!
+//! Every packet key a kernel sends or accepts lives in its SRAM, not in its
+//! code: `tx[kind]` holds the base key of each of its flows (spike, error,
+//! gradient, weight; `key = base | index`) and the receive table `rx_*` holds,
+//! per incoming flow, `(key, mask, lo, hi, off, tag)`: a packet with
+//! `key & mask == rx_key` and raw index `raw = key & !mask` in `lo..hi` is
+//! handled as index `raw + off` of kind `tag` ([`tag`]). So the copies of a
+//! slice share one kernel. The host (the emulator) writes the sample's spike
+//! steps (`spike_step`, input PEs), its label (`label`, loss PE) and the
+//! optimiser step's f64-derived Adam scalars (`hyper`: `lr / (1 - b1^t)` and
+//! `sqrt(1 - b2^t)`, rounded to `f32`) and reads results (`spiked`, `first`,
+//! `loss`, `w`) from SRAM.
+//!
+//! Timeline (the emulator's contract): per sample, forward ticks `n = 0 ..
+//! T-1` (packets sent at tick `n` are handled before tick `n + 1`), one more
+//! delivery, backward ticks `n = T-2 .. 0` (same delivery rule), one more
+//! delivery, `end_of_sample`; per batch, `end_of_batch` on every PE, then
+//! deliveries until no packet is left: the layers' gradients reach the
+//! optimiser, which runs Adam on the last one and sends the new weights back.
+//!
+//! Every floating-point operation follows the reference trainer's documented
+//! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer records its
+//! input spikes per step and accumulates them in fan-in order at the tick;
+//! the loss uses the IR expansions of `exp_f32`/`ln_f32`; the optimiser sums
+//! the batch copies' gradients in packet-key order, which is copy order
+//! (checked here).
+//!
+//! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
+//! data budget; what the lowering cannot reproduce exactly (a population
+//! split over several PEs, a layer with several outgoing projections, fewer
+//! batch copies than the batch, SGD, a non-zero reset) is refused with
+//! [`LowerError::NotYetSupported`].
+
+mod kernels;
+
+use std::collections::BTreeMap;
+
+use petgraph::graph::NodeIndex;
+
+use crate::driver::Mapped;
+use crate::kernel::{Kernel, KernelErrors, verify};
+use crate::machine::PeAddr;
+use crate::network::{LossSpec, OptimizerSpec, Reset, ValidNetwork};
+use crate::partition::{PacketKind, Role, SliceId, WeightRange};
+use crate::route::KeyRange;
+
+/// Tags of the receive table: what an accepted packet is.
+pub mod tag {
+    /// A spike; index: fan-in position (layer) or class (loss).
+    pub const SPIKE: i32 = 0;
+    /// An error from a post layer; index: local neuron (added to `e_out`).
+    pub const ERROR: i32 = 1;
+    /// An error from the loss; index: local neuron (stored in `e_out`).
+    pub const LOSS_ERROR: i32 = 2;
+    /// A gradient; index: the optimiser's held weight.
+    pub const GRADIENT: i32 = 3;
+    /// A new weight; index: the layer's local weight `j * fan_in + pos`.
+    pub const WEIGHT: i32 = 4;
+}
+
+/// Index of each packet kind in the `tx` buffer.
+pub fn tx_slot(kind: PacketKind) -> usize {
+    match kind {
+        PacketKind::Spike => 0,
+        PacketKind::Error => 1,
+        PacketKind::Gradient => 2,
+        PacketKind::Weight => 3,
+    }
+}
+
+/// One entry of a receive table (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxEntry {
+    pub range: KeyRange,
+    pub lo: u32,
+    pub hi: u32,
+    pub off: i32,
+    pub tag: i32,
+}
+
+/// Constants of one LIF layer, rounded to `f32` once from `f64` (as the
+/// reference trainer's plan).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerConsts {
+    pub alpha: f32,
+    pub beta: f32,
+    pub one_minus_alpha: f32,
+    pub one_minus_beta: f32,
+    pub theta: f32,
+    pub neg_tau_syn: f32,
+}
+
+/// One PE of the program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreProgram {
+    pub slice: SliceId,
+    pub pe: PeAddr,
+    pub role: Role,
+    pub population: NodeIndex,
+    pub batch_copy: Option<u32>,
+    /// Neurons of the population this PE simulates (or encodes).
+    pub neurons: std::ops::Range<u32>,
+    /// Index into [`Program::kernels`].
+    pub kernel: usize,
+    /// Initial contents of buffers, by name (missing buffers start at zero).
+    pub data: BTreeMap<String, Vec<u32>>,
+    /// Optimiser PEs: the weights held, in order (the `w` buffer).
+    pub weights: Vec<WeightRange>,
+}
+
+/// The compiled program: what `snnc build` writes and the emulator runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub name: String,
+    pub steps: u32,
+    pub batch: u32,
+    pub copies: u32,
+    pub kernels: Vec<Kernel>,
+    /// Indexed by slice id.
+    pub cores: Vec<CoreProgram>,
+    /// Every projection (declaration order): where its weights sit in the
+    /// numbering `post * fan_in + position` of its post population.
+    pub projections: Vec<ProjLayout>,
+}
+
+/// A projection's place in its post population's weight numbering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjLayout {
+    pub post: NodeIndex,
+    pub n_pre: u32,
+    pub n_post: u32,
+    /// First fan-in position of this projection.
+    pub offset: u32,
+    pub fan_in: u32,
+}
+
+impl Program {
+    /// The cores of one batch copy, in slice order.
+    pub fn copy_cores(&self, copy: u32) -> impl Iterator<Item = &CoreProgram> {
+        self.cores.iter().filter(move |c| c.batch_copy == Some(copy))
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LowerError {
+    #[error("lowering to kernels: {what} is not yet supported")]
+    #[diagnostic(code(snn::lower::not_yet_supported), help("train this network with `--backend reference`"))]
+    NotYetSupported { what: String },
+    #[error("a lowered kernel is invalid (a bug in the lowering)")]
+    #[diagnostic(code(snn::lower::invalid_kernel))]
+    Invalid(#[from] KernelErrors),
+}
+
+fn unsupported(what: impl Into<String>) -> LowerError {
+    LowerError::NotYetSupported { what: what.into() }
+}
+
+/// Everything the kernel generators need about one slice's population.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerShape {
+    pub name: String,
+    pub fan_in: u32,
+    /// Fan-in positions whose pre population is a LIF layer (errors go down).
+    pub lif_positions: Vec<std::ops::Range<u32>>,
+    pub consts: LayerConsts,
+}
+
+/// Loss constants in steps, as `f32`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LossShape {
+    pub classes: u32,
+    pub xi: f32,
+    pub a: f32,
+    pub b: f32,
+    pub batch: f32,
+}
+
+/// Adam constants, as the reference rounds them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct AdamShape {
+    pub held: u32,
+    pub expected: u32,
+    pub beta2: f32,
+    pub one_minus_b1: f32,
+    pub one_minus_b2: f32,
+    pub eps: f32,
+    pub wd: f32,
+}
+
+/// Lowers a mapped network with its initial weights.
+pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Result<Program, LowerError> {
+    let train = net.train.as_ref().ok_or_else(|| unsupported("a network without a `train` block"))?;
+    let g = &mapped.cores;
+    let steps = net.time.steps;
+    if steps < 2 {
+        return Err(unsupported("fewer than 2 time steps"));
+    }
+    if g.copies != train.batch || g.copy_slices.is_empty() {
+        return Err(unsupported(format!(
+            "{} batch copies for a batch of {} (use `mapping = batch_parallel` with one PE group per sample)",
+            g.copies, train.batch
+        )));
+    }
+    let OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } = train.optimizer else {
+        return Err(unsupported("the SGD optimiser in the emulator"));
+    };
+    let projections: Vec<_> = net.projections().collect();
+    if weights.len() != projections.len() {
+        return Err(unsupported("weights that do not match the projections"));
+    }
+    // Per population: one slice per copy, a single outgoing projection at most.
+    for (pop, p) in net.populations() {
+        let slices = g.slices[g.copy_slices[0].clone()].iter().filter(|s| s.population == pop && s.role != Role::Loss);
+        if slices.count() > 1 {
+            return Err(unsupported(format!("population `{}` split over several PEs", p.name)));
+        }
+        if let Some(lif) = p.lif() {
+            if lif.reset != Reset::Zero {
+                return Err(unsupported(format!("the reset of population `{}`", p.name)));
+            }
+            if net.outgoing(pop).len() > 1 {
+                return Err(unsupported(format!("population `{}` with several outgoing projections", p.name)));
+            }
+            if Some(pop) == Some(train.readout) && !net.outgoing(pop).is_empty() {
+                return Err(unsupported("a readout with outgoing projections"));
+            }
+        }
+    }
+    let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = train.loss;
+    let dt = net.time.dt;
+    let loss = LossShape {
+        classes: net.graph[train.readout].size,
+        xi: xi.in_steps(dt) as f32,
+        a: alpha as f32,
+        b: beta.in_steps(dt) as f32,
+        batch: train.batch as f32,
+    };
+
+    let key = |s: SliceId, kind: PacketKind| mapped.routing.keys.get(&(s, kind)).copied();
+    // Fan-in offset of each projection in its post population's fan-in.
+    let mut proj_offset = BTreeMap::new();
+    for (e, _, post, _) in &projections {
+        let offset: u32 = net
+            .incoming(*post)
+            .iter()
+            .take_while(|(f, _)| f != e)
+            .map(|(_, pre)| net.graph[*pre].size)
+            .sum();
+        proj_offset.insert(*e, offset);
+    }
+
+    let copy_len = g.copy_slices[0].len();
+    let mut kernels = Vec::new();
+    let mut template_of_slice = BTreeMap::new();
+    let mut cores = Vec::with_capacity(g.slices.len());
+    for (id, slice) in g.slices.iter().enumerate() {
+        let placed = &mapped.placement.cores[id];
+        let pop = slice.population;
+        let mut data: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut rx: Vec<RxEntry> = Vec::new();
+        let mut grad_sources: Vec<(u32, u32, RxEntry)> = Vec::new();
+        let mut tx = [0u32; 4];
+        for kind in PacketKind::ALL {
+            if let Some(r) = key(id, kind) {
+                tx[tx_slot(kind)] = r.key;
+            }
+        }
+        // Receive table: every flow that targets this slice.
+        for flow in &g.flows {
+            if !flow.target_ids().any(|t| t == id) {
+                continue;
+            }
+            let src = &g.slices[flow.source];
+            let range = key(flow.source, flow.kind).ok_or_else(|| unsupported("a flow without keys"))?;
+            let n_src = src.neurons.end - src.neurons.start;
+            let entry = match (flow.kind, slice.role) {
+                (PacketKind::Spike, Role::Layer) => {
+                    let e = net
+                        .incoming(pop)
+                        .into_iter()
+                        .find(|(_, pre)| *pre == src.population)
+                        .ok_or_else(|| unsupported("a spike flow without a projection"))?
+                        .0;
+                    RxEntry { range, lo: 0, hi: n_src, off: (proj_offset[&e] + src.neurons.start) as i32, tag: tag::SPIKE }
+                }
+                (PacketKind::Spike, Role::Loss) => {
+                    RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
+                }
+                (PacketKind::Error, Role::Layer) if src.role == Role::Loss => RxEntry {
+                    range,
+                    lo: slice.neurons.start,
+                    hi: slice.neurons.end,
+                    off: -(slice.neurons.start as i32),
+                    tag: tag::LOSS_ERROR,
+                },
+                (PacketKind::Error, Role::Layer) => {
+                    let e = net
+                        .incoming(src.population)
+                        .into_iter()
+                        .find(|(_, pre)| *pre == pop)
+                        .ok_or_else(|| unsupported("an error flow without a projection"))?
+                        .0;
+                    let start = proj_offset[&e] + slice.neurons.start;
+                    RxEntry {
+                        range,
+                        lo: start,
+                        hi: start + (slice.neurons.end - slice.neurons.start),
+                        off: -(start as i32),
+                        tag: tag::ERROR,
+                    }
+                }
+                (PacketKind::Gradient, Role::Optimiser) => {
+                    // Source weights: population weight numbers from
+                    // src.neurons.start * k; held index = number - part.start + part offset.
+                    let k = u64::from(net.fan_in(src.population));
+                    let base = u64::from(src.neurons.start) * k;
+                    let mut at = 0u64;
+                    let mut found = None;
+                    for part in &slice.weights {
+                        let len = part.range.end - part.range.start;
+                        if part.population == src.population {
+                            let lo = part.range.start.max(base);
+                            let hi = part.range.end.min(base + u64::from(n_src) * k);
+                            if lo < hi {
+                                found = Some(RxEntry {
+                                    range,
+                                    lo: (lo - base) as u32,
+                                    hi: (hi - base) as u32,
+                                    off: (base as i64 - part.range.start as i64 + at as i64) as i32,
+                                    tag: tag::GRADIENT,
+                                });
+                            }
+                        }
+                        at += len;
+                    }
+                    found.ok_or_else(|| unsupported("a gradient flow to an optimiser without its weights"))?
+                }
+                (PacketKind::Weight, Role::Layer) => {
+                    let k = u64::from(net.fan_in(pop));
+                    let base = u64::from(slice.neurons.start) * k;
+                    let n = u64::from(slice.neurons.end - slice.neurons.start);
+                    let mut at = 0u64;
+                    let mut found = None;
+                    for part in &src.weights {
+                        let len = part.range.end - part.range.start;
+                        if part.population == pop {
+                            let lo = part.range.start.max(base);
+                            let hi = part.range.end.min(base + n * k);
+                            if lo < hi {
+                                let raw_lo = lo - part.range.start + at;
+                                found = Some(RxEntry {
+                                    range,
+                                    lo: raw_lo as u32,
+                                    hi: (raw_lo + (hi - lo)) as u32,
+                                    off: (part.range.start as i64 - at as i64 - base as i64) as i32,
+                                    tag: tag::WEIGHT,
+                                });
+                            }
+                        }
+                        at += len;
+                    }
+                    found.ok_or_else(|| unsupported("a weight flow to a layer without its weights"))?
+                }
+                (kind, role) => {
+                    return Err(unsupported(format!("{} packets to a {} PE", kind.name(), role.name())));
+                }
+            };
+            if entry.tag == tag::GRADIENT {
+                grad_sources.push((range.key, src.batch_copy.unwrap_or(0), entry));
+            }
+            rx.push(entry);
+        }
+        rx.sort_by_key(|e| e.range.key);
+        data.insert("tx".into(), tx.to_vec());
+        data.insert("rx_key".into(), rx.iter().map(|e| e.range.key).collect());
+        data.insert("rx_mask".into(), rx.iter().map(|e| e.range.mask).collect());
+        data.insert("rx_lo".into(), rx.iter().map(|e| e.lo).collect());
+        data.insert("rx_hi".into(), rx.iter().map(|e| e.hi).collect());
+        data.insert("rx_off".into(), rx.iter().map(|e| e.off as u32).collect());
+        data.insert("rx_tag".into(), rx.iter().map(|e| e.tag as u32).collect());
+
+        if slice.role == Role::Optimiser {
+            check_copy_order(&grad_sources)?;
+            let mut w = Vec::new();
+            for part in &slice.weights {
+                let (e, _) = layer_weights(net, part.population, weights, &projections, &proj_offset);
+                w.extend(e[part.range.start as usize..part.range.end as usize].iter().map(|x| x.to_bits()));
+            }
+            data.insert("w".into(), w);
+        }
+        if slice.role == Role::Layer {
+            let (numbered, k) = layer_weights(net, pop, weights, &projections, &proj_offset);
+            let n = (slice.neurons.end - slice.neurons.start) as usize;
+            let k = k as usize;
+            let mut wt = vec![0u32; n * k];
+            for j in 0..n {
+                for pos in 0..k {
+                    wt[pos * n + j] = numbered[(slice.neurons.start as usize + j) * k + pos].to_bits();
+                }
+            }
+            data.insert("weights".into(), wt);
+        }
+
+        let template = match slice.batch_copy {
+            Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
+            _ => {
+                let kernel = match slice.role {
+                    Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
+                    Role::Layer => {
+                        let shape = layer_shape(net, pop, &proj_offset);
+                        kernels::layer(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32, steps)
+                    }
+                    Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
+                    Role::Optimiser => {
+                        let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
+                        let shape = AdamShape {
+                            held: held as u32,
+                            expected: (held * u64::from(g.copies)) as u32,
+                            beta2: beta2 as f32,
+                            one_minus_b1: (1.0 - beta1) as f32,
+                            one_minus_b2: (1.0 - beta2) as f32,
+                            eps: eps as f32,
+                            wd: weight_decay as f32,
+                        };
+                        kernels::optimiser(shape, rx.len() as u32, id - g.optimiser_slices.start)
+                    }
+                };
+                verify(&kernel)?;
+                kernels.push(kernel);
+                kernels.len() - 1
+            }
+        };
+        template_of_slice.insert(id, template);
+        cores.push(CoreProgram {
+            slice: id,
+            pe: placed.pe,
+            role: slice.role,
+            population: pop,
+            batch_copy: slice.batch_copy,
+            neurons: slice.neurons.clone(),
+            kernel: template,
+            data,
+            weights: slice.weights.clone(),
+        });
+    }
+    let projections = projections
+        .iter()
+        .map(|(e, pre, post, _)| ProjLayout {
+            post: *post,
+            n_pre: net.graph[*pre].size,
+            n_post: net.graph[*post].size,
+            offset: proj_offset[e],
+            fan_in: net.fan_in(*post),
+        })
+        .collect();
+    Ok(Program { name: net.name.clone(), steps, batch: train.batch, copies: g.copies, kernels, cores, projections })
+}
+
+/// The optimiser sums the copies' gradients in the order it receives them,
+/// key order: for every weight that must be copy order.
+fn check_copy_order(sources: &[(u32, u32, RxEntry)]) -> Result<(), LowerError> {
+    let mut sorted = sources.to_vec();
+    sorted.sort_by_key(|s| s.0);
+    for (i, (_, copy, e)) in sorted.iter().enumerate() {
+        let later_lower_copy = sorted[i + 1..].iter().any(|(_, c, f)| {
+            let (a0, a1) = (i64::from(e.lo) + i64::from(e.off), i64::from(e.hi) + i64::from(e.off));
+            let (b0, b1) = (i64::from(f.lo) + i64::from(f.off), i64::from(f.hi) + i64::from(f.off));
+            c <= copy && a0 < b1 && b0 < a1
+        });
+        if later_lower_copy {
+            return Err(unsupported("gradient flows whose keys are not in batch-copy order"));
+        }
+    }
+    Ok(())
+}
+
+/// The weights into `pop`, numbered `post * fan_in + position`, and the fan-in.
+fn layer_weights(
+    net: &ValidNetwork,
+    pop: NodeIndex,
+    weights: &[Vec<f32>],
+    projections: &[(petgraph::graph::EdgeIndex, NodeIndex, NodeIndex, &crate::network::Projection)],
+    proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
+) -> (Vec<f32>, u32) {
+    let k = net.fan_in(pop);
+    let n = net.graph[pop].size;
+    let mut out = vec![0.0; (n * k) as usize];
+    for (p, (e, pre, post, _)) in projections.iter().enumerate() {
+        if *post != pop {
+            continue;
+        }
+        let n_pre = net.graph[*pre].size;
+        let off = proj_offset[e];
+        for j in 0..n {
+            for i in 0..n_pre {
+                out[(j * k + off + i) as usize] = weights[p].get((j * n_pre + i) as usize).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    (out, k)
+}
+
+fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>) -> LayerShape {
+    let p = &net.graph[pop];
+    let lif = p.lif().expect("layer slices are LIF populations");
+    let dt = net.time.dt;
+    let alpha = (-dt / lif.tau_syn).exp();
+    let beta = (-dt / lif.tau_mem).exp();
+    let lif_positions = net
+        .incoming(pop)
+        .into_iter()
+        .filter(|(_, pre)| net.graph[*pre].lif().is_some())
+        .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
+        .collect();
+    LayerShape {
+        name: p.name.clone(),
+        fan_in: net.fan_in(pop),
+        lif_positions,
+        consts: LayerConsts {
+            alpha: alpha as f32,
+            beta: beta as f32,
+            one_minus_alpha: (1.0 - alpha) as f32,
+            one_minus_beta: (1.0 - beta) as f32,
+            theta: lif.threshold as f32,
+            neg_tau_syn: (-lif.tau_syn) as f32,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

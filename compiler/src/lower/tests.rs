@@ -1,0 +1,65 @@
+use super::*;
+use crate::driver::map_network;
+use crate::kernel::print_kernel;
+use crate::network::{OptimizerSpec, yinyang_network};
+
+fn zero_weights(net: &ValidNetwork) -> Vec<Vec<f32>> {
+    net.projections().map(|(_, a, b, _)| vec![0.5; (net.graph[a].size * net.graph[b].size) as usize]).collect()
+}
+
+#[test]
+fn yinyang_lowers_to_five_templates_on_89_pes() {
+    let net = yinyang_network(120);
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let names: Vec<&str> = program.kernels.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["input_input", "layer_hidden", "layer_output", "loss", "optimiser_0"]);
+    assert_eq!(program.cores.len(), 22 * 4 + 1);
+    // Every copy runs the same templates, with its own keys.
+    let tx: Vec<&Vec<u32>> = program.copy_cores(1).map(|c| &c.data["tx"]).collect();
+    let tx0: Vec<&Vec<u32>> = program.copy_cores(0).map(|c| &c.data["tx"]).collect();
+    assert_ne!(tx, tx0);
+    let kernels: Vec<usize> = program.copy_cores(5).map(|c| c.kernel).collect();
+    assert_eq!(kernels, [0, 1, 2, 3]);
+    // The optimiser hears 22 gradient flows per layer.
+    let opt = program.cores.last().unwrap();
+    assert_eq!(opt.data["rx_tag"].iter().filter(|&&t| t == tag::GRADIENT as u32).count(), 44);
+    assert_eq!(opt.data["w"].len(), 960);
+    // The layer weights are stored [pre][post].
+    let hidden = &program.cores[1];
+    assert_eq!(hidden.data["weights"].len(), 600);
+    for k in &program.kernels {
+        assert!(print_kernel(k).contains("fn packet"), "{}", k.name);
+    }
+}
+
+#[test]
+fn sgd_is_not_yet_supported() {
+    let mut net = yinyang_network(12);
+    if let Some(t) = net.train.as_mut() {
+        t.optimizer = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
+    }
+    let mapped = map_network(&net).unwrap();
+    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
+    assert!(err.to_string().contains("SGD optimiser in the emulator is not yet supported"), "{err}");
+}
+
+#[test]
+fn a_split_population_is_not_yet_supported() {
+    let mut net = yinyang_network(120);
+    net.target.neurons_per_core = Some(50);
+    let mapped = map_network(&net).unwrap();
+    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
+    assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
+}
+
+/// The text form of every kernel template of `examples/yinyang.snn`'s
+/// network (built in code): the lowering's output, reviewed as a snapshot.
+#[test]
+fn yinyang_kernels_snapshot() {
+    let net = yinyang_network(120);
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let text: String = program.kernels.iter().map(print_kernel).collect();
+    insta::assert_snapshot!(text);
+}

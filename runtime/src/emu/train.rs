@@ -1,0 +1,127 @@
+//! Training in the emulator: the reference trainer's epoch (same shuffle,
+//! same batches, same metrics) with every batch run by the emulated machine.
+//!
+//! Input: a [`Prepared`] problem, a [`TrainState`] whose weights the
+//! emulator's program was lowered with, the [`Emulator`]. Output: the state
+//! after one more epoch (weights and Adam moments read back from the
+//! optimiser PEs, the step count advanced) and its [`EpochMetrics`].
+//!
+//! Invariant: with the same state, an epoch gives bit-identical weights and
+//! metrics (except `seconds`) to `train::trainer::run_epoch`: the emulator
+//! reproduces the reference's floating-point order (tested).
+
+use std::time::Instant;
+
+use super::{EmuError, Emulator, SampleInput};
+use crate::data::encode::Encoded;
+use crate::train::batch::Evaluation;
+use crate::train::eventprop::predict;
+use crate::train::optim::OptState;
+use crate::train::run::{EpochRunner, RunError};
+use crate::train::trainer::{EpochMetrics, Prepared, TrainState};
+
+/// Accuracy and mean loss of a split, forward in the emulator (copies side by
+/// side, the last group possibly smaller).
+pub fn evaluate(emu: &mut Emulator, data: &Encoded) -> Result<Evaluation, EmuError> {
+    let copies = emu.program().copies as usize;
+    let mut loss = 0.0f32;
+    let (mut correct, mut strict) = (0usize, 0usize);
+    let idx: Vec<usize> = (0..data.len()).collect();
+    for chunk in idx.chunks(copies.max(1)) {
+        let samples: Vec<SampleInput> =
+            chunk.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+        for (r, &s) in emu.run_batch(&samples, None)?.iter().zip(chunk) {
+            loss += r.loss;
+            let (prediction, strict_correct) = predict(&r.first, data.labels[s]);
+            correct += usize::from(prediction == data.labels[s]);
+            strict += usize::from(strict_correct);
+        }
+    }
+    let n = data.len().max(1) as f64;
+    Ok(Evaluation {
+        loss: loss / data.len().max(1) as f32,
+        accuracy: correct as f64 / n,
+        strict_accuracy: strict as f64 / n,
+    })
+}
+
+/// One epoch: shuffled batches through the emulator, then validation.
+pub fn run_epoch(
+    p: &Prepared,
+    state: &mut TrainState,
+    emu: &mut Emulator,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<EpochMetrics, EmuError> {
+    let start = Instant::now();
+    let epoch = state.epoch + 1;
+    let batch = p.train_spec.batch as usize;
+    let mut order: Vec<usize> = (0..p.train.len()).collect();
+    state.rng.shuffle(&mut order);
+    let batches = order.len() / batch;
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    for (b, idx) in order.chunks_exact(batch).enumerate() {
+        let hyper = state
+            .optimizer
+            .adam_scalars()
+            .ok_or_else(|| EmuError::NotYetSupported { what: "an optimiser other than Adam".into() })?;
+        let samples: Vec<SampleInput> =
+            idx.iter().map(|&s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
+        let results = emu.run_batch(&samples, Some(hyper))?;
+        let mut batch_loss = 0.0f32;
+        for (r, &s) in results.iter().zip(idx) {
+            batch_loss += r.loss;
+            correct += usize::from(predict(&r.first, p.train.labels[s]).0 == p.train.labels[s]);
+        }
+        if !batch_loss.is_finite() {
+            return Err(EmuError::NotFinite { epoch, what: format!("the loss of batch {}", b + 1) });
+        }
+        loss_sum += f64::from(batch_loss);
+        state.optimizer.step += 1;
+        on_batch(b + 1, batches);
+    }
+    state.weights = emu.weights()?;
+    if state.weights.iter().flatten().any(|w| !w.is_finite()) {
+        return Err(EmuError::NotFinite { epoch, what: "a weight".into() });
+    }
+    if let OptState::Adam { m, v } = &mut state.optimizer.state {
+        *m = emu.optimiser_tensors("m")?;
+        *v = emu.optimiser_tensors("v")?;
+    }
+    let val = match &p.validation {
+        Some(v) => Some(evaluate(emu, v)?),
+        None => None,
+    };
+    let n = (batches * batch) as f64;
+    let m = EpochMetrics {
+        epoch,
+        train_loss: loss_sum / n,
+        train_accuracy: correct as f64 / n,
+        validation_loss: val.map(|v| f64::from(v.loss)),
+        validation_accuracy: val.map(|v| v.accuracy),
+        seconds: start.elapsed().as_secs_f64(),
+        lr: state.optimizer.lr(),
+    };
+    state.epoch = epoch;
+    state.history.push(m.clone());
+    Ok(m)
+}
+
+/// The emulator as the run directory's [`EpochRunner`]; the test split is
+/// evaluated in the emulator with the weights its PEs hold.
+pub struct EmuRunner<'a> {
+    pub emu: &'a mut Emulator,
+}
+
+impl EpochRunner for EmuRunner<'_> {
+    fn epoch(
+        &mut self,
+        p: &Prepared,
+        state: &mut TrainState,
+        on_batch: &mut dyn FnMut(usize, usize),
+    ) -> Result<EpochMetrics, RunError> {
+        Ok(run_epoch(p, state, self.emu, on_batch)?)
+    }
+    fn test(&mut self, _: &Prepared, _: &[Vec<f32>], data: &Encoded) -> Result<Evaluation, RunError> {
+        Ok(evaluate(self.emu, data)?)
+    }
+}

@@ -1,0 +1,192 @@
+//! The emulator against the reference trainer, bit for bit, on the examples:
+//! spikes of every layer, first spikes and loss, per-sample gradients, and
+//! the weights after optimiser steps.
+
+use std::path::Path;
+
+use snnc_compiler::driver::map_network;
+use snnc_compiler::lower::lower;
+use snnc_runtime::emu::{Emulator, SampleInput};
+use snnc_runtime::train::batch::batch_gradient;
+use snnc_runtime::train::eventprop::{Scratch, sample_gradient, transpose};
+use snnc_runtime::train::init::init_weights;
+use snnc_runtime::train::optim::Optimizer;
+use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, run_epoch};
+
+fn setup(example: &str) -> (Prepared, Emulator, Vec<Vec<f32>>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join(example)).unwrap();
+    let net = snnc_compiler::check_source(example, &text).unwrap();
+    let mapped = map_network(&net).unwrap();
+    let p = prepare(&net, &dir).unwrap();
+    let weights = init_weights(&p.plan, 0);
+    let program = lower(&net, &mapped, &weights).unwrap();
+    let emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    (p, emu, weights)
+}
+
+fn inputs(p: &Prepared, idx: &[usize]) -> Vec<(Vec<u32>, u32)> {
+    idx.iter().map(|&s| (p.train.sample(s).to_vec(), p.train.labels[s])).collect()
+}
+
+/// Spikes, first spikes, loss and the per-sample gradient of every sample of
+/// three batches (66 samples), compared bit for bit.
+fn forward_and_backward_match(example: &str) {
+    let (p, mut emu, weights) = setup(example);
+    let wt = transpose(&p.plan, &weights);
+    let batch = p.train_spec.batch as usize;
+    let mut scratch = Scratch::default();
+    let mut nonzero_grads = 0;
+    for b in 0..3 {
+        let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
+        let data = inputs(&p, &idx);
+        let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+        let results = emu.run_batch(&samples, None).unwrap();
+        let spikes: usize = p.plan.layers.iter().map(|l| emu.layer_spikes(0, l.node).unwrap().len()).sum();
+        assert!(spikes > 0, "{example}: copy 0 is silent");
+        for (c, &s) in idx.iter().enumerate() {
+            let out = sample_gradient(&p.plan, &wt, p.train.sample(s), p.train.labels[s], batch, &mut scratch);
+            for (l, layer) in p.plan.layers.iter().enumerate() {
+                let want: Vec<(u32, u32)> = (0..p.plan.steps)
+                    .flat_map(|n| scratch.layers[l].at(n).map(move |k| (n as u32, k)))
+                    .map(|(n, k)| (n, scratch.layers[l].neuron[k]))
+                    .collect();
+                let got = emu.layer_spikes(c as u32, layer.node).unwrap();
+                assert_eq!(got, want, "{example}: sample {s}, layer {}", layer.name);
+                let grad = emu.layer_buffer(c as u32, layer.node, "grad").unwrap();
+                for &q in &layer.incoming {
+                    let want: Vec<u32> = scratch.grad[q].iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(&grad[..want.len()], &want[..], "{example}: sample {s}, gradient of {}", p.plan.projections[q].name);
+                }
+            }
+            nonzero_grads += scratch.grad.iter().flatten().filter(|&&g| g != 0.0).count();
+            assert_eq!(results[c].first, out.first, "{example}: sample {s}");
+            assert_eq!(results[c].loss.to_bits(), out.loss.to_bits(), "{example}: sample {s} loss");
+        }
+    }
+    assert!(nonzero_grads > 0, "{example}: no sample has a gradient");
+}
+
+#[test]
+fn yinyang_forward_and_backward_are_bit_identical() {
+    forward_and_backward_match("yinyang.snn");
+}
+
+#[test]
+fn deep_forward_and_backward_are_bit_identical() {
+    forward_and_backward_match("deep.snn");
+}
+
+/// One batch with an optimiser step: the weights in the optimiser PE and in
+/// every copy's layer PEs equal the reference's `batch_gradient` + Adam, bit
+/// for bit; then a second step.
+fn optimiser_steps_match(example: &str) {
+    let (p, mut emu, weights) = setup(example);
+    let batch = p.train_spec.batch as usize;
+    let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
+    let mut opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
+    let mut want = weights.clone();
+    for b in 0..2 {
+        let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
+        let data = inputs(&p, &idx);
+        let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+        emu.run_batch(&samples, opt.adam_scalars()).unwrap();
+        let out = batch_gradient(&p.plan, &want, &p.train, &idx);
+        opt.apply(&mut want, &out.grad);
+        let got = emu.weights().unwrap();
+        assert_ne!(got, weights, "{example}: the weights did not move");
+        for (q, (g, w)) in got.iter().zip(&want).enumerate() {
+            let g: Vec<u32> = g.iter().map(|x| x.to_bits()).collect();
+            let w: Vec<u32> = w.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(g, w, "{example}: step {b}, projection {}", p.plan.projections[q].name);
+        }
+        // Every copy's layer PEs received the new weights ([pre][post]).
+        let wt = transpose(&p.plan, &want);
+        for layer in &p.plan.layers {
+            let held = emu.layer_buffer(p.train_spec.batch - 1, layer.node, "weights").unwrap();
+            let q = layer.incoming[0];
+            let w: Vec<u32> = wt[q].iter().map(|x| x.to_bits()).collect();
+            assert_eq!(&held[..w.len()], &w[..], "{example}: step {b}, last copy's {}", layer.name);
+        }
+    }
+}
+
+#[test]
+fn yinyang_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match("yinyang.snn");
+}
+
+#[test]
+fn deep_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match("deep.snn");
+}
+
+/// Two epochs on 880 training samples: the same metrics (but wall time) and
+/// the same weights as the reference trainer.
+#[test]
+fn two_epochs_train_identically() {
+    let (mut p, mut emu, weights) = setup("yinyang.snn");
+    let keep: Vec<usize> = (0..880).collect();
+    p.train = p.train.select(&keep);
+    let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
+    let mut emulated = TrainState::new(&p, 0, Some(weights));
+    for _ in 0..2 {
+        let want = run_epoch(&p, &mut reference, &mut |_, _| {}).unwrap();
+        let got = snnc_runtime::emu::train::run_epoch(&p, &mut emulated, &mut emu, &mut |_, _| {}).unwrap();
+        assert_eq!((got.epoch, got.train_loss, got.train_accuracy), (want.epoch, want.train_loss, want.train_accuracy));
+        assert_eq!((got.validation_loss, got.validation_accuracy), (want.validation_loss, want.validation_accuracy));
+        assert_eq!(got.lr, want.lr);
+        assert_eq!(emulated.weights, reference.weights);
+        assert_eq!(emulated.optimizer, reference.optimizer);
+    }
+}
+
+/// A routing table with one entry removed: the first packet that needs it
+/// stops the run with the dropped-packet error naming key and chip.
+#[test]
+fn a_corrupted_routing_table_drops_a_packet() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let net = snnc_compiler::check_source("yinyang.snn", &text).unwrap();
+    let mut mapped = map_network(&net).unwrap();
+    let p = prepare(&net, &dir).unwrap();
+    let weights = init_weights(&p.plan, 0);
+    let program = lower(&net, &mapped, &weights).unwrap();
+    // The key of copy 0's input spikes.
+    let input = program.cores.iter().find(|c| c.role == snnc_compiler::partition::Role::Input).unwrap();
+    let key = input.data["tx"][0];
+    let table = &mut mapped.routing.tables.chips[0];
+    let before = table.len();
+    table.retain(|e| !e.range().contains(key));
+    assert_eq!(table.len(), before - 1);
+    let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    let data = inputs(&p, &[0]);
+    let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
+    let err = emu.run_batch(&samples, None).unwrap_err();
+    // The first spike is the bias input's (neuron 4, at step 0).
+    let key = key | 4;
+    assert_eq!(err.to_string(), format!("packet with key {key:#010x} matches no routing entry on chip (0, 0): dropped"));
+}
+
+/// Batch copies run in parallel: one thread and two threads give the same
+/// results and weights, bit for bit.
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (p, mut emu, _) = setup("yinyang.snn");
+            let batch = p.train_spec.batch as usize;
+            let mut out = Vec::new();
+            for b in 0..3 {
+                let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
+                let data = inputs(&p, &idx);
+                let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+                let r = emu.run_batch(&samples, Some((1e-3, 0.5))).unwrap();
+                out.push(format!("{r:?}"));
+            }
+            (out, emu.weights().unwrap(), emu.counters())
+        })
+    };
+    assert_eq!(run(1), run(2));
+}
