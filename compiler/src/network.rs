@@ -168,6 +168,38 @@ pub struct LifParams {
     pub reset: Reset,
 }
 
+/// The `f32` constants of one LIF layer on a time grid, computed in `f64` and
+/// rounded to `f32` once. Every backend (reference trainer, lowering) takes
+/// them from [`LifParams::f32_consts`], so that they are the same bits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerConsts {
+    /// `exp(-dt / tau_syn)`.
+    pub alpha: f32,
+    /// `exp(-dt / tau_mem)`.
+    pub beta: f32,
+    pub one_minus_alpha: f32,
+    pub one_minus_beta: f32,
+    pub theta: f32,
+    /// `-tau_syn` in seconds: the gradient scale of section 2 of the contract.
+    pub neg_tau_syn: f32,
+}
+
+impl LifParams {
+    /// This layer's constants on a grid of step `dt` seconds.
+    pub fn f32_consts(&self, dt: f64) -> LayerConsts {
+        let alpha = (-dt / self.tau_syn).exp();
+        let beta = (-dt / self.tau_mem).exp();
+        LayerConsts {
+            alpha: alpha as f32,
+            beta: beta as f32,
+            one_minus_alpha: (1.0 - alpha) as f32,
+            one_minus_beta: (1.0 - beta) as f32,
+            theta: self.threshold as f32,
+            neg_tau_syn: (-self.tau_syn) as f32,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reset {
     /// V is set to zero after a spike (the only reset EventProp's contract defines).

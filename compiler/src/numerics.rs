@@ -18,14 +18,14 @@ pub const EXP_MIN_ARG: f32 = -87.0;
 /// Highest argument accepted by [`exp_f32`]; larger arguments are clamped.
 pub const EXP_MAX_ARG: f32 = 88.0;
 
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
+pub const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in a high part with few significant bits (exact products with
 /// small integers) and a low correction (Cody-Waite range reduction).
-const LN2_HI: f32 = 0.693_145_75;
-const LN2_LO: f32 = 1.428_606_8e-6;
+pub const LN2_HI: f32 = 0.693_145_75;
+pub const LN2_LO: f32 = 1.428_606_8e-6;
 
 /// Taylor coefficients 1/k! for k = 2..7, evaluated by Horner's rule.
-const EXP_POLY: [f32; 6] = [
+pub const EXP_POLY: [f32; 6] = [
     1.0 / 5040.0,
     1.0 / 720.0,
     1.0 / 120.0,
@@ -33,6 +33,9 @@ const EXP_POLY: [f32; 6] = [
     1.0 / 6.0,
     0.5,
 ];
+
+/// Coefficients of `ln m = 2 s (1 + s^2/3 + s^4/5 + ...)`, highest first, by Horner.
+pub const LN_POLY: [f32; 5] = [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0];
 
 /// `e^x` in `f32`, deterministic across backends.
 ///
@@ -81,8 +84,8 @@ pub fn ln_f32(x: f32) -> f32 {
     }
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut q = 1.0 / 9.0;
-    for c in [1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0] {
+    let mut q = LN_POLY[0];
+    for c in &LN_POLY[1..] {
         q = q * s2 + c;
     }
     let ef = e as f32;

@@ -9,22 +9,7 @@
 
 use super::build::FunctionBuilder;
 use super::{ConvertOp, Expr, Ty};
-use crate::numerics::{EXP_MAX_ARG, EXP_MIN_ARG};
-
-/// The constants of `numerics.rs` (private there; equality is tested through
-/// the results, bit for bit).
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
-const LN2_HI: f32 = 0.693_145_75;
-const LN2_LO: f32 = 1.428_606_8e-6;
-const EXP_POLY: [f32; 6] = [
-    1.0 / 5040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-];
-const LN_POLY: [f32; 5] = [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0];
+use crate::numerics::{EXP_MAX_ARG, EXP_MIN_ARG, EXP_POLY, LN2_HI, LN2_LO, LN_POLY, LOG2_E};
 
 /// Emits `e^x` into `fb`; returns the local holding the result.
 pub fn exp_f32(fb: &mut FunctionBuilder, x: Expr) -> Expr {

@@ -49,7 +49,7 @@ use petgraph::graph::NodeIndex;
 use crate::driver::Mapped;
 use crate::kernel::{Kernel, KernelErrors, verify};
 use crate::machine::PeAddr;
-use crate::network::{LossSpec, OptimizerSpec, Reset, ValidNetwork};
+use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
 use crate::partition::{PacketKind, Role, SliceId, WeightRange};
 use crate::route::KeyRange;
 
@@ -85,18 +85,6 @@ pub struct RxEntry {
     pub hi: u32,
     pub off: i32,
     pub tag: i32,
-}
-
-/// Constants of one LIF layer, rounded to `f32` once from `f64` (as the
-/// reference trainer's plan).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LayerConsts {
-    pub alpha: f32,
-    pub beta: f32,
-    pub one_minus_alpha: f32,
-    pub one_minus_beta: f32,
-    pub theta: f32,
-    pub neg_tau_syn: f32,
 }
 
 /// One PE of the program.
@@ -512,9 +500,6 @@ fn layer_weights(
 fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>) -> LayerShape {
     let p = &net.graph[pop];
     let lif = p.lif().expect("layer slices are LIF populations");
-    let dt = net.time.dt;
-    let alpha = (-dt / lif.tau_syn).exp();
-    let beta = (-dt / lif.tau_mem).exp();
     let lif_positions = net
         .incoming(pop)
         .into_iter()
@@ -525,14 +510,7 @@ fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgra
         name: p.name.clone(),
         fan_in: net.fan_in(pop),
         lif_positions,
-        consts: LayerConsts {
-            alpha: alpha as f32,
-            beta: beta as f32,
-            one_minus_alpha: (1.0 - alpha) as f32,
-            one_minus_beta: (1.0 - beta) as f32,
-            theta: lif.threshold as f32,
-            neg_tau_syn: (-lif.tau_syn) as f32,
-        },
+        consts: lif.f32_consts(net.time.dt),
     }
 }
 

@@ -10,7 +10,7 @@
 //! the plan's grid. Layer `k` only receives from the input or from layers `< k`.
 
 use petgraph::graph::NodeIndex;
-use snnc_compiler::network::{Init, LossSpec, SpikeSource, TimeGrid, ValidNetwork};
+use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, ValidNetwork};
 
 /// Where a projection comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,18 +31,6 @@ pub struct ProjPlan {
     pub init: Init,
     /// Fan-in of the post population (all its incoming projections).
     pub fan_in: u32,
-}
-
-/// Per-layer constants, all rounded to `f32` once from `f64`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LayerConsts {
-    pub alpha: f32,
-    pub beta: f32,
-    pub one_minus_alpha: f32,
-    pub one_minus_beta: f32,
-    pub theta: f32,
-    /// `-tau_syn` in seconds: the gradient scale of section 2.
-    pub neg_tau_syn: f32,
 }
 
 #[derive(Clone, Debug)]
@@ -109,20 +97,11 @@ impl Plan {
             .iter()
             .map(|&n| {
                 let p = net.graph[n].lif().expect("filtered to lif");
-                let alpha = (-grid.dt / p.tau_syn).exp();
-                let beta = (-grid.dt / p.tau_mem).exp();
                 LayerPlan {
                     name: net.graph[n].name.clone(),
                     node: n,
                     size: net.graph[n].size as usize,
-                    consts: LayerConsts {
-                        alpha: alpha as f32,
-                        beta: beta as f32,
-                        one_minus_alpha: (1.0 - alpha) as f32,
-                        one_minus_beta: (1.0 - beta) as f32,
-                        theta: p.threshold as f32,
-                        neg_tau_syn: (-p.tau_syn) as f32,
-                    },
+                    consts: p.f32_consts(grid.dt),
                     incoming: Vec::new(),
                     outgoing: Vec::new(),
                 }
