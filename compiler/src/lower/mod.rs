@@ -47,7 +47,7 @@ use std::collections::BTreeMap;
 use petgraph::graph::NodeIndex;
 
 use crate::driver::Mapped;
-use crate::kernel::{Kernel, KernelErrors, verify};
+use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
 use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
 use crate::partition::{PacketKind, Role, SliceId, WeightRange};
@@ -145,7 +145,32 @@ pub enum LowerError {
     NotYetSupported { what: String },
     #[error("a lowered kernel is invalid (a bug in the lowering)")]
     #[diagnostic(code(snn::lower::invalid_kernel))]
-    Invalid(#[from] KernelErrors),
+    Invalid(#[from] #[diagnostic_source] KernelErrors),
+}
+
+/// A kernel whose buffers exceed the PE's data budget is a limit of this
+/// lowering (it records the state of every step densely, which the
+/// partitioner's spike-budget model does not account for), not a bug: report
+/// it as not yet supported. Any other verifier error is a bug.
+fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
+    let over: Vec<String> = e
+        .errors
+        .iter()
+        .filter_map(|err| match err {
+            KernelError::OverBudget { name, end, budget } => {
+                Some(format!("buffer `{name}` ends at byte {end} of {budget}"))
+            }
+            _ => None,
+        })
+        .collect();
+    if !over.is_empty() && over.len() == e.errors.len() {
+        unsupported(format!(
+            "a slice of `{population}` whose per-step records do not fit the PE ({})",
+            over.join(", ")
+        ))
+    } else {
+        LowerError::Invalid(e)
+    }
 }
 
 fn unsupported(what: impl Into<String>) -> LowerError {
@@ -422,7 +447,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                         kernels::optimiser(shape, rx.len() as u32, id - g.optimiser_slices.start)
                     }
                 };
-                verify(&kernel)?;
+                verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
                 kernels.push(kernel);
                 kernels.len() - 1
             }

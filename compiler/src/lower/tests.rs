@@ -53,6 +53,19 @@ fn a_split_population_is_not_yet_supported() {
     assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
 }
 
+/// 200 neurons over 60 steps fit the partitioner's spike-budget model but not
+/// the lowering's dense per-step records: a limit, reported as such (not as
+/// an invalid kernel, which would be a bug).
+#[test]
+fn per_step_records_over_the_budget_are_not_yet_supported() {
+    let mut net = yinyang_network(200);
+    net.time.steps = 60;
+    let mapped = map_network(&net).unwrap();
+    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
+    assert!(matches!(err, LowerError::NotYetSupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("`hidden` whose per-step records do not fit"), "{err}");
+}
+
 /// The text form of every kernel template of `examples/yinyang.snn`'s
 /// network (built in code): the lowering's output, reviewed as a snapshot.
 #[test]
