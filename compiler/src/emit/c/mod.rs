@@ -32,6 +32,7 @@
 //! those).
 
 mod kernel;
+pub mod program;
 
 use crate::kernel::{Kernel, KernelErrors, verify};
 
@@ -77,7 +78,21 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
             region: DATA_REGION,
         });
     }
-    Ok(kernel::emit(kernel, memory))
+    Ok(kernel::emit(kernel, Some(memory)))
+}
+
+/// The C source of a kernel template shared by several PEs: its data comes
+/// from the header named by `S2_PE_DATA` ([`pe_data`]). Fails as
+/// [`emit_kernel`] does.
+pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
+    emit_kernel(kernel, &[])?;
+    Ok(kernel::emit(kernel, None))
+}
+
+/// One PE's data header for `kernel`'s template (see [`emit_template`]):
+/// the definition of its memory, initialised from `memory`.
+pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
+    kernel::pe_data(kernel, memory)
 }
 
 /// The number of 32-bit words of data memory the emitted program holds
