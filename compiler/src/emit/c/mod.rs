@@ -9,7 +9,10 @@
 //! `const s2_program <kernel>_program` the event loop (`s2_run.c`) runs; and
 //! [`support_files`]: `s2_kernel.h` (the IR's arithmetic in portable C),
 //! `s2_hal.h` (the board interface), the host and QEMU HALs, the Cortex-M4
-//! startup code, linker script and Makefile.
+//! startup code, linker script and Makefile. A kernel shared by several PEs
+//! is emitted once as a template ([`emit_template`]) whose data each PE
+//! supplies as a header ([`pe_data`]); [`program`] emits a whole lowered
+//! program that way.
 //!
 //! Semantics: the emitted code computes exactly what the interpreter
 //! (`snnc_runtime::interp`) computes, bit for bit, when compiled by a C99
