@@ -2,7 +2,8 @@
 //! of examples/yinyang.snn (snapshots; the per-PE data and routing files by
 //! size and digest), deep.snn emits, and the yinyang firmware builds with
 //! arm-none-eabi-gcc without warnings into images that fit a PE's 32 KiB of
-//! code and 96 KiB of data.
+//! code and 96 KiB of data (with 4 KiB of stack); `make host` builds the
+//! host harness of the templates.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -159,4 +160,18 @@ fn yinyang_firmware_builds_and_fits() {
         rows += 1;
     }
     assert_eq!(rows, pes.len(), "a size row per PE image");
+    if has("cc") {
+        let host = Command::new("make")
+            .current_dir(&out)
+            .args(["-s", "host"])
+            .output()
+            .expect("make host");
+        assert!(
+            host.status.success(),
+            "make host:\n{}",
+            String::from_utf8_lossy(&host.stderr)
+        );
+    } else {
+        eprintln!("SKIPPED: make host needs cc");
+    }
 }
