@@ -35,7 +35,7 @@ enum Command {
     Build(cmd::build::BuildArgs),
     /// Train a program directory written by `snnc build` in the emulator.
     Run(cmd::build::RunArgs),
-    /// Write C sources for the chip from a kernel (.kir); a whole .snn network is not yet supported.
+    /// Write C sources for the chip: per-PE firmware of a .snn network (templates, PE data, routing, Makefile), or one kernel (.kir).
     Emit(cmd::emit::EmitArgs),
 }
 

@@ -1,6 +1,7 @@
 //! `snnc emit` as the CLI runs it: a kernel in kernel-IR text form is
-//! emitted as a buildable C program; a whole network stops after mapping
-//! with "not yet supported"; bad input is rejected.
+//! emitted as a buildable C program; a network the lowering does not support
+//! fails with the lowering's "not yet supported"; bad input is rejected.
+//! (Whole networks: `emit_network.rs`.)
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -74,18 +75,18 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
 }
 
 #[test]
-fn a_network_stops_after_mapping_as_not_yet_supported() {
+fn a_network_the_lowering_does_not_support_is_not_yet_supported() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     match emit(EmitArgs {
-        file: example("yinyang.snn"),
+        file: example("large.snn"),
         output: out.clone(),
     }) {
         Err(f @ Failure::Internal(_)) => {
-            assert_eq!(code(&f).as_deref(), Some("snnc::not_yet_supported"))
+            assert_eq!(code(&f).as_deref(), Some("snn::lower::not_yet_supported"))
         }
         Err(f) => panic!("expected not yet supported, got {:?}", code(&f)),
-        Ok(()) => panic!("the lowering does not exist yet"),
+        Ok(()) => panic!("large.snn splits a population over several PEs"),
     }
     assert!(!out.exists(), "nothing is written");
 }

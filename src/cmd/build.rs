@@ -77,7 +77,7 @@ pub fn emulator_for(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<Emulator
 }
 
 /// The initial weights from the spec's initialisers and seed.
-fn initial_weights(net: &ValidNetwork) -> Result<Vec<Vec<f32>>, Failure> {
+pub fn initial_weights(net: &ValidNetwork) -> Result<Vec<Vec<f32>>, Failure> {
     let plan = Plan::new(net).map_err(rejected)?;
     let seed = net.train.as_ref().map_or(0, |t| t.seed);
     Ok(init_weights(&plan, seed))

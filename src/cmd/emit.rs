@@ -6,19 +6,24 @@
 //! `s2_kernel.h`, the host and QEMU HALs, the Cortex-M4 startup code, the
 //! linker script, the Makefile), `programs.mk` and the host harness's
 //! program table; `make` then builds `build/<kernel>.elf`, `make host` the
-//! host harness. For a network, the front end and the mapper run (their
-//! errors are reported as by `snnc place`), then the command stops with
-//! "not yet supported": the lowering of a mapped network to per-PE kernels
-//! is not built yet.
+//! host harness. For a network (with a `train` block), the program `snnc
+//! build` makes (mapping, lowering, the spec's initial weights): per kernel
+//! template `<template>.c`, per PE its data header
+//! `pe_<cx>_<cy>_<qx>_<qy>_<p>.h` (send keys, receive table, weights), per
+//! chip `routing_chip_<x>_<y>.c`/`.h`, the support files and `programs.mk`;
+//! `make` then builds `build/<pe>.elf` for every PE and the routing objects,
+//! `make host` the host harness of the templates (zero data). What the
+//! lowering does not support fails with its "not yet supported" error; a
+//! template whose buffers exceed the PE's data region fails here.
 
 use std::path::{Path, PathBuf};
 
 use miette::Report;
-use snnc_compiler::driver::map_network;
+use snnc_compiler::emit::c::program::program_files;
 use snnc_compiler::emit::c::{emit_kernel, host_program_table, program_symbol, support_files};
 use snnc_compiler::kernel::parse_kernel;
 
-use super::place::map_failure;
+use super::build::{compile_program, initial_weights};
 use super::{CmdResult, Failure, Source, load_network};
 
 #[derive(clap::Args, Debug)]
@@ -34,11 +39,19 @@ pub fn emit(args: EmitArgs) -> CmdResult {
     if args.file.extension().is_some_and(|e| e == "kir") {
         return emit_one_kernel(&args.file, &args.output);
     }
-    let (src, net) = load_network(&args.file)?;
-    map_network(&net).map_err(|e| map_failure(&src, e))?;
-    Err(Failure::not_yet_supported(
-        "emitting firmware for a whole network (per-PE C from `snnc build`'s kernels)",
-    ))
+    let files = network_files(&args.file)?;
+    write_files(&files, &args.output)
+}
+
+/// The files `snnc emit` writes for a network: (file name, contents).
+pub fn network_files(file: &Path) -> Result<Vec<(String, String)>, Failure> {
+    let (_, net) = load_network(file)?;
+    let weights = initial_weights(&net)?;
+    let (mapped, program) = compile_program(&net, &weights)?;
+    program_files(&program, &mapped).map_err(|e| match e {
+        snnc_compiler::emit::c::program::ProgramError::Emit(e) => Failure::Rejected(Report::new(e)),
+        e => Failure::Internal(Report::new(e)),
+    })
 }
 
 /// The files `snnc emit` writes for one kernel: (file name, contents).
@@ -53,7 +66,10 @@ pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
         .map(|(name, text)| (name.to_string(), text.to_string()))
         .collect();
     files.push((format!("{stem}.c"), c));
-    files.push(("programs.mk".to_string(), format!("PROGRAMS = {stem}\n")));
+    files.push((
+        "programs.mk".to_string(),
+        format!("PROGRAMS = {stem}\nHOST_PROGRAMS = {stem}\n"),
+    ));
     files.push((
         "s2_host_programs.c".to_string(),
         host_program_table(&[&kernel]),
@@ -63,10 +79,13 @@ pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
 
 fn emit_one_kernel(file: &Path, dir: &Path) -> CmdResult {
     let src = Source::read(file)?;
-    let files = kernel_files(&src)?;
+    write_files(&kernel_files(&src)?, dir)
+}
+
+fn write_files(files: &[(String, String)], dir: &Path) -> CmdResult {
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
-    for (name, text) in &files {
+    for (name, text) in files {
         let path = dir.join(name);
         std::fs::write(&path, text)
             .map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))?;

@@ -114,8 +114,10 @@ fn c_type(ty: Ty) -> &'static str {
     }
 }
 
-/// The C source of `kernel` (verified) with its data initialised from `memory`.
-pub fn emit(kernel: &Kernel, memory: &[u32]) -> String {
+/// The C source of `kernel` (verified) with its data initialised from
+/// `memory`, or, for `None` (a template shared by several PEs), from the
+/// header named by the macro `S2_PE_DATA` (see [`pe_data`]; zero without it).
+pub fn emit(kernel: &Kernel, memory: Option<&[u32]>) -> String {
     let prefix = c_prefix(&kernel.name);
     let buffer_names = c_names(kernel.buffers.iter().map(|b| b.name.as_str()));
     let mut out = String::new();
@@ -154,12 +156,9 @@ fn memory_struct(
     kernel: &Kernel,
     prefix: &str,
     names: &[String],
-    memory: &[u32],
+    memory: Option<&[u32]>,
 ) -> u64 {
-    let mut order: Vec<usize> = (0..kernel.buffers.len())
-        .filter(|&i| kernel.buffers[i].len > 0)
-        .collect();
-    order.sort_by_key(|&i| kernel.buffers[i].offset);
+    let order = buffer_order(kernel);
     let _ = writeln!(
         out,
         "/* The PE's data memory: each buffer at its byte offset. */\nstruct {prefix}_memory {{"
@@ -192,20 +191,51 @@ fn memory_struct(
         out,
         "}};\ntypedef char {prefix}_memory_layout_check[sizeof(struct {prefix}_memory) == {end}u ? 1 : -1];\n"
     );
-    let inits: Vec<String> = order
+    match memory {
+        Some(memory) => out.push_str(&memory_definition(kernel, prefix, names, memory)),
+        None => {
+            let _ = writeln!(
+                out,
+                "#ifdef S2_PE_DATA\n#include S2_PE_DATA\n#else\nstatic struct {prefix}_memory mem;\n#endif"
+            );
+        }
+    }
+    end
+}
+
+/// The non-empty buffers in offset order.
+fn buffer_order(kernel: &Kernel) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..kernel.buffers.len())
+        .filter(|&i| kernel.buffers[i].len > 0)
+        .collect();
+    order.sort_by_key(|&i| kernel.buffers[i].offset);
+    order
+}
+
+/// `static struct <prefix>_memory mem = { ... };` initialised from `memory`.
+fn memory_definition(kernel: &Kernel, prefix: &str, names: &[String], memory: &[u32]) -> String {
+    let inits: Vec<String> = buffer_order(kernel)
         .iter()
         .filter_map(|&i| initializer(&kernel.buffers[i], &names[i], memory))
         .collect();
     if inits.is_empty() {
-        let _ = writeln!(out, "static struct {prefix}_memory mem;");
-    } else {
-        let _ = writeln!(out, "static struct {prefix}_memory mem = {{");
-        for init in inits {
-            out.push_str(&init);
-        }
-        out.push_str("};\n");
+        return format!("static struct {prefix}_memory mem;\n");
     }
-    end
+    let mut out = format!("static struct {prefix}_memory mem = {{\n");
+    for init in inits {
+        out.push_str(&init);
+    }
+    out.push_str("};\n");
+    out
+}
+
+/// One PE's data for a template emitted with `emit(kernel, None)`: the
+/// definition of its memory, included by the template when compiled with
+/// `-DS2_PE_DATA='"<this file>"'`.
+pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
+    let prefix = c_prefix(&kernel.name);
+    let names = c_names(kernel.buffers.iter().map(|b| b.name.as_str()));
+    memory_definition(kernel, &prefix, &names, memory)
 }
 
 /// `.name = { v, ... },` for a buffer with a non-zero initial word.

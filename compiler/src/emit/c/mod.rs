@@ -9,7 +9,10 @@
 //! `const s2_program <kernel>_program` the event loop (`s2_run.c`) runs; and
 //! [`support_files`]: `s2_kernel.h` (the IR's arithmetic in portable C),
 //! `s2_hal.h` (the board interface), the host and QEMU HALs, the Cortex-M4
-//! startup code, linker script and Makefile.
+//! startup code, linker script and Makefile. A kernel shared by several PEs
+//! is emitted once as a template ([`emit_template`]) whose data each PE
+//! supplies as a header ([`pe_data`]); [`program`] emits a whole lowered
+//! program that way.
 //!
 //! Semantics: the emitted code computes exactly what the interpreter
 //! (`snnc_runtime::interp`) computes, bit for bit, when compiled by a C99
@@ -32,6 +35,7 @@
 //! those).
 
 mod kernel;
+pub mod program;
 
 use crate::kernel::{Kernel, KernelErrors, verify};
 
@@ -77,7 +81,21 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
             region: DATA_REGION,
         });
     }
-    Ok(kernel::emit(kernel, memory))
+    Ok(kernel::emit(kernel, Some(memory)))
+}
+
+/// The C source of a kernel template shared by several PEs: its data comes
+/// from the header named by `S2_PE_DATA` ([`pe_data`]). Fails as
+/// [`emit_kernel`] does.
+pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
+    emit_kernel(kernel, &[])?;
+    Ok(kernel::emit(kernel, None))
+}
+
+/// One PE's data header for `kernel`'s template (see [`emit_template`]):
+/// the definition of its memory, initialised from `memory`.
+pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
+    kernel::pe_data(kernel, memory)
 }
 
 /// The number of 32-bit words of data memory the emitted program holds

@@ -40,6 +40,36 @@ fn buffers_without_room_for_the_stack_do_not_fit() {
     assert!(emit_kernel(&k.finish(), &[]).is_ok());
 }
 
+/// A template is refused like a kernel when its buffers do not fit.
+#[test]
+fn a_template_that_does_not_fit_is_refused() {
+    let mut k = KernelBuilder::new("full");
+    k.buffer("big", Ty::F32, 23 * 1024);
+    assert!(matches!(
+        emit_template(&k.finish()),
+        Err(EmitError::DoesNotFit { .. })
+    ));
+}
+
+/// A template with a PE's data header is the kernel emitted with that data:
+/// the header is exactly the data definition `emit_kernel` writes in place
+/// of the template's `#ifdef S2_PE_DATA` block.
+#[test]
+fn template_plus_pe_data_is_the_kernel_with_its_data() {
+    let kernel = lif_layer(LifExample::default());
+    let mut memory = vec![0u32; kernel.memory_words()];
+    for (i, w) in memory.iter_mut().take(20).enumerate() {
+        *w = (i as f32 * 0.5 + 0.25).to_bits();
+    }
+    let template = emit_template(&kernel).expect("emits");
+    let block = "#ifdef S2_PE_DATA\n#include S2_PE_DATA\n#else\nstatic struct lif_layer_memory mem;\n#endif\n";
+    assert!(template.contains(block), "the template includes S2_PE_DATA");
+    assert_eq!(
+        template.replace(block, &pe_data(&kernel, &memory)),
+        emit_kernel(&kernel, &memory).expect("emits")
+    );
+}
+
 /// IR names that are C keywords or collide with the emitted code's own
 /// names are renamed; others are kept.
 #[test]
