@@ -270,6 +270,16 @@ impl Kernel {
         (self.budget / 4) as usize
     }
 
+    /// The check every backend makes before running an entry point: the
+    /// memory image holds at least [`Kernel::memory_words`] words.
+    pub fn check_memory(&self, words: usize) -> Result<(), Trap> {
+        let needed = self.memory_words();
+        if words < needed {
+            return Err(Trap::MemoryTooSmall { kernel: self.name.clone(), needed, got: words });
+        }
+        Ok(())
+    }
+
     /// A buffer by name.
     pub fn buffer_named(&self, name: &str) -> Option<(BufferId, &Buffer)> {
         self.buffers

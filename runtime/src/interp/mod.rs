@@ -53,14 +53,7 @@ impl Interpreter {
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
-        let needed = self.kernel.memory_words();
-        if memory.len() < needed {
-            return Err(Trap::MemoryTooSmall {
-                kernel: self.kernel.name.clone(),
-                needed,
-                got: memory.len(),
-            });
-        }
+        self.kernel.check_memory(memory.len())?;
         let Some(function) = self.kernel.function(invocation.entry()) else {
             return Ok(());
         };

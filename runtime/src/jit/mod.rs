@@ -214,14 +214,7 @@ impl JitKernel {
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
-        let needed = self.kernel.memory_words();
-        if memory.len() < needed {
-            return Err(Trap::MemoryTooSmall {
-                kernel: self.kernel.name.clone(),
-                needed,
-                got: memory.len(),
-            });
-        }
+        self.kernel.check_memory(memory.len())?;
         let Some(&(_, code)) = self.entries.iter().find(|(e, _)| *e == invocation.entry()) else {
             return Ok(());
         };
