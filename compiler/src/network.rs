@@ -127,6 +127,20 @@ pub struct SpikeSource {
 }
 
 impl SpikeSource {
+    /// The seed paper's input code: `early_high` latency, `t_min` = 2 steps,
+    /// clipped below at 0.01, with a bias spike at step 0.
+    pub fn seed_latency() -> SpikeSource {
+        SpikeSource {
+            encoding: Encoding::Latency(LatencyEncoding {
+                order: LatencyOrder::EarlyHigh,
+                t_min: TimeValue::Steps(2.0),
+                t_max: None,
+                clip_low: 0.01,
+            }),
+            bias: Some(TimeValue::Steps(0.0)),
+        }
+    }
+
     /// Number of data features this source encodes (its size minus the bias input).
     pub fn feature_count(&self, size: u32) -> u32 {
         size - u32::from(self.bias.is_some())
@@ -498,15 +512,7 @@ pub fn yinyang_network(hidden: u32) -> ValidNetwork {
     let input = b.population(
         "input",
         5,
-        PopulationKind::SpikeSource(SpikeSource {
-            encoding: Encoding::Latency(LatencyEncoding {
-                order: LatencyOrder::EarlyHigh,
-                t_min: TimeValue::Steps(2.0),
-                t_max: None,
-                clip_low: 0.01,
-            }),
-            bias: Some(TimeValue::Steps(0.0)),
-        }),
+        PopulationKind::SpikeSource(SpikeSource::seed_latency()),
     );
     let h = b.population("hidden", hidden, lif.clone());
     let out = b.population("output", 3, lif);

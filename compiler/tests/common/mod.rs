@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use snnc_compiler::network::{
-    DataSpec, Encoding, Init, InitScale, LatencyEncoding, LatencyOrder, LifParams, LossSpec, Mapping, MachineSize,
+    DataSpec, Init, InitScale, LifParams, LossSpec, Mapping, MachineSize,
     NetworkBuilder, OptimizerSpec, PopulationKind, Reset, Schedule, SpikeSource, SplitSpec, TargetSpec, TimeValue,
     TrainSpec, ValidNetwork,
 };
@@ -16,15 +16,7 @@ pub fn feed_forward(sizes: &[u32], batch: Option<u32>, machine: MachineSize, map
     let input = b.population(
         "input",
         sizes[0],
-        PopulationKind::SpikeSource(SpikeSource {
-            encoding: Encoding::Latency(LatencyEncoding {
-                order: LatencyOrder::EarlyHigh,
-                t_min: TimeValue::Steps(2.0),
-                t_max: None,
-                clip_low: 0.01,
-            }),
-            bias: Some(TimeValue::Steps(0.0)),
-        }),
+        PopulationKind::SpikeSource(SpikeSource::seed_latency()),
     );
     let lif = PopulationKind::Lif(LifParams { tau_mem: 20e-3, tau_syn: 5e-3, threshold: 1.0, reset: Reset::Zero });
     let mut prev = input;

@@ -113,25 +113,13 @@ mod tests {
     use super::*;
     use snnc_compiler::network::{LatencyEncoding, TimeValue};
 
-    fn early() -> SpikeSource {
-        SpikeSource {
-            encoding: Encoding::Latency(LatencyEncoding {
-                order: LatencyOrder::EarlyHigh,
-                t_min: TimeValue::Steps(2.0),
-                t_max: None,
-                clip_low: 0.01,
-            }),
-            bias: Some(TimeValue::Steps(0.0)),
-        }
-    }
-
     #[test]
     fn early_high_rounds_half_to_even_and_clips() {
         let grid = TimeGrid { dt: 1e-3, steps: 27 };
         // 2 + 24 * (1 - v): v = 1 -> 2, v = 0 -> clipped to 0.01 -> 25.76 -> 26,
         // v = 0.9375 -> 3.5 -> 4 (even), v = 0.5 -> 14.
         let split = Split { features: vec![1.0, 0.0, 0.9375, 0.5], labels: vec![0], feature_count: 4 };
-        let e = encode(&split, &early(), 5, grid);
+        let e = encode(&split, &SpikeSource::seed_latency(), 5, grid);
         assert_eq!(e.sample(0), &[2, 26, 4, 14, 0]);
     }
 
