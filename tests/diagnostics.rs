@@ -114,6 +114,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ("schedule_factor_above_one", "snn::check::out_of_range", "{NET} train { {TR}; schedule = exponential(per_epoch = 1.5) }"),
     ("filter_ambiguous_not_boolean", "snn::check::unknown_keyword", "{NET} train { {TR}; filter_ambiguous = yes }"),
     ("seed_negative", "snn::check::out_of_range", "{NET} train { {TR}; seed = -1 }"),
+    ("seed_above_32_bits", "snn::check::out_of_range", "{NET} train { {TR}; seed = 4294967296 }"),
+    ("split_seed_above_32_bits", "snn::check::out_of_range", "{NET} train { readout = o; batch = 4; epochs = 1; data = yin_yang(train = 100 @ seed 5000000000) }"),
     // Target block.
     ("target_unknown_machine", "snn::check::unknown_keyword", "{NET} target spinaker2 { chips = 1 }"),
     ("clock_in_milliseconds", "snn::check::wrong_unit", "{NET} target spinnaker2 { clock = 5 ms }"),

@@ -271,7 +271,9 @@ pub struct TrainSpec {
     pub schedule: Schedule,
     pub batch: u32,
     pub epochs: u32,
-    pub seed: u64,
+    /// Seed of the initialisers and the shuffle (numpy `RandomState` seeds
+    /// are 32-bit).
+    pub seed: u32,
     /// Drop training points whose encoded spike pattern is identical to that of
     /// a point with another label (off by default).
     pub filter_ambiguous: bool,
@@ -325,7 +327,7 @@ impl DataSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SplitSpec {
     pub size: u32,
-    pub seed: u64,
+    pub seed: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

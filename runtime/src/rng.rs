@@ -1,89 +1,185 @@
-//! The seeded random number generator of snnc's own randomness (weight
-//! initialisers, shuffling, synthetic data): xoshiro256** seeded by SplitMix64.
+//! snnc's one random number generator: numpy's legacy `RandomState`.
 //!
-//! Input: a `u64` seed and a stream tag, so that independent uses of one seed
-//! never share a stream. Output: `u64`, uniform `f64` in `[0, 1)`, unbiased
-//! bounded integers, standard normals (Box-Muller, no cached spare).
+//! Input: a 32-bit seed, used as `init_genrand(seed)`, i.e. numpy's
+//! `np.random.RandomState(seed)`. Output: the same streams numpy gives for
+//! `random_sample`, `uniform`, `normal` (legacy polar method with one cached
+//! spare), `randint` (masked rejection) and `shuffle`/`permutation`.
 //!
-//! Invariant: the whole state is four `u64` words ([`Rng::state`]), so a
-//! checkpoint that stores them resumes the exact stream.
+//! Every draw snnc makes (Yin-Yang data, weight initialisers, the per-epoch
+//! shuffle, synthetic data) goes through this type, so a run can be replayed
+//! in a few lines of numpy: the initial weights of a projection are
+//! `RandomState(seed).normal(m / k, s / k, (pre, post)).T` and the order of
+//! epoch `e` is the `e`-th `permutation(n)` of a second `RandomState(seed)`.
+//!
+//! Invariant: bit-exact with numpy's legacy stream (tested against values
+//! numpy printed, and through the Yin-Yang generator against whole data
+//! sets); the whole state is [`RngState`], so a checkpoint that stores it
+//! resumes the exact stream.
 
+const N: usize = 624;
+const M: usize = 397;
+
+/// The Mersenne Twister MT19937 (numpy's `init_genrand` seeding).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rng {
-    s: [u64; 4],
+struct Mt19937 {
+    state: Box<[u32; N]>,
+    index: usize,
 }
 
-/// Stream tags: one per use of the user's seed.
-pub mod stream {
-    pub const INIT: u64 = 1;
-    pub const SHUFFLE: u64 = 2;
-    pub const SYNTHETIC: u64 = 3;
-}
-
-fn splitmix64(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-impl Rng {
-    pub fn new(seed: u64, stream: u64) -> Self {
-        let mut x = seed ^ stream.wrapping_mul(0xd1b5_4a32_d192_ed03);
-        let s = [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)];
-        Rng { s }
+impl Mt19937 {
+    /// `init_genrand(seed)`.
+    pub fn new(seed: u32) -> Self {
+        let mut state = Box::new([0u32; N]);
+        state[0] = seed;
+        for i in 1..N {
+            let prev = state[i - 1];
+            state[i] = 1_812_433_253u32.wrapping_mul(prev ^ (prev >> 30)).wrapping_add(i as u32);
+        }
+        Mt19937 { state, index: N }
     }
 
-    pub fn from_state(s: [u64; 4]) -> Self {
-        Rng { s }
+    fn twist(&mut self) {
+        for i in 0..N {
+            let y = (self.state[i] & 0x8000_0000) | (self.state[(i + 1) % N] & 0x7fff_ffff);
+            let mut next = self.state[(i + M) % N] ^ (y >> 1);
+            if y & 1 != 0 {
+                next ^= 0x9908_b0df;
+            }
+            self.state[i] = next;
+        }
+        self.index = 0;
     }
 
-    pub fn state(&self) -> [u64; 4] {
-        self.s
+    pub fn next_u32(&mut self) -> u32 {
+        if self.index >= N {
+            self.twist();
+        }
+        let mut y = self.state[self.index];
+        self.index += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^= y >> 18;
+        y
     }
 
-    pub fn next_u64(&mut self) -> u64 {
-        let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = self.s[1] << 17;
-        self.s[2] ^= self.s[0];
-        self.s[3] ^= self.s[1];
-        self.s[1] ^= self.s[2];
-        self.s[0] ^= self.s[3];
-        self.s[2] ^= t;
-        self.s[3] = self.s[3].rotate_left(45);
-        result
-    }
-
-    /// Uniform in `[0, 1)` with 53 random bits.
+    /// numpy's `random_sample()`: a double in `[0, 1)` from two draws.
     pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+        let a = self.next_u32() >> 5;
+        let b = self.next_u32() >> 6;
+        (a as f64 * 67_108_864.0 + b as f64) / 9_007_199_254_740_992.0
     }
 
-    /// Uniform in `0 .. n` (`n >= 1`), unbiased (rejection).
-    pub fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
+    /// numpy's `random_interval(max)`: uniform in `0..=max` by masked
+    /// rejection (`max < 2^32`).
+    pub fn interval(&mut self, max: u32) -> u32 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u32::MAX >> max.leading_zeros();
         loop {
-            let x = self.next_u64();
-            if x < zone {
-                return x % n;
+            let v = self.next_u32() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+}
+
+/// numpy's legacy `RandomState`: MT19937 plus the cached spare normal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomState {
+    mt: Mt19937,
+    gauss: Option<f64>,
+}
+
+/// The whole state of a [`RandomState`], as plain data for checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RngState {
+    /// The 624 words of MT19937.
+    pub key: Vec<u32>,
+    /// The next word to temper (624: twist first).
+    pub pos: usize,
+    /// The cached spare normal's `f64` bits, if any.
+    pub gauss: Option<u64>,
+}
+
+impl RandomState {
+    /// `np.random.RandomState(seed)`.
+    pub fn new(seed: u32) -> Self {
+        RandomState { mt: Mt19937::new(seed), gauss: None }
+    }
+
+    pub fn state(&self) -> RngState {
+        RngState { key: self.mt.state.to_vec(), pos: self.mt.index, gauss: self.gauss.map(f64::to_bits) }
+    }
+
+    /// The generator a [`RandomState::state`] describes, or `None` if it
+    /// does not describe one.
+    pub fn from_state(s: &RngState) -> Option<Self> {
+        let key: [u32; N] = s.key.as_slice().try_into().ok()?;
+        (s.pos <= N).then(|| RandomState {
+            mt: Mt19937 { state: Box::new(key), index: s.pos },
+            gauss: s.gauss.map(f64::from_bits),
+        })
+    }
+
+    pub fn next_u32(&mut self) -> u32 {
+        self.mt.next_u32()
+    }
+
+    /// `random_sample()`: uniform in `[0, 1)`, 53 bits.
+    pub fn random_sample(&mut self) -> f64 {
+        self.mt.next_f64()
+    }
+
+    /// `uniform(low, high)`.
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.random_sample()
+    }
+
+    /// `standard_normal()` of the legacy generator: the polar method, which
+    /// makes two normals per accepted pair and caches the second.
+    pub fn standard_normal(&mut self) -> f64 {
+        if let Some(g) = self.gauss.take() {
+            return g;
+        }
+        loop {
+            let x1 = 2.0 * self.random_sample() - 1.0;
+            let x2 = 2.0 * self.random_sample() - 1.0;
+            let r2 = x1 * x1 + x2 * x2;
+            if r2 < 1.0 && r2 != 0.0 {
+                let f = (-2.0 * r2.ln() / r2).sqrt();
+                self.gauss = Some(f * x1);
+                return f * x2;
             }
         }
     }
 
-    /// A standard normal by Box-Muller (two uniforms per value).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.next_f64();
-        let u2 = self.next_f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    /// `normal(loc, scale)`.
+    pub fn normal(&mut self, loc: f64, scale: f64) -> f64 {
+        loc + scale * self.standard_normal()
     }
 
-    /// Fisher-Yates shuffle.
+    /// `randint(n)` (`1 <= n <= 2^32`): uniform in `0..n`.
+    pub fn randint(&mut self, n: u64) -> u32 {
+        debug_assert!((1..=1 << 32).contains(&n));
+        self.mt.interval((n - 1) as u32)
+    }
+
+    /// `shuffle(v)`: Fisher-Yates from the end, `j = random_interval(i)`.
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
+            let j = self.mt.interval(i as u32) as usize;
             v.swap(i, j);
         }
+    }
+
+    /// `permutation(n)`.
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        self.shuffle(&mut v);
+        v
     }
 }
 
@@ -91,35 +187,62 @@ impl Rng {
 mod tests {
     use super::*;
 
+    // Expected values printed by numpy 2.4.6 (`np.random.RandomState`).
+
     #[test]
-    fn streams_differ_and_replay() {
-        let a: Vec<u64> = {
-            let mut r = Rng::new(7, stream::INIT);
-            (0..4).map(|_| r.next_u64()).collect()
-        };
-        let mut r = Rng::new(7, stream::SHUFFLE);
-        assert_ne!(a, (0..4).map(|_| r.next_u64()).collect::<Vec<_>>());
-        let mut r = Rng::new(7, stream::INIT);
-        r.next_u64();
-        let mut resumed = Rng::from_state(r.state());
-        assert_eq!(resumed.next_u64(), a[1]);
+    fn first_outputs_of_seed_42_match_numpy() {
+        let mut mt = Mt19937::new(42);
+        let got: Vec<u32> = (0..6).map(|_| mt.next_u32()).collect();
+        assert_eq!(got, [1608637542, 3421126067, 4083286876, 787846414, 3143890026, 3348747335]);
     }
 
     #[test]
-    fn normals_have_unit_moments() {
-        let mut r = Rng::new(1, stream::INIT);
-        let xs: Vec<f64> = (0..100_000).map(|_| r.normal()).collect();
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / xs.len() as f64;
-        assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
+    fn doubles_use_numpy_random_sample() {
+        // RandomState(42).random_sample() == 0.3745401188473625
+        assert_eq!(RandomState::new(42).random_sample(), 0.3745401188473625);
     }
 
     #[test]
-    fn below_stays_in_range() {
-        let mut r = Rng::new(3, stream::SHUFFLE);
+    fn normals_match_numpy() {
+        // RandomState(0).normal(0, 1, 5)
+        let mut r = RandomState::new(0);
+        let got: Vec<f64> = (0..5).map(|_| r.normal(0.0, 1.0)).collect();
+        assert_eq!(got, [1.764052345967664, 0.4001572083672233, 0.9787379841057392, 2.240893199201458, 1.8675579901499675]);
+    }
+
+    #[test]
+    fn uniforms_match_numpy() {
+        // RandomState(3).uniform(-1.5, 2.5, 3)
+        let mut r = RandomState::new(3);
+        let got: Vec<f64> = (0..3).map(|_| r.uniform(-1.5, 2.5)).collect();
+        assert_eq!(got, [0.703191610298302, 1.3325912904724193, -0.3363810443482227]);
+    }
+
+    #[test]
+    fn permutations_match_numpy() {
+        // RandomState(7).permutation(10), and the start of permutation(5000)
+        assert_eq!(RandomState::new(7).permutation(10), [8, 5, 0, 2, 1, 9, 7, 3, 6, 4]);
+        assert_eq!(RandomState::new(7).permutation(5000)[..8], [3406, 757, 3624, 4544, 3235, 1868, 2916, 3335]);
+    }
+
+    #[test]
+    fn state_round_trips_mid_stream_with_a_cached_normal() {
+        let mut r = RandomState::new(9);
+        r.standard_normal(); // leaves a spare cached
+        let mut resumed = RandomState::from_state(&r.state()).unwrap();
+        assert_eq!(resumed, r);
+        for _ in 0..700 {
+            assert_eq!(resumed.standard_normal().to_bits(), r.standard_normal().to_bits());
+        }
+        assert!(RandomState::from_state(&RngState { key: vec![0; 3], pos: 0, gauss: None }).is_none());
+    }
+
+    #[test]
+    fn randint_stays_in_range_and_is_roughly_uniform() {
+        let mut r = RandomState::new(3);
         let mut seen = [0u32; 5];
         for _ in 0..5000 {
-            seen[r.below(5) as usize] += 1;
+            seen[r.randint(5) as usize] += 1;
         }
         assert!(seen.iter().all(|&c| c > 900), "{seen:?}");
     }

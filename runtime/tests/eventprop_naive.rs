@@ -168,7 +168,7 @@ fn data(net: &ValidNetwork, n: usize) -> Encoded {
     encode(&split, &src, 5, net.time)
 }
 
-fn compare(net: &ValidNetwork, seed: u64) {
+fn compare(net: &ValidNetwork, seed: u32) {
     let plan = Plan::new(net).unwrap();
     let w = init_weights(&plan, seed);
     let w64: Vec<Vec<f64>> = w.iter().map(|x| x.iter().map(|&v| f64::from(v)).collect()).collect();

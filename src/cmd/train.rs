@@ -57,7 +57,7 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
     /// Override the spec's seed (initialisation and shuffling).
     #[arg(long, conflicts_with = "resume")]
-    pub seed: Option<u64>,
+    pub seed: Option<u32>,
     /// One JSON object per epoch, then a summary object; nothing else on stdout.
     #[arg(long)]
     pub json: bool,

@@ -552,11 +552,12 @@ impl Errors {
     }
 
     /// `N @ seed S`, or a bare `N` with the default seed.
-    pub fn split(&mut self, g: Given, default_seed: u64) -> Option<(u64, u64)> {
+    pub fn split(&mut self, g: Given, default_seed: u32) -> Option<(u64, u32)> {
         match &g.value.kind {
             ValueKind::Split { size, seed } => {
                 let size = self.integer_literal(g, size, 0, 100_000_000);
-                let seed = self.integer_literal(g, seed, 0, u64::MAX);
+                let v = Value { kind: ValueKind::Quantity { number: seed.clone(), unit: None }, span: seed.span };
+                let seed = self.seed(Given { value: &v, ..g });
                 Some((size?, seed?))
             }
             ValueKind::Quantity { .. } => Some((self.integer(g, 0, 100_000_000, false)?, default_seed)),
@@ -565,6 +566,12 @@ impl Errors {
                 None
             }
         }
+    }
+
+    /// A seed: numpy's `RandomState` seeds, `0 ..= 2^32 - 1`.
+    pub fn seed(&mut self, g: Given) -> Option<u32> {
+        let help = "seeds are 32-bit, as numpy's `RandomState(seed)`: use 0 to 4294967295";
+        self.integer_in(g, 0, u64::from(u32::MAX), false, Some(help)).map(|s| s as u32)
     }
 
     fn integer_literal(&mut self, g: Given, n: &Number, min: u64, max: u64) -> Option<u64> {

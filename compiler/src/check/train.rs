@@ -22,7 +22,7 @@ pub struct TrainParts {
     pub schedule: Schedule,
     pub batch: u32,
     pub epochs: u32,
-    pub seed: u64,
+    pub seed: u32,
     pub filter_ambiguous: bool,
     pub span: Span,
 }
@@ -41,7 +41,7 @@ const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
 const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
 
 /// Default data splits (size, seed): train, validation, test.
-pub const DEFAULT_SPLITS: [(u64, u64); 3] = [(5000, 42), (1000, 41), (1000, 40)];
+pub const DEFAULT_SPLITS: [(u64, u32); 3] = [(5000, 42), (1000, 41), (1000, 40)];
 
 pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkParts) -> Option<TrainParts> {
     let p = errs.block_params(body, TRAIN, "in `train`", keyword);
@@ -50,7 +50,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     let batch = errs.require(&p, "batch", "add the batch size, e.g. `batch = 32`").and_then(|g| errs.integer(g, 1, 1_000_000, false));
     let epochs =
         errs.require(&p, "epochs", "add the number of epochs, e.g. `epochs = 40`").and_then(|g| errs.integer(g, 1, 1_000_000, false));
-    let seed = p.get("seed").map_or(Some(0), |g| errs.integer(g, 0, u64::MAX, false));
+    let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
     let filter_ambiguous = p.get("filter_ambiguous").map_or(Some(false), |g| errs.boolean(g));
     let loss = p.get("loss").map_or(Some(default_loss()), |g| loss(errs, g));
     let optimizer = p.get("optimizer").map_or(Some(default_adam()), |g| optimizer(errs, g));

@@ -12,7 +12,6 @@
 
 pub mod csv;
 pub mod encode;
-pub mod mt19937;
 pub mod synthetic;
 pub mod yinyang;
 
@@ -84,13 +83,12 @@ pub trait DataSource {
 /// The generated Yin-Yang set.
 pub struct YinYang {
     pub sizes: [u32; 3],
-    pub seeds: [u64; 3],
+    pub seeds: [u32; 3],
 }
 
 impl DataSource for YinYang {
     fn load(&self) -> Result<Splits, DataError> {
-        // numpy's RandomState takes the seed modulo 2^32 for our purposes.
-        let split_of = |i: usize| yinyang::generate(self.sizes[i], self.seeds[i] as u32);
+        let split_of = |i: usize| yinyang::generate(self.sizes[i], self.seeds[i]);
         Ok(Splits { train: split_of(0), validation: Some(split_of(1)), test: Some(split_of(2)), class_count: 3 })
     }
 }

@@ -2,15 +2,17 @@
 //!
 //! Input: feature and class counts, three (size, seed) pairs. Output: [`Splits`].
 //!
-//! Class centres are uniform in `[0.2, 0.8]^features`, drawn from the train
-//! split's seed so that every split shares them; each point is its class'
-//! centre plus `Normal(0, 0.1)` per feature; labels are uniform. Invariant:
-//! a deterministic function of the spec.
+//! Class centres are `uniform(0.2, 0.8)` per class and feature, drawn first
+//! from `RandomState(train seed)` so that every split shares them; the train
+//! points continue that stream, validation and test points come from their
+//! own `RandomState(seed)`. A point is `randint(classes)` for the label, then
+//! its class' centre plus `normal(0, 0.1)` per feature. Invariant: a
+//! deterministic function of the spec.
 
 use snnc_compiler::network::SplitSpec;
 
 use super::{DataError, DataSource, Split, Splits};
-use crate::rng::{Rng, stream};
+use crate::rng::RandomState;
 
 pub struct Blobs {
     pub features: usize,
@@ -22,25 +24,25 @@ const SPREAD: f64 = 0.1;
 
 impl DataSource for Blobs {
     fn load(&self) -> Result<Splits, DataError> {
-        let mut rng = Rng::new(self.splits[0].seed, stream::SYNTHETIC);
+        let mut train_rng = RandomState::new(self.splits[0].seed);
         let centres: Vec<f64> =
-            (0..self.features * self.classes as usize).map(|_| 0.2 + 0.6 * rng.next_f64()).collect();
-        let split_of = |s: SplitSpec| {
-            let mut rng = Rng::new(s.seed, stream::SYNTHETIC ^ 0xff);
+            (0..self.features * self.classes as usize).map(|_| train_rng.uniform(0.2, 0.8)).collect();
+        let split_of = |size: u32, rng: &mut RandomState| {
             let mut split = Split { features: Vec::new(), labels: Vec::new(), feature_count: self.features };
-            for _ in 0..s.size {
-                let label = rng.below(u64::from(self.classes)) as usize;
+            for _ in 0..size {
+                let label = rng.randint(u64::from(self.classes)) as usize;
                 for f in 0..self.features {
-                    split.features.push(centres[label * self.features + f] + SPREAD * rng.normal());
+                    split.features.push(rng.normal(centres[label * self.features + f], SPREAD));
                 }
                 split.labels.push(label as u32);
             }
             split
         };
+        let [train, validation, test] = self.splits;
         Ok(Splits {
-            train: split_of(self.splits[0]),
-            validation: Some(split_of(self.splits[1])),
-            test: Some(split_of(self.splits[2])),
+            train: split_of(train.size, &mut train_rng),
+            validation: Some(split_of(validation.size, &mut RandomState::new(validation.seed))),
+            test: Some(split_of(test.size, &mut RandomState::new(test.seed))),
             class_count: self.classes,
         })
     }

@@ -8,7 +8,7 @@
 //! reference CSV files at run time (they are test data only).
 
 use super::Split;
-use super::mt19937::Mt19937;
+use crate::rng::RandomState;
 
 const R_SMALL: f64 = 0.1;
 const R_BIG: f64 = 0.5;
@@ -35,14 +35,14 @@ fn dist(x: f64, y: f64, cx: f64, cy: f64) -> f64 {
 
 /// Generates `size` samples with the reference generator's seed convention.
 pub fn generate(size: u32, seed: u32) -> Split {
-    let mut rng = Mt19937::new(seed);
+    let mut rng = RandomState::new(seed);
     let mut features = Vec::with_capacity(size as usize * 4);
     let mut labels = Vec::with_capacity(size as usize);
     for _ in 0..size {
-        let goal = rng.randint3();
+        let goal = rng.randint(3);
         let (x, y) = loop {
-            let x = rng.next_f64() * 2.0 * R_BIG;
-            let y = rng.next_f64() * 2.0 * R_BIG;
+            let x = rng.random_sample() * 2.0 * R_BIG;
+            let y = rng.random_sample() * 2.0 * R_BIG;
             if dist(x, y, R_BIG, R_BIG) > R_BIG {
                 continue;
             }

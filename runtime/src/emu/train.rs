@@ -55,8 +55,7 @@ pub fn run_epoch(
     let start = Instant::now();
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
-    let mut order: Vec<usize> = (0..p.train.len()).collect();
-    state.rng.shuffle(&mut order);
+    let order = state.rng.permutation(p.train.len());
     let batches = order.len() / batch;
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
     for (b, idx) in order.chunks_exact(batch).enumerate() {

@@ -24,11 +24,11 @@ use super::optim::OptState;
 use super::plan::Plan;
 use super::trainer::{EpochMetrics, Prepared, TrainError, TrainState, run_epoch};
 use crate::data::encode::Encoded;
-use crate::rng::Rng;
+use crate::rng::{RandomState, RngState};
 
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
 pub const WEIGHTS: &str = "weights.safetensors";
-const FORMAT: &str = "snnc-checkpoint-1";
+const FORMAT: &str = "snnc-checkpoint-2";
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
@@ -120,11 +120,11 @@ pub fn read_weights(path: &Path, plan: &Plan) -> Result<Vec<Vec<f32>>, RunError>
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CheckpointMeta {
     format: String,
-    seed: u64,
+    seed: u32,
     epoch: u32,
     step: u64,
-    /// xoshiro256** state, as decimal strings (JSON numbers are not exact u64).
-    rng: [String; 4],
+    /// The shuffle generator's state (numpy `RandomState`).
+    rng: RngState,
     history: Vec<EpochMetrics>,
 }
 
@@ -135,7 +135,7 @@ pub fn checkpoint_bytes(plan: &Plan, state: &TrainState) -> Vec<u8> {
         seed: state.seed,
         epoch: state.epoch,
         step: state.optimizer.step,
-        rng: state.rng.state().map(|x| x.to_string()),
+        rng: state.rng.state(),
         history: state.history.clone(),
     };
     let metadata = HashMap::from([("snnc".to_string(), serde_json::to_string(&meta).expect("plain data"))]);
@@ -162,10 +162,7 @@ pub fn load_checkpoint(path: &Path, p: &Prepared) -> Result<TrainState, RunError
     if meta.format != FORMAT {
         return Err(bad(format!("unknown format `{}`", meta.format)));
     }
-    let mut rng = [0u64; 4];
-    for (r, s) in rng.iter_mut().zip(&meta.rng) {
-        *r = s.parse().map_err(|_| bad(format!("bad RNG state `{s}`")))?;
-    }
+    let rng = RandomState::from_state(&meta.rng).ok_or_else(|| bad("bad RNG state".into()))?;
     let weights = read_tensors(&st, &p.plan, "weights/").map_err(bad)?;
     let mut state = TrainState::new(p, meta.seed, Some(weights));
     state.optimizer.state = match state.optimizer.state {
@@ -177,7 +174,7 @@ pub fn load_checkpoint(path: &Path, p: &Prepared) -> Result<TrainState, RunError
     };
     state.optimizer.step = meta.step;
     state.epoch = meta.epoch;
-    state.rng = Rng::from_state(rng);
+    state.rng = rng;
     state.history = meta.history;
     Ok(state)
 }
@@ -220,7 +217,7 @@ fn metrics_csv(history: &[EpochMetrics]) -> String {
     s
 }
 
-fn metrics_json(name: &str, seed: u64, history: &[EpochMetrics], summary: Option<&Summary>) -> String {
+fn metrics_json(name: &str, seed: u32, history: &[EpochMetrics], summary: Option<&Summary>) -> String {
     let v = serde_json::json!({
         "spec": name,
         "seed": seed,

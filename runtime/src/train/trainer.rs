@@ -25,7 +25,7 @@ use super::optim::Optimizer;
 use super::plan::{Plan, PlanError};
 use crate::data::encode::{Encoded, encode, unambiguous};
 use crate::data::{DataError, source};
-use crate::rng::{Rng, stream};
+use crate::rng::RandomState;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum TrainError {
@@ -105,18 +105,20 @@ pub struct EpochMetrics {
 /// All that changes during training; what a checkpoint stores.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainState {
-    pub seed: u64,
+    pub seed: u32,
     /// Completed epochs.
     pub epoch: u32,
     pub weights: Vec<Vec<f32>>,
     pub optimizer: Optimizer,
-    pub rng: Rng,
+    /// The shuffle's generator: a second `RandomState(seed)`, one
+    /// `permutation(n)` per epoch.
+    pub rng: RandomState,
     pub history: Vec<EpochMetrics>,
 }
 
 impl TrainState {
     /// A fresh state: weights from the initialisers (or given), seeded RNGs.
-    pub fn new(p: &Prepared, seed: u64, weights: Option<Vec<Vec<f32>>>) -> TrainState {
+    pub fn new(p: &Prepared, seed: u32, weights: Option<Vec<Vec<f32>>>) -> TrainState {
         let weights = weights.unwrap_or_else(|| init_weights(&p.plan, seed));
         let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
         let bpe = p.train.len() / p.train_spec.batch as usize;
@@ -125,7 +127,7 @@ impl TrainState {
             epoch: 0,
             optimizer: Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, bpe, &shapes),
             weights,
-            rng: Rng::new(seed, stream::SHUFFLE),
+            rng: RandomState::new(seed),
             history: Vec::new(),
         }
     }
@@ -157,8 +159,7 @@ pub fn train_batches(
 ) -> Result<BatchTotals, TrainError> {
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
-    let mut order: Vec<usize> = (0..p.train.len()).collect();
-    state.rng.shuffle(&mut order);
+    let order = state.rng.permutation(p.train.len());
     let batches = order.len() / batch;
     let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
     for (b, idx) in order.chunks_exact(batch).enumerate() {
