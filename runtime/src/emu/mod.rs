@@ -29,9 +29,9 @@ pub mod counters;
 pub mod train;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet, Trap};
 use snnc_compiler::lower::Program;
 use snnc_compiler::machine::{ChipId, Machine};
@@ -77,35 +77,27 @@ pub enum EmuError {
     Jit(#[from] JitError),
 }
 
-/// A small multiplicative hasher for the route cache (keys are routing
-/// keys, not attacker-controlled).
-#[derive(Clone, Copy, Default)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    fn mix(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
+/// A route as the cache keeps it: its destinations are
+/// `Group::dests[start .. start + len]`.
+#[derive(Clone, Copy, Debug)]
+struct CachedRoute {
+    start: u32,
+    len: u32,
+    lookups: u32,
+    chip_hops: u32,
 }
 
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.mix(u64::from(b));
-        }
-    }
-    fn write_u16(&mut self, x: u16) {
-        self.mix(u64::from(x));
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.mix(u64::from(x));
-    }
+/// A destination core, with where it lives (its group and position there).
+#[derive(Clone, Copy, Debug)]
+struct Dest {
+    core: u32,
+    group: u32,
+    pos: u32,
 }
 
-type RouteCache = HashMap<(u16, u32), Route, BuildHasherDefault<KeyHasher>>;
+/// `(chip << 32) | key` -> route. Routing is static, so the first walk of a
+/// key is its route for the whole run.
+type RouteCache = FxHashMap<u64, CachedRoute>;
 
 /// The routers of all chips, and which core each chip-local PE runs.
 struct Router {
@@ -170,10 +162,18 @@ struct Shared {
 
 /// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
 struct Group {
+    /// This group's index in [`Emulator::groups`].
+    id: usize,
     cores: Vec<usize>,
     mem: Vec<Vec<u32>>,
     inbox: Vec<Vec<Packet>>,
     cache: RouteCache,
+    /// The destinations of the cached routes.
+    dests: Vec<Dest>,
+    /// What the running entry point sent (reused between invocations).
+    outbox: Vec<Packet>,
+    /// The inbox being drained (reused, so that inboxes keep their capacity).
+    draining: Vec<Packet>,
     counters: Counters,
     /// Operations of each core since its previous tick.
     ops: Vec<OpCounts>,
@@ -228,57 +228,91 @@ impl Group {
         sh: &Shared,
         l: usize,
         inv: Invocation,
-        outbox: &mut Vec<Packet>,
         away: &mut Vec<(usize, Packet)>,
     ) -> Result<(), EmuError> {
         let core = self.cores[l];
-        outbox.clear();
-        sh.kernel(core).run(inv, &mut self.mem[l], outbox, &mut self.ops[l])?;
+        self.outbox.clear();
+        sh.kernel(core).run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
         self.counters.invocations += 1;
-        if outbox.is_empty() {
+        if self.outbox.is_empty() {
             return Ok(());
         }
-        let chip = sh.chip(core);
-        for &p in outbox.iter() {
+        let outbox = std::mem::take(&mut self.outbox);
+        let routed = self.route(sh, core, inv, &outbox, away);
+        self.outbox = outbox;
+        routed
+    }
+
+    /// Routes what core `core` sent in one invocation.
+    fn route(
+        &mut self,
+        sh: &Shared,
+        core: usize,
+        inv: Invocation,
+        outbox: &[Packet],
+        away: &mut Vec<(usize, Packet)>,
+    ) -> Result<(), EmuError> {
+        let chip = u64::from(sh.chip(core).0) << 32;
+        for &p in outbox {
             self.counters.count_sent(inv);
-            let route = match self.cache.get(&(chip.0, p.key)) {
-                Some(r) => r,
-                None => {
-                    let r = sh.router.walk(chip, p.key)?;
-                    self.cache.entry((chip.0, p.key)).or_insert(r)
-                }
+            let route = match self.cache.get(&(chip | u64::from(p.key))) {
+                Some(&r) => r,
+                None => self.cache_route(sh, sh.chip(core), p.key)?,
             };
             self.counters.router_lookups += u64::from(route.lookups);
             self.counters.chip_hops += u64::from(route.chip_hops);
-            for &dest in &route.cores {
-                let (_, pos) = sh.place[dest];
-                if self.cores.get(pos) == Some(&dest) {
-                    self.inbox[pos].push(p);
+            for d in &self.dests[route.start as usize..(route.start + route.len) as usize] {
+                if d.group as usize == self.id {
+                    self.inbox[d.pos as usize].push(p);
                 } else {
-                    away.push((dest, p));
+                    away.push((d.core as usize, p));
                 }
             }
         }
         Ok(())
     }
 
+    /// Walks the routers for `key` sent on `chip` and caches the route.
+    fn cache_route(&mut self, sh: &Shared, chip: ChipId, key: u32) -> Result<CachedRoute, EmuError> {
+        let walked = sh.router.walk(chip, key)?;
+        let route = CachedRoute {
+            start: self.dests.len() as u32,
+            len: walked.cores.len() as u32,
+            lookups: walked.lookups,
+            chip_hops: walked.chip_hops,
+        };
+        for &core in &walked.cores {
+            let (group, pos) = sh.place[core];
+            self.dests.push(Dest { core: core as u32, group: group as u32, pos: pos as u32 });
+        }
+        self.cache.insert((u64::from(chip.0) << 32) | u64::from(key), route);
+        Ok(route)
+    }
+
     /// Drains every inbox once (sorted by key); returns whether any packet
     /// was handled.
     fn deliver(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<bool, EmuError> {
         let mut any = false;
-        let mut outbox = Vec::new();
         for l in 0..self.cores.len() {
             if self.inbox[l].is_empty() {
                 continue;
             }
             any = true;
-            let mut packets = std::mem::take(&mut self.inbox[l]);
-            packets.sort_unstable();
+            // Swap the inbox with the (empty) drain buffer: packets sent to
+            // this core while it drains wait in the inbox for the next round,
+            // and both vectors keep their capacity.
+            let mut packets = std::mem::take(&mut self.draining);
+            std::mem::swap(&mut packets, &mut self.inbox[l]);
+            // Arrivals are ascending runs (one per sender and flow): the
+            // stable sort merges runs, and (key, payload) is a total order.
+            packets.sort();
             self.counters.packets_received += packets.len() as u64;
             for p in &packets {
                 let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
-                self.invoke(sh, l, inv, &mut outbox, away)?;
+                self.invoke(sh, l, inv, away)?;
             }
+            packets.clear();
+            self.draining = packets;
         }
         Ok(any)
     }
@@ -287,11 +321,10 @@ impl Group {
     /// tick also closes each core's operation count since its previous tick
     /// and records the busiest core's estimated cycles.
     fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
-        let mut outbox = Vec::new();
         let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
         let mut busiest = 0;
         for l in 0..self.cores.len() {
-            self.invoke(sh, l, inv, &mut outbox, away)?;
+            self.invoke(sh, l, inv, away)?;
             if timed {
                 busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]));
                 self.counters.ops.absorb(&self.ops[l]);
@@ -369,11 +402,15 @@ impl Emulator {
         }
         let n_groups = program.copies as usize + 1;
         let mut groups: Vec<Group> = (0..n_groups)
-            .map(|_| Group {
+            .map(|id| Group {
+                id,
                 cores: Vec::new(),
                 mem: Vec::new(),
                 inbox: Vec::new(),
                 cache: RouteCache::default(),
+                dests: Vec::new(),
+                outbox: Vec::new(),
+                draining: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
             })

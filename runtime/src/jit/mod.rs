@@ -276,6 +276,18 @@ struct Gen<'a, 'b> {
     /// Operations of the current straight-line segment not yet added to
     /// `counts`; empty at every control-flow edge.
     pending: OpCounts,
+    /// Where a finished segment's counts go: the innermost scope.
+    scopes: Vec<Scope>,
+}
+
+/// A scope of the count bookkeeping.
+enum Scope {
+    /// The top level of a loop body: its segments run once per iteration,
+    /// so their counts are tallied here at compile time and added, times
+    /// the trip count, once after the loop.
+    Loop(OpCounts),
+    /// A branch of an `if`: its segments are added where they end.
+    Branch,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -321,6 +333,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             counts,
             trap_block,
             pending: OpCounts::default(),
+            scopes: Vec::new(),
         };
         g.block(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
@@ -352,19 +365,45 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.flush_counts();
     }
 
-    /// Adds the pending segment's counts to the counts array.
+    /// Ends the pending segment: its counts go to the enclosing loop's
+    /// tally, or are added to the counts array here.
     fn flush_counts(&mut self) {
         let pending = std::mem::take(&mut self.pending);
+        match self.scopes.last_mut() {
+            Some(Scope::Loop(tally)) => tally.absorb(&pending),
+            Some(Scope::Branch) | None => {
+                for class in OpClass::ALL {
+                    let n = pending.get(class);
+                    if n != 0 {
+                        let n = self.b.ins().iconst(types::I64, n as i64);
+                        self.add_count(class, n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `counts[class] += n` (`n` an `i64` value).
+    fn add_count(&mut self, class: OpClass, n: Value) {
+        let offset = (8 * class as usize) as i32;
+        let flags = MemFlagsData::trusted();
+        let old = self.b.ins().load(types::I64, flags, self.counts, offset);
+        let new = self.b.ins().iadd(old, n);
+        self.b.ins().store(flags, new, self.counts, offset);
+    }
+
+    /// The counts of a finished loop: `per_iteration * trips + header *
+    /// (trips + 1)` per class, `trips` an `i64` value.
+    fn add_loop_counts(&mut self, per_iteration: &OpCounts, header: &OpCounts, trips: Value) {
         for class in OpClass::ALL {
-            let n = pending.get(class);
-            if n == 0 {
+            let (n, h) = (per_iteration.get(class), header.get(class));
+            if n == 0 && h == 0 {
                 continue;
             }
-            let offset = (8 * class as usize) as i32;
-            let flags = MemFlagsData::trusted();
-            let old = self.b.ins().load(types::I64, flags, self.counts, offset);
-            let new = self.b.ins().iadd_imm_u(old, n as i64);
-            self.b.ins().store(flags, new, self.counts, offset);
+            let body = self.b.ins().imul_imm_u(trips, (n + h) as i64);
+            let total = self.b.ins().iadd_imm_u(body, h as i64);
+            // Inside an outer loop body this runs once per outer iteration.
+            self.add_count(class, total);
         }
     }
 
@@ -427,12 +466,14 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let else_block = self.b.create_block();
                 let merge = self.b.create_block();
                 self.b.ins().brif(c, then_block, &[], else_block, &[]);
+                self.scopes.push(Scope::Branch);
                 self.b.switch_to_block(then_block);
                 self.block(then_body);
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(else_block);
                 self.block(else_body);
                 self.b.ins().jump(merge, &[]);
+                self.scopes.pop();
                 self.b.switch_to_block(merge);
             }
             Stmt::For {
@@ -457,18 +498,26 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let exit = self.b.create_block();
                 self.b.ins().jump(header, &[BlockArg::Value(first)]);
                 self.b.switch_to_block(header);
-                self.pending.add(OpClass::Compare, 1);
-                self.pending.add(OpClass::Branch, 1);
-                self.flush_counts();
+                // The header runs trips + 1 times, the body trips times:
+                // both are counted once, after the loop.
+                let mut head = OpCounts::default();
+                head.add(OpClass::Compare, 1);
+                head.add(OpClass::Branch, 1);
                 let more = self.b.ins().icmp(below, i, last);
                 self.b.ins().brif(more, body_block, &[], exit, &[]);
                 self.b.switch_to_block(body_block);
                 self.b.def_var(self.vars[var.0 as usize], i);
+                self.scopes.push(Scope::Loop(OpCounts::default()));
                 self.pending.add(OpClass::IntArith, 1);
                 self.block(body);
+                let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else {
+                    unreachable!("the loop's own scope")
+                };
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(header, &[BlockArg::Value(next)]);
                 self.b.switch_to_block(exit);
+                let trips = self.trips(start.ty, first, last);
+                self.add_loop_counts(&per_iteration, &head, trips);
             }
             Stmt::Send { key, payload } => {
                 self.count(key);
@@ -491,6 +540,19 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
             }
         }
+    }
+
+    /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
+    fn trips(&mut self, ty: Ty, first: Value, last: Value) -> Value {
+        let (a, b, below) = if ty == Ty::I32 {
+            (self.b.ins().sextend(types::I64, first), self.b.ins().sextend(types::I64, last), IntCC::SignedLessThan)
+        } else {
+            (self.b.ins().uextend(types::I64, first), self.b.ins().uextend(types::I64, last), IntCC::UnsignedLessThan)
+        };
+        let diff = self.b.ins().isub(b, a);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let runs = self.b.ins().icmp(below, first, last);
+        self.b.ins().select(runs, diff, zero)
     }
 
     fn bits_of(&mut self, v: Value) -> Value {
