@@ -17,8 +17,9 @@
 //! never reached.
 //!
 //! How the IR's semantics map to Cranelift: `f32` arithmetic uses
-//! `fadd/fsub/fmul/fdiv/sqrt` (never fused) followed by a select of the
-//! canonical NaN when the result is NaN; `neg`/`abs` are `fneg`/`fabs` (sign
+//! `fadd/fsub/fmul/fdiv/sqrt` (never fused), and a NaN result is replaced by
+//! the canonical NaN where the value is observed bit for bit (see
+//! `Gen::expr_raw`: the same bits as after every operation, fewer selects); `neg`/`abs` are `fneg`/`fabs` (sign
 //! bit only); `min`/`max` are a compare and `select`; `f32 -> i32/u32` is
 //! `fcvt_to_sint_sat`/`fcvt_to_uint_sat` (truncating, saturating, NaN -> 0,
 //! as Rust's `as`); shifts use Cranelift's modulo-32 amount; `bool` is an `i8`
@@ -599,7 +600,57 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.ins().select(nan, canonical, x)
     }
 
+    /// An expression's value, with every NaN the IR's canonical NaN.
     fn expr(&mut self, e: &Expr) -> Value {
+        let (v, raw) = self.expr_raw(e);
+        if raw { self.canonical(v) } else { v }
+    }
+
+    /// An expression's value, and whether it may be a NaN with another
+    /// payload than the canonical one. The IR canonicalises the NaN of every
+    /// `f32` add, sub, mul, div and sqrt; since these (and compares and the
+    /// saturating conversions to integers) depend only on whether an operand
+    /// is NaN, never on its bits, their operands may stay raw and one
+    /// canonicalisation where a value is observed bit for bit (stored, sent,
+    /// assigned, selected, negated, its bits taken) gives the same bits as
+    /// one per operation.
+    fn expr_raw(&mut self, e: &Expr) -> (Value, bool) {
+        match &e.kind {
+            ExprKind::Binary { op, lhs, rhs }
+                if lhs.ty == Ty::F32
+                    && matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) =>
+            {
+                let (a, _) = self.expr_raw(lhs);
+                let (b, _) = self.expr_raw(rhs);
+                let ins = self.b.ins();
+                let r = match op {
+                    BinaryOp::Add => ins.fadd(a, b),
+                    BinaryOp::Sub => ins.fsub(a, b),
+                    BinaryOp::Mul => ins.fmul(a, b),
+                    _ => ins.fdiv(a, b),
+                };
+                (r, true)
+            }
+            ExprKind::Unary { op: UnaryOp::Sqrt, arg } => {
+                let (a, _) = self.expr_raw(arg);
+                (self.b.ins().sqrt(a), true)
+            }
+            ExprKind::Compare { op, lhs, rhs } if lhs.ty == Ty::F32 => {
+                let (a, _) = self.expr_raw(lhs);
+                let (b, _) = self.expr_raw(rhs);
+                (self.compare(*op, lhs.ty, a, b), false)
+            }
+            ExprKind::Convert { op: op @ (ConvertOp::F32ToI32 | ConvertOp::F32ToU32), arg } => {
+                let (a, _) = self.expr_raw(arg);
+                (self.convert(*op, a), false)
+            }
+            _ => (self.expr_clean(e), false),
+        }
+    }
+
+    /// The value of an expression whose result is never a raw NaN (its
+    /// operands are canonicalised where it observes their bits).
+    fn expr_clean(&mut self, e: &Expr) -> Value {
         match &e.kind {
             ExprKind::Const(v) => match v.ty() {
                 Ty::F32 => self.b.ins().f32const(f32::from_bits(v.bits())),
