@@ -27,6 +27,11 @@ pub struct Recorded {
 /// the first training batch (samples `0..batch`, forward and backward on
 /// every batch copy, then the optimiser's Adam step) in a traced emulator.
 pub fn record_training_batch(example: &str) -> Recorded {
+    training_batch(example, true)
+}
+
+/// [`record_training_batch`], traced or not.
+pub fn training_batch(example: &str, traced: bool) -> Recorded {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(dir.join(example)).expect("example");
     let net = snnc_compiler::check_source(example, &text).expect("checks");
@@ -34,7 +39,8 @@ pub fn record_training_batch(example: &str) -> Recorded {
     let p = prepare(&net, &dir).expect("prepares");
     let weights = init_weights(&p.plan, 0);
     let program = lower(&net, &mapped, &weights).expect("lowers");
-    let mut emu = Emulator::new_traced(program.clone(), &mapped.machine, &mapped.routing.tables).expect("loads");
+    let load = if traced { Emulator::new_traced } else { Emulator::new };
+    let mut emu = load(program.clone(), &mapped.machine, &mapped.routing.tables).expect("loads");
     let batch = p.train_spec.batch as usize;
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
     let opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
