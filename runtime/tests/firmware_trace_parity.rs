@@ -35,18 +35,30 @@ use c_harness::{run, split_transcripts, tool};
 use snnc_compiler::emit::c::program::pe_name;
 use snnc_compiler::emit::c::program_symbol;
 use snnc_runtime::emu::PeEvent;
-use trace_replay::{Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch, write_program};
+use trace_replay::{
+    Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch,
+    write_program,
+};
 
-const CFLAGS: [&str; 6] = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"];
+const CFLAGS: [&str; 6] = [
+    "-std=c99",
+    "-O2",
+    "-ffp-contract=off",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+];
 
 /// The file stem of a core's kernel template (`<stem>.c`).
 fn template_stem(r: &Recorded, core: usize) -> String {
-    program_symbol(&r.program.kernels[r.program.cores[core].kernel]).trim_end_matches("_program").to_string()
+    program_symbol(&r.program.kernels[r.program.cores[core].kernel])
+        .trim_end_matches("_program")
+        .to_string()
 }
 
 /// Replays every PE of `example`'s first training batch through its host
-/// firmware; returns (PEs, events, packets, memory words) compared.
-fn host_parity(example: &str) -> (usize, usize, usize, usize) {
+/// firmware; returns the number of PEs compared.
+fn host_parity(example: &str) -> usize {
     let start = Instant::now();
     let r = record_training_batch(example);
     let cores = r.program.cores.len();
@@ -56,13 +68,23 @@ fn host_parity(example: &str) -> (usize, usize, usize, usize) {
 
     // Every trace is complete: its calls and packets add up to the
     // emulator's own counts.
-    let traces: Vec<_> = (0..cores).map(|c| r.emu.trace(c).expect("traced")).collect();
+    let traces: Vec<_> = (0..cores)
+        .map(|c| r.emu.trace(c).expect("traced"))
+        .collect();
     let counters = r.emu.counters();
-    assert_eq!(traces.iter().map(|t| t.calls() as u64).sum::<u64>(), counters.invocations);
-    assert_eq!(traces.iter().map(|t| t.sent() as u64).sum::<u64>(), counters.packets_sent.iter().sum::<u64>());
+    assert_eq!(
+        traces.iter().map(|t| t.calls() as u64).sum::<u64>(),
+        counters.invocations
+    );
+    assert_eq!(
+        traces.iter().map(|t| t.sent() as u64).sum::<u64>(),
+        counters.packets_sent.iter().sum::<u64>()
+    );
 
     // One object per PE (two compilers at a time), one harness.
-    let objects: Vec<String> = (0..cores).map(|c| pe_name(&r.mapped, &r.program.cores[c])).collect();
+    let objects: Vec<String> = (0..cores)
+        .map(|c| pe_name(&r.mapped, &r.program.cores[c]))
+        .collect();
     let cc = std::path::PathBuf::from("cc");
     std::thread::scope(|s| {
         for w in 0..2 {
@@ -88,7 +110,9 @@ fn host_parity(example: &str) -> (usize, usize, usize, usize) {
     for pe in &objects {
         table.push_str(&format!("    &{pe}_program,\n"));
     }
-    table.push_str(&format!("}};\nconst uint32_t s2_host_program_count = {cores};\n"));
+    table.push_str(&format!(
+        "}};\nconst uint32_t s2_host_program_count = {cores};\n"
+    ));
     std::fs::write(dir.path().join("trace_programs.c"), table).expect("write table");
     run(Command::new(&cc)
         .current_dir(dir.path())
@@ -103,7 +127,9 @@ fn host_parity(example: &str) -> (usize, usize, usize, usize) {
         host_script(&mut script, c, t);
     }
     std::fs::write(dir.path().join("script.txt"), script).expect("write script");
-    let output = run(Command::new("sh").current_dir(dir.path()).args(["-c", "./host < script.txt"]));
+    let output = run(Command::new("sh")
+        .current_dir(dir.path())
+        .args(["-c", "./host < script.txt"]));
     let actual = split_transcripts(&output);
     assert_eq!(actual.len(), cores, "{example}: one transcript per PE");
 
@@ -121,13 +147,24 @@ fn host_parity(example: &str) -> (usize, usize, usize, usize) {
             kernel.name,
             difference(kernel, &expected, &actual[c])
         );
-        assert!(traces[c].calls() > 1, "{example}: PE {} handled only init", objects[c]);
+        assert!(
+            traces[c].calls() > 1,
+            "{example}: PE {} handled only init",
+            objects[c]
+        );
         events += traces[c].events.len();
-        writes += traces[c].events.iter().filter(|e| matches!(e, PeEvent::Write { .. })).count();
+        writes += traces[c]
+            .events
+            .iter()
+            .filter(|e| matches!(e, PeEvent::Write { .. }))
+            .count();
         packets += traces[c].sent();
         words += snnc_compiler::emit::c::memory_words(kernel);
     }
-    assert!(writes > 0 && packets > 1000, "{example}: {writes} host writes, {packets} packets");
+    assert!(
+        writes > 0 && packets > 1000,
+        "{example}: {writes} host writes, {packets} packets"
+    );
     println!(
         "{example}: {cores} PEs bit-identical to the emulator: {events} events replayed ({writes} host writes), \
          {packets} packets and {words} memory words compared; recorded in {:.1} s, compiled in {:.1} s, total {:.1} s",
@@ -135,7 +172,7 @@ fn host_parity(example: &str) -> (usize, usize, usize, usize) {
         (compiled - recorded).as_secs_f64(),
         start.elapsed().as_secs_f64()
     );
-    (cores, events, packets, words)
+    cores
 }
 
 #[test]
@@ -143,8 +180,7 @@ fn yinyang_every_pe_replays_its_training_batch_on_host() {
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
-    let (pes, ..) = host_parity("yinyang.snn");
-    assert_eq!(pes, 89);
+    assert_eq!(host_parity("yinyang.snn"), 89);
 }
 
 #[test]
@@ -152,7 +188,7 @@ fn deep_every_pe_replays_its_training_batch_on_host() {
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
-    host_parity("deep.snn");
+    assert_eq!(host_parity("deep.snn"), 133);
 }
 
 /// Builds `build/<pe>.elf` with the emitted Makefile and replays `events`
@@ -168,13 +204,23 @@ fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
     let transcript = work.join("transcript.txt");
     let out = Command::new("timeout")
         .current_dir(&work)
-        .args(["120", "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none"])
+        .args([
+            "120",
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(dir.join(&elf))
         .stdout(std::fs::File::create(&transcript).expect("transcript file"))
         .output()
         .expect("qemu starts");
-    let stdout = std::fs::read_to_string(&transcript).expect("transcript").replace('\r', "");
+    let stdout = std::fs::read_to_string(&transcript)
+        .expect("transcript")
+        .replace('\r', "");
     assert!(
         out.status.success(),
         "PE {pe}: qemu exited with {}:\n{}\n{}",
@@ -191,7 +237,9 @@ fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
 #[test]
 fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
     let why = "the Cortex-M4 trace replay builds and runs the emitted firmware";
-    if tool("arm-none-eabi-gcc", why).is_none() || tool("qemu-system-arm", why).is_none() || tool("make", why).is_none()
+    if tool("arm-none-eabi-gcc", why).is_none()
+        || tool("qemu-system-arm", why).is_none()
+        || tool("make", why).is_none()
     {
         return;
     }
@@ -201,13 +249,24 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
     write_program(dir.path(), &r);
     let mut chosen: Vec<usize> = Vec::new();
     for (c, core) in r.program.cores.iter().enumerate() {
-        if core.batch_copy.unwrap_or(0) == 0 && !chosen.iter().any(|&o| r.program.cores[o].kernel == core.kernel) {
+        if core.batch_copy.unwrap_or(0) == 0
+            && !chosen
+                .iter()
+                .any(|&o| r.program.cores[o].kernel == core.kernel)
+        {
             chosen.push(c);
         }
     }
-    let mut roles: Vec<&str> = chosen.iter().map(|&c| r.program.cores[c].role.name()).collect();
+    let mut roles: Vec<&str> = chosen
+        .iter()
+        .map(|&c| r.program.cores[c].role.name())
+        .collect();
     roles.dedup();
-    assert_eq!(roles, ["input", "layer", "loss", "optimiser"], "the PEs chosen, by role");
+    assert_eq!(
+        roles,
+        ["input", "layer", "loss", "optimiser"],
+        "the PEs chosen, by role"
+    );
     assert_eq!(chosen.len(), 5, "input, two layers, loss, optimiser");
     let results: Vec<(usize, String)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..2)
@@ -227,7 +286,10 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
     });
     let (mut events, mut packets) = (0, 0);
     for (c, actual) in &results {
@@ -243,7 +305,8 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
             kernel.name,
             difference(kernel, &expected, actual)
         );
-        let size = run(Command::new("arm-none-eabi-size").arg(dir.path().join(format!("build/{pe}.elf"))));
+        let size =
+            run(Command::new("arm-none-eabi-size").arg(dir.path().join(format!("build/{pe}.elf"))));
         println!(
             "{pe} {:<10} {:<14} {:>6} events {:>6} packets  size: {}",
             core.role.name(),
