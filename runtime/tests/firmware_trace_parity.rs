@@ -231,20 +231,13 @@ fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
     stdout
 }
 
-/// One PE of each role of yinyang (input, hidden layer, output layer, loss,
-/// optimiser: the first PE of each kernel template in batch copy 0 or the
-/// optimiser group) replays its training batch on a Cortex-M4F under QEMU.
-#[test]
-fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
-    let why = "the Cortex-M4 trace replay builds and runs the emitted firmware";
-    if tool("arm-none-eabi-gcc", why).is_none()
-        || tool("qemu-system-arm", why).is_none()
-        || tool("make", why).is_none()
-    {
-        return;
-    }
+/// One PE of each kernel template of `example` (the first in batch copy 0 or
+/// the optimiser group: input, each layer, loss, optimiser) replays its
+/// training batch on a Cortex-M4F under QEMU; `layers` is the number of
+/// layer templates.
+fn qemu_parity(example: &str, layers: usize) {
     let start = Instant::now();
-    let r = record_training_batch("yinyang.snn");
+    let r = record_training_batch(example);
     let dir = tempfile::tempdir().expect("temp dir");
     write_program(dir.path(), &r);
     let mut chosen: Vec<usize> = Vec::new();
@@ -257,18 +250,15 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
             chosen.push(c);
         }
     }
-    let mut roles: Vec<&str> = chosen
+    let roles: Vec<&str> = chosen
         .iter()
         .map(|&c| r.program.cores[c].role.name())
         .collect();
-    roles.dedup();
-    assert_eq!(
-        roles,
-        ["input", "layer", "loss", "optimiser"],
-        "the PEs chosen, by role"
-    );
-    assert_eq!(chosen.len(), 5, "input, two layers, loss, optimiser");
-    let results: Vec<(usize, String)> = std::thread::scope(|s| {
+    let mut want = vec!["input"];
+    want.extend(std::iter::repeat_n("layer", layers));
+    want.extend(["loss", "optimiser"]);
+    assert_eq!(roles, want, "{example}: the PEs chosen, by role");
+    let mut results: Vec<(usize, String)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..2)
             .map(|w| {
                 let (r, chosen, dir) = (&r, &chosen, dir.path());
@@ -291,6 +281,7 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
             .flat_map(|w| w.join().expect("worker"))
             .collect()
     });
+    results.sort_by_key(|(c, _)| *c);
     let (mut events, mut packets) = (0, 0);
     for (c, actual) in &results {
         let core = &r.program.cores[*c];
@@ -300,27 +291,62 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
         let pe = pe_name(&r.mapped, core);
         assert!(
             &expected == actual,
-            "PE {pe} ({}, template `{}`) differs on the Cortex-M4 from the emulator, {}",
+            "{example}: PE {pe} ({}, template `{}`) differs on the Cortex-M4 from the emulator, {}",
             core.role.name(),
             kernel.name,
             difference(kernel, &expected, actual)
         );
         let size =
             run(Command::new("arm-none-eabi-size").arg(dir.path().join(format!("build/{pe}.elf"))));
+        let n: Vec<u64> = size
+            .lines()
+            .nth(1)
+            .expect("a size row")
+            .split_whitespace()
+            .take(3)
+            .map(|x| x.parse().expect("a number"))
+            .collect();
+        let (text, data, bss) = (n[0], n[1], n[2]);
         println!(
-            "{pe} {:<10} {:<14} {:>6} events {:>6} packets  size: {}",
+            "{pe} {:<9} {:<13} {:>6} events {:>5} packets  text {text:>5} data {data:>5} bss {bss}",
             core.role.name(),
             kernel.name,
             trace.events.len(),
             trace.sent(),
-            size.lines().nth(1).unwrap_or("").trim()
+        );
+        assert!(
+            text <= 32 * 1024 && data + bss + 4 * 1024 <= 96 * 1024,
+            "{example}: PE {pe} does not fit a PE: text {text}, data {data}, bss {bss}, 4 KiB stack"
         );
         events += trace.events.len();
         packets += trace.sent();
     }
     println!(
-        "yinyang.snn: {} PEs bit-identical on qemu mps2-an386: {events} events replayed, {packets} packets compared, {:.1} s",
+        "{example}: {} PEs bit-identical on qemu mps2-an386: {events} events replayed, {packets} packets compared, {:.1} s",
         results.len(),
         start.elapsed().as_secs_f64()
     );
+}
+
+fn qemu_tools() -> bool {
+    let why = "the Cortex-M4 trace replay builds and runs the emitted firmware";
+    tool("arm-none-eabi-gcc", why).is_some()
+        && tool("qemu-system-arm", why).is_some()
+        && tool("make", why).is_some()
+}
+
+/// Input, hidden layer, output layer, loss and optimiser PEs of yinyang.
+#[test]
+fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
+    if qemu_tools() {
+        qemu_parity("yinyang.snn", 2);
+    }
+}
+
+/// Input, the four layers', loss and optimiser PEs of deep.
+#[test]
+fn deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if qemu_tools() {
+        qemu_parity("deep.snn", 4);
+    }
 }
