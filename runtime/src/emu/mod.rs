@@ -22,10 +22,14 @@
 //! cross copies stops the run): they run in parallel with rayon, each on its
 //! own PE memories, so results do not depend on the thread count.
 //!
+//! A traced emulator ([`Emulator::new_traced`]) also records, per PE, every
+//! call and host write it handled and the packets it sent ([`trace`]).
+//!
 //! Invariant: a kernel reads and writes only its own PE's memory; the host
 //! writes only inputs (`spike_step`, `label`, `hyper`) and reads results.
 
 pub mod counters;
+pub mod trace;
 pub mod train;
 
 use std::collections::HashMap;
@@ -39,6 +43,7 @@ use snnc_compiler::partition::Role;
 use snnc_compiler::route::RoutingTables;
 
 pub use counters::{CostModel, Counters};
+pub use trace::{PeEvent, PeTrace};
 
 use crate::jit::{JitError, JitKernel};
 
@@ -177,6 +182,8 @@ struct Group {
     counters: Counters,
     /// Operations of each core since its previous tick.
     ops: Vec<OpCounts>,
+    /// Each core's events, when the run is traced.
+    trace: Option<Vec<PeTrace>>,
 }
 
 /// What one sample produced on its copy.
@@ -234,6 +241,9 @@ impl Group {
         self.outbox.clear();
         sh.kernel(core).run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
         self.counters.invocations += 1;
+        if let Some(trace) = &mut self.trace {
+            trace[l].call(inv, &self.outbox);
+        }
         if self.outbox.is_empty() {
             return Ok(());
         }
@@ -337,6 +347,17 @@ impl Group {
         Ok(())
     }
 
+    /// Records, when tracing, that the host wrote buffer `name` of local
+    /// core `l` (its whole contents as they are now).
+    fn trace_write(&mut self, l: usize, kernel: &Kernel, name: &str) {
+        if let Some(trace) = &mut self.trace
+            && let Some((_, b)) = kernel.buffer_named(name)
+        {
+            let first = (b.offset / 4) as usize;
+            trace[l].write(first as u32, &self.mem[l][first..first + b.len as usize]);
+        }
+    }
+
     fn no_crossing(&self, away: &[(usize, Packet)], copy: usize) -> Result<(), EmuError> {
         match away.first() {
             Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
@@ -356,9 +377,11 @@ impl Group {
                     let buf = buffer(k, &mut self.mem[l], "spike_step")?;
                     let start = sh.program.cores[core].neurons.start as usize;
                     buf.copy_from_slice(&input.steps[start..start + buf.len()]);
+                    self.trace_write(l, k, "spike_step");
                 }
                 Role::Loss => {
                     buffer(k, &mut self.mem[l], "label")?[0] = input.label;
+                    self.trace_write(l, k, "label");
                     loss_core = Some(l);
                 }
                 _ => {}
@@ -393,6 +416,16 @@ impl Emulator {
     /// Loads a program: compiles every kernel template, fills every PE's
     /// memory with its initial data.
     pub fn new(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
+        Emulator::load(program, machine, tables, false)
+    }
+
+    /// Loads a program like [`Emulator::new`], recording every PE's events
+    /// from `init` on ([`Emulator::trace`]).
+    pub fn new_traced(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
+        Emulator::load(program, machine, tables, true)
+    }
+
+    fn load(program: Program, machine: &Machine, tables: &RoutingTables, traced: bool) -> Result<Emulator, EmuError> {
         let start = std::time::Instant::now();
         let jits = program.kernels.iter().map(JitKernel::compile).collect::<Result<Vec<_>, _>>()?;
         let jit_seconds = start.elapsed().as_secs_f64();
@@ -413,6 +446,7 @@ impl Emulator {
                 draining: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
+                trace: traced.then(Vec::new),
             })
             .collect();
         let mut place = Vec::with_capacity(program.cores.len());
@@ -429,6 +463,9 @@ impl Emulator {
             groups[g].mem.push(mem);
             groups[g].inbox.push(Vec::new());
             groups[g].ops.push(OpCounts::default());
+            if let Some(trace) = &mut groups[g].trace {
+                trace.push(PeTrace::default());
+            }
         }
         let router = Router { tables: tables.clone(), machine: machine.clone(), pe_core };
         let shared = Shared { program, jits, router, place, cost: CostModel::default() };
@@ -447,6 +484,19 @@ impl Emulator {
 
     pub fn program(&self) -> &Program {
         &self.shared.program
+    }
+
+    /// The events of core `core` (an index into the program's cores) so far,
+    /// if the emulator is traced.
+    pub fn trace(&self, core: usize) -> Option<&PeTrace> {
+        let (g, pos) = *self.shared.place.get(core)?;
+        self.groups[g].trace.as_ref().map(|t| &t[pos])
+    }
+
+    /// The data memory of core `core` (an index into the program's cores).
+    pub fn memory(&self, core: usize) -> &[u32] {
+        let (g, pos) = self.shared.place[core];
+        &self.groups[g].mem[pos]
     }
 
     /// Runs up to one sample per batch copy (copy `i` gets `samples[i]`), in
@@ -486,6 +536,7 @@ impl Emulator {
             let buf = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], "hyper")?;
             buf[0] = step_size.to_bits();
             buf[1] = bc2_sqrt.to_bits();
+            self.groups[opt].trace_write(l, sh.kernel(core).kernel(), "hyper");
         }
         // Copies run their `end_of_batch` and deliveries in parallel, each
         // collecting what leaves it; the optimiser PEs run after them. Inboxes

@@ -45,8 +45,11 @@ typedef enum {
     S2_TRAP_DIVISION_OVERFLOW = 3
 } s2_trap_kind;
 
-/* Board bring-up, before the kernel's init entry point. */
-void s2_start(void);
+/* Board bring-up, before the kernel's init entry point. `data` is the
+ * PE's data memory (`bytes` long): the host writes a sample's inputs into it
+ * between events (on SpiNNaker2 the host writes the PE's SRAM directly; the
+ * test HALs apply the writes of their event trace there). */
+void s2_start(void *data, uint32_t bytes);
 /* This PE's id on its chip (qx << 5 | qy << 2 | pe). */
 uint32_t s2_core_id(void);
 /* The next packet received since the last call; false when there is none. */
@@ -74,7 +77,7 @@ typedef struct {
     void (*tick_backward)(int32_t step);
     void (*end_of_sample)(void);
     void (*end_of_batch)(void);
-    const void *data;
+    void *data;
     uint32_t data_bytes;
 } s2_program;
 

@@ -8,10 +8,13 @@
  *   init                            must come first (event 0)
  *   packet KEY PAYLOAD | forward STEP | backward STEP
  *   end_of_sample | end_of_batch    queued events 1, 2, ...
+ *   write WORD VALUE                queued host write of VALUE into word
+ *                                   WORD of the data memory, applied before
+ *                                   the next event (not an event itself)
  *   run                             s2_run the program over its queue
  * and prints, per block, `program N`, then `send EVENT KEY [PAYLOAD]` and
  * `trap EVENT KIND BUFFER INDEX` lines in the order they happened, then
- * `memory WORDS W0 W1 ...` (numbers in hex but EVENT and WORDS).
+ * `memory WORDS W0 W1 ...` (numbers in hex but EVENT, WORD and WORDS).
  * The program table is generated: s2_host_programs, s2_host_program_count.
  */
 #include <inttypes.h>
@@ -24,25 +27,46 @@
 extern const s2_program *const s2_host_programs[];
 extern const uint32_t s2_host_program_count;
 
-#define QUEUE_LEN 4096
-
-typedef enum { ITEM_PACKET, ITEM_TICK } item_kind;
+typedef enum { ITEM_PACKET, ITEM_TICK, ITEM_WRITE } item_kind;
 
 typedef struct {
     item_kind kind;
     s2_packet packet;
     s2_tick tick;
+    /* ITEM_WRITE: the word and its new value. */
+    uint32_t word;
+    uint32_t value;
 } item;
 
-static item queue[QUEUE_LEN];
+/* The queue grows as the script is read. */
+static item *queue;
+static uint32_t queue_cap;
 static uint32_t queue_len;
 static uint32_t queue_next;
 static uint32_t core;
 /* The number of the event being handled: 0 is init. */
 static uint32_t event;
+static unsigned char *memory;
+static uint32_t memory_bytes;
 
-void s2_start(void) {
+void s2_start(void *data, uint32_t bytes) {
     event = 0;
+    memory = data;
+    memory_bytes = bytes;
+}
+
+/* Applies the host writes at the head of the queue. */
+static void apply_writes(void) {
+    while (queue_next < queue_len && queue[queue_next].kind == ITEM_WRITE) {
+        const item *it = &queue[queue_next];
+        if (it->word >= memory_bytes / 4) {
+            fprintf(stderr, "s2_hal_host: write to word %" PRIu32 " outside the %" PRIu32 "-byte data memory\n",
+                    it->word, memory_bytes);
+            exit(2);
+        }
+        memcpy(memory + 4 * (size_t)it->word, &it->value, sizeof it->value);
+        queue_next++;
+    }
 }
 
 uint32_t s2_core_id(void) {
@@ -50,6 +74,7 @@ uint32_t s2_core_id(void) {
 }
 
 bool s2_receive(s2_packet *packet) {
+    apply_writes();
     if (queue_next == queue_len || queue[queue_next].kind != ITEM_PACKET) {
         return false;
     }
@@ -60,6 +85,7 @@ bool s2_receive(s2_packet *packet) {
 }
 
 bool s2_wait_tick(s2_tick *tick) {
+    apply_writes();
     if (queue_next == queue_len) {
         return false;
     }
@@ -97,9 +123,13 @@ int s2_stop(void) {
 }
 
 static void push(item it) {
-    if (queue_len == QUEUE_LEN) {
-        fprintf(stderr, "s2_hal_host: more than %d queued events\n", QUEUE_LEN);
-        exit(2);
+    if (queue_len == queue_cap) {
+        queue_cap = queue_cap == 0 ? 4096 : 2 * queue_cap;
+        queue = realloc(queue, (size_t)queue_cap * sizeof *queue);
+        if (queue == NULL) {
+            fprintf(stderr, "s2_hal_host: out of memory for %" PRIu32 " queued events\n", queue_cap);
+            exit(2);
+        }
     }
     queue[queue_len++] = it;
 }
@@ -142,6 +172,13 @@ int main(void) {
             push_tick(S2_TICK_END_OF_SAMPLE, 0);
         } else if (strcmp(word, "end_of_batch") == 0) {
             push_tick(S2_TICK_END_OF_BATCH, 0);
+        } else if (strcmp(word, "write") == 0 && scanf("%lu %lx", &a, &b) == 2) {
+            item it;
+            memset(&it, 0, sizeof it);
+            it.kind = ITEM_WRITE;
+            it.word = (uint32_t)a;
+            it.value = (uint32_t)b;
+            push(it);
         } else if (strcmp(word, "run") == 0) {
             if (s2_run(s2_host_programs[program]) != 0) {
                 return 1;

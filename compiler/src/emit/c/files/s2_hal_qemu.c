@@ -5,7 +5,9 @@
  * Input: the file s2_events.bin in QEMU's working directory, a sequence of
  * little-endian records (kind, a, b) of three 32-bit words: kind 0 init
  * (first), 1 packet (a = key, b = payload), 2 forward tick (a = step),
- * 3 backward tick (a = step), 4 end of sample, 5 end of batch.
+ * 3 backward tick (a = step), 4 end of sample, 5 end of batch, 6 host write
+ * (b into word a of the data memory, applied before the next event; not an
+ * event itself).
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
  * `memory WORDS W0 W1 ...`; EVENT is the record number.
@@ -28,7 +30,7 @@ enum {
     ADP_STOPPED_APPLICATION_EXIT = 0x20026
 };
 
-enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH };
+enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE };
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -49,6 +51,8 @@ static int console = -1;
 static uint32_t event;
 static uint32_t next[3];
 static bool have_next;
+static unsigned char *memory;
+static uint32_t memory_bytes;
 
 static int open_file(const char *name, uint32_t len, uint32_t mode) {
     const uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, len};
@@ -131,8 +135,21 @@ static bool peek(void) {
     return true;
 }
 
-void s2_start(void) {
+/* Applies the host writes at the head of the trace. */
+static void apply_writes(void) {
+    while (peek() && next[0] == REC_WRITE) {
+        if (next[1] >= memory_bytes / 4u) {
+            bad_trace("write outside the data memory");
+        }
+        memcpy(memory + 4u * next[1], &next[2], sizeof next[2]);
+        have_next = false;
+    }
+}
+
+void s2_start(void *data, uint32_t bytes) {
     static const char name[] = "s2_events.bin";
+    memory = data;
+    memory_bytes = bytes;
     console = open_file(":tt", 3, 4);
     trace = open_file(name, sizeof name - 1, 1);
     if (trace < 0) {
@@ -153,6 +170,7 @@ uint32_t s2_core_id(void) {
 }
 
 bool s2_receive(s2_packet *packet) {
+    apply_writes();
     if (!peek() || next[0] != REC_PACKET) {
         return false;
     }
@@ -164,6 +182,7 @@ bool s2_receive(s2_packet *packet) {
 }
 
 bool s2_wait_tick(s2_tick *tick) {
+    apply_writes();
     if (!peek()) {
         return false;
     }

@@ -10,7 +10,7 @@ static void drain_packets(const s2_program *program) {
 
 int s2_run(const s2_program *program) {
     s2_tick tick;
-    s2_start();
+    s2_start(program->data, program->data_bytes);
     program->init();
     for (;;) {
         drain_packets(program);
