@@ -179,6 +179,8 @@ struct Group {
     outbox: Vec<Packet>,
     /// The inbox being drained (reused, so that inboxes keep their capacity).
     draining: Vec<Packet>,
+    /// Packets for other groups, between the rounds of a batch's end.
+    away: Vec<(usize, Packet)>,
     counters: Counters,
     /// Operations of each core since its previous tick.
     ops: Vec<OpCounts>,
@@ -444,6 +446,7 @@ impl Emulator {
                 dests: Vec::new(),
                 outbox: Vec::new(),
                 draining: Vec::new(),
+                away: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),
@@ -543,44 +546,48 @@ impl Emulator {
         // are drained sorted, so the order packets arrive in does not matter.
         let (copies, opt_group) = self.groups.split_at_mut(opt);
         let opt_group = &mut opt_group[0];
-        let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
-            let mut away: Vec<(usize, Packet)> = Vec::new();
-            let parts: Vec<(bool, Vec<(usize, Packet)>)> = copies
-                .par_iter_mut()
-                .map(|g| {
-                    let mut away = Vec::new();
-                    let any = match inv {
-                        Some(inv) => g.tick(sh, inv, &mut away).map(|()| true)?,
-                        None => g.deliver(sh, &mut away)?,
-                    };
-                    Ok((any, away))
-                })
-                .collect::<Result<_, EmuError>>()?;
-            let mut any = false;
-            for (a, part) in parts {
-                any |= a;
-                away.extend(part);
-            }
-            any |= match inv {
-                Some(inv) => opt_group.tick(sh, inv, &mut away).map(|()| true)?,
-                None => opt_group.deliver(sh, &mut away)?,
+        // Runs `inv` (or a delivery) on one group; what leaves it waits in
+        // its `away` buffer.
+        let run = |g: &mut Group, inv: Option<Invocation>| -> Result<bool, EmuError> {
+            let mut away = std::mem::take(&mut g.away);
+            let any = match inv {
+                Some(inv) => g.tick(sh, inv, &mut away).map(|()| true),
+                None => g.deliver(sh, &mut away),
             };
-            Ok::<_, EmuError>((any, away))
+            g.away = away;
+            any
         };
-        let (_, mut away) = step(copies, opt_group, Some(Invocation::EndOfBatch))?;
-        const ROUNDS: usize = 8;
-        for _ in 0..ROUNDS {
-            for (dest, p) in away.drain(..) {
-                let (g, pos) = sh.place[dest];
-                if g == opt {
-                    opt_group.inbox[pos].push(p);
+        let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
+            let any: Vec<bool> = copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?;
+            Ok::<_, EmuError>(run(opt_group, inv)? | any.contains(&true))
+        };
+        // Moves every group's `away` packets into their destinations'
+        // inboxes; returns whether there were any.
+        let post = |copies: &mut [Group], opt_group: &mut Group| {
+            let mut moved = false;
+            for from in 0..=copies.len() {
+                let mut away =
+                    std::mem::take(if from < copies.len() { &mut copies[from].away } else { &mut opt_group.away });
+                moved |= !away.is_empty();
+                for (dest, p) in away.drain(..) {
+                    let (g, pos) = sh.place[dest];
+                    let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
+                    to.inbox[pos].push(p);
+                }
+                if from < copies.len() {
+                    copies[from].away = away;
                 } else {
-                    copies[g].inbox[pos].push(p);
+                    opt_group.away = away;
                 }
             }
-            let (any, next) = step(copies, opt_group, None)?;
-            away = next;
-            if !any && away.is_empty() {
+            moved
+        };
+        step(copies, opt_group, Some(Invocation::EndOfBatch))?;
+        const ROUNDS: usize = 8;
+        for _ in 0..ROUNDS {
+            let moved = post(copies, opt_group);
+            let any = step(copies, opt_group, None)?;
+            if !any && !moved {
                 return Ok(());
             }
         }
