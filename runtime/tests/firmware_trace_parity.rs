@@ -307,12 +307,17 @@ fn qemu_parity(example: &str, layers: usize) {
             .map(|x| x.parse().expect("a number"))
             .collect();
         let (text, data, bss) = (n[0], n[1], n[2]);
+        let estimate = snnc_compiler::emit::c::code_estimate(kernel);
         println!(
-            "{pe} {:<9} {:<13} {:>6} events {:>5} packets  text {text:>5} data {data:>5} bss {bss}",
+            "{pe} {:<9} {:<13} {:>6} events {:>5} packets  text {text:>5} (estimate {estimate:>5}) data {data:>5} bss {bss}",
             core.role.name(),
             kernel.name,
             trace.events.len(),
             trace.sent(),
+        );
+        assert!(
+            text <= estimate,
+            "{example}: PE {pe}: snnc's code estimate {estimate} is below the image's real {text} bytes"
         );
         assert!(
             text <= 32 * 1024 && data + bss + 4 * 1024 <= 96 * 1024,

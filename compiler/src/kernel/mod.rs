@@ -266,12 +266,14 @@ impl Kernel {
 
     /// Number of 32-bit words a memory image for this kernel must have: the
     /// whole budget.
+    #[inline]
     pub fn memory_words(&self) -> usize {
         (self.budget / 4) as usize
     }
 
     /// The check every backend makes before running an entry point: the
     /// memory image holds at least [`Kernel::memory_words`] words.
+    #[inline]
     pub fn check_memory(&self, words: usize) -> Result<(), Trap> {
         let needed = self.memory_words();
         if words < needed {

@@ -95,7 +95,9 @@ pub unsafe extern "C" fn snnc_jit_send(
 /// A kernel compiled to native code.
 pub struct JitKernel {
     kernel: Kernel,
-    entries: Vec<(EntryPoint, EntryFn)>,
+    /// The compiled entry points, indexed by [`EntryPoint`] (`None`: the
+    /// kernel does not define it, and invoking it does nothing).
+    entries: [Option<EntryFn>; EntryPoint::ALL.len()],
     /// Owns the code the entry pointers point into; freed on drop. Behind a
     /// mutex only to make the kernel `Sync` (it is never locked while running).
     module: Mutex<Option<JITModule>>,
@@ -183,17 +185,13 @@ impl JitKernel {
         module
             .finalize_definitions()
             .map_err(|e| fail(e.to_string()))?;
-        let entries = ids
-            .into_iter()
-            .map(|(entry, id)| {
-                let code = module.get_finalized_function(id);
-                // SAFETY: the function was compiled with exactly `EntryFn`'s
-                // signature in the platform's default (C) calling convention.
-                (entry, unsafe {
-                    std::mem::transmute::<*const u8, EntryFn>(code)
-                })
-            })
-            .collect();
+        let mut entries = [None; EntryPoint::ALL.len()];
+        for (entry, id) in ids {
+            let code = module.get_finalized_function(id);
+            // SAFETY: the function was compiled with exactly `EntryFn`'s
+            // signature in the platform's default (C) calling convention.
+            entries[entry as usize] = Some(unsafe { std::mem::transmute::<*const u8, EntryFn>(code) });
+        }
         Ok(JitKernel {
             kernel: kernel.clone(),
             entries,
@@ -216,7 +214,7 @@ impl JitKernel {
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         self.kernel.check_memory(memory.len())?;
-        let Some(&(_, code)) = self.entries.iter().find(|(e, _)| *e == invocation.entry()) else {
+        let Some(code) = self.entries[invocation.entry() as usize] else {
             return Ok(());
         };
         let [arg0, arg1] = invocation.args();

@@ -37,7 +37,7 @@
 mod kernel;
 pub mod program;
 
-use crate::kernel::{Kernel, KernelErrors, verify};
+use crate::kernel::{Expr, ExprKind, Kernel, KernelErrors, Stmt, verify};
 
 /// Bytes of a PE's data region (SRAM above the 32 KiB of code).
 pub const DATA_REGION: u64 = 96 * 1024;
@@ -45,6 +45,23 @@ pub const DATA_REGION: u64 = 96 * 1024;
 /// Data bytes the program needs besides the kernel's buffers: the stack the
 /// linker script keeps (4 KiB) and the HAL's and C library's state (1 KiB).
 pub const DATA_RESERVED: u64 = 5 * 1024;
+
+/// Bytes of the PE's code region (ITCM).
+pub const CODE_REGION: u64 = 32 * 1024;
+
+/// The code-size estimate: a fixed part (startup, HAL, C library: 2.5 KiB
+/// measured) and a per-IR-node part. Calibrated on the Cortex-M4F images
+/// of yinyang and deep (`arm-none-eabi-size`): 2534 bytes for a 14-node
+/// kernel and at most 7.6 bytes per further node; the estimate takes 3 KiB
+/// and 12 bytes per node, and `runtime/tests/firmware_trace_parity.rs`
+/// checks that it is never below an image's real size.
+pub const CODE_BASE: u64 = 3 * 1024;
+pub const CODE_PER_NODE: u64 = 12;
+
+/// The estimated code bytes of a kernel's image.
+pub fn code_estimate(kernel: &Kernel) -> u64 {
+    CODE_BASE + CODE_PER_NODE * ir_nodes(kernel)
+}
 
 /// Why a kernel could not be emitted.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -65,11 +82,25 @@ pub enum EmitError {
         reserved: u64,
         region: u64,
     },
+    #[error(
+        "kernel `{kernel}` has {nodes} IR nodes, an estimated {bytes} bytes of code: more than the PE's {region}-byte code region"
+    )]
+    #[diagnostic(
+        code(snn::emit::code_does_not_fit),
+        help("the estimate is {} bytes plus {} per IR node: split the population over more PEs", CODE_BASE, CODE_PER_NODE)
+    )]
+    CodeDoesNotFit {
+        kernel: String,
+        nodes: u64,
+        bytes: u64,
+        region: u64,
+    },
 }
 
 /// The C source of one kernel, `<kernel>.c`, with its buffers initialised
 /// from `memory` (word `i` is the data memory's bytes `4i..4i+4`).
-/// Fails if the buffers and the reserved data do not fit the data region.
+/// Fails if the buffers and the reserved data do not fit the data region, or
+/// the estimated code ([`code_estimate`]) does not fit the code region.
 pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError> {
     verify(kernel)?;
     let bytes = 4 * memory_words(kernel) as u64;
@@ -79,6 +110,15 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
             bytes,
             reserved: DATA_RESERVED,
             region: DATA_REGION,
+        });
+    }
+    let code = code_estimate(kernel);
+    if code > CODE_REGION {
+        return Err(EmitError::CodeDoesNotFit {
+            kernel: kernel.name.clone(),
+            nodes: ir_nodes(kernel),
+            bytes: code,
+            region: CODE_REGION,
         });
     }
     Ok(kernel::emit(kernel, Some(memory)))
@@ -110,6 +150,35 @@ pub fn memory_words(kernel: &Kernel) -> usize {
         .max()
         .unwrap_or(4);
     (end / 4) as usize
+}
+
+/// The number of IR nodes of a kernel: statements and expression nodes,
+/// over every entry point (what its code size grows with).
+pub fn ir_nodes(kernel: &Kernel) -> u64 {
+    fn expr(e: &Expr) -> u64 {
+        1 + match &e.kind {
+            ExprKind::Const(_) | ExprKind::Local(_) => 0,
+            ExprKind::Load { index: a, .. } | ExprKind::Unary { arg: a, .. } | ExprKind::Convert { arg: a, .. } => {
+                expr(a)
+            }
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => expr(lhs) + expr(rhs),
+            ExprKind::Select { cond, then, otherwise } => expr(cond) + expr(then) + expr(otherwise),
+        }
+    }
+    fn block(body: &[Stmt]) -> u64 {
+        body.iter()
+            .map(|s| {
+                1 + match s {
+                    Stmt::Assign { value, .. } => expr(value),
+                    Stmt::Store { index, value, .. } => expr(index) + expr(value),
+                    Stmt::If { cond, then_body, else_body } => expr(cond) + block(then_body) + block(else_body),
+                    Stmt::For { start, end, body, .. } => expr(start) + expr(end) + block(body),
+                    Stmt::Send { key, payload } => expr(key) + payload.as_ref().map_or(0, expr),
+                }
+            })
+            .sum()
+    }
+    kernel.functions.iter().map(|f| block(&f.body)).sum()
 }
 
 /// The C identifier of a kernel's `s2_program` (`<kernel>_program`).

@@ -1,6 +1,6 @@
 use super::*;
 use crate::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use crate::kernel::{KernelBuilder, Ty};
+use crate::kernel::{EntryPoint, Expr, FunctionBuilder, KernelBuilder, Ty};
 
 #[test]
 fn lif_layer_c() {
@@ -92,5 +92,28 @@ fn reserved_names_are_renamed() {
         "const s2_program k_s2_hal_program",
     ] {
         assert!(c.contains(expected), "missing `{expected}` in\n{c}");
+    }
+}
+
+/// A kernel whose estimated code exceeds the 32 KiB code region is refused
+/// by snnc, before gcc's linker would refuse it.
+#[test]
+fn code_over_the_code_region_does_not_fit() {
+    let kernel_with = |stores: u32| {
+        let mut k = KernelBuilder::new("long");
+        let out = k.buffer("out", Ty::F32, 4);
+        let mut f = FunctionBuilder::new(EntryPoint::Init);
+        for i in 0..stores {
+            f.store(out, Expr::u32(i % 4), Expr::f32(i as f32));
+        }
+        k.define(f.finish());
+        k.finish()
+    };
+    // Each store is 3 nodes: 12 * 3 * 820 + 3072 = 32592 bytes fit ...
+    assert!(emit_kernel(&kernel_with(820), &[]).is_ok());
+    // ... 12 * 3 * 900 + 3072 = 35472 do not.
+    match emit_kernel(&kernel_with(900), &[]) {
+        Err(EmitError::CodeDoesNotFit { nodes, bytes, .. }) => assert_eq!((nodes, bytes), (2700, 35472)),
+        other => panic!("expected CodeDoesNotFit, got {other:?}"),
     }
 }
