@@ -17,8 +17,18 @@
 //! slice share one kernel. The host (the emulator) writes the sample's spike
 //! steps (`spike_step`, input PEs), its label (`label`, loss PE) and the
 //! optimiser step's f64-derived Adam scalars (`hyper`: `lr / (1 - b1^t)` and
-//! `sqrt(1 - b2^t)`, rounded to `f32`) and reads results (`spiked`, `first`,
-//! `loss`, `w`) from SRAM.
+//! `sqrt(1 - b2^t)`, rounded to `f32`) and reads results (`rec_key`,
+//! `rec_len`, `overflow`, `first`, `loss`, `w`) from SRAM.
+//!
+//! Memory layout: what the partitioner's resource model
+//! (`crate::partition::resources`) budgets, sized by the same functions. A
+//! layer keeps for the backward pass a log of its own spikes (`(step,
+//! neuron)`, `I`, `Vt`: the jump's denominator) of `SPIKE_BUDGET` entries
+//! per neuron with a per-step index, and one bit per step and fan-in
+//! position for its input spikes (where gradients accumulate and errors go
+//! down). A sample that overflows the log sets the layer's `overflow` flag
+//! ([`OVERFLOW_SPIKES`]); the emulator stops with an error naming the PE, the
+//! population and the budget.
 //!
 //! Timeline (the emulator's contract): per sample, forward ticks `n = 0 ..
 //! T-1` (packets sent at tick `n` are handled before tick `n + 1`), one more
@@ -28,8 +38,8 @@
 //! optimiser, which runs Adam on the last one and sends the new weights back.
 //!
 //! Every floating-point operation follows the reference trainer's documented
-//! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer records its
-//! input spikes per step and accumulates them in fan-in order at the tick;
+//! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer accumulates
+//! its input spikes of the previous step in fan-in order at the tick;
 //! the loss uses the IR expansions of `exp_f32`/`ln_f32`; the optimiser sums
 //! the batch copies' gradients in packet-key order, which is copy order
 //! (checked here).
@@ -42,6 +52,8 @@
 
 mod kernels;
 
+pub use kernels::OVERFLOW_SPIKES;
+
 use std::collections::BTreeMap;
 
 use petgraph::graph::NodeIndex;
@@ -50,7 +62,7 @@ use crate::driver::Mapped;
 use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
 use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
-use crate::partition::{PacketKind, Role, SliceId, WeightRange};
+use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
 use crate::route::KeyRange;
 
 /// Tags of the receive table: what an accepted packet is.
@@ -95,6 +107,8 @@ pub struct CoreProgram {
     pub role: Role,
     pub population: NodeIndex,
     pub batch_copy: Option<u32>,
+    /// The population's name (for messages).
+    pub population_name: String,
     /// Neurons of the population this PE simulates (or encodes).
     pub neurons: std::ops::Range<u32>,
     /// Index into [`Program::kernels`].
@@ -149,8 +163,8 @@ pub enum LowerError {
 }
 
 /// A kernel whose buffers exceed the PE's data budget is a limit of this
-/// lowering (it records the state of every step densely, which the
-/// partitioner's spike-budget model does not account for), not a bug: report
+/// lowering (its receive table, which the resource model budgets as a fixed
+/// receive ring, grows with the number of incoming flows), not a bug: report
 /// it as not yet supported. Any other verifier error is a bug.
 fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
     let over: Vec<String> = e
@@ -165,7 +179,7 @@ fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
         .collect();
     if !over.is_empty() && over.len() == e.errors.len() {
         unsupported(format!(
-            "a slice of `{population}` whose per-step records do not fit the PE ({})",
+            "a slice of `{population}` whose buffers do not fit the PE ({})",
             over.join(", ")
         ))
     } else {
@@ -185,6 +199,10 @@ pub(crate) struct LayerShape {
     /// Fan-in positions whose pre population is a LIF layer (errors go down).
     pub lif_positions: Vec<std::ops::Range<u32>>,
     pub consts: LayerConsts,
+    /// Entries of the spike record ([`resources::spike_record_capacity`]).
+    pub spike_capacity: u32,
+    /// Words of the input-spike bits ([`resources::input_record_words`]).
+    pub input_words: u32,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -429,7 +447,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                 let kernel = match slice.role {
                     Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
                     Role::Layer => {
-                        let shape = layer_shape(net, pop, &proj_offset);
+                        let shape = layer_shape(net, pop, slice.neurons.end - slice.neurons.start, &proj_offset)?;
                         kernels::layer(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32, steps)
                     }
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
@@ -458,6 +476,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             pe: placed.pe,
             role: slice.role,
             population: pop,
+            population_name: net.graph[pop].name.clone(),
             batch_copy: slice.batch_copy,
             neurons: slice.neurons.clone(),
             kernel: template,
@@ -522,7 +541,14 @@ fn layer_weights(
     (out, k)
 }
 
-fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>) -> LayerShape {
+/// The layer's shape; its records are sized by the partitioner's resource
+/// model, so the lowering allocates what the placement budgeted.
+fn layer_shape(
+    net: &ValidNetwork,
+    pop: NodeIndex,
+    n: u32,
+    proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
+) -> Result<LayerShape, LowerError> {
     let p = &net.graph[pop];
     let lif = p.lif().expect("layer slices are LIF populations");
     let lif_positions = net
@@ -531,12 +557,22 @@ fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgra
         .filter(|(_, pre)| net.graph[*pre].lif().is_some())
         .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
         .collect();
-    LayerShape {
+    let k = net.fan_in(pop);
+    let spike_capacity = resources::spike_record_capacity(u64::from(n));
+    let input_words = resources::input_record_words(u64::from(k), u64::from(net.time.steps));
+    // Record keys are `step * n + neuron` and bits `step * k + position` in `i32`.
+    let fits = |width: u32| u64::from(net.time.steps + 1) * u64::from(width) <= i32::MAX as u64;
+    if !fits(n) || !fits(k) || spike_capacity > i32::MAX as u64 {
+        return Err(unsupported(format!("population `{}`: records too long for 32-bit keys", p.name)));
+    }
+    Ok(LayerShape {
         name: p.name.clone(),
-        fan_in: net.fan_in(pop),
+        fan_in: k,
         lif_positions,
         consts: lif.f32_consts(net.time.dt),
-    }
+        spike_capacity: spike_capacity as u32,
+        input_words: input_words as u32,
+    })
 }
 
 #[cfg(test)]

@@ -53,17 +53,41 @@ fn a_split_population_is_not_yet_supported() {
     assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
 }
 
-/// 200 neurons over 60 steps fit the partitioner's spike-budget model but not
-/// the lowering's dense per-step records: a limit, reported as such (not as
-/// an invalid kernel, which would be a bug).
+/// 200 neurons over 60 steps (`examples/yinyang_eventprop2021.snn`'s
+/// shape) lower: the records are the resource model's, not dense per step.
 #[test]
-fn per_step_records_over_the_budget_are_not_yet_supported() {
+fn a_wide_layer_over_many_steps_lowers() {
     let mut net = yinyang_network(200);
     net.time.steps = 60;
     let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(matches!(err, LowerError::NotYetSupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("`hidden` whose per-step records do not fit"), "{err}");
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let hidden = program.kernels.iter().find(|k| k.name == "layer_hidden").unwrap();
+    let (_, log) = hidden.buffer_named("rec_key").unwrap();
+    assert_eq!(u64::from(log.len), resources::SPIKE_BUDGET * 200);
+}
+
+/// The layer kernels' data buffers are exactly the resource model's
+/// categories (weights, gradients, state, both records), byte for byte; only
+/// the control words (keys, receive table, step, record lengths, overflow
+/// flag) are outside them.
+#[test]
+fn layer_buffers_are_the_resource_model() {
+    for (hidden, steps) in [(120, 27), (200, 60), (7, 3)] {
+        let mut net = yinyang_network(hidden);
+        net.time.steps = steps;
+        let mapped = map_network(&net).unwrap();
+        let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+        for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
+            let kernel = &program.kernels[core.kernel];
+            let control = ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow"];
+            let bytes: u64 =
+                kernel.buffers.iter().filter(|b| !control.contains(&b.name.as_str())).map(|b| 4 * u64::from(b.len)).sum();
+            let n = u64::from(core.neurons.end - core.neurons.start);
+            let model = resources::layer_sram_in(&net, core.population, n, true);
+            let want = model.weights + model.gradients + model.state + model.spike_record + model.input_record;
+            assert_eq!(bytes, want, "{} of hidden = {hidden}, T = {steps}", kernel.name);
+        }
+    }
 }
 
 /// The text form of every kernel template of `examples/yinyang.snn`'s
