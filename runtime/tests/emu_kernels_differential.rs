@@ -1,21 +1,27 @@
-//! The lowered kernels of every trainable example, run by the JIT and by the
-//! interpreter on the same memory and invocations: identical memory, packets
-//! and operation counts after every call.
+//! The lowered kernels of every example the lowering accepts, run by the JIT
+//! and by the interpreter on the same memory and invocations: identical
+//! memory, packets and operation counts after every call. Every example is
+//! either checked or listed, by name and reason, as refused.
 
 use snnc_compiler::driver::map_network;
 use snnc_compiler::kernel::{Invocation, OpCounts};
-use snnc_compiler::lower::lower;
+use snnc_compiler::lower::{LowerError, lower};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::plan::Plan;
 
-fn check(example: &str) {
+/// Checks one example; `Err` carries the lowering's refusal.
+fn check(example: &str) -> Result<(), String> {
     let path = format!("{}/../examples/{example}", env!("CARGO_MANIFEST_DIR"));
     let net = snnc_compiler::check_source(example, &std::fs::read_to_string(path).unwrap()).unwrap();
     let mapped = map_network(&net).unwrap();
     let weights = init_weights(&Plan::new(&net).unwrap(), 0);
-    let program = lower(&net, &mapped, &weights).unwrap();
+    let program = match lower(&net, &mapped, &weights) {
+        Ok(p) => p,
+        Err(e @ LowerError::NotYetSupported { .. }) => return Err(e.to_string()),
+        Err(e) => panic!("{example}: {e:?}"),
+    };
     let t = program.steps as i32;
     for core in program.cores.iter().filter(|c| c.batch_copy.is_none_or(|c| c == 0)) {
         let kernel = &program.kernels[core.kernel];
@@ -54,14 +60,29 @@ fn check(example: &str) {
         }
         assert!(ops_a.0.iter().sum::<u64>() > 0, "{example}: {} ran nothing", kernel.name);
     }
+    Ok(())
 }
 
 #[test]
-fn yinyang_kernels_jit_equals_interpreter() {
-    check("yinyang.snn");
-}
-
-#[test]
-fn deep_kernels_jit_equals_interpreter() {
-    check("deep.snn");
+fn every_example_kernels_jit_equals_interpreter() {
+    let dir = format!("{}/../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".snn"))
+        .collect();
+    names.sort();
+    let mut checked = Vec::new();
+    let mut refused = Vec::new();
+    for name in &names {
+        match check(name) {
+            Ok(()) => checked.push(name.as_str()),
+            Err(why) => refused.push(format!("{name}: {why}")),
+        }
+    }
+    assert_eq!(checked, ["deep.snn", "yinyang.snn", "yinyang_eventprop2021.snn"]);
+    assert_eq!(
+        refused,
+        ["large.snn: lowering to kernels: population `h1` split over several PEs is not yet supported"]
+    );
 }

@@ -77,6 +77,12 @@ fn deep_forward_and_backward_are_bit_identical() {
     forward_and_backward_match("deep.snn");
 }
 
+/// 5-200-3 over 60 steps: lowered only since the records are sparse.
+#[test]
+fn eventprop2021_forward_and_backward_are_bit_identical() {
+    forward_and_backward_match("yinyang_eventprop2021.snn");
+}
+
 /// One batch with an optimiser step: the weights in the optimiser PE and in
 /// every copy's layer PEs equal the reference's `batch_gradient` + Adam, bit
 /// for bit; then a second step.
@@ -121,12 +127,16 @@ fn deep_optimiser_steps_are_bit_identical() {
     optimiser_steps_match("deep.snn");
 }
 
-/// Two epochs on 880 training samples: the same metrics (but wall time) and
-/// the same weights as the reference trainer.
 #[test]
-fn two_epochs_train_identically() {
-    let (mut p, mut emu, weights) = setup("yinyang.snn");
-    let keep: Vec<usize> = (0..880).collect();
+fn eventprop2021_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match("yinyang_eventprop2021.snn");
+}
+
+/// Two epochs on `samples` training samples: the same metrics (but wall
+/// time) and the same weights as the reference trainer.
+fn two_epochs_train_identically(example: &str, samples: usize) {
+    let (mut p, mut emu, weights) = setup(example);
+    let keep: Vec<usize> = (0..samples).collect();
     p.train = p.train.select(&keep);
     let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
     let mut emulated = TrainState::new(&p, 0, Some(weights));
@@ -139,6 +149,44 @@ fn two_epochs_train_identically() {
         assert_eq!(emulated.weights, reference.weights);
         assert_eq!(emulated.optimizer, reference.optimizer);
     }
+}
+
+#[test]
+fn yinyang_two_epochs_train_identically() {
+    two_epochs_train_identically("yinyang.snn", 880);
+}
+
+#[test]
+fn eventprop2021_two_epochs_train_identically() {
+    two_epochs_train_identically("yinyang_eventprop2021.snn", 640);
+}
+
+/// Weights so large that the readout spikes at every step: its spike log (24
+/// entries per neuron, 3 neurons, 26 spiking steps) overflows, and the run
+/// stops with the error naming PE, population and budget instead of
+/// training on a truncated record. (The hidden layer spikes about 14 times
+/// per neuron: its input current decays below threshold.)
+#[test]
+fn a_spike_record_overflow_stops_the_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let net = snnc_compiler::check_source("yinyang.snn", &text).unwrap();
+    let mapped = map_network(&net).unwrap();
+    let p = prepare(&net, &dir).unwrap();
+    let weights: Vec<Vec<f32>> = init_weights(&p.plan, 0).iter().map(|w| vec![50.0; w.len()]).collect();
+    let program = lower(&net, &mapped, &weights).unwrap();
+    let output = program.cores.iter().find(|c| c.population_name == "output").unwrap();
+    let pe = output.pe.pe_id();
+    let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    let data = inputs(&p, &[0]);
+    let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
+    let err = emu.run_batch(&samples, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the spike record of population `output` on PE {pe} of chip (0, 0) overflowed: a sample spiked more than its 72 entries (24 spikes per neuron on average)"
+        )
+    );
 }
 
 /// A routing table with one entry removed: the first packet that needs it
