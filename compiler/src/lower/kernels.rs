@@ -1,8 +1,8 @@
-//! The four kernel templates: input, LIF layer, first-spike loss, Adam
-//! optimiser. Buffer names are the host interface documented in the parent
+//! The kernel templates: input, LIF layer, first-spike loss, Adam and SGD
+//! optimisers. Buffer names are the host interface documented in the parent
 //! module; floating-point order follows the reference trainer exactly.
 
-use super::{AdamShape, LayerShape, LossShape, tag};
+use super::{AdamShape, LayerShape, LossShape, SgdShape, tag};
 use crate::kernel::{
     BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
 };
@@ -408,6 +408,56 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
                     f.store(v, i.get(), vk.get());
                     let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);
                     let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
+                    f.store(w, i.get(), wn.get());
+                    f.store(gsum, i.get(), Expr::f32(0.0));
+                    f.send_with(c.key(3, i.get()), wn.get());
+                });
+                f.store(count, Expr::u32(0), Expr::u32(0));
+            });
+        });
+    }));
+    k.finish()
+}
+
+/// SGD with momentum (PyTorch, dampening 0): sums the gradients of every
+/// copy as they arrive; on the last one, takes one step with `hyper[0]` =
+/// the learning rate and `hyper[1]` = 1 on the first step (the momentum
+/// buffer starts as the gradient), and sends every new weight. Without
+/// momentum there is no buffer.
+pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
+    let held = s.held;
+    let mut k = KernelBuilder::new(&format!("optimiser_{index}"));
+    let c = common(&mut k, rx_len);
+    let w = k.buffer("w", Ty::F32, held);
+    let mom = (s.momentum != 0.0).then(|| k.buffer("momentum", Ty::F32, held));
+    let gsum = k.buffer("gsum", Ty::F32, held);
+    let count = k.buffer("count", Ty::U32, 1);
+    let hyper = k.buffer("hyper", Ty::F32, 2);
+
+    k.define(c.packet(|f, t, index, payload| {
+        f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
+            let g = payload.get().convert(ConvertOp::F32FromBits);
+            f.store(gsum, index.get(), gsum.at(index.get()) + g);
+            let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
+            f.store(count, Expr::u32(0), n.get());
+            f.if_(n.get().equals(Expr::u32(s.expected)), |f| {
+                let lr = f.let_("lr", hyper.at(Expr::u32(0)));
+                let first = f.let_("first", hyper.at(Expr::u32(1)).not_equals(Expr::f32(0.0)));
+                f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
+                    let wi = f.let_("wi", w.at(i.get()));
+                    let g = if s.wd != 0.0 {
+                        gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
+                    } else {
+                        gsum.at(i.get())
+                    };
+                    let b = f.let_("b", g);
+                    if let Some(mom) = mom {
+                        f.if_(!first.get(), |f| {
+                            f.assign(b, Expr::f32(s.momentum) * mom.at(i.get()) + b.get());
+                        });
+                        f.store(mom, i.get(), b.get());
+                    }
+                    let wn = f.let_("wn", wi.get() + (-lr.get()) * b.get());
                     f.store(w, i.get(), wn.get());
                     f.store(gsum, i.get(), Expr::f32(0.0));
                     f.send_with(c.key(3, i.get()), wn.get());

@@ -16,8 +16,9 @@
 //! handled as index `raw + off` of kind `tag` ([`tag`]). So the copies of a
 //! slice share one kernel. The host (the emulator) writes the sample's spike
 //! steps (`spike_step`, input PEs), its label (`label`, loss PE) and the
-//! optimiser step's f64-derived Adam scalars (`hyper`: `lr / (1 - b1^t)` and
-//! `sqrt(1 - b2^t)`, rounded to `f32`) and reads results (`rec_key`,
+//! optimiser step's f64-derived scalars (`hyper`; Adam: `lr / (1 - b1^t)`
+//! and `sqrt(1 - b2^t)`, rounded to `f32`; SGD: `lr` rounded to `f32` and
+//! `1.0` on the first step, else `0.0`) and reads results (`rec_key`,
 //! `rec_len`, `overflow`, `first`, `loss`, `w`) from SRAM.
 //!
 //! Memory layout: what the partitioner's resource model
@@ -47,7 +48,7 @@
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
 //! data budget; what the lowering cannot reproduce exactly (a population
 //! split over several PEs, a layer with several outgoing projections, fewer
-//! batch copies than the batch, SGD, a non-zero reset) is refused with
+//! batch copies than the batch, a non-zero reset) is refused with
 //! [`LowerError::NotYetSupported`].
 
 mod kernels;
@@ -227,6 +228,15 @@ pub(crate) struct AdamShape {
     pub wd: f32,
 }
 
+/// SGD constants, as the reference rounds them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SgdShape {
+    pub held: u32,
+    pub expected: u32,
+    pub momentum: f32,
+    pub wd: f32,
+}
+
 /// Lowers a mapped network with its initial weights.
 pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Result<Program, LowerError> {
     let train = net.train.as_ref().ok_or_else(|| unsupported("a network without a `train` block"))?;
@@ -241,9 +251,6 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             g.copies, train.batch
         )));
     }
-    let OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } = train.optimizer else {
-        return Err(unsupported("the SGD optimiser in the emulator"));
-    };
     let projections: Vec<_> = net.projections().collect();
     if weights.len() != projections.len() {
         return Err(unsupported("weights that do not match the projections"));
@@ -453,16 +460,27 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
                     Role::Optimiser => {
                         let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
-                        let shape = AdamShape {
-                            held: held as u32,
-                            expected: (held * u64::from(g.copies)) as u32,
-                            beta2: beta2 as f32,
-                            one_minus_b1: (1.0 - beta1) as f32,
-                            one_minus_b2: (1.0 - beta2) as f32,
-                            eps: eps as f32,
-                            wd: weight_decay as f32,
-                        };
-                        kernels::optimiser(shape, rx.len() as u32, id - g.optimiser_slices.start)
+                        let (held, expected) = (held as u32, (held * u64::from(g.copies)) as u32);
+                        let index = id - g.optimiser_slices.start;
+                        match train.optimizer {
+                            OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {
+                                let shape = AdamShape {
+                                    held,
+                                    expected,
+                                    beta2: beta2 as f32,
+                                    one_minus_b1: (1.0 - beta1) as f32,
+                                    one_minus_b2: (1.0 - beta2) as f32,
+                                    eps: eps as f32,
+                                    wd: weight_decay as f32,
+                                };
+                                kernels::optimiser(shape, rx.len() as u32, index)
+                            }
+                            OptimizerSpec::Sgd { momentum, weight_decay, .. } => {
+                                let shape =
+                                    SgdShape { held, expected, momentum: momentum as f32, wd: weight_decay as f32 };
+                                kernels::sgd_optimiser(shape, rx.len() as u32, index)
+                            }
+                        }
                     }
                 };
                 verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;

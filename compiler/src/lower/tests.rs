@@ -33,15 +33,22 @@ fn yinyang_lowers_to_five_templates_on_89_pes() {
     }
 }
 
+/// SGD lowers to its own optimiser template: a momentum buffer only with
+/// momentum (the resource model's `4w` / `0`).
 #[test]
-fn sgd_is_not_yet_supported() {
-    let mut net = yinyang_network(12);
-    if let Some(t) = net.train.as_mut() {
-        t.optimizer = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
+fn sgd_lowers_with_a_momentum_buffer_only_with_momentum() {
+    for (momentum, has_buffer) in [(0.9, true), (0.0, false)] {
+        let mut net = yinyang_network(12);
+        if let Some(t) = net.train.as_mut() {
+            t.optimizer = OptimizerSpec::Sgd { lr: 0.1, momentum, weight_decay: 0.0 };
+        }
+        let mapped = map_network(&net).unwrap();
+        let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+        let opt = program.kernels.last().unwrap();
+        assert_eq!(opt.name, "optimiser_0");
+        assert_eq!(opt.buffer_named("momentum").is_some(), has_buffer, "momentum {momentum}");
+        assert!(opt.buffer_named("m").is_none());
     }
-    let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(err.to_string().contains("SGD optimiser in the emulator is not yet supported"), "{err}");
 }
 
 #[test]
