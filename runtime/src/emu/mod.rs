@@ -16,7 +16,10 @@
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
 //! cached per (chip, key) after the first lookup walk (tables are static).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
-//! order, then the optimiser PEs) until no packet is in flight.
+//! order, then the optimiser PEs) until no packet is in flight. After each
+//! sample, a layer PE whose spike record overflowed (its `overflow` flag)
+//! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
+//! budget).
 //!
 //! Batch copies are independent until `end_of_batch` (a packet that would
 //! cross copies stops the run): they run in parallel with rayon, each on its
