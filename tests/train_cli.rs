@@ -117,13 +117,14 @@ fn emulator_backend_refuses_what_it_cannot_lower() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_spec(dir.path());
     let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replace("adam(lr = 0.0019, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 6.5e-7)", "sgd(lr = 0.01)");
-    assert!(text.contains("sgd(lr = 0.01)"), "the example changed shape");
+    // Eight neurons per PE split the 16 hidden neurons over two PEs.
+    let text = text.replace("mapping  = batch_parallel", "mapping  = batch_parallel\n    neurons_per_core = 8");
+    assert!(text.contains("neurons_per_core = 8"), "the example changed shape");
     std::fs::write(&spec, text).unwrap();
     let out = snnc(&["train", s(&spec), "--backend", "emulator", "--out", s(&dir.path().join("r"))]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("snn::lower::not_yet_supported") && err.contains("the SGD optimiser in the emulator"), "{err}");
+    assert!(err.contains("snn::lower::not_yet_supported") && err.contains("`hidden` split over several PEs"), "{err}");
     // The reference trainer takes it.
     let out = snnc(&["train", s(&spec), "--backend", "reference", "--epochs", "1", "--out", s(&dir.path().join("r2"))]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

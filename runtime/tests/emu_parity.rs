@@ -6,6 +6,7 @@ use std::path::Path;
 
 use snnc_compiler::driver::map_network;
 use snnc_compiler::lower::lower;
+use snnc_compiler::network::OptimizerSpec;
 use snnc_runtime::emu::{Emulator, SampleInput};
 use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::eventprop::{Scratch, sample_gradient, transpose};
@@ -14,9 +15,17 @@ use snnc_runtime::train::optim::Optimizer;
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, run_epoch};
 
 fn setup(example: &str) -> (Prepared, Emulator, Vec<Vec<f32>>) {
+    setup_with(example, None)
+}
+
+/// [`setup`] with the example's optimiser replaced.
+fn setup_with(example: &str, optimizer: Option<OptimizerSpec>) -> (Prepared, Emulator, Vec<Vec<f32>>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(dir.join(example)).unwrap();
-    let net = snnc_compiler::check_source(example, &text).unwrap();
+    let mut net = snnc_compiler::check_source(example, &text).unwrap();
+    if let (Some(o), Some(t)) = (optimizer, net.train.as_mut()) {
+        t.optimizer = o;
+    }
     let mapped = map_network(&net).unwrap();
     let p = prepare(&net, &dir).unwrap();
     let weights = init_weights(&p.plan, 0);
@@ -77,11 +86,17 @@ fn deep_forward_and_backward_are_bit_identical() {
     forward_and_backward_match("deep.snn");
 }
 
+/// 5-200-3 over 60 steps: lowered only since the records are sparse.
+#[test]
+fn eventprop2021_forward_and_backward_are_bit_identical() {
+    forward_and_backward_match("yinyang_eventprop2021.snn");
+}
+
 /// One batch with an optimiser step: the weights in the optimiser PE and in
 /// every copy's layer PEs equal the reference's `batch_gradient` + Adam, bit
 /// for bit; then a second step.
-fn optimiser_steps_match(example: &str) {
-    let (p, mut emu, weights) = setup(example);
+fn optimiser_steps_match(example: &str, optimizer: Option<OptimizerSpec>) {
+    let (p, mut emu, weights) = setup_with(example, optimizer);
     let batch = p.train_spec.batch as usize;
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
     let mut opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
@@ -90,7 +105,7 @@ fn optimiser_steps_match(example: &str) {
         let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
         let data = inputs(&p, &idx);
         let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
-        emu.run_batch(&samples, opt.adam_scalars()).unwrap();
+        emu.run_batch(&samples, Some(opt.step_scalars())).unwrap();
         let out = batch_gradient(&p.plan, &want, &p.train, &idx);
         opt.apply(&mut want, &out.grad);
         let got = emu.weights().unwrap();
@@ -113,20 +128,33 @@ fn optimiser_steps_match(example: &str) {
 
 #[test]
 fn yinyang_optimiser_steps_are_bit_identical() {
-    optimiser_steps_match("yinyang.snn");
+    optimiser_steps_match("yinyang.snn", None);
 }
 
 #[test]
 fn deep_optimiser_steps_are_bit_identical() {
-    optimiser_steps_match("deep.snn");
+    optimiser_steps_match("deep.snn", None);
 }
 
-/// Two epochs on 880 training samples: the same metrics (but wall time) and
-/// the same weights as the reference trainer.
 #[test]
-fn two_epochs_train_identically() {
-    let (mut p, mut emu, weights) = setup("yinyang.snn");
-    let keep: Vec<usize> = (0..880).collect();
+fn eventprop2021_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match("yinyang_eventprop2021.snn", None);
+}
+
+/// SGD with momentum and weight decay in the optimiser PE.
+const SGD: OptimizerSpec = OptimizerSpec::Sgd { lr: 0.05, momentum: 0.9, weight_decay: 1e-4 };
+
+#[test]
+fn sgd_momentum_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match("yinyang.snn", Some(SGD));
+    optimiser_steps_match("deep.snn", Some(OptimizerSpec::Sgd { lr: 0.05, momentum: 0.0, weight_decay: 0.0 }));
+}
+
+/// Two epochs on `samples` training samples: the same metrics (but wall
+/// time) and the same weights as the reference trainer.
+fn two_epochs_train_identically(example: &str, samples: usize, optimizer: Option<OptimizerSpec>) {
+    let (mut p, mut emu, weights) = setup_with(example, optimizer);
+    let keep: Vec<usize> = (0..samples).collect();
     p.train = p.train.select(&keep);
     let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
     let mut emulated = TrainState::new(&p, 0, Some(weights));
@@ -139,6 +167,50 @@ fn two_epochs_train_identically() {
         assert_eq!(emulated.weights, reference.weights);
         assert_eq!(emulated.optimizer, reference.optimizer);
     }
+}
+
+#[test]
+fn yinyang_two_epochs_train_identically() {
+    two_epochs_train_identically("yinyang.snn", 880, None);
+}
+
+#[test]
+fn eventprop2021_two_epochs_train_identically() {
+    two_epochs_train_identically("yinyang_eventprop2021.snn", 640, None);
+}
+
+/// Weights, metrics and the momentum buffers equal the reference's.
+#[test]
+fn sgd_momentum_two_epochs_train_identically() {
+    two_epochs_train_identically("yinyang.snn", 440, Some(SGD));
+}
+
+/// Weights so large that the readout spikes at every step: its spike log (24
+/// entries per neuron, 3 neurons, 26 spiking steps) overflows, and the run
+/// stops with the error naming PE, population and budget instead of
+/// training on a truncated record. (The hidden layer spikes about 14 times
+/// per neuron: its input current decays below threshold.)
+#[test]
+fn a_spike_record_overflow_stops_the_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let net = snnc_compiler::check_source("yinyang.snn", &text).unwrap();
+    let mapped = map_network(&net).unwrap();
+    let p = prepare(&net, &dir).unwrap();
+    let weights: Vec<Vec<f32>> = init_weights(&p.plan, 0).iter().map(|w| vec![50.0; w.len()]).collect();
+    let program = lower(&net, &mapped, &weights).unwrap();
+    let output = program.cores.iter().find(|c| c.population_name == "output").unwrap();
+    let pe = output.pe.pe_id();
+    let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    let data = inputs(&p, &[0]);
+    let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
+    let err = emu.run_batch(&samples, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the spike record of population `output` on PE {pe} of chip (0, 0) overflowed: a sample spiked more than its 72 entries (24 spikes per neuron on average)"
+        )
+    );
 }
 
 /// A routing table with one entry removed: the first packet that needs it

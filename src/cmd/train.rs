@@ -249,9 +249,15 @@ pub fn train(args: TrainArgs) -> CmdResult {
         Backend::Reference => train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event),
         Backend::Emulator => {
             let mut emu = super::build::emulator_for(&net, &state.weights)?;
-            if let OptState::Adam { m, v } = &state.optimizer.state {
-                emu.set_optimiser_tensors("m", m).map_err(|e| Failure::Internal(Report::new(e)))?;
-                emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
+            match &state.optimizer.state {
+                OptState::Adam { m, v } => {
+                    emu.set_optimiser_tensors("m", m).map_err(|e| Failure::Internal(Report::new(e)))?;
+                    emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
+                }
+                OptState::Sgd { momentum } if snnc_runtime::emu::train::sgd_momentum(&state.optimizer) => {
+                    emu.set_optimiser_tensors("momentum", momentum).map_err(|e| Failure::Internal(Report::new(e)))?;
+                }
+                OptState::Sgd { .. } => {}
             }
             let mut runner = EmuRunner { emu: &mut emu };
             let summary = train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event);

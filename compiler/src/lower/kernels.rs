@@ -1,14 +1,17 @@
-//! The four kernel templates: input, LIF layer, first-spike loss, Adam
-//! optimiser. Buffer names are the host interface documented in the parent
+//! The kernel templates: input, LIF layer, first-spike loss, Adam and SGD
+//! optimisers. Buffer names are the host interface documented in the parent
 //! module; floating-point order follows the reference trainer exactly.
 
-use super::{AdamShape, LayerShape, LossShape, tag};
+use super::{AdamShape, LayerShape, LossShape, SgdShape, tag};
 use crate::kernel::{
     BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
 };
 
 /// The reference's denominator guard (`I - Vt + 1e-10`).
 const GUARD: f32 = 1e-10;
+
+/// A layer's `overflow` flag: its spike record was full.
+pub const OVERFLOW_SPIKES: i32 = 1;
 
 /// Buffers every kernel has: its send keys, its receive table, the step.
 struct Common {
@@ -98,6 +101,14 @@ pub fn input(name: &str, n: u32, rx_len: u32) -> Kernel {
 }
 
 /// A LIF layer slice of `n` neurons (the whole population).
+///
+/// Records (sized by the partitioner's resource model, see the parent
+/// module): the input spikes as bits `in_bits` (bit `step * k + position`),
+/// the own spikes as a log `rec_key` (`step * n + neuron`, ascending) with
+/// `I` and `Vt` at the spike (`rec_i`, `rec_vt`); `rec_off[s]` is the first
+/// entry of step `s`. A full log drops the entry and sets `overflow`
+/// ([`OVERFLOW_SPIKES`]), which the emulator turns into an error after the
+/// sample.
 pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let kk = s.fan_in;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
@@ -110,16 +121,30 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let lv = k.buffer("lv", Ty::F32, n);
     let li = k.buffer("li", Ty::F32, n);
     let e_out = k.buffer("e_out", Ty::F32, n);
-    let in_rec = k.buffer("in_rec", Ty::I32, steps * kk);
-    let spiked = k.buffer("spiked", Ty::I32, steps * n);
-    let i_at = k.buffer("i_at", Ty::F32, steps * n);
-    let vt_at = k.buffer("vt_at", Ty::F32, steps * n);
+    let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
+    let rec_key = k.buffer("rec_key", Ty::I32, s.spike_capacity);
+    let rec_i = k.buffer("rec_i", Ty::F32, s.spike_capacity);
+    let rec_vt = k.buffer("rec_vt", Ty::F32, s.spike_capacity);
+    let rec_off = k.buffer("rec_off", Ty::I32, steps + 1);
+    let lens = k.buffer("rec_len", Ty::I32, 1);
+    let overflow = k.buffer("overflow", Ty::I32, 1);
     let cs = s.consts;
+    let rec_cap = Expr::i32(s.spike_capacity as i32);
+    let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
+    let rec_len = Expr::i32(0);
+    // Whether bit `step * k + pos` of `in_bits` is set.
+    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| {
+        let bit = f.let_("bit", (step * kki.clone() + pos).convert(ConvertOp::I32AsU32));
+        let word = in_bits.at(bit.get() >> Expr::u32(5));
+        ((word >> (bit.get() & Expr::u32(31))) & Expr::u32(1)).not_equals(Expr::u32(0))
+    };
 
     k.define(c.packet(|f, t, index, payload| {
         let value = payload.get().convert(ConvertOp::F32FromBits);
         f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
-            f.store(in_rec, c.step.at(Expr::i32(0)) * Expr::i32(kk as i32) + index.get(), Expr::i32(1));
+            let bit = f.let_("bit", (c.step.at(Expr::i32(0)) * kki.clone() + index.get()).convert(ConvertOp::I32AsU32));
+            let word = f.let_("word", bit.get() >> Expr::u32(5));
+            f.store(in_bits, word.get(), in_bits.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
         });
         f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
             f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
@@ -128,9 +153,9 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             f.store(e_out, index.get(), value.clone());
         });
         f.if_(t.get().equals(Expr::i32(tag::WEIGHT)), |f| {
-            let j = index.get() / Expr::i32(kk as i32);
-            let pos = index.get() % Expr::i32(kk as i32);
-            f.store(weights, pos * Expr::i32(n as i32) + j, value.clone());
+            let j = index.get() / kki.clone();
+            let pos = index.get() % kki.clone();
+            f.store(weights, pos * ni.clone() + j, value.clone());
         });
     }));
 
@@ -143,21 +168,26 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                 fill(f, b, n, Expr::f32(0.0));
             }
             fill(f, grad, kk * n, Expr::f32(0.0));
-            fill(f, in_rec, steps * kk, Expr::i32(0));
-            fill(f, spiked, steps * n, Expr::i32(0));
+            fill(f, in_bits, s.input_words, Expr::u32(0));
+            f.store(lens, rec_len.clone(), Expr::i32(0));
+            f.store(overflow, Expr::i32(0), Expr::i32(0));
+            f.store(rec_off, Expr::i32(0), Expr::i32(0));
         },
         |f| {
             fill(f, acc, n, Expr::f32(0.0));
-            let base = f.let_("base", (step.get() - Expr::i32(1)) * Expr::i32(kk as i32));
-            f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
-                f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
-                    let row = f.let_("row", pos.get() * Expr::i32(n as i32));
-                    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+            // The input spikes of step n-1, in fan-in order.
+            let prev = f.let_("prev", step.get() - Expr::i32(1));
+            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+                let spiked = input_spiked(f, prev.get(), pos.get());
+                f.if_(spiked, |f| {
+                    let row = f.let_("row", pos.get() * ni.clone());
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                         f.store(acc, j.get(), acc.at(j.get()) + weights.at(row.get() + j.get()));
                     });
                 });
             });
-            f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+            f.store(rec_off, step.get(), lens.at(rec_len.clone()));
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                 let i = f.let_("i", Expr::f32(cs.alpha) * i_syn.at(j.get()) + acc.at(j.get()));
                 f.store(i_syn, j.get(), i.get());
                 let vt = f.let_(
@@ -168,15 +198,25 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                     vt.get().gt(Expr::f32(cs.theta)),
                     |f| {
                         f.store(v, j.get(), Expr::f32(0.0));
-                        let at = f.let_("at", step.get() * Expr::i32(n as i32) + j.get());
-                        f.store(spiked, at.get(), Expr::i32(1));
-                        f.store(i_at, at.get(), i.get());
-                        f.store(vt_at, at.get(), vt.get());
+                        let at = f.let_("at", lens.at(rec_len.clone()));
+                        f.if_else(
+                            at.get().lt(rec_cap.clone()),
+                            |f| {
+                                f.store(rec_key, at.get(), step.get() * ni.clone() + j.get());
+                                f.store(rec_i, at.get(), i.get());
+                                f.store(rec_vt, at.get(), vt.get());
+                                f.store(lens, rec_len.clone(), at.get() + Expr::i32(1));
+                            },
+                            |f| {
+                                f.store(overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES))
+                            },
+                        );
                         f.send(c.key(0, j.get().convert(ConvertOp::I32AsU32)));
                     },
                     |f| f.store(v, j.get(), vt.get()),
                 );
             });
+            f.store(rec_off, step.get() + Expr::i32(1), lens.at(rec_len.clone()));
         },
     );
     f.store(c.step, Expr::i32(0), step.get());
@@ -184,14 +224,14 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
 
     let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
     let step = f.params()[0];
-    let base = f.let_("base", step.get() * Expr::i32(kk as i32));
     // 1. Errors for the layers below, from lV, lI of step n+1.
     for range in &s.lif_positions {
         f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
-            f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
-                let row = f.let_("row", pos.get() * Expr::i32(n as i32));
+            let spiked = input_spiked(f, step.get(), pos.get());
+            f.if_(spiked, |f| {
+                let row = f.let_("row", pos.get() * ni.clone());
                 let e = f.let_("e", Expr::f32(0.0));
-                f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                     let d = lv.at(j.get()) - li.at(j.get());
                     f.assign(e, e.get() + weights.at(row.get() + j.get()) * d);
                 });
@@ -199,32 +239,40 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             });
         });
     }
-    // 2. Adjoint recurrences and jumps at own spikes of step n+1.
-    let next = f.let_("next", (step.get() + Expr::i32(1)) * Expr::i32(n as i32));
-    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+    // 2. Adjoint recurrences and jumps at own spikes of step n+1
+    //    (`rec_key[sp .. sp_end]`, ascending neuron; `nxt`: the next one).
+    let next = f.let_("next", (step.get() + Expr::i32(1)) * ni.clone());
+    let sp = f.let_("sp", rec_off.at(step.get() + Expr::i32(1)));
+    let sp_end = f.let_("sp_end", rec_off.at(step.get() + Expr::i32(2)));
+    let nxt = f.let_("nxt", ni.clone());
+    f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));
+    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
         let old = f.let_("old", lv.at(j.get()));
         f.store(
             li,
             j.get(),
             Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get(),
         );
-        let at = f.let_("at", next.get() + j.get());
         f.if_else(
-            spiked.at(at.get()).not_equals(Expr::i32(0)),
+            j.get().equals(nxt.get()),
             |f| {
-                let den = (i_at.at(at.get()) - vt_at.at(at.get())) + Expr::f32(GUARD);
+                let den = (rec_i.at(sp.get()) - rec_vt.at(sp.get())) + Expr::f32(GUARD);
                 let jump = f.let_("jump", (old.get() + e_out.at(j.get())) / den);
                 f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
                 f.store(e_out, j.get(), Expr::f32(0.0));
+                f.assign(sp, sp.get() + Expr::i32(1));
+                f.assign(nxt, ni.clone());
+                f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));
             },
             |f| f.store(lv, j.get(), Expr::f32(cs.beta) * old.get()),
         );
     });
     // 3. Gradients where an input spiked at step n.
-    f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
-        f.if_(in_rec.at(base.get() + pos.get()).not_equals(Expr::i32(0)), |f| {
-            let row = f.let_("row", pos.get() * Expr::i32(n as i32));
-            f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
+    f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+        let spiked = input_spiked(f, step.get(), pos.get());
+        f.if_(spiked, |f| {
+            let row = f.let_("row", pos.get() * ni.clone());
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                 let at = row.get() + j.get();
                 f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
             });
@@ -233,12 +281,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     k.define(f.finish());
 
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
-    f.for_range("j", Expr::i32(0), Expr::i32(n as i32), |f, j| {
-        f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
-            let index = j.get() * Expr::i32(kk as i32) + pos.get();
+    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+        f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+            let index = j.get() * kki.clone() + pos.get();
             f.send_with(
                 c.key(2, index.convert(ConvertOp::I32AsU32)),
-                grad.at(pos.get() * Expr::i32(n as i32) + j.get()),
+                grad.at(pos.get() * ni.clone() + j.get()),
             );
         });
     });
@@ -360,6 +408,56 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
                     f.store(v, i.get(), vk.get());
                     let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);
                     let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
+                    f.store(w, i.get(), wn.get());
+                    f.store(gsum, i.get(), Expr::f32(0.0));
+                    f.send_with(c.key(3, i.get()), wn.get());
+                });
+                f.store(count, Expr::u32(0), Expr::u32(0));
+            });
+        });
+    }));
+    k.finish()
+}
+
+/// SGD with momentum (PyTorch, dampening 0): sums the gradients of every
+/// copy as they arrive; on the last one, takes one step with `hyper[0]` =
+/// the learning rate and `hyper[1]` = 1 on the first step (the momentum
+/// buffer starts as the gradient), and sends every new weight. Without
+/// momentum there is no buffer.
+pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
+    let held = s.held;
+    let mut k = KernelBuilder::new(&format!("optimiser_{index}"));
+    let c = common(&mut k, rx_len);
+    let w = k.buffer("w", Ty::F32, held);
+    let mom = (s.momentum != 0.0).then(|| k.buffer("momentum", Ty::F32, held));
+    let gsum = k.buffer("gsum", Ty::F32, held);
+    let count = k.buffer("count", Ty::U32, 1);
+    let hyper = k.buffer("hyper", Ty::F32, 2);
+
+    k.define(c.packet(|f, t, index, payload| {
+        f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
+            let g = payload.get().convert(ConvertOp::F32FromBits);
+            f.store(gsum, index.get(), gsum.at(index.get()) + g);
+            let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
+            f.store(count, Expr::u32(0), n.get());
+            f.if_(n.get().equals(Expr::u32(s.expected)), |f| {
+                let lr = f.let_("lr", hyper.at(Expr::u32(0)));
+                let first = f.let_("first", hyper.at(Expr::u32(1)).not_equals(Expr::f32(0.0)));
+                f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
+                    let wi = f.let_("wi", w.at(i.get()));
+                    let g = if s.wd != 0.0 {
+                        gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
+                    } else {
+                        gsum.at(i.get())
+                    };
+                    let b = f.let_("b", g);
+                    if let Some(mom) = mom {
+                        f.if_(!first.get(), |f| {
+                            f.assign(b, Expr::f32(s.momentum) * mom.at(i.get()) + b.get());
+                        });
+                        f.store(mom, i.get(), b.get());
+                    }
+                    let wn = f.let_("wn", wi.get() + (-lr.get()) * b.get());
                     f.store(w, i.get(), wn.get());
                     f.store(gsum, i.get(), Expr::f32(0.0));
                     f.send_with(c.key(3, i.get()), wn.get());

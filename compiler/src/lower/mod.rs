@@ -16,9 +16,20 @@
 //! handled as index `raw + off` of kind `tag` ([`tag`]). So the copies of a
 //! slice share one kernel. The host (the emulator) writes the sample's spike
 //! steps (`spike_step`, input PEs), its label (`label`, loss PE) and the
-//! optimiser step's f64-derived Adam scalars (`hyper`: `lr / (1 - b1^t)` and
-//! `sqrt(1 - b2^t)`, rounded to `f32`) and reads results (`spiked`, `first`,
-//! `loss`, `w`) from SRAM.
+//! optimiser step's f64-derived scalars (`hyper`; Adam: `lr / (1 - b1^t)`
+//! and `sqrt(1 - b2^t)`, rounded to `f32`; SGD: `lr` rounded to `f32` and
+//! `1.0` on the first step, else `0.0`) and reads results (`rec_key`,
+//! `rec_len`, `overflow`, `first`, `loss`, `w`) from SRAM.
+//!
+//! Memory layout: what the partitioner's resource model
+//! (`crate::partition::resources`) budgets, sized by the same functions. A
+//! layer keeps for the backward pass a log of its own spikes (`(step,
+//! neuron)`, `I`, `Vt`: the jump's denominator) of `SPIKE_BUDGET` entries
+//! per neuron with a per-step index, and one bit per step and fan-in
+//! position for its input spikes (where gradients accumulate and errors go
+//! down). A sample that overflows the log sets the layer's `overflow` flag
+//! ([`OVERFLOW_SPIKES`]); the emulator stops with an error naming the PE, the
+//! population and the budget.
 //!
 //! Timeline (the emulator's contract): per sample, forward ticks `n = 0 ..
 //! T-1` (packets sent at tick `n` are handled before tick `n + 1`), one more
@@ -28,8 +39,8 @@
 //! optimiser, which runs Adam on the last one and sends the new weights back.
 //!
 //! Every floating-point operation follows the reference trainer's documented
-//! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer records its
-//! input spikes per step and accumulates them in fan-in order at the tick;
+//! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer accumulates
+//! its input spikes of the previous step in fan-in order at the tick;
 //! the loss uses the IR expansions of `exp_f32`/`ln_f32`; the optimiser sums
 //! the batch copies' gradients in packet-key order, which is copy order
 //! (checked here).
@@ -37,10 +48,12 @@
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
 //! data budget; what the lowering cannot reproduce exactly (a population
 //! split over several PEs, a layer with several outgoing projections, fewer
-//! batch copies than the batch, SGD, a non-zero reset) is refused with
+//! batch copies than the batch, a non-zero reset) is refused with
 //! [`LowerError::NotYetSupported`].
 
 mod kernels;
+
+pub use kernels::OVERFLOW_SPIKES;
 
 use std::collections::BTreeMap;
 
@@ -50,7 +63,7 @@ use crate::driver::Mapped;
 use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
 use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
-use crate::partition::{PacketKind, Role, SliceId, WeightRange};
+use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
 use crate::route::KeyRange;
 
 /// Tags of the receive table: what an accepted packet is.
@@ -95,6 +108,8 @@ pub struct CoreProgram {
     pub role: Role,
     pub population: NodeIndex,
     pub batch_copy: Option<u32>,
+    /// The population's name (for messages).
+    pub population_name: String,
     /// Neurons of the population this PE simulates (or encodes).
     pub neurons: std::ops::Range<u32>,
     /// Index into [`Program::kernels`].
@@ -149,8 +164,8 @@ pub enum LowerError {
 }
 
 /// A kernel whose buffers exceed the PE's data budget is a limit of this
-/// lowering (it records the state of every step densely, which the
-/// partitioner's spike-budget model does not account for), not a bug: report
+/// lowering (its receive table, which the resource model budgets as a fixed
+/// receive ring, grows with the number of incoming flows), not a bug: report
 /// it as not yet supported. Any other verifier error is a bug.
 fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
     let over: Vec<String> = e
@@ -165,7 +180,7 @@ fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
         .collect();
     if !over.is_empty() && over.len() == e.errors.len() {
         unsupported(format!(
-            "a slice of `{population}` whose per-step records do not fit the PE ({})",
+            "a slice of `{population}` whose buffers do not fit the PE ({})",
             over.join(", ")
         ))
     } else {
@@ -185,6 +200,10 @@ pub(crate) struct LayerShape {
     /// Fan-in positions whose pre population is a LIF layer (errors go down).
     pub lif_positions: Vec<std::ops::Range<u32>>,
     pub consts: LayerConsts,
+    /// Entries of the spike record ([`resources::spike_record_capacity`]).
+    pub spike_capacity: u32,
+    /// Words of the input-spike bits ([`resources::input_record_words`]).
+    pub input_words: u32,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -209,6 +228,15 @@ pub(crate) struct AdamShape {
     pub wd: f32,
 }
 
+/// SGD constants, as the reference rounds them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SgdShape {
+    pub held: u32,
+    pub expected: u32,
+    pub momentum: f32,
+    pub wd: f32,
+}
+
 /// Lowers a mapped network with its initial weights.
 pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Result<Program, LowerError> {
     let train = net.train.as_ref().ok_or_else(|| unsupported("a network without a `train` block"))?;
@@ -223,9 +251,6 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             g.copies, train.batch
         )));
     }
-    let OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } = train.optimizer else {
-        return Err(unsupported("the SGD optimiser in the emulator"));
-    };
     let projections: Vec<_> = net.projections().collect();
     if weights.len() != projections.len() {
         return Err(unsupported("weights that do not match the projections"));
@@ -429,22 +454,33 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                 let kernel = match slice.role {
                     Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
                     Role::Layer => {
-                        let shape = layer_shape(net, pop, &proj_offset);
+                        let shape = layer_shape(net, pop, slice.neurons.end - slice.neurons.start, &proj_offset)?;
                         kernels::layer(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32, steps)
                     }
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
                     Role::Optimiser => {
                         let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
-                        let shape = AdamShape {
-                            held: held as u32,
-                            expected: (held * u64::from(g.copies)) as u32,
-                            beta2: beta2 as f32,
-                            one_minus_b1: (1.0 - beta1) as f32,
-                            one_minus_b2: (1.0 - beta2) as f32,
-                            eps: eps as f32,
-                            wd: weight_decay as f32,
-                        };
-                        kernels::optimiser(shape, rx.len() as u32, id - g.optimiser_slices.start)
+                        let (held, expected) = (held as u32, (held * u64::from(g.copies)) as u32);
+                        let index = id - g.optimiser_slices.start;
+                        match train.optimizer {
+                            OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {
+                                let shape = AdamShape {
+                                    held,
+                                    expected,
+                                    beta2: beta2 as f32,
+                                    one_minus_b1: (1.0 - beta1) as f32,
+                                    one_minus_b2: (1.0 - beta2) as f32,
+                                    eps: eps as f32,
+                                    wd: weight_decay as f32,
+                                };
+                                kernels::optimiser(shape, rx.len() as u32, index)
+                            }
+                            OptimizerSpec::Sgd { momentum, weight_decay, .. } => {
+                                let shape =
+                                    SgdShape { held, expected, momentum: momentum as f32, wd: weight_decay as f32 };
+                                kernels::sgd_optimiser(shape, rx.len() as u32, index)
+                            }
+                        }
                     }
                 };
                 verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
@@ -458,6 +494,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             pe: placed.pe,
             role: slice.role,
             population: pop,
+            population_name: net.graph[pop].name.clone(),
             batch_copy: slice.batch_copy,
             neurons: slice.neurons.clone(),
             kernel: template,
@@ -522,7 +559,14 @@ fn layer_weights(
     (out, k)
 }
 
-fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>) -> LayerShape {
+/// The layer's shape; its records are sized by the partitioner's resource
+/// model, so the lowering allocates what the placement budgeted.
+fn layer_shape(
+    net: &ValidNetwork,
+    pop: NodeIndex,
+    n: u32,
+    proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
+) -> Result<LayerShape, LowerError> {
     let p = &net.graph[pop];
     let lif = p.lif().expect("layer slices are LIF populations");
     let lif_positions = net
@@ -531,12 +575,22 @@ fn layer_shape(net: &ValidNetwork, pop: NodeIndex, proj_offset: &BTreeMap<petgra
         .filter(|(_, pre)| net.graph[*pre].lif().is_some())
         .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
         .collect();
-    LayerShape {
+    let k = net.fan_in(pop);
+    let spike_capacity = resources::spike_record_capacity(u64::from(n));
+    let input_words = resources::input_record_words(u64::from(k), u64::from(net.time.steps));
+    // Record keys are `step * n + neuron` and bits `step * k + position` in `i32`.
+    let fits = |width: u32| u64::from(net.time.steps + 1) * u64::from(width) <= i32::MAX as u64;
+    if !fits(n) || !fits(k) || spike_capacity > i32::MAX as u64 {
+        return Err(unsupported(format!("population `{}`: records too long for 32-bit keys", p.name)));
+    }
+    Ok(LayerShape {
         name: p.name.clone(),
-        fan_in: net.fan_in(pop),
+        fan_in: k,
         lif_positions,
         consts: lif.f32_consts(net.time.dt),
-    }
+        spike_capacity: spike_capacity as u32,
+        input_words: input_words as u32,
+    })
 }
 
 #[cfg(test)]

@@ -33,15 +33,22 @@ fn yinyang_lowers_to_five_templates_on_89_pes() {
     }
 }
 
+/// SGD lowers to its own optimiser template: a momentum buffer only with
+/// momentum (the resource model's `4w` / `0`).
 #[test]
-fn sgd_is_not_yet_supported() {
-    let mut net = yinyang_network(12);
-    if let Some(t) = net.train.as_mut() {
-        t.optimizer = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
+fn sgd_lowers_with_a_momentum_buffer_only_with_momentum() {
+    for (momentum, has_buffer) in [(0.9, true), (0.0, false)] {
+        let mut net = yinyang_network(12);
+        if let Some(t) = net.train.as_mut() {
+            t.optimizer = OptimizerSpec::Sgd { lr: 0.1, momentum, weight_decay: 0.0 };
+        }
+        let mapped = map_network(&net).unwrap();
+        let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+        let opt = program.kernels.last().unwrap();
+        assert_eq!(opt.name, "optimiser_0");
+        assert_eq!(opt.buffer_named("momentum").is_some(), has_buffer, "momentum {momentum}");
+        assert!(opt.buffer_named("m").is_none());
     }
-    let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(err.to_string().contains("SGD optimiser in the emulator is not yet supported"), "{err}");
 }
 
 #[test]
@@ -53,17 +60,41 @@ fn a_split_population_is_not_yet_supported() {
     assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
 }
 
-/// 200 neurons over 60 steps fit the partitioner's spike-budget model but not
-/// the lowering's dense per-step records: a limit, reported as such (not as
-/// an invalid kernel, which would be a bug).
+/// 200 neurons over 60 steps (`examples/yinyang_eventprop2021.snn`'s
+/// shape) lower: the records are the resource model's, not dense per step.
 #[test]
-fn per_step_records_over_the_budget_are_not_yet_supported() {
+fn a_wide_layer_over_many_steps_lowers() {
     let mut net = yinyang_network(200);
     net.time.steps = 60;
     let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(matches!(err, LowerError::NotYetSupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("`hidden` whose per-step records do not fit"), "{err}");
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let hidden = program.kernels.iter().find(|k| k.name == "layer_hidden").unwrap();
+    let (_, log) = hidden.buffer_named("rec_key").unwrap();
+    assert_eq!(u64::from(log.len), resources::SPIKE_BUDGET * 200);
+}
+
+/// The layer kernels' data buffers are exactly the resource model's
+/// categories (weights, gradients, state, both records), byte for byte; only
+/// the control words (keys, receive table, step, record lengths, overflow
+/// flag) are outside them.
+#[test]
+fn layer_buffers_are_the_resource_model() {
+    for (hidden, steps) in [(120, 27), (200, 60), (7, 3)] {
+        let mut net = yinyang_network(hidden);
+        net.time.steps = steps;
+        let mapped = map_network(&net).unwrap();
+        let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+        for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
+            let kernel = &program.kernels[core.kernel];
+            let control = ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow"];
+            let bytes: u64 =
+                kernel.buffers.iter().filter(|b| !control.contains(&b.name.as_str())).map(|b| 4 * u64::from(b.len)).sum();
+            let n = u64::from(core.neurons.end - core.neurons.start);
+            let model = resources::layer_sram_in(&net, core.population, n, true);
+            let want = model.weights + model.gradients + model.state + model.spike_record + model.input_record;
+            assert_eq!(bytes, want, "{} of hidden = {hidden}, T = {steps}", kernel.name);
+        }
+    }
 }
 
 /// The text form of every kernel template of `examples/yinyang.snn`'s

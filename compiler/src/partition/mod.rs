@@ -52,7 +52,7 @@ use petgraph::graph::NodeIndex;
 
 use crate::machine::Machine;
 use crate::network::{Mapping, OptimizerSpec, ValidNetwork};
-use resources::{Sram, input_sram, layer_sram, loss_sram, max_neurons, optimiser_sram};
+use resources::{Sram, input_sram, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram};
 
 /// Neurons per PE when the target sets no `neurons_per_core` (model).
 pub const DEFAULT_NEURONS_PER_PE: u32 = 1024;
@@ -233,18 +233,19 @@ fn slice_population(
     let p = &net.graph[pop];
     let k = u64::from(net.fan_in(pop));
     let fit = if p.lif().is_some() {
-        max_neurons(budget, |n| layer_sram(n, k, training))
+        max_neurons(budget, |n| layer_sram_in(net, pop, n, training))
     } else {
         max_neurons(budget, input_sram)
     };
     if fit == 0 {
-        // One neuron needs `a + b k` bytes.
-        let a = layer_sram(1, 0, training).data();
-        let b = layer_sram(1, 1, training).data() - a;
+        // One neuron needs about `a + b k` bytes.
+        let steps = u64::from(net.time.steps);
+        let a = layer_sram(1, 0, steps, training).data();
+        let b = layer_sram(1, 1, steps, training).data() - a;
         return Err(PartitionError::NeuronTooLarge {
             population: p.name.clone(),
             fan_in: k as u32,
-            needed: layer_sram(1, k, training).data(),
+            needed: layer_sram_in(net, pop, 1, training).data(),
             budget,
             max_fan_in: budget.saturating_sub(a) / b.max(1),
             span: p.span.into(),
@@ -340,12 +341,11 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
         let mut ids = vec![0..0; n_pops];
         for &pop in &order {
             let p = &net.graph[pop];
-            let k = u64::from(populations[pop.index()].fan_in);
             let first = slices.len();
             for r in &ranges[pop.index()] {
                 let n = u64::from(r.end - r.start);
                 let (role, sram) = match p.lif() {
-                    Some(_) => (Role::Layer, layer_sram(n, k, training)),
+                    Some(_) => (Role::Layer, layer_sram_in(net, pop, n, training)),
                     None => (Role::Input, input_sram(n)),
                 };
                 slices.push(Slice {

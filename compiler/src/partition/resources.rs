@@ -1,8 +1,11 @@
 //! The resource model: the SRAM bytes one slice of a program needs on a PE.
 //!
 //! Input: the program (role), the slice's neuron count `n`, its fan-in `k`
-//! (the sum of its incoming projections' pre sizes), whether the network
-//! trains. Output: a [`Sram`] record, bytes per category.
+//! (the sum of its incoming projections' pre sizes), the time steps `T`,
+//! whether the network trains. Output: a [`Sram`] record, bytes per category.
+//! The lowering (`crate::lower`) sizes the layer kernel's buffers with the
+//! same functions ([`spike_record_capacity`], [`input_record_words`]), so
+//! what is placed is what runs.
 //!
 //! The formula (f32 values, 4 bytes each; "(model)" marks this project's choices):
 //!
@@ -11,32 +14,42 @@
 //! | weights | - | `4nk` | `4nk` | - | `4w` |
 //! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
 //! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
-//! | state | `4n` (spike step per input) | `16n` (I, V, lI, lV) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
-//! | spike record | - | `12 B n` | - | - | - |
-//! | input-spike record | - | `4 B k` | - | - | - |
+//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
+//! | spike record | - | `12 B n + 4(T + 1)` | - | - | - |
+//! | input-spike record | - | `4 ceil(T k / 32)` | - | - | - |
 //! | receive buffers | 2048 | 2048 | 2048 | 2048 | 2048 |
 //! | stack | 4096 | 4096 | 4096 | 4096 | 4096 |
 //! | code (code region) | 4 KiB | 16 KiB | 16 KiB | 4 KiB | 8 KiB |
 //!
-//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample (model): the backward
-//!   pass replays recorded spikes, so the record is bounded; a spike record
-//!   entry is 12 bytes (step and neuron packed in 4 bytes, `I` and `V` at the
-//!   spike); an input-spike record entry is 4 bytes (step and fan-in position
-//!   packed), `B` per source on average.
+//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample on average (model):
+//!   the backward pass replays recorded spikes, so the record is a log of
+//!   `B n` entries shared by the slice's neurons; an entry is 12 bytes (step
+//!   and neuron packed in 4 bytes as `step * n + neuron`, `I` and `Vt` at the
+//!   spike), plus the index of each step's first entry (`T + 1` words). A
+//!   sample that spikes more is a run-time error of the emulator (the kernel
+//!   drops the entry and raises its `overflow` flag), never a silent
+//!   truncation.
+//! - The input-spike record is one bit per (step, fan-in position): a log of
+//!   `B` entries of 4 bytes per LIF input would take `4 B` bytes per input,
+//!   more than the `T / 8` of the bits for any `T < 32 B`, and cannot
+//!   overflow.
+//!   `B = 24` covers the examples' busiest layers at initialisation with
+//!   room (`deep.snn`'s readout: at most 21 spikes per neuron per sample).
 //! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
 //! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
 //!
 //! Invariant: every category grows linearly in `n` (and in `w`), so the
 //! largest slice that fits is found by one division ([`max_neurons`]).
 
-use crate::network::OptimizerSpec;
+use petgraph::graph::NodeIndex;
 
-/// Spikes per neuron per sample that the backward-pass records hold (model).
-pub const SPIKE_BUDGET: u64 = 2;
+use crate::network::{OptimizerSpec, ValidNetwork};
+
+/// Spikes per neuron per sample that the backward-pass records hold, on
+/// average over a slice (model).
+pub const SPIKE_BUDGET: u64 = 24;
 /// Bytes of one spike-record entry: packed (step, neuron), `I`, `V`.
 pub const SPIKE_RECORD_BYTES: u64 = 12;
-/// Bytes of one input-spike-record entry: packed (step, fan-in position).
-pub const INPUT_RECORD_BYTES: u64 = 4;
 /// The receive ring: 256 packets of (32-bit key, 32-bit payload).
 pub const RECEIVE_BUFFER_BYTES: u64 = 256 * 8;
 /// Stack at the top of the data region (model).
@@ -84,20 +97,42 @@ pub fn input_sram(n: u64) -> Sram {
     Sram { state: 4 * n, ..fixed(CODE_INPUT) }
 }
 
-/// A LIF layer slice of `n` neurons with fan-in `k`.
-pub fn layer_sram(n: u64, k: u64, training: bool) -> Sram {
+/// Entries of the spike record of a slice of `n` neurons.
+pub fn spike_record_capacity(n: u64) -> u64 {
+    SPIKE_BUDGET * n
+}
+
+/// 32-bit words of the input-spike record (one bit per step and position)
+/// of a slice with fan-in `k` over `steps` steps.
+pub fn input_record_words(k: u64, steps: u64) -> u64 {
+    (steps * k).div_ceil(32)
+}
+
+/// Bytes of a record's step index (the first entry of each step, and the end).
+fn step_index_bytes(steps: u64) -> u64 {
+    4 * (steps + 1)
+}
+
+/// A LIF layer slice of `n` neurons with fan-in `k`, over `steps` time steps.
+pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
     if training {
         Sram {
             weights: 4 * n * k,
             gradients: 4 * n * k,
-            state: 16 * n,
-            spike_record: SPIKE_RECORD_BYTES * SPIKE_BUDGET * n,
-            input_record: INPUT_RECORD_BYTES * SPIKE_BUDGET * k,
+            state: 24 * n,
+            spike_record: SPIKE_RECORD_BYTES * spike_record_capacity(n) + step_index_bytes(steps),
+            input_record: 4 * input_record_words(k, steps),
             ..fixed(CODE_LAYER)
         }
     } else {
         Sram { weights: 4 * n * k, state: 8 * n, ..fixed(CODE_LAYER) }
     }
+}
+
+/// [`layer_sram`] of a slice of `n` neurons of `pop` in `net`.
+pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool) -> Sram {
+    let k = u64::from(net.fan_in(pop));
+    layer_sram(n, k, u64::from(net.time.steps), training)
 }
 
 /// The loss program for a readout of `classes` neurons.
@@ -143,16 +178,18 @@ mod tests {
 
     #[test]
     fn layer_formula_by_category() {
-        // The Yin-Yang hidden layer: n = 120, k = 5.
-        let s = layer_sram(120, 5, true);
+        // The Yin-Yang hidden layer: n = 120, k = 5, T = 27.
+        let s = layer_sram(120, 5, 27, true);
         assert_eq!(s.weights, 4 * 120 * 5);
         assert_eq!(s.gradients, 4 * 120 * 5);
-        assert_eq!(s.state, 16 * 120);
-        assert_eq!(s.spike_record, 12 * 2 * 120);
-        assert_eq!(s.input_record, 4 * 2 * 5);
-        assert_eq!(s.data(), 2400 + 2400 + 1920 + 2880 + 40 + 2048 + 4096);
+        assert_eq!(s.state, 24 * 120);
+        assert_eq!(s.spike_record, 12 * 24 * 120 + 4 * 28);
+        assert_eq!(s.input_record, 4 * 5);
+        assert_eq!(s.data(), 2400 + 2400 + 2880 + 34_672 + 20 + 2048 + 4096);
         assert_eq!(s.code, 16 * 1024);
-        let inference = layer_sram(120, 5, false);
+        // Its readout: 27 x 120 bits.
+        assert_eq!(layer_sram(3, 120, 27, true).input_record, 4 * 102);
+        let inference = layer_sram(120, 5, 27, false);
         assert_eq!(inference.data(), 2400 + 960 + 2048 + 4096);
     }
 
@@ -172,13 +209,13 @@ mod tests {
     fn max_neurons_is_the_largest_that_fits() {
         let budget = 96 * 1024;
         for k in [1, 5, 120, 785, 2000, 11_000] {
-            let n = max_neurons(budget, |n| layer_sram(n, k, true));
-            assert!(layer_sram(n, k, true).data() <= budget, "k = {k}");
-            assert!(layer_sram(n + 1, k, true).data() > budget, "k = {k}");
+            let n = max_neurons(budget, |n| layer_sram(n, k, 50, true));
+            assert!(layer_sram(n, k, 50, true).data() <= budget, "k = {k}");
+            assert!(layer_sram(n + 1, k, 50, true).data() > budget, "k = {k}");
         }
         // 784-2000 layers: 4 neurons of fan-in 2000 per PE.
-        assert_eq!(max_neurons(budget, |n| layer_sram(n, 2000, true)), 4);
-        assert_eq!(max_neurons(budget, |n| layer_sram(n, 20_000, true)), 0);
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 2000, 50, true)), 4);
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 20_000, 50, true)), 0);
         assert_eq!(max_neurons(budget, |w| optimiser_sram(w, &ADAM)), (98_304 - 6144) / 16);
     }
 }

@@ -16,7 +16,10 @@
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
 //! cached per (chip, key) after the first lookup walk (tables are static).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
-//! order, then the optimiser PEs) until no packet is in flight.
+//! order, then the optimiser PEs) until no packet is in flight. After each
+//! sample, a layer PE whose spike record overflowed (its `overflow` flag)
+//! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
+//! budget).
 //!
 //! Batch copies are independent until `end_of_batch` (a packet that would
 //! cross copies stops the run): they run in parallel with rayon, each on its
@@ -37,7 +40,8 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet, Trap};
-use snnc_compiler::lower::Program;
+use snnc_compiler::lower::{OVERFLOW_SPIKES, Program};
+use snnc_compiler::partition::resources::SPIKE_BUDGET;
 use snnc_compiler::machine::{ChipId, Machine};
 use snnc_compiler::partition::Role;
 use snnc_compiler::route::RoutingTables;
@@ -68,6 +72,21 @@ pub enum EmuError {
     #[error("the program has no buffer `{buffer}` in kernel `{kernel}`")]
     #[diagnostic(code(snn::emu::missing_buffer))]
     MissingBuffer { kernel: String, buffer: String },
+    #[error(
+        "the spike record of population `{population}` on PE {pe} of chip ({x}, {y}) overflowed: a sample spiked more than its {capacity} entries ({budget} spikes per neuron on average)"
+    )]
+    #[diagnostic(
+        code(snn::emu::record_overflow),
+        help("the layer spikes more than the resource model's spike budget per neuron; train with `--backend reference`")
+    )]
+    RecordOverflow {
+        population: String,
+        pe: u8,
+        x: u8,
+        y: u8,
+        capacity: u32,
+        budget: u64,
+    },
     #[error("training diverged in the emulator: {what} is not finite at epoch {epoch}")]
     #[diagnostic(code(snn::emu::not_finite), help("lower the learning rate or change the initialisation"))]
     NotFinite { epoch: u32, what: String },
@@ -360,6 +379,36 @@ impl Group {
         }
     }
 
+    /// A layer whose record overflowed during the sample stops the run.
+    fn check_records(&mut self, sh: &Shared) -> Result<(), EmuError> {
+        for l in 0..self.cores.len() {
+            let c = &sh.program.cores[self.cores[l]];
+            if c.role != Role::Layer {
+                continue;
+            }
+            let k = sh.kernel(self.cores[l]).kernel();
+            let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
+            if flag == 0 {
+                continue;
+            }
+            if flag != OVERFLOW_SPIKES {
+                return Err(EmuError::NotYetSupported { what: format!("a layer overflow flag {flag}") });
+            }
+            let capacity = buffer(k, &mut self.mem[l], "rec_key")?.len() as u32;
+            let addr = c.pe;
+            let coord = sh.router.machine.chips[usize::from(addr.chip.0)];
+            return Err(EmuError::RecordOverflow {
+                population: c.population_name.clone(),
+                pe: addr.pe_id(),
+                x: coord.x,
+                y: coord.y,
+                capacity,
+                budget: SPIKE_BUDGET,
+            });
+        }
+        Ok(())
+    }
+
     fn no_crossing(&self, away: &[(usize, Packet)], copy: usize) -> Result<(), EmuError> {
         match away.first() {
             Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
@@ -403,6 +452,7 @@ impl Group {
         self.tick(sh, Invocation::EndOfSample, &mut away)?;
         self.deliver(sh, &mut away)?;
         self.no_crossing(&away, copy)?;
+        self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
         let k = sh.kernel(self.cores[l]).kernel();
         let first = buffer(k, &mut self.mem[l], "first")?
@@ -670,16 +720,11 @@ impl Emulator {
             if c.role != Role::Layer || c.population != population {
                 continue;
             }
-            let n = buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], "spiked")?.len() / sh.program.steps as usize;
-            let start = c.neurons.start;
-            let spiked = buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], "spiked")?;
-            for s in 0..sh.program.steps as usize {
-                for j in 0..n {
-                    if spiked[s * n + j] != 0 {
-                        out.push((s as u32, start + j as u32));
-                    }
-                }
-            }
+            let n = c.neurons.end - c.neurons.start;
+            let k = sh.kernel(g.cores[l]).kernel();
+            let len = buffer(k, &mut g.mem[l], "rec_len")?[0] as usize;
+            let keys = buffer(k, &mut g.mem[l], "rec_key")?;
+            out.extend(keys[..len].iter().map(|&key| (key / n, c.neurons.start + key % n)));
         }
         Ok(out)
     }

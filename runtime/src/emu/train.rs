@@ -16,7 +16,9 @@ use super::{EmuError, Emulator, SampleInput};
 use crate::data::encode::Encoded;
 use crate::train::batch::Evaluation;
 use crate::train::eventprop::predict;
-use crate::train::optim::OptState;
+use snnc_compiler::network::OptimizerSpec;
+
+use crate::train::optim::{OptState, Optimizer};
 use crate::train::run::{EpochRunner, RunError};
 use crate::train::trainer::{EpochMetrics, Prepared, TrainState};
 
@@ -45,6 +47,13 @@ pub fn evaluate(emu: &mut Emulator, data: &Encoded) -> Result<Evaluation, EmuErr
     })
 }
 
+/// Whether the optimiser is SGD with a momentum buffer on the optimiser PEs
+/// (without momentum the buffer is not kept: the reference's copy of the
+/// last gradient is not used by the update).
+pub fn sgd_momentum(opt: &Optimizer) -> bool {
+    matches!(opt.spec, OptimizerSpec::Sgd { momentum, .. } if momentum != 0.0)
+}
+
 /// One epoch: shuffled batches through the emulator, then validation.
 pub fn run_epoch(
     p: &Prepared,
@@ -59,10 +68,7 @@ pub fn run_epoch(
     let batches = order.len() / batch;
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
     for (b, idx) in order.chunks_exact(batch).enumerate() {
-        let hyper = state
-            .optimizer
-            .adam_scalars()
-            .ok_or_else(|| EmuError::NotYetSupported { what: "an optimiser other than Adam".into() })?;
+        let hyper = state.optimizer.step_scalars();
         let samples: Vec<SampleInput> =
             idx.iter().map(|&s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
         let results = emu.run_batch(&samples, Some(hyper))?;
@@ -82,9 +88,14 @@ pub fn run_epoch(
     if state.weights.iter().flatten().any(|w| !w.is_finite()) {
         return Err(EmuError::NotFinite { epoch, what: "a weight".into() });
     }
-    if let OptState::Adam { m, v } = &mut state.optimizer.state {
-        *m = emu.optimiser_tensors("m")?;
-        *v = emu.optimiser_tensors("v")?;
+    let keeps_momentum = sgd_momentum(&state.optimizer);
+    match &mut state.optimizer.state {
+        OptState::Adam { m, v } => {
+            *m = emu.optimiser_tensors("m")?;
+            *v = emu.optimiser_tensors("v")?;
+        }
+        OptState::Sgd { momentum } if keeps_momentum => *momentum = emu.optimiser_tensors("momentum")?,
+        OptState::Sgd { .. } => {}
     }
     let val = match &p.validation {
         Some(v) => Some(evaluate(emu, v)?),

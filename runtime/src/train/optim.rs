@@ -71,6 +71,18 @@ impl Optimizer {
         Some((step_size, bc2_sqrt))
     }
 
+    /// The per-step scalars the emulator's optimiser PEs receive (their
+    /// `hyper` buffer), as [`Optimizer::apply`] uses them: Adam's
+    /// [`Optimizer::adam_scalars`]; for SGD the learning rate rounded to `f32`
+    /// and `1.0` on the first step (the momentum buffer starts as the
+    /// gradient), else `0.0`.
+    pub fn step_scalars(&self) -> (f32, f32) {
+        match self.adam_scalars() {
+            Some(s) => s,
+            None => (self.lr() as f32, if self.step == 0 { 1.0 } else { 0.0 }),
+        }
+    }
+
     /// One update of `weights` with `grad`.
     pub fn apply(&mut self, weights: &mut [Vec<f32>], grad: &[Vec<f32>]) {
         let lr = self.lr();
