@@ -99,8 +99,7 @@ pub enum EmitError {
 
 /// The C source of one kernel, `<kernel>.c`, with its buffers initialised
 /// from `memory` (word `i` is the data memory's bytes `4i..4i+4`).
-/// Fails if the buffers and the reserved data do not fit the data region, or
-/// the estimated code ([`code_estimate`]) does not fit the code region.
+/// Fails if the buffers and the reserved data do not fit the data region.
 pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError> {
     verify(kernel)?;
     let bytes = 4 * memory_words(kernel) as u64;
@@ -112,6 +111,16 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
             region: DATA_REGION,
         });
     }
+    Ok(kernel::emit(kernel, Some(memory)))
+}
+
+/// The C source of a kernel template shared by several PEs: its data comes
+/// from the header named by `S2_PE_DATA` ([`pe_data`]). Fails as
+/// [`emit_kernel`] does, and when the template's estimated code
+/// ([`code_estimate`]) exceeds the PE's code region: every PE of a lowered
+/// program must fit (a single kernel emitted for tests is left to the linker).
+pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
+    emit_kernel(kernel, &[])?;
     let code = code_estimate(kernel);
     if code > CODE_REGION {
         return Err(EmitError::CodeDoesNotFit {
@@ -121,14 +130,6 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
             region: CODE_REGION,
         });
     }
-    Ok(kernel::emit(kernel, Some(memory)))
-}
-
-/// The C source of a kernel template shared by several PEs: its data comes
-/// from the header named by `S2_PE_DATA` ([`pe_data`]). Fails as
-/// [`emit_kernel`] does.
-pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
-    emit_kernel(kernel, &[])?;
     Ok(kernel::emit(kernel, None))
 }
 

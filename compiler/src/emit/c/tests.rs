@@ -95,8 +95,8 @@ fn reserved_names_are_renamed() {
     }
 }
 
-/// A kernel whose estimated code exceeds the 32 KiB code region is refused
-/// by snnc, before gcc's linker would refuse it.
+/// A template whose estimated code exceeds the 32 KiB code region is
+/// refused by snnc, before gcc's linker would refuse it.
 #[test]
 fn code_over_the_code_region_does_not_fit() {
     let kernel_with = |stores: u32| {
@@ -110,9 +110,9 @@ fn code_over_the_code_region_does_not_fit() {
         k.finish()
     };
     // Each store is 3 nodes: 12 * 3 * 820 + 3072 = 32592 bytes fit ...
-    assert!(emit_kernel(&kernel_with(820), &[]).is_ok());
+    assert!(emit_template(&kernel_with(820)).is_ok());
     // ... 12 * 3 * 900 + 3072 = 35472 do not.
-    match emit_kernel(&kernel_with(900), &[]) {
+    match emit_template(&kernel_with(900)) {
         Err(EmitError::CodeDoesNotFit { nodes, bytes, .. }) => assert_eq!((nodes, bytes), (2700, 35472)),
         other => panic!("expected CodeDoesNotFit, got {other:?}"),
     }
