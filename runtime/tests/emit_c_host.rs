@@ -19,18 +19,9 @@ use std::process::{Command, Stdio};
 
 use c_cases::{example_cases, random_case};
 use c_harness::{
-    expected_transcript, first_difference, host_script, run, split_transcripts, tool, write_sources,
+    HOST_CFLAGS, expected_transcript, first_difference, host_script, run, split_transcripts, tool, write_sources,
 };
 use snnc_compiler::kernel::print_kernel;
-
-const CFLAGS: [&str; 6] = [
-    "-std=c99",
-    "-O2",
-    "-ffp-contract=off",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-];
 
 /// Random kernels in the batch (seeds `0..RANDOM_CASES`).
 const RANDOM_CASES: u64 = 400;
@@ -54,7 +45,7 @@ fn emitted_c_equals_interpreter_on_host() {
         .map(|chunk| {
             Command::new(&cc)
                 .current_dir(dir.path())
-                .args(CFLAGS)
+                .args(HOST_CFLAGS)
                 .arg("-c")
                 .args(chunk.iter())
                 .stdout(Stdio::piped())

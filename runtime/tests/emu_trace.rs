@@ -6,7 +6,11 @@
 //! and a copy PE's ticks come in the lowering's order.
 
 #[allow(dead_code)]
+#[path = "support/c_harness.rs"]
+#[allow(dead_code)] // only `call_record`, through trace_replay
+mod c_harness;
 #[path = "support/trace_replay.rs"]
+#[allow(dead_code)] // the firmware parts are for firmware_trace_parity.rs
 mod trace_replay;
 
 use snnc_compiler::kernel::{Invocation, OpCounts};

@@ -31,7 +31,7 @@ mod trace_replay;
 use std::process::Command;
 use std::time::Instant;
 
-use c_harness::{run, split_transcripts, tool};
+use c_harness::{HOST_CFLAGS, run, split_transcripts, tool};
 use snnc_compiler::emit::c::program::pe_name;
 use snnc_compiler::emit::c::program_symbol;
 use snnc_runtime::emu::PeEvent;
@@ -39,15 +39,6 @@ use trace_replay::{
     Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch,
     write_program,
 };
-
-const CFLAGS: [&str; 6] = [
-    "-std=c99",
-    "-O2",
-    "-ffp-contract=off",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-];
 
 /// The file stem of a core's kernel template (`<stem>.c`).
 fn template_stem(r: &Recorded, core: usize) -> String {
@@ -94,7 +85,7 @@ fn host_parity(example: &str) -> usize {
                     let (stem, pe) = (template_stem(r, c), &objects[c]);
                     run(Command::new(cc)
                         .current_dir(dir)
-                        .args(CFLAGS)
+                        .args(HOST_CFLAGS)
                         .arg(format!("-DS2_PE_DATA=\"{pe}.h\""))
                         .arg(format!("-D{stem}_program={pe}_program"))
                         .args(["-c", &format!("{stem}.c"), "-o", &format!("{pe}.o")]));
@@ -116,7 +107,7 @@ fn host_parity(example: &str) -> usize {
     std::fs::write(dir.path().join("trace_programs.c"), table).expect("write table");
     run(Command::new(&cc)
         .current_dir(dir.path())
-        .args(CFLAGS)
+        .args(HOST_CFLAGS)
         .args(["s2_run.c", "s2_hal_host.c", "trace_programs.c"])
         .args(objects.iter().map(|pe| format!("{pe}.o")))
         .args(["-o", "host", "-lm"]));

@@ -383,40 +383,56 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
     let hyper = k.buffer("hyper", Ty::F32, 2);
 
     k.define(c.packet(|f, t, index, payload| {
-        f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
-            let g = payload.get().convert(ConvertOp::F32FromBits);
-            f.store(gsum, index.get(), gsum.at(index.get()) + g);
-            let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
-            f.store(count, Expr::u32(0), n.get());
-            f.if_(n.get().equals(Expr::u32(s.expected)), |f| {
-                let step_size = f.let_("step_size", hyper.at(Expr::u32(0)));
-                let bc2 = f.let_("bc2_sqrt", hyper.at(Expr::u32(1)));
-                f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
-                    let wi = f.let_("wi", w.at(i.get()));
-                    let g = if s.wd != 0.0 {
-                        gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
-                    } else {
-                        gsum.at(i.get())
-                    };
-                    let g = f.let_("g", g);
-                    let mk = f.let_("mk", m.at(i.get()) + Expr::f32(s.one_minus_b1) * (g.get() - m.at(i.get())));
-                    let vk = f.let_(
-                        "vk",
-                        Expr::f32(s.beta2) * v.at(i.get()) + (Expr::f32(s.one_minus_b2) * g.get()) * g.get(),
-                    );
-                    f.store(m, i.get(), mk.get());
-                    f.store(v, i.get(), vk.get());
-                    let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);
-                    let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
-                    f.store(w, i.get(), wn.get());
-                    f.store(gsum, i.get(), Expr::f32(0.0));
-                    f.send_with(c.key(3, i.get()), wn.get());
-                });
-                f.store(count, Expr::u32(0), Expr::u32(0));
+        gather_gradients(f, [t, index, payload], gsum, count, s.expected, |f| {
+            let step_size = f.let_("step_size", hyper.at(Expr::u32(0)));
+            let bc2 = f.let_("bc2_sqrt", hyper.at(Expr::u32(1)));
+            f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
+                let wi = f.let_("wi", w.at(i.get()));
+                let g = if s.wd != 0.0 {
+                    gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
+                } else {
+                    gsum.at(i.get())
+                };
+                let g = f.let_("g", g);
+                let mk = f.let_("mk", m.at(i.get()) + Expr::f32(s.one_minus_b1) * (g.get() - m.at(i.get())));
+                let vk = f.let_(
+                    "vk",
+                    Expr::f32(s.beta2) * v.at(i.get()) + (Expr::f32(s.one_minus_b2) * g.get()) * g.get(),
+                );
+                f.store(m, i.get(), mk.get());
+                f.store(v, i.get(), vk.get());
+                let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);
+                let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
+                f.store(w, i.get(), wn.get());
+                f.store(gsum, i.get(), Expr::f32(0.0));
+                f.send_with(c.key(3, i.get()), wn.get());
             });
         });
     }));
     k.finish()
+}
+
+/// The optimisers' packet handling: a gradient packet is added to `gsum`;
+/// on the `expected`-th one (the last copy's last gradient), `step` runs
+/// and the count starts again.
+fn gather_gradients(
+    f: &mut FunctionBuilder,
+    [t, index, payload]: [Var; 3],
+    gsum: BufRef,
+    count: BufRef,
+    expected: u32,
+    step: impl FnOnce(&mut FunctionBuilder),
+) {
+    f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
+        let g = payload.get().convert(ConvertOp::F32FromBits);
+        f.store(gsum, index.get(), gsum.at(index.get()) + g);
+        let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
+        f.store(count, Expr::u32(0), n.get());
+        f.if_(n.get().equals(Expr::u32(expected)), |f| {
+            step(f);
+            f.store(count, Expr::u32(0), Expr::u32(0));
+        });
+    });
 }
 
 /// SGD with momentum (PyTorch, dampening 0): sums the gradients of every
@@ -435,34 +451,27 @@ pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
     let hyper = k.buffer("hyper", Ty::F32, 2);
 
     k.define(c.packet(|f, t, index, payload| {
-        f.if_(t.get().equals(Expr::i32(tag::GRADIENT)), |f| {
-            let g = payload.get().convert(ConvertOp::F32FromBits);
-            f.store(gsum, index.get(), gsum.at(index.get()) + g);
-            let n = f.let_("n", count.at(Expr::u32(0)) + Expr::u32(1));
-            f.store(count, Expr::u32(0), n.get());
-            f.if_(n.get().equals(Expr::u32(s.expected)), |f| {
-                let lr = f.let_("lr", hyper.at(Expr::u32(0)));
-                let first = f.let_("first", hyper.at(Expr::u32(1)).not_equals(Expr::f32(0.0)));
-                f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
-                    let wi = f.let_("wi", w.at(i.get()));
-                    let g = if s.wd != 0.0 {
-                        gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
-                    } else {
-                        gsum.at(i.get())
-                    };
-                    let b = f.let_("b", g);
-                    if let Some(mom) = mom {
-                        f.if_(!first.get(), |f| {
-                            f.assign(b, Expr::f32(s.momentum) * mom.at(i.get()) + b.get());
-                        });
-                        f.store(mom, i.get(), b.get());
-                    }
-                    let wn = f.let_("wn", wi.get() + (-lr.get()) * b.get());
-                    f.store(w, i.get(), wn.get());
-                    f.store(gsum, i.get(), Expr::f32(0.0));
-                    f.send_with(c.key(3, i.get()), wn.get());
-                });
-                f.store(count, Expr::u32(0), Expr::u32(0));
+        gather_gradients(f, [t, index, payload], gsum, count, s.expected, |f| {
+            let lr = f.let_("lr", hyper.at(Expr::u32(0)));
+            let first = f.let_("first", hyper.at(Expr::u32(1)).not_equals(Expr::f32(0.0)));
+            f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
+                let wi = f.let_("wi", w.at(i.get()));
+                let g = if s.wd != 0.0 {
+                    gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
+                } else {
+                    gsum.at(i.get())
+                };
+                let b = f.let_("b", g);
+                if let Some(mom) = mom {
+                    f.if_(!first.get(), |f| {
+                        f.assign(b, Expr::f32(s.momentum) * mom.at(i.get()) + b.get());
+                    });
+                    f.store(mom, i.get(), b.get());
+                }
+                let wn = f.let_("wn", wi.get() + (-lr.get()) * b.get());
+                f.store(w, i.get(), wn.get());
+                f.store(gsum, i.get(), Expr::f32(0.0));
+                f.send_with(c.key(3, i.get()), wn.get());
             });
         });
     }));

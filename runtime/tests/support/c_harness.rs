@@ -90,18 +90,28 @@ pub fn host_script(cases: &[Case]) -> String {
     s
 }
 
+/// The host compiler's flags for emitted C: C99, no contraction, warnings
+/// are errors.
+#[allow(dead_code)] // not every test binary that includes this compiles C
+pub const HOST_CFLAGS: [&str; 6] = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"];
+
+/// A call as the QEMU HAL's event record `(kind, a, b)`.
+pub fn call_record(call: Invocation) -> [u32; 3] {
+    match call {
+        Invocation::Init => [0, 0, 0],
+        Invocation::Packet { key, payload } => [1, key, payload],
+        Invocation::TickForward { step } => [2, step as u32, 0],
+        Invocation::TickBackward { step } => [3, step as u32, 0],
+        Invocation::EndOfSample => [4, 0, 0],
+        Invocation::EndOfBatch => [5, 0, 0],
+    }
+}
+
 /// The QEMU HAL's `s2_events.bin` for a case.
 pub fn qemu_trace(case: &Case) -> Vec<u8> {
     let mut bytes = Vec::new();
     for &call in &case.calls {
-        let record: [u32; 3] = match call {
-            Invocation::Init => [0, 0, 0],
-            Invocation::Packet { key, payload } => [1, key, payload],
-            Invocation::TickForward { step } => [2, step as u32, 0],
-            Invocation::TickBackward { step } => [3, step as u32, 0],
-            Invocation::EndOfSample => [4, 0, 0],
-            Invocation::EndOfBatch => [5, 0, 0],
-        };
+        let record = call_record(call);
         for w in record {
             bytes.extend_from_slice(&w.to_le_bytes());
         }

@@ -120,14 +120,7 @@ pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
     let mut bytes = Vec::new();
     for e in &trace.events {
         let record: [u32; 3] = match *e {
-            PeEvent::Call { call, .. } => match call {
-                Invocation::Init => [0, 0, 0],
-                Invocation::Packet { key, payload } => [1, key, payload],
-                Invocation::TickForward { step } => [2, step as u32, 0],
-                Invocation::TickBackward { step } => [3, step as u32, 0],
-                Invocation::EndOfSample => [4, 0, 0],
-                Invocation::EndOfBatch => [5, 0, 0],
-            },
+            PeEvent::Call { call, .. } => crate::c_harness::call_record(call),
             PeEvent::Write { word, value } => [6, word, value],
         };
         for w in record {
