@@ -20,6 +20,8 @@ mod random_kernel;
 use std::path::Path;
 use std::process::Command;
 
+use rayon::prelude::*;
+
 use c_cases::{example_cases, random_case};
 use c_harness::{
     Case, expected_transcript, first_difference, qemu_trace, run, tool, write_sources,
@@ -97,27 +99,14 @@ fn emitted_c_equals_interpreter_on_cortex_m4() {
     let n_examples = examples.len();
     let mut cases = examples;
     cases.extend((0..RANDOM_CASES).map(random_case));
-    // Two workers (two cores), each on every other case.
-    let results: Vec<(usize, String, (u64, u64, u64))> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                let cases = &cases;
-                s.spawn(move || {
-                    (w..cases.len())
-                        .step_by(2)
-                        .map(|i| {
-                            let (t, sz) = run_on_qemu(&cases[i]);
-                            (i, t, sz)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
-    });
+    // On every core (rayon's pool), in case order.
+    let results: Vec<(usize, String, (u64, u64, u64))> = (0..cases.len())
+        .into_par_iter()
+        .map(|i| {
+            let (t, sz) = run_on_qemu(&cases[i]);
+            (i, t, sz)
+        })
+        .collect();
     println!("program            text    data     bss  (budget: text 32768, data+bss 98304)");
     for (i, actual, (text, data, bss)) in &results {
         let case = &cases[*i];

@@ -29,6 +29,8 @@ mod c_harness;
 mod trace_replay;
 
 use std::process::Command;
+
+use rayon::prelude::*;
 use std::time::Instant;
 
 use c_harness::{HOST_CFLAGS, run, split_transcripts, tool};
@@ -249,30 +251,15 @@ fn qemu_parity(example: &str, layers: usize) {
     want.extend(std::iter::repeat_n("layer", layers));
     want.extend(["loss", "optimiser"]);
     assert_eq!(roles, want, "{example}: the PEs chosen, by role");
-    let mut results: Vec<(usize, String)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                let (r, chosen, dir) = (&r, &chosen, dir.path());
-                s.spawn(move || {
-                    chosen
-                        .iter()
-                        .skip(w)
-                        .step_by(2)
-                        .map(|&c| {
-                            let pe = pe_name(&r.mapped, &r.program.cores[c]);
-                            let trace = r.emu.trace(c).expect("traced");
-                            (c, run_on_qemu(dir, &pe, &qemu_events(trace)))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
-    });
-    results.sort_by_key(|(c, _)| *c);
+    // On every core (rayon's pool), in PE order.
+    let results: Vec<(usize, String)> = chosen
+        .par_iter()
+        .map(|&c| {
+            let pe = pe_name(&r.mapped, &r.program.cores[c]);
+            let trace = r.emu.trace(c).expect("traced");
+            (c, run_on_qemu(dir.path(), &pe, &qemu_events(trace)))
+        })
+        .collect();
     let (mut events, mut packets) = (0, 0);
     for (c, actual) in &results {
         let core = &r.program.cores[*c];
