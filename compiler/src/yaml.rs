@@ -174,7 +174,7 @@ pub struct Totals {
     pub max_router_entries_per_chip: usize,
     /// Entries of every chip that has any.
     pub router_entries_per_chip: Vec<ChipEntries>,
-    /// Upper bounds from the spike budget.
+    /// Estimates at one spike per neuron and sample.
     pub packets_per_sample: BTreeMap<String, u64>,
     pub packets_per_batch_step: BTreeMap<String, u64>,
     pub hops_per_sample: BTreeMap<String, u64>,

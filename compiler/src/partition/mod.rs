@@ -24,12 +24,13 @@
 //! - `weight` (f32 payload, once per batch step): an optimiser slice to every
 //!   copy's layer slices holding its weights, one key per weight it holds.
 //!
-//! Packet counts are upper bounds: per sample, a spike source sends one spike
-//! per neuron, a layer slice at most `B n` spikes (`B` the spike budget of
-//! the [resource model](resources)) and at most `B` errors per LIF fan-in
-//! position, the loss one error per class; per batch step, a layer slice
-//! sends one gradient per weight and an optimiser slice one weight per weight
-//! it holds (a multicast packet counts once).
+//! Packet counts are estimates: per sample, a spike source sends one spike
+//! per neuron, a layer slice `S n` spikes (`S` = [`resources::TRAFFIC_SPIKES`],
+//! the latency code's one spike per neuron; the records are sized for the
+//! worst case, the spike budget) and `S` errors per LIF fan-in position, the
+//! loss one error per class; per batch step (exact), a layer slice sends one
+//! gradient per weight and an optimiser slice one weight per weight it holds
+//! (a multicast packet counts once). The emulator counts the real traffic.
 //!
 //! The weights of a population are numbered `post_neuron * fan_in + position`;
 //! the optimiser slices cut the weights of all trained populations (in
@@ -416,7 +417,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
             for (i, id) in pop_ids[c][pop.index()].clone().enumerate() {
                 let n = u64::from(slices[id].neurons.end - slices[id].neurons.start);
                 if !spike_targets.is_empty() {
-                    let packets = if is_input { n } else { resources::SPIKE_BUDGET * n };
+                    let packets = if is_input { n } else { resources::TRAFFIC_SPIKES * n };
                     flows.push(Flow {
                         source: id,
                         kind: PacketKind::Spike,
@@ -433,7 +434,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                         source: id,
                         kind: PacketKind::Error,
                         keys: k,
-                        packets: resources::SPIKE_BUDGET * lif_fan_in,
+                        packets: resources::TRAFFIC_SPIKES * lif_fan_in,
                         targets: error_targets.clone(),
                     });
                 }

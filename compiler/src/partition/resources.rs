@@ -48,6 +48,11 @@ use crate::network::{OptimizerSpec, ValidNetwork};
 /// Spikes per neuron per sample that the backward-pass records hold, on
 /// average over a slice (model).
 pub const SPIKE_BUDGET: u64 = 24;
+/// Spikes per neuron per sample the packet-traffic estimates assume: the
+/// latency code's design point (one spike per neuron and sample). The
+/// records are sized for the worst case ([`SPIKE_BUDGET`]), the traffic for
+/// the typical one; the emulator counts the real traffic.
+pub const TRAFFIC_SPIKES: u64 = 1;
 /// Bytes of one spike-record entry: packed (step, neuron), `I`, `V`.
 pub const SPIKE_RECORD_BYTES: u64 = 12;
 /// The receive ring: 256 packets of (32-bit key, 32-bit payload).
