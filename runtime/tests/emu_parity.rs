@@ -22,7 +22,13 @@ fn setup(example: &str) -> (Prepared, Emulator, Vec<Vec<f32>>) {
 fn setup_with(example: &str, optimizer: Option<OptimizerSpec>) -> (Prepared, Emulator, Vec<Vec<f32>>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(dir.join(example)).unwrap();
-    let mut net = snnc_compiler::check_source(example, &text).unwrap();
+    setup_source(example, &text, optimizer)
+}
+
+/// [`setup_with`] for a spec given as text (data paths relative to the examples).
+fn setup_source(name: &str, text: &str, optimizer: Option<OptimizerSpec>) -> (Prepared, Emulator, Vec<Vec<f32>>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut net = snnc_compiler::check_source(name, text).unwrap();
     if let (Some(o), Some(t)) = (optimizer, net.train.as_mut()) {
         t.optimizer = o;
     }
@@ -153,7 +159,11 @@ fn sgd_momentum_optimiser_steps_are_bit_identical() {
 /// Two epochs on `samples` training samples: the same metrics (but wall
 /// time) and the same weights as the reference trainer.
 fn two_epochs_train_identically(example: &str, samples: usize, optimizer: Option<OptimizerSpec>) {
-    let (mut p, mut emu, weights) = setup_with(example, optimizer);
+    two_epochs_match(setup_with(example, optimizer), samples);
+}
+
+/// [`two_epochs_train_identically`] on a loaded problem; returns the emulator.
+fn two_epochs_match((mut p, mut emu, weights): (Prepared, Emulator, Vec<Vec<f32>>), samples: usize) -> Emulator {
     let keep: Vec<usize> = (0..samples).collect();
     p.train = p.train.select(&keep);
     let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
@@ -167,6 +177,23 @@ fn two_epochs_train_identically(example: &str, samples: usize, optimizer: Option
         assert_eq!(emulated.weights, reference.weights);
         assert_eq!(emulated.optimizer, reference.optimizer);
     }
+    emu
+}
+
+/// Yin-Yang with a batch of 40 on two chips (161 PEs, more than one chip's
+/// 148): the copies on the second chip get their weights and send their
+/// gradients across the chip-to-chip link, and training is still
+/// bit-identical to the reference.
+#[test]
+fn two_chips_train_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let two_chips = text.replace("batch     = 22", "batch     = 40").replace("chips    = 1", "chips    = 2");
+    assert_ne!(two_chips, text, "the example's batch and chips lines moved");
+    let loaded = setup_source("yinyang_two_chips.snn", &two_chips, None);
+    assert_eq!(loaded.1.program().cores.len(), 161);
+    let emu = two_epochs_match(loaded, 400);
+    assert!(emu.counters().chip_hops > 0, "no packet crossed a chip link");
 }
 
 #[test]
