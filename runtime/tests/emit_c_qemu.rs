@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use c_cases::{example_cases, random_case};
 use c_harness::{
-    Case, expected_transcript, first_difference, qemu_trace, run, tool, write_sources,
+    Case, expected_transcript, first_difference, qemu_trace, run, run_qemu, tool, write_sources,
 };
 use snnc_compiler::kernel::print_kernel;
 
@@ -58,31 +58,8 @@ fn run_on_qemu(case: &Case) -> (String, (u64, u64, u64)) {
         .current_dir(dir.path())
         .args(["-s", &elf]));
     std::fs::write(dir.path().join("s2_events.bin"), qemu_trace(case)).expect("trace");
-    let out = Command::new("timeout")
-        .current_dir(dir.path())
-        .args([
-            "60",
-            "qemu-system-arm",
-            "-M",
-            "mps2-an386",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-kernel",
-            &elf,
-        ])
-        .output()
-        .expect("qemu starts");
-    let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    assert!(
-        out.status.success(),
-        "kernel `{}`: qemu exited with {}:\n{stdout}\n{}",
-        case.kernel.name,
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, stdout, stderr) = run_qemu(dir.path(), &dir.path().join(&elf), 60);
+    assert!(status.success(), "kernel `{}`: qemu exited with {status}:\n{stdout}\n{stderr}", case.kernel.name);
     (stdout, size(&dir.path().join(&elf)))
 }
 

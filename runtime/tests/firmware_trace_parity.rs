@@ -33,7 +33,7 @@ use std::process::Command;
 use rayon::prelude::*;
 use std::time::Instant;
 
-use c_harness::{HOST_CFLAGS, run, split_transcripts, tool};
+use c_harness::{HOST_CFLAGS, run, run_qemu, split_transcripts, tool};
 use snnc_compiler::emit::c::program::pe_name;
 use snnc_compiler::emit::c::program_symbol;
 use snnc_runtime::emu::PeEvent;
@@ -192,34 +192,11 @@ fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
     let work = dir.join(format!("qemu_{pe}"));
     std::fs::create_dir_all(&work).expect("work dir");
     std::fs::write(work.join("s2_events.bin"), events).expect("write events");
-    // QEMU's stdio is non-blocking: into a pipe, a long memory line can be
-    // cut when the pipe is full, so the transcript goes to a file.
-    let transcript = work.join("transcript.txt");
-    let out = Command::new("timeout")
-        .current_dir(&work)
-        .args([
-            "120",
-            "qemu-system-arm",
-            "-M",
-            "mps2-an386",
-            "-nographic",
-            "-monitor",
-            "none",
-        ])
-        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-        .arg(dir.join(&elf))
-        .stdout(std::fs::File::create(&transcript).expect("transcript file"))
-        .output()
-        .expect("qemu starts");
-    let stdout = std::fs::read_to_string(&transcript)
-        .expect("transcript")
-        .replace('\r', "");
+    let (status, stdout, stderr) = run_qemu(&work, &dir.join(&elf), 120);
     assert!(
-        out.status.success(),
-        "PE {pe}: qemu exited with {}:\n{}\n{}",
-        out.status,
+        status.success(),
+        "PE {pe}: qemu exited with {status}:\n{}\n{stderr}",
         stdout.lines().take(20).collect::<Vec<_>>().join("\n"),
-        String::from_utf8_lossy(&out.stderr)
     );
     stdout
 }

@@ -95,6 +95,27 @@ pub fn host_script(cases: &[Case]) -> String {
 #[allow(dead_code)] // not every test binary that includes this compiles C
 pub const HOST_CFLAGS: [&str; 6] = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"];
 
+/// Runs `elf` under `qemu-system-arm -M mps2-an386` in `work` (where the
+/// HAL reads `s2_events.bin`), stopped after `seconds`; returns the exit
+/// status, the transcript and stderr. QEMU's stdio is non-blocking: into a
+/// pipe, a long line can be cut when the pipe is full, so the transcript
+/// goes to `work/transcript.txt`.
+#[allow(dead_code)] // not every test binary that includes this runs QEMU
+pub fn run_qemu(work: &Path, elf: &Path, seconds: u32) -> (std::process::ExitStatus, String, String) {
+    let transcript = work.join("transcript.txt");
+    let out = Command::new("timeout")
+        .current_dir(work)
+        .arg(seconds.to_string())
+        .args(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(elf)
+        .stdout(std::fs::File::create(&transcript).expect("transcript file"))
+        .output()
+        .expect("qemu starts");
+    let stdout = std::fs::read_to_string(&transcript).expect("transcript").replace('\r', "");
+    (out.status, stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// A call as the QEMU HAL's event record `(kind, a, b)`.
 pub fn call_record(call: Invocation) -> [u32; 3] {
     match call {
