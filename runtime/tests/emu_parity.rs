@@ -289,3 +289,35 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// A hidden layer with two outgoing projections (`h1 -> h2` and `h1 -> out`,
+/// declared out of population order): its PE keeps one error per neuron and
+/// projection and adds them in declaration order, as the reference does.
+#[test]
+fn a_layer_with_two_outgoing_projections_trains_identically() {
+    let text = r#"
+network fork {
+    time { dt = 1 ms; steps = 30 }
+    population input = spike_source(5) {
+        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)
+        bias     = spike(at = 0 steps)
+    }
+    population h1  = lif(30)
+    population h2  = lif(20)
+    population out = lif(3)
+    projection input -> h1  = dense { init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt) }
+    projection h1    -> out = dense { init = normal(mean = 2.0, std = 1.0, scale = fan_in_sqrt) }
+    projection h1    -> h2  = dense { init = normal(mean = 4.0, std = 2.0, scale = fan_in_sqrt) }
+    projection h2    -> out = dense { init = normal(mean = 5.0, std = 2.0, scale = fan_in_sqrt) }
+}
+train {
+    data    = yin_yang(train = 400, validation = 100, test = 100)
+    readout = out
+    batch   = 8
+    epochs  = 2
+}
+"#;
+    let loaded = setup_source("fork.snn", text, None);
+    let emu = two_epochs_match(loaded, 400);
+    assert!(emu.counters().packets_sent[1] > 0, "no error packet was sent");
+}

@@ -120,7 +120,9 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let acc = k.buffer("acc", Ty::F32, n);
     let lv = k.buffer("lv", Ty::F32, n);
     let li = k.buffer("li", Ty::F32, n);
-    let e_out = k.buffer("e_out", Ty::F32, n);
+    // One error per neuron and outgoing projection (part `q` at `q * n`).
+    let parts = s.error_parts.max(1);
+    let e_out = k.buffer("e_out", Ty::F32, n * parts);
     let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
     let rec_key = k.buffer("rec_key", Ty::I32, s.spike_capacity);
     let rec_i = k.buffer("rec_i", Ty::F32, s.spike_capacity);
@@ -164,9 +166,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     f.if_else(
         step.get().equals(Expr::i32(0)),
         |f| {
-            for b in [i_syn, v, lv, li, e_out] {
+            for b in [i_syn, v, lv, li] {
                 fill(f, b, n, Expr::f32(0.0));
             }
+            fill(f, e_out, n * parts, Expr::f32(0.0));
             fill(f, grad, kk * n, Expr::f32(0.0));
             fill(f, in_bits, s.input_words, Expr::u32(0));
             f.store(lens, rec_len.clone(), Expr::i32(0));
@@ -257,9 +260,15 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             j.get().equals(nxt.get()),
             |f| {
                 let den = (rec_i.at(sp.get()) - rec_vt.at(sp.get())) + Expr::f32(GUARD);
-                let jump = f.let_("jump", (old.get() + e_out.at(j.get())) / den);
+                // The parts added in declaration order, as the reference does.
+                let part = |q: u32| e_out.at(j.get() + Expr::i32((q * n) as i32));
+                let e = (1..parts).fold(e_out.at(j.get()), |e, q| e + part(q));
+                let jump = f.let_("jump", (old.get() + e) / den);
                 f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
                 f.store(e_out, j.get(), Expr::f32(0.0));
+                for q in 1..parts {
+                    f.store(e_out, j.get() + Expr::i32((q * n) as i32), Expr::f32(0.0));
+                }
                 f.assign(sp, sp.get() + Expr::i32(1));
                 f.assign(nxt, ni.clone());
                 f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));

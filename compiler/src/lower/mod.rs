@@ -47,7 +47,7 @@
 //!
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
 //! data budget; what the lowering cannot reproduce exactly (a population
-//! split over several PEs, a layer with several outgoing projections, fewer
+//! split over several PEs, fewer
 //! batch copies than the batch, a non-zero reset) is refused with
 //! [`LowerError::NotYetSupported`].
 
@@ -204,6 +204,9 @@ pub(crate) struct LayerShape {
     pub spike_capacity: u32,
     /// Words of the input-spike bits ([`resources::input_record_words`]).
     pub input_words: u32,
+    /// Errors kept per neuron: one per outgoing projection, in declaration
+    /// order ([`resources::error_parts`]).
+    pub error_parts: u32,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -264,9 +267,6 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
         if let Some(lif) = p.lif() {
             if lif.reset != Reset::Zero {
                 return Err(unsupported(format!("the reset of population `{}`", p.name)));
-            }
-            if net.outgoing(pop).len() > 1 {
-                return Err(unsupported(format!("population `{}` with several outgoing projections", p.name)));
             }
             if Some(pop) == Some(train.readout) && !net.outgoing(pop).is_empty() {
                 return Err(unsupported("a readout with outgoing projections"));
@@ -348,11 +348,15 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                         .ok_or_else(|| unsupported("an error flow without a projection"))?
                         .0;
                     let start = proj_offset[&e] + slice.neurons.start;
+                    // Part `q`: the projection's place among the outgoing
+                    // ones, in declaration order (the order they are added).
+                    let q = net.outgoing(pop).iter().position(|&(out, _)| out == e).unwrap_or(0) as i32;
+                    let n = (slice.neurons.end - slice.neurons.start) as i32;
                     RxEntry {
                         range,
                         lo: start,
-                        hi: start + (slice.neurons.end - slice.neurons.start),
-                        off: -(start as i32),
+                        hi: start + n as u32,
+                        off: q * n - start as i32,
                         tag: tag::ERROR,
                     }
                 }
@@ -590,6 +594,7 @@ fn layer_shape(
         consts: lif.f32_consts(net.time.dt),
         spike_capacity: spike_capacity as u32,
         input_words: input_words as u32,
+        error_parts: resources::error_parts(net, pop) as u32,
     })
 }
 

@@ -14,7 +14,7 @@
 //! | weights | - | `4nk` | `4nk` | - | `4w` |
 //! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
 //! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
-//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
+//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error; `4n` more per outgoing projection beyond the first) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
 //! | spike record | - | `12 B n + 4(T + 1)` | - | - | - |
 //! | input-spike record | - | `4 ceil(T k / 32)` | - | - | - |
 //! | receive buffers | 2048 | 2048 | 2048 | 2048 | 2048 |
@@ -134,10 +134,22 @@ pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
     }
 }
 
-/// [`layer_sram`] of a slice of `n` neurons of `pop` in `net`.
+/// [`layer_sram`] of a slice of `n` neurons of `pop` in `net`: with several
+/// outgoing projections, training keeps one error per neuron and projection
+/// (`4n` more per projection beyond the first), added in declaration order.
 pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool) -> Sram {
     let k = u64::from(net.fan_in(pop));
-    layer_sram(n, k, u64::from(net.time.steps), training)
+    let mut s = layer_sram(n, k, u64::from(net.time.steps), training);
+    if training {
+        s.state += 4 * n * (error_parts(net, pop) - 1);
+    }
+    s
+}
+
+/// Error parts a layer keeps per neuron: one per outgoing projection (the
+/// readout, which has none, one for the loss's error).
+pub fn error_parts(net: &ValidNetwork, pop: NodeIndex) -> u64 {
+    (net.outgoing(pop).len() as u64).max(1)
 }
 
 /// The loss program for a readout of `classes` neurons.
