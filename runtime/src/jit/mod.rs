@@ -620,18 +620,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             {
                 let (a, _) = self.expr_raw(lhs);
                 let (b, _) = self.expr_raw(rhs);
-                let ins = self.b.ins();
-                let r = match op {
-                    BinaryOp::Add => ins.fadd(a, b),
-                    BinaryOp::Sub => ins.fsub(a, b),
-                    BinaryOp::Mul => ins.fmul(a, b),
-                    _ => ins.fdiv(a, b),
-                };
-                (r, true)
+                (self.binary(*op, lhs.ty, a, b), true)
             }
             ExprKind::Unary { op: UnaryOp::Sqrt, arg } => {
                 let (a, _) = self.expr_raw(arg);
-                (self.b.ins().sqrt(a), true)
+                (self.unary(UnaryOp::Sqrt, arg.ty, a), true)
             }
             ExprKind::Compare { op, lhs, rhs } if lhs.ty == Ty::F32 => {
                 let (a, _) = self.expr_raw(lhs);
@@ -699,18 +692,18 @@ impl<'a, 'b> Gen<'a, 'b> {
             (UnaryOp::Neg, Ty::F32) => ins.fneg(a),
             (UnaryOp::Neg, _) => ins.ineg(a),
             (UnaryOp::Abs, _) => ins.fabs(a),
-            (UnaryOp::Sqrt, _) => {
-                let r = ins.sqrt(a);
-                self.canonical(r)
-            }
+            // Raw: `expr` canonicalises its NaN (see `expr_raw`).
+            (UnaryOp::Sqrt, _) => ins.sqrt(a),
             (UnaryOp::Not, Ty::Bool) => ins.bxor_imm_u(a, 1),
             (UnaryOp::Not, _) => ins.bnot(a),
         }
     }
 
+    /// `f32` add, sub, mul and div give raw results: `expr` canonicalises
+    /// their NaN (see `expr_raw`).
     fn binary(&mut self, op: BinaryOp, ty: Ty, a: Value, b: Value) -> Value {
         if ty == Ty::F32 {
-            let r = match op {
+            return match op {
                 BinaryOp::Add => self.b.ins().fadd(a, b),
                 BinaryOp::Sub => self.b.ins().fsub(a, b),
                 BinaryOp::Mul => self.b.ins().fmul(a, b),
@@ -722,7 +715,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         CmpOp::Gt
                     };
                     let c = self.compare(cmp, ty, a, b);
-                    return self.b.ins().select(c, a, b);
+                    self.b.ins().select(c, a, b)
                 }
                 BinaryOp::Rem
                 | BinaryOp::And
@@ -733,7 +726,6 @@ impl<'a, 'b> Gen<'a, 'b> {
                     unreachable!("the verifier rejects `{}` on f32", op.name())
                 }
             };
-            return self.canonical(r);
         }
         let signed = ty == Ty::I32;
         match op {
