@@ -119,9 +119,14 @@ struct Dest {
     pos: u32,
 }
 
-/// `(chip << 32) | key` -> route. Routing is static, so the first walk of a
-/// key is its route for the whole run.
+/// [`cache_key`] -> route. Routing is static, so the first walk of a key is
+/// its route for the whole run.
 type RouteCache = FxHashMap<u64, CachedRoute>;
+
+/// The route cache's key of `key` sent on `chip`.
+fn cache_key(chip: ChipId, key: u32) -> u64 {
+    (u64::from(chip.0) << 32) | u64::from(key)
+}
 
 /// The routers of all chips, and which core each chip-local PE runs.
 struct Router {
@@ -283,12 +288,12 @@ impl Group {
         outbox: &[Packet],
         away: &mut Vec<(usize, Packet)>,
     ) -> Result<(), EmuError> {
-        let chip = u64::from(sh.chip(core).0) << 32;
+        let chip = sh.chip(core);
         for &p in outbox {
             self.counters.count_sent(inv);
-            let route = match self.cache.get(&(chip | u64::from(p.key))) {
+            let route = match self.cache.get(&cache_key(chip, p.key)) {
                 Some(&r) => r,
-                None => self.cache_route(sh, sh.chip(core), p.key)?,
+                None => self.cache_route(sh, chip, p.key)?,
             };
             self.counters.router_lookups += u64::from(route.lookups);
             self.counters.chip_hops += u64::from(route.chip_hops);
@@ -316,7 +321,7 @@ impl Group {
             let (group, pos) = sh.place[core];
             self.dests.push(Dest { core: core as u32, group: group as u32, pos: pos as u32 });
         }
-        self.cache.insert((u64::from(chip.0) << 32) | u64::from(key), route);
+        self.cache.insert(cache_key(chip, key), route);
         Ok(route)
     }
 
@@ -612,13 +617,11 @@ impl Emulator {
             Ok::<_, EmuError>(run(opt_group, inv)? | any.contains(&true))
         };
         // Moves every group's `away` packets into their destinations'
-        // inboxes; returns whether there were any.
+        // inboxes.
         let post = |copies: &mut [Group], opt_group: &mut Group| {
-            let mut moved = false;
             for from in 0..=copies.len() {
                 let mut away =
                     std::mem::take(if from < copies.len() { &mut copies[from].away } else { &mut opt_group.away });
-                moved |= !away.is_empty();
                 for (dest, p) in away.drain(..) {
                     let (g, pos) = sh.place[dest];
                     let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
@@ -630,14 +633,13 @@ impl Emulator {
                     opt_group.away = away;
                 }
             }
-            moved
         };
         step(copies, opt_group, Some(Invocation::EndOfBatch))?;
         const ROUNDS: usize = 8;
+        // A round that handles no packet sends none: nothing is in flight.
         for _ in 0..ROUNDS {
-            let moved = post(copies, opt_group);
-            let any = step(copies, opt_group, None)?;
-            if !any && !moved {
+            post(copies, opt_group);
+            if !step(copies, opt_group, None)? {
                 return Ok(());
             }
         }
