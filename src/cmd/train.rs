@@ -21,7 +21,6 @@ use snnc_runtime::train::run::{
 use snnc_runtime::emu::SampleInput;
 use snnc_runtime::emu::train::EmuRunner;
 use snnc_runtime::train::eventprop::untranspose;
-use snnc_runtime::train::optim::OptState;
 use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
 
@@ -249,16 +248,8 @@ pub fn train(args: TrainArgs) -> CmdResult {
         Backend::Reference => train_in_dir(&p, &mut state, &dir, &net.name, epochs, &mut on_event),
         Backend::Emulator => {
             let mut emu = super::build::emulator_for(&net, &state.weights)?;
-            match &state.optimizer.state {
-                OptState::Adam { m, v } => {
-                    emu.set_optimiser_tensors("m", m).map_err(|e| Failure::Internal(Report::new(e)))?;
-                    emu.set_optimiser_tensors("v", v).map_err(|e| Failure::Internal(Report::new(e)))?;
-                }
-                OptState::Sgd { momentum } if snnc_runtime::emu::train::sgd_momentum(&state.optimizer) => {
-                    emu.set_optimiser_tensors("momentum", momentum).map_err(|e| Failure::Internal(Report::new(e)))?;
-                }
-                OptState::Sgd { .. } => {}
-            }
+            snnc_runtime::emu::train::write_optimiser_state(&mut emu, &mut state.optimizer)
+                .map_err(|e| Failure::Internal(Report::new(e)))?;
             let mut runner = EmuRunner { emu: &mut emu };
             let summary = train_in_dir_with(&p, &mut state, &dir, &net.name, epochs, &mut runner, &mut on_event);
             emulated = Some(EmuReport::of(&emu));

@@ -397,11 +397,7 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
             let bc2 = f.let_("bc2_sqrt", hyper.at(Expr::u32(1)));
             f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
                 let wi = f.let_("wi", w.at(i.get()));
-                let g = if s.wd != 0.0 {
-                    gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
-                } else {
-                    gsum.at(i.get())
-                };
+                let g = with_decay(gsum.at(i.get()), s.wd, wi.get());
                 let g = f.let_("g", g);
                 let mk = f.let_("mk", m.at(i.get()) + Expr::f32(s.one_minus_b1) * (g.get() - m.at(i.get())));
                 let vk = f.let_(
@@ -444,6 +440,12 @@ fn gather_gradients(
     });
 }
 
+/// The gradient with L2 weight decay added as PyTorch does (`g + wd * w`),
+/// or `g` alone without decay.
+fn with_decay(g: Expr, wd: f32, w: Expr) -> Expr {
+    if wd != 0.0 { g + Expr::f32(wd) * w } else { g }
+}
+
 /// SGD with momentum (PyTorch, dampening 0): sums the gradients of every
 /// copy as they arrive; on the last one, takes one step with `hyper[0]` =
 /// the learning rate and `hyper[1]` = 1 on the first step (the momentum
@@ -465,11 +467,7 @@ pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
             let first = f.let_("first", hyper.at(Expr::u32(1)).not_equals(Expr::f32(0.0)));
             f.for_range("i", Expr::u32(0), Expr::u32(held), |f, i| {
                 let wi = f.let_("wi", w.at(i.get()));
-                let g = if s.wd != 0.0 {
-                    gsum.at(i.get()) + Expr::f32(s.wd) * wi.get()
-                } else {
-                    gsum.at(i.get())
-                };
+                let g = with_decay(gsum.at(i.get()), s.wd, wi.get());
                 let b = f.let_("b", g);
                 if let Some(mom) = mom {
                     f.if_(!first.get(), |f| {

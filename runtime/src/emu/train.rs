@@ -47,11 +47,32 @@ pub fn evaluate(emu: &mut Emulator, data: &Encoded) -> Result<Evaluation, EmuErr
     })
 }
 
-/// Whether the optimiser is SGD with a momentum buffer on the optimiser PEs
-/// (without momentum the buffer is not kept: the reference's copy of the
-/// last gradient is not used by the update).
-pub fn sgd_momentum(opt: &Optimizer) -> bool {
-    matches!(opt.spec, OptimizerSpec::Sgd { momentum, .. } if momentum != 0.0)
+/// The optimiser state the optimiser PEs hold, with its buffer names: Adam's
+/// moments, SGD's momentum buffer (without momentum the PEs keep none: the
+/// reference's copy of the last gradient is not used by the update).
+fn pe_state(opt: &mut Optimizer) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+    let keeps_momentum = matches!(opt.spec, OptimizerSpec::Sgd { momentum, .. } if momentum != 0.0);
+    match &mut opt.state {
+        OptState::Adam { m, v } => vec![("m", m), ("v", v)],
+        OptState::Sgd { momentum } if keeps_momentum => vec![("momentum", momentum)],
+        OptState::Sgd { .. } => Vec::new(),
+    }
+}
+
+/// Reads the optimiser PEs' state into `opt`.
+pub fn read_optimiser_state(emu: &mut Emulator, opt: &mut Optimizer) -> Result<(), EmuError> {
+    for (name, tensors) in pe_state(opt) {
+        *tensors = emu.optimiser_tensors(name)?;
+    }
+    Ok(())
+}
+
+/// Writes `opt`'s state into the optimiser PEs (to resume a checkpoint).
+pub fn write_optimiser_state(emu: &mut Emulator, opt: &mut Optimizer) -> Result<(), EmuError> {
+    for (name, tensors) in pe_state(opt) {
+        emu.set_optimiser_tensors(name, tensors)?;
+    }
+    Ok(())
 }
 
 /// One epoch: shuffled batches through the emulator, then validation.
@@ -88,15 +109,7 @@ pub fn run_epoch(
     if state.weights.iter().flatten().any(|w| !w.is_finite()) {
         return Err(EmuError::NotFinite { epoch, what: "a weight".into() });
     }
-    let keeps_momentum = sgd_momentum(&state.optimizer);
-    match &mut state.optimizer.state {
-        OptState::Adam { m, v } => {
-            *m = emu.optimiser_tensors("m")?;
-            *v = emu.optimiser_tensors("v")?;
-        }
-        OptState::Sgd { momentum } if keeps_momentum => *momentum = emu.optimiser_tensors("momentum")?,
-        OptState::Sgd { .. } => {}
-    }
+    read_optimiser_state(emu, &mut state.optimizer)?;
     let val = match &p.validation {
         Some(v) => Some(evaluate(emu, v)?),
         None => None,
