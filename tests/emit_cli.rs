@@ -77,16 +77,21 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
 #[test]
 fn a_network_the_lowering_does_not_support_is_not_yet_supported() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(example("yinyang.snn")).expect("the example");
+    let single = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
+    assert_ne!(single, text, "the example's mapping line moved");
+    let spec = dir.path().join("single.snn");
+    std::fs::write(&spec, single).expect("write");
     let out = dir.path().join("out");
     match emit(EmitArgs {
-        file: example("large.snn"),
+        file: spec,
         output: out.clone(),
     }) {
         Err(f @ Failure::Internal(_)) => {
             assert_eq!(code(&f).as_deref(), Some("snn::lower::not_yet_supported"))
         }
         Err(f) => panic!("expected not yet supported, got {:?}", code(&f)),
-        Ok(()) => panic!("large.snn splits a population over several PEs"),
+        Ok(()) => panic!("one PE group cannot run a batch of 22"),
     }
     assert!(!out.exists(), "nothing is written");
 }

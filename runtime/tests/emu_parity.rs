@@ -47,7 +47,11 @@ fn inputs(p: &Prepared, idx: &[usize]) -> Vec<(Vec<u32>, u32)> {
 /// Spikes, first spikes, loss and the per-sample gradient of every sample of
 /// three batches (66 samples), compared bit for bit.
 fn forward_and_backward_match(example: &str) {
-    let (p, mut emu, weights) = setup(example);
+    forward_and_backward_match_loaded(example, setup(example));
+}
+
+/// [`forward_and_backward_match`] on a loaded problem.
+fn forward_and_backward_match_loaded(example: &str, (p, mut emu, weights): (Prepared, Emulator, Vec<Vec<f32>>)) {
     let wt = transpose(&p.plan, &weights);
     let batch = p.train_spec.batch as usize;
     let mut scratch = Scratch::default();
@@ -69,10 +73,13 @@ fn forward_and_backward_match(example: &str) {
                 let got = emu.layer_spikes(c as u32, layer.node).unwrap();
                 assert_eq!(got, want, "{example}: sample {s}, layer {}", layer.name);
                 let grad = emu.layer_buffer(c as u32, layer.node, "grad").unwrap();
+                let mut at = 0;
                 for &q in &layer.incoming {
                     let want: Vec<u32> = scratch.grad[q].iter().map(|x| x.to_bits()).collect();
-                    assert_eq!(&grad[..want.len()], &want[..], "{example}: sample {s}, gradient of {}", p.plan.projections[q].name);
+                    assert_eq!(&grad[at..at + want.len()], &want[..], "{example}: sample {s}, gradient of {}", p.plan.projections[q].name);
+                    at += want.len();
                 }
+                assert_eq!(at, grad.len(), "{example}: {}'s gradient has every incoming projection", layer.name);
             }
             nonzero_grads += scratch.grad.iter().flatten().filter(|&&g| g != 0.0).count();
             assert_eq!(results[c].first, out.first, "{example}: sample {s}");
@@ -102,7 +109,11 @@ fn eventprop2021_forward_and_backward_are_bit_identical() {
 /// every copy's layer PEs equal the reference's `batch_gradient` + Adam, bit
 /// for bit; then a second step.
 fn optimiser_steps_match(example: &str, optimizer: Option<OptimizerSpec>) {
-    let (p, mut emu, weights) = setup_with(example, optimizer);
+    optimiser_steps_match_loaded(example, setup_with(example, optimizer));
+}
+
+/// [`optimiser_steps_match`] on a loaded problem.
+fn optimiser_steps_match_loaded(example: &str, (p, mut emu, weights): (Prepared, Emulator, Vec<Vec<f32>>)) {
     let batch = p.train_spec.batch as usize;
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
     let mut opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
@@ -125,9 +136,8 @@ fn optimiser_steps_match(example: &str, optimizer: Option<OptimizerSpec>) {
         let wt = transpose(&p.plan, &want);
         for layer in &p.plan.layers {
             let held = emu.layer_buffer(p.train_spec.batch - 1, layer.node, "weights").unwrap();
-            let q = layer.incoming[0];
-            let w: Vec<u32> = wt[q].iter().map(|x| x.to_bits()).collect();
-            assert_eq!(&held[..w.len()], &w[..], "{example}: step {b}, last copy's {}", layer.name);
+            let w: Vec<u32> = layer.incoming.iter().flat_map(|&q| wt[q].iter().map(|x| x.to_bits())).collect();
+            assert_eq!(held, w, "{example}: step {b}, last copy's {}", layer.name);
         }
     }
 }
@@ -320,4 +330,68 @@ train {
     let loaded = setup_source("fork.snn", text, None);
     let emu = two_epochs_match(loaded, 400);
     assert!(emu.counters().packets_sent[1] > 0, "no error packet was sent");
+}
+
+/// The forked network with every population split over several PEs (at
+/// most 2 neurons each): 3 input slices, 15 + 10 hidden slices and a readout
+/// in two slices of 2 and 1. The errors for the layers below are summed
+/// slice after slice up each population, the reference's order.
+const SPLIT: &str = r#"
+network split {
+    time { dt = 1 ms; steps = 30 }
+    population input = spike_source(5) {
+        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)
+        bias     = spike(at = 0 steps)
+    }
+    population h1  = lif(30)
+    population h2  = lif(20)
+    population out = lif(3)
+    projection input -> h1  = dense { init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt) }
+    projection h1    -> out = dense { init = normal(mean = 2.0, std = 1.0, scale = fan_in_sqrt) }
+    projection h1    -> h2  = dense { init = normal(mean = 4.0, std = 2.0, scale = fan_in_sqrt) }
+    projection h2    -> out = dense { init = normal(mean = 5.0, std = 2.0, scale = fan_in_sqrt) }
+}
+train {
+    data    = yin_yang(train = 200, validation = 100, test = 100)
+    readout = out
+    batch   = 4
+    epochs  = 2
+}
+target spinnaker2 {
+    chips            = 1
+    neurons_per_core = 2
+}
+"#;
+
+fn split_slices(emu: &Emulator) -> Vec<(String, usize)> {
+    let mut count: Vec<(String, usize)> = Vec::new();
+    for c in emu.program().copy_cores(0).filter(|c| c.role != snnc_compiler::partition::Role::Loss) {
+        match count.iter_mut().find(|(n, _)| *n == c.population_name) {
+            Some((_, k)) => *k += 1,
+            None => count.push((c.population_name.clone(), 1)),
+        }
+    }
+    count
+}
+
+#[test]
+fn split_populations_forward_and_backward_are_bit_identical() {
+    let loaded = setup_source("split.snn", SPLIT, None);
+    assert_eq!(
+        split_slices(&loaded.1),
+        [("input".to_string(), 3), ("h1".into(), 15), ("h2".into(), 10), ("out".into(), 2)],
+        "slices per population"
+    );
+    forward_and_backward_match_loaded("split.snn", loaded);
+}
+
+#[test]
+fn split_populations_train_identically() {
+    let emu = two_epochs_match(setup_source("split.snn", SPLIT, None), 200);
+    assert!(emu.counters().packets_sent[1] > 0, "no error packet was sent");
+}
+
+#[test]
+fn split_populations_optimiser_steps_are_bit_identical() {
+    optimiser_steps_match_loaded("split.snn", setup_source("split.snn", SPLIT, None));
 }

@@ -100,7 +100,7 @@ pub fn input(name: &str, n: u32, rx_len: u32) -> Kernel {
     k.finish()
 }
 
-/// A LIF layer slice of `n` neurons (the whole population).
+/// A LIF layer slice of `n` neurons.
 ///
 /// Records (sized by the partitioner's resource model, see the parent
 /// module): the input spikes as bits `in_bits` (bit `step * k + position`),
@@ -159,6 +159,18 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             let pos = index.get() % kki.clone();
             f.store(weights, pos * ni.clone() + j, value.clone());
         });
+        if !s.head && !s.lif_positions.is_empty() {
+            // The previous slice's sum for position `index`: add this
+            // slice's neurons (`acc` holds lV - lI of step n+1) and pass it on.
+            f.if_(t.get().equals(Expr::i32(tag::PARTIAL)), |f| {
+                let row = f.let_("row", index.get() * ni.clone());
+                let e = f.let_("e", value.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                });
+                f.send_with(c.key(1, index.get().convert(ConvertOp::I32AsU32)), e.get());
+            });
+        }
     }));
 
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
@@ -227,20 +239,28 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
 
     let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
     let step = f.params()[0];
-    // 1. Errors for the layers below, from lV, lI of step n+1.
-    for range in &s.lif_positions {
-        f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
-            let spiked = input_spiked(f, step.get(), pos.get());
-            f.if_(spiked, |f| {
-                let row = f.let_("row", pos.get() * ni.clone());
-                let e = f.let_("e", Expr::f32(0.0));
-                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    let d = lv.at(j.get()) - li.at(j.get());
-                    f.assign(e, e.get() + weights.at(row.get() + j.get()) * d);
-                });
-                f.send_with(c.key(1, pos.get().convert(ConvertOp::I32AsU32)), e.get());
-            });
+    // 1. Errors for the layers below, from lV, lI of step n+1: `acc`
+    //    (free in the backward pass) keeps lV - lI for the packet handler,
+    //    and the first slice starts the sums, which the next slices continue.
+    if !s.lif_positions.is_empty() {
+        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.store(acc, j.get(), lv.at(j.get()) - li.at(j.get()));
         });
+    }
+    if s.head {
+        for range in &s.lif_positions {
+            f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
+                let spiked = input_spiked(f, step.get(), pos.get());
+                f.if_(spiked, |f| {
+                    let row = f.let_("row", pos.get() * ni.clone());
+                    let e = f.let_("e", Expr::f32(0.0));
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                    });
+                    f.send_with(c.key(1, pos.get().convert(ConvertOp::I32AsU32)), e.get());
+                });
+            });
+        }
     }
     // 2. Adjoint recurrences and jumps at own spikes of step n+1
     //    (`rec_key[sp .. sp_end]`, ascending neuron; `nxt`: the next one).

@@ -32,11 +32,22 @@
 //! population and the budget.
 //!
 //! Timeline (the emulator's contract): per sample, forward ticks `n = 0 ..
-//! T-1` (packets sent at tick `n` are handled before tick `n + 1`), one more
-//! delivery, backward ticks `n = T-2 .. 0` (same delivery rule), one more
-//! delivery, `end_of_sample`; per batch, `end_of_batch` on every PE, then
-//! deliveries until no packet is left: the layers' gradients reach the
-//! optimiser, which runs Adam on the last one and sends the new weights back.
+//! T-1` (packets sent at tick `n`, and any packets their handlers send, are
+//! handled before tick `n + 1`), one more delivery, backward ticks `n = T-2
+//! .. 0` (same delivery rule: an error sum travels up the slices of a split
+//! population, one handler per slice, before it reaches the layer below),
+//! one more delivery, `end_of_sample`; per batch, `end_of_batch` on every
+//! PE, then deliveries until no packet is left: the layers' gradients reach
+//! the optimiser, which runs Adam on the last one and sends the new weights
+//! back.
+//!
+//! A population split over several PEs: each slice holds its neurons'
+//! weights (every fan-in position), receives every input spike, and sends its
+//! own spikes and gradients. The error for the layer below, `sum_j W[j][i]
+//! (lV[j] - lI[j])` over the post neurons `j` in ascending order, is summed
+//! slice after slice: the first slice starts it at its backward tick, each
+//! next slice adds its neurons in its packet handler ([`tag::PARTIAL`]), the
+//! last sends it down; so every backend adds in the reference's order.
 //!
 //! Every floating-point operation follows the reference trainer's documented
 //! order (`runtime/src/train/eventprop.rs`, `optim.rs`): a layer accumulates
@@ -46,9 +57,8 @@
 //! (checked here).
 //!
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
-//! data budget; what the lowering cannot reproduce exactly (a population
-//! split over several PEs, fewer
-//! batch copies than the batch, a non-zero reset) is refused with
+//! data budget; what the lowering cannot reproduce exactly (fewer batch
+//! copies than the batch, a non-zero reset) is refused with
 //! [`LowerError::NotYetSupported`].
 
 mod kernels;
@@ -78,6 +88,9 @@ pub mod tag {
     pub const GRADIENT: i32 = 3;
     /// A new weight; index: the layer's local weight `j * fan_in + pos`.
     pub const WEIGHT: i32 = 4;
+    /// A partial error sum from the previous slice of the same population;
+    /// index: fan-in position (the slice adds its neurons and passes it on).
+    pub const PARTIAL: i32 = 5;
 }
 
 /// Index of each packet kind in the `tx` buffer.
@@ -207,6 +220,10 @@ pub(crate) struct LayerShape {
     /// Errors kept per neuron: one per outgoing projection, in declaration
     /// order ([`resources::error_parts`]).
     pub error_parts: u32,
+    /// The first slice of its population: it starts the sums of the errors
+    /// for the layers below; the others continue the previous slice's sums
+    /// ([`tag::PARTIAL`]).
+    pub head: bool,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -258,12 +275,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     if weights.len() != projections.len() {
         return Err(unsupported("weights that do not match the projections"));
     }
-    // Per population: one slice per copy, a single outgoing projection at most.
     for (pop, p) in net.populations() {
-        let slices = g.slices[g.copy_slices[0].clone()].iter().filter(|s| s.population == pop && s.role != Role::Loss);
-        if slices.count() > 1 {
-            return Err(unsupported(format!("population `{}` split over several PEs", p.name)));
-        }
         if let Some(lif) = p.lif() {
             if lif.reset != Reset::Zero {
                 return Err(unsupported(format!("the reset of population `{}`", p.name)));
@@ -297,7 +309,38 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     }
 
     let copy_len = g.copy_slices[0].len();
-    let mut kernels = Vec::new();
+    // The flows into each slice (one receive-table entry each), and the
+    // table length of each group of slices that share templates: a
+    // population's slices, or all optimiser slices. Shorter tables are
+    // padded, so slices of one shape run one kernel.
+    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); g.slices.len()];
+    for (f, flow) in g.flows.iter().enumerate() {
+        for t in flow.target_ids() {
+            incoming[t].push(f);
+        }
+    }
+    let group = |s: &crate::partition::Slice| match s.role {
+        Role::Optimiser => None,
+        _ => Some((s.population, s.role == Role::Loss)),
+    };
+    let mut rx_len: BTreeMap<Option<(NodeIndex, bool)>, usize> = BTreeMap::new();
+    for (id, slice) in g.slices.iter().enumerate() {
+        let len = rx_len.entry(group(slice)).or_default();
+        *len = (*len).max(incoming[id].len());
+    }
+    // Each population's weights in its numbering, built once.
+    let mut numbered: BTreeMap<NodeIndex, (Vec<f32>, u32)> = BTreeMap::new();
+    for slice in &g.slices {
+        let pops: Vec<NodeIndex> = match slice.role {
+            Role::Layer => vec![slice.population],
+            Role::Optimiser => slice.weights.iter().map(|w| w.population).collect(),
+            _ => Vec::new(),
+        };
+        for pop in pops {
+            numbered.entry(pop).or_insert_with(|| layer_weights(net, pop, weights, &projections, &proj_offset));
+        }
+    }
+    let mut kernels: Vec<Kernel> = Vec::new();
     let mut template_of_slice = BTreeMap::new();
     let mut cores = Vec::with_capacity(g.slices.len());
     for (id, slice) in g.slices.iter().enumerate() {
@@ -313,10 +356,8 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             }
         }
         // Receive table: every flow that targets this slice.
-        for flow in &g.flows {
-            if !flow.target_ids().any(|t| t == id) {
-                continue;
-            }
+        for &f in &incoming[id] {
+            let flow = &g.flows[f];
             let src = &g.slices[flow.source];
             let range = key(flow.source, flow.kind).ok_or_else(|| unsupported("a flow without keys"))?;
             let n_src = src.neurons.end - src.neurons.start;
@@ -332,6 +373,10 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                 }
                 (PacketKind::Spike, Role::Loss) => {
                     RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
+                }
+                (PacketKind::Error, Role::Layer) if src.role == Role::Layer && src.population == pop => {
+                    // The previous slice's partial sums, by fan-in position.
+                    RxEntry { range, lo: 0, hi: net.fan_in(pop), off: 0, tag: tag::PARTIAL }
                 }
                 (PacketKind::Error, Role::Layer) if src.role == Role::Loss => RxEntry {
                     range,
@@ -422,6 +467,9 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             rx.push(entry);
         }
         rx.sort_by_key(|e| e.range.key);
+        // Padding: the highest key, matching only itself, with no index.
+        let pad = RxEntry { range: KeyRange { key: u32::MAX, mask: u32::MAX }, lo: 0, hi: 0, off: 0, tag: tag::SPIKE };
+        rx.resize(rx_len[&group(slice)], pad);
         data.insert("tx".into(), tx.to_vec());
         data.insert("rx_key".into(), rx.iter().map(|e| e.range.key).collect());
         data.insert("rx_mask".into(), rx.iter().map(|e| e.range.mask).collect());
@@ -434,15 +482,15 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             check_copy_order(&grad_sources)?;
             let mut w = Vec::new();
             for part in &slice.weights {
-                let (e, _) = layer_weights(net, part.population, weights, &projections, &proj_offset);
+                let (e, _) = &numbered[&part.population];
                 w.extend(e[part.range.start as usize..part.range.end as usize].iter().map(|x| x.to_bits()));
             }
             data.insert("w".into(), w);
         }
         if slice.role == Role::Layer {
-            let (numbered, k) = layer_weights(net, pop, weights, &projections, &proj_offset);
+            let (numbered, k) = &numbered[&pop];
             let n = (slice.neurons.end - slice.neurons.start) as usize;
-            let k = k as usize;
+            let k = *k as usize;
             let mut wt = vec![0u32; n * k];
             for j in 0..n {
                 for pos in 0..k {
@@ -458,7 +506,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                 let kernel = match slice.role {
                     Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
                     Role::Layer => {
-                        let shape = layer_shape(net, pop, slice.neurons.end - slice.neurons.start, &proj_offset)?;
+                        let shape = layer_shape(net, pop, slice, &proj_offset)?;
                         kernels::layer(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32, steps)
                     }
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
@@ -488,8 +536,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                     }
                 };
                 verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
-                kernels.push(kernel);
-                kernels.len() - 1
+                template_for(&mut kernels, kernel)
             }
         };
         template_of_slice.insert(id, template);
@@ -517,6 +564,24 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
         })
         .collect();
     Ok(Program { name: net.name.clone(), steps, batch: train.batch, copies: g.copies, kernels, cores, projections })
+}
+
+/// The index of `kernel` among the templates: an existing template with the
+/// same buffers and code (whatever its name), else `kernel` added under a
+/// name no other template has (`<name>_2`, `<name>_3`, ...).
+fn template_for(kernels: &mut Vec<Kernel>, mut kernel: Kernel) -> usize {
+    let same = |k: &Kernel| k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions;
+    if let Some(i) = kernels.iter().position(same) {
+        return i;
+    }
+    let base = kernel.name.clone();
+    let mut n = 1;
+    while kernels.iter().any(|k| k.name == kernel.name) {
+        n += 1;
+        kernel.name = format!("{base}_{n}");
+    }
+    kernels.push(kernel);
+    kernels.len() - 1
 }
 
 /// The optimiser sums the copies' gradients in the order it receives them,
@@ -568,9 +633,10 @@ fn layer_weights(
 fn layer_shape(
     net: &ValidNetwork,
     pop: NodeIndex,
-    n: u32,
+    slice: &crate::partition::Slice,
     proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
 ) -> Result<LayerShape, LowerError> {
+    let n = slice.neurons.end - slice.neurons.start;
     let p = &net.graph[pop];
     let lif = p.lif().expect("layer slices are LIF populations");
     let lif_positions = net
@@ -595,6 +661,7 @@ fn layer_shape(
         spike_capacity: spike_capacity as u32,
         input_words: input_words as u32,
         error_parts: resources::error_parts(net, pop) as u32,
+        head: slice.neurons.start == 0,
     })
 }
 

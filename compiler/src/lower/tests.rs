@@ -51,13 +51,63 @@ fn sgd_lowers_with_a_momentum_buffer_only_with_momentum() {
     }
 }
 
+/// A population split over several PEs lowers: the slices of one shape
+/// share a template, and only the first slice of a population starts the
+/// error sums for the layer below (the others continue them: a `PARTIAL`
+/// receive entry from the previous slice).
 #[test]
-fn a_split_population_is_not_yet_supported() {
+fn a_split_population_lowers_into_shared_templates() {
     let mut net = yinyang_network(120);
     net.target.neurons_per_core = Some(50);
     let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let hidden: Vec<_> = program.copy_cores(0).filter(|c| c.population_name == "hidden").collect();
+    let ranges: Vec<_> = hidden.iter().map(|c| c.neurons.clone()).collect();
+    assert_eq!(ranges, [0..40, 40..80, 80..120]);
+    // Hidden slices of 40 neurons share one template; its fan-in is the input.
+    assert!(hidden.iter().all(|c| c.kernel == hidden[0].kernel));
+    assert_eq!(program.kernels[hidden[0].kernel].name, "layer_hidden");
+    // The readout (one slice) sends errors to every hidden slice; no hidden
+    // slice gets partial sums (the input is below them).
+    let partial = |c: &CoreProgram| c.data["rx_tag"].iter().filter(|&&t| t == tag::PARTIAL as u32).count();
+    assert!(hidden.iter().all(|c| partial(c) == 0));
+    // Every copy runs the copy-0 templates; no template is repeated.
+    for (i, a) in program.kernels.iter().enumerate() {
+        for b in &program.kernels[i + 1..] {
+            assert!(a.functions != b.functions || a.buffers != b.buffers, "{} and {} are one template", a.name, b.name);
+        }
+    }
+}
+
+/// The readout split in two: its first slice starts the sums, the second
+/// continues them and sends them to the hidden slices.
+#[test]
+fn a_split_readout_chains_its_error_sums() {
+    let mut net = yinyang_network(12);
+    net.target.neurons_per_core = Some(2);
+    net.train.as_mut().unwrap().batch = 4;
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let out: Vec<&CoreProgram> =
+        program.copy_cores(0).filter(|c| c.population_name == "output" && c.role == Role::Layer).collect();
+    assert_eq!(out.len(), 2);
+    let partial = |c: &CoreProgram| c.data["rx_tag"].iter().filter(|&&t| t == tag::PARTIAL as u32).count();
+    assert_eq!((partial(out[0]), partial(out[1])), (0, 1));
+    assert_ne!(out[0].kernel, out[1].kernel, "the first slice's backward tick starts the sums");
+    // The second slice's partial entry accepts every fan-in position.
+    let e = out[1].data["rx_tag"].iter().position(|&t| t == tag::PARTIAL as u32).unwrap();
+    assert_eq!((out[1].data["rx_lo"][e], out[1].data["rx_hi"][e]), (0, 12));
+}
+
+/// Fewer batch copies than the batch cannot reproduce the reference's
+/// per-sample order on one PE group: not yet supported.
+#[test]
+fn single_copy_with_a_batch_is_not_yet_supported() {
+    let mut net = yinyang_network(12);
+    net.target.mapping = crate::network::Mapping::SingleCopy;
+    let mapped = map_network(&net).unwrap();
     let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(err.to_string().contains("`hidden` split over several PEs"), "{err}");
+    assert!(err.to_string().contains("1 batch copies for a batch of"), "{err}");
 }
 
 /// 200 neurons over 60 steps (`examples/yinyang_eventprop2021.snn`'s

@@ -15,10 +15,13 @@
 //! - `spike` (forward, key only): a slice to every slice of its population's
 //!   post populations in the same copy, and to the copy's loss slice when the
 //!   population is the readout; one key per neuron of the slice.
-//! - `error` (backward, f32 payload): a layer slice to every slice of its LIF
-//!   pre populations in the same copy, one key per fan-in position (the
-//!   incoming projections' pre neurons concatenated in declaration order); the
-//!   loss slice to the readout slices, one key per class.
+//! - `error` (backward, f32 payload), one key per fan-in position (the
+//!   incoming projections' pre neurons concatenated in declaration order):
+//!   the last slice of a layer population to every slice of its LIF pre
+//!   populations in the same copy; any other slice to the next slice of its
+//!   population, which continues the sum (`W^T (lV - lI)` summed over the
+//!   post neurons in ascending order, slice after slice, the reference's
+//!   order); the loss slice to the readout slices, one key per class.
 //! - `gradient` (f32 payload, once per batch step): a layer slice to the
 //!   optimiser slices holding its weights, one key per weight of the slice.
 //! - `weight` (f32 payload, once per batch step): an optimiser slice to every
@@ -414,7 +417,8 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
             let is_input = net.graph[pop].lif().is_none();
             let layer_ranges: Vec<Range<u64>> =
                 ranges[pop.index()].iter().map(|r| u64::from(r.start) * k..u64::from(r.end) * k).collect();
-            for (i, id) in pop_ids[c][pop.index()].clone().enumerate() {
+            let own = pop_ids[c][pop.index()].clone();
+            for (i, id) in own.clone().enumerate() {
                 let n = u64::from(slices[id].neurons.end - slices[id].neurons.start);
                 if !spike_targets.is_empty() {
                     let packets = if is_input { n } else { resources::TRAFFIC_SPIKES * n };
@@ -430,12 +434,15 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                     continue;
                 }
                 if !error_targets.is_empty() {
+                    // The partial sums go up the population's slices; the
+                    // last slice sends the errors down.
+                    let targets = if id + 1 < own.end { vec![id + 1..id + 2] } else { error_targets.clone() };
                     flows.push(Flow {
                         source: id,
                         kind: PacketKind::Error,
                         keys: k,
                         packets: resources::TRAFFIC_SPIKES * lif_fan_in,
-                        targets: error_targets.clone(),
+                        targets,
                     });
                 }
                 if k > 0 {

@@ -353,6 +353,13 @@ impl Group {
         Ok(any)
     }
 
+    /// Delivers in rounds until no packet is left (a handler may send: the
+    /// partial error sums travel up a population's slices between ticks).
+    fn settle(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
+        while self.deliver(sh, away)? {}
+        Ok(())
+    }
+
     /// Runs every core's entry point (in slice order). A forward or backward
     /// tick also closes each core's operation count since its previous tick
     /// and records the busiest core's estimated cycles.
@@ -445,17 +452,17 @@ impl Group {
         }
         let mut away = Vec::new();
         for n in 0..t {
-            self.deliver(sh, &mut away)?;
+            self.settle(sh, &mut away)?;
             self.tick(sh, Invocation::TickForward { step: n }, &mut away)?;
         }
-        self.deliver(sh, &mut away)?;
+        self.settle(sh, &mut away)?;
         for n in (0..t - 1).rev() {
-            self.deliver(sh, &mut away)?;
+            self.settle(sh, &mut away)?;
             self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;
         }
-        self.deliver(sh, &mut away)?;
+        self.settle(sh, &mut away)?;
         self.tick(sh, Invocation::EndOfSample, &mut away)?;
-        self.deliver(sh, &mut away)?;
+        self.settle(sh, &mut away)?;
         self.no_crossing(&away, copy)?;
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
@@ -728,11 +735,13 @@ impl Emulator {
             let keys = buffer(k, &mut g.mem[l], "rec_key")?;
             out.extend(keys[..len].iter().map(|&key| (key / n, c.neurons.start + key % n)));
         }
+        out.sort_unstable();
         Ok(out)
     }
 
-    /// A buffer of the layer PE of `population` in `copy` (the whole population
-    /// on one PE), as raw words; e.g. `grad`, `[position][neuron]`.
+    /// A `[position][neuron]` buffer of the layer `population` in `copy`
+    /// (`grad`, `weights`), as raw words, gathered from the population's
+    /// slices (each holds `[position][its neurons]`).
     pub fn layer_buffer(
         &mut self,
         copy: u32,
@@ -741,13 +750,26 @@ impl Emulator {
     ) -> Result<Vec<u32>, EmuError> {
         let sh = &self.shared;
         let g = &mut self.groups[copy as usize];
+        let mut parts = Vec::new();
         for l in 0..g.cores.len() {
             let c = &sh.program.cores[g.cores[l]];
             if c.role == Role::Layer && c.population == population {
-                return Ok(buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], name)?.to_vec());
+                let words = buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], name)?.to_vec();
+                parts.push((c.neurons.clone(), words));
             }
         }
-        Err(EmuError::MissingBuffer { kernel: format!("layer of copy {copy}"), buffer: name.to_string() })
+        let missing = || EmuError::MissingBuffer { kernel: format!("layer of copy {copy}"), buffer: name.to_string() };
+        let size = parts.iter().map(|(r, _)| r.end).max().ok_or_else(missing)? as usize;
+        let (r0, w0) = &parts[0];
+        let k = w0.len() / (r0.end - r0.start) as usize;
+        let mut out = vec![0u32; k * size];
+        for (r, words) in &parts {
+            let n = (r.end - r.start) as usize;
+            for pos in 0..k {
+                out[pos * size + r.start as usize..][..n].copy_from_slice(&words[pos * n..][..n]);
+            }
+        }
+        Ok(out)
     }
 
     /// Counters summed over every PE (operations of ticks not yet closed
