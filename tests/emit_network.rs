@@ -175,3 +175,55 @@ fn yinyang_firmware_builds_and_fits() {
         eprintln!("SKIPPED: make host needs cc");
     }
 }
+
+/// Every example's firmware: one image per kernel template (its first PE;
+/// every PE of a template has the same code and data layout) builds with
+/// arm-none-eabi-gcc without warnings and fits a PE: 32 KiB of code, 96 KiB
+/// of data with 4 KiB of stack. Prints the size table. (yinyang's every PE
+/// image is built above; large.snn has 6,301 PEs in 12 templates.)
+#[test]
+fn every_example_firmware_builds_and_fits() {
+    if !(has("make") && has("arm-none-eabi-gcc") && has("arm-none-eabi-size")) {
+        eprintln!("SKIPPED: building the firmware needs make, arm-none-eabi-gcc and arm-none-eabi-size");
+        return;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(example(""))
+        .expect("examples")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .filter(|n| n.ends_with(".snn"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in &names {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("out");
+        emit(EmitArgs { file: example(name), output: out.clone() }).unwrap_or_else(|_| panic!("{name} emits"));
+        let mk = std::fs::read_to_string(out.join("programs.mk")).expect("programs.mk");
+        let list = |key: &str| -> Vec<String> {
+            mk.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .unwrap_or_else(|| panic!("{key}"))
+                .split(' ')
+                .map(String::from)
+                .collect()
+        };
+        let (templates, pes) = (list("HOST_PROGRAMS = "), list("TEMPLATE_PES = "));
+        assert_eq!(templates.len(), pes.len(), "{name}: a first PE per template");
+        let make = Command::new("make").current_dir(&out).args(["-j2", "-s", "templates"]).output().expect("make");
+        let stderr = String::from_utf8_lossy(&make.stderr);
+        assert!(make.status.success(), "{name}: make templates failed:\n{stderr}");
+        assert!(!stderr.to_lowercase().contains("warning"), "{name}: warnings:\n{stderr}");
+        let table = String::from_utf8_lossy(&make.stdout).to_string();
+        println!("{name}: {} templates\n{table}", templates.len());
+        let mut rows = 0;
+        for line in table.lines().filter(|l| l.contains(".elf")) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let n = |i: usize| cols[i].parse::<u64>().expect("a number");
+            let (text, data, bss) = (n(0), n(1), n(2));
+            assert!(text <= 32 * 1024, "{name}: {}: {text} bytes of code exceed 32 KiB", cols[5]);
+            assert!(data + bss + 4 * 1024 <= 96 * 1024, "{name}: {}: {data} + {bss} bytes of data and 4 KiB of stack exceed 96 KiB", cols[5]);
+            rows += 1;
+        }
+        assert_eq!(rows, pes.len(), "{name}: a size row per template image");
+    }
+}

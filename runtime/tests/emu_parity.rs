@@ -336,32 +336,7 @@ train {
 /// most 2 neurons each): 3 input slices, 15 + 10 hidden slices and a readout
 /// in two slices of 2 and 1. The errors for the layers below are summed
 /// slice after slice up each population, the reference's order.
-const SPLIT: &str = r#"
-network split {
-    time { dt = 1 ms; steps = 30 }
-    population input = spike_source(5) {
-        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)
-        bias     = spike(at = 0 steps)
-    }
-    population h1  = lif(30)
-    population h2  = lif(20)
-    population out = lif(3)
-    projection input -> h1  = dense { init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt) }
-    projection h1    -> out = dense { init = normal(mean = 2.0, std = 1.0, scale = fan_in_sqrt) }
-    projection h1    -> h2  = dense { init = normal(mean = 4.0, std = 2.0, scale = fan_in_sqrt) }
-    projection h2    -> out = dense { init = normal(mean = 5.0, std = 2.0, scale = fan_in_sqrt) }
-}
-train {
-    data    = yin_yang(train = 200, validation = 100, test = 100)
-    readout = out
-    batch   = 4
-    epochs  = 2
-}
-target spinnaker2 {
-    chips            = 1
-    neurons_per_core = 2
-}
-"#;
+const SPLIT: &str = include_str!("support/split.snn");
 
 fn split_slices(emu: &Emulator) -> Vec<(String, usize)> {
     let mut count: Vec<(String, usize)> = Vec::new();

@@ -52,8 +52,11 @@ fn template_stem(r: &Recorded, core: usize) -> String {
 /// Replays every PE of `example`'s first training batch through its host
 /// firmware; returns the number of PEs compared.
 fn host_parity(example: &str) -> usize {
-    let start = Instant::now();
-    let r = record_training_batch(example);
+    host_parity_of(example, Instant::now(), record_training_batch(example))
+}
+
+/// [`host_parity`] of a recorded batch.
+fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
     let cores = r.program.cores.len();
     let dir = tempfile::tempdir().expect("temp dir");
     write_program(dir.path(), &r);
@@ -184,6 +187,17 @@ fn deep_every_pe_replays_its_training_batch_on_host() {
     assert_eq!(host_parity("deep.snn"), 133);
 }
 
+/// Every population split over several PEs: the slices' packet handlers
+/// continue the error sums and send them on (`runtime/tests/support/split.snn`).
+#[test]
+fn split_every_pe_replays_its_training_batch_on_host() {
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    let r = trace_replay::training_batch_of("split.snn", include_str!("support/split.snn"), true);
+    assert_eq!(host_parity_of("split.snn", Instant::now(), r), 4 * 31 + 1);
+}
+
 /// Builds `build/<pe>.elf` with the emitted Makefile and replays `events`
 /// under QEMU; returns its transcript.
 fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
@@ -206,8 +220,15 @@ fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
 /// training batch on a Cortex-M4F under QEMU; `layers` is the number of
 /// layer templates.
 fn qemu_parity(example: &str, layers: usize) {
+    let mut want = vec!["input"];
+    want.extend(std::iter::repeat_n("layer", layers));
+    want.extend(["loss", "optimiser"]);
+    qemu_parity_of(example, record_training_batch(example), &want);
+}
+
+/// [`qemu_parity`] of a recorded batch; `want`: the roles of the PEs chosen.
+fn qemu_parity_of(example: &str, r: Recorded, want: &[&str]) {
     let start = Instant::now();
-    let r = record_training_batch(example);
     let dir = tempfile::tempdir().expect("temp dir");
     write_program(dir.path(), &r);
     let mut chosen: Vec<usize> = Vec::new();
@@ -224,9 +245,6 @@ fn qemu_parity(example: &str, layers: usize) {
         .iter()
         .map(|&c| r.program.cores[c].role.name())
         .collect();
-    let mut want = vec!["input"];
-    want.extend(std::iter::repeat_n("layer", layers));
-    want.extend(["loss", "optimiser"]);
     assert_eq!(roles, want, "{example}: the PEs chosen, by role");
     // On every core (rayon's pool), in PE order.
     let results: Vec<(usize, String)> = chosen
@@ -308,5 +326,17 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
 fn deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
     if qemu_tools() {
         qemu_parity("deep.snn", 4);
+    }
+}
+
+/// One PE of each template of the split network: the input's two slice
+/// sizes, the hidden layer, the first and a next slice of `h2` and of the
+/// readout (whose handlers continue the error sums), loss and optimiser.
+#[test]
+fn split_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("split.snn", include_str!("support/split.snn"), true);
+        let want = ["input", "input", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("split.snn", r, &want);
     }
 }

@@ -34,7 +34,13 @@ pub fn record_training_batch(example: &str) -> Recorded {
 pub fn training_batch(example: &str, traced: bool) -> Recorded {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(dir.join(example)).expect("example");
-    let net = snnc_compiler::check_source(example, &text).expect("checks");
+    training_batch_of(example, &text, traced)
+}
+
+/// [`training_batch`] of a spec given as text (data relative to the examples).
+pub fn training_batch_of(name: &str, text: &str, traced: bool) -> Recorded {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let net = snnc_compiler::check_source(name, text).expect("checks");
     let mapped = map_network(&net).expect("maps");
     let p = prepare(&net, &dir).expect("prepares");
     let weights = init_weights(&p.plan, 0);

@@ -8,8 +8,10 @@
 //! `pe_<cx>_<cy>_<qx>_<qy>_<p>.h` per PE (its memory image, included by its
 //! template with `-DS2_PE_DATA`), `s2_routing.h` and
 //! `routing_chip_<x>_<y>.c`/`.h` per chip (the router entries in table
-//! order), `programs.mk` (one image rule per PE) and the host harness's
-//! program table (the templates, zero data).
+//! order), `programs.mk` (one image rule per PE; `TEMPLATE_PES`, the first
+//! PE of each template, whose image has the code and data layout of every
+//! PE of that template) and the host harness's program table (the
+//! templates, zero data).
 //!
 //! Invariants: the output is a pure function of the inputs (PEs in slice
 //! order, chips in id order); every template's buffers fit the PE's data
@@ -104,6 +106,9 @@ pub fn program_files(
     let _ = writeln!(mk, "PROGRAMS =\nHOST_PROGRAMS = {}", stems.join(" "));
     let mut pe_rules = String::new();
     let mut pes = Vec::new();
+    // The first PE of each template: its image stands for the template's
+    // (every PE of a template has the same code and buffer layout).
+    let mut first_pe: Vec<Option<String>> = vec![None; program.kernels.len()];
     for core in &program.cores {
         let kernel = &program.kernels[core.kernel];
         let pe = pe_name(mapped, core);
@@ -126,6 +131,7 @@ pub fn program_files(
             pe_rules,
             "build/{pe}.elf: {stem}.c {pe}.h\n\t$(call pe_image,{stem},{pe})"
         );
+        first_pe[core.kernel].get_or_insert_with(|| pe.clone());
         pes.push(pe);
     }
     files.push(("s2_routing.h".to_string(), ROUTING_H.to_string()));
@@ -137,10 +143,12 @@ pub fn program_files(
         files.push((format!("{name}.c"), routing_source(&name, table)));
         routing.push(format!("{name}.c"));
     }
+    let template_pes: Vec<String> = first_pe.into_iter().flatten().collect();
     let _ = writeln!(
         mk,
-        "PES = {}\nROUTING = {}\n\n{pe_rules}",
+        "PES = {}\nTEMPLATE_PES = {}\nROUTING = {}\n\n{pe_rules}",
         pes.join(" "),
+        template_pes.join(" "),
         routing.join(" ")
     );
     files.push(("programs.mk".to_string(), mk));
