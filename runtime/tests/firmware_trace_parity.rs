@@ -14,12 +14,13 @@
 //! firmware that matches on every PE with the same inputs runs the whole
 //! machine identically.
 //!
-//! Host: every PE of `examples/yinyang.snn` and `examples/deep.snn`, all
+//! Host: every PE of `examples/yinyang.snn`, `examples/deep.snn` and the
+//! split network `support/split.snn` (every population over several PEs), all
 //! compiled (`cc -std=c99 -O2 -ffp-contract=off -Wall -Wextra -Werror`) into
 //! one harness (`s2_hal_host.c`, each PE's `<template>_program` renamed to
-//! `<pe>_program`). Cortex-M4F: one PE of each role of yinyang (input,
-//! hidden layer, output layer, loss, optimiser) built with the emitted
-//! Makefile and run under `qemu-system-arm -M mps2-an386`. Tests skip, saying
+//! `<pe>_program`). Cortex-M4F: one PE of each template of yinyang, deep and
+//! the split network built with the emitted Makefile and run under
+//! `qemu-system-arm -M mps2-an386`. Tests skip, saying
 //! why, when `cc` (or the ARM toolchain, QEMU or make) is missing.
 
 #[allow(dead_code)]
