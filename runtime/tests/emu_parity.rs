@@ -229,15 +229,24 @@ fn sgd_momentum_two_epochs_train_identically() {
 /// per neuron: its input current decays below threshold.)
 #[test]
 fn a_spike_record_overflow_stops_the_run() {
+    // The readout's log holds every possible spike (T - 1 per neuron): only
+    // a layer whose PE is full can overflow, the 200 hidden neurons over 60
+    // steps of yinyang_eventprop2021, all spiking at every step.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
-    let net = snnc_compiler::check_source("yinyang.snn", &text).unwrap();
+    let text = std::fs::read_to_string(dir.join("yinyang_eventprop2021.snn")).unwrap();
+    let net = snnc_compiler::check_source("yinyang_eventprop2021.snn", &text).unwrap();
     let mapped = map_network(&net).unwrap();
     let p = prepare(&net, &dir).unwrap();
-    let weights: Vec<Vec<f32>> = init_weights(&p.plan, 0).iter().map(|w| vec![50.0; w.len()]).collect();
+    let weights: Vec<Vec<f32>> = init_weights(&p.plan, 0).iter().map(|w| vec![1e6; w.len()]).collect();
     let program = lower(&net, &mapped, &weights).unwrap();
     let output = program.cores.iter().find(|c| c.population_name == "output").unwrap();
-    let pe = output.pe.pe_id();
+    let (_, log) = program.kernels[output.kernel].buffer_named("rec_key").unwrap();
+    assert_eq!(log.len, (p.plan.steps as u32 - 1) * 3, "the readout records every possible spike");
+    let hidden = program.cores.iter().find(|c| c.population_name == "hidden").unwrap();
+    let pe = hidden.pe.pe_id();
+    let (_, log) = program.kernels[hidden.kernel].buffer_named("rec_key").unwrap();
+    let capacity = log.len;
+    assert!(capacity > 24 * 200 && capacity < (p.plan.steps as u32 - 1) * 200, "{capacity}");
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
     let data = inputs(&p, &[0]);
     let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
@@ -245,7 +254,8 @@ fn a_spike_record_overflow_stops_the_run() {
     assert_eq!(
         err.to_string(),
         format!(
-            "the spike record of population `output` on PE {pe} of chip (0, 0) overflowed: a sample spiked more than its 72 entries (24 spikes per neuron on average)"
+            "the spike record of population `hidden` on PE {pe} of chip (0, 0) overflowed: a sample spiked more than its {capacity} entries ({} spikes per neuron on average)",
+            capacity / 200
         )
     );
 }

@@ -25,7 +25,8 @@
 //! (`crate::partition::resources`) budgets, sized by the same functions. A
 //! layer keeps for the backward pass a log of its own spikes (`(step,
 //! neuron)`, `I`, `Vt`: the jump's denominator) of `SPIKE_BUDGET` entries
-//! per neuron with a per-step index, and one bit per step and fan-in
+//! per neuron (grown into the room the PE has left, up to `T - 1` per
+//! neuron, where no sample can overflow it) with a per-step index, and one bit per step and fan-in
 //! position for its input spikes (where gradients accumulate and errors go
 //! down). A sample that overflows the log sets the layer's `overflow` flag
 //! ([`OVERFLOW_SPIKES`]); the emulator stops with an error naming the PE, the
@@ -213,7 +214,8 @@ pub(crate) struct LayerShape {
     /// Fan-in positions whose pre population is a LIF layer (errors go down).
     pub lif_positions: Vec<std::ops::Range<u32>>,
     pub consts: LayerConsts,
-    /// Entries of the spike record ([`resources::spike_record_capacity`]).
+    /// Entries of the spike record ([`resources::spike_record_capacity`],
+    /// grown by [`resources::spike_record_grown`]).
     pub spike_capacity: u32,
     /// Words of the input-spike bits ([`resources::input_record_words`]).
     pub input_words: u32,
@@ -506,8 +508,16 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                 let kernel = match slice.role {
                     Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
                     Role::Layer => {
-                        let shape = layer_shape(net, pop, slice, &proj_offset)?;
-                        kernels::layer(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32, steps)
+                        let mut shape = layer_shape(net, pop, slice, &proj_offset)?;
+                        let n = slice.neurons.end - slice.neurons.start;
+                        // The spike record grows into the room the PE has left.
+                        let budgeted = kernels::layer(&shape, n, rx.len() as u32, steps);
+                        let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
+                        let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
+                        let room = u64::from(mapped.machine.spec.data_bytes).saturating_sub(reserved);
+                        let grown = resources::spike_record_grown(u64::from(n), u64::from(steps), room);
+                        shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
+                        kernels::layer(&shape, n, rx.len() as u32, steps)
                     }
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
                     Role::Optimiser => {
@@ -646,7 +656,7 @@ fn layer_shape(
         .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
         .collect();
     let k = net.fan_in(pop);
-    let spike_capacity = resources::spike_record_capacity(u64::from(n));
+    let spike_capacity = resources::spike_record_capacity(u64::from(n), u64::from(net.time.steps));
     let input_words = resources::input_record_words(u64::from(k), u64::from(net.time.steps));
     // Record keys are `step * n + neuron` and bits `step * k + position` in `i32`.
     let fits = |width: u32| u64::from(net.time.steps + 1) * u64::from(width) <= i32::MAX as u64;

@@ -5,7 +5,8 @@
 //! whether the network trains. Output: a [`Sram`] record, bytes per category.
 //! The lowering (`crate::lower`) sizes the layer kernel's buffers with the
 //! same functions ([`spike_record_capacity`], [`input_record_words`]), so
-//! what is placed is what runs.
+//! what is placed is what runs (the spike record grown into the PE's room
+//! left, [`spike_record_grown`]).
 //!
 //! The formula (f32 values, 4 bytes each; "(model)" marks this project's choices):
 //!
@@ -21,14 +22,17 @@
 //! | stack | 4096 | 4096 | 4096 | 4096 | 4096 |
 //! | code (code region) | 4 KiB | 16 KiB | 16 KiB | 4 KiB | 8 KiB |
 //!
-//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample on average (model):
-//!   the backward pass replays recorded spikes, so the record is a log of
-//!   `B n` entries shared by the slice's neurons; an entry is 12 bytes (step
-//!   and neuron packed in 4 bytes as `step * n + neuron`, `I` and `Vt` at the
-//!   spike), plus the index of each step's first entry (`T + 1` words). A
-//!   sample that spikes more is a run-time error of the emulator (the kernel
-//!   drops the entry and raises its `overflow` flag), never a silent
-//!   truncation.
+//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample on average (model;
+//!   `T - 1` when fewer: no neuron spikes more often): the backward pass
+//!   replays recorded spikes, so the record is a log of `B n` entries shared
+//!   by the slice's neurons; an entry is 12 bytes (step and neuron packed in
+//!   4 bytes as `step * n + neuron`, `I` and `Vt` at the spike), plus the
+//!   index of each step's first entry (`T + 1` words). This is what the
+//!   partitioner budgets; the lowering then grows the log into the room the
+//!   PE has left, up to `T - 1` entries per neuron, where no sample can
+//!   overflow it ([`spike_record_grown`]). A sample that spikes more than the
+//!   log holds is a run-time error of the emulator (the kernel drops the
+//!   entry and raises its `overflow` flag), never a silent truncation.
 //! - The input-spike record is one bit per (step, fan-in position): a log of
 //!   `B` entries of 4 bytes per LIF input would take `4 B` bytes per input,
 //!   more than the `T / 8` of the bits for any `T < 32 B`, and cannot
@@ -102,9 +106,20 @@ pub fn input_sram(n: u64) -> Sram {
     Sram { state: 4 * n, ..fixed(CODE_INPUT) }
 }
 
-/// Entries of the spike record of a slice of `n` neurons.
-pub fn spike_record_capacity(n: u64) -> u64 {
-    SPIKE_BUDGET * n
+/// Entries of the spike record the partitioner budgets for a slice of `n`
+/// neurons over `steps` steps: [`SPIKE_BUDGET`] per neuron, or `steps - 1`
+/// (a neuron spikes at most once per step, never at step 0) when fewer.
+pub fn spike_record_capacity(n: u64, steps: u64) -> u64 {
+    SPIKE_BUDGET.min(steps.saturating_sub(1)) * n
+}
+
+/// Entries of the spike record the lowering gives a slice of `n` neurons
+/// whose PE has `room` bytes of its data budget left with the budgeted
+/// record: the budgeted entries plus as many as the room holds, at most
+/// `steps - 1` per neuron, where no sample can overflow the record.
+pub fn spike_record_grown(n: u64, steps: u64, room: u64) -> u64 {
+    let most = steps.saturating_sub(1) * n;
+    (spike_record_capacity(n, steps) + room / SPIKE_RECORD_BYTES).min(most)
 }
 
 /// 32-bit words of the input-spike record (one bit per step and position)
@@ -125,7 +140,7 @@ pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
             weights: 4 * n * k,
             gradients: 4 * n * k,
             state: 24 * n,
-            spike_record: SPIKE_RECORD_BYTES * spike_record_capacity(n) + step_index_bytes(steps),
+            spike_record: SPIKE_RECORD_BYTES * spike_record_capacity(n, steps) + step_index_bytes(steps),
             input_record: 4 * input_record_words(k, steps),
             ..fixed(CODE_LAYER)
         }

@@ -41,7 +41,6 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet, Trap};
 use snnc_compiler::lower::{OVERFLOW_SPIKES, Program};
-use snnc_compiler::partition::resources::SPIKE_BUDGET;
 use snnc_compiler::machine::{ChipId, Machine};
 use snnc_compiler::partition::Role;
 use snnc_compiler::route::RoutingTables;
@@ -77,7 +76,7 @@ pub enum EmuError {
     )]
     #[diagnostic(
         code(snn::emu::record_overflow),
-        help("the layer spikes more than the resource model's spike budget per neuron; train with `--backend reference`")
+        help("the layer spikes more often than its PE has room to record; give it fewer neurons per PE (`neurons_per_core` in the target block) or train with `--backend reference`")
     )]
     RecordOverflow {
         population: String,
@@ -415,7 +414,7 @@ impl Group {
                 x: coord.x,
                 y: coord.y,
                 capacity,
-                budget: SPIKE_BUDGET,
+                budget: u64::from(capacity) / u64::from((c.neurons.end - c.neurons.start).max(1)),
             });
         }
         Ok(())
