@@ -380,3 +380,17 @@ fn split_populations_train_identically() {
 fn split_populations_optimiser_steps_are_bit_identical() {
     optimiser_steps_match_loaded("split.snn", setup_source("split.snn", SPLIT, None));
 }
+
+/// `mapping = single_copy`: one PE group runs the 22 samples of a batch one
+/// after another, each sending its gradients to the optimiser, which adds
+/// them in sample order: training is bit-identical to the reference.
+#[test]
+fn single_copy_trains_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let single = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
+    assert_ne!(single, text, "the example's mapping line moved");
+    let loaded = setup_source("yinyang_single.snn", &single, None);
+    assert_eq!(loaded.1.program().cores.len(), 5);
+    two_epochs_match(loaded, 220);
+}

@@ -415,9 +415,10 @@ impl EmuReport {
     }
 }
 
-/// The batch gradient computed in the emulator: one sample per batch copy,
-/// each copy's layer PEs hold its sample's gradient (errors already divided
-/// by the batch); the host sums them in copy order, as the optimiser PE does.
+/// The batch gradient computed in the emulator: one sample per batch copy
+/// (in waves when there are fewer copies than samples), each copy's layer
+/// PEs hold its sample's gradient (errors already divided by the batch); the
+/// host sums them in sample order, as the optimiser PE does.
 fn emulated_gradient(
     net: &snnc_compiler::ValidNetwork,
     p: &Prepared,
@@ -434,24 +435,27 @@ fn emulated_gradient(
     }
     let internal = |e: snnc_runtime::emu::EmuError| Failure::Internal(Report::new(e));
     let mut emu = super::build::emulator_for(net, weights)?;
-    let samples: Vec<SampleInput> =
-        idx.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
-    let results = emu.run_batch(&samples, None).map_err(internal)?;
+    let copies = emu.program().copies as usize;
     let mut loss_sum = 0.0f32;
-    for r in &results {
-        loss_sum += r.loss;
-    }
     let mut sum: Vec<Vec<f32>> = p.plan.projections.iter().map(|q| vec![0.0; q.n_pre * q.n_post]).collect();
-    for copy in 0..idx.len() as u32 {
-        for layer in &p.plan.layers {
-            let grad = emu.layer_buffer(copy, layer.node, "grad").map_err(internal)?;
-            let mut at = 0;
-            for &q in &layer.incoming {
-                let len = sum[q].len();
-                for (acc, &g) in sum[q].iter_mut().zip(&grad[at..at + len]) {
-                    *acc += f32::from_bits(g);
+    // Waves of one sample per copy (one wave with a copy per sample).
+    for wave in idx.chunks(copies.max(1)) {
+        let samples: Vec<SampleInput> =
+            wave.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+        for r in emu.run_batch(&samples, None).map_err(internal)? {
+            loss_sum += r.loss;
+        }
+        for copy in 0..wave.len() as u32 {
+            for layer in &p.plan.layers {
+                let grad = emu.layer_buffer(copy, layer.node, "grad").map_err(internal)?;
+                let mut at = 0;
+                for &q in &layer.incoming {
+                    let len = sum[q].len();
+                    for (acc, &g) in sum[q].iter_mut().zip(&grad[at..at + len]) {
+                        *acc += f32::from_bits(g);
+                    }
+                    at += len;
                 }
-                at += len;
             }
         }
     }

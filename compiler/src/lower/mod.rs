@@ -40,7 +40,10 @@
 //! one more delivery, `end_of_sample`; per batch, `end_of_batch` on every
 //! PE, then deliveries until no packet is left: the layers' gradients reach
 //! the optimiser, which runs Adam on the last one and sends the new weights
-//! back.
+//! back. With one copy for a batch of `B` (`mapping = single_copy`) the
+//! samples run one after another, each followed by `end_of_batch` and its
+//! deliveries: the optimiser adds the gradients in sample order (as it adds
+//! the copies' in copy order) and steps after the `B`-th.
 //!
 //! A population split over several PEs: each slice holds its neurons'
 //! weights (every fan-in position), receives every input spike, and sends its
@@ -58,8 +61,8 @@
 //! (checked here).
 //!
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
-//! data budget; what the lowering cannot reproduce exactly (fewer batch
-//! copies than the batch, a non-zero reset) is refused with
+//! data budget; what the lowering cannot reproduce exactly (batch copies
+//! that are neither one per sample nor one, a non-zero reset) is refused with
 //! [`LowerError::NotYetSupported`].
 
 mod kernels;
@@ -267,9 +270,11 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     if steps < 2 {
         return Err(unsupported("fewer than 2 time steps"));
     }
-    if g.copies != train.batch || g.copy_slices.is_empty() {
+    // One copy per sample, or one copy for the whole batch (its samples run
+    // one after another, each sending its gradients to the optimiser).
+    if (g.copies != train.batch && g.copies != 1) || g.copy_slices.is_empty() {
         return Err(unsupported(format!(
-            "{} batch copies for a batch of {} (use `mapping = batch_parallel` with one PE group per sample)",
+            "{} batch copies for a batch of {} (use `mapping = batch_parallel` or `single_copy`)",
             g.copies, train.batch
         )));
     }
@@ -522,7 +527,10 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                     Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
                     Role::Optimiser => {
                         let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
-                        let (held, expected) = (held as u32, (held * u64::from(g.copies)) as u32);
+                        // One gradient per held weight and sample of the batch.
+                        let expected = u32::try_from(held * u64::from(train.batch))
+                            .map_err(|_| unsupported("more than 2^32 gradients per optimiser PE and batch"))?;
+                        let held = held as u32;
                         let index = id - g.optimiser_slices.start;
                         match train.optimizer {
                             OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {

@@ -99,15 +99,29 @@ fn a_split_readout_chains_its_error_sums() {
     assert_eq!((out[1].data["rx_lo"][e], out[1].data["rx_hi"][e]), (0, 12));
 }
 
-/// Fewer batch copies than the batch cannot reproduce the reference's
-/// per-sample order on one PE group: not yet supported.
+/// `mapping = single_copy`: one PE group for the whole batch, whose samples
+/// run one after another; the optimiser steps after one gradient per held
+/// weight and sample.
 #[test]
-fn single_copy_with_a_batch_is_not_yet_supported() {
+fn single_copy_lowers_to_one_copy() {
     let mut net = yinyang_network(12);
     net.target.mapping = crate::network::Mapping::SingleCopy;
     let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &zero_weights(&net)).unwrap_err();
-    assert!(err.to_string().contains("1 batch copies for a batch of"), "{err}");
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    assert_eq!((program.copies, program.batch, program.cores.len()), (1, 22, 5));
+    let text = print_kernel(program.kernels.last().unwrap());
+    let held = 5 * 12 + 12 * 3;
+    assert!(text.contains(&format!("== {}u", held * 22)), "the optimiser waits for {held} x 22 gradients:\n{text}");
+}
+
+/// A network without a `train` block has no loss or optimiser to lower.
+#[test]
+fn a_network_without_training_is_not_yet_supported() {
+    let mut net = yinyang_network(12);
+    net.train = None;
+    let mapped = map_network(&net).unwrap();
+    let err = lower(&net, &mapped, &[]).unwrap_err();
+    assert!(err.to_string().contains("a network without a `train` block"), "{err}");
 }
 
 /// 200 neurons over 60 steps (`examples/yinyang_eventprop2021.snn`'s

@@ -564,30 +564,43 @@ impl Emulator {
     }
 
     /// Runs up to one sample per batch copy (copy `i` gets `samples[i]`), in
-    /// parallel. With `train`, ends the batch: gradients travel to the
-    /// optimiser, which receives `hyper` (its step's Adam scalars) and sends
-    /// the new weights to every copy.
+    /// parallel. With `train`, `samples` is one training batch: it runs in
+    /// waves of one sample per copy (one wave when there is a copy per
+    /// sample; one sample per wave with `mapping = single_copy`), each wave
+    /// ending with its gradients sent to the optimiser, which adds them in
+    /// sample order and, after the batch's last, takes its step with `hyper`
+    /// (its Adam scalars) and sends the new weights to every copy.
     pub fn run_batch(
         &mut self,
         samples: &[SampleInput],
         train: Option<(f32, f32)>,
     ) -> Result<Vec<SampleResult>, EmuError> {
         let copies = self.shared.program.copies as usize;
-        if samples.len() > copies {
-            return Err(EmuError::NotYetSupported { what: "more samples than batch copies in one batch".into() });
+        let batch = self.shared.program.batch as usize;
+        match train {
+            None if samples.len() > copies => {
+                return Err(EmuError::NotYetSupported { what: "more samples than batch copies in one batch".into() });
+            }
+            Some(_) if samples.len() != batch => {
+                return Err(EmuError::NotYetSupported {
+                    what: format!("a training batch of {} samples for a program of batch {batch}", samples.len()),
+                });
+            }
+            _ => {}
         }
-        if train.is_some() && samples.len() != copies {
-            return Err(EmuError::NotYetSupported { what: "a training batch smaller than the batch copies".into() });
-        }
-        let sh = &self.shared;
-        let results: Vec<SampleResult> = self.groups[..samples.len()]
-            .par_iter_mut()
-            .zip(samples.par_iter())
-            .enumerate()
-            .map(|(c, (g, &s))| g.run_sample(sh, c, s))
-            .collect::<Result<_, _>>()?;
-        if let Some((step_size, bc2_sqrt)) = train {
-            self.end_batch(step_size, bc2_sqrt)?;
+        let mut results = Vec::with_capacity(samples.len());
+        for wave in samples.chunks(copies.max(1)) {
+            let sh = &self.shared;
+            let done: Vec<SampleResult> = self.groups[..wave.len()]
+                .par_iter_mut()
+                .zip(wave.par_iter())
+                .enumerate()
+                .map(|(c, (g, &s))| g.run_sample(sh, c, s))
+                .collect::<Result<_, _>>()?;
+            results.extend(done);
+            if let Some((step_size, bc2_sqrt)) = train {
+                self.end_batch(step_size, bc2_sqrt)?;
+            }
         }
         Ok(results)
     }
