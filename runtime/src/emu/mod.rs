@@ -14,7 +14,8 @@
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
-//! cached per (chip, key) after the first lookup walk (tables are static).
+//! cached after the first lookup walk (tables are static), for the whole key
+//! range the walk's table entries share ([`RouteCache`]).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
 //! order, then the optimiser PEs) until no packet is in flight. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
@@ -118,11 +119,66 @@ struct Dest {
     pos: u32,
 }
 
-/// [`cache_key`] -> route. Routing is static, so the first walk of a key is
-/// its route for the whole run.
-type RouteCache = FxHashMap<u64, CachedRoute>;
+/// Routes by (chip, key). Routing is static, so the first walk of a key is
+/// its route for the whole run, and the route of every key that matches the
+/// same table entry on every chip of the walk: the keys `k` with `k & M ==
+/// key & M`, `M` the union of those entries' masks. When `M` is a prefix mask
+/// (as the router's aligned key ranges give) that is the range `lo ..= hi`,
+/// kept per chip in sorted, disjoint ranges (one per flow, where a cache per
+/// key held one per key: millions for a large network's gradients);
+/// otherwise the key alone is cached.
+#[derive(Default)]
+struct RouteCache {
+    /// Per chip id: `(lo, hi, route)`, sorted by `lo`, disjoint.
+    ranges: Vec<Vec<(u32, u32, CachedRoute)>>,
+    /// The range of the last hit and its chip: a PE sends runs of keys of
+    /// one flow.
+    last: Option<(ChipId, u32, u32, CachedRoute)>,
+    /// [`cache_key`] -> route, for keys whose walk gave no range.
+    keys: FxHashMap<u64, CachedRoute>,
+}
 
-/// The route cache's key of `key` sent on `chip`.
+impl RouteCache {
+    fn get(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
+        if let Some((c, lo, hi, route)) = self.last
+            && c == chip
+            && lo <= key
+            && key <= hi
+        {
+            return Some(route);
+        }
+        if let Some(ranges) = self.ranges.get(usize::from(chip.0)) {
+            let i = ranges.partition_point(|r| r.1 < key);
+            if let Some(&(lo, hi, route)) = ranges.get(i)
+                && lo <= key
+            {
+                self.last = Some((chip, lo, hi, route));
+                return Some(route);
+            }
+        }
+        if self.keys.is_empty() {
+            return None;
+        }
+        self.keys.get(&cache_key(chip, key)).copied()
+    }
+
+    fn insert(&mut self, chip: ChipId, key: u32, mask: u32, route: CachedRoute) {
+        if mask.leading_ones() + mask.trailing_zeros() != u32::BITS {
+            self.keys.insert(cache_key(chip, key), route);
+            return;
+        }
+        let c = usize::from(chip.0);
+        if self.ranges.len() <= c {
+            self.ranges.resize_with(c + 1, Vec::new);
+        }
+        let (lo, hi) = (key & mask, key | !mask);
+        let ranges = &mut self.ranges[c];
+        let i = ranges.partition_point(|r| r.1 < lo);
+        ranges.insert(i, (lo, hi, route));
+    }
+}
+
+/// The per-key cache's key of `key` sent on `chip`.
 fn cache_key(chip: ChipId, key: u32) -> u64 {
     (u64::from(chip.0) << 32) | u64::from(key)
 }
@@ -141,11 +197,14 @@ struct Route {
     cores: Vec<usize>,
     chip_hops: u32,
     lookups: u32,
+    /// The union of the matched entries' masks: every key equal to this
+    /// one under it takes the same route.
+    mask: u32,
 }
 
 impl Router {
     fn walk(&self, chip: ChipId, key: u32) -> Result<Route, EmuError> {
-        let mut route = Route { cores: Vec::new(), chip_hops: 0, lookups: 0 };
+        let mut route = Route { cores: Vec::new(), chip_hops: 0, lookups: 0, mask: 0 };
         let mut seen = vec![false; self.machine.chip_count()];
         let mut todo = vec![chip];
         seen[usize::from(chip.0)] = true;
@@ -156,6 +215,7 @@ impl Router {
                 .tables
                 .lookup(c, key)
                 .ok_or(EmuError::DroppedPacket { key, x: coord.x, y: coord.y })?;
+            route.mask |= entry.mask;
             for &pe in &entry.route.pes {
                 let core = *self
                     .pe_core
@@ -290,8 +350,8 @@ impl Group {
         let chip = sh.chip(core);
         for &p in outbox {
             self.counters.count_sent(inv);
-            let route = match self.cache.get(&cache_key(chip, p.key)) {
-                Some(&r) => r,
+            let route = match self.cache.get(chip, p.key) {
+                Some(r) => r,
                 None => self.cache_route(sh, chip, p.key)?,
             };
             self.counters.router_lookups += u64::from(route.lookups);
@@ -320,7 +380,7 @@ impl Group {
             let (group, pos) = sh.place[core];
             self.dests.push(Dest { core: core as u32, group: group as u32, pos: pos as u32 });
         }
-        self.cache.insert(cache_key(chip, key), route);
+        self.cache.insert(chip, key, walked.mask, route);
         Ok(route)
     }
 
