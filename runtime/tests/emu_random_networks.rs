@@ -1,0 +1,101 @@
+//! Random feed-forward networks train bit-identically in the emulator and in
+//! the reference trainer: 1 to 3 hidden layers of 1 to 14 neurons, a chain
+//! plus random skip projections (from the input or any earlier layer, so
+//! layers fork and take mixed fan-ins), every population split at a random
+//! `neurons_per_core` (down to 1), a random batch (2 or 3 copies, or one copy
+//! for the whole batch), 20 to 32 steps, on two chips. Each case trains two epochs on 36
+//! Yin-Yang points in both backends and compares every epoch's losses and
+//! accuracies, the weights and the optimiser state.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use proptest::prelude::*;
+use snnc_compiler::driver::map_network;
+use snnc_compiler::lower::lower;
+use snnc_runtime::emu::Emulator;
+use snnc_runtime::train::init::init_weights;
+use snnc_runtime::train::trainer::{TrainState, prepare, run_epoch};
+
+/// The spec text of one random network.
+fn spec(hidden: &[u32], skips: &[(usize, usize)], per_core: u32, batch: u32, single: bool, steps: u32) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "network random {{\n    time {{ dt = 1 ms; steps = {steps} }}");
+    let _ = writeln!(
+        t,
+        "    population input = spike_source(5) {{\n        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)\n        bias     = spike(at = 0 steps)\n    }}"
+    );
+    // Populations 0 = input, 1..=h hidden, h+1 = out.
+    let names: Vec<String> = std::iter::once("input".to_string())
+        .chain((1..=hidden.len()).map(|i| format!("h{i}")))
+        .chain(std::iter::once("out".to_string()))
+        .collect();
+    for (i, &n) in hidden.iter().enumerate() {
+        let _ = writeln!(t, "    population h{} = lif({n})", i + 1);
+    }
+    let _ = writeln!(t, "    population out = lif(3)");
+    let mut edges: Vec<(usize, usize)> = (0..names.len() - 1).map(|i| (i, i + 1)).collect();
+    for &(a, b) in skips {
+        if a < b && b < names.len() && !edges.contains(&(a, b)) {
+            edges.push((a, b));
+        }
+    }
+    for (a, b) in edges {
+        let mean = if b == names.len() - 1 { 5.0 } else { 3.5 };
+        let _ = writeln!(
+            t,
+            "    projection {} -> {} = dense {{ init = normal(mean = {mean}, std = 2.0, scale = fan_in_sqrt) }}",
+            names[a], names[b]
+        );
+    }
+    let _ = writeln!(t, "}}\ntrain {{\n    data    = yin_yang(train = 36, validation = 12, test = 12)");
+    let _ = writeln!(t, "    readout = out\n    batch   = {batch}\n    epochs  = 2\n}}");
+    let mapping = if single { "single_copy" } else { "batch_parallel" };
+    let _ = writeln!(t, "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {per_core}\n}}");
+    t
+}
+
+fn trains_identically(text: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let net = snnc_compiler::check_source("random.snn", text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let mapped = map_network(&net).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let p = prepare(&net, &dir).unwrap();
+    let weights = init_weights(&p.plan, 0);
+    let program = lower(&net, &mapped, &weights).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
+    let mut emulated = TrainState::new(&p, 0, Some(weights));
+    for _ in 0..2 {
+        let want = run_epoch(&p, &mut reference, &mut |_, _| {}).unwrap();
+        let got = snnc_runtime::emu::train::run_epoch(&p, &mut emulated, &mut emu, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        let numbers = |m: &snnc_runtime::train::trainer::EpochMetrics| {
+            (m.train_loss.to_bits(), m.train_accuracy.to_bits(), m.validation_loss.map(f64::to_bits), m.validation_accuracy.map(f64::to_bits))
+        };
+        assert_eq!(numbers(&got), numbers(&want), "{text}");
+        assert_eq!(emulated.weights, reference.weights, "{text}");
+        assert_eq!(emulated.optimizer, reference.optimizer, "{text}");
+    }
+}
+
+/// 64 cases per run (`PROPTEST_CASES` overrides).
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn random_networks_train_identically(
+        hidden in prop::collection::vec(1u32..15, 1..4),
+        skips in prop::collection::vec((0usize..5, 0usize..5), 0..4),
+        per_core in 1u32..6,
+        batch in 2u32..4,
+        single in prop::bool::weighted(0.25),
+        steps in 20u32..33,
+    ) {
+        trains_identically(&spec(&hidden, &skips, per_core, batch, single, steps));
+    }
+}
