@@ -27,9 +27,21 @@ fn build_writes_the_same_program_twice_and_run_refuses_an_edited_one() {
         "{stdout}"
     );
     ok(&snnc(&["build", "examples/yinyang.snn", "-o", b.to_str().unwrap()]));
-    for f in ["spec.snn", "program.json", "kernels/layer_hidden.kir", "kernels/optimiser_0.kir"] {
+    for f in ["spec.snn", "program.yaml", "data.safetensors", "kernels/layer_hidden.kir", "kernels/optimiser_0.kir"] {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
     }
+    // The manifest names every PE's place and kernel; the data holds its buffers.
+    let yaml = std::fs::read_to_string(a.join("program.yaml")).unwrap();
+    assert!(yaml.starts_with("format: snnc-program-2\n"), "{yaml}");
+    assert_eq!(yaml.matches("\n- slice: ").count(), 89, "a core entry per PE");
+    // An edited data file is refused too.
+    let data = std::fs::read(b.join("data.safetensors")).unwrap();
+    let mut edited = data.clone();
+    *edited.last_mut().unwrap() ^= 1;
+    std::fs::write(b.join("data.safetensors"), edited).unwrap();
+    let out = snnc(&["run", b.to_str().unwrap(), "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data.safetensors differs from what `snnc build` makes"));
     let kir = a.join("kernels/loss.kir");
     let text = std::fs::read_to_string(&kir).unwrap();
     std::fs::write(&kir, text.replace("1.5", "2.5")).unwrap();
