@@ -3,7 +3,7 @@
 //! plus random skip projections (from the input or any earlier layer, so
 //! layers fork and take mixed fan-ins), every population split at a random
 //! `neurons_per_core` (down to 1), a random batch (2 or 3 copies, or one copy
-//! for the whole batch), 20 to 32 steps, on two chips. Each case trains two epochs on 36
+//! for the whole batch), 4 to 39 steps, on two chips. Each case trains two epochs on 36
 //! Yin-Yang points in both backends and compares every epoch's losses and
 //! accuracies, the weights and the optimiser state.
 
@@ -94,7 +94,7 @@ proptest! {
         per_core in 1u32..6,
         batch in 2u32..4,
         single in prop::bool::weighted(0.25),
-        steps in 20u32..33,
+        steps in 4u32..40,
     ) {
         trains_identically(&spec(&hidden, &skips, per_core, batch, single, steps));
     }
