@@ -8,9 +8,12 @@
 //!
 //! Execution (the lowering's timeline): per sample and batch copy, forward
 //! ticks `0 .. T-1`, a delivery, backward ticks `T-2 .. 0`, a delivery,
-//! `end_of_sample`; before every tick each PE drains the packets sent to it
-//! during the previous tick, sorted by `(key, payload)`, through its `packet`
-//! entry. Every sent packet enters the router of its PE's chip: the first
+//! `end_of_sample`; before every tick the PEs drain the packets sent to them
+//! during the previous tick in rounds until none is left (a handler may send:
+//! a split population's error sums travel up its slices), each PE its inbox
+//! sorted by `(key, payload)`, through its `packet` entry. A training batch
+//! larger than the copies (`single_copy`) runs in waves of one sample per
+//! copy, each ending like a batch. Every sent packet enters the router of its PE's chip: the first
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
@@ -20,7 +23,7 @@
 //! order, then the optimiser PEs) until no packet is in flight. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
 //! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
-//! budget).
+//! capacity).
 //!
 //! Batch copies are independent until `end_of_batch` (a packet that would
 //! cross copies stops the run): they run in parallel with rayon, each on its
