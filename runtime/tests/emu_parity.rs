@@ -9,7 +9,7 @@ use snnc_compiler::lower::lower;
 use snnc_compiler::network::OptimizerSpec;
 use snnc_runtime::emu::{Emulator, SampleInput};
 use snnc_runtime::train::batch::batch_gradient;
-use snnc_runtime::train::eventprop::{Scratch, sample_gradient, transpose};
+use snnc_runtime::train::eventprop::{Scratch, first_spikes, forward, sample_gradient, transpose};
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::optim::Optimizer;
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, run_epoch};
@@ -393,4 +393,39 @@ fn single_copy_trains_identically() {
     let loaded = setup_source("yinyang_single.snn", &single, None);
     assert_eq!(loaded.1.program().cores.len(), 5);
     two_epochs_match(loaded, 220);
+}
+
+/// yinyang.snn without its `train` block lowers to forward-only kernels on
+/// one copy (input, hidden and output PEs, no loss, no optimiser); the first
+/// spikes of every layer equal the reference's forward pass, bit for bit.
+#[test]
+fn a_network_without_training_infers_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let start = text.find("\ntrain {").unwrap();
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    let untrained = format!("{}{}", &text[..start], &text[end..]);
+    let (p, _, weights) = setup("yinyang.snn");
+    let net = snnc_compiler::check_source("untrained.snn", &untrained).unwrap();
+    assert!(net.train.is_none());
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &weights).unwrap();
+    let roles: Vec<&str> = program.cores.iter().map(|c| c.role.name()).collect();
+    assert_eq!(roles, ["input", "layer", "layer"]);
+    let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
+    let wt = transpose(&p.plan, &weights);
+    let mut scratch = Scratch::default();
+    let mut spikes = 0;
+    for s in 0..60 {
+        let got = emu.infer(&[SampleInput { steps: p.train.sample(s), label: 0 }]).unwrap().remove(0);
+        forward(&p.plan, &wt, p.train.sample(s), &mut scratch);
+        assert_eq!(got.len(), p.plan.layers.len());
+        for (l, layer) in p.plan.layers.iter().enumerate() {
+            let (want, _) = first_spikes(&scratch.layers[l], layer.size, p.plan.steps);
+            assert_eq!(got[l].population, layer.node);
+            assert_eq!(got[l].first, want, "sample {s}, layer {}", layer.name);
+            spikes += want.iter().filter(|&&t| (t as usize) < p.plan.steps).count();
+        }
+    }
+    assert!(spikes > 0);
 }

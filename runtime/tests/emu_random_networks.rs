@@ -1,7 +1,7 @@
 //! Random feed-forward networks train bit-identically in the emulator and in
 //! the reference trainer: 1 to 3 hidden layers of 1 to 14 neurons, a chain
 //! plus random skip projections (from the input or any earlier layer, so
-//! layers fork and take mixed fan-ins), every population split at a random
+//! layers fork and take mixed fan-ins), sometimes a dead-end layer, every population split at a random
 //! `neurons_per_core` (down to 1), a random batch (2 or 3 copies, or one copy
 //! for the whole batch), 4 to 39 steps, on two chips. Each case trains two epochs on 36
 //! Yin-Yang points in both backends and compares every epoch's losses and
@@ -18,7 +18,15 @@ use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::trainer::{TrainState, prepare, run_epoch};
 
 /// The spec text of one random network.
-fn spec(hidden: &[u32], skips: &[(usize, usize)], per_core: u32, batch: u32, single: bool, steps: u32) -> String {
+fn spec(
+    hidden: &[u32],
+    skips: &[(usize, usize)],
+    dead: Option<usize>,
+    per_core: u32,
+    batch: u32,
+    single: bool,
+    steps: u32,
+) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "network random {{\n    time {{ dt = 1 ms; steps = {steps} }}");
     let _ = writeln!(
@@ -34,6 +42,15 @@ fn spec(hidden: &[u32], skips: &[(usize, usize)], per_core: u32, batch: u32, sin
         let _ = writeln!(t, "    population h{} = lif({n})", i + 1);
     }
     let _ = writeln!(t, "    population out = lif(3)");
+    // A dead end: a layer whose spikes go nowhere (no error reaches it).
+    if let Some(from) = dead {
+        let _ = writeln!(t, "    population dead = lif(4)");
+        let _ = writeln!(
+            t,
+            "    projection {} -> dead = dense {{ init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt) }}",
+            names[from.min(names.len() - 2)]
+        );
+    }
     let mut edges: Vec<(usize, usize)> = (0..names.len() - 1).map(|i| (i, i + 1)).collect();
     for &(a, b) in skips {
         if a < b && b < names.len() && !edges.contains(&(a, b)) {
@@ -91,11 +108,12 @@ proptest! {
     fn random_networks_train_identically(
         hidden in prop::collection::vec(1u32..15, 1..4),
         skips in prop::collection::vec((0usize..5, 0usize..5), 0..4),
+        dead in prop::option::weighted(0.3, 0usize..4),
         per_core in 1u32..6,
         batch in 2u32..4,
         single in prop::bool::weighted(0.25),
         steps in 4u32..40,
     ) {
-        trains_identically(&spec(&hidden, &skips, per_core, batch, single, steps));
+        trains_identically(&spec(&hidden, &skips, dead, per_core, batch, single, steps));
     }
 }

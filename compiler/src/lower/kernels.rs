@@ -84,11 +84,16 @@ fn fill(f: &mut FunctionBuilder, buf: BufRef, len: u32, value: Expr) {
 }
 
 /// The input PE: sends a spike for neuron `i` at the forward tick
-/// `spike_step[i]` (written by the host per sample).
-pub fn input(name: &str, n: u32, rx_len: u32) -> Kernel {
+/// `spike_step[i]` (written by the host per sample); with no post
+/// population (`sends` false) it does nothing.
+pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
     let mut k = KernelBuilder::new(&format!("input_{name}"));
     let c = common(&mut k, rx_len);
     let steps = k.buffer("spike_step", Ty::U32, n);
+    if !sends {
+        // Its spikes go nowhere: nothing to do.
+        return k.finish();
+    }
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
     let step = f.params()[0];
     f.for_range("i", Expr::u32(0), Expr::u32(n), |f, i| {
@@ -134,20 +139,11 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let rec_cap = Expr::i32(s.spike_capacity as i32);
     let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
     let rec_len = Expr::i32(0);
-    // Whether bit `step * k + pos` of `in_bits` is set.
-    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| {
-        let bit = f.let_("bit", (step * kki.clone() + pos).convert(ConvertOp::I32AsU32));
-        let word = in_bits.at(bit.get() >> Expr::u32(5));
-        ((word >> (bit.get() & Expr::u32(31))) & Expr::u32(1)).not_equals(Expr::u32(0))
-    };
+    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| input_spiked(f, in_bits, kk, step, pos);
 
     k.define(c.packet(|f, t, index, payload| {
         let value = payload.get().convert(ConvertOp::F32FromBits);
-        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
-            let bit = f.let_("bit", (c.step.at(Expr::i32(0)) * kki.clone() + index.get()).convert(ConvertOp::I32AsU32));
-            let word = f.let_("word", bit.get() >> Expr::u32(5));
-            f.store(in_bits, word.get(), in_bits.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
-        });
+        record_input_spike(f, &c, in_bits, kk, t, index);
         f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
             f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
         });
@@ -189,46 +185,19 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             f.store(rec_off, Expr::i32(0), Expr::i32(0));
         },
         |f| {
-            fill(f, acc, n, Expr::f32(0.0));
-            // The input spikes of step n-1, in fan-in order.
-            let prev = f.let_("prev", step.get() - Expr::i32(1));
-            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-                let spiked = input_spiked(f, prev.get(), pos.get());
-                f.if_(spiked, |f| {
-                    let row = f.let_("row", pos.get() * ni.clone());
-                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                        f.store(acc, j.get(), acc.at(j.get()) + weights.at(row.get() + j.get()));
-                    });
-                });
-            });
             f.store(rec_off, step.get(), lens.at(rec_len.clone()));
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                let i = f.let_("i", Expr::f32(cs.alpha) * i_syn.at(j.get()) + acc.at(j.get()));
-                f.store(i_syn, j.get(), i.get());
-                let vt = f.let_(
-                    "vt",
-                    Expr::f32(cs.beta) * v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get(),
-                );
+            let lif = Lif { weights, i_syn, v, acc, in_bits, n, fan_in: kk, sends: s.sends_spikes };
+            integrate(f, &c, &lif, cs, step, |f, j, i, vt| {
+                let at = f.let_("at", lens.at(rec_len.clone()));
                 f.if_else(
-                    vt.get().gt(Expr::f32(cs.theta)),
+                    at.get().lt(rec_cap.clone()),
                     |f| {
-                        f.store(v, j.get(), Expr::f32(0.0));
-                        let at = f.let_("at", lens.at(rec_len.clone()));
-                        f.if_else(
-                            at.get().lt(rec_cap.clone()),
-                            |f| {
-                                f.store(rec_key, at.get(), step.get() * ni.clone() + j.get());
-                                f.store(rec_i, at.get(), i.get());
-                                f.store(rec_vt, at.get(), vt.get());
-                                f.store(lens, rec_len.clone(), at.get() + Expr::i32(1));
-                            },
-                            |f| {
-                                f.store(overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES))
-                            },
-                        );
-                        f.send(c.key(0, j.get().convert(ConvertOp::I32AsU32)));
+                        f.store(rec_key, at.get(), step.get() * ni.clone() + j.get());
+                        f.store(rec_i, at.get(), i.get());
+                        f.store(rec_vt, at.get(), vt.get());
+                        f.store(lens, rec_len.clone(), at.get() + Expr::i32(1));
                     },
-                    |f| f.store(v, j.get(), vt.get()),
+                    |f| f.store(overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES)),
                 );
             });
             f.store(rec_off, step.get() + Expr::i32(1), lens.at(rec_len.clone()));
@@ -319,6 +288,122 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             );
         });
     });
+    k.define(f.finish());
+    k.finish()
+}
+
+/// Whether bit `step * k + pos` of `in_bits` (the input spikes) is set.
+fn input_spiked(f: &mut FunctionBuilder, in_bits: BufRef, k: u32, step: Expr, pos: Expr) -> Expr {
+    let bit = f.let_("bit", (step * Expr::i32(k as i32) + pos).convert(ConvertOp::I32AsU32));
+    let word = in_bits.at(bit.get() >> Expr::u32(5));
+    ((word >> (bit.get() & Expr::u32(31))) & Expr::u32(1)).not_equals(Expr::u32(0))
+}
+
+/// The packet handler's spike part: a `SPIKE` packet for fan-in position
+/// `index` sets bit `step * k + index` of `in_bits`.
+fn record_input_spike(f: &mut FunctionBuilder, c: &Common, in_bits: BufRef, k: u32, t: Var, index: Var) {
+    f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
+        let bit =
+            f.let_("bit", (c.step.at(Expr::i32(0)) * Expr::i32(k as i32) + index.get()).convert(ConvertOp::I32AsU32));
+        let word = f.let_("word", bit.get() >> Expr::u32(5));
+        f.store(in_bits, word.get(), in_bits.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
+    });
+}
+
+/// The buffers of a LIF slice's forward pass (`weights` as `[position][neuron]`).
+struct Lif {
+    weights: BufRef,
+    i_syn: BufRef,
+    v: BufRef,
+    acc: BufRef,
+    in_bits: BufRef,
+    n: u32,
+    fan_in: u32,
+    /// Whether its spikes are sent (a sink without a loss sends none).
+    sends: bool,
+}
+
+/// One forward step `step >= 1` of a LIF slice (`eventprop.md` section 1):
+/// `acc` = the weights of the inputs that spiked at `step - 1`, added in
+/// fan-in order; `I = alpha I + acc`; `Vt = beta V + (1 - beta) I`; a neuron
+/// with `Vt > theta` is reset to 0, handed to `on_spike(f, j, I, Vt)` and
+/// sends its spike; any other keeps `V = Vt`.
+fn integrate(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    l: &Lif,
+    cs: crate::network::LayerConsts,
+    step: Var,
+    on_spike: impl Fn(&mut FunctionBuilder, Var, Var, Var),
+) {
+    let (kki, ni) = (Expr::i32(l.fan_in as i32), Expr::i32(l.n as i32));
+    fill(f, l.acc, l.n, Expr::f32(0.0));
+    let prev = f.let_("prev", step.get() - Expr::i32(1));
+    f.for_range("pos", Expr::i32(0), kki, |f, pos| {
+        let spiked = input_spiked(f, l.in_bits, l.fan_in, prev.get(), pos.get());
+        f.if_(spiked, |f| {
+            let row = f.let_("row", pos.get() * ni.clone());
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+            });
+        });
+    });
+    f.for_range("j", Expr::i32(0), ni, |f, j| {
+        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
+        f.store(l.i_syn, j.get(), i.get());
+        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
+        f.if_else(
+            vt.get().gt(Expr::f32(cs.theta)),
+            |f| {
+                f.store(l.v, j.get(), Expr::f32(0.0));
+                on_spike(f, j, i, vt);
+                if l.sends {
+                    f.send(c.key(0, j.get().convert(ConvertOp::I32AsU32)));
+                }
+            },
+            |f| f.store(l.v, j.get(), vt.get()),
+        );
+    });
+}
+
+/// A LIF layer slice of `n` neurons of a network without training: the
+/// forward pass only. It records each neuron's first spike step in `first`
+/// (-1: silent), which the host reads after the sample.
+pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
+    let kk = s.fan_in;
+    let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
+    let c = common(&mut k, rx_len);
+    let lif = Lif {
+        weights: k.buffer("weights", Ty::F32, kk * n),
+        i_syn: k.buffer("i_syn", Ty::F32, n),
+        v: k.buffer("v", Ty::F32, n),
+        acc: k.buffer("acc", Ty::F32, n),
+        in_bits: k.buffer("in_bits", Ty::U32, s.input_words),
+        n,
+        fan_in: kk,
+        sends: s.sends_spikes,
+    };
+    let first = k.buffer("first", Ty::I32, n);
+
+    k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.in_bits, kk, t, index)));
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+    let step = f.params()[0];
+    f.if_else(
+        step.get().equals(Expr::i32(0)),
+        |f| {
+            fill(f, lif.i_syn, n, Expr::f32(0.0));
+            fill(f, lif.v, n, Expr::f32(0.0));
+            fill(f, lif.in_bits, s.input_words, Expr::u32(0));
+            fill(f, first, n, Expr::i32(-1));
+        },
+        |f| {
+            integrate(f, &c, &lif, s.consts, step, |f, j, _, _| {
+                f.if_(first.at(j.get()).lt(Expr::i32(0)), |f| f.store(first, j.get(), step.get()));
+            });
+        },
+    );
+    f.store(c.step, Expr::i32(0), step.get());
     k.define(f.finish());
     k.finish()
 }

@@ -1,12 +1,15 @@
 //! Lowering: a mapped network -> one kernel per PE (kernel IR) plus its
 //! initial SRAM data.
 //!
-//! Input: a checked [`ValidNetwork`] with a `train` block, its [`Mapped`]
-//! form (core graph, placement, keys, routing tables) and the initial weights
-//! (one `[post][pre]` tensor per projection, declaration order).
-//! Output: a [`Program`]: kernel templates (one per slice of batch copy 0 and
-//! one per optimiser slice; the other copies run the same code) and, per PE,
-//! its template and initial data (buffer name -> 32-bit words).
+//! Input: a checked [`ValidNetwork`], its [`Mapped`] form (core graph,
+//! placement, keys, routing tables) and the initial weights (one
+//! `[post][pre]` tensor per projection, declaration order).
+//! Output: a [`Program`]: kernel templates (slices of one shape share one;
+//! the other copies run copy 0's) and, per PE, its template and initial data
+//! (buffer name -> 32-bit words). A network without a `train` block lowers
+//! to its forward pass on one copy: input PEs and layer PEs that record each
+//! neuron's first spike step (`first`, -1 when silent), no loss, no
+//! optimiser; a layer or input whose spikes go nowhere sends none.
 //!
 //! Every packet key a kernel sends or accepts lives in its SRAM, not in its
 //! code: `tx[kind]` holds the base key of each of its flows (spike, error,
@@ -62,7 +65,8 @@
 //!
 //! Invariants: every kernel passes [`crate::kernel::verify`] within the PE's
 //! data budget; what the lowering cannot reproduce exactly (batch copies
-//! that are neither one per sample nor one, a non-zero reset) is refused with
+//! that are neither one per sample nor one, a readout with outgoing
+//! projections: neither reachable from a checked spec) is refused with
 //! [`LowerError::NotYetSupported`].
 
 mod kernels;
@@ -229,6 +233,9 @@ pub(crate) struct LayerShape {
     /// for the layers below; the others continue the previous slice's sums
     /// ([`tag::PARTIAL`]).
     pub head: bool,
+    /// Its spikes go somewhere (a post population or the loss): a sink of a
+    /// network without training sends none.
+    pub sends_spikes: bool,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -264,18 +271,20 @@ pub(crate) struct SgdShape {
 
 /// Lowers a mapped network with its initial weights.
 pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Result<Program, LowerError> {
-    let train = net.train.as_ref().ok_or_else(|| unsupported("a network without a `train` block"))?;
+    // Without a `train` block: one copy, forward only (no loss, no optimiser).
+    let train = net.train.as_ref();
     let g = &mapped.cores;
     let steps = net.time.steps;
     if steps < 2 {
         return Err(unsupported("fewer than 2 time steps"));
     }
+    let batch = train.map_or(1, |t| t.batch);
     // One copy per sample, or one copy for the whole batch (its samples run
     // one after another, each sending its gradients to the optimiser).
-    if (g.copies != train.batch && g.copies != 1) || g.copy_slices.is_empty() {
+    if (g.copies != batch && g.copies != 1) || g.copy_slices.is_empty() {
         return Err(unsupported(format!(
-            "{} batch copies for a batch of {} (use `mapping = batch_parallel` or `single_copy`)",
-            g.copies, train.batch
+            "{} batch copies for a batch of {batch} (use `mapping = batch_parallel` or `single_copy`)",
+            g.copies
         )));
     }
     let projections: Vec<_> = net.projections().collect();
@@ -287,20 +296,22 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             if lif.reset != Reset::Zero {
                 return Err(unsupported(format!("the reset of population `{}`", p.name)));
             }
-            if Some(pop) == Some(train.readout) && !net.outgoing(pop).is_empty() {
+            if train.is_some_and(|t| t.readout == pop) && !net.outgoing(pop).is_empty() {
                 return Err(unsupported("a readout with outgoing projections"));
             }
         }
     }
-    let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = train.loss;
     let dt = net.time.dt;
-    let loss = LossShape {
-        classes: net.graph[train.readout].size,
-        xi: xi.in_steps(dt) as f32,
-        a: alpha as f32,
-        b: beta.in_steps(dt) as f32,
-        batch: train.batch as f32,
-    };
+    let loss = train.map(|t| {
+        let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
+        LossShape {
+            classes: net.graph[t.readout].size,
+            xi: xi.in_steps(dt) as f32,
+            a: alpha as f32,
+            b: beta.in_steps(dt) as f32,
+            batch: t.batch as f32,
+        }
+    });
 
     let key = |s: SliceId, kind: PacketKind| mapped.routing.keys.get(&(s, kind)).copied();
     // Fan-in offset of each projection in its post population's fan-in.
@@ -511,7 +522,14 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
             _ => {
                 let kernel = match slice.role {
-                    Role::Input => kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32),
+                    Role::Input => {
+                        let sends = !net.outgoing(pop).is_empty();
+                        kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32, sends)
+                    }
+                    Role::Layer if train.is_none() => {
+                        let shape = layer_shape(net, pop, slice, &proj_offset)?;
+                        kernels::layer_inference(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32)
+                    }
                     Role::Layer => {
                         let mut shape = layer_shape(net, pop, slice, &proj_offset)?;
                         let n = slice.neurons.end - slice.neurons.start;
@@ -524,8 +542,12 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                         shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
                         kernels::layer(&shape, n, rx.len() as u32, steps)
                     }
-                    Role::Loss => kernels::loss(loss, rx.len() as u32, steps),
+                    Role::Loss => {
+                        let loss = loss.ok_or_else(|| unsupported("a loss PE without a `train` block"))?;
+                        kernels::loss(loss, rx.len() as u32, steps)
+                    }
                     Role::Optimiser => {
+                        let train = train.ok_or_else(|| unsupported("an optimiser PE without a `train` block"))?;
                         let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
                         // One gradient per held weight and sample of the batch.
                         let expected = u32::try_from(held * u64::from(train.batch))
@@ -581,7 +603,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             fan_in: net.fan_in(*post),
         })
         .collect();
-    Ok(Program { name: net.name.clone(), steps, batch: train.batch, copies: g.copies, kernels, cores, projections })
+    Ok(Program { name: net.name.clone(), steps, batch, copies: g.copies, kernels, cores, projections })
 }
 
 /// The index of `kernel` among the templates: an existing template with the
@@ -680,6 +702,7 @@ fn layer_shape(
         input_words: input_words as u32,
         error_parts: resources::error_parts(net, pop) as u32,
         head: slice.neurons.start == 0,
+        sends_spikes: !net.outgoing(pop).is_empty() || net.train.as_ref().is_some_and(|t| t.readout == pop),
     })
 }
 

@@ -114,14 +114,23 @@ fn single_copy_lowers_to_one_copy() {
     assert!(text.contains(&format!("== {}u", held * 22)), "the optimiser waits for {held} x 22 gradients:\n{text}");
 }
 
-/// A network without a `train` block has no loss or optimiser to lower.
+/// A network without a `train` block lowers to the forward pass on one
+/// copy: input and layer kernels (each layer records its first spikes), no
+/// loss, no optimiser; the readout's spikes go nowhere, so it sends none.
 #[test]
-fn a_network_without_training_is_not_yet_supported() {
+fn a_network_without_training_lowers_forward_only() {
     let mut net = yinyang_network(12);
     net.train = None;
     let mapped = map_network(&net).unwrap();
-    let err = lower(&net, &mapped, &[]).unwrap_err();
-    assert!(err.to_string().contains("a network without a `train` block"), "{err}");
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    let roles: Vec<Role> = program.cores.iter().map(|c| c.role).collect();
+    assert_eq!(roles, [Role::Input, Role::Layer, Role::Layer]);
+    assert_eq!((program.copies, program.batch), (1, 1));
+    let text: String = program.kernels.iter().map(print_kernel).collect();
+    assert!(!text.contains("fn tick_backward(step: i32) {\n  var"), "no backward pass:\n{text}");
+    let output = &program.kernels[program.cores[2].kernel];
+    assert!(output.buffer_named("first").is_some() && output.buffer_named("grad").is_none());
+    assert!(!print_kernel(output).contains("send("), "the sink sends nothing");
 }
 
 /// 200 neurons over 60 steps (`examples/yinyang_eventprop2021.snn`'s

@@ -15,9 +15,9 @@
 //! | weights | - | `4nk` | `4nk` | - | `4w` |
 //! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
 //! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
-//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error; `4n` more per outgoing projection beyond the first) | `8n` (I, V) | `8n + 4` (first spike, error per class; label) | - |
+//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error; `4n` more per outgoing projection beyond the first) | `16n` (I, V, input sum, first spike) | `8n + 4` (first spike, error per class; label) | - |
 //! | spike record | - | `12 B n + 4(T + 1)` | - | - | - |
-//! | input-spike record | - | `4 ceil(T k / 32)` | - | - | - |
+//! | input-spike record | - | `4 ceil(T k / 32)` | `4 ceil(T k / 32)` | - | - |
 //! | receive buffers | 2048 | 2048 | 2048 | 2048 | 2048 |
 //! | stack | 4096 | 4096 | 4096 | 4096 | 4096 |
 //! | code (code region) | 4 KiB | 16 KiB | 16 KiB | 4 KiB | 8 KiB |
@@ -145,7 +145,12 @@ pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
             ..fixed(CODE_LAYER)
         }
     } else {
-        Sram { weights: 4 * n * k, state: 8 * n, ..fixed(CODE_LAYER) }
+        Sram {
+            weights: 4 * n * k,
+            state: 16 * n,
+            input_record: 4 * input_record_words(k, steps),
+            ..fixed(CODE_LAYER)
+        }
     }
 }
 
@@ -222,7 +227,7 @@ mod tests {
         // Its readout: 27 x 120 bits.
         assert_eq!(layer_sram(3, 120, 27, true).input_record, 4 * 102);
         let inference = layer_sram(120, 5, 27, false);
-        assert_eq!(inference.data(), 2400 + 960 + 2048 + 4096);
+        assert_eq!(inference.data(), 2400 + 1920 + 20 + 2048 + 4096);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! Input: a [`Program`] (from `snnc_compiler::lower`), the [`Machine`] and the
 //! [`RoutingTables`] it was mapped with. Output: per sample, the loss PE's
-//! first spikes and loss; per batch, new weights in every PE's SRAM.
+//! first spikes and loss; per batch, new weights in every PE's SRAM. A
+//! program without training runs its forward pass ([`Emulator::infer`]) and
+//! returns every layer's first spikes.
 //!
 //! Execution (the lowering's timeline): per sample and batch copy, forward
 //! ticks `0 .. T-1`, a delivery, backward ticks `T-2 .. 0`, a delivery,
@@ -282,6 +284,14 @@ pub struct SampleResult {
     pub loss: f32,
 }
 
+/// The first spike step of every neuron of a layer population (`T` when
+/// silent), from a program without training.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstSpikes {
+    pub population: petgraph::graph::NodeIndex,
+    pub first: Vec<u32>,
+}
+
 /// One sample for a batch copy: spike step of every input neuron, label.
 #[derive(Clone, Copy, Debug)]
 pub struct SampleInput<'a> {
@@ -490,9 +500,37 @@ impl Group {
         }
     }
 
-    /// One sample on this copy: write its input, run both phases, read the loss PE.
-    fn run_sample(&mut self, sh: &Shared, copy: usize, input: SampleInput) -> Result<SampleResult, EmuError> {
+    /// One sample of a program without training on this copy: write its
+    /// input, run the forward phase, read every layer's first spikes.
+    fn run_forward(&mut self, sh: &Shared, input: SampleInput) -> Result<Vec<FirstSpikes>, EmuError> {
         let t = sh.program.steps as i32;
+        self.write_input(sh, input)?;
+        let mut away = Vec::new();
+        for n in 0..t {
+            self.settle(sh, &mut away)?;
+            self.tick(sh, Invocation::TickForward { step: n }, &mut away)?;
+        }
+        self.settle(sh, &mut away)?;
+        self.no_crossing(&away, 0)?;
+        let mut out: Vec<FirstSpikes> = Vec::new();
+        for l in 0..self.cores.len() {
+            let c = &sh.program.cores[self.cores[l]];
+            if c.role != Role::Layer {
+                continue;
+            }
+            let first = buffer(sh.kernel(self.cores[l]).kernel(), &mut self.mem[l], "first")?;
+            let steps = first.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f });
+            match out.iter_mut().find(|p| p.population == c.population) {
+                Some(p) => p.first.extend(steps),
+                None => out.push(FirstSpikes { population: c.population, first: steps.collect() }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a sample's spike steps into the input PEs and its label into
+    /// the loss PE; returns the loss PE's position.
+    fn write_input(&mut self, sh: &Shared, input: SampleInput) -> Result<Option<usize>, EmuError> {
         let mut loss_core = None;
         for l in 0..self.cores.len() {
             let core = self.cores[l];
@@ -512,6 +550,13 @@ impl Group {
                 _ => {}
             }
         }
+        Ok(loss_core)
+    }
+
+    /// One sample on this copy: write its input, run both phases, read the loss PE.
+    fn run_sample(&mut self, sh: &Shared, copy: usize, input: SampleInput) -> Result<SampleResult, EmuError> {
+        let t = sh.program.steps as i32;
+        let loss_core = self.write_input(sh, input)?;
         let mut away = Vec::new();
         for n in 0..t {
             self.settle(sh, &mut away)?;
@@ -666,6 +711,17 @@ impl Emulator {
             }
         }
         Ok(results)
+    }
+
+    /// Runs the forward pass of a program without training (one copy) on
+    /// each sample in turn; returns, per sample, every layer population's
+    /// first spikes (in slice order, so neuron order).
+    pub fn infer(&mut self, samples: &[SampleInput]) -> Result<Vec<Vec<FirstSpikes>>, EmuError> {
+        if self.shared.program.cores.iter().any(|c| c.role == Role::Loss) {
+            return Err(EmuError::NotYetSupported { what: "inference on a program that trains".into() });
+        }
+        let sh = &self.shared;
+        samples.iter().map(|&s| self.groups[0].run_forward(sh, s)).collect()
     }
 
     fn end_batch(&mut self, step_size: f32, bc2_sqrt: f32) -> Result<(), EmuError> {
