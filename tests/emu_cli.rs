@@ -83,7 +83,13 @@ fn an_emulated_epoch_equals_the_reference_epoch() {
         grads.push((stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap()));
     }
     assert_eq!(grads[0], grads[1]);
-    let out = snnc(&["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "0..5", "--backend", "emulator", "--out", "/dev/null"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not yet supported"));
+    // Five samples (not a batch): one PE group, errors divided by 5.
+    let mut grads = Vec::new();
+    for backend in ["emulator", "reference"] {
+        let out = tmp.path().join(format!("{backend}.five.safetensors"));
+        let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "0..5"];
+        let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
+        grads.push((stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap()));
+    }
+    assert_eq!(grads[0], grads[1]);
 }

@@ -82,8 +82,8 @@ pub struct GradArgs {
     /// Sample range `A..B` (B exclusive).
     #[arg(long)]
     pub samples: String,
-    /// Which implementation computes the gradient (the emulator needs exactly
-    /// one batch of samples: B - A = the spec's batch).
+    /// Which implementation computes the gradient (the emulator runs one
+    /// batch on its batch copies, any other count on one copy).
     #[arg(long, value_enum, default_value_t = Backend::Reference)]
     pub backend: Backend,
     /// Where to write the mean gradient (safetensors, same names and shapes as weights).
@@ -415,10 +415,11 @@ impl EmuReport {
     }
 }
 
-/// The batch gradient computed in the emulator: one sample per batch copy
-/// (in waves when there are fewer copies than samples), each copy's layer
-/// PEs hold its sample's gradient (errors already divided by the batch); the
-/// host sums them in sample order, as the optimiser PE does.
+/// The mean gradient of `idx` computed in the emulator: one sample per batch
+/// copy (in waves when there are fewer copies than samples; for other than
+/// one batch, one copy whose loss divides by `idx.len()`), each copy's layer
+/// PEs hold its sample's gradient (errors already divided); the host sums
+/// them in sample order, as the optimiser PE does.
 fn emulated_gradient(
     net: &snnc_compiler::ValidNetwork,
     p: &Prepared,
@@ -426,15 +427,17 @@ fn emulated_gradient(
     data: &snnc_runtime::data::encode::Encoded,
     idx: &[usize],
 ) -> Result<(f32, Vec<Vec<f32>>), Failure> {
-    if idx.len() != p.train_spec.batch as usize {
-        return Err(Failure::not_yet_supported(&format!(
-            "`--backend emulator` for {} samples (it computes exactly one batch of {})",
-            idx.len(),
-            p.train_spec.batch
-        )));
-    }
     let internal = |e: snnc_runtime::emu::EmuError| Failure::Internal(Report::new(e));
-    let mut emu = super::build::emulator_for(net, weights)?;
+    // Other than one batch: one PE group runs the samples one after another,
+    // each loss error divided by their number (the reference's mean).
+    let mut net = net.clone();
+    if idx.len() != p.train_spec.batch as usize
+        && let Some(t) = net.train.as_mut()
+    {
+        t.batch = u32::try_from(idx.len()).map_err(|_| Failure::rejected("too many samples"))?;
+        net.target.mapping = snnc_compiler::network::Mapping::SingleCopy;
+    }
+    let mut emu = super::build::emulator_for(&net, weights)?;
     let copies = emu.program().copies as usize;
     let mut loss_sum = 0.0f32;
     let mut sum: Vec<Vec<f32>> = p.plan.projections.iter().map(|q| vec![0.0; q.n_pre * q.n_post]).collect();
