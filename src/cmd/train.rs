@@ -216,7 +216,7 @@ pub fn train(args: TrainArgs) -> CmdResult {
             let b = bar.get_or_insert_with(|| {
                 let b = ProgressBar::new(total as u64);
                 b.set_style(
-                    ProgressStyle::with_template("epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed}")
+                    ProgressStyle::with_template("epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left")
                         .expect("valid template")
                         .progress_chars("=> "),
                 );
