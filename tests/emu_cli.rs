@@ -73,23 +73,20 @@ fn an_emulated_epoch_equals_the_reference_epoch() {
     }
     assert_eq!(lines[0], lines[2], "metrics");
     assert_eq!(lines[1], lines[3], "weights");
-    // The gradient of one batch at the trained weights, on both backends.
+    // The gradient at the trained weights, on both backends: of one batch
+    // (its copies), and of five samples (not a batch: one PE group, errors
+    // divided by 5).
     let weights = tmp.path().join("emulator/weights.safetensors");
-    let mut grads = Vec::new();
-    for backend in ["emulator", "reference"] {
-        let out = tmp.path().join(format!("{backend}.grad.safetensors"));
-        let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "22..44"];
-        let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
-        grads.push((stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap()));
+    for samples in ["22..44", "0..5"] {
+        let grads: Vec<(String, Vec<u8>)> = ["emulator", "reference"]
+            .iter()
+            .map(|backend| {
+                let out = tmp.path().join(format!("{backend}.{samples}.safetensors"));
+                let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", samples];
+                let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
+                (stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap())
+            })
+            .collect();
+        assert_eq!(grads[0], grads[1], "samples {samples}");
     }
-    assert_eq!(grads[0], grads[1]);
-    // Five samples (not a batch): one PE group, errors divided by 5.
-    let mut grads = Vec::new();
-    for backend in ["emulator", "reference"] {
-        let out = tmp.path().join(format!("{backend}.five.safetensors"));
-        let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", "0..5"];
-        let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
-        grads.push((stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap()));
-    }
-    assert_eq!(grads[0], grads[1]);
 }

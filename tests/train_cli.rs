@@ -112,9 +112,16 @@ fn init_weights_grad_and_seed() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a safetensors file"));
 }
 
-/// Trains `spec` for two epochs with both backends; their per-epoch losses
-/// and accuracies and the test accuracy are the same.
-fn both_backends_agree(dir: &Path, spec: &Path) {
+/// The small spec with its mapping line replaced by `mapping`, trained for
+/// two epochs with both backends: their per-epoch losses and accuracies and
+/// the test accuracy are the same.
+fn both_backends_agree(mapping: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, spec) = (tmp.path(), small_spec(tmp.path()));
+    let text = std::fs::read_to_string(&spec).unwrap().replace("mapping  = batch_parallel", mapping);
+    assert!(text.contains(mapping), "the example changed shape");
+    std::fs::write(&spec, text).unwrap();
+    let spec = spec.as_path();
     let place = snnc(&["place", s(spec)]);
     assert!(place.status.success(), "{}", String::from_utf8_lossy(&place.stderr));
     let mut last = Vec::new();
@@ -136,26 +143,14 @@ fn both_backends_agree(dir: &Path, spec: &Path) {
 /// numbers as the reference trainer.
 #[test]
 fn a_split_layer_trains_the_same_in_both_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = small_spec(dir.path());
-    let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replace("mapping  = batch_parallel", "mapping  = batch_parallel\n    neurons_per_core = 8");
-    assert!(text.contains("neurons_per_core = 8"), "the example changed shape");
-    std::fs::write(&spec, text).unwrap();
-    both_backends_agree(dir.path(), &spec);
+    both_backends_agree("mapping  = batch_parallel\n    neurons_per_core = 8");
 }
 
 /// One PE group for the whole batch (`mapping = single_copy`) trains in the
 /// emulator to the same numbers as the reference trainer.
 #[test]
 fn single_copy_trains_the_same_in_both_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = small_spec(dir.path());
-    let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
-    assert!(text.contains("mapping  = single_copy"), "the example changed shape");
-    std::fs::write(&spec, text).unwrap();
-    both_backends_agree(dir.path(), &spec);
+    both_backends_agree("mapping  = single_copy");
 }
 
 #[test]

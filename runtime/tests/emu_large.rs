@@ -6,26 +6,17 @@
 //! step (every projection with a gradient), in the optimiser PEs and in the
 //! last copy's layer PEs. About 7 GB and half a minute.
 
-use std::path::Path;
+#[path = "support/load.rs"]
+mod load;
 
-use snnc_compiler::driver::map_network;
-use snnc_compiler::lower::lower;
 use snnc_runtime::emu::{Emulator, SampleInput};
 use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::eventprop::{Scratch, sample_gradient, transpose};
-use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::optim::Optimizer;
-use snnc_runtime::train::trainer::prepare;
 
 #[test]
 fn large_trains_one_batch_identically() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("large.snn")).unwrap();
-    let net = snnc_compiler::check_source("large.snn", &text).unwrap();
-    let mapped = map_network(&net).unwrap();
-    let p = prepare(&net, &dir).unwrap();
-    let weights = init_weights(&p.plan, 0);
-    let program = lower(&net, &mapped, &weights).unwrap();
+    let load::Loaded { p, mapped, program, weights } = load::load_example("large.snn");
     assert_eq!((program.cores.len(), mapped.placement.chips_used()), (6301, 43));
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
 

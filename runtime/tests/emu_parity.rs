@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+#[path = "support/load.rs"]
+mod load;
+
 use snnc_compiler::driver::map_network;
 use snnc_compiler::lower::lower;
 use snnc_compiler::network::OptimizerSpec;
@@ -12,6 +15,7 @@ use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::eventprop::{Scratch, first_spikes, forward, sample_gradient, transpose};
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::optim::Optimizer;
+use load::load;
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, run_epoch};
 
 fn setup(example: &str) -> (Prepared, Emulator, Vec<Vec<f32>>) {
@@ -27,17 +31,9 @@ fn setup_with(example: &str, optimizer: Option<OptimizerSpec>) -> (Prepared, Emu
 
 /// [`setup_with`] for a spec given as text (data paths relative to the examples).
 fn setup_source(name: &str, text: &str, optimizer: Option<OptimizerSpec>) -> (Prepared, Emulator, Vec<Vec<f32>>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut net = snnc_compiler::check_source(name, text).unwrap();
-    if let (Some(o), Some(t)) = (optimizer, net.train.as_mut()) {
-        t.optimizer = o;
-    }
-    let mapped = map_network(&net).unwrap();
-    let p = prepare(&net, &dir).unwrap();
-    let weights = init_weights(&p.plan, 0);
-    let program = lower(&net, &mapped, &weights).unwrap();
-    let emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
-    (p, emu, weights)
+    let l = load(name, text, optimizer);
+    let emu = Emulator::new(l.program, &l.mapped.machine, &l.mapped.routing.tables).unwrap();
+    (l.p, emu, l.weights)
 }
 
 fn inputs(p: &Prepared, idx: &[usize]) -> Vec<(Vec<u32>, u32)> {

@@ -7,15 +7,15 @@
 //! Yin-Yang points in both backends and compares every epoch's losses and
 //! accuracies, the weights and the optimiser state.
 
-use std::fmt::Write;
-use std::path::Path;
+#[path = "support/load.rs"]
+mod load;
 
+use std::fmt::Write;
+
+use load::{Loaded, load};
 use proptest::prelude::*;
-use snnc_compiler::driver::map_network;
-use snnc_compiler::lower::lower;
 use snnc_runtime::emu::Emulator;
-use snnc_runtime::train::init::init_weights;
-use snnc_runtime::train::trainer::{TrainState, prepare, run_epoch};
+use snnc_runtime::train::trainer::{TrainState, run_epoch};
 
 /// The spec text of one random network.
 fn spec(
@@ -73,12 +73,7 @@ fn spec(
 }
 
 fn trains_identically(text: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let net = snnc_compiler::check_source("random.snn", text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-    let mapped = map_network(&net).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-    let p = prepare(&net, &dir).unwrap();
-    let weights = init_weights(&p.plan, 0);
-    let program = lower(&net, &mapped, &weights).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let Loaded { p, mapped, program, weights } = load("random.snn", text, None);
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
     let mut reference = TrainState::new(&p, 0, Some(weights.clone()));
     let mut emulated = TrainState::new(&p, 0, Some(weights));

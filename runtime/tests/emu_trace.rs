@@ -9,6 +9,8 @@
 #[path = "support/c_harness.rs"]
 #[allow(dead_code)] // only `call_record`, through trace_replay
 mod c_harness;
+#[path = "support/load.rs"]
+mod load;
 #[path = "support/trace_replay.rs"]
 #[allow(dead_code)] // the firmware parts are for firmware_trace_parity.rs
 mod trace_replay;

@@ -26,6 +26,8 @@
 #[allow(dead_code)]
 #[path = "support/c_harness.rs"]
 mod c_harness;
+#[path = "support/load.rs"]
+mod load;
 #[path = "support/trace_replay.rs"]
 mod trace_replay;
 

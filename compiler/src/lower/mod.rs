@@ -233,8 +233,8 @@ pub(crate) struct LayerShape {
     /// for the layers below; the others continue the previous slice's sums
     /// ([`tag::PARTIAL`]).
     pub head: bool,
-    /// Its spikes go somewhere (a post population or the loss): a sink of a
-    /// network without training sends none.
+    /// Its spikes go somewhere: it has a spike flow (to a post population or
+    /// the loss). A dead-end layer, or a readout without a loss, sends none.
     pub sends_spikes: bool,
 }
 
@@ -518,20 +518,21 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             data.insert("weights".into(), wt);
         }
 
+        // A slice whose spikes go nowhere (no flow, so no key) sends none.
+        let sends_spikes = key(id, PacketKind::Spike).is_some();
         let template = match slice.batch_copy {
             Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
             _ => {
                 let kernel = match slice.role {
                     Role::Input => {
-                        let sends = !net.outgoing(pop).is_empty();
-                        kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32, sends)
+                        kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32, sends_spikes)
                     }
                     Role::Layer if train.is_none() => {
-                        let shape = layer_shape(net, pop, slice, &proj_offset)?;
+                        let shape = layer_shape(net, pop, slice, sends_spikes, &proj_offset)?;
                         kernels::layer_inference(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32)
                     }
                     Role::Layer => {
-                        let mut shape = layer_shape(net, pop, slice, &proj_offset)?;
+                        let mut shape = layer_shape(net, pop, slice, sends_spikes, &proj_offset)?;
                         let n = slice.neurons.end - slice.neurons.start;
                         // The spike record grows into the room the PE has left.
                         let budgeted = kernels::layer(&shape, n, rx.len() as u32, steps);
@@ -674,6 +675,7 @@ fn layer_shape(
     net: &ValidNetwork,
     pop: NodeIndex,
     slice: &crate::partition::Slice,
+    sends_spikes: bool,
     proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
 ) -> Result<LayerShape, LowerError> {
     let n = slice.neurons.end - slice.neurons.start;
@@ -702,7 +704,7 @@ fn layer_shape(
         input_words: input_words as u32,
         error_parts: resources::error_parts(net, pop) as u32,
         head: slice.neurons.start == 0,
-        sends_spikes: !net.outgoing(pop).is_empty() || net.train.as_ref().is_some_and(|t| t.readout == pop),
+        sends_spikes,
     })
 }
 

@@ -506,11 +506,7 @@ impl Group {
         let t = sh.program.steps as i32;
         self.write_input(sh, input)?;
         let mut away = Vec::new();
-        for n in 0..t {
-            self.settle(sh, &mut away)?;
-            self.tick(sh, Invocation::TickForward { step: n }, &mut away)?;
-        }
-        self.settle(sh, &mut away)?;
+        self.forward_phase(sh, &mut away)?;
         self.no_crossing(&away, 0)?;
         let mut out: Vec<FirstSpikes> = Vec::new();
         for l in 0..self.cores.len() {
@@ -526,6 +522,16 @@ impl Group {
             }
         }
         Ok(out)
+    }
+
+    /// The forward ticks `0 .. T-1`, each after the previous tick's
+    /// packets are delivered, and the delivery of the last tick's.
+    fn forward_phase(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
+        for n in 0..sh.program.steps as i32 {
+            self.settle(sh, away)?;
+            self.tick(sh, Invocation::TickForward { step: n }, away)?;
+        }
+        self.settle(sh, away)
     }
 
     /// Writes a sample's spike steps into the input PEs and its label into
@@ -558,11 +564,7 @@ impl Group {
         let t = sh.program.steps as i32;
         let loss_core = self.write_input(sh, input)?;
         let mut away = Vec::new();
-        for n in 0..t {
-            self.settle(sh, &mut away)?;
-            self.tick(sh, Invocation::TickForward { step: n }, &mut away)?;
-        }
-        self.settle(sh, &mut away)?;
+        self.forward_phase(sh, &mut away)?;
         for n in (0..t - 1).rev() {
             self.settle(sh, &mut away)?;
             self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;

@@ -6,15 +6,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use snnc_compiler::driver::{Mapped, map_network};
+use snnc_compiler::driver::Mapped;
 use snnc_compiler::emit::c::memory_words;
 use snnc_compiler::emit::c::program::program_files;
 use snnc_compiler::kernel::{Invocation, Kernel};
-use snnc_compiler::lower::{Program, lower};
+use snnc_compiler::lower::Program;
 use snnc_runtime::emu::{Emulator, PeEvent, PeTrace, SampleInput};
-use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::optim::Optimizer;
-use snnc_runtime::train::trainer::prepare;
 
 /// A traced emulator after one training batch, with what it ran.
 pub struct Recorded {
@@ -39,12 +37,7 @@ pub fn training_batch(example: &str, traced: bool) -> Recorded {
 
 /// [`training_batch`] of a spec given as text (data relative to the examples).
 pub fn training_batch_of(name: &str, text: &str, traced: bool) -> Recorded {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let net = snnc_compiler::check_source(name, text).expect("checks");
-    let mapped = map_network(&net).expect("maps");
-    let p = prepare(&net, &dir).expect("prepares");
-    let weights = init_weights(&p.plan, 0);
-    let program = lower(&net, &mapped, &weights).expect("lowers");
+    let crate::load::Loaded { p, mapped, program, weights } = crate::load::load(name, text, None);
     let load = if traced {
         Emulator::new_traced
     } else {
