@@ -31,10 +31,10 @@ fn yinyang_example_equals_the_network_built_in_code() {
     let built = yinyang_network(120);
     assert_eq!(parsed.name, built.name);
     assert_eq!(parsed.time, built.time);
-    let pops = |n: &ValidNetwork| n.populations().map(|(_, p)| (p.name.clone(), p.size, p.kind.clone())).collect::<Vec<_>>();
+    let pops =
+        |n: &ValidNetwork| n.populations().map(|(_, p)| (p.name.clone(), p.size, p.kind.clone())).collect::<Vec<_>>();
     assert_eq!(pops(&parsed), pops(&built));
-    let projs =
-        |n: &ValidNetwork| n.projections().map(|(_, a, b, p)| (a, b, p.kind, p.init)).collect::<Vec<_>>();
+    let projs = |n: &ValidNetwork| n.projections().map(|(_, a, b, p)| (a, b, p.kind, p.init)).collect::<Vec<_>>();
     assert_eq!(projs(&parsed), projs(&built));
     let mut train = parsed.train.clone().expect("the example trains");
     train.span = Span::default();

@@ -25,8 +25,11 @@ fn check_accepts_an_example_with_status_0() {
 fn check_rejects_a_malformed_file_with_status_1_and_a_diagnostic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.snn");
-    std::fs::write(&path, "network n {\n    time { dt = 1 ms; steps = 20 }\n    population o = lif(3) { tau_mem = 20 steps }\n}\n")
-        .expect("write");
+    std::fs::write(
+        &path,
+        "network n {\n    time { dt = 1 ms; steps = 20 }\n    population o = lif(3) { tau_mem = 20 steps }\n}\n",
+    )
+    .expect("write");
     let out = snnc(&["check", path.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -43,7 +46,8 @@ fn a_missing_file_is_rejected_with_status_1() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [&["--help"][..], &["check", "--help"], &["graph", "--help"], &["train", "--help"], &["place", "--help"]] {
+    for cmd in [&["--help"][..], &["check", "--help"], &["graph", "--help"], &["train", "--help"], &["place", "--help"]]
+    {
         let out = snnc(cmd);
         assert_eq!(out.status.code(), Some(0), "{cmd:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{cmd:?}");
@@ -56,8 +60,7 @@ fn graph_of_deep_renders_with_graphviz() {
     assert_eq!(out.status.code(), Some(0));
     let dot_src = out.stdout;
     assert!(String::from_utf8_lossy(&dot_src).starts_with("digraph \"deep\" {"));
-    let Ok(mut child) = Command::new("dot").arg("-Tsvg").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()
-    else {
+    let Ok(mut child) = Command::new("dot").arg("-Tsvg").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn() else {
         eprintln!("skipped: Graphviz `dot` is not installed (apt-get install graphviz)");
         return;
     };

@@ -12,9 +12,7 @@ use snnc_compiler::kernel::examples::{LifExample, lif_layer};
 use snnc_compiler::kernel::print_kernel;
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
 }
 
 fn code(f: &Failure) -> Option<String> {
@@ -28,47 +26,20 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
     let kir = dir.path().join("lif.kir");
     std::fs::write(&kir, print_kernel(&lif_layer(LifExample::default()))).expect("write");
     let out = dir.path().join("out");
-    emit(EmitArgs {
-        file: kir,
-        output: out.clone(),
-    })
-    .unwrap_or_else(|_| panic!("emits"));
-    for name in [
-        "lif_layer.c",
-        "s2_hal.h",
-        "s2_kernel.h",
-        "s2_pe.ld",
-        "Makefile",
-        "programs.mk",
-    ] {
+    emit(EmitArgs { file: kir, output: out.clone() }).unwrap_or_else(|_| panic!("emits"));
+    for name in ["lif_layer.c", "s2_hal.h", "s2_kernel.h", "s2_pe.ld", "Makefile", "programs.mk"] {
         assert!(out.join(name).is_file(), "{name} is written");
     }
-    let has = |tool: &str| {
-        Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
+    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     if has("make") && has("cc") {
-        let status = Command::new("make")
-            .current_dir(&out)
-            .args(["-s", "host"])
-            .status()
-            .expect("make");
+        let status = Command::new("make").current_dir(&out).args(["-s", "host"]).status().expect("make");
         assert!(status.success(), "make host");
     } else {
         eprintln!("SKIPPED: building the host harness needs make and cc");
     }
     if has("make") && has("arm-none-eabi-gcc") {
-        let status = Command::new("make")
-            .current_dir(&out)
-            .args(["-s", "all"])
-            .status()
-            .expect("make");
-        assert!(
-            status.success() && out.join("build/lif_layer.elf").is_file(),
-            "make all"
-        );
+        let status = Command::new("make").current_dir(&out).args(["-s", "all"]).status().expect("make");
+        assert!(status.success() && out.join("build/lif_layer.elf").is_file(), "make all");
     } else {
         eprintln!("SKIPPED: building the firmware needs make and arm-none-eabi-gcc");
     }
@@ -105,15 +76,8 @@ fn a_network_without_training_emits_forward_only_firmware() {
 fn bad_input_is_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let kir = dir.path().join("bad.kir");
-    std::fs::write(
-        &kir,
-        "kernel k budget 64\nbuffer b: f32[4] @ 0\nfn init( {\n",
-    )
-    .expect("write");
-    match emit(EmitArgs {
-        file: kir,
-        output: dir.path().join("a"),
-    }) {
+    std::fs::write(&kir, "kernel k budget 64\nbuffer b: f32[4] @ 0\nfn init( {\n").expect("write");
+    match emit(EmitArgs { file: kir, output: dir.path().join("a") }) {
         Err(f @ Failure::Rejected(_)) => {
             assert_eq!(code(&f).as_deref(), Some("snn::kernel::parse"))
         }
@@ -122,11 +86,5 @@ fn bad_input_is_rejected() {
     }
     let snn = dir.path().join("bad.snn");
     std::fs::write(&snn, "network broken {").expect("write");
-    assert!(matches!(
-        emit(EmitArgs {
-            file: snn,
-            output: dir.path().join("b")
-        }),
-        Err(Failure::Rejected(_))
-    ));
+    assert!(matches!(emit(EmitArgs { file: snn, output: dir.path().join("b") }), Err(Failure::Rejected(_))));
 }

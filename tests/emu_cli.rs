@@ -53,7 +53,8 @@ fn build_writes_the_same_program_twice_and_run_refuses_an_edited_one() {
 #[test]
 fn emit_kernel_ir_prints_every_template() {
     let stdout = ok(&snnc(&["build", "examples/deep.snn", "--emit", "kernel-ir"]));
-    let kernels: Vec<&str> = stdout.lines().filter(|l| l.starts_with("kernel ")).map(|l| l.split(' ').nth(1).unwrap()).collect();
+    let kernels: Vec<&str> =
+        stdout.lines().filter(|l| l.starts_with("kernel ")).map(|l| l.split(' ').nth(1).unwrap()).collect();
     assert_eq!(kernels, ["input_input", "layer_h1", "layer_h2", "layer_h3", "layer_output", "loss", "optimiser_0"]);
 }
 
@@ -63,7 +64,17 @@ fn an_emulated_epoch_equals_the_reference_epoch() {
     let mut lines = Vec::new();
     for backend in ["emulator", "reference"] {
         let dir = tmp.path().join(backend);
-        let out = ok(&snnc(&["train", "examples/yinyang.snn", "--backend", backend, "--epochs", "1", "--json", "--out", dir.to_str().unwrap()]));
+        let out = ok(&snnc(&[
+            "train",
+            "examples/yinyang.snn",
+            "--backend",
+            backend,
+            "--epochs",
+            "1",
+            "--json",
+            "--out",
+            dir.to_str().unwrap(),
+        ]));
         let mut v: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         for x in &mut v {
             x.as_object_mut().unwrap().retain(|k, _| k != "seconds" && k != "run_dir" && k != "emulator");
@@ -82,7 +93,8 @@ fn an_emulated_epoch_equals_the_reference_epoch() {
             .iter()
             .map(|backend| {
                 let out = tmp.path().join(format!("{backend}.{samples}.safetensors"));
-                let args = ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", samples];
+                let args =
+                    ["grad", "examples/yinyang.snn", "--weights", weights.to_str().unwrap(), "--samples", samples];
                 let stdout = ok(&snnc(&[&args[..], &["--backend", backend, "--out", out.to_str().unwrap()]].concat()));
                 (stdout.lines().next().unwrap().to_string(), std::fs::read(out).unwrap())
             })

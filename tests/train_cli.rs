@@ -15,9 +15,10 @@ fn root() -> PathBuf {
 /// `examples/yinyang.snn` shrunk (16 hidden, 440 training samples) into `dir`.
 fn small_spec(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(root().join("examples/yinyang.snn")).unwrap();
-    let text = text
-        .replace("lif(120)", "lif(16)")
-        .replace("train = 5000 @ seed 42, validation = 1000 @ seed 41, test = 1000 @ seed 40", "train = 440 @ seed 42, validation = 100 @ seed 41, test = 100 @ seed 40");
+    let text = text.replace("lif(120)", "lif(16)").replace(
+        "train = 5000 @ seed 42, validation = 1000 @ seed 41, test = 1000 @ seed 40",
+        "train = 440 @ seed 42, validation = 100 @ seed 41, test = 100 @ seed 40",
+    );
     assert!(text.contains("lif(16)") && text.contains("440 @ seed 42"), "the example changed shape");
     let path = dir.join("small.snn");
     std::fs::write(&path, text).unwrap();
@@ -36,7 +37,8 @@ fn json_stream_and_run_directory() {
     let out = snnc(&["train", s(&spec), "--epochs", "2", "--out", s(&run), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert_eq!(lines[0]["epoch"], 1);
     assert_eq!(lines[1]["epoch"], 2);
@@ -47,7 +49,8 @@ fn json_stream_and_run_directory() {
         assert!((0.0..=1.0).contains(&v), "{key} = {v}");
     }
     assert!(summary["seconds"].as_f64().unwrap() > 0.0);
-    for f in ["spec.snn", "weights.safetensors", "checkpoint.safetensors", "metrics.csv", "metrics.json", "curves.svg"] {
+    for f in ["spec.snn", "weights.safetensors", "checkpoint.safetensors", "metrics.csv", "metrics.json", "curves.svg"]
+    {
         assert!(run.join(f).is_file(), "{f}");
     }
     assert_eq!(std::fs::read_to_string(run.join("spec.snn")).unwrap(), std::fs::read_to_string(&spec).unwrap());
@@ -77,8 +80,14 @@ fn resume_from_the_cli_is_bit_identical() {
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     let lines = String::from_utf8(resumed.stdout).unwrap();
     assert_eq!(lines.lines().count(), 3, "epochs 2 and 3, then the summary:\n{lines}");
-    assert_eq!(std::fs::read(a.join("weights.safetensors")).unwrap(), std::fs::read(b.join("weights.safetensors")).unwrap());
-    assert_eq!(std::fs::read(a.join("checkpoint.safetensors")).unwrap().len(), std::fs::read(b.join("checkpoint.safetensors")).unwrap().len());
+    assert_eq!(
+        std::fs::read(a.join("weights.safetensors")).unwrap(),
+        std::fs::read(b.join("weights.safetensors")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(a.join("checkpoint.safetensors")).unwrap().len(),
+        std::fs::read(b.join("checkpoint.safetensors")).unwrap().len()
+    );
 
     // A different spec cannot resume this run.
     let other = dir.path().join("other.snn");
@@ -96,18 +105,25 @@ fn init_weights_grad_and_seed() {
     assert!(snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&run), "--json", "--seed", "7"]).status.success());
     let weights = run.join("weights.safetensors");
     let g = dir.path().join("g.safetensors");
-    let out = snnc(&["grad", s(&spec), "--weights", s(&weights), "--split", "test", "--samples", "0..10", "--out", s(&g)]);
+    let out =
+        snnc(&["grad", s(&spec), "--weights", s(&weights), "--split", "test", "--samples", "0..10", "--out", s(&g)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("mean loss over test samples 0..10") && text.contains("hidden->output"), "{text}");
     assert!(g.is_file());
-    let bad = snnc(&["grad", s(&spec), "--weights", s(&weights), "--split", "test", "--samples", "0..1000", "--out", s(&g)]);
+    let bad =
+        snnc(&["grad", s(&spec), "--weights", s(&weights), "--split", "test", "--samples", "0..1000", "--out", s(&g)]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("out of range"));
     // --init-weights starts from a file; a wrong file is rejected with its reason.
     let run2 = dir.path().join("run2");
-    assert!(snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&run2), "--init-weights", s(&weights), "--json"]).status.success());
-    let wrong = snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&dir.path().join("run3")), "--init-weights", s(&spec)]);
+    assert!(
+        snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&run2), "--init-weights", s(&weights), "--json"])
+            .status
+            .success()
+    );
+    let wrong =
+        snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&dir.path().join("run3")), "--init-weights", s(&spec)]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a safetensors file"));
 }
@@ -126,7 +142,8 @@ fn both_backends_agree(mapping: &str) {
     assert!(place.status.success(), "{}", String::from_utf8_lossy(&place.stderr));
     let mut last = Vec::new();
     for backend in ["emulator", "reference"] {
-        let out = snnc(&["train", s(spec), "--backend", backend, "--epochs", "2", "--json", "--out", s(&dir.join(backend))]);
+        let out =
+            snnc(&["train", s(spec), "--backend", backend, "--epochs", "2", "--json", "--out", s(&dir.join(backend))]);
         assert!(out.status.success(), "{backend}: {}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -200,7 +217,8 @@ fn gradcheck_and_bench_run() {
 fn ambiguous_filter_reports_what_it_removed() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_spec(dir.path());
-    let text = std::fs::read_to_string(&spec).unwrap().replace("seed      = 0", "seed      = 0\n    filter_ambiguous = true");
+    let text =
+        std::fs::read_to_string(&spec).unwrap().replace("seed      = 0", "seed      = 0\n    filter_ambiguous = true");
     std::fs::write(&spec, text).unwrap();
     let out = snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&dir.path().join("r"))]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -31,7 +31,8 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     // The shape of examples/large.snn: 9,590,000 synapses per copy, 4 copies.
-    let large = common::feed_forward(&[785, 2000, 2000, 2000, 10], Some(4), MachineSize::Board48, Mapping::BatchParallel);
+    let large =
+        common::feed_forward(&[785, 2000, 2000, 2000, 10], Some(4), MachineSize::Board48, Mapping::BatchParallel);
     let mut group = c.benchmark_group("map_large_x4_board48");
     group.sample_size(10);
     group.bench_function("map_network (with invariant checks)", |b| b.iter(|| map_network(&large).expect("maps")));

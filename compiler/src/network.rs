@@ -350,7 +350,9 @@ pub enum Schedule {
     Constant,
     /// lr multiplied by `per_epoch` every epoch, applied per batch as
     /// `per_epoch^(1/batches_per_epoch)`.
-    Exponential { per_epoch: f64 },
+    Exponential {
+        per_epoch: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -399,9 +401,7 @@ impl ValidNetwork {
     }
 
     /// Projections in declaration order, as (edge, pre, post, projection).
-    pub fn projections(
-        &self,
-    ) -> impl Iterator<Item = (EdgeIndex, NodeIndex, NodeIndex, &Projection)> {
+    pub fn projections(&self) -> impl Iterator<Item = (EdgeIndex, NodeIndex, NodeIndex, &Projection)> {
         self.graph.edge_indices().map(move |e| {
             let (a, b) = self.graph.edge_endpoints(e).expect("edge index from this graph");
             (e, a, b, &self.graph[e])
@@ -458,9 +458,7 @@ impl ValidNetwork {
 
     /// Number of trainable weights.
     pub fn trainable_parameters(&self) -> u64 {
-        self.projections()
-            .map(|(_, a, b, _)| u64::from(self.graph[a].size) * u64::from(self.graph[b].size))
-            .sum()
+        self.projections().map(|(_, a, b, _)| u64::from(self.graph[a].size) * u64::from(self.graph[b].size)).sum()
     }
 }
 
@@ -511,11 +509,7 @@ impl NetworkBuilder {
 pub fn yinyang_network(hidden: u32) -> ValidNetwork {
     let lif = PopulationKind::Lif(LifParams { tau_mem: 20e-3, tau_syn: 5e-3, threshold: 1.0, reset: Reset::Zero });
     let mut b = NetworkBuilder::new("yinyang", 1e-3, 27);
-    let input = b.population(
-        "input",
-        5,
-        PopulationKind::SpikeSource(SpikeSource::seed_latency()),
-    );
+    let input = b.population("input", 5, PopulationKind::SpikeSource(SpikeSource::seed_latency()));
     let h = b.population("hidden", hidden, lif.clone());
     let out = b.population("output", 3, lif);
     b.dense(input, h, Init::Normal { mean: 3.2, std: 3.2, scale: InitScale::FanInSqrt });

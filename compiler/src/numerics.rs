@@ -25,14 +25,7 @@ pub const LN2_HI: f32 = 0.693_145_75;
 pub const LN2_LO: f32 = 1.428_606_8e-6;
 
 /// Taylor coefficients 1/k! for k = 2..7, evaluated by Horner's rule.
-pub const EXP_POLY: [f32; 6] = [
-    1.0 / 5040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-];
+pub const EXP_POLY: [f32; 6] = [1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5];
 
 /// Coefficients of `ln m = 2 s (1 + s^2/3 + s^4/5 + ...)`, highest first, by Horner.
 pub const LN_POLY: [f32; 5] = [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0];

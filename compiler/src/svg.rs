@@ -85,7 +85,12 @@ pub fn placement_svg(name: &str, m: &Mapped) -> String {
         for q in spec.qpes() {
             let (x, y) = qpe_origin(c, q);
             let fill = if spec.is_reserved(q) { "#cccccc" } else { "#ffffff" };
-            let _ = writeln!(s, r##"<rect x="{x}" y="{y}" width="{}" height="{}" fill="{fill}" stroke="#999"/>"##, QPE - 2, QPE - 2);
+            let _ = writeln!(
+                s,
+                r##"<rect x="{x}" y="{y}" width="{}" height="{}" fill="{fill}" stroke="#999"/>"##,
+                QPE - 2,
+                QPE - 2
+            );
         }
     }
     let budget = f64::from(spec.data_bytes);
@@ -134,7 +139,14 @@ pub fn placement_svg(name: &str, m: &Mapped) -> String {
     let lx = (max_x + 1) * chip_w + 10;
     let mut ly = 40;
     let mut legend = |label: &str, colour: &str, s: &mut String| {
-        let _ = writeln!(s, r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{colour}"/><text x="{}" y="{}">{}</text>"#, ly - 9, lx + 14, ly, escape(label));
+        let _ = writeln!(
+            s,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{colour}"/><text x="{}" y="{}">{}</text>"#,
+            ly - 9,
+            lx + 14,
+            ly,
+            escape(label)
+        );
         ly += 20;
     };
     for (i, p) in m.cores.populations.iter().enumerate() {

@@ -227,7 +227,9 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
             let of: Vec<_> = g
                 .copy_slices
                 .first()
-                .map(|c| g.slices[c.clone()].iter().filter(|s| s.population.index() == i && s.role != Role::Loss).collect())
+                .map(|c| {
+                    g.slices[c.clone()].iter().filter(|s| s.population.index() == i && s.role != Role::Loss).collect()
+                })
                 .unwrap_or_default();
             PopulationReport {
                 name: info.name.clone(),

@@ -23,7 +23,9 @@ fn snn(sizes: &[u32], batch: u32, target: &str) -> String {
     }
     let mut pre = "input".to_string();
     for name in &names {
-        s += &format!("    projection {pre} -> {name} = dense {{ init = normal(mean = 1, std = 1, scale = fan_in_sqrt) }}\n");
+        s += &format!(
+            "    projection {pre} -> {name} = dense {{ init = normal(mean = 1, std = 1, scale = fan_in_sqrt) }}\n"
+        );
         pre = name.clone();
     }
     s += "}\n\ntrain {\n";

@@ -36,7 +36,13 @@ fn csv_cases() {
 fn csv_values_and_missing_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("train.csv"), "x,y,l\n0.25,-1e-3,1\n").unwrap();
-    let spec = DataSpec::Csv { train: "train.csv".into(), validation: None, test: Some("nope.csv".into()), features: 2, classes: 2 };
+    let spec = DataSpec::Csv {
+        train: "train.csv".into(),
+        validation: None,
+        test: Some("nope.csv".into()),
+        features: 2,
+        classes: 2,
+    };
     let err = source(&spec, dir.path()).load().unwrap_err().to_string();
     assert!(err.starts_with("cannot read data file") && err.contains("nope.csv"), "{err}");
     let spec = DataSpec::Csv { train: "train.csv".into(), validation: None, test: None, features: 2, classes: 2 };
@@ -49,7 +55,13 @@ fn csv_values_and_missing_files() {
 #[test]
 fn synthetic_blobs_are_seeded_and_separable() {
     let split = |size, seed| SplitSpec { size, seed };
-    let spec = DataSpec::Synthetic { features: 6, classes: 4, train: split(400, 1), validation: split(100, 2), test: split(100, 3) };
+    let spec = DataSpec::Synthetic {
+        features: 6,
+        classes: 4,
+        train: split(400, 1),
+        validation: split(100, 2),
+        test: split(100, 3),
+    };
     let a = source(&spec, Path::new(".")).load().unwrap();
     let b = source(&spec, Path::new(".")).load().unwrap();
     assert_eq!(a.train, b.train);

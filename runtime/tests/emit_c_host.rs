@@ -63,15 +63,10 @@ fn emitted_c_equals_interpreter_on_host() {
         );
     }
     let objects: Vec<String> = sources.iter().map(|s| s.replace(".c", ".o")).collect();
-    run(Command::new(&cc)
-        .current_dir(dir.path())
-        .args(&objects)
-        .args(["-o", "host", "-lm"]));
+    run(Command::new(&cc).current_dir(dir.path()).args(&objects).args(["-o", "host", "-lm"]));
 
     std::fs::write(dir.path().join("script.txt"), host_script(&cases)).expect("script");
-    let output = run(Command::new("sh")
-        .current_dir(dir.path())
-        .args(["-c", "./host < script.txt"]));
+    let output = run(Command::new("sh").current_dir(dir.path()).args(["-c", "./host < script.txt"]));
     let actual = split_transcripts(&output);
     assert_eq!(actual.len(), cases.len(), "one transcript per program");
 
@@ -90,12 +85,6 @@ fn emitted_c_equals_interpreter_on_host() {
             );
         }
     }
-    println!(
-        "{} programs bit-identical ({sends} packets, {traps} traps)",
-        cases.len()
-    );
-    assert!(
-        sends > 1000 && traps > 200,
-        "{sends} packets, {traps} traps"
-    );
+    println!("{} programs bit-identical ({sends} packets, {traps} traps)", cases.len());
+    assert!(sends > 1000 && traps > 200, "{sends} packets, {traps} traps");
 }

@@ -23,9 +23,7 @@ use std::process::Command;
 use rayon::prelude::*;
 
 use c_cases::{example_cases, random_case};
-use c_harness::{
-    Case, expected_transcript, first_difference, qemu_trace, run, run_qemu, tool, write_sources,
-};
+use c_harness::{Case, expected_transcript, first_difference, qemu_trace, run, run_qemu, tool, write_sources};
 use snnc_compiler::kernel::print_kernel;
 
 /// Random kernels run on QEMU (seeds `0..RANDOM_CASES`); each is its own
@@ -40,11 +38,7 @@ const DATA_BUDGET: u64 = 96 * 1024;
 fn size(elf: &Path) -> (u64, u64, u64) {
     let out = run(Command::new("arm-none-eabi-size").arg(elf));
     let line = out.lines().nth(1).expect("size prints a row");
-    let n: Vec<u64> = line
-        .split_whitespace()
-        .take(3)
-        .map(|x| x.parse().expect("number"))
-        .collect();
+    let n: Vec<u64> = line.split_whitespace().take(3).map(|x| x.parse().expect("number")).collect();
     (n[0], n[1], n[2])
 }
 
@@ -54,9 +48,7 @@ fn run_on_qemu(case: &Case) -> (String, (u64, u64, u64)) {
     let files = write_sources(dir.path(), std::slice::from_ref(case));
     let stem = files[0].trim_end_matches(".c");
     let elf = format!("build/{stem}.elf");
-    run(Command::new("make")
-        .current_dir(dir.path())
-        .args(["-s", &elf]));
+    run(Command::new("make").current_dir(dir.path()).args(["-s", &elf]));
     std::fs::write(dir.path().join("s2_events.bin"), qemu_trace(case)).expect("trace");
     let (status, stdout, stderr) = run_qemu(dir.path(), &dir.path().join(&elf), 60);
     assert!(status.success(), "kernel `{}`: qemu exited with {status}:\n{stdout}\n{stderr}", case.kernel.name);
@@ -66,9 +58,7 @@ fn run_on_qemu(case: &Case) -> (String, (u64, u64, u64)) {
 #[test]
 fn emitted_c_equals_interpreter_on_cortex_m4() {
     let why = "the Cortex-M4 parity test builds and runs the emitted firmware";
-    if tool("arm-none-eabi-gcc", why).is_none()
-        || tool("qemu-system-arm", why).is_none()
-        || tool("make", why).is_none()
+    if tool("arm-none-eabi-gcc", why).is_none() || tool("qemu-system-arm", why).is_none() || tool("make", why).is_none()
     {
         return;
     }
@@ -104,8 +94,5 @@ fn emitted_c_equals_interpreter_on_cortex_m4() {
             case.kernel.name
         );
     }
-    println!(
-        "{} programs bit-identical on qemu mps2-an386",
-        results.len()
-    );
+    println!("{} programs bit-identical on qemu mps2-an386", results.len());
 }

@@ -76,7 +76,10 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
             let stream: Vec<Invocation> = (0..core.data["rx_key"].len())
                 .flat_map(|e| {
                     let (key, lo, hi) = (core.data["rx_key"][e], core.data["rx_lo"][e], core.data["rx_hi"][e]);
-                    (lo..hi).map(move |raw| Invocation::Packet { key: key | raw, payload: (0.25 * (raw % 7) as f32 - 0.5).to_bits() })
+                    (lo..hi).map(move |raw| Invocation::Packet {
+                        key: key | raw,
+                        payload: (0.25 * (raw % 7) as f32 - 0.5).to_bits(),
+                    })
                 })
                 .collect();
             let sent = out_a.len();

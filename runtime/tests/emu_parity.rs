@@ -7,6 +7,7 @@ use std::path::Path;
 #[path = "support/load.rs"]
 mod load;
 
+use load::load;
 use snnc_compiler::driver::map_network;
 use snnc_compiler::lower::lower;
 use snnc_compiler::network::OptimizerSpec;
@@ -15,7 +16,6 @@ use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::eventprop::{Scratch, first_spikes, forward, sample_gradient, transpose};
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::optim::Optimizer;
-use load::load;
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, run_epoch};
 
 fn setup(example: &str) -> (Prepared, Emulator, Vec<Vec<f32>>) {
@@ -72,7 +72,12 @@ fn forward_and_backward_match_loaded(example: &str, (p, mut emu, weights): (Prep
                 let mut at = 0;
                 for &q in &layer.incoming {
                     let want: Vec<u32> = scratch.grad[q].iter().map(|x| x.to_bits()).collect();
-                    assert_eq!(&grad[at..at + want.len()], &want[..], "{example}: sample {s}, gradient of {}", p.plan.projections[q].name);
+                    assert_eq!(
+                        &grad[at..at + want.len()],
+                        &want[..],
+                        "{example}: sample {s}, gradient of {}",
+                        p.plan.projections[q].name
+                    );
                     at += want.len();
                 }
                 assert_eq!(at, grad.len(), "{example}: {}'s gradient has every incoming projection", layer.name);
@@ -280,7 +285,10 @@ fn a_corrupted_routing_table_drops_a_packet() {
     let err = emu.run_batch(&samples, None).unwrap_err();
     // The first spike is the bias input's (neuron 4, at step 0).
     let key = key | 4;
-    assert_eq!(err.to_string(), format!("packet with key {key:#010x} matches no routing entry on chip (0, 0): dropped"));
+    assert_eq!(
+        err.to_string(),
+        format!("packet with key {key:#010x} matches no routing entry on chip (0, 0): dropped")
+    );
 }
 
 /// Batch copies run in parallel: one thread and two threads give the same

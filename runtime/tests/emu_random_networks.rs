@@ -68,7 +68,10 @@ fn spec(
     let _ = writeln!(t, "}}\ntrain {{\n    data    = yin_yang(train = 36, validation = 12, test = 12)");
     let _ = writeln!(t, "    readout = out\n    batch   = {batch}\n    epochs  = 2\n}}");
     let mapping = if single { "single_copy" } else { "batch_parallel" };
-    let _ = writeln!(t, "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {per_core}\n}}");
+    let _ = writeln!(
+        t,
+        "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {per_core}\n}}"
+    );
     t
 }
 
@@ -82,7 +85,12 @@ fn trains_identically(text: &str) {
         let got = snnc_runtime::emu::train::run_epoch(&p, &mut emulated, &mut emu, &mut |_, _| {})
             .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
         let numbers = |m: &snnc_runtime::train::trainer::EpochMetrics| {
-            (m.train_loss.to_bits(), m.train_accuracy.to_bits(), m.validation_loss.map(f64::to_bits), m.validation_accuracy.map(f64::to_bits))
+            (
+                m.train_loss.to_bits(),
+                m.train_accuracy.to_bits(),
+                m.validation_loss.map(f64::to_bits),
+                m.validation_accuracy.map(f64::to_bits),
+            )
         };
         assert_eq!(numbers(&got), numbers(&want), "{text}");
         assert_eq!(emulated.weights, reference.weights, "{text}");

@@ -37,31 +37,20 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
         }
         let trace = r.emu.trace(c).expect("traced");
         assert!(
-            matches!(
-                trace.events.first(),
-                Some(PeEvent::Call {
-                    call: Invocation::Init,
-                    ..
-                })
-            ),
+            matches!(trace.events.first(), Some(PeEvent::Call { call: Invocation::Init, .. })),
             "{example}: core {c}'s trace starts with init"
         );
         for (n, e) in trace.events.iter().enumerate() {
             match e {
                 PeEvent::Call { call, sent } => {
                     let mut packets = Vec::new();
-                    interp
-                        .run(*call, &mut memory, &mut packets, &mut OpCounts::default())
-                        .expect("no trap");
+                    interp.run(*call, &mut memory, &mut packets, &mut OpCounts::default()).expect("no trap");
                     assert_eq!(&packets, sent, "{example}: core {c}, event {n} ({call:?})");
                 }
                 PeEvent::Write { word, value } => memory[*word as usize] = *value,
             }
         }
-        assert!(
-            memory == r.emu.memory(c),
-            "{example}: core {c}'s final memory differs from the emulator's"
-        );
+        assert!(memory == r.emu.memory(c), "{example}: core {c}'s final memory differs from the emulator's");
         events += trace.events.len();
     }
     events
@@ -85,31 +74,17 @@ fn deep_traces_replay_through_the_interpreter() {
 fn traces_follow_the_timeline_and_do_not_change_the_run() {
     let r = record_training_batch("yinyang.snn");
     let plain = training_batch("yinyang.snn", false);
-    assert!(
-        plain.emu.trace(0).is_none(),
-        "an untraced emulator records nothing"
-    );
+    assert!(plain.emu.trace(0).is_none(), "an untraced emulator records nothing");
     for c in 0..r.program.cores.len() {
-        assert!(
-            r.emu.memory(c) == plain.emu.memory(c),
-            "core {c}: tracing changed the run"
-        );
+        assert!(r.emu.memory(c) == plain.emu.memory(c), "core {c}: tracing changed the run");
     }
     let steps = r.program.steps as i32;
     for (c, core) in r.program.cores.iter().enumerate() {
         let trace = r.emu.trace(c).expect("traced");
-        let writes = trace
-            .events
-            .iter()
-            .filter(|e| matches!(e, PeEvent::Write { .. }))
-            .count();
+        let writes = trace.events.iter().filter(|e| matches!(e, PeEvent::Write { .. })).count();
         match core.role {
             Role::Layer => assert_eq!(writes, 0, "core {c}: nobody writes a layer PE"),
-            _ => assert!(
-                writes > 0,
-                "core {c} ({}) gets host writes",
-                core.role.name()
-            ),
+            _ => assert!(writes > 0, "core {c} ({}) gets host writes", core.role.name()),
         }
         if core.role != Role::Layer {
             continue;
@@ -118,19 +93,13 @@ fn traces_follow_the_timeline_and_do_not_change_the_run() {
             .events
             .iter()
             .filter_map(|e| match e {
-                PeEvent::Call { call, .. } if !matches!(call, Invocation::Packet { .. }) => {
-                    Some(*call)
-                }
+                PeEvent::Call { call, .. } if !matches!(call, Invocation::Packet { .. }) => Some(*call),
                 _ => None,
             })
             .collect();
         let mut want = vec![Invocation::Init];
         want.extend((0..steps).map(|step| Invocation::TickForward { step }));
-        want.extend(
-            (0..steps - 1)
-                .rev()
-                .map(|step| Invocation::TickBackward { step }),
-        );
+        want.extend((0..steps - 1).rev().map(|step| Invocation::TickBackward { step }));
         want.extend([Invocation::EndOfSample, Invocation::EndOfBatch]);
         assert_eq!(ticks, want, "core {c}'s ticks");
     }

@@ -63,8 +63,7 @@ fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64
     // Loss.
     let (r, lc) = plan.readout.unwrap();
     let k_out = plan.layers[r].size;
-    let first: Vec<usize> =
-        (0..k_out).map(|k| (0..t).find(|&n| s[r + 1][n][k]).unwrap_or(t)).collect();
+    let first: Vec<usize> = (0..k_out).map(|k| (0..t).find(|&n| s[r + 1][n][k]).unwrap_or(t)).collect();
     let (xi, a, b) = (f64::from(lc.xi), f64::from(lc.a), f64::from(lc.b));
     let z: Vec<f64> = first.iter().map(|&tk| -(tk as f64) / xi).collect();
     let lse = z.iter().map(|x| x.exp()).sum::<f64>().ln();

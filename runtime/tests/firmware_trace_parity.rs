@@ -41,15 +41,12 @@ use snnc_compiler::emit::c::program::pe_name;
 use snnc_compiler::emit::c::program_symbol;
 use snnc_runtime::emu::PeEvent;
 use trace_replay::{
-    Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch,
-    write_program,
+    Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch, write_program,
 };
 
 /// The file stem of a core's kernel template (`<stem>.c`).
 fn template_stem(r: &Recorded, core: usize) -> String {
-    program_symbol(&r.program.kernels[r.program.cores[core].kernel])
-        .trim_end_matches("_program")
-        .to_string()
+    program_symbol(&r.program.kernels[r.program.cores[core].kernel]).trim_end_matches("_program").to_string()
 }
 
 /// Replays every PE of `example`'s first training batch through its host
@@ -67,23 +64,13 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
 
     // Every trace is complete: its calls and packets add up to the
     // emulator's own counts.
-    let traces: Vec<_> = (0..cores)
-        .map(|c| r.emu.trace(c).expect("traced"))
-        .collect();
+    let traces: Vec<_> = (0..cores).map(|c| r.emu.trace(c).expect("traced")).collect();
     let counters = r.emu.counters();
-    assert_eq!(
-        traces.iter().map(|t| t.calls() as u64).sum::<u64>(),
-        counters.invocations
-    );
-    assert_eq!(
-        traces.iter().map(|t| t.sent() as u64).sum::<u64>(),
-        counters.packets_sent.iter().sum::<u64>()
-    );
+    assert_eq!(traces.iter().map(|t| t.calls() as u64).sum::<u64>(), counters.invocations);
+    assert_eq!(traces.iter().map(|t| t.sent() as u64).sum::<u64>(), counters.packets_sent.iter().sum::<u64>());
 
     // One object per PE (two compilers at a time), one harness.
-    let objects: Vec<String> = (0..cores)
-        .map(|c| pe_name(&r.mapped, &r.program.cores[c]))
-        .collect();
+    let objects: Vec<String> = (0..cores).map(|c| pe_name(&r.mapped, &r.program.cores[c])).collect();
     let cc = std::path::PathBuf::from("cc");
     std::thread::scope(|s| {
         for w in 0..2 {
@@ -109,9 +96,7 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
     for pe in &objects {
         table.push_str(&format!("    &{pe}_program,\n"));
     }
-    table.push_str(&format!(
-        "}};\nconst uint32_t s2_host_program_count = {cores};\n"
-    ));
+    table.push_str(&format!("}};\nconst uint32_t s2_host_program_count = {cores};\n"));
     std::fs::write(dir.path().join("trace_programs.c"), table).expect("write table");
     run(Command::new(&cc)
         .current_dir(dir.path())
@@ -126,9 +111,7 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
         host_script(&mut script, c, t);
     }
     std::fs::write(dir.path().join("script.txt"), script).expect("write script");
-    let output = run(Command::new("sh")
-        .current_dir(dir.path())
-        .args(["-c", "./host < script.txt"]));
+    let output = run(Command::new("sh").current_dir(dir.path()).args(["-c", "./host < script.txt"]));
     let actual = split_transcripts(&output);
     assert_eq!(actual.len(), cores, "{example}: one transcript per PE");
 
@@ -146,24 +129,13 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
             kernel.name,
             difference(kernel, &expected, &actual[c])
         );
-        assert!(
-            traces[c].calls() > 1,
-            "{example}: PE {} handled only init",
-            objects[c]
-        );
+        assert!(traces[c].calls() > 1, "{example}: PE {} handled only init", objects[c]);
         events += traces[c].events.len();
-        writes += traces[c]
-            .events
-            .iter()
-            .filter(|e| matches!(e, PeEvent::Write { .. }))
-            .count();
+        writes += traces[c].events.iter().filter(|e| matches!(e, PeEvent::Write { .. })).count();
         packets += traces[c].sent();
         words += snnc_compiler::emit::c::memory_words(kernel);
     }
-    assert!(
-        writes > 0 && packets > 1000,
-        "{example}: {writes} host writes, {packets} packets"
-    );
+    assert!(writes > 0 && packets > 1000, "{example}: {writes} host writes, {packets} packets");
     println!(
         "{example}: {cores} PEs bit-identical to the emulator: {events} events replayed ({writes} host writes), \
          {packets} packets and {words} memory words compared; recorded in {:.1} s, compiled in {:.1} s, total {:.1} s",
@@ -236,18 +208,11 @@ fn qemu_parity_of(example: &str, r: Recorded, want: &[&str]) {
     write_program(dir.path(), &r);
     let mut chosen: Vec<usize> = Vec::new();
     for (c, core) in r.program.cores.iter().enumerate() {
-        if core.batch_copy.unwrap_or(0) == 0
-            && !chosen
-                .iter()
-                .any(|&o| r.program.cores[o].kernel == core.kernel)
-        {
+        if core.batch_copy.unwrap_or(0) == 0 && !chosen.iter().any(|&o| r.program.cores[o].kernel == core.kernel) {
             chosen.push(c);
         }
     }
-    let roles: Vec<&str> = chosen
-        .iter()
-        .map(|&c| r.program.cores[c].role.name())
-        .collect();
+    let roles: Vec<&str> = chosen.iter().map(|&c| r.program.cores[c].role.name()).collect();
     assert_eq!(roles, want, "{example}: the PEs chosen, by role");
     // On every core (rayon's pool), in PE order.
     let results: Vec<(usize, String)> = chosen
@@ -272,8 +237,7 @@ fn qemu_parity_of(example: &str, r: Recorded, want: &[&str]) {
             kernel.name,
             difference(kernel, &expected, actual)
         );
-        let size =
-            run(Command::new("arm-none-eabi-size").arg(dir.path().join(format!("build/{pe}.elf"))));
+        let size = run(Command::new("arm-none-eabi-size").arg(dir.path().join(format!("build/{pe}.elf"))));
         let n: Vec<u64> = size
             .lines()
             .nth(1)
@@ -311,9 +275,7 @@ fn qemu_parity_of(example: &str, r: Recorded, want: &[&str]) {
 
 fn qemu_tools() -> bool {
     let why = "the Cortex-M4 trace replay builds and runs the emitted firmware";
-    tool("arm-none-eabi-gcc", why).is_some()
-        && tool("qemu-system-arm", why).is_some()
-        && tool("make", why).is_some()
+    tool("arm-none-eabi-gcc", why).is_some() && tool("qemu-system-arm", why).is_some() && tool("make", why).is_some()
 }
 
 /// Input, hidden layer, output layer, loss and optimiser PEs of yinyang.

@@ -47,11 +47,7 @@ fn run_seed(seed: u64) -> (Kernel, Outcome, Outcome) {
                 r.map(|()| counts)
             })
             .collect();
-        outcomes.push(Outcome {
-            memory: m,
-            packets,
-            results,
-        });
+        outcomes.push(Outcome { memory: m, packets, results });
     }
     let jit_outcome = outcomes.pop().expect("two");
     let interp_outcome = outcomes.pop().expect("two");
@@ -118,9 +114,7 @@ fn random_kernels_cover_sends_and_every_trap() {
             }
         }
     }
-    println!(
-        "clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}"
-    );
+    println!("clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}");
     assert!(
         clean > 500 && sends > 100 && oob > 20 && by_zero > 5 && overflow > 0,
         "clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}"

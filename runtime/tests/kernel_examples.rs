@@ -24,16 +24,10 @@ fn run_interp(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome 
         .iter()
         .map(|&c| {
             let mut counts = OpCounts::default();
-            interp
-                .run(c, &mut memory, &mut packets, &mut counts)
-                .map(|()| counts)
+            interp.run(c, &mut memory, &mut packets, &mut counts).map(|()| counts)
         })
         .collect();
-    Outcome {
-        memory,
-        packets,
-        results,
-    }
+    Outcome { memory, packets, results }
 }
 
 fn run_jit(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
@@ -44,15 +38,10 @@ fn run_jit(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
         .iter()
         .map(|&c| {
             let mut counts = OpCounts::default();
-            jit.run(c, &mut memory, &mut packets, &mut counts)
-                .map(|()| counts)
+            jit.run(c, &mut memory, &mut packets, &mut counts).map(|()| counts)
         })
         .collect();
-    Outcome {
-        memory,
-        packets,
-        results,
-    }
+    Outcome { memory, packets, results }
 }
 
 fn word_of(kernel: &Kernel, buffer: &str) -> usize {
@@ -61,17 +50,7 @@ fn word_of(kernel: &Kernel, buffer: &str) -> usize {
 }
 
 /// Input spikes `(step, source)` of the LIF test, in delivery order.
-const SPIKES: [(i32, u32); 9] = [
-    (0, 0),
-    (0, 3),
-    (1, 1),
-    (2, 4),
-    (2, 0),
-    (3, 2),
-    (5, 1),
-    (5, 3),
-    (6, 4),
-];
+const SPIKES: [(i32, u32); 9] = [(0, 0), (0, 3), (1, 1), (2, 4), (2, 0), (3, 2), (5, 1), (5, 3), (6, 4)];
 const STEPS: i32 = 10;
 
 fn lif_setup() -> (LifExample, Kernel, Vec<u32>, Vec<f32>, Vec<Invocation>) {
@@ -79,19 +58,15 @@ fn lif_setup() -> (LifExample, Kernel, Vec<u32>, Vec<f32>, Vec<Invocation>) {
     let kernel = lif_layer(p);
     let mut memory = vec![0u32; kernel.memory_words()];
     let w0 = word_of(&kernel, "weights");
-    let weights: Vec<f32> = (0..p.inputs * p.neurons)
-        .map(|i| 0.35 + 0.11 * ((i * 7 % 5) as f32) - 0.2 * ((i % 3) as f32))
-        .collect();
+    let weights: Vec<f32> =
+        (0..p.inputs * p.neurons).map(|i| 0.35 + 0.11 * ((i * 7 % 5) as f32) - 0.2 * ((i % 3) as f32)).collect();
     for (i, w) in weights.iter().enumerate() {
         memory[w0 + i] = w.to_bits();
     }
     let mut calls = vec![Invocation::Init];
     for step in 0..STEPS {
         for &(_, src) in SPIKES.iter().filter(|(s, _)| *s == step) {
-            calls.push(Invocation::Packet {
-                key: p.key_in | src,
-                payload: 0,
-            });
+            calls.push(Invocation::Packet { key: p.key_in | src, payload: 0 });
         }
         calls.push(Invocation::TickForward { step });
     }
@@ -121,10 +96,7 @@ fn lif_interpreter_matches_a_plain_rust_model() {
             let u = p.beta * v[j] + i_syn[j];
             if u >= p.threshold {
                 v[j] = 0.0;
-                packets.push(Packet {
-                    key: p.key_out | j as u32,
-                    payload: None,
-                });
+                packets.push(Packet { key: p.key_out | j as u32, payload: None });
                 if first[j] < 0 {
                     first[j] = step;
                 }
@@ -134,39 +106,22 @@ fn lif_interpreter_matches_a_plain_rust_model() {
         }
     }
     for (j, f) in first.iter().enumerate() {
-        packets.push(Packet {
-            key: p.key_out | j as u32,
-            payload: Some(*f as u32),
-        });
+        packets.push(Packet { key: p.key_out | j as u32, payload: Some(*f as u32) });
     }
-    assert!(
-        packets.len() > n + 3,
-        "the test input makes the layer spike: {packets:?}"
-    );
+    assert!(packets.len() > n + 3, "the test input makes the layer spike: {packets:?}");
     assert_eq!(got.packets, packets);
     let at = |name: &str| word_of(&kernel, name);
     for j in 0..n {
         assert_eq!(got.memory[at("v") + j], v[j].to_bits(), "v[{j}]");
-        assert_eq!(
-            got.memory[at("i_syn") + j],
-            i_syn[j].to_bits(),
-            "i_syn[{j}]"
-        );
-        assert_eq!(
-            got.memory[at("first_spike") + j],
-            u32::MAX,
-            "first_spike[{j}] reset"
-        );
+        assert_eq!(got.memory[at("i_syn") + j], i_syn[j].to_bits(), "i_syn[{j}]");
+        assert_eq!(got.memory[at("first_spike") + j], u32::MAX, "first_spike[{j}] reset");
     }
 }
 
 #[test]
 fn lif_jit_matches_interpreter() {
     let (_, kernel, memory, _, calls) = lif_setup();
-    assert_eq!(
-        run_jit(&kernel, &memory, &calls),
-        run_interp(&kernel, &memory, &calls)
-    );
+    assert_eq!(run_jit(&kernel, &memory, &calls), run_interp(&kernel, &memory, &calls));
 }
 
 #[test]
@@ -174,28 +129,13 @@ fn a_key_outside_the_weight_rows_traps_identically() {
     let (p, kernel, memory, _, _) = lif_setup();
     let calls = [
         Invocation::Init,
-        Invocation::Packet {
-            key: p.key_in | 1,
-            payload: 0,
-        },
-        Invocation::Packet {
-            key: p.key_in | 6,
-            payload: 0,
-        },
+        Invocation::Packet { key: p.key_in | 1, payload: 0 },
+        Invocation::Packet { key: p.key_in | 6, payload: 0 },
         Invocation::TickForward { step: 0 },
     ];
     let interp = run_interp(&kernel, &memory, &calls);
-    let trap = Trap::OutOfBounds {
-        kernel: "lif_layer".into(),
-        buffer: "weights".into(),
-        index: 24,
-        len: 20,
-    };
-    let traps: Vec<Option<Trap>> = interp
-        .results
-        .iter()
-        .map(|r| r.as_ref().err().cloned())
-        .collect();
+    let trap = Trap::OutOfBounds { kernel: "lif_layer".into(), buffer: "weights".into(), index: 24, len: 20 };
+    let traps: Vec<Option<Trap>> = interp.results.iter().map(|r| r.as_ref().err().cloned()).collect();
     assert_eq!(traps, vec![None, None, Some(trap), None]);
     assert_eq!(run_jit(&kernel, &memory, &calls), interp);
 }
@@ -204,15 +144,8 @@ fn a_key_outside_the_weight_rows_traps_identically() {
 fn a_short_memory_image_is_refused_by_both() {
     let (_, kernel, _, _, _) = lif_setup();
     let memory = vec![0u32; 10];
-    let want = vec![Err(Trap::MemoryTooSmall {
-        kernel: "lif_layer".into(),
-        needed: 24576,
-        got: 10,
-    })];
-    assert_eq!(
-        run_interp(&kernel, &memory, &[Invocation::Init]).results,
-        want
-    );
+    let want = vec![Err(Trap::MemoryTooSmall { kernel: "lif_layer".into(), needed: 24576, got: 10 })];
+    assert_eq!(run_interp(&kernel, &memory, &[Invocation::Init]).results, want);
     assert_eq!(run_jit(&kernel, &memory, &[Invocation::Init]).results, want);
 }
 
@@ -233,18 +166,10 @@ fn compiled_kernels_can_be_shared_between_threads() {
                     .iter()
                     .map(|&c| {
                         let mut counts = OpCounts::default();
-                        jit.run(c, &mut m, &mut packets, &mut counts)
-                            .map(|()| counts)
+                        jit.run(c, &mut m, &mut packets, &mut counts).map(|()| counts)
                     })
                     .collect();
-                assert_eq!(
-                    Outcome {
-                        memory: m,
-                        packets,
-                        results
-                    },
-                    want
-                );
+                assert_eq!(Outcome { memory: m, packets, results }, want);
             });
         }
     });
@@ -255,13 +180,7 @@ fn compiled_kernels_can_be_shared_between_threads() {
 #[test]
 fn operation_counts_follow_the_counting_rule() {
     let (p, kernel, memory, _, _) = lif_setup();
-    let calls = [
-        Invocation::Init,
-        Invocation::Packet {
-            key: p.key_in | 2,
-            payload: 0,
-        },
-    ];
+    let calls = [Invocation::Init, Invocation::Packet { key: p.key_in | 2, payload: 0 }];
     let counts = |pairs: &[(OpClass, u64)]| {
         let mut c = OpCounts::default();
         for &(class, n) in pairs {
@@ -270,12 +189,7 @@ fn operation_counts_follow_the_counting_rule() {
         c
     };
     // init: a 4-iteration loop (5 tests, 4 increments) storing 4 words each.
-    let init = counts(&[
-        (OpClass::Compare, 5),
-        (OpClass::Branch, 5),
-        (OpClass::IntArith, 4),
-        (OpClass::Store, 16),
-    ]);
+    let init = counts(&[(OpClass::Compare, 5), (OpClass::Branch, 5), (OpClass::IntArith, 4), (OpClass::Store, 16)]);
     // packet: `row = (key - base) & mask`, then per neuron
     // `acc[n] = acc[n] + weights[(row * 4) + n]`.
     let packet = counts(&[

@@ -14,12 +14,7 @@ use snnc_runtime::jit::JitKernel;
 fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>); 2] {
     let interp = Interpreter::new(kernel).expect("probe verifies");
     let n = xs.len();
-    let at = |name: &str| {
-        kernel
-            .buffer_named(name)
-            .map(|(_, b)| (b.offset / 4) as usize)
-            .expect("probe buffer")
-    };
+    let at = |name: &str| kernel.buffer_named(name).map(|(_, b)| (b.offset / 4) as usize).expect("probe buffer");
     let (x0, e0, l0) = (at("x"), at("exp_out"), at("ln_out"));
     let mut results = Vec::new();
     for backend in 0..2 {
@@ -29,19 +24,9 @@ fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>);
         }
         let mut out = Vec::new();
         let r = if backend == 0 {
-            interp.run(
-                Invocation::Init,
-                &mut memory,
-                &mut out,
-                &mut OpCounts::default(),
-            )
+            interp.run(Invocation::Init, &mut memory, &mut out, &mut OpCounts::default())
         } else {
-            jit.run(
-                Invocation::Init,
-                &mut memory,
-                &mut out,
-                &mut OpCounts::default(),
-            )
+            jit.run(Invocation::Init, &mut memory, &mut out, &mut OpCounts::default())
         };
         r.expect("no trap");
         results.push((memory[e0..e0 + n].to_vec(), memory[l0..l0 + n].to_vec()));
@@ -61,18 +46,8 @@ fn check(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) {
                 assert_eq!(l, f32::MIN, "{backend}: ln(NaN)");
                 continue;
             }
-            assert_eq!(
-                exps[i],
-                exp_f32(x).to_bits(),
-                "{backend}: exp({x:e}) = {e:e}, numerics {:e}",
-                exp_f32(x)
-            );
-            assert_eq!(
-                lns[i],
-                ln_f32(x).to_bits(),
-                "{backend}: ln({x:e}) = {l:e}, numerics {:e}",
-                ln_f32(x)
-            );
+            assert_eq!(exps[i], exp_f32(x).to_bits(), "{backend}: exp({x:e}) = {e:e}, numerics {:e}", exp_f32(x));
+            assert_eq!(lns[i], ln_f32(x).to_bits(), "{backend}: ln({x:e}) = {l:e}, numerics {:e}", ln_f32(x));
         }
     }
 }

@@ -84,7 +84,13 @@ fn non_finite_weights_stop_training_with_a_named_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = train_in_dir(&p, &mut s, dir.path(), "small", 2, &mut |_| {}).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, snnc_runtime::train::run::RunError::Train(TrainError::NotFinite { epoch: 1, batch: 1, .. })), "{msg}");
-    assert!(msg.contains("gradient of projection input->hidden") && msg.contains("epoch 1") && msg.contains("batch 1"), "{msg}");
+    assert!(
+        matches!(err, snnc_runtime::train::run::RunError::Train(TrainError::NotFinite { epoch: 1, batch: 1, .. })),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("gradient of projection input->hidden") && msg.contains("epoch 1") && msg.contains("batch 1"),
+        "{msg}"
+    );
     assert!(!dir.path().join(CHECKPOINT).exists(), "no checkpoint of a diverged epoch");
 }

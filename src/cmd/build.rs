@@ -65,9 +65,8 @@ fn rejected(e: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
 
 /// Maps and lowers `net` with `weights`.
 pub fn compile_program(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<(Mapped, Program), Failure> {
-    let mapped = map_network(net).map_err(|e| {
-        if e.is_user_error() { rejected(e) } else { Failure::Internal(Report::new(e)) }
-    })?;
+    let mapped = map_network(net)
+        .map_err(|e| if e.is_user_error() { rejected(e) } else { Failure::Internal(Report::new(e)) })?;
     let program = lower(net, &mapped, weights).map_err(|e| Failure::Internal(Report::new(e)))?;
     Ok((mapped, program))
 }

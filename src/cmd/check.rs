@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use snnc_compiler::ValidNetwork;
 use snnc_compiler::check::{fmt_plain, fmt_time};
 use snnc_compiler::network::{
-    DataSpec, Encoding, Init, InitScale, LatencyOrder, LossSpec, MachineSize, Mapping, OptimizerSpec,
-    PopulationKind, Reset, Schedule, SplitSpec, TimeValue,
+    DataSpec, Encoding, Init, InitScale, LatencyOrder, LossSpec, MachineSize, Mapping, OptimizerSpec, PopulationKind,
+    Reset, Schedule, SplitSpec, TimeValue,
 };
 
 use super::{CmdResult, load_network};
@@ -73,12 +73,9 @@ fn split(s: SplitSpec) -> String {
 
 fn data(d: &DataSpec) -> String {
     match d {
-        DataSpec::YinYang { train, validation, test } => format!(
-            "yin_yang(train = {}, validation = {}, test = {})",
-            split(*train),
-            split(*validation),
-            split(*test)
-        ),
+        DataSpec::YinYang { train, validation, test } => {
+            format!("yin_yang(train = {}, validation = {}, test = {})", split(*train), split(*validation), split(*test))
+        }
         DataSpec::Csv { train, validation, test, features, classes } => {
             let mut s = format!("csv(train = {train:?}");
             if let Some(v) = validation {
@@ -249,11 +246,7 @@ pub fn dot(net: &ValidNetwork) -> String {
     }
     for (_, a, b, _) in net.projections() {
         let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size);
-        let _ = writeln!(
-            o,
-            "    \"{}\" -> \"{}\" [label=\"dense {synapses}\"];",
-            net.graph[a].name, net.graph[b].name
-        );
+        let _ = writeln!(o, "    \"{}\" -> \"{}\" [label=\"dense {synapses}\"];", net.graph[a].name, net.graph[b].name);
     }
     let _ = writeln!(o, "}}");
     o

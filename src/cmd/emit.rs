@@ -56,24 +56,16 @@ pub fn network_files(file: &Path) -> Result<Vec<(String, String)>, Failure> {
 
 /// The files `snnc emit` writes for one kernel: (file name, contents).
 pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
-    let kernel = parse_kernel(&src.text)
-        .map_err(|e| Failure::Rejected(Report::new(e).with_source_code(src.named())))?;
+    let kernel =
+        parse_kernel(&src.text).map_err(|e| Failure::Rejected(Report::new(e).with_source_code(src.named())))?;
     let c = emit_kernel(&kernel, &[]).map_err(|e| Failure::Rejected(Report::new(e)))?;
     let symbol = program_symbol(&kernel);
     let stem = symbol.trim_end_matches("_program").to_string();
-    let mut files: Vec<(String, String)> = support_files()
-        .iter()
-        .map(|(name, text)| (name.to_string(), text.to_string()))
-        .collect();
+    let mut files: Vec<(String, String)> =
+        support_files().iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
     files.push((format!("{stem}.c"), c));
-    files.push((
-        "programs.mk".to_string(),
-        format!("PROGRAMS = {stem}\nHOST_PROGRAMS = {stem}\n"),
-    ));
-    files.push((
-        "s2_host_programs.c".to_string(),
-        host_program_table(&[&kernel]),
-    ));
+    files.push(("programs.mk".to_string(), format!("PROGRAMS = {stem}\nHOST_PROGRAMS = {stem}\n")));
+    files.push(("s2_host_programs.c".to_string(), host_program_table(&[&kernel])));
     Ok(files)
 }
 
@@ -83,12 +75,10 @@ fn emit_one_kernel(file: &Path, dir: &Path) -> CmdResult {
 }
 
 fn write_files(files: &[(String, String)], dir: &Path) -> CmdResult {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text)
-            .map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, text).map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))?;
     }
     println!("wrote {} files to {}", files.len(), dir.display());
     Ok(())

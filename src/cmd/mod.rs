@@ -33,10 +33,7 @@ impl Failure {
     }
     /// A part of snnc that is not built yet.
     pub fn not_yet_supported(what: &str) -> Self {
-        Failure::Internal(miette::miette!(
-            code = "snnc::not_yet_supported",
-            "{what} is not yet supported"
-        ))
+        Failure::Internal(miette::miette!(code = "snnc::not_yet_supported", "{what} is not yet supported"))
     }
 }
 

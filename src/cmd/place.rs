@@ -55,8 +55,9 @@ pub fn place_text(args: &PlaceArgs) -> Result<String, Failure> {
 pub fn place(args: PlaceArgs) -> CmdResult {
     let text = place_text(&args)?;
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))
+        }
         None => {
             print!("{text}");
             Ok(())

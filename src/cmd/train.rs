@@ -12,16 +12,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::Report;
+use snnc_runtime::emu::SampleInput;
+use snnc_runtime::emu::train::EmuRunner;
 use snnc_runtime::train::batch::batch_gradient;
+use snnc_runtime::train::batch::evaluate;
+use snnc_runtime::train::eventprop::untranspose;
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::run::{
     CHECKPOINT, Event, RunError, create_run_dir, load_checkpoint, read_weights, train_in_dir, train_in_dir_with,
     weights_bytes, write_atomic,
 };
-use snnc_runtime::emu::SampleInput;
-use snnc_runtime::emu::train::EmuRunner;
-use snnc_runtime::train::eventprop::untranspose;
-use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, train_batches};
 
 use super::{CmdResult, Failure, load_network};
@@ -216,9 +216,11 @@ pub fn train(args: TrainArgs) -> CmdResult {
             let b = bar.get_or_insert_with(|| {
                 let b = ProgressBar::new(total as u64);
                 b.set_style(
-                    ProgressStyle::with_template("epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left")
-                        .expect("valid template")
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
                 );
                 b.set_message(format!("{epoch}/{epochs}"));
                 b
@@ -297,9 +299,8 @@ pub fn grad(args: GradArgs) -> CmdResult {
         SplitName::Test => (p.test.as_ref(), "test"),
     };
     let data = data.ok_or_else(|| Failure::rejected(format!("the data set has no {name} split")))?;
-    let (a, b) = parse_range(&args.samples).ok_or_else(|| {
-        Failure::rejected(format!("--samples `{}` is not a range A..B with A < B", args.samples))
-    })?;
+    let (a, b) = parse_range(&args.samples)
+        .ok_or_else(|| Failure::rejected(format!("--samples `{}` is not a range A..B with A < B", args.samples)))?;
     if b > data.len() {
         return Err(Failure::rejected(format!(
             "--samples {a}..{b} is out of range: the {name} split has {} samples",
@@ -564,7 +565,9 @@ pub fn gradcheck(args: GradcheckArgs) -> CmdResult {
         report.samples,
         snnc_runtime::train::gradcheck::FD_STEP
     );
-    println!("discrete gradient ~= dt (in seconds) x continuous gradient; rel. error = |g_disc/dt - g_cont| / |g_cont|");
+    println!(
+        "discrete gradient ~= dt (in seconds) x continuous gradient; rel. error = |g_disc/dt - g_cont| / |g_cont|"
+    );
     print!("{}", snnc_runtime::train::gradcheck::table(&report));
     Ok(())
 }

@@ -212,10 +212,7 @@ pub enum CheckError {
     },
 
     #[error("projections form a cycle: {path}")]
-    #[diagnostic(
-        code(snn::check::cycle),
-        help("networks are feed-forward: remove one projection of the cycle")
-    )]
+    #[diagnostic(code(snn::check::cycle), help("networks are feed-forward: remove one projection of the cycle"))]
     Cycle {
         path: String,
         #[label("this projection closes the cycle")]

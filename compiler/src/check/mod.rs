@@ -65,9 +65,8 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
     let file = syntax::parse(text).map_err(|es| fail(es.into_iter().map(CheckError::from).collect()))?;
     let mut errs = params::Errors::default();
 
-    let keywords = |pick: fn(&Item) -> bool| -> Vec<Span> {
-        file.items.iter().filter(|i| pick(i)).map(Item::keyword).collect()
-    };
+    let keywords =
+        |pick: fn(&Item) -> bool| -> Vec<Span> { file.items.iter().filter(|i| pick(i)).map(Item::keyword).collect() };
     let blocks = [
         ("the `network` block", keywords(|i| matches!(i, Item::Network(_)))),
         ("the `train` block", keywords(|i| matches!(i, Item::Train { .. }))),
@@ -75,10 +74,15 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
     ];
     for (what, spans) in &blocks {
         for extra in spans.iter().skip(1) {
-            errs.push(CheckError::DuplicateBlock { what: (*what).into(), span: (*extra).into(), first: spans[0].into() });
+            errs.push(CheckError::DuplicateBlock {
+                what: (*what).into(),
+                span: (*extra).into(),
+                first: spans[0].into(),
+            });
         }
     }
-    let networks: Vec<_> = file.items.iter().filter_map(|i| if let Item::Network(n) = i { Some(n) } else { None }).collect();
+    let networks: Vec<_> =
+        file.items.iter().filter_map(|i| if let Item::Network(n) = i { Some(n) } else { None }).collect();
     let trains: Vec<_> = file.items.iter().filter(|i| matches!(i, Item::Train { .. })).collect();
     let targets: Vec<_> = file.items.iter().filter(|i| matches!(i, Item::Target { .. })).collect();
 
@@ -104,7 +108,11 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
 
 /// Builds the graph once every part checked clean. `None` only if a part is
 /// missing without an error having been reported, which the checks rule out.
-fn assemble(net: network::NetworkParts, train: Option<train::TrainParts>, target: Option<TargetSpec>) -> Option<ValidNetwork> {
+fn assemble(
+    net: network::NetworkParts,
+    train: Option<train::TrainParts>,
+    target: Option<TargetSpec>,
+) -> Option<ValidNetwork> {
     let mut graph = DiGraph::new();
     for p in net.pops {
         graph.add_node(Population { name: p.name, size: p.size?, kind: p.kind?, span: p.span });

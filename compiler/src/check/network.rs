@@ -107,7 +107,8 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
         });
     }
 
-    let mut parts = NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new(), incomplete: false };
+    let mut parts =
+        NetworkParts { name: net.name.clone(), grid, pops: Vec::new(), projs: Vec::new(), incomplete: false };
     for e in &net.entries {
         if let NetworkEntry::Population(p) = e {
             if let Some(first) = parts.find(&p.name.text) {
@@ -167,7 +168,11 @@ fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid>
 }
 
 /// Returns (is a spike source, size, kind).
-fn population(errs: &mut Errors, call: &Call, grid: Option<TimeGrid>) -> (Option<bool>, Option<u32>, Option<PopulationKind>) {
+fn population(
+    errs: &mut Errors,
+    call: &Call,
+    grid: Option<TimeGrid>,
+) -> (Option<bool>, Option<u32>, Option<PopulationKind>) {
     match call.name.text.as_str() {
         "lif" => {
             let p = errs.call_params(call, &LIF);
@@ -312,26 +317,37 @@ fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encod
             if (0.0..1.0).contains(&v) {
                 Some(v)
             } else {
-                errs.range(g, "must be in [0, 1)", "features are scaled to [0, 1]; the clip is a lower bound in that range");
+                errs.range(
+                    g,
+                    "must be in [0, 1)",
+                    "features are scaled to [0, 1]; the clip is a lower bound in that range",
+                );
                 None
             }
         }),
     };
     let (t_min, t_max, clip_low) = (t_min?, t_max?, clip_low?);
     if let (Some(grid), Some(hi), Some(hig)) = (grid, t_max, p.get("t_max"))
-        && t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt) {
-            errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
-            return None;
-        }
+        && t_min.in_steps(grid.dt) >= hi.in_steps(grid.dt)
+    {
+        errs.range(hig, "must be later than `t_min`", "the latency code spreads spikes between t_min and t_max");
+        return None;
+    }
     Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
 }
 
-fn projection(errs: &mut Errors, parts: &mut NetworkParts, seen: &mut BTreeMap<(usize, usize), Span>, p: &ProjectionDecl) {
+fn projection(
+    errs: &mut Errors,
+    parts: &mut NetworkParts,
+    seen: &mut BTreeMap<(usize, usize), Span>,
+    p: &ProjectionDecl,
+) {
     let pre = parts.resolve(errs, &p.pre);
     let post = parts.resolve(errs, &p.post);
     let init = if p.kind.name.text == "dense" {
         let params = errs.call_params(&p.kind, &DENSE);
-        errs.require(&params, "init", "add `init = normal(mean = 0, std = 1, scale = fan_in_sqrt)`").and_then(|g| init(errs, g))
+        errs.require(&params, "init", "add `init = normal(mean = 0, std = 1, scale = fan_in_sqrt)`")
+            .and_then(|g| init(errs, g))
     } else {
         errs.push(CheckError::UnknownKeyword {
             what: "connectivity".into(),
@@ -452,9 +468,14 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             Some(false) if !has_in[i] => errs.push(CheckError::Unreachable {
                 name: p.name.clone(),
                 span: sp(p.name_span),
-                help: format!("add a projection into `{}`, e.g. `projection {source} -> {} = dense {{ .. }}`", p.name, p.name),
+                help: format!(
+                    "add a projection into `{}`, e.g. `projection {source} -> {} = dense {{ .. }}`",
+                    p.name, p.name
+                ),
             }),
-            Some(true) if !has_out[i] => errs.push(CheckError::UnusedSource { name: p.name.clone(), span: sp(p.name_span) }),
+            Some(true) if !has_out[i] => {
+                errs.push(CheckError::UnusedSource { name: p.name.clone(), span: sp(p.name_span) })
+            }
             _ => {}
         }
     }

@@ -201,7 +201,13 @@ impl Errors {
     }
 
     /// Collects the parameters of a plain block (`time { .. }`, `train { .. }`).
-    pub fn block_params<'a>(&mut self, body: &'a Body, allowed: &[&'static str], context: &str, owner: Span) -> Params<'a> {
+    pub fn block_params<'a>(
+        &mut self,
+        body: &'a Body,
+        allowed: &[&'static str],
+        context: &str,
+        owner: Span,
+    ) -> Params<'a> {
         let mut map = BTreeMap::new();
         let mut suggested = Vec::new();
         self.body_into(&mut map, &mut suggested, allowed, context, body);
@@ -340,7 +346,14 @@ impl Errors {
     }
 
     /// [`Errors::integer`], with the help line to show when out of range.
-    pub fn integer_in(&mut self, g: Given, min: u64, max: u64, steps_ok: bool, range_help: Option<&str>) -> Option<u64> {
+    pub fn integer_in(
+        &mut self,
+        g: Given,
+        min: u64,
+        max: u64,
+        steps_ok: bool,
+        range_help: Option<&str>,
+    ) -> Option<u64> {
         let (n, unit) = self.quantity(g, "an integer", "write a whole number such as `22`")?;
         match unit {
             None => {}

@@ -47,9 +47,12 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     let p = errs.block_params(body, TRAIN, "in `train`", keyword);
     let data_g = errs.require(&p, "data", "add a data set, e.g. `data = yin_yang()`");
     let readout_g = errs.require(&p, "readout", "name the output population, e.g. `readout = output`");
-    let batch = errs.require(&p, "batch", "add the batch size, e.g. `batch = 32`").and_then(|g| errs.integer(g, 1, 1_000_000, false));
-    let epochs =
-        errs.require(&p, "epochs", "add the number of epochs, e.g. `epochs = 40`").and_then(|g| errs.integer(g, 1, 1_000_000, false));
+    let batch = errs
+        .require(&p, "batch", "add the batch size, e.g. `batch = 32`")
+        .and_then(|g| errs.integer(g, 1, 1_000_000, false));
+    let epochs = errs
+        .require(&p, "epochs", "add the number of epochs, e.g. `epochs = 40`")
+        .and_then(|g| errs.integer(g, 1, 1_000_000, false));
     let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
     let filter_ambiguous = p.get("filter_ambiguous").map_or(Some(false), |g| errs.boolean(g));
     let loss = p.get("loss").map_or(Some(default_loss()), |g| loss(errs, g));
@@ -76,47 +79,50 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
 
     if let (Some(data), Some(g)) = (&data, data_g) {
         if let (Some(r), Some(size)) = (readout, classes)
-            && data.class_count() != size {
-                errs.push(CheckError::ClassCountMismatch {
-                    name: net.pops[r].name.clone(),
-                    data: data.class_count(),
-                    size,
-                    span: sp(g.value.span),
-                    readout: sp(net.pops[r].size_span),
-                });
-            }
+            && data.class_count() != size
+        {
+            errs.push(CheckError::ClassCountMismatch {
+                name: net.pops[r].name.clone(),
+                data: data.class_count(),
+                size,
+                span: sp(g.value.span),
+                readout: sp(net.pops[r].size_span),
+            });
+        }
         if let (Some(i), Some(features)) = (input, features)
-            && data.feature_count() != features {
-                let pop = &net.pops[i];
-                let bias = matches!(&pop.kind, Some(PopulationKind::SpikeSource(s)) if s.bias.is_some());
-                let want = data.feature_count() + u32::from(bias);
-                errs.push(CheckError::FeatureCountMismatch {
-                    name: pop.name.clone(),
-                    data: data.feature_count(),
-                    features,
-                    span: sp(g.value.span),
-                    input: sp(pop.size_span),
-                    input_label: if bias {
-                        format!("{features} features + the bias input")
-                    } else {
-                        format!("{features} features")
-                    },
-                    help: if bias {
-                        format!("the input has a bias neuron: make it `spike_source({want})`, features plus one")
-                    } else {
-                        format!("make the input `spike_source({want})`")
-                    },
-                });
-            }
+            && data.feature_count() != features
+        {
+            let pop = &net.pops[i];
+            let bias = matches!(&pop.kind, Some(PopulationKind::SpikeSource(s)) if s.bias.is_some());
+            let want = data.feature_count() + u32::from(bias);
+            errs.push(CheckError::FeatureCountMismatch {
+                name: pop.name.clone(),
+                data: data.feature_count(),
+                features,
+                span: sp(g.value.span),
+                input: sp(pop.size_span),
+                input_label: if bias {
+                    format!("{features} features + the bias input")
+                } else {
+                    format!("{features} features")
+                },
+                help: if bias {
+                    format!("the input has a bias neuron: make it `spike_source({want})`, features plus one")
+                } else {
+                    format!("make the input `spike_source({want})`")
+                },
+            });
+        }
         if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data)
             && u64::from(train.size) < b
-                && let Some(bg) = p.get("batch") {
-                    errs.range(
-                        bg,
-                        &format!("is larger than the {} training points", train.size),
-                        "incomplete batches are dropped: the batch must not exceed the training set",
-                    );
-                }
+            && let Some(bg) = p.get("batch")
+        {
+            errs.range(
+                bg,
+                &format!("is larger than the {} training points", train.size),
+                "incomplete batches are dropped: the batch must not exceed the training set",
+            );
+        }
     }
 
     Some(TrainParts {
@@ -182,7 +188,9 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
         }
         "csv" => {
             let p = errs.call_params(c, &CSV);
-            let train = errs.require(&p, "train", "add the training file, e.g. `train = \"train.csv\"`").and_then(|g| errs.string(g));
+            let train = errs
+                .require(&p, "train", "add the training file, e.g. `train = \"train.csv\"`")
+                .and_then(|g| errs.string(g));
             let validation = p.get("validation").map(|g| errs.string(g));
             let test = p.get("test").map(|g| errs.string(g));
             let validation = match validation {
@@ -197,8 +205,12 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
         }
         _ => {
             let p = errs.call_params(c, &SYNTHETIC);
-            let f = errs.require(&p, "features", "add the feature count, e.g. `features = 784`").and_then(|g| errs.integer(g, 1, 1_000_000, false));
-            let k = errs.require(&p, "classes", "add the class count, e.g. `classes = 10`").and_then(|g| errs.integer(g, 2, 1_000_000, false));
+            let f = errs
+                .require(&p, "features", "add the feature count, e.g. `features = 784`")
+                .and_then(|g| errs.integer(g, 1, 1_000_000, false));
+            let k = errs
+                .require(&p, "classes", "add the class count, e.g. `classes = 10`")
+                .and_then(|g| errs.integer(g, 2, 1_000_000, false));
             let [train, validation, test] = splits(errs, &p)?;
             Some(DataSpec::Synthetic { features: f? as u32, classes: k? as u32, train, validation, test })
         }
@@ -248,7 +260,9 @@ fn loss(errs: &mut Errors, g: Given) -> Option<LossSpec> {
 }
 
 fn lr(errs: &mut Errors, p: &Params, default: f64) -> Option<f64> {
-    p.get("lr").map_or(Some(default), |g| bounded(errs, g, |v| v > 0.0, "must be > 0", "the learning rate is positive, e.g. `lr = 1e-3`"))
+    p.get("lr").map_or(Some(default), |g| {
+        bounded(errs, g, |v| v > 0.0, "must be > 0", "the learning rate is positive, e.g. `lr = 1e-3`")
+    })
 }
 
 fn weight_decay(errs: &mut Errors, p: &Params) -> Option<f64> {
@@ -273,7 +287,8 @@ fn optimizer(errs: &mut Errors, g: Given) -> Option<OptimizerSpec> {
             }
             Some((b1, b2))
         });
-        let eps = p.get("eps").map_or(Some(deps), |g| bounded(errs, g, |v| v > 0.0, "must be > 0", "e.g. `eps = 1e-8`"));
+        let eps =
+            p.get("eps").map_or(Some(deps), |g| bounded(errs, g, |v| v > 0.0, "must be > 0", "e.g. `eps = 1e-8`"));
         let wd = weight_decay(errs, &p);
         let (beta1, beta2) = betas?;
         Some(OptimizerSpec::Adam { lr: lr?, beta1, beta2, eps: eps?, weight_decay: wd? })
@@ -296,7 +311,13 @@ fn schedule(errs: &mut Errors, g: Given) -> Option<Schedule> {
     }
     let p = errs.call_params(c, &EXPONENTIAL);
     let per_epoch = errs.require(&p, "per_epoch", "add the factor per epoch, e.g. `per_epoch = 0.95`").and_then(|g| {
-        bounded(errs, g, |v| v > 0.0 && v <= 1.0, "must be in (0, 1]", "the learning rate is multiplied by this every epoch")
+        bounded(
+            errs,
+            g,
+            |v| v > 0.0 && v <= 1.0,
+            "must be in (0, 1]",
+            "the learning rate is multiplied by this every epoch",
+        )
     });
     Some(Schedule::Exponential { per_epoch: per_epoch? })
 }
@@ -332,11 +353,7 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span)
     let clock = p.get("clock").map_or(Some(d.clock_hz), |g| {
         let hz = errs.frequency(g)?;
         if hz != 150e6 && hz != 300e6 {
-            errs.range(
-                g,
-                "must be 150 MHz or 300 MHz",
-                "SpiNNaker2 PEs run at 150 MHz (0.5 V) or 300 MHz (0.8 V)",
-            );
+            errs.range(g, "must be 150 MHz or 300 MHz", "SpiNNaker2 PEs run at 150 MHz (0.5 V) or 300 MHz (0.8 V)");
             return None;
         }
         Some(hz)
@@ -352,5 +369,11 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span)
         Some(v) => Some(v? as u32),
         None => None,
     };
-    Some(TargetSpec { machine: machine?, clock_hz: clock?, mapping: mapping?, neurons_per_core, span: Span::new(keyword.start, body.span.end) })
+    Some(TargetSpec {
+        machine: machine?,
+        clock_hz: clock?,
+        mapping: mapping?,
+        neurons_per_core,
+        span: Span::new(keyword.start, body.span.end),
+    })
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::ops;
 
 use super::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, DEFAULT_DATA_BUDGET, EntryPoint, Expr, ExprKind,
-    Function, Kernel, Local, LocalId, Stmt, Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, DEFAULT_DATA_BUDGET, EntryPoint, Expr, ExprKind, Function, Kernel,
+    Local, LocalId, Stmt, Ty, UnaryOp, Value,
 };
 
 /// A buffer declared with [`KernelBuilder::buffer`].
@@ -22,13 +22,7 @@ pub struct BufRef {
 impl BufRef {
     /// `buffer[index]`.
     pub fn at(self, index: Expr) -> Expr {
-        Expr {
-            ty: self.elem,
-            kind: ExprKind::Load {
-                buffer: self.id,
-                index: Box::new(index),
-            },
-        }
+        Expr { ty: self.elem, kind: ExprKind::Load { buffer: self.id, index: Box::new(index) } }
     }
 }
 
@@ -42,10 +36,7 @@ pub struct Var {
 impl Var {
     /// The local's current value.
     pub fn get(self) -> Expr {
-        Expr {
-            ty: self.ty,
-            kind: ExprKind::Local(self.id),
-        }
+        Expr { ty: self.ty, kind: ExprKind::Local(self.id) }
     }
 }
 
@@ -64,12 +55,7 @@ impl KernelBuilder {
 
     pub fn with_budget(name: &str, budget: u32) -> Self {
         KernelBuilder {
-            kernel: Kernel {
-                name: name.to_string(),
-                budget,
-                buffers: Vec::new(),
-                functions: Vec::new(),
-            },
+            kernel: Kernel { name: name.to_string(), budget, buffers: Vec::new(), functions: Vec::new() },
             next_offset: 0,
         }
     }
@@ -79,12 +65,7 @@ impl KernelBuilder {
     pub fn buffer(&mut self, name: &str, elem: Ty, len: u32) -> BufRef {
         let id = BufferId(self.kernel.buffers.len() as u32);
         let offset = u32::try_from(self.next_offset).unwrap_or(u32::MAX);
-        self.kernel.buffers.push(Buffer {
-            name: name.to_string(),
-            elem,
-            len,
-            offset,
-        });
+        self.kernel.buffers.push(Buffer { name: name.to_string(), elem, len, offset });
         self.next_offset += 4 * u64::from(len);
         BufRef { id, elem }
     }
@@ -100,9 +81,7 @@ impl KernelBuilder {
     pub fn finish(mut self) -> Kernel {
         for entry in EntryPoint::ALL {
             if self.kernel.function(entry).is_none() {
-                self.kernel
-                    .functions
-                    .push(FunctionBuilder::new(entry).finish());
+                self.kernel.functions.push(FunctionBuilder::new(entry).finish());
             }
         }
         self.kernel.functions.sort_by_key(|f| f.entry);
@@ -122,12 +101,7 @@ pub struct FunctionBuilder {
 impl FunctionBuilder {
     /// A function whose first locals are the entry point's parameters.
     pub fn new(entry: EntryPoint) -> Self {
-        let mut fb = FunctionBuilder {
-            entry,
-            locals: Vec::new(),
-            names: BTreeSet::new(),
-            blocks: vec![Vec::new()],
-        };
+        let mut fb = FunctionBuilder { entry, locals: Vec::new(), names: BTreeSet::new(), blocks: vec![Vec::new()] };
         for &(name, ty) in entry.params() {
             fb.local(name, ty);
         }
@@ -136,12 +110,7 @@ impl FunctionBuilder {
 
     /// The parameters, in order.
     pub fn params(&self) -> Vec<Var> {
-        (0..self.entry.params().len())
-            .map(|i| Var {
-                id: LocalId(i as u32),
-                ty: self.locals[i].ty,
-            })
-            .collect()
+        (0..self.entry.params().len()).map(|i| Var { id: LocalId(i as u32), ty: self.locals[i].ty }).collect()
     }
 
     /// Declares a local. A name already used gets a numeric suffix, so
@@ -167,19 +136,12 @@ impl FunctionBuilder {
     }
 
     pub fn assign(&mut self, var: Var, value: Expr) {
-        self.push(Stmt::Assign {
-            local: var.id,
-            value,
-        });
+        self.push(Stmt::Assign { local: var.id, value });
     }
 
     /// `buffer[index] = value`.
     pub fn store(&mut self, buffer: BufRef, index: Expr, value: Expr) {
-        self.push(Stmt::Store {
-            buffer: buffer.id,
-            index,
-            value,
-        });
+        self.push(Stmt::Store { buffer: buffer.id, index, value });
     }
 
     /// Sends a packet without payload.
@@ -189,10 +151,7 @@ impl FunctionBuilder {
 
     /// Sends a packet with the payload's 32 bits.
     pub fn send_with(&mut self, key: Expr, payload: Expr) {
-        self.push(Stmt::Send {
-            key,
-            payload: Some(payload),
-        });
+        self.push(Stmt::Send { key, payload: Some(payload) });
     }
 
     /// `if cond { then }`.
@@ -201,46 +160,22 @@ impl FunctionBuilder {
     }
 
     /// `if cond { then } else { otherwise }`.
-    pub fn if_else(
-        &mut self,
-        cond: Expr,
-        then: impl FnOnce(&mut Self),
-        otherwise: impl FnOnce(&mut Self),
-    ) {
+    pub fn if_else(&mut self, cond: Expr, then: impl FnOnce(&mut Self), otherwise: impl FnOnce(&mut Self)) {
         let then_body = self.block(then);
         let else_body = self.block(otherwise);
-        self.push(Stmt::If {
-            cond,
-            then_body,
-            else_body,
-        });
+        self.push(Stmt::If { cond, then_body, else_body });
     }
 
     /// `for var in start..end { body(var) }`; the variable has `start`'s type.
-    pub fn for_range(
-        &mut self,
-        name: &str,
-        start: Expr,
-        end: Expr,
-        body: impl FnOnce(&mut Self, Var),
-    ) {
+    pub fn for_range(&mut self, name: &str, start: Expr, end: Expr, body: impl FnOnce(&mut Self, Var)) {
         let var = self.local(name, start.ty);
         let body = self.block(|fb| body(fb, var));
-        self.push(Stmt::For {
-            var: var.id,
-            start,
-            end,
-            body,
-        });
+        self.push(Stmt::For { var: var.id, start, end, body });
     }
 
     pub fn finish(mut self) -> Function {
         let body = self.blocks.pop().unwrap_or_default();
-        Function {
-            entry: self.entry,
-            locals: self.locals,
-            body,
-        }
+        Function { entry: self.entry, locals: self.locals, body }
     }
 
     /// Runs `fill` on a fresh block and returns its statements (to build a
@@ -261,10 +196,7 @@ impl FunctionBuilder {
 
 impl Expr {
     pub fn constant(value: Value) -> Expr {
-        Expr {
-            ty: value.ty(),
-            kind: ExprKind::Const(value),
-        }
+        Expr { ty: value.ty(), kind: ExprKind::Const(value) }
     }
     pub fn f32(x: f32) -> Expr {
         Expr::constant(Value::F32(x))
@@ -280,53 +212,23 @@ impl Expr {
     }
 
     pub fn unary(op: UnaryOp, arg: Expr) -> Expr {
-        Expr {
-            ty: arg.ty,
-            kind: ExprKind::Unary {
-                op,
-                arg: Box::new(arg),
-            },
-        }
+        Expr { ty: arg.ty, kind: ExprKind::Unary { op, arg: Box::new(arg) } }
     }
     pub fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
-        Expr {
-            ty: lhs.ty,
-            kind: ExprKind::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-            },
-        }
+        Expr { ty: lhs.ty, kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } }
     }
     pub fn compare(op: CmpOp, lhs: Expr, rhs: Expr) -> Expr {
-        Expr {
-            ty: Ty::Bool,
-            kind: ExprKind::Compare {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-            },
-        }
+        Expr { ty: Ty::Bool, kind: ExprKind::Compare { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } }
     }
     /// `if cond { then } else { otherwise }` as a value (both arms evaluated).
     pub fn select(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
         Expr {
             ty: then.ty,
-            kind: ExprKind::Select {
-                cond: Box::new(cond),
-                then: Box::new(then),
-                otherwise: Box::new(otherwise),
-            },
+            kind: ExprKind::Select { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) },
         }
     }
     pub fn convert(self, op: ConvertOp) -> Expr {
-        Expr {
-            ty: op.signature().1,
-            kind: ExprKind::Convert {
-                op,
-                arg: Box::new(self),
-            },
-        }
+        Expr { ty: op.signature().1, kind: ExprKind::Convert { op, arg: Box::new(self) } }
     }
 
     pub fn abs(self) -> Expr {

@@ -63,10 +63,7 @@ pub fn lif_layer(p: LifExample) -> Kernel {
 
     let mut f = FunctionBuilder::new(EntryPoint::Packet);
     let key = f.params()[0];
-    let row = f.let_(
-        "row",
-        (key.get() - Expr::u32(p.key_in)) & Expr::u32(p.mask_in),
-    );
+    let row = f.let_("row", (key.get() - Expr::u32(p.key_in)) & Expr::u32(p.mask_in));
     f.for_range("n", Expr::u32(0), Expr::u32(p.neurons), |f, n| {
         let w = weights.at(row.get() * Expr::u32(p.neurons) + n.get());
         f.store(acc, n.get(), acc.at(n.get()) + w);
@@ -76,10 +73,7 @@ pub fn lif_layer(p: LifExample) -> Kernel {
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
     let step = f.params()[0];
     f.for_range("n", Expr::u32(0), Expr::u32(p.neurons), |f, n| {
-        let i = f.let_(
-            "i",
-            Expr::f32(p.alpha) * i_syn.at(n.get()) + acc.at(n.get()),
-        );
+        let i = f.let_("i", Expr::f32(p.alpha) * i_syn.at(n.get()) + acc.at(n.get()));
         f.store(i_syn, n.get(), i.get());
         f.store(acc, n.get(), Expr::f32(0.0));
         let u = f.let_("u", Expr::f32(p.beta) * v.at(n.get()) + i.get());
@@ -88,9 +82,7 @@ pub fn lif_layer(p: LifExample) -> Kernel {
             |f| {
                 f.store(v, n.get(), Expr::f32(0.0));
                 f.send(Expr::u32(p.key_out) | n.get());
-                f.if_(first.at(n.get()).lt(Expr::i32(0)), |f| {
-                    f.store(first, n.get(), step.get())
-                });
+                f.if_(first.at(n.get()).lt(Expr::i32(0)), |f| f.store(first, n.get(), step.get()));
             },
             |f| f.store(v, n.get(), u.get()),
         );
@@ -124,11 +116,7 @@ pub fn exp_ln_probe(len: u32) -> Kernel {
     k.define(f.finish());
     let mut f = FunctionBuilder::new(EntryPoint::EndOfSample);
     f.for_range("i", Expr::u32(0), Expr::u32(len), |f, i| {
-        f.send(
-            x.at(i.get())
-                .convert(ConvertOp::F32ToI32)
-                .convert(ConvertOp::I32AsU32),
-        );
+        f.send(x.at(i.get()).convert(ConvertOp::F32ToI32).convert(ConvertOp::I32AsU32));
     });
     k.define(f.finish());
     k.finish()

@@ -31,9 +31,7 @@ impl Invocation {
     pub fn args(self) -> [u32; 2] {
         match self {
             Invocation::Packet { key, payload } => [key, payload],
-            Invocation::TickForward { step } | Invocation::TickBackward { step } => {
-                [step as u32, 0]
-            }
+            Invocation::TickForward { step } | Invocation::TickBackward { step } => [step as u32, 0],
             Invocation::Init | Invocation::EndOfSample | Invocation::EndOfBatch => [0, 0],
         }
     }
@@ -53,12 +51,7 @@ pub struct Packet {
 pub enum Trap {
     #[error("kernel `{kernel}`: index {index} is outside buffer `{buffer}` of length {len}")]
     #[diagnostic(code(snn::kernel::out_of_bounds))]
-    OutOfBounds {
-        kernel: String,
-        buffer: String,
-        index: i64,
-        len: u32,
-    },
+    OutOfBounds { kernel: String, buffer: String, index: i64, len: u32 },
     #[error("kernel `{kernel}`: integer division by zero")]
     #[diagnostic(code(snn::kernel::division_by_zero))]
     IntegerDivisionByZero { kernel: String },
@@ -67,11 +60,7 @@ pub enum Trap {
     IntegerDivisionOverflow { kernel: String },
     #[error("kernel `{kernel}` needs {needed} words of memory, the image has {got}")]
     #[diagnostic(code(snn::kernel::memory_too_small))]
-    MemoryTooSmall {
-        kernel: String,
-        needed: usize,
-        got: usize,
-    },
+    MemoryTooSmall { kernel: String, needed: usize, got: usize },
 }
 
 /// Classes of executed kernel-IR operations, the unit of the emulator's
@@ -143,25 +132,13 @@ impl OpClass {
         Some(match &e.kind {
             ExprKind::Const(_) | ExprKind::Local(_) => return None,
             ExprKind::Load { .. } => OpClass::Load,
-            ExprKind::Unary {
-                op: UnaryOp::Sqrt, ..
-            } => OpClass::FloatSqrt,
+            ExprKind::Unary { op: UnaryOp::Sqrt, .. } => OpClass::FloatSqrt,
             ExprKind::Unary { arg, .. } if float(arg) => OpClass::FloatArith,
             ExprKind::Unary { .. } => OpClass::IntArith,
-            ExprKind::Binary {
-                op: BinaryOp::Min | BinaryOp::Max,
-                ..
-            } => OpClass::Compare,
-            ExprKind::Binary {
-                op: BinaryOp::Div,
-                lhs,
-                ..
-            } if float(lhs) => OpClass::FloatDiv,
+            ExprKind::Binary { op: BinaryOp::Min | BinaryOp::Max, .. } => OpClass::Compare,
+            ExprKind::Binary { op: BinaryOp::Div, lhs, .. } if float(lhs) => OpClass::FloatDiv,
             ExprKind::Binary { lhs, .. } if float(lhs) => OpClass::FloatArith,
-            ExprKind::Binary {
-                op: BinaryOp::Div | BinaryOp::Rem,
-                ..
-            } => OpClass::IntDiv,
+            ExprKind::Binary { op: BinaryOp::Div | BinaryOp::Rem, .. } => OpClass::IntDiv,
             ExprKind::Binary { .. } => OpClass::IntArith,
             ExprKind::Compare { .. } | ExprKind::Select { .. } => OpClass::Compare,
             ExprKind::Convert { .. } => OpClass::Convert,

@@ -83,19 +83,15 @@ pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
 
 /// Words with a meaning in the text form; no kernel, buffer or local may be
 /// named so.
-pub const RESERVED_WORDS: [&str; 14] = [
-    "kernel", "budget", "buffer", "fn", "var", "if", "else", "for", "in", "send", "true", "false",
-    "inf", "nan",
-];
+pub const RESERVED_WORDS: [&str; 14] =
+    ["kernel", "budget", "buffer", "fn", "var", "if", "else", "for", "in", "send", "true", "false", "inf", "nan"];
 
 /// Whether `name` can name a kernel, buffer or local: an identifier
 /// (`[A-Za-z_][A-Za-z0-9_]*`) that is not a reserved word, so that the text
 /// form parses back.
 pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !RESERVED_WORDS.contains(&name)
 }
@@ -284,11 +280,7 @@ impl Kernel {
 
     /// A buffer by name.
     pub fn buffer_named(&self, name: &str) -> Option<(BufferId, &Buffer)> {
-        self.buffers
-            .iter()
-            .enumerate()
-            .find(|(_, b)| b.name == name)
-            .map(|(i, b)| (BufferId(i as u32), b))
+        self.buffers.iter().enumerate().find(|(_, b)| b.name == name).map(|(i, b)| (BufferId(i as u32), b))
     }
 }
 
@@ -298,25 +290,12 @@ pub enum Stmt {
     /// `local = value`.
     Assign { local: LocalId, value: Expr },
     /// `buffer[index] = value`.
-    Store {
-        buffer: BufferId,
-        index: Expr,
-        value: Expr,
-    },
+    Store { buffer: BufferId, index: Expr, value: Expr },
     /// `if cond { then_body } else { else_body }`; `cond: bool`.
-    If {
-        cond: Expr,
-        then_body: Vec<Stmt>,
-        else_body: Vec<Stmt>,
-    },
+    If { cond: Expr, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
     /// `for var in start..end { body }`; `var`, `start`, `end` all `i32` or
     /// all `u32`.
-    For {
-        var: LocalId,
-        start: Expr,
-        end: Expr,
-        body: Vec<Stmt>,
-    },
+    For { var: LocalId, start: Expr, end: Expr, body: Vec<Stmt> },
     /// `send(key)` or `send(key, payload)`; `key: u32`, payload any non-bool.
     Send { key: Expr, payload: Option<Expr> },
 }

@@ -11,17 +11,14 @@
 //! that verifies (round-trip tests on the examples and on random kernels).
 
 use super::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel,
-    Local, LocalId, Stmt, Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId, Stmt,
+    Ty, UnaryOp, Value,
 };
 
 /// A syntax error in kernel-IR text.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("kernel IR: {message}")]
-#[diagnostic(
-    code(snn::kernel::parse),
-    help("kernel-IR text is written by `snnc build`; was it edited?")
-)]
+#[diagnostic(code(snn::kernel::parse), help("kernel-IR text is written by `snnc build`; was it edited?"))]
 pub struct ParseError {
     pub message: String,
     #[label("here")]
@@ -32,17 +29,9 @@ pub struct ParseError {
 
 /// Parses the text form of one kernel.
 pub fn parse_kernel(text: &str) -> Result<Kernel, ParseError> {
-    let tokens = tokenize(text).map_err(|(message, at)| ParseError {
-        message,
-        span: (at, 1).into(),
-        text: text.to_string(),
-    })?;
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        buffers: Vec::new(),
-        locals: Vec::new(),
-    };
+    let tokens =
+        tokenize(text).map_err(|(message, at)| ParseError { message, span: (at, 1).into(), text: text.to_string() })?;
+    let mut p = Parser { tokens, pos: 0, buffers: Vec::new(), locals: Vec::new() };
     p.kernel().map_err(|(message, at)| ParseError {
         message,
         span: (at.min(text.len()), 1).into(),
@@ -68,8 +57,8 @@ struct Token {
 type Fail = (String, usize);
 
 const PUNCTS: [&str; 27] = [
-    "..", "<<", ">>", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ":", "=", "@",
-    "+", "-", "*", "/", "%", "&", "|", "^", "<", ">",
+    "..", "<<", ">>", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ":", "=", "@", "+", "-", "*", "/",
+    "%", "&", "|", "^", "<", ">",
 ];
 
 fn is_ident_char(c: char) -> bool {
@@ -89,40 +78,22 @@ fn tokenize(text: &str) -> Result<Vec<Token>, Fail> {
             i += rest.find('\n').unwrap_or(rest.len());
         } else if c.is_ascii_alphabetic() || c == '_' {
             let len = rest.find(|c: char| !is_ident_char(c)).unwrap_or(rest.len());
-            tokens.push(Token {
-                kind: Kind::Ident,
-                text: rest[..len].to_string(),
-                at: i,
-            });
+            tokens.push(Token { kind: Kind::Ident, text: rest[..len].to_string(), at: i });
             i += len;
         } else if c.is_ascii_digit()
-            || (c == '-'
-                && (rest[1..].starts_with(|c: char| c.is_ascii_digit())
-                    || rest[1..].starts_with("inf")))
+            || (c == '-' && (rest[1..].starts_with(|c: char| c.is_ascii_digit()) || rest[1..].starts_with("inf")))
         {
             let len = number_len(rest);
-            tokens.push(Token {
-                kind: Kind::Num,
-                text: rest[..len].to_string(),
-                at: i,
-            });
+            tokens.push(Token { kind: Kind::Num, text: rest[..len].to_string(), at: i });
             i += len;
         } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-            tokens.push(Token {
-                kind: Kind::Punct,
-                text: p.to_string(),
-                at: i,
-            });
+            tokens.push(Token { kind: Kind::Punct, text: p.to_string(), at: i });
             i += p.len();
         } else {
             return Err((format!("unexpected character `{c}`"), i));
         }
     }
-    tokens.push(Token {
-        kind: Kind::End,
-        text: String::new(),
-        at: text.len(),
-    });
+    tokens.push(Token { kind: Kind::End, text: String::new(), at: text.len() });
     Ok(tokens)
 }
 
@@ -157,10 +128,7 @@ fn number_len(s: &str) -> usize {
             digits(&mut i, false);
         }
     }
-    if i < b.len()
-        && (b[i] == b'i' || b[i] == b'u')
-        && !b.get(i + 1).is_some_and(|&c| is_ident_char(c as char))
-    {
+    if i < b.len() && (b[i] == b'i' || b[i] == b'u') && !b.get(i + 1).is_some_and(|&c| is_ident_char(c as char)) {
         i += 1;
     }
     i
@@ -190,11 +158,7 @@ impl Parser {
 
     fn fail<T>(&self, what: &str) -> Result<T, Fail> {
         let t = self.peek();
-        let found = if t.kind == Kind::End {
-            "the end".to_string()
-        } else {
-            format!("`{}`", t.text)
-        };
+        let found = if t.kind == Kind::End { "the end".to_string() } else { format!("`{}`", t.text) };
         Err((format!("expected {what}, found {found}"), t.at))
     }
 
@@ -212,19 +176,11 @@ impl Parser {
     }
 
     fn expect(&mut self, text: &str) -> Result<(), Fail> {
-        if self.eat(text) {
-            Ok(())
-        } else {
-            self.fail(&format!("`{text}`"))
-        }
+        if self.eat(text) { Ok(()) } else { self.fail(&format!("`{text}`")) }
     }
 
     fn ident(&mut self) -> Result<String, Fail> {
-        if self.peek().kind == Kind::Ident {
-            Ok(self.next().text)
-        } else {
-            self.fail("a name")
-        }
+        if self.peek().kind == Kind::Ident { Ok(self.next().text) } else { self.fail("a name") }
     }
 
     fn unsigned(&mut self) -> Result<u32, Fail> {
@@ -264,23 +220,13 @@ impl Parser {
             self.expect("]")?;
             self.expect("@")?;
             let offset = self.unsigned()?;
-            self.buffers.push(Buffer {
-                name,
-                elem,
-                len,
-                offset,
-            });
+            self.buffers.push(Buffer { name, elem, len, offset });
         }
         let mut functions = Vec::new();
         while self.peek().kind != Kind::End {
             functions.push(self.function()?);
         }
-        Ok(Kernel {
-            name,
-            budget,
-            buffers: std::mem::take(&mut self.buffers),
-            functions,
-        })
+        Ok(Kernel { name, budget, buffers: std::mem::take(&mut self.buffers), functions })
     }
 
     fn function(&mut self) -> Result<Function, Fail> {
@@ -309,11 +255,7 @@ impl Parser {
             self.locals.push(Local { name, ty });
         }
         let body = self.block_body()?;
-        Ok(Function {
-            entry,
-            locals: std::mem::take(&mut self.locals),
-            body,
-        })
+        Ok(Function { entry, locals: std::mem::take(&mut self.locals), body })
     }
 
     /// Statements up to and including the closing `}`.
@@ -336,11 +278,7 @@ impl Parser {
             } else {
                 Vec::new()
             };
-            return Ok(Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            });
+            return Ok(Stmt::If { cond, then_body, else_body });
         }
         if self.eat("for") {
             let var = self.local_id()?;
@@ -350,21 +288,12 @@ impl Parser {
             let end = self.top()?;
             self.expect("{")?;
             let body = self.block_body()?;
-            return Ok(Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            });
+            return Ok(Stmt::For { var, start, end, body });
         }
         if self.is("send") && self.peek_at(1).text == "(" {
             self.pos += 2;
             let key = self.top()?;
-            let payload = if self.eat(",") {
-                Some(self.top()?)
-            } else {
-                None
-            };
+            let payload = if self.eat(",") { Some(self.top()?) } else { None };
             self.expect(")")?;
             return Ok(Stmt::Send { key, payload });
         }
@@ -375,11 +304,7 @@ impl Parser {
             self.expect("]")?;
             self.expect("=")?;
             let value = self.top()?;
-            return Ok(Stmt::Store {
-                buffer,
-                index,
-                value,
-            });
+            return Ok(Stmt::Store { buffer, index, value });
         }
         let local = self.local_id()?;
         self.expect("=")?;
@@ -453,9 +378,7 @@ impl Parser {
         match t.kind {
             Kind::Num => {
                 self.pos += 1;
-                literal(&t.text)
-                    .map(Expr::constant)
-                    .ok_or((format!("bad number `{}`", t.text), t.at))
+                literal(&t.text).map(Expr::constant).ok_or((format!("bad number `{}`", t.text), t.at))
             }
             Kind::Punct if t.text == "(" => {
                 self.pos += 1;
@@ -491,20 +414,11 @@ impl Parser {
                     self.expect("[")?;
                     let index = self.top()?;
                     self.expect("]")?;
-                    Ok(Expr {
-                        ty: elem,
-                        kind: ExprKind::Load {
-                            buffer,
-                            index: Box::new(index),
-                        },
-                    })
+                    Ok(Expr { ty: elem, kind: ExprKind::Load { buffer, index: Box::new(index) } })
                 }
                 _ => {
                     let id = self.local_id()?;
-                    Ok(Expr {
-                        ty: self.locals[id.0 as usize].ty,
-                        kind: ExprKind::Local(id),
-                    })
+                    Ok(Expr { ty: self.locals[id.0 as usize].ty, kind: ExprKind::Local(id) })
                 }
             },
             _ => self.fail("an expression"),
@@ -521,11 +435,7 @@ impl Parser {
         }
         self.expect(")")?;
         let arity = |n: usize| {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err((format!("`{name}` takes {n} argument(s)"), at))
-            }
+            if args.len() == n { Ok(()) } else { Err((format!("`{name}` takes {n} argument(s)"), at)) }
         };
         let unary = [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sqrt, UnaryOp::Not];
         if let Some(op) = unary.into_iter().find(|op| op.name() == name) {
@@ -539,11 +449,7 @@ impl Parser {
         match name.as_str() {
             "min" | "max" => {
                 arity(2)?;
-                let op = if name == "min" {
-                    BinaryOp::Min
-                } else {
-                    BinaryOp::Max
-                };
+                let op = if name == "min" { BinaryOp::Min } else { BinaryOp::Max };
                 let rhs = args.remove(1);
                 Ok(Expr::binary(op, args.remove(0), rhs))
             }

@@ -28,20 +28,9 @@ use super::{BinaryOp, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Value};
 pub fn print_kernel(kernel: &Kernel) -> String {
     let mut out = String::new();
     let used: u64 = kernel.buffers.iter().map(|b| 4 * u64::from(b.len)).sum();
-    let _ = writeln!(
-        out,
-        "kernel {} budget {}  // {used} bytes in buffers",
-        kernel.name, kernel.budget
-    );
+    let _ = writeln!(out, "kernel {} budget {}  // {used} bytes in buffers", kernel.name, kernel.budget);
     for b in &kernel.buffers {
-        let _ = writeln!(
-            out,
-            "buffer {}: {}[{}] @ {}",
-            b.name,
-            b.elem.name(),
-            b.len,
-            b.offset
-        );
+        let _ = writeln!(out, "buffer {}: {}[{}] @ {}", b.name, b.elem.name(), b.len, b.offset);
     }
     for f in &kernel.functions {
         out.push('\n');
@@ -53,30 +42,18 @@ pub fn print_kernel(kernel: &Kernel) -> String {
 /// One expression, as the printer writes it inside `function`.
 pub(super) fn expr_to_string(kernel: &Kernel, function: &Function, e: &Expr) -> String {
     let mut out = String::new();
-    Printer {
-        kernel,
-        function,
-        out: &mut out,
-    }
-    .expr(e);
+    Printer { kernel, function, out: &mut out }.expr(e);
     out
 }
 
 fn print_function(out: &mut String, kernel: &Kernel, f: &Function) {
     let nparams = f.entry.params().len().min(f.locals.len());
-    let params: Vec<String> = f.locals[..nparams]
-        .iter()
-        .map(|l| format!("{}: {}", l.name, l.ty.name()))
-        .collect();
+    let params: Vec<String> = f.locals[..nparams].iter().map(|l| format!("{}: {}", l.name, l.ty.name())).collect();
     let _ = writeln!(out, "fn {}({}) {{", f.entry.name(), params.join(", "));
     for l in &f.locals[nparams..] {
         let _ = writeln!(out, "  var {}: {}", l.name, l.ty.name());
     }
-    let mut p = Printer {
-        kernel,
-        function: f,
-        out,
-    };
+    let mut p = Printer { kernel, function: f, out };
     p.block(&f.body, 1);
     p.out.push_str("}\n");
 }
@@ -108,22 +85,14 @@ impl Printer<'_> {
                 self.out.push_str(" = ");
                 self.top(value);
             }
-            Stmt::Store {
-                buffer,
-                index,
-                value,
-            } => {
+            Stmt::Store { buffer, index, value } => {
                 self.buffer(buffer.0);
                 self.out.push('[');
                 self.top(index);
                 self.out.push_str("] = ");
                 self.top(value);
             }
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => {
+            Stmt::If { cond, then_body, else_body } => {
                 self.out.push_str("if ");
                 self.top(cond);
                 self.out.push_str(" {\n");
@@ -137,12 +106,7 @@ impl Printer<'_> {
                     self.out.push('}');
                 }
             }
-            Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            Stmt::For { var, start, end, body } => {
                 self.out.push_str("for ");
                 self.local(*var);
                 self.out.push_str(" in ");
@@ -189,11 +153,7 @@ impl Printer<'_> {
                 self.out.push(']');
             }
             ExprKind::Unary { op, arg } => self.call(op.name(), &[arg]),
-            ExprKind::Binary {
-                op: op @ (BinaryOp::Min | BinaryOp::Max),
-                lhs,
-                rhs,
-            } => {
+            ExprKind::Binary { op: op @ (BinaryOp::Min | BinaryOp::Max), lhs, rhs } => {
                 let name = if *op == BinaryOp::Min { "min" } else { "max" };
                 self.call(name, &[lhs, rhs]);
             }
@@ -202,11 +162,7 @@ impl Printer<'_> {
                 self.top(e);
                 self.out.push(')');
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => self.call("select", &[cond, then, otherwise]),
+            ExprKind::Select { cond, then, otherwise } => self.call("select", &[cond, then, otherwise]),
             ExprKind::Convert { op, arg } => self.call(op.name(), &[arg]),
         }
     }

@@ -43,10 +43,7 @@ fn step(fb: &FunctionBuilder) -> Expr {
 #[test]
 fn verifier_rejects_each_violation() {
     let cases: Vec<(&str, Kernel)> = vec![
-        (
-            "valid",
-            with_tick(|fb, [f, _, _]| fb.store(f, Expr::u32(3), Expr::f32(1.0))),
-        ),
+        ("valid", with_tick(|fb, [f, _, _]| fb.store(f, Expr::u32(3), Expr::f32(1.0)))),
         ("bool buffer", {
             let (mut k, _) = base();
             k.buffer("flags", Ty::Bool, 1);
@@ -83,8 +80,7 @@ fn verifier_rejects_each_violation() {
         ("duplicate entry", {
             let (k, _) = base();
             let mut k = k.finish();
-            k.functions
-                .push(FunctionBuilder::new(EntryPoint::Init).finish());
+            k.functions.push(FunctionBuilder::new(EntryPoint::Init).finish());
             k
         }),
         ("bad parameters", {
@@ -107,15 +103,9 @@ fn verifier_rejects_each_violation() {
         (
             "unknown local and buffer",
             with_tick(|fb, _| {
-                let ghost = Var {
-                    id: LocalId(99),
-                    ty: Ty::I32,
-                };
+                let ghost = Var { id: LocalId(99), ty: Ty::I32 };
                 fb.assign(ghost, Expr::i32(0));
-                let nowhere = BufRef {
-                    id: BufferId(7),
-                    elem: Ty::F32,
-                };
+                let nowhere = BufRef { id: BufferId(7), elem: Ty::F32 };
                 fb.store(nowhere, Expr::u32(0), Expr::f32(0.0));
             }),
         ),
@@ -140,11 +130,7 @@ fn verifier_rejects_each_violation() {
             with_tick(|fb, [_, i, _]| {
                 let x = fb.local("x", Ty::I32);
                 let s = step(fb);
-                fb.if_else(
-                    s.lt(Expr::i32(3)),
-                    |fb| fb.assign(x, Expr::i32(1)),
-                    |fb| fb.assign(x, Expr::i32(2)),
-                );
+                fb.if_else(s.lt(Expr::i32(3)), |fb| fb.assign(x, Expr::i32(1)), |fb| fb.assign(x, Expr::i32(2)));
                 fb.store(i, Expr::u32(0), x.get());
             }),
         ),
@@ -161,9 +147,7 @@ fn verifier_rejects_each_violation() {
         (
             "loop variable assigned",
             with_tick(|fb, _| {
-                fb.for_range("n", Expr::u32(0), Expr::u32(4), |fb, n| {
-                    fb.assign(n, Expr::u32(1))
-                });
+                fb.for_range("n", Expr::u32(0), Expr::u32(4), |fb, n| fb.assign(n, Expr::u32(1)));
             }),
         ),
         (
@@ -171,12 +155,7 @@ fn verifier_rejects_each_violation() {
             with_tick(|fb, [_, _, u]| {
                 fb.for_range("n", Expr::u32(0), Expr::u32(4), |fb, n| {
                     let body = fb.block(|fb| fb.store(u, n.get(), n.get()));
-                    fb.push(Stmt::For {
-                        var: n.id,
-                        start: Expr::u32(0),
-                        end: Expr::u32(2),
-                        body,
-                    });
+                    fb.push(Stmt::For { var: n.id, start: Expr::u32(0), end: Expr::u32(2), body });
                 });
             }),
         ),
@@ -208,11 +187,7 @@ fn verifier_rejects_each_violation() {
         (
             "select arms differ",
             with_tick(|fb, [f, _, _]| {
-                fb.store(
-                    f,
-                    Expr::u32(0),
-                    Expr::select(Expr::bool(true), Expr::f32(1.0), Expr::i32(0)),
-                );
+                fb.store(f, Expr::u32(0), Expr::select(Expr::bool(true), Expr::f32(1.0), Expr::i32(0)));
             }),
         ),
         (
@@ -278,9 +253,7 @@ fn verifier_rejects_each_violation() {
             Err(e) => {
                 assert_ne!(*name, "valid");
                 for err in &e.errors {
-                    let code = miette::Diagnostic::code(err)
-                        .map(|c| c.to_string())
-                        .unwrap_or_default();
+                    let code = miette::Diagnostic::code(err).map(|c| c.to_string()).unwrap_or_default();
                     report.push_str(&format!("  [{code}] {err}\n"));
                 }
             }
@@ -310,24 +283,12 @@ fn parser_reports_the_first_syntax_error() {
         ("no header", "buffer v: f32[4] @ 0".to_string()),
         ("unknown entry", good.replace("fn init()", "fn start()")),
         ("unknown local", good.replace("row = (key", "row = (kee")),
-        (
-            "unknown buffer",
-            good.replace("acc[n] = acc[n] + weights", "acc[n] = acc[n] + weight"),
-        ),
-        (
-            "unknown operator",
-            good.replace("send(0x20000u | n)", "send(foo(n))"),
-        ),
+        ("unknown buffer", good.replace("acc[n] = acc[n] + weights", "acc[n] = acc[n] + weight")),
+        ("unknown operator", good.replace("send(0x20000u | n)", "send(foo(n))")),
         ("bad number", good.replace("0.95", "0.95f")),
         ("missing brace", good.replace("} else {", "} else")),
-        (
-            "stray character",
-            good.replace("budget 98304", "budget 98304 #"),
-        ),
-        (
-            "wrong arity",
-            good.replace("send(0x20000u | n)", "send(min(n))"),
-        ),
+        ("stray character", good.replace("budget 98304", "budget 98304 #")),
+        ("wrong arity", good.replace("send(0x20000u | n)", "send(min(n))")),
     ];
     let mut report = String::new();
     for (name, text) in cases {
@@ -335,10 +296,7 @@ fn parser_reports_the_first_syntax_error() {
         let offset = err.span.offset();
         let line = text[..offset].matches('\n').count() + 1;
         let snippet: String = text[offset..].chars().take(12).collect();
-        report.push_str(&format!(
-            "{name}: line {line}: {err} (at `{}`)\n",
-            snippet.replace('\n', "\\n")
-        ));
+        report.push_str(&format!("{name}: line {line}: {err} (at `{}`)\n", snippet.replace('\n', "\\n")));
     }
     insta::assert_snapshot!(report);
 }

@@ -13,18 +13,12 @@
 use std::collections::BTreeSet;
 
 use super::print::expr_to_string;
-use super::{
-    Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, Value,
-    is_valid_name,
-};
+use super::{Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, Value, is_valid_name};
 
 /// Every problem of one kernel.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("kernel `{kernel}` is invalid: {} problem(s)", errors.len())]
-#[diagnostic(
-    code(snn::kernel::invalid),
-    help("this is a bug in the stage that built the kernel")
-)]
+#[diagnostic(code(snn::kernel::invalid), help("this is a bug in the stage that built the kernel"))]
 pub struct KernelErrors {
     pub kernel: String,
     #[related]
@@ -35,10 +29,7 @@ pub struct KernelErrors {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum KernelError {
     #[error("{what} name `{name}` is not an identifier or is a reserved word")]
-    #[diagnostic(
-        code(snn::kernel::bad_name),
-        help("names are [A-Za-z_][A-Za-z0-9_]*, so that the text form parses")
-    )]
+    #[diagnostic(code(snn::kernel::bad_name), help("names are [A-Za-z_][A-Za-z0-9_]*, so that the text form parses"))]
     BadName { what: &'static str, name: String },
     #[error("buffer `{name}` has element type bool; buffers hold f32, i32 or u32")]
     #[diagnostic(code(snn::kernel::bool_buffer))]
@@ -66,10 +57,7 @@ pub enum KernelError {
     DuplicateEntry { entry: &'static str, count: usize },
     #[error("fn {entry}: the parameters must be ({expected})")]
     #[diagnostic(code(snn::kernel::bad_params))]
-    BadParams {
-        entry: &'static str,
-        expected: String,
-    },
+    BadParams { entry: &'static str, expected: String },
     #[error("fn {entry}: two locals are named `{name}`")]
     #[diagnostic(code(snn::kernel::duplicate_local))]
     DuplicateLocal { entry: &'static str, name: String },
@@ -81,108 +69,59 @@ pub enum KernelError {
     UnknownBuffer { entry: &'static str, id: u32 },
     #[error("fn {entry}: `{name}` may be read before it is assigned, in `{at}`")]
     #[diagnostic(code(snn::kernel::use_before_definition))]
-    UseBeforeDefinition {
-        entry: &'static str,
-        name: String,
-        at: String,
-    },
+    UseBeforeDefinition { entry: &'static str, name: String, at: String },
     #[error("fn {entry}: loop variable `{name}` is assigned")]
     #[diagnostic(code(snn::kernel::loop_variable_assigned))]
     LoopVariableAssigned { entry: &'static str, name: String },
     #[error("fn {entry}: {what} has type {found}, expected {expected}, in `{at}`")]
     #[diagnostic(code(snn::kernel::type_mismatch))]
-    TypeMismatch {
-        entry: &'static str,
-        what: &'static str,
-        found: &'static str,
-        expected: &'static str,
-        at: String,
-    },
+    TypeMismatch { entry: &'static str, what: &'static str, found: &'static str, expected: &'static str, at: String },
     #[error("fn {entry}: `{op}` is not defined on {ty}, in `{at}`")]
     #[diagnostic(code(snn::kernel::bad_operand))]
-    BadOperand {
-        entry: &'static str,
-        op: &'static str,
-        ty: &'static str,
-        at: String,
-    },
+    BadOperand { entry: &'static str, op: &'static str, ty: &'static str, at: String },
     #[error("fn {entry}: constant index {index} is outside buffer `{buffer}` of length {len}")]
     #[diagnostic(code(snn::kernel::constant_index_out_of_bounds))]
-    ConstantIndexOutOfBounds {
-        entry: &'static str,
-        buffer: String,
-        index: i64,
-        len: u32,
-    },
+    ConstantIndexOutOfBounds { entry: &'static str, buffer: String, index: i64, len: u32 },
 }
 
 /// Checks every invariant of the kernel IR; returns all violations.
 pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
     let mut errors = Vec::new();
     if !is_valid_name(&kernel.name) {
-        errors.push(KernelError::BadName {
-            what: "kernel",
-            name: kernel.name.clone(),
-        });
+        errors.push(KernelError::BadName { what: "kernel", name: kernel.name.clone() });
     }
     check_layout(kernel, &mut errors);
     for entry in EntryPoint::ALL {
         let count = kernel.functions.iter().filter(|f| f.entry == entry).count();
         match count {
-            0 => errors.push(KernelError::MissingEntry {
-                entry: entry.name(),
-            }),
+            0 => errors.push(KernelError::MissingEntry { entry: entry.name() }),
             1 => {}
-            _ => errors.push(KernelError::DuplicateEntry {
-                entry: entry.name(),
-                count,
-            }),
+            _ => errors.push(KernelError::DuplicateEntry { entry: entry.name(), count }),
         }
     }
     for function in &kernel.functions {
         FunctionChecker::new(kernel, function, &mut errors).check();
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(KernelErrors {
-            kernel: kernel.name.clone(),
-            errors,
-        })
-    }
+    if errors.is_empty() { Ok(()) } else { Err(KernelErrors { kernel: kernel.name.clone(), errors }) }
 }
 
 fn check_layout(kernel: &Kernel, errors: &mut Vec<KernelError>) {
     let mut names = BTreeSet::new();
     for b in &kernel.buffers {
         if !is_valid_name(&b.name) {
-            errors.push(KernelError::BadName {
-                what: "buffer",
-                name: b.name.clone(),
-            });
+            errors.push(KernelError::BadName { what: "buffer", name: b.name.clone() });
         }
         if b.elem == Ty::Bool {
-            errors.push(KernelError::BoolBuffer {
-                name: b.name.clone(),
-            });
+            errors.push(KernelError::BoolBuffer { name: b.name.clone() });
         }
         if b.offset % 4 != 0 {
-            errors.push(KernelError::MisalignedBuffer {
-                name: b.name.clone(),
-                offset: b.offset,
-            });
+            errors.push(KernelError::MisalignedBuffer { name: b.name.clone(), offset: b.offset });
         }
         if b.end() > u64::from(kernel.budget) {
-            errors.push(KernelError::OverBudget {
-                name: b.name.clone(),
-                end: b.end(),
-                budget: kernel.budget,
-            });
+            errors.push(KernelError::OverBudget { name: b.name.clone(), end: b.end(), budget: kernel.budget });
         }
         if !names.insert(b.name.as_str()) {
-            errors.push(KernelError::DuplicateBuffer {
-                name: b.name.clone(),
-            });
+            errors.push(KernelError::DuplicateBuffer { name: b.name.clone() });
         }
     }
     let mut by_offset: Vec<&Buffer> = kernel.buffers.iter().filter(|b| b.len > 0).collect();
@@ -191,10 +130,7 @@ fn check_layout(kernel: &Kernel, errors: &mut Vec<KernelError>) {
         if pair[1].offset as u64 >= pair[0].end() {
             continue;
         }
-        errors.push(KernelError::OverlappingBuffers {
-            first: pair[0].name.clone(),
-            second: pair[1].name.clone(),
-        });
+        errors.push(KernelError::OverlappingBuffers { first: pair[0].name.clone(), second: pair[1].name.clone() });
     }
 }
 
@@ -211,14 +147,7 @@ impl<'a> FunctionChecker<'a> {
     fn new(kernel: &'a Kernel, function: &'a Function, errors: &'a mut Vec<KernelError>) -> Self {
         let mut loop_vars = BTreeSet::new();
         collect_loop_vars(&function.body, &mut loop_vars);
-        FunctionChecker {
-            kernel,
-            function,
-            entry: function.entry.name(),
-            loop_vars,
-            active_loops: Vec::new(),
-            errors,
-        }
+        FunctionChecker { kernel, function, entry: function.entry.name(), loop_vars, active_loops: Vec::new(), errors }
     }
 
     fn check(&mut self) {
@@ -229,33 +158,20 @@ impl<'a> FunctionChecker<'a> {
                 .zip(&self.function.locals)
                 .all(|(&(name, ty), local)| local.name == name && local.ty == ty);
         if !params_ok {
-            let expected: Vec<String> = params
-                .iter()
-                .map(|(n, t)| format!("{n}: {}", t.name()))
-                .collect();
-            self.errors.push(KernelError::BadParams {
-                entry: self.entry,
-                expected: expected.join(", "),
-            });
+            let expected: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {}", t.name())).collect();
+            self.errors.push(KernelError::BadParams { entry: self.entry, expected: expected.join(", ") });
         }
         let mut names = BTreeSet::new();
         for local in &self.function.locals {
             if !is_valid_name(&local.name) {
-                self.errors.push(KernelError::BadName {
-                    what: "local",
-                    name: local.name.clone(),
-                });
+                self.errors.push(KernelError::BadName { what: "local", name: local.name.clone() });
             }
             if !names.insert(local.name.as_str()) {
-                self.errors.push(KernelError::DuplicateLocal {
-                    entry: self.entry,
-                    name: local.name.clone(),
-                });
+                self.errors.push(KernelError::DuplicateLocal { entry: self.entry, name: local.name.clone() });
             }
         }
-        let mut defined: BTreeSet<LocalId> = (0..params.len().min(self.function.locals.len()))
-            .map(|i| LocalId(i as u32))
-            .collect();
+        let mut defined: BTreeSet<LocalId> =
+            (0..params.len().min(self.function.locals.len())).map(|i| LocalId(i as u32)).collect();
         self.block(&self.function.body, &mut defined);
     }
 
@@ -273,19 +189,12 @@ impl<'a> FunctionChecker<'a> {
                     self.expect("assigned value", found, ty, value);
                     if self.loop_vars.contains(local) {
                         let name = self.local_name(*local);
-                        self.errors.push(KernelError::LoopVariableAssigned {
-                            entry: self.entry,
-                            name,
-                        });
+                        self.errors.push(KernelError::LoopVariableAssigned { entry: self.entry, name });
                     }
                 }
                 defined.insert(*local);
             }
-            Stmt::Store {
-                buffer,
-                index,
-                value,
-            } => {
+            Stmt::Store { buffer, index, value } => {
                 let found = self.expr(value, defined);
                 let b = self.buffer(*buffer);
                 if let Some(b) = b {
@@ -293,11 +202,7 @@ impl<'a> FunctionChecker<'a> {
                 }
                 self.index(b, index, defined);
             }
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => {
+            Stmt::If { cond, then_body, else_body } => {
                 let found = self.expr(cond, defined);
                 self.expect("condition", found, Ty::Bool, cond);
                 let mut then_defined = defined.clone();
@@ -306,12 +211,7 @@ impl<'a> FunctionChecker<'a> {
                 self.block(else_body, &mut else_defined);
                 *defined = then_defined.intersection(&else_defined).copied().collect();
             }
-            Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            Stmt::For { var, start, end, body } => {
                 let start_ty = self.expr(start, defined);
                 let end_ty = self.expr(end, defined);
                 if !start_ty.is_int() {
@@ -328,10 +228,7 @@ impl<'a> FunctionChecker<'a> {
                 }
                 if self.active_loops.contains(var) {
                     let name = self.local_name(*var);
-                    self.errors.push(KernelError::LoopVariableAssigned {
-                        entry: self.entry,
-                        name,
-                    });
+                    self.errors.push(KernelError::LoopVariableAssigned { entry: self.entry, name });
                 }
                 let mut inner = defined.clone();
                 inner.insert(*var);
@@ -365,11 +262,7 @@ impl<'a> FunctionChecker<'a> {
                 let ty = self.local_ty(*id);
                 if ty.is_some() && !defined.contains(id) {
                     let name = self.local_name(*id);
-                    self.errors.push(KernelError::UseBeforeDefinition {
-                        entry: self.entry,
-                        name,
-                        at: self.show(e),
-                    });
+                    self.errors.push(KernelError::UseBeforeDefinition { entry: self.entry, name, at: self.show(e) });
                 }
                 ty.unwrap_or(e.ty)
             }
@@ -403,11 +296,7 @@ impl<'a> FunctionChecker<'a> {
                 }
                 Ty::Bool
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Select { cond, then, otherwise } => {
                 let cond_ty = self.expr(cond, defined);
                 self.expect("select condition", cond_ty, Ty::Bool, e);
                 let ty = self.expr(then, defined);
@@ -461,39 +350,25 @@ impl<'a> FunctionChecker<'a> {
     }
 
     fn bad_operand(&mut self, op: &'static str, ty: Ty, at: &Expr) {
-        self.errors.push(KernelError::BadOperand {
-            entry: self.entry,
-            op,
-            ty: ty.name(),
-            at: self.show(at),
-        });
+        self.errors.push(KernelError::BadOperand { entry: self.entry, op, ty: ty.name(), at: self.show(at) });
     }
 
     fn local_ty(&mut self, id: LocalId) -> Option<Ty> {
         let ty = self.function.locals.get(id.0 as usize).map(|l| l.ty);
         if ty.is_none() {
-            self.errors.push(KernelError::UnknownLocal {
-                entry: self.entry,
-                id: id.0,
-            });
+            self.errors.push(KernelError::UnknownLocal { entry: self.entry, id: id.0 });
         }
         ty
     }
 
     fn local_name(&self, id: LocalId) -> String {
-        self.function
-            .locals
-            .get(id.0 as usize)
-            .map_or_else(|| format!("#{}", id.0), |l| l.name.clone())
+        self.function.locals.get(id.0 as usize).map_or_else(|| format!("#{}", id.0), |l| l.name.clone())
     }
 
     fn buffer(&mut self, id: BufferId) -> Option<&'a Buffer> {
         let b = self.kernel.buffers.get(id.0 as usize);
         if b.is_none() {
-            self.errors.push(KernelError::UnknownBuffer {
-                entry: self.entry,
-                id: id.0,
-            });
+            self.errors.push(KernelError::UnknownBuffer { entry: self.entry, id: id.0 });
         }
         b
     }
@@ -510,11 +385,7 @@ fn collect_loop_vars(body: &[Stmt], vars: &mut BTreeSet<LocalId>) {
                 vars.insert(*var);
                 collect_loop_vars(body, vars);
             }
-            Stmt::If {
-                then_body,
-                else_body,
-                ..
-            } => {
+            Stmt::If { then_body, else_body, .. } => {
                 collect_loop_vars(then_body, vars);
                 collect_loop_vars(else_body, vars);
             }

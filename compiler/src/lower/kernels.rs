@@ -240,11 +240,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));
     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
         let old = f.let_("old", lv.at(j.get()));
-        f.store(
-            li,
-            j.get(),
-            Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get(),
-        );
+        f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
         f.if_else(
             j.get().equals(nxt.get()),
             |f| {
@@ -282,10 +278,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
         f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
             let index = j.get() * kki.clone() + pos.get();
-            f.send_with(
-                c.key(2, index.convert(ConvertOp::I32AsU32)),
-                grad.at(pos.get() * ni.clone() + j.get()),
-            );
+            f.send_with(c.key(2, index.convert(ConvertOp::I32AsU32)), grad.at(pos.get() * ni.clone() + j.get()));
         });
     });
     k.define(f.finish());
@@ -441,8 +434,7 @@ pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
         let m = f.let_("m", Expr::f32(f32::NEG_INFINITY));
         f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
             let fk = first.at(kv.get());
-            let t = Expr::select(fk.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fk)
-                .convert(ConvertOp::I32ToF32);
+            let t = Expr::select(fk.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fk).convert(ConvertOp::I32ToF32);
             let zk = f.let_("zk", -(t / Expr::f32(s.xi)));
             f.store(z, kv.get(), zk.get());
             f.assign(m, Expr::select(zk.get().gt(m.get()), zk.get(), m.get()));
@@ -455,16 +447,11 @@ pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
             f.assign(sum, sum.get() + e.get());
         });
         let fl = first.at(l.get());
-        let tl = Expr::select(fl.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fl)
-            .convert(ConvertOp::I32ToF32);
+        let tl = Expr::select(fl.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fl).convert(ConvertOp::I32ToF32);
         let reg = exp_f32(f, tl / Expr::f32(s.b));
         let reg = f.let_("reg", reg);
         let ln_s = ln_f32(f, sum.get());
-        f.store(
-            loss,
-            Expr::u32(0),
-            ((m.get() + ln_s) - z.at(l.get())) + Expr::f32(s.a) * (reg.get() - Expr::f32(1.0)),
-        );
+        f.store(loss, Expr::u32(0), ((m.get() + ln_s) - z.at(l.get())) + Expr::f32(s.a) * (reg.get() - Expr::f32(1.0)));
         f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
             let delta = Expr::select(kv.get().equals(l.get()), Expr::f32(1.0), Expr::f32(0.0));
             let g = f.let_("g", (delta - ez.at(kv.get()) / sum.get()) / Expr::f32(s.xi));
@@ -505,10 +492,8 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
                 let g = with_decay(gsum.at(i.get()), s.wd, wi.get());
                 let g = f.let_("g", g);
                 let mk = f.let_("mk", m.at(i.get()) + Expr::f32(s.one_minus_b1) * (g.get() - m.at(i.get())));
-                let vk = f.let_(
-                    "vk",
-                    Expr::f32(s.beta2) * v.at(i.get()) + (Expr::f32(s.one_minus_b2) * g.get()) * g.get(),
-                );
+                let vk =
+                    f.let_("vk", Expr::f32(s.beta2) * v.at(i.get()) + (Expr::f32(s.one_minus_b2) * g.get()) * g.get());
                 f.store(m, i.get(), mk.get());
                 f.store(v, i.get(), vk.get());
                 let denom = vk.get().sqrt() / bc2.get() + Expr::f32(s.eps);

@@ -181,7 +181,11 @@ pub enum LowerError {
     NotYetSupported { what: String },
     #[error("a lowered kernel is invalid (a bug in the lowering)")]
     #[diagnostic(code(snn::lower::invalid_kernel))]
-    Invalid(#[from] #[diagnostic_source] KernelErrors),
+    Invalid(
+        #[from]
+        #[diagnostic_source]
+        KernelErrors,
+    ),
 }
 
 /// A kernel whose buffers exceed the PE's data budget is a limit of this
@@ -200,10 +204,7 @@ fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
         })
         .collect();
     if !over.is_empty() && over.len() == e.errors.len() {
-        unsupported(format!(
-            "a slice of `{population}` whose buffers do not fit the PE ({})",
-            over.join(", ")
-        ))
+        unsupported(format!("a slice of `{population}` whose buffers do not fit the PE ({})", over.join(", ")))
     } else {
         LowerError::Invalid(e)
     }
@@ -317,12 +318,8 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     // Fan-in offset of each projection in its post population's fan-in.
     let mut proj_offset = BTreeMap::new();
     for (e, _, post, _) in &projections {
-        let offset: u32 = net
-            .incoming(*post)
-            .iter()
-            .take_while(|(f, _)| f != e)
-            .map(|(_, pre)| net.graph[*pre].size)
-            .sum();
+        let offset: u32 =
+            net.incoming(*post).iter().take_while(|(f, _)| f != e).map(|(_, pre)| net.graph[*pre].size).sum();
         proj_offset.insert(*e, offset);
     }
 
@@ -387,7 +384,13 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                         .find(|(_, pre)| *pre == src.population)
                         .ok_or_else(|| unsupported("a spike flow without a projection"))?
                         .0;
-                    RxEntry { range, lo: 0, hi: n_src, off: (proj_offset[&e] + src.neurons.start) as i32, tag: tag::SPIKE }
+                    RxEntry {
+                        range,
+                        lo: 0,
+                        hi: n_src,
+                        off: (proj_offset[&e] + src.neurons.start) as i32,
+                        tag: tag::SPIKE,
+                    }
                 }
                 (PacketKind::Spike, Role::Loss) => {
                     RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
@@ -415,13 +418,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                     // ones, in declaration order (the order they are added).
                     let q = net.outgoing(pop).iter().position(|&(out, _)| out == e).unwrap_or(0) as i32;
                     let n = (slice.neurons.end - slice.neurons.start) as i32;
-                    RxEntry {
-                        range,
-                        lo: start,
-                        hi: start + n as u32,
-                        off: q * n - start as i32,
-                        tag: tag::ERROR,
-                    }
+                    RxEntry { range, lo: start, hi: start + n as u32, off: q * n - start as i32, tag: tag::ERROR }
                 }
                 (PacketKind::Gradient, Role::Optimiser) => {
                     // Source weights: population weight numbers from
@@ -524,9 +521,12 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
             _ => {
                 let kernel = match slice.role {
-                    Role::Input => {
-                        kernels::input(&net.graph[pop].name, slice.neurons.end - slice.neurons.start, rx.len() as u32, sends_spikes)
-                    }
+                    Role::Input => kernels::input(
+                        &net.graph[pop].name,
+                        slice.neurons.end - slice.neurons.start,
+                        rx.len() as u32,
+                        sends_spikes,
+                    ),
                     Role::Layer if train.is_none() => {
                         let shape = layer_shape(net, pop, slice, sends_spikes, &proj_offset)?;
                         kernels::layer_inference(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32)

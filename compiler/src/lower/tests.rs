@@ -165,7 +165,8 @@ fn layer_buffers_are_the_resource_model() {
         for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
             let kernel = &program.kernels[core.kernel];
             let what = format!("{} of hidden = {hidden}, T = {steps}", kernel.name);
-            let control = ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow"];
+            let control =
+                ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow"];
             let log = ["rec_key", "rec_i", "rec_vt", "rec_off"];
             let bytes = |names: &dyn Fn(&str) -> bool| -> u64 {
                 kernel.buffers.iter().filter(|b| names(&b.name)).map(|b| 4 * u64::from(b.len)).sum()

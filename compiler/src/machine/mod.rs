@@ -86,11 +86,8 @@ impl ChipSpec {
     pub fn qpes(&self) -> Vec<Qpe> {
         let mut out = Vec::new();
         for y in 1..=self.qpe_rows {
-            let xs: Vec<u8> = if y % 2 == 1 {
-                (1..=self.qpe_columns).collect()
-            } else {
-                (1..=self.qpe_columns).rev().collect()
-            };
+            let xs: Vec<u8> =
+                if y % 2 == 1 { (1..=self.qpe_columns).collect() } else { (1..=self.qpe_columns).rev().collect() };
             for x in xs {
                 let q = Qpe { x, y };
                 if !self.is_hole(q) {
@@ -331,9 +328,7 @@ impl Machine {
 
     /// Whether `pe` exists on this machine and may run an application.
     pub fn is_app_pe(&self, pe: PeAddr) -> bool {
-        usize::from(pe.chip.0) < self.chips.len()
-            && pe.pe < self.spec.pes_per_qpe
-            && self.app_qpes.contains(&pe.qpe)
+        usize::from(pe.chip.0) < self.chips.len() && pe.pe < self.spec.pes_per_qpe && self.app_qpes.contains(&pe.qpe)
     }
 
     /// A breadth-first shortest-path tree over the chip links, rooted at `root`:
@@ -396,7 +391,13 @@ mod tests {
     use crate::network::{Mapping, Span};
 
     fn target(machine: MachineSize) -> TargetSpec {
-        TargetSpec { machine, clock_hz: 300e6, mapping: Mapping::BatchParallel, neurons_per_core: None, span: Span::default() }
+        TargetSpec {
+            machine,
+            clock_hz: 300e6,
+            mapping: Mapping::BatchParallel,
+            neurons_per_core: None,
+            span: Span::default(),
+        }
     }
 
     #[test]

@@ -201,7 +201,9 @@ pub enum PartitionError {
         #[label("this population")]
         span: miette::SourceSpan,
     },
-    #[error("the loss of readout `{population}` does not fit a PE: {classes} classes need {needed} bytes, a PE has {budget}")]
+    #[error(
+        "the loss of readout `{population}` does not fit a PE: {classes} classes need {needed} bytes, a PE has {budget}"
+    )]
     #[diagnostic(code(snn::partition::loss_too_large), help("the loss program runs on one PE; use fewer classes"))]
     LossTooLarge {
         population: String,
@@ -307,12 +309,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
     let n_pops = net.graph.node_count();
     let populations: Vec<PopulationInfo> = net
         .populations()
-        .map(|(i, p)| PopulationInfo {
-            name: p.name.clone(),
-            size: p.size,
-            fan_in: net.fan_in(i),
-            span: p.span.into(),
-        })
+        .map(|(i, p)| PopulationInfo { name: p.name.clone(), size: p.size, fan_in: net.fan_in(i), span: p.span.into() })
         .collect();
 
     let mut ranges: Vec<Vec<Range<u32>>> = vec![Vec::new(); n_pops];
@@ -480,10 +477,17 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
         for part in &slices[id].weights {
             let pop = part.population.index();
             let o = overlapping(&layer_weights[pop], &part.range);
-            targets.extend((0..copies as usize).map(|c| pop_ids[c][pop].start + o.start..pop_ids[c][pop].start + o.end));
+            targets
+                .extend((0..copies as usize).map(|c| pop_ids[c][pop].start + o.start..pop_ids[c][pop].start + o.end));
         }
         let held: u64 = slices[id].weights.iter().map(|w| w.range.end - w.range.start).sum();
-        flows.push(Flow { source: id, kind: PacketKind::Weight, keys: held, packets: held, targets: normalise(targets) });
+        flows.push(Flow {
+            source: id,
+            kind: PacketKind::Weight,
+            keys: held,
+            packets: held,
+            targets: normalise(targets),
+        });
     }
 
     Ok(CoreGraph {
@@ -503,7 +507,8 @@ fn optimiser_slice(parts: Vec<WeightRange>, populations: &[PopulationInfo], opt:
     let first = &parts[0];
     let k = u64::from(populations[first.population.index()].fan_in);
     // The post neurons of the first population it holds weights of.
-    let end = parts.iter().take_while(|p| p.population == first.population).last().map_or(first.range.end, |p| p.range.end);
+    let end =
+        parts.iter().take_while(|p| p.population == first.population).last().map_or(first.range.end, |p| p.range.end);
     let held: u64 = parts.iter().map(|p| p.range.end - p.range.start).sum();
     Slice {
         role: Role::Optimiser,
@@ -594,7 +599,11 @@ mod tests {
         assert_eq!(kinds(1), vec![(PacketKind::Spike, vec![2..3]), (PacketKind::Gradient, vec![88..89])]);
         assert_eq!(
             kinds(2),
-            vec![(PacketKind::Spike, vec![3..4]), (PacketKind::Error, vec![1..2]), (PacketKind::Gradient, vec![88..89])]
+            vec![
+                (PacketKind::Spike, vec![3..4]),
+                (PacketKind::Error, vec![1..2]),
+                (PacketKind::Gradient, vec![88..89])
+            ]
         );
         assert_eq!(kinds(3), vec![(PacketKind::Error, vec![2..3])]);
         let w: Vec<Range<SliceId>> = (0..22).map(|c| 4 * c + 1..4 * c + 3).collect();

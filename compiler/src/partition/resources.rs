@@ -145,12 +145,7 @@ pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
             ..fixed(CODE_LAYER)
         }
     } else {
-        Sram {
-            weights: 4 * n * k,
-            state: 16 * n,
-            input_record: 4 * input_record_words(k, steps),
-            ..fixed(CODE_LAYER)
-        }
+        Sram { weights: 4 * n * k, state: 16 * n, input_record: 4 * input_record_words(k, steps), ..fixed(CODE_LAYER) }
     }
 }
 
@@ -211,7 +206,8 @@ pub fn max_neurons(budget: u64, sram: impl Fn(u64) -> Sram) -> u64 {
 mod tests {
     use super::*;
 
-    const ADAM: OptimizerSpec = OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+    const ADAM: OptimizerSpec =
+        OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
 
     #[test]
     fn layer_formula_by_category() {

@@ -181,7 +181,11 @@ fn does_not_fit(g: &CoreGraph, m: &Machine, pos: &[u64], total: u64) -> PlaceErr
     let mut help = format!(
         "placed before it failed: {complete} complete batch cop{} of {per_copy} PEs{}; ",
         if complete == 1 { "y" } else { "ies" },
-        if s.batch_copy.is_some() { format!(", then {} slices of the next", failed - g.copy_slices[complete as usize].start) } else { String::new() },
+        if s.batch_copy.is_some() {
+            format!(", then {} slices of the next", failed - g.copy_slices[complete as usize].start)
+        } else {
+            String::new()
+        },
     );
     help += &format!(
         "this network needs {copies} x {per_copy} PEs + {opt} optimiser PE{} = {need} PEs, the machine has {total} ({} chip{} x {} PEs). ",

@@ -15,9 +15,16 @@ pub struct File {
 pub enum Item {
     Network(Network),
     /// `train { .. }`; `keyword` is the span of the word `train`.
-    Train { keyword: Span, body: Body },
+    Train {
+        keyword: Span,
+        body: Body,
+    },
     /// `target NAME { .. }`.
-    Target { keyword: Span, name: Ident, body: Body },
+    Target {
+        keyword: Span,
+        name: Ident,
+        body: Body,
+    },
 }
 
 impl Item {

@@ -45,7 +45,10 @@ pub enum SyntaxError {
         span: Span,
     },
     #[error("brackets are nested more than {MAX_DEPTH} deep")]
-    #[diagnostic(code(snn::syntax::too_deep), help("a .snn file never needs this much nesting; check for unclosed brackets"))]
+    #[diagnostic(
+        code(snn::syntax::too_deep),
+        help("a .snn file never needs this much nesting; check for unclosed brackets")
+    )]
     TooDeep {
         #[label("this bracket is {MAX_DEPTH} levels deep")]
         span: Span,
@@ -138,7 +141,15 @@ fn span_of(p: &Pair<Rule>) -> Span {
 fn is_punctuation(r: Rule) -> bool {
     matches!(
         r,
-        Rule::sep | Rule::open | Rule::close | Rule::equals | Rule::arrow | Rule::lparen | Rule::rparen | Rule::comma | Rule::at
+        Rule::sep
+            | Rule::open
+            | Rule::close
+            | Rule::equals
+            | Rule::arrow
+            | Rule::lparen
+            | Rule::rparen
+            | Rule::comma
+            | Rule::at
     )
 }
 

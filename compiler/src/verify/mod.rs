@@ -53,7 +53,11 @@ pub fn check_partition(g: &CoreGraph, m: &Machine) -> Result<(), Violations> {
             }
             let at = next.entry(s.population.index()).or_insert(0);
             if s.neurons.start != *at || s.neurons.end <= s.neurons.start {
-                v.push(format!("copy {c}: population {} slice {:?} does not follow {at}", s.population.index(), s.neurons));
+                v.push(format!(
+                    "copy {c}: population {} slice {:?} does not follow {at}",
+                    s.population.index(),
+                    s.neurons
+                ));
             }
             *at = s.neurons.end;
         }
@@ -69,7 +73,11 @@ pub fn check_partition(g: &CoreGraph, m: &Machine) -> Result<(), Violations> {
             for w in &s.weights {
                 let at = next.entry(w.population.index()).or_insert(0);
                 if w.range.start != *at || w.range.end <= w.range.start {
-                    v.push(format!("optimiser weights {:?} of population {} do not follow {at}", w.range, w.population.index()));
+                    v.push(format!(
+                        "optimiser weights {:?} of population {} do not follow {at}",
+                        w.range,
+                        w.population.index()
+                    ));
                 }
                 *at = w.range.end;
             }

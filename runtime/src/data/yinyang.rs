@@ -17,14 +17,9 @@ const R_BIG: f64 = 0.5;
 pub fn class_of(x: f64, y: f64) -> u32 {
     let d_right = dist(x, y, 1.5 * R_BIG, R_BIG);
     let d_left = dist(x, y, 0.5 * R_BIG, R_BIG);
-    let is_yin = d_right <= R_SMALL
-        || (d_left > R_SMALL && d_left <= 0.5 * R_BIG)
-        || (y > R_BIG && d_right > 0.5 * R_BIG);
-    if d_right < R_SMALL || d_left < R_SMALL {
-        2
-    } else {
-        u32::from(is_yin)
-    }
+    let is_yin =
+        d_right <= R_SMALL || (d_left > R_SMALL && d_left <= 0.5 * R_BIG) || (y > R_BIG && d_right > 0.5 * R_BIG);
+    if d_right < R_SMALL || d_left < R_SMALL { 2 } else { u32::from(is_yin) }
 }
 
 fn dist(x: f64, y: f64, cx: f64, cy: f64) -> f64 {

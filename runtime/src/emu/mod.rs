@@ -82,16 +82,11 @@ pub enum EmuError {
     )]
     #[diagnostic(
         code(snn::emu::record_overflow),
-        help("the layer spikes more often than its PE has room to record; give it fewer neurons per PE (`neurons_per_core` in the target block) or train with `--backend reference`")
+        help(
+            "the layer spikes more often than its PE has room to record; give it fewer neurons per PE (`neurons_per_core` in the target block) or train with `--backend reference`"
+        )
     )]
-    RecordOverflow {
-        population: String,
-        pe: u8,
-        x: u8,
-        y: u8,
-        capacity: u32,
-        budget: u64,
-    },
+    RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
     #[error("training diverged in the emulator: {what} is not finite at epoch {epoch}")]
     #[diagnostic(code(snn::emu::not_finite), help("lower the learning rate or change the initialisation"))]
     NotFinite { epoch: u32, what: String },
@@ -216,16 +211,11 @@ impl Router {
         while let Some(c) = todo.pop() {
             route.lookups += 1;
             let coord = self.machine.chips[usize::from(c.0)];
-            let entry = self
-                .tables
-                .lookup(c, key)
-                .ok_or(EmuError::DroppedPacket { key, x: coord.x, y: coord.y })?;
+            let entry = self.tables.lookup(c, key).ok_or(EmuError::DroppedPacket { key, x: coord.x, y: coord.y })?;
             route.mask |= entry.mask;
             for &pe in &entry.route.pes {
-                let core = *self
-                    .pe_core
-                    .get(&(c.0, pe))
-                    .ok_or(EmuError::NoProgram { key, x: coord.x, y: coord.y, pe })?;
+                let core =
+                    *self.pe_core.get(&(c.0, pe)).ok_or(EmuError::NoProgram { key, x: coord.x, y: coord.y, pe })?;
                 route.cores.push(core);
             }
             for &link in &entry.route.links {
@@ -307,10 +297,9 @@ pub struct Emulator {
 }
 
 fn buffer<'m>(kernel: &Kernel, mem: &'m mut [u32], name: &str) -> Result<&'m mut [u32], EmuError> {
-    let (_, b) = kernel.buffer_named(name).ok_or_else(|| EmuError::MissingBuffer {
-        kernel: kernel.name.clone(),
-        buffer: name.to_string(),
-    })?;
+    let (_, b) = kernel
+        .buffer_named(name)
+        .ok_or_else(|| EmuError::MissingBuffer { kernel: kernel.name.clone(), buffer: name.to_string() })?;
     let start = (b.offset / 4) as usize;
     Ok(&mut mem[start..start + b.len as usize])
 }
@@ -576,10 +565,8 @@ impl Group {
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
         let k = sh.kernel(self.cores[l]).kernel();
-        let first = buffer(k, &mut self.mem[l], "first")?
-            .iter()
-            .map(|&f| if (f as i32) < 0 { t as u32 } else { f })
-            .collect();
+        let first =
+            buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
         let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
         Ok(SampleResult { first, loss })
     }
@@ -805,7 +792,10 @@ impl Emulator {
             let mut at = 0usize;
             for part in &sh.program.cores[core].weights {
                 for number in part.range.clone() {
-                    let post = (number / u64::from(sh.program.projections.iter().find(|p| p.post == part.population).map_or(1, |p| p.fan_in))) as u32;
+                    let post = (number
+                        / u64::from(
+                            sh.program.projections.iter().find(|p| p.post == part.population).map_or(1, |p| p.fan_in),
+                        )) as u32;
                     for (p, proj) in sh.program.projections.iter().enumerate() {
                         if proj.post != part.population {
                             continue;
@@ -853,7 +843,11 @@ impl Emulator {
 
     /// The spikes a layer PE of `copy` recorded in its last sample, as
     /// `(step, neuron)` in step then neuron order.
-    pub fn layer_spikes(&mut self, copy: u32, population: petgraph::graph::NodeIndex) -> Result<Vec<(u32, u32)>, EmuError> {
+    pub fn layer_spikes(
+        &mut self,
+        copy: u32,
+        population: petgraph::graph::NodeIndex,
+    ) -> Result<Vec<(u32, u32)>, EmuError> {
         let sh = &self.shared;
         let g = &mut self.groups[copy as usize];
         let mut out = Vec::new();

@@ -50,28 +50,19 @@ pub struct PeTrace {
 impl PeTrace {
     /// Records a call and what it sent.
     pub fn call(&mut self, call: Invocation, sent: &[Packet]) {
-        self.events.push(PeEvent::Call {
-            call,
-            sent: sent.to_vec(),
-        });
+        self.events.push(PeEvent::Call { call, sent: sent.to_vec() });
     }
 
     /// Records a host write of `words` starting at data-memory word `first`.
     pub fn write(&mut self, first: u32, words: &[u32]) {
         for (i, &value) in words.iter().enumerate() {
-            self.events.push(PeEvent::Write {
-                word: first + i as u32,
-                value,
-            });
+            self.events.push(PeEvent::Write { word: first + i as u32, value });
         }
     }
 
     /// The number of calls (`Init` included).
     pub fn calls(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|e| matches!(e, PeEvent::Call { .. }))
-            .count()
+        self.events.iter().filter(|e| matches!(e, PeEvent::Call { .. })).count()
     }
 
     /// The number of packets sent.

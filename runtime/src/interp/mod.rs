@@ -21,8 +21,8 @@
 //! (differential tests in `runtime/tests/kernel_*.rs`).
 
 use snnc_compiler::kernel::{
-    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation, Kernel,
-    KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation, Kernel, KernelErrors, OpClass,
+    OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
 };
 
 /// A verified kernel, ready to interpret.
@@ -35,9 +35,7 @@ impl Interpreter {
     /// Verifies the kernel; an invalid kernel is refused.
     pub fn new(kernel: &Kernel) -> Result<Self, KernelErrors> {
         verify(kernel)?;
-        Ok(Interpreter {
-            kernel: kernel.clone(),
-        })
+        Ok(Interpreter { kernel: kernel.clone() })
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -62,13 +60,7 @@ impl Interpreter {
         for (slot, arg) in locals.iter_mut().zip(invocation.args()).take(params) {
             *slot = arg;
         }
-        let mut frame = Frame {
-            kernel: &self.kernel,
-            locals,
-            memory,
-            outbox,
-            counts,
-        };
+        let mut frame = Frame { kernel: &self.kernel, locals, memory, outbox, counts };
         frame.block(&function.body)
     }
 }
@@ -95,22 +87,14 @@ impl Frame<'_> {
                 let v = self.expr(value)?;
                 self.locals[local.0 as usize] = v;
             }
-            Stmt::Store {
-                buffer,
-                index,
-                value,
-            } => {
+            Stmt::Store { buffer, index, value } => {
                 let i = self.expr(index)?;
                 let v = self.expr(value)?;
                 let word = self.word(*buffer, index.ty, i)?;
                 self.memory[word] = v;
                 self.counts.add(OpClass::Store, 1);
             }
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => {
+            Stmt::If { cond, then_body, else_body } => {
                 let c = self.expr(cond)?;
                 self.counts.add(OpClass::Branch, 1);
                 if c != 0 {
@@ -119,12 +103,7 @@ impl Frame<'_> {
                     self.block(else_body)?;
                 }
             }
-            Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            Stmt::For { var, start, end, body } => {
                 let start_bits = self.expr(start)?;
                 let end_bits = self.expr(end)?;
                 let (first, last) = match start.ty {
@@ -156,17 +135,8 @@ impl Frame<'_> {
         if index < b.len {
             return Ok((b.offset / 4) as usize + index as usize);
         }
-        let index = if index_ty == Ty::I32 {
-            i64::from(index as i32)
-        } else {
-            i64::from(index)
-        };
-        Err(Trap::OutOfBounds {
-            kernel: self.kernel.name.clone(),
-            buffer: b.name.clone(),
-            index,
-            len: b.len,
-        })
+        let index = if index_ty == Ty::I32 { i64::from(index as i32) } else { i64::from(index) };
+        Err(Trap::OutOfBounds { kernel: self.kernel.name.clone(), buffer: b.name.clone(), index, len: b.len })
     }
 
     fn expr(&mut self, e: &Expr) -> Result<u32, Trap> {
@@ -191,11 +161,7 @@ impl Frame<'_> {
                 let b = self.expr(rhs)?;
                 u32::from(compare(*op, lhs.ty, a, b))
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Select { cond, then, otherwise } => {
                 let c = self.expr(cond)?;
                 let a = self.expr(then)?;
                 let b = self.expr(otherwise)?;
@@ -212,11 +178,7 @@ fn f(bits: u32) -> f32 {
 
 /// The bits of an `f32` arithmetic result, NaN made canonical.
 fn canonical(x: f32) -> u32 {
-    if x.is_nan() {
-        CANONICAL_NAN
-    } else {
-        x.to_bits()
-    }
+    if x.is_nan() { CANONICAL_NAN } else { x.to_bits() }
 }
 
 fn unary(op: UnaryOp, ty: Ty, a: u32) -> u32 {
@@ -268,12 +230,7 @@ fn binary(op: BinaryOp, ty: Ty, a: u32, b: u32) -> Result<u32, Fault> {
                     b
                 }
             }
-            BinaryOp::Rem
-            | BinaryOp::And
-            | BinaryOp::Or
-            | BinaryOp::Xor
-            | BinaryOp::Shl
-            | BinaryOp::Shr => {
+            BinaryOp::Rem | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr => {
                 unreachable!("the verifier rejects `{}` on f32", op.name())
             }
         });

@@ -42,8 +42,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use snnc_compiler::kernel::{
-    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function,
-    Invocation, Kernel, KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Invocation, Kernel,
+    KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
 };
 
 /// Why a kernel could not be compiled.
@@ -70,24 +70,15 @@ const TRAP_OUT_OF_BOUNDS: i64 = 1;
 const TRAP_DIVISION_BY_ZERO: i64 = 2;
 const TRAP_DIVISION_OVERFLOW: i64 = 3;
 
-type EntryFn =
-    unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, *mut u64, u32, u32) -> u32;
+type EntryFn = unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, *mut u64, u32, u32) -> u32;
 
 /// The host side of `send`: appends a packet to the outbox.
 ///
 /// # Safety
 /// `outbox` is the `&mut Vec<Packet>` that [`JitKernel::run`] passed to the
 /// compiled entry point, valid and unaliased for the duration of the call.
-pub unsafe extern "C" fn snnc_jit_send(
-    outbox: *mut Vec<Packet>,
-    key: u32,
-    payload: u32,
-    has_payload: u32,
-) {
-    let packet = Packet {
-        key,
-        payload: (has_payload != 0).then_some(payload),
-    };
+pub unsafe extern "C" fn snnc_jit_send(outbox: *mut Vec<Packet>, key: u32, payload: u32, has_payload: u32) {
+    let packet = Packet { key, payload: (has_payload != 0).then_some(payload) };
     // SAFETY: see the function's contract.
     unsafe { (*outbox).push(packet) };
 }
@@ -105,19 +96,13 @@ pub struct JitKernel {
 
 impl std::fmt::Debug for JitKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JitKernel")
-            .field("kernel", &self.kernel.name)
-            .finish_non_exhaustive()
+        f.debug_struct("JitKernel").field("kernel", &self.kernel.name).finish_non_exhaustive()
     }
 }
 
 impl Drop for JitKernel {
     fn drop(&mut self) {
-        let module = self
-            .module
-            .get_mut()
-            .map(Option::take)
-            .unwrap_or_else(|p| p.into_inner().take());
+        let module = self.module.get_mut().map(Option::take).unwrap_or_else(|p| p.into_inner().take());
         if let Some(module) = module {
             // SAFETY: the entry pointers live in `self` and die with it; no
             // call can be running since `drop` has `&mut self`.
@@ -130,14 +115,9 @@ impl JitKernel {
     /// Verifies and compiles every entry point of `kernel`.
     pub fn compile(kernel: &Kernel) -> Result<JitKernel, JitError> {
         verify(kernel)?;
-        let fail = |message: String| JitError::Codegen {
-            kernel: kernel.name.clone(),
-            message,
-        };
+        let fail = |message: String| JitError::Codegen { kernel: kernel.name.clone(), message };
         let mut flags = settings::builder();
-        flags
-            .set("opt_level", "speed")
-            .map_err(|e| fail(e.to_string()))?;
+        flags.set("opt_level", "speed").map_err(|e| fail(e.to_string()))?;
         let isa = cranelift_native::builder()
             .map_err(|e| fail(e.to_string()))?
             .finish(settings::Flags::new(flags))
@@ -148,16 +128,12 @@ impl JitKernel {
         let ptr = module.target_config().pointer_type();
 
         let mut send_sig = module.make_signature();
-        send_sig
-            .params
-            .extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
-        let send_id = module
-            .declare_function("snnc_jit_send", Linkage::Import, &send_sig)
-            .map_err(|e| fail(e.to_string()))?;
+        send_sig.params.extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
+        let send_id =
+            module.declare_function("snnc_jit_send", Linkage::Import, &send_sig).map_err(|e| fail(e.to_string()))?;
 
         let mut sig = module.make_signature();
-        sig.params
-            .extend([ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
+        sig.params.extend([ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
         sig.returns.push(AbiParam::new(types::I32));
 
         let mut ctx = module.make_context();
@@ -168,23 +144,17 @@ impl JitKernel {
                 continue;
             }
             let name = function.entry.name();
-            let id = module
-                .declare_function(name, Linkage::Local, &sig)
-                .map_err(|e| fail(e.to_string()))?;
+            let id = module.declare_function(name, Linkage::Local, &sig).map_err(|e| fail(e.to_string()))?;
             ctx.func.signature = sig.clone();
             ctx.func.name = UserFuncName::user(0, n as u32);
             let send = module.declare_func_in_func(send_id, &mut ctx.func);
             let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             Gen::emit(builder, kernel, function, send, ptr, module.target_config());
-            module
-                .define_function(id, &mut ctx)
-                .map_err(|e| fail(format!("{name}: {e:?}")))?;
+            module.define_function(id, &mut ctx).map_err(|e| fail(format!("{name}: {e:?}")))?;
             module.clear_context(&mut ctx);
             ids.push((function.entry, id));
         }
-        module
-            .finalize_definitions()
-            .map_err(|e| fail(e.to_string()))?;
+        module.finalize_definitions().map_err(|e| fail(e.to_string()))?;
         let mut entries = [None; EntryPoint::ALL.len()];
         for (entry, id) in ids {
             let code = module.get_finalized_function(id);
@@ -192,11 +162,7 @@ impl JitKernel {
             // signature in the platform's default (C) calling convention.
             entries[entry as usize] = Some(unsafe { std::mem::transmute::<*const u8, EntryFn>(code) });
         }
-        Ok(JitKernel {
-            kernel: kernel.clone(),
-            entries,
-            module: Mutex::new(Some(module)),
-        })
+        Ok(JitKernel { kernel: kernel.clone(), entries, module: Mutex::new(Some(module)) })
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -223,16 +189,7 @@ impl JitKernel {
         // only buffer words inside the kernel's budget (every access is
         // bounds-checked) and `memory` holds at least that many words; the
         // outbox pointer is only used by `snnc_jit_send` during this call.
-        let status = unsafe {
-            code(
-                memory.as_mut_ptr(),
-                outbox,
-                &mut record,
-                counts.0.as_mut_ptr(),
-                arg0,
-                arg1,
-            )
-        };
+        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
         if status == 0 {
             return Ok(());
         }
@@ -240,12 +197,7 @@ impl JitKernel {
         Err(match i64::from(record.kind) {
             TRAP_OUT_OF_BOUNDS => {
                 let b = &self.kernel.buffers[record.buffer as usize];
-                Trap::OutOfBounds {
-                    kernel,
-                    buffer: b.name.clone(),
-                    index: record.index,
-                    len: b.len,
-                }
+                Trap::OutOfBounds { kernel, buffer: b.name.clone(), index: record.index, len: b.len }
             }
             TRAP_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero { kernel },
             _ => Trap::IntegerDivisionOverflow { kernel },
@@ -340,16 +292,9 @@ impl<'a, 'b> Gen<'a, 'b> {
 
         g.b.switch_to_block(trap_block);
         let flags = MemFlagsData::trusted();
-        g.b.ins()
-            .store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
-        g.b.ins().store(
-            flags,
-            buffer,
-            trap_ptr,
-            offset_of!(TrapRecord, buffer) as i32,
-        );
-        g.b.ins()
-            .store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
+        g.b.ins().store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
+        g.b.ins().store(flags, buffer, trap_ptr, offset_of!(TrapRecord, buffer) as i32);
+        g.b.ins().store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
         let failed = g.b.ins().iconst(types::I32, 1);
         g.b.ins().return_(&[failed]);
         g.b.seal_all_blocks();
@@ -413,18 +358,14 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
         match &e.kind {
             ExprKind::Const(_) | ExprKind::Local(_) => {}
-            ExprKind::Load { index: arg, .. }
-            | ExprKind::Unary { arg, .. }
-            | ExprKind::Convert { arg, .. } => self.count(arg),
+            ExprKind::Load { index: arg, .. } | ExprKind::Unary { arg, .. } | ExprKind::Convert { arg, .. } => {
+                self.count(arg)
+            }
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => {
                 self.count(lhs);
                 self.count(rhs);
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Select { cond, then, otherwise } => {
                 self.count(cond);
                 self.count(then);
                 self.count(otherwise);
@@ -439,11 +380,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let v = self.expr(value);
                 self.b.def_var(self.vars[local.0 as usize], v);
             }
-            Stmt::Store {
-                buffer,
-                index,
-                value,
-            } => {
+            Stmt::Store { buffer, index, value } => {
                 self.count(index);
                 self.count(value);
                 self.pending.add(OpClass::Store, 1);
@@ -452,11 +389,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let addr = self.address(*buffer, index.ty, i);
                 self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
             }
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => {
+            Stmt::If { cond, then_body, else_body } => {
                 self.count(cond);
                 self.pending.add(OpClass::Branch, 1);
                 let c = self.expr(cond);
@@ -475,22 +408,13 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.scopes.pop();
                 self.b.switch_to_block(merge);
             }
-            Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            Stmt::For { var, start, end, body } => {
                 self.count(start);
                 self.count(end);
                 let first = self.expr(start);
                 let last = self.expr(end);
                 self.flush_counts();
-                let below = if start.ty == Ty::I32 {
-                    IntCC::SignedLessThan
-                } else {
-                    IntCC::UnsignedLessThan
-                };
+                let below = if start.ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
                 let header = self.b.create_block();
                 let i = self.b.append_block_param(header, types::I32);
                 let body_block = self.b.create_block();
@@ -509,9 +433,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.scopes.push(Scope::Loop(OpCounts::default()));
                 self.pending.add(OpClass::IntArith, 1);
                 self.block(body);
-                let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else {
-                    unreachable!("the loop's own scope")
-                };
+                let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else { unreachable!("the loop's own scope") };
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(header, &[BlockArg::Value(next)]);
                 self.b.switch_to_block(exit);
@@ -531,10 +453,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         let bits = if p.ty == Ty::F32 { self.bits_of(v) } else { v };
                         (bits, self.b.ins().iconst(types::I32, 1))
                     }
-                    None => (
-                        self.b.ins().iconst(types::I32, 0),
-                        self.b.ins().iconst(types::I32, 0),
-                    ),
+                    None => (self.b.ins().iconst(types::I32, 0), self.b.ins().iconst(types::I32, 0)),
                 };
                 self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
             }
@@ -563,11 +482,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let kind = self.b.ins().iconst(types::I32, kind);
         let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
         let cont = self.b.create_block();
-        let args = [
-            BlockArg::Value(kind),
-            BlockArg::Value(buffer),
-            BlockArg::Value(index),
-        ];
+        let args = [BlockArg::Value(kind), BlockArg::Value(buffer), BlockArg::Value(index)];
         self.b.ins().brif(bad, self.trap_block, &args, cont, &[]);
         self.b.switch_to_block(cont);
     }
@@ -576,10 +491,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let (len, offset) = (i64::from(b.len), i64::from(b.offset));
-        let bad = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
         let reported = if index_ty == Ty::I32 {
             self.b.ins().sextend(types::I64, index)
         } else {
@@ -615,8 +527,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn expr_raw(&mut self, e: &Expr) -> (Value, bool) {
         match &e.kind {
             ExprKind::Binary { op, lhs, rhs }
-                if lhs.ty == Ty::F32
-                    && matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) =>
+                if lhs.ty == Ty::F32 && matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) =>
             {
                 let (a, _) = self.expr_raw(lhs);
                 let (b, _) = self.expr_raw(rhs);
@@ -651,9 +562,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             ExprKind::Load { buffer, index } => {
                 let i = self.expr(index);
                 let addr = self.address(*buffer, index.ty, i);
-                self.b
-                    .ins()
-                    .load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
+                self.b.ins().load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
             }
             ExprKind::Unary { op, arg } => {
                 let a = self.expr(arg);
@@ -669,11 +578,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let b = self.expr(rhs);
                 self.compare(*op, lhs.ty, a, b)
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Select { cond, then, otherwise } => {
                 let c = self.expr(cond);
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
@@ -709,20 +614,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 BinaryOp::Mul => self.b.ins().fmul(a, b),
                 BinaryOp::Div => self.b.ins().fdiv(a, b),
                 BinaryOp::Min | BinaryOp::Max => {
-                    let cmp = if op == BinaryOp::Min {
-                        CmpOp::Lt
-                    } else {
-                        CmpOp::Gt
-                    };
+                    let cmp = if op == BinaryOp::Min { CmpOp::Lt } else { CmpOp::Gt };
                     let c = self.compare(cmp, ty, a, b);
                     self.b.ins().select(c, a, b)
                 }
-                BinaryOp::Rem
-                | BinaryOp::And
-                | BinaryOp::Or
-                | BinaryOp::Xor
-                | BinaryOp::Shl
-                | BinaryOp::Shr => {
+                BinaryOp::Rem | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr => {
                     unreachable!("the verifier rejects `{}` on f32", op.name())
                 }
             };
@@ -737,10 +633,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let by_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
                 self.trap_if(by_zero, TRAP_DIVISION_BY_ZERO, 0, zero);
                 if signed {
-                    let min = self
-                        .b
-                        .ins()
-                        .icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
+                    let min = self.b.ins().icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
                     let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
                     let overflow = self.b.ins().band(min, minus_one);
                     self.trap_if(overflow, TRAP_DIVISION_OVERFLOW, 0, zero);
@@ -753,11 +646,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
             }
             BinaryOp::Min | BinaryOp::Max => {
-                let cmp = if op == BinaryOp::Min {
-                    CmpOp::Lt
-                } else {
-                    CmpOp::Gt
-                };
+                let cmp = if op == BinaryOp::Min { CmpOp::Lt } else { CmpOp::Gt };
                 let c = self.compare(cmp, ty, a, b);
                 self.b.ins().select(c, a, b)
             }

@@ -98,5 +98,9 @@ pub fn evaluate(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Evaluation
         strict += usize::from(o.strict_correct);
     }
     let n = data.len().max(1) as f64;
-    Evaluation { loss: loss / data.len().max(1) as f32, accuracy: correct as f64 / n, strict_accuracy: strict as f64 / n }
+    Evaluation {
+        loss: loss / data.len().max(1) as f32,
+        accuracy: correct as f64 / n,
+        strict_accuracy: strict as f64 / n,
+    }
 }

@@ -78,13 +78,13 @@ pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Re
     let net = loss_in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
-    let Some(train) = &net.train else { return Ok(GradcheckReport { samples: 0, grids: Vec::new(), continuous: Vec::new() }) };
+    let Some(train) = &net.train else {
+        return Ok(GradcheckReport { samples: 0, grids: Vec::new(), continuous: Vec::new() });
+    };
     let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = train.loss;
     let lc = ExactLoss { xi: xi.in_seconds(net.time.dt), a: alpha, b: beta.in_seconds(net.time.dt) };
     let inputs: Vec<Vec<Option<f64>>> = (0..data.len())
-        .map(|s| {
-            data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * net.time.dt)).collect()
-        })
+        .map(|s| data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * net.time.dt)).collect())
         .collect();
     let w64: Vec<Vec<f64>> = weights.iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
     let mean_loss = |w: &[Vec<f64>]| {
@@ -143,10 +143,8 @@ pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Re
 
 /// The report as a plain-text table.
 pub fn table(r: &GradcheckReport) -> String {
-    let mut s = format!(
-        "{:>8}  {:>5}  {:<24} {:>9}  {:>10}\n",
-        "dt (ms)", "steps", "projection", "cosine", "rel. error"
-    );
+    let mut s =
+        format!("{:>8}  {:>5}  {:<24} {:>9}  {:>10}\n", "dt (ms)", "steps", "projection", "cosine", "rel. error");
     for g in &r.grids {
         for l in &g.layers {
             s += &format!(

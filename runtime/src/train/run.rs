@@ -48,7 +48,10 @@ pub enum RunError {
     #[diagnostic(transparent)]
     Emulator(#[from] crate::emu::EmuError),
     #[error("{path}: {reason}")]
-    #[diagnostic(code(snn::train::bad_checkpoint), help("resume from a run directory written by `snnc train` for this spec"))]
+    #[diagnostic(
+        code(snn::train::bad_checkpoint),
+        help("resume from a run directory written by `snnc train` for this spec")
+    )]
     BadCheckpoint { path: PathBuf, reason: String },
 }
 
@@ -68,11 +71,7 @@ fn le_bytes(x: &[f32]) -> Vec<u8> {
 }
 
 /// Serialises named `[post, pre]` tensors (plus metadata) to safetensors bytes.
-fn tensors_to_bytes(
-    plan: &Plan,
-    groups: &[(&str, &[Vec<f32>])],
-    metadata: Option<HashMap<String, String>>,
-) -> Vec<u8> {
+fn tensors_to_bytes(plan: &Plan, groups: &[(&str, &[Vec<f32>])], metadata: Option<HashMap<String, String>>) -> Vec<u8> {
     let mut owned = Vec::new();
     for (prefix, tensors) in groups {
         for (proj, t) in plan.projections.iter().zip(tensors.iter()) {
@@ -97,7 +96,12 @@ fn read_tensors(st: &SafeTensors<'_>, plan: &Plan, prefix: &str) -> Result<Vec<V
                 return Err(format!("tensor `{name}` is {:?}, expected F32", t.dtype()));
             }
             if t.shape() != [proj.n_post, proj.n_pre] {
-                return Err(format!("tensor `{name}` has shape {:?}, expected [{}, {}]", t.shape(), proj.n_post, proj.n_pre));
+                return Err(format!(
+                    "tensor `{name}` has shape {:?}, expected [{}, {}]",
+                    t.shape(),
+                    proj.n_post,
+                    proj.n_pre
+                ));
             }
             Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
         })
@@ -140,11 +144,9 @@ pub fn checkpoint_bytes(plan: &Plan, state: &TrainState) -> Vec<u8> {
     };
     let metadata = HashMap::from([("snnc".to_string(), serde_json::to_string(&meta).expect("plain data"))]);
     match &state.optimizer.state {
-        OptState::Adam { m, v } => tensors_to_bytes(
-            plan,
-            &[("weights/", &state.weights), ("adam.m/", m), ("adam.v/", v)],
-            Some(metadata),
-        ),
+        OptState::Adam { m, v } => {
+            tensors_to_bytes(plan, &[("weights/", &state.weights), ("adam.m/", m), ("adam.v/", v)], Some(metadata))
+        }
         OptState::Sgd { momentum } => {
             tensors_to_bytes(plan, &[("weights/", &state.weights), ("sgd.momentum/", momentum)], Some(metadata))
         }

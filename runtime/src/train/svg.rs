@@ -29,10 +29,22 @@ fn panel(x0: f64, title: &str, series: &[(&str, &str, Vec<f64>)]) -> String {
         H - 2.0 * PAD
     );
     s += &format!("<text x=\"{:.1}\" y=\"30\" font-size=\"14\">{title}</text>\n", x0 + PAD);
-    s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{hi:.4}</text>\n", x0 + PAD - 4.0, PAD + 4.0);
-    s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{lo:.4}</text>\n", x0 + PAD - 4.0, H - PAD);
+    s += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{hi:.4}</text>\n",
+        x0 + PAD - 4.0,
+        PAD + 4.0
+    );
+    s += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{lo:.4}</text>\n",
+        x0 + PAD - 4.0,
+        H - PAD
+    );
     s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">epoch 1</text>\n", x0 + PAD, H - PAD + 14.0);
-    s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">epoch {n}</text>\n", x0 + W - 0.5 * PAD, H - PAD + 14.0);
+    s += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">epoch {n}</text>\n",
+        x0 + W - 0.5 * PAD,
+        H - PAD + 14.0
+    );
     for (k, (label, colour, values)) in series.iter().enumerate() {
         let points: Vec<String> = values
             .iter()
@@ -40,7 +52,10 @@ fn panel(x0: f64, title: &str, series: &[(&str, &str, Vec<f64>)]) -> String {
             .filter(|(_, v)| v.is_finite())
             .map(|(i, &v)| format!("{:.1},{:.1}", px(i), py(v)))
             .collect();
-        s += &format!("<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>\n", points.join(" "));
+        s += &format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>\n",
+            points.join(" ")
+        );
         s += &format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"{colour}\">{label}</text>\n",
             x0 + PAD + 8.0,

@@ -36,7 +36,10 @@ pub enum TrainError {
     #[diagnostic(transparent)]
     Plan(#[from] PlanError),
     #[error("the network has no `train` block")]
-    #[diagnostic(code(snn::train::no_train_block), help("add a `train {{ ... }}` block naming the data, readout and loss"))]
+    #[diagnostic(
+        code(snn::train::no_train_block),
+        help("add a `train {{ ... }}` block naming the data, readout and loss")
+    )]
     NoTrainBlock,
     #[error("the training split has {samples} samples, fewer than one batch of {batch}")]
     #[diagnostic(code(snn::train::too_few_samples), help("lower `batch` or add data"))]
@@ -136,7 +139,11 @@ impl TrainState {
 fn check_finite(tensors: &[Vec<f32>], p: &Prepared, kind: &str, epoch: u32, batch: usize) -> Result<(), TrainError> {
     for (t, proj) in tensors.iter().zip(&p.plan.projections) {
         if t.iter().any(|x| !x.is_finite()) {
-            return Err(TrainError::NotFinite { epoch, batch, what: format!("the {kind} of projection {}", proj.name) });
+            return Err(TrainError::NotFinite {
+                epoch,
+                batch,
+                what: format!("the {kind} of projection {}", proj.name),
+            });
         }
     }
     Ok(())

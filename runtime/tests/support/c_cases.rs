@@ -19,25 +19,17 @@ pub fn example_cases() -> Vec<Case> {
     let mut memory = vec![0u32; lif.memory_words()];
     let (_, weights) = lif.buffer_named("weights").expect("weights");
     for i in 0..weights.len {
-        memory[(weights.offset / 4 + i) as usize] =
-            ((rng.below(2001) as f32 - 700.0) / 1000.0).to_bits();
+        memory[(weights.offset / 4 + i) as usize] = ((rng.below(2001) as f32 - 700.0) / 1000.0).to_bits();
     }
     let mut calls = vec![Invocation::Init];
     for step in 0..20 {
         for _ in 0..rng.below(4) {
-            calls.push(Invocation::Packet {
-                key: p.key_in + rng.below(u64::from(p.inputs)) as u32,
-                payload: 0,
-            });
+            calls.push(Invocation::Packet { key: p.key_in + rng.below(u64::from(p.inputs)) as u32, payload: 0 });
         }
         calls.push(Invocation::TickForward { step });
     }
     calls.push(Invocation::EndOfSample);
-    let mut cases = vec![Case {
-        kernel: lif,
-        memory,
-        calls,
-    }];
+    let mut cases = vec![Case { kernel: lif, memory, calls }];
 
     let xs: Vec<f32> = vec![
         0.0,
@@ -71,11 +63,7 @@ pub fn example_cases() -> Vec<Case> {
     for (i, v) in xs.iter().enumerate() {
         memory[x.offset as usize / 4 + i] = v.to_bits();
     }
-    cases.push(Case {
-        kernel: probe,
-        memory,
-        calls: vec![Invocation::Init, Invocation::EndOfSample],
-    });
+    cases.push(Case { kernel: probe, memory, calls: vec![Invocation::Init, Invocation::EndOfSample] });
     cases
 }
 
@@ -86,9 +74,5 @@ pub fn random_case(seed: u64) -> Case {
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
     let calls = invocations(&mut rng);
-    Case {
-        kernel,
-        memory,
-        calls,
-    }
+    Case { kernel, memory, calls }
 }

@@ -11,9 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use snnc_compiler::emit::c::{
-    emit_kernel, host_program_table, memory_words, program_symbol, support_files,
-};
+use snnc_compiler::emit::c::{emit_kernel, host_program_table, memory_words, program_symbol, support_files};
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
 use snnc_runtime::interp::Interpreter;
 
@@ -158,13 +156,8 @@ pub fn write_sources(dir: &Path, cases: &[Case]) -> Vec<String> {
         programs.push(stem);
     }
     let kernels: Vec<&Kernel> = cases.iter().map(|c| &c.kernel).collect();
-    std::fs::write(dir.join("s2_host_programs.c"), host_program_table(&kernels))
-        .expect("write table");
-    std::fs::write(
-        dir.join("programs.mk"),
-        format!("PROGRAMS = {}\n", programs.join(" ")),
-    )
-    .expect("write programs.mk");
+    std::fs::write(dir.join("s2_host_programs.c"), host_program_table(&kernels)).expect("write table");
+    std::fs::write(dir.join("programs.mk"), format!("PROGRAMS = {}\n", programs.join(" "))).expect("write programs.mk");
     files
 }
 
@@ -215,9 +208,5 @@ pub fn first_difference(expected: &str, actual: &str) -> String {
             return format!("line {}:\n  interpreter: {e}\n  C:           {a}", i + 1);
         }
     }
-    format!(
-        "lengths differ: interpreter {} lines, C {} lines",
-        expected.lines().count(),
-        actual.lines().count()
-    )
+    format!("lengths differ: interpreter {} lines, C {} lines", expected.lines().count(), actual.lines().count())
 }

@@ -6,8 +6,8 @@
 //! (a failing case is reproduced by its seed).
 
 use snnc_compiler::kernel::{
-    BinaryOp, BufRef, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, FunctionBuilder, Invocation,
-    Kernel, KernelBuilder, Stmt, Ty, UnaryOp, Var,
+    BinaryOp, BufRef, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, FunctionBuilder, Invocation, Kernel, KernelBuilder,
+    Stmt, Ty, UnaryOp, Var,
 };
 
 /// SplitMix64.
@@ -52,16 +52,7 @@ impl Rng {
                 .to_bits(),
             (Ty::F32, _) => ((self.below(2001) as f32 - 1000.0) / 64.0).to_bits(),
             (Ty::Bool, _) => self.below(2) as u32,
-            (_, 1) => self.pick(&[
-                0u32,
-                1,
-                2,
-                31,
-                32,
-                u32::MAX,
-                i32::MIN as u32,
-                i32::MAX as u32,
-            ]),
+            (_, 1) => self.pick(&[0u32, 1, 2, 31, 32, u32::MAX, i32::MIN as u32, i32::MAX as u32]),
             (_, _) => (self.below(21) as i32 - 10) as u32,
         }
     }
@@ -102,14 +93,7 @@ impl Gen {
                     let ops: &[CmpOp] = if t == Ty::Bool {
                         &[CmpOp::Eq, CmpOp::Ne]
                     } else {
-                        &[
-                            CmpOp::Eq,
-                            CmpOp::Ne,
-                            CmpOp::Lt,
-                            CmpOp::Le,
-                            CmpOp::Gt,
-                            CmpOp::Ge,
-                        ]
+                        &[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]
                     };
                     let op = self.rng.pick(ops);
                     Expr::compare(op, self.expr(t, d), self.expr(t, d))
@@ -122,14 +106,8 @@ impl Gen {
             },
             Ty::F32 => match self.rng.below(6) {
                 0 | 1 => {
-                    let ops = [
-                        BinaryOp::Add,
-                        BinaryOp::Sub,
-                        BinaryOp::Mul,
-                        BinaryOp::Div,
-                        BinaryOp::Min,
-                        BinaryOp::Max,
-                    ];
+                    let ops =
+                        [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Min, BinaryOp::Max];
                     let op = self.rng.pick(&ops);
                     Expr::binary(op, self.expr(ty, d), self.expr(ty, d))
                 }
@@ -174,10 +152,7 @@ impl Gen {
     }
 
     fn convert_to(&mut self, ty: Ty, d: u32) -> Expr {
-        let ops: Vec<ConvertOp> = ConvertOp::ALL
-            .into_iter()
-            .filter(|op| op.signature().1 == ty)
-            .collect();
+        let ops: Vec<ConvertOp> = ConvertOp::ALL.into_iter().filter(|op| op.signature().1 == ty).collect();
         if ops.is_empty() {
             return self.leaf(ty);
         }
@@ -187,12 +162,7 @@ impl Gen {
 
     fn leaf(&mut self, ty: Ty) -> Expr {
         let vars: Vec<Var> = self.scope.iter().copied().filter(|v| v.ty == ty).collect();
-        let bufs: Vec<(BufRef, u32)> = self
-            .buffers
-            .iter()
-            .copied()
-            .filter(|(b, _)| b.elem == ty)
-            .collect();
+        let bufs: Vec<(BufRef, u32)> = self.buffers.iter().copied().filter(|(b, _)| b.elem == ty).collect();
         match self.rng.below(3) {
             0 if !vars.is_empty() => self.rng.pick(&vars).get(),
             1 if !bufs.is_empty() => {
@@ -259,16 +229,8 @@ impl Gen {
             3 => {
                 let cond = self.expr(Ty::Bool, 3);
                 let then_body = fb.block(|fb| self.block(fb, depth - 1));
-                let else_body = if self.rng.chance(50) {
-                    fb.block(|fb| self.block(fb, depth - 1))
-                } else {
-                    Vec::new()
-                };
-                fb.push(Stmt::If {
-                    cond,
-                    then_body,
-                    else_body,
-                });
+                let else_body = if self.rng.chance(50) { fb.block(|fb| self.block(fb, depth - 1)) } else { Vec::new() };
+                fb.push(Stmt::If { cond, then_body, else_body });
             }
             _ if self.loops >= 2 => self.stmt(fb, 0),
             _ => {
@@ -276,10 +238,7 @@ impl Gen {
                 let first = self.rng.below(7) as i32 - 3;
                 let count = self.expr(Ty::U32, 2) & Expr::u32(7);
                 let (start, end) = if ty == Ty::I32 {
-                    (
-                        Expr::i32(first),
-                        Expr::i32(first) + count.convert(ConvertOp::U32AsI32),
-                    )
+                    (Expr::i32(first), Expr::i32(first) + count.convert(ConvertOp::U32AsI32))
                 } else {
                     let first = first.unsigned_abs();
                     (Expr::u32(first), Expr::u32(first) + count)
@@ -305,13 +264,7 @@ pub fn random_kernel(seed: u64) -> Kernel {
         let len = 1 + rng.below(8) as u32;
         buffers.push((kb.buffer(&format!("b{n}"), elem, len), len));
     }
-    let mut g = Gen {
-        rng,
-        buffers,
-        scope: Vec::new(),
-        assignable: Vec::new(),
-        loops: 0,
-    };
+    let mut g = Gen { rng, buffers, scope: Vec::new(), assignable: Vec::new(), loops: 0 };
     for entry in EntryPoint::ALL {
         let mut fb = FunctionBuilder::new(entry);
         g.scope = fb.params();
@@ -343,20 +296,13 @@ pub fn random_memory(kernel: &Kernel, rng: &mut Rng) -> Vec<u32> {
 pub fn invocations(rng: &mut Rng) -> Vec<Invocation> {
     let mut calls = vec![Invocation::Init];
     for _ in 0..2 {
-        calls.push(Invocation::Packet {
-            key: rng.bits(Ty::U32),
-            payload: rng.bits(Ty::F32),
-        });
+        calls.push(Invocation::Packet { key: rng.bits(Ty::U32), payload: rng.bits(Ty::F32) });
     }
     for _ in 0..3 {
-        calls.push(Invocation::TickForward {
-            step: rng.bits(Ty::I32) as i32,
-        });
+        calls.push(Invocation::TickForward { step: rng.bits(Ty::I32) as i32 });
     }
     for _ in 0..2 {
-        calls.push(Invocation::TickBackward {
-            step: rng.bits(Ty::I32) as i32,
-        });
+        calls.push(Invocation::TickBackward { step: rng.bits(Ty::I32) as i32 });
     }
     calls.push(Invocation::EndOfSample);
     calls.push(Invocation::EndOfBatch);

@@ -38,33 +38,15 @@ pub fn training_batch(example: &str, traced: bool) -> Recorded {
 /// [`training_batch`] of a spec given as text (data relative to the examples).
 pub fn training_batch_of(name: &str, text: &str, traced: bool) -> Recorded {
     let crate::load::Loaded { p, mapped, program, weights } = crate::load::load(name, text, None);
-    let load = if traced {
-        Emulator::new_traced
-    } else {
-        Emulator::new
-    };
+    let load = if traced { Emulator::new_traced } else { Emulator::new };
     let mut emu = load(program.clone(), &mapped.machine, &mapped.routing.tables).expect("loads");
     let batch = p.train_spec.batch as usize;
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
-    let opt = Optimizer::new(
-        p.train_spec.optimizer,
-        p.train_spec.schedule,
-        p.train.len() / batch,
-        &shapes,
-    );
-    let samples: Vec<SampleInput> = (0..batch)
-        .map(|s| SampleInput {
-            steps: p.train.sample(s),
-            label: p.train.labels[s],
-        })
-        .collect();
-    emu.run_batch(&samples, opt.adam_scalars())
-        .expect("runs a training batch");
-    Recorded {
-        program,
-        mapped,
-        emu,
-    }
+    let opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
+    let samples: Vec<SampleInput> =
+        (0..batch).map(|s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
+    emu.run_batch(&samples, opt.adam_scalars()).expect("runs a training batch");
+    Recorded { program, mapped, emu }
 }
 
 /// Writes every file `snnc emit` writes for the recorded program into `dir`.
@@ -90,10 +72,7 @@ fn script_call(call: Invocation) -> String {
 /// with `init`.
 fn after_init(trace: &PeTrace) -> &[PeEvent] {
     match trace.events.first() {
-        Some(PeEvent::Call {
-            call: Invocation::Init,
-            ..
-        }) => &trace.events[1..],
+        Some(PeEvent::Call { call: Invocation::Init, .. }) => &trace.events[1..],
         other => panic!("a trace starts with init, not {other:?}"),
     }
 }
@@ -105,9 +84,7 @@ pub fn host_script(out: &mut String, number: usize, trace: &PeTrace) {
     for e in after_init(trace) {
         match e {
             PeEvent::Call { call, .. } => out.push_str(&script_call(*call)),
-            PeEvent::Write { word, value } => {
-                write!(out, "write {word} {value:x}").expect("string")
-            }
+            PeEvent::Write { word, value } => write!(out, "write {word} {value:x}").expect("string"),
         }
         out.push('\n');
     }
@@ -132,12 +109,7 @@ pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
 /// What the firmware of program `number` must print for `trace`: its sent
 /// packets numbered by call (`init` is 0), then the emulator's final
 /// `memory` of the words the emitted program holds.
-pub fn expected_transcript(
-    number: usize,
-    kernel: &Kernel,
-    trace: &PeTrace,
-    memory: &[u32],
-) -> String {
+pub fn expected_transcript(number: usize, kernel: &Kernel, trace: &PeTrace, memory: &[u32]) -> String {
     let mut out = format!("program {number}\n");
     let calls = trace.events.iter().filter_map(|e| match e {
         PeEvent::Call { sent, .. } => Some(sent),
@@ -166,30 +138,18 @@ pub fn expected_transcript(
 pub fn difference(kernel: &Kernel, expected: &str, actual: &str) -> String {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
     for i in 0..e.len().max(a.len()) {
-        let (el, al) = (
-            e.get(i).copied().unwrap_or("<none>"),
-            a.get(i).copied().unwrap_or("<none>"),
-        );
+        let (el, al) = (e.get(i).copied().unwrap_or("<none>"), a.get(i).copied().unwrap_or("<none>"));
         if el == al {
             continue;
         }
         if el.starts_with("memory ") && al.starts_with("memory ") {
-            let (ew, aw): (Vec<&str>, Vec<&str>) = (
-                el.split(' ').skip(2).collect(),
-                al.split(' ').skip(2).collect(),
-            );
+            let (ew, aw): (Vec<&str>, Vec<&str>) = (el.split(' ').skip(2).collect(), al.split(' ').skip(2).collect());
             if let Some(w) = (0..ew.len().max(aw.len())).find(|&w| ew.get(w) != aw.get(w)) {
                 let buffer = kernel
                     .buffers
                     .iter()
-                    .find(|b| {
-                        b.len > 0
-                            && (b.offset / 4) as usize <= w
-                            && w < (b.offset / 4) as usize + b.len as usize
-                    })
-                    .map_or("?".to_string(), |b| {
-                        format!("{}[{}]", b.name, w - (b.offset / 4) as usize)
-                    });
+                    .find(|b| b.len > 0 && (b.offset / 4) as usize <= w && w < (b.offset / 4) as usize + b.len as usize)
+                    .map_or("?".to_string(), |b| format!("{}[{}]", b.name, w - (b.offset / 4) as usize));
                 let n = ew.iter().zip(&aw).filter(|(x, y)| x != y).count();
                 return format!(
                     "memory word {w} ({buffer}): emulator {}, firmware {} ({n} words differ)",

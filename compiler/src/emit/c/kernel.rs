@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::kernel::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel,
-    LocalId, Stmt, Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty,
+    UnaryOp, Value,
 };
 
 /// C99 keywords and the identifiers the emitted code or its headers define
@@ -66,11 +66,7 @@ const C_RESERVED: [&str; 47] = [
 
 /// The prefix of a kernel's global C names.
 pub fn c_prefix(name: &str) -> String {
-    if needs_mangling(name) {
-        format!("k_{name}")
-    } else {
-        name.to_string()
-    }
+    if needs_mangling(name) { format!("k_{name}") } else { name.to_string() }
 }
 
 fn needs_mangling(name: &str) -> bool {
@@ -80,9 +76,7 @@ fn needs_mangling(name: &str) -> bool {
         || name.starts_with("__")
         || name.ends_with("_t")
         || (name.starts_with('_') && name.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase()))
-        || name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        || name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// C names for IR names: reserved ones get `_` appended until unique.
@@ -151,36 +145,16 @@ pub fn emit(kernel: &Kernel, memory: Option<&[u32]>) -> String {
 /// The data memory as a struct whose members are the buffers at their byte
 /// offsets (gaps filled with unused words), initialised from `memory`.
 /// Returns its size in bytes.
-fn memory_struct(
-    out: &mut String,
-    kernel: &Kernel,
-    prefix: &str,
-    names: &[String],
-    memory: Option<&[u32]>,
-) -> u64 {
+fn memory_struct(out: &mut String, kernel: &Kernel, prefix: &str, names: &[String], memory: Option<&[u32]>) -> u64 {
     let order = buffer_order(kernel);
-    let _ = writeln!(
-        out,
-        "/* The PE's data memory: each buffer at its byte offset. */\nstruct {prefix}_memory {{"
-    );
+    let _ = writeln!(out, "/* The PE's data memory: each buffer at its byte offset. */\nstruct {prefix}_memory {{");
     let mut end = 0u64;
     for &i in &order {
         let b = &kernel.buffers[i];
         if u64::from(b.offset) > end {
-            let _ = writeln!(
-                out,
-                "    uint32_t unused_{end}[{}];",
-                (u64::from(b.offset) - end) / 4
-            );
+            let _ = writeln!(out, "    uint32_t unused_{end}[{}];", (u64::from(b.offset) - end) / 4);
         }
-        let _ = writeln!(
-            out,
-            "    {} {}[{}]; /* @ {} */",
-            c_type(b.elem),
-            names[i],
-            b.len,
-            b.offset
-        );
+        let _ = writeln!(out, "    {} {}[{}]; /* @ {} */", c_type(b.elem), names[i], b.len, b.offset);
         end = b.end();
     }
     if order.is_empty() {
@@ -205,19 +179,15 @@ fn memory_struct(
 
 /// The non-empty buffers in offset order.
 fn buffer_order(kernel: &Kernel) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..kernel.buffers.len())
-        .filter(|&i| kernel.buffers[i].len > 0)
-        .collect();
+    let mut order: Vec<usize> = (0..kernel.buffers.len()).filter(|&i| kernel.buffers[i].len > 0).collect();
     order.sort_by_key(|&i| kernel.buffers[i].offset);
     order
 }
 
 /// `static struct <prefix>_memory mem = { ... };` initialised from `memory`.
 fn memory_definition(kernel: &Kernel, prefix: &str, names: &[String], memory: &[u32]) -> String {
-    let inits: Vec<String> = buffer_order(kernel)
-        .iter()
-        .filter_map(|&i| initializer(&kernel.buffers[i], &names[i], memory))
-        .collect();
+    let inits: Vec<String> =
+        buffer_order(kernel).iter().filter_map(|&i| initializer(&kernel.buffers[i], &names[i], memory)).collect();
     if inits.is_empty() {
         return format!("static struct {prefix}_memory mem;\n");
     }
@@ -241,9 +211,7 @@ pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
 /// `.name = { v, ... },` for a buffer with a non-zero initial word.
 fn initializer(b: &Buffer, name: &str, memory: &[u32]) -> Option<String> {
     let first = (b.offset / 4) as usize;
-    let words: Vec<u32> = (0..b.len as usize)
-        .map(|i| memory.get(first + i).copied().unwrap_or(0))
-        .collect();
+    let words: Vec<u32> = (0..b.len as usize).map(|i| memory.get(first + i).copied().unwrap_or(0)).collect();
     if words.iter().all(|&w| w == 0) {
         return None;
     }
@@ -264,11 +232,7 @@ fn data_constant(ty: Ty, w: u32) -> String {
     let x = f32::from_bits(w);
     if ty == Ty::F32 && x.is_nan() {
         let sign = if w >> 31 == 1 { "-" } else { "" };
-        let builtin = if w & 0x0040_0000 != 0 {
-            "__builtin_nanf"
-        } else {
-            "__builtin_nansf"
-        };
+        let builtin = if w & 0x0040_0000 != 0 { "__builtin_nanf" } else { "__builtin_nansf" };
         return format!("{sign}{builtin}(\"{:#x}\")", w & 0x003f_ffff);
     }
     constant_text(match ty {
@@ -287,11 +251,7 @@ fn constant_text(v: Value) -> String {
         Value::F32(x) if x == f32::NEG_INFINITY => "-INFINITY".to_string(),
         Value::F32(x) => {
             let s = format!("{x:?}");
-            if s.contains(['.', 'e']) {
-                format!("{s}f")
-            } else {
-                format!("{s}.0f")
-            }
+            if s.contains(['.', 'e']) { format!("{s}f") } else { format!("{s}.0f") }
         }
         Value::I32(i32::MIN) => "INT32_MIN".to_string(),
         Value::I32(x) => x.to_string(),
@@ -311,18 +271,10 @@ struct CExpr {
 
 impl CExpr {
     fn atom(text: String) -> CExpr {
-        CExpr {
-            text,
-            atomic: true,
-            reads: BTreeSet::new(),
-        }
+        CExpr { text, atomic: true, reads: BTreeSet::new() }
     }
     fn compound(text: String) -> CExpr {
-        CExpr {
-            text,
-            atomic: false,
-            reads: BTreeSet::new(),
-        }
+        CExpr { text, atomic: false, reads: BTreeSet::new() }
     }
     /// The same, also reading what `parts` read.
     fn reading(mut self, parts: &[&CExpr]) -> CExpr {
@@ -333,11 +285,7 @@ impl CExpr {
     }
     /// As an operand of an operator.
     fn operand(&self) -> String {
-        if self.atomic {
-            self.text.clone()
-        } else {
-            format!("({})", self.text)
-        }
+        if self.atomic { self.text.clone() } else { format!("({})", self.text) }
     }
 }
 
@@ -389,17 +337,8 @@ impl<'a> FunctionEmitter<'a> {
             .zip(&locals)
             .map(|(l, name)| format!("{} {name}", c_type(l.ty)))
             .collect();
-        let params = if params.is_empty() {
-            "void".to_string()
-        } else {
-            params.join(", ")
-        };
-        let _ = writeln!(
-            out,
-            "/* {} */\nstatic void {}({params}) {{",
-            entry_doc(entry),
-            entry.name()
-        );
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        let _ = writeln!(out, "/* {} */\nstatic void {}({params}) {{", entry_doc(entry), entry.name());
         for (i, l) in function.locals.iter().enumerate().skip(nparams) {
             if live.contains(&LocalId(i as u32)) {
                 let _ = writeln!(out, "    {} {} = {};", c_type(l.ty), locals[i], zero(l.ty));
@@ -455,11 +394,7 @@ impl<'a> FunctionEmitter<'a> {
                     self.line(depth, &format!("{name} = {};", v.text));
                 }
             }
-            Stmt::Store {
-                buffer,
-                index,
-                value,
-            } => {
+            Stmt::Store { buffer, index, value } => {
                 let i = self.expr(index, depth);
                 let v = self.expr(value, depth);
                 let i = self.checked_index(*buffer, index, i, depth);
@@ -468,11 +403,7 @@ impl<'a> FunctionEmitter<'a> {
                 let name = &self.buffers[buffer.0 as usize];
                 self.line(depth, &format!("mem.{name}[{}] = {};", i.text, v.text));
             }
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => {
+            Stmt::If { cond, then_body, else_body } => {
                 let c = self.expr(cond, depth);
                 self.uses(&c);
                 self.line(depth, &format!("if ({}) {{", c.text));
@@ -485,12 +416,7 @@ impl<'a> FunctionEmitter<'a> {
                     self.line(depth, "}");
                 }
             }
-            Stmt::For {
-                var,
-                start,
-                end,
-                body,
-            } => self.for_loop(*var, start, end, body, depth),
+            Stmt::For { var, start, end, body } => self.for_loop(*var, start, end, body, depth),
             Stmt::Send { key, payload } => {
                 let k = self.expr(key, depth);
                 self.uses(&k);
@@ -518,11 +444,7 @@ impl<'a> FunctionEmitter<'a> {
         let ty = c_type(start.ty);
         let name = self.locals[var.0 as usize].clone();
         let constant_bounds = (const_int(start), const_int(end));
-        let lowest = if start.ty == Ty::I32 {
-            i64::from(i32::MIN)
-        } else {
-            0
-        };
+        let lowest = if start.ty == Ty::I32 { i64::from(i32::MIN) } else { 0 };
         match constant_bounds {
             (Some(a), Some(b)) if a >= b => return,
             (Some(a), Some(b)) => {
@@ -545,13 +467,7 @@ impl<'a> FunctionEmitter<'a> {
         };
         self.read.insert(var);
         self.uses(&s);
-        self.line(
-            depth,
-            &format!(
-                "for ({name} = {}; {name} < {end_text}; {name}++) {{",
-                s.text
-            ),
-        );
+        self.line(depth, &format!("for ({name} = {}; {name} < {end_text}; {name}++) {{", s.text));
         self.block(body, depth + 1);
         self.line(depth, "}");
         self.loop_ranges.remove(&var);
@@ -578,10 +494,7 @@ impl<'a> FunctionEmitter<'a> {
             CExpr::atom(t)
         };
         let text = &checked.text;
-        let call = format!(
-            "S2_TRAP_OUT_OF_BOUNDS, {}u /* {name} */, (int64_t){text}",
-            buffer.0
-        );
+        let call = format!("S2_TRAP_OUT_OF_BOUNDS, {}u /* {name} */, (int64_t){text}", buffer.0);
         let cond = if elem_len == 0 {
             "true".to_string()
         } else if index.ty == Ty::I32 {
@@ -655,11 +568,7 @@ impl<'a> FunctionEmitter<'a> {
         match &e.kind {
             ExprKind::Const(v) => {
                 let text = constant_text(*v);
-                if text.starts_with('-') {
-                    CExpr::compound(text)
-                } else {
-                    CExpr::atom(text)
-                }
+                if text.starts_with('-') { CExpr::compound(text) } else { CExpr::atom(text) }
             }
             ExprKind::Local(id) => self.local(*id),
             ExprKind::Load { buffer, index } => {
@@ -686,24 +595,13 @@ impl<'a> FunctionEmitter<'a> {
                 if let Some(always) = tautology(*op, lhs, rhs) {
                     return CExpr::atom(always.to_string());
                 }
-                CExpr::compound(format!("{} {} {}", a.operand(), op.name(), b.operand()))
-                    .reading(&[&a, &b])
+                CExpr::compound(format!("{} {} {}", a.operand(), op.name(), b.operand())).reading(&[&a, &b])
             }
-            ExprKind::Select {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Select { cond, then, otherwise } => {
                 let c = self.expr(cond, depth);
                 let a = self.expr(then, depth);
                 let b = self.expr(otherwise, depth);
-                CExpr::compound(format!(
-                    "{} ? {} : {}",
-                    c.operand(),
-                    a.operand(),
-                    b.operand()
-                ))
-                .reading(&[&c, &a, &b])
+                CExpr::compound(format!("{} ? {} : {}", c.operand(), a.operand(), b.operand())).reading(&[&c, &a, &b])
             }
             ExprKind::Convert { op, arg } => {
                 let a = self.expr(arg, depth);
@@ -714,23 +612,14 @@ impl<'a> FunctionEmitter<'a> {
 
     /// An integer `/` or `%`, with its division-by-zero and overflow checks
     /// unless the divisor is a constant that makes them impossible.
-    fn division(
-        &mut self,
-        op: BinaryOp,
-        ty: Ty,
-        a: CExpr,
-        rhs: &Expr,
-        b: CExpr,
-        depth: usize,
-    ) -> CExpr {
+    fn division(&mut self, op: BinaryOp, ty: Ty, a: CExpr, rhs: &Expr, b: CExpr, depth: usize) -> CExpr {
         let c = if op == BinaryOp::Div { "/" } else { "%" };
         let safe = match const_int(rhs) {
             Some(d) => d != 0 && !(ty == Ty::I32 && d == -1),
             None => false,
         };
         if safe {
-            return CExpr::compound(format!("{} {c} {}", a.operand(), b.operand()))
-                .reading(&[&a, &b]);
+            return CExpr::compound(format!("{} {c} {}", a.operand(), b.operand())).reading(&[&a, &b]);
         }
         let t = c_type(ty);
         // Not `const`: compilers would fold a constant operand and warn
@@ -738,20 +627,12 @@ impl<'a> FunctionEmitter<'a> {
         let d = self.temp("d");
         self.uses(&b);
         self.line(depth, &format!("{t} {d} = {};", b.text));
-        self.trap(
-            depth,
-            &format!("{d} == 0"),
-            "S2_TRAP_DIVISION_BY_ZERO, 0u, 0",
-        );
+        self.trap(depth, &format!("{d} == 0"), "S2_TRAP_DIVISION_BY_ZERO, 0u, 0");
         if ty == Ty::I32 {
             let n = self.temp("n");
             self.uses(&a);
             self.line(depth, &format!("{t} {n} = {};", a.text));
-            self.trap(
-                depth,
-                &format!("{n} == INT32_MIN && {d} == -1"),
-                "S2_TRAP_DIVISION_OVERFLOW, 0u, 0",
-            );
+            self.trap(depth, &format!("{n} == INT32_MIN && {d} == -1"), "S2_TRAP_DIVISION_OVERFLOW, 0u, 0");
             CExpr::compound(format!("{n} {c} {d}"))
         } else {
             CExpr::compound(format!("{} {c} {d}", a.operand())).reading(&[&a])
@@ -764,9 +645,7 @@ fn entry_doc(entry: EntryPoint) -> &'static str {
         EntryPoint::Init => "Once, before the first sample.",
         EntryPoint::Packet => "Once per received packet (payload 0 if it has none).",
         EntryPoint::TickForward => "Once per forward step.",
-        EntryPoint::TickBackward => {
-            "Once per backward step (the forward step it revisits, counting down)."
-        }
+        EntryPoint::TickBackward => "Once per backward step (the forward step it revisits, counting down).",
         EntryPoint::EndOfSample => "After the backward phase of each sample.",
         EntryPoint::EndOfBatch => "After the last sample of a batch.",
     }
@@ -854,11 +733,7 @@ fn fold(e: &Expr) -> Option<Value> {
         }
         ExprKind::Compare { op, lhs, rhs } => {
             let (Some(a), Some(b)) = (fold(lhs), fold(rhs)) else {
-                return if is_pure(lhs) && is_pure(rhs) {
-                    tautology(*op, lhs, rhs).map(Value::Bool)
-                } else {
-                    None
-                };
+                return if is_pure(lhs) && is_pure(rhs) { tautology(*op, lhs, rhs).map(Value::Bool) } else { None };
             };
             let (a, b) = match (a, b) {
                 (Value::I32(x), Value::I32(y)) => (i64::from(x), i64::from(y)),
@@ -873,18 +748,12 @@ fn fold(e: &Expr) -> Option<Value> {
                 CmpOp::Ge => a >= b,
             }))
         }
-        ExprKind::Select {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::Select { cond, then, otherwise } => {
             let (c, a, b) = (fold(cond)?, fold(then)?, fold(otherwise)?);
             Some(if c == Value::Bool(true) { a } else { b })
         }
         ExprKind::Convert { op, arg } => match op {
-            ConvertOp::I32AsU32 | ConvertOp::U32AsI32 | ConvertOp::BoolToU32 => {
-                value(e.ty, bits(fold(arg)?))
-            }
+            ConvertOp::I32AsU32 | ConvertOp::U32AsI32 | ConvertOp::BoolToU32 => value(e.ty, bits(fold(arg)?)),
             _ => None,
         },
     }
@@ -938,12 +807,7 @@ fn canonical_form(e: &Expr) -> String {
             }
             format!("({a} {} {b})", op.name())
         }
-        ExprKind::Binary { op, lhs, rhs } => format!(
-            "({} {} {})",
-            canonical_form(lhs),
-            op.name(),
-            canonical_form(rhs)
-        ),
+        ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", canonical_form(lhs), op.name(), canonical_form(rhs)),
         ExprKind::Const(v) => format!("{}:{}", e.ty.name(), v.bits()),
         ExprKind::Local(id) => format!("local{}", id.0),
         ExprKind::Load { buffer, index } => {
@@ -951,22 +815,12 @@ fn canonical_form(e: &Expr) -> String {
         }
         ExprKind::Unary { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
         ExprKind::Convert { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
-        ExprKind::Compare { op, lhs, rhs } => format!(
-            "({} {} {})",
-            canonical_form(lhs),
-            op.name(),
-            canonical_form(rhs)
-        ),
-        ExprKind::Select {
-            cond,
-            then,
-            otherwise,
-        } => format!(
-            "select({}, {}, {})",
-            canonical_form(cond),
-            canonical_form(then),
-            canonical_form(otherwise)
-        ),
+        ExprKind::Compare { op, lhs, rhs } => {
+            format!("({} {} {})", canonical_form(lhs), op.name(), canonical_form(rhs))
+        }
+        ExprKind::Select { cond, then, otherwise } => {
+            format!("select({}, {}, {})", canonical_form(cond), canonical_form(then), canonical_form(otherwise))
+        }
     }
 }
 
@@ -982,11 +836,7 @@ fn is_pure(e: &Expr) -> bool {
             (!divides || fold(e).is_some()) && is_pure(lhs) && is_pure(rhs)
         }
         ExprKind::Compare { lhs, rhs, .. } => is_pure(lhs) && is_pure(rhs),
-        ExprKind::Select {
-            cond,
-            then,
-            otherwise,
-        } => is_pure(cond) && is_pure(then) && is_pure(otherwise),
+        ExprKind::Select { cond, then, otherwise } => is_pure(cond) && is_pure(then) && is_pure(otherwise),
     }
 }
 
@@ -1001,20 +851,11 @@ fn bitwise_tautology(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
         (Some(c), None) => (rhs, c.bits()),
         _ => return None,
     };
-    let ExprKind::Binary {
-        op: bop @ (BinaryOp::Or | BinaryOp::And),
-        lhs: a,
-        rhs: b,
-    } = &bitwise.kind
-    else {
+    let ExprKind::Binary { op: bop @ (BinaryOp::Or | BinaryOp::And), lhs: a, rhs: b } = &bitwise.kind else {
         return None;
     };
     let c1 = fold(b).or_else(|| fold(a))?.bits();
-    let differs = if *bop == BinaryOp::Or {
-        c1 & !c2 != 0
-    } else {
-        c2 & !c1 != 0
-    };
+    let differs = if *bop == BinaryOp::Or { c1 & !c2 != 0 } else { c2 & !c1 != 0 };
     differs.then_some(op == CmpOp::Ne)
 }
 
@@ -1084,9 +925,7 @@ fn unary(op: UnaryOp, ty: Ty, a: &CExpr) -> CExpr {
 }
 
 fn binary(op: BinaryOp, ty: Ty, a: &CExpr, rhs: &Expr, b: &CExpr) -> CExpr {
-    let infix = |sym: &str| {
-        CExpr::compound(format!("{} {sym} {}", a.operand(), b.operand())).reading(&[a, b])
-    };
+    let infix = |sym: &str| CExpr::compound(format!("{} {sym} {}", a.operand(), b.operand())).reading(&[a, b]);
     match (ty, op) {
         (Ty::F32, BinaryOp::Add) => call("s2_fadd", &[a, b]),
         (Ty::F32, BinaryOp::Sub) => call("s2_fsub", &[a, b]),
@@ -1106,17 +945,8 @@ fn binary(op: BinaryOp, ty: Ty, a: &CExpr, rhs: &Expr, b: &CExpr) -> CExpr {
         (_, BinaryOp::Shl | BinaryOp::Shr) => {
             let sym = if op == BinaryOp::Shl { "<<" } else { ">>" };
             match const_int(rhs) {
-                Some(c) => {
-                    CExpr::compound(format!("{} {sym} {}u", a.operand(), c & 31)).reading(&[a])
-                }
-                None => call(
-                    if op == BinaryOp::Shl {
-                        "s2_ushl"
-                    } else {
-                        "s2_ushr"
-                    },
-                    &[a, b],
-                ),
+                Some(c) => CExpr::compound(format!("{} {sym} {}u", a.operand(), c & 31)).reading(&[a]),
+                None => call(if op == BinaryOp::Shl { "s2_ushl" } else { "s2_ushr" }, &[a, b]),
             }
         }
         (_, BinaryOp::Add) => infix("+"),

@@ -76,25 +76,19 @@ pub enum EmitError {
         code(snn::emit::does_not_fit),
         help("the buffers may use at most {} bytes: give this PE fewer neurons or a smaller spike budget", region - reserved)
     )]
-    DoesNotFit {
-        kernel: String,
-        bytes: u64,
-        reserved: u64,
-        region: u64,
-    },
+    DoesNotFit { kernel: String, bytes: u64, reserved: u64, region: u64 },
     #[error(
         "kernel `{kernel}` has {nodes} IR nodes, an estimated {bytes} bytes of code: more than the PE's {region}-byte code region"
     )]
     #[diagnostic(
         code(snn::emit::code_does_not_fit),
-        help("the estimate is {} bytes plus {} per IR node: split the population over more PEs", CODE_BASE, CODE_PER_NODE)
+        help(
+            "the estimate is {} bytes plus {} per IR node: split the population over more PEs",
+            CODE_BASE,
+            CODE_PER_NODE
+        )
     )]
-    CodeDoesNotFit {
-        kernel: String,
-        nodes: u64,
-        bytes: u64,
-        region: u64,
-    },
+    CodeDoesNotFit { kernel: String, nodes: u64, bytes: u64, region: u64 },
 }
 
 /// The C source of one kernel, `<kernel>.c`, with its buffers initialised
@@ -143,13 +137,7 @@ pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
 /// (and outputs): from byte 0 to the end of the last non-empty buffer, at
 /// least one word.
 pub fn memory_words(kernel: &Kernel) -> usize {
-    let end = kernel
-        .buffers
-        .iter()
-        .filter(|b| b.len > 0)
-        .map(|b| b.end())
-        .max()
-        .unwrap_or(4);
+    let end = kernel.buffers.iter().filter(|b| b.len > 0).map(|b| b.end()).max().unwrap_or(4);
     (end / 4) as usize
 }
 
@@ -208,8 +196,7 @@ pub fn support_files() -> [SupportFile; 9] {
 /// The host harness's program table (`s2_host_programs`), for a host build
 /// of several kernels into one executable, in the given order.
 pub fn host_program_table(kernels: &[&Kernel]) -> String {
-    let mut out =
-        String::from("/* Programs of this host harness, by number. */\n#include \"s2_hal.h\"\n\n");
+    let mut out = String::from("/* Programs of this host harness, by number. */\n#include \"s2_hal.h\"\n\n");
     for k in kernels {
         out.push_str(&format!("extern const s2_program {};\n", program_symbol(k)));
     }
@@ -217,10 +204,7 @@ pub fn host_program_table(kernels: &[&Kernel]) -> String {
     for k in kernels {
         out.push_str(&format!("    &{},\n", program_symbol(k)));
     }
-    out.push_str(&format!(
-        "}};\nconst uint32_t s2_host_program_count = {};\n",
-        kernels.len()
-    ));
+    out.push_str(&format!("}};\nconst uint32_t s2_host_program_count = {};\n", kernels.len()));
     out
 }
 

@@ -15,12 +15,7 @@ fn lif_layer_c() {
 #[test]
 fn exp_ln_probe_c() {
     let kernel = exp_ln_probe(4);
-    let memory = [
-        1.0f32.to_bits(),
-        f32::NAN.to_bits(),
-        0x7fa0_0001,
-        f32::NEG_INFINITY.to_bits(),
-    ];
+    let memory = [1.0f32.to_bits(), f32::NAN.to_bits(), 0x7fa0_0001, f32::NEG_INFINITY.to_bits()];
     insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
 }
 
@@ -45,10 +40,7 @@ fn buffers_without_room_for_the_stack_do_not_fit() {
 fn a_template_that_does_not_fit_is_refused() {
     let mut k = KernelBuilder::new("full");
     k.buffer("big", Ty::F32, 23 * 1024);
-    assert!(matches!(
-        emit_template(&k.finish()),
-        Err(EmitError::DoesNotFit { .. })
-    ));
+    assert!(matches!(emit_template(&k.finish()), Err(EmitError::DoesNotFit { .. })));
 }
 
 /// A template with a PE's data header is the kernel emitted with that data:
@@ -64,10 +56,7 @@ fn template_plus_pe_data_is_the_kernel_with_its_data() {
     let template = emit_template(&kernel).expect("emits");
     let block = "#ifdef S2_PE_DATA\n#include S2_PE_DATA\n#else\nstatic struct lif_layer_memory mem;\n#endif\n";
     assert!(template.contains(block), "the template includes S2_PE_DATA");
-    assert_eq!(
-        template.replace(block, &pe_data(&kernel, &memory)),
-        emit_kernel(&kernel, &memory).expect("emits")
-    );
+    assert_eq!(template.replace(block, &pe_data(&kernel, &memory)), emit_kernel(&kernel, &memory).expect("emits"));
 }
 
 /// IR names that are C keywords or collide with the emitted code's own
