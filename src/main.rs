@@ -9,7 +9,15 @@ use snnc::cmd;
 /// snnc: compile spiking-neural-network specs (.snn) for SpiNNaker2, and train
 /// them with EventProp.
 #[derive(Parser, Debug)]
-#[command(name = "snnc", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "snnc",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = exit_codes_help()
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,12 +43,59 @@ enum Command {
     Build(cmd::build::BuildArgs),
     /// Train a program directory written by `snnc build` in the emulator.
     Run(cmd::build::RunArgs),
+    /// Print the help of snnc or of one of its commands.
+    Help {
+        /// The command to explain (default: snnc itself).
+        command: Option<String>,
+    },
     /// Write C sources for the chip: per-PE firmware of a .snn network (templates, PE data, routing, Makefile), or one kernel (.kir).
     Emit(cmd::emit::EmitArgs),
 }
 
+/// The exit-status table, for `snnc --help`.
+fn exit_codes_help() -> String {
+    let mut s = String::from("Exit status:");
+    for (code, what) in cmd::EXIT_CODES {
+        s += &format!("\n  {code:>2}  {what}");
+    }
+    s
+}
+
+/// `snnc help [COMMAND]`.
+fn help(command: Option<&str>) -> cmd::CmdResult {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    cli.build();
+    let text = match command {
+        None => cli.render_long_help(),
+        Some(name) => match cli.find_subcommand_mut(name) {
+            Some(sub) => sub.render_long_help(),
+            None => {
+                let names: Vec<String> = cli.get_subcommands().map(|s| s.get_name().to_string()).collect();
+                return Err(cmd::Failure::rejected(format!(
+                    "no command `{name}`; the commands are {}",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    let mut out = cmd::Out::new();
+    out.text(&text.to_string());
+    out.finish()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; a usage
+            // error is a rejected input (exit status 1). A closed stdout
+            // or stderr is no reason to panic.
+            let _ = e.print();
+            let status = if e.use_stderr() { cmd::exit_code(snnc_compiler::ErrorClass::Rejected) } else { 0 };
+            return ExitCode::from(status);
+        }
+    };
     cmd::run_guarded(move || match cli.command {
         Command::Check(a) => cmd::check::check(a),
         Command::Graph(a) => cmd::check::graph(a),
@@ -52,5 +107,6 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::build(a),
         Command::Run(a) => cmd::build::run(a),
         Command::Emit(a) => cmd::emit::emit(a),
+        Command::Help { command } => help(command.as_deref()),
     })
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use snnc::cmd::Failure;
 use snnc::cmd::emit::{EmitArgs, emit};
+use snnc_compiler::ErrorClass;
 use snnc_compiler::kernel::examples::{LifExample, lif_layer};
 use snnc_compiler::kernel::print_kernel;
 
@@ -16,8 +17,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn code(f: &Failure) -> Option<String> {
-    let (Failure::Rejected(r) | Failure::Internal(r)) = f;
-    r.code().map(|c| c.to_string())
+    f.report.code().map(|c| c.to_string())
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
     let kir = dir.path().join("lif.kir");
     std::fs::write(&kir, print_kernel(&lif_layer(LifExample::default()))).expect("write");
     let out = dir.path().join("out");
-    emit(EmitArgs { file: kir, output: out.clone() }).unwrap_or_else(|_| panic!("emits"));
+    emit(EmitArgs { file: kir, output: out.clone(), force: false }).unwrap_or_else(|_| panic!("emits"));
     for name in ["lif_layer.c", "s2_hal.h", "s2_kernel.h", "s2_pe.ld", "Makefile", "programs.mk"] {
         assert!(out.join(name).is_file(), "{name} is written");
     }
@@ -58,7 +58,7 @@ fn a_network_without_training_emits_forward_only_firmware() {
     let spec = dir.path().join("untrained.snn");
     std::fs::write(&spec, untrained).expect("write");
     let out = dir.path().join("out");
-    assert!(emit(EmitArgs { file: spec, output: out.clone() }).is_ok(), "emits");
+    assert!(emit(EmitArgs { file: spec, output: out.clone(), force: false }).is_ok(), "emits");
     let mk = std::fs::read_to_string(out.join("programs.mk")).expect("programs.mk");
     let pes = mk.lines().find_map(|l| l.strip_prefix("PES = ")).expect("PES").split(' ').count();
     assert_eq!(pes, 3, "input, hidden and output PEs");
@@ -77,8 +77,8 @@ fn bad_input_is_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let kir = dir.path().join("bad.kir");
     std::fs::write(&kir, "kernel k budget 64\nbuffer b: f32[4] @ 0\nfn init( {\n").expect("write");
-    match emit(EmitArgs { file: kir, output: dir.path().join("a") }) {
-        Err(f @ Failure::Rejected(_)) => {
+    match emit(EmitArgs { file: kir, output: dir.path().join("a"), force: false }) {
+        Err(f) if f.class == ErrorClass::Rejected => {
             assert_eq!(code(&f).as_deref(), Some("snn::kernel::parse"))
         }
         Err(f) => panic!("expected a rejection, got {:?}", code(&f)),
@@ -86,5 +86,6 @@ fn bad_input_is_rejected() {
     }
     let snn = dir.path().join("bad.snn");
     std::fs::write(&snn, "network broken {").expect("write");
-    assert!(matches!(emit(EmitArgs { file: snn, output: dir.path().join("b") }), Err(Failure::Rejected(_))));
+    let result = emit(EmitArgs { file: snn, output: dir.path().join("b"), force: false });
+    assert!(matches!(result, Err(Failure { class: ErrorClass::Rejected, .. })));
 }

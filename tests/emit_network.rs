@@ -68,7 +68,8 @@ fn yinyang_firmware_builds_and_fits() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
-    emit(EmitArgs { file: example("yinyang.snn"), output: out.clone() }).unwrap_or_else(|_| panic!("emits"));
+    emit(EmitArgs { file: example("yinyang.snn"), output: out.clone(), force: false })
+        .unwrap_or_else(|_| panic!("emits"));
     let make = Command::new("make").current_dir(&out).args(["-j2", "all"]).output().expect("make");
     let stderr = String::from_utf8_lossy(&make.stderr);
     assert!(make.status.success(), "make all failed:\n{stderr}");
@@ -128,7 +129,8 @@ fn every_example_firmware_builds_and_fits() {
     for name in &names {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
-        emit(EmitArgs { file: example(name), output: out.clone() }).unwrap_or_else(|_| panic!("{name} emits"));
+        emit(EmitArgs { file: example(name), output: out.clone(), force: false })
+            .unwrap_or_else(|_| panic!("{name} emits"));
         let mk = std::fs::read_to_string(out.join("programs.mk")).expect("programs.mk");
         let list = |key: &str| -> Vec<String> {
             mk.lines()

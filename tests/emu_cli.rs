@@ -23,7 +23,7 @@ fn build_writes_the_same_program_twice_and_run_refuses_an_edited_one() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let stdout = ok(&snnc(&["build", "examples/yinyang.snn", "-o", a.to_str().unwrap()]));
     assert!(
-        stdout.starts_with("built yinyang: 89 PEs (22 batch copies of 4 PEs, 1 optimiser PEs) on 1 chip(s), 5 kernels"),
+        stdout.starts_with("built yinyang: 89 PEs (22 batch copies of 4 PEs, 1 optimiser PE) on 1 chip, 5 kernels"),
         "{stdout}"
     );
     ok(&snnc(&["build", "examples/yinyang.snn", "-o", b.to_str().unwrap()]));
@@ -32,7 +32,7 @@ fn build_writes_the_same_program_twice_and_run_refuses_an_edited_one() {
     }
     // The manifest names every PE's place and kernel; the data holds its buffers.
     let yaml = std::fs::read_to_string(a.join("program.yaml")).unwrap();
-    assert!(yaml.starts_with("format: snnc-program-2\n"), "{yaml}");
+    assert!(yaml.starts_with("# written by snnc: the manifest of program yinyang\nformat: snnc-program-3\n"), "{yaml}");
     assert_eq!(yaml.matches("\n- slice: ").count(), 89, "a core entry per PE");
     // An edited data file is refused too.
     let data = std::fs::read(b.join("data.safetensors")).unwrap();

@@ -168,7 +168,7 @@ fn outcome_is_clean(text: &str) -> Result<(), TestCaseError> {
             }
         }
     }
-    if let Err(snnc::cmd::Failure::Rejected(report)) = &cli {
+    if let Err(snnc::cmd::Failure { class: snnc_compiler::ErrorClass::Rejected, report }) = &cli {
         let mut out = String::new();
         GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
             .render_report(&mut out, report.as_ref())

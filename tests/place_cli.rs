@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use snnc::cmd::Failure;
 use snnc::cmd::place::{Format, PlaceArgs, place, place_text};
+use snnc_compiler::ErrorClass;
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
 }
 
 fn args(file: PathBuf, format: Format, summary: bool, output: Option<PathBuf>) -> PlaceArgs {
-    PlaceArgs { file, format, summary, output }
+    PlaceArgs { file, format, summary, output, force: false }
 }
 
 #[test]
@@ -21,7 +22,7 @@ fn yaml_report_to_a_file_equals_stdout_text() {
     let text = place_text(&args(example("yinyang.snn"), Format::Yaml, false, None)).unwrap_or_else(|_| panic!("maps"));
     place(args(example("yinyang.snn"), Format::Yaml, false, Some(out.clone()))).unwrap_or_else(|_| panic!("writes"));
     assert_eq!(std::fs::read_to_string(out).unwrap(), text);
-    assert!(text.starts_with("network: yinyang\n"));
+    assert!(text.starts_with("# written by snnc: the placement report of network yinyang\nnetwork: yinyang\n"));
 }
 
 #[test]
@@ -33,7 +34,10 @@ fn summary_leaves_out_the_records() {
 #[test]
 fn svg_picture_of_yinyang() {
     let svg = place_text(&args(example("yinyang.snn"), Format::Svg, false, None)).unwrap_or_else(|_| panic!("maps"));
-    assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
+    assert!(
+        svg.starts_with("<!-- written by snnc: the placement of network yinyang -->\n<svg ")
+            && svg.ends_with("</svg>\n")
+    );
     insta::assert_snapshot!("yinyang_svg", svg);
 }
 
@@ -44,10 +48,10 @@ fn a_network_that_does_not_fit_is_rejected() {
     let text = std::fs::read_to_string(example("yinyang.snn")).unwrap().replace("batch     = 22", "batch     = 40");
     std::fs::write(&file, text).unwrap();
     match place_text(&args(file, Format::Yaml, false, None)) {
-        Err(Failure::Rejected(r)) => {
-            assert_eq!(r.code().map(|c| c.to_string()).as_deref(), Some("snn::place::does_not_fit"));
+        Err(Failure { class: ErrorClass::Rejected, report }) => {
+            assert_eq!(report.code().map(|c| c.to_string()).as_deref(), Some("snn::place::does_not_fit"));
         }
-        Err(Failure::Internal(r)) => panic!("internal: {r:?}"),
+        Err(f) => panic!("{:?}: {:?}", f.class, f.report),
         Ok(_) => panic!("a batch of 40 does not fit one chip"),
     }
 }
@@ -67,7 +71,7 @@ fn the_binary_writes_svg_with_status_0() {
     let o = snnc(&["place", "examples/yinyang.snn", "--format", "svg", "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(o.stdout.is_empty());
-    assert!(std::fs::read_to_string(out).unwrap().starts_with("<svg "));
+    assert!(std::fs::read_to_string(out).unwrap().starts_with("<!-- written by snnc"));
 }
 
 #[test]

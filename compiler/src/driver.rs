@@ -1,14 +1,18 @@
 //! The driver: one readable list of passes, each followed by its invariant check.
 //!
-//! Input: `.snn` source text (or an already checked [`ValidNetwork`]).
-//! Output: a [`Mapped`] network: the machine, the core graph, the placement,
-//! the keys and routing tables, every invariant of [`crate::verify`] holding.
+//! Input: `.snn` source text (or an already checked [`ValidNetwork`]), and
+//! for the lowering the initial weights.
+//! Output: a [`Mapped`] network (the machine, the core graph, the placement,
+//! the keys and routing tables) and the lowered [`Program`], every
+//! invariant of [`crate::verify`] holding.
 //!
 //! Invariant: a mapping either succeeds and passes every check, or fails with
 //! a user-facing diagnostic (invalid target, does not fit); a failed check is
 //! reported as an internal error, never a panic.
 
+use crate::ErrorClass;
 use crate::check::{Diagnostics, check_source};
+use crate::lower::{LowerError, Program, lower};
 use crate::machine::{Machine, TargetError};
 use crate::network::ValidNetwork;
 use crate::partition::{CoreGraph, PartitionError, partition};
@@ -62,6 +66,20 @@ pub enum CompileError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Map(#[from] MapError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lower(#[from] LowerError),
+}
+
+impl CompileError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CompileError::Check(_) => ErrorClass::Rejected,
+            CompileError::Map(e) if e.is_user_error() => ErrorClass::Rejected,
+            CompileError::Lower(LowerError::NotYetSupported { .. }) => ErrorClass::NotYetSupported,
+            CompileError::Map(_) | CompileError::Lower(_) => ErrorClass::Internal,
+        }
+    }
 }
 
 /// Maps a checked network: machine, partition, place, route, each verified.
@@ -80,6 +98,14 @@ pub fn map_onto(net: &ValidNetwork, machine: Machine) -> Result<Mapped, MapError
     let routing = route(&cores, &machine, &placement)?;
     verify::check_routing(&cores, &machine, &placement, &routing)?;
     Ok(Mapped { machine, cores, placement, routing })
+}
+
+/// Maps and lowers a checked network with its initial weights (one
+/// `[post][pre]` tensor per projection).
+pub fn compile_network(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<(Mapped, Program), CompileError> {
+    let mapped = map_network(net)?;
+    let program = lower(net, &mapped, weights)?;
+    Ok((mapped, program))
 }
 
 /// Checks and maps a `.snn` source; `name` is the file name for diagnostics.

@@ -29,4 +29,21 @@ pub mod verify;
 pub mod yaml;
 
 pub use check::check_source;
+
+/// What kind of failure ended a command; the CLI maps each to one exit
+/// status (the table is in `src/cmd/mod.rs` and the README).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The user's input (spec, data, weights, flags) was rejected.
+    Rejected,
+    /// A valid input that a backend cannot run yet.
+    NotYetSupported,
+    /// An output could not be written (disk full, no permission, stdout
+    /// unwritable).
+    Output,
+    /// Training produced a non-finite loss, gradient or weight.
+    Diverged,
+    /// A bug in snnc.
+    Internal,
+}
 pub use network::ValidNetwork;

@@ -88,7 +88,7 @@ impl TimeValue {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Population {
     pub name: String,
     /// Number of neurons (for a spike source: inputs, including the bias input).
@@ -454,6 +454,28 @@ impl ValidNetwork {
 
     pub fn population_by_name(&self, name: &str) -> Option<NodeIndex> {
         self.graph.node_indices().find(|&i| self.graph[i].name == name)
+    }
+
+    /// Whether `other` is the same network, trained and mapped the same
+    /// way: everything equal but the source spans (so two files that differ
+    /// only in comments, spacing or order of entries are the same).
+    pub fn same_as(&self, other: &ValidNetwork) -> bool {
+        let pops = |n: &ValidNetwork| -> Vec<Population> {
+            n.graph.node_weights().map(|p| Population { span: Span::default(), ..p.clone() }).collect()
+        };
+        let projs = |n: &ValidNetwork| -> Vec<(usize, usize, Projection)> {
+            n.projections()
+                .map(|(_, a, b, p)| (a.index(), b.index(), Projection { span: Span::default(), ..p.clone() }))
+                .collect()
+        };
+        let train = |n: &ValidNetwork| n.train.clone().map(|t| TrainSpec { span: Span::default(), ..t });
+        let target = |n: &ValidNetwork| TargetSpec { span: Span::default(), ..n.target.clone() };
+        self.name == other.name
+            && self.time == other.time
+            && pops(self) == pops(other)
+            && projs(self) == projs(other)
+            && train(self) == train(other)
+            && target(self) == target(other)
     }
 
     /// Number of trainable weights.

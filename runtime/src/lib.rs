@@ -8,7 +8,10 @@
 
 pub mod data;
 pub mod emu;
+pub mod fsio;
 pub mod interp;
 pub mod jit;
+pub mod pipeline;
 pub mod rng;
+pub mod session;
 pub mod train;

@@ -11,13 +11,21 @@ use snnc_runtime::data::source;
 const CASES: &[(&str, &str)] = &[
     ("a,b,label\n0.1,0.2,0\n0.3,0.4,2\n", "ok:2"),
     ("a,b,label\n0.1,0.2,0\n\n0.3, 0.4 , 1\n", "ok:2"),
+    ("a,b,label\n0,1,1.0\n", "ok:1"),
     ("a,b,label\n0.1,0.2,0\n0.3,0.4\n", "d.csv:3: expected 3 columns (2 features and a label), found 2"),
     ("a,b,label\n0.1,0.2,0,7\n", "d.csv:2: expected 3 columns (2 features and a label), found 4"),
     ("a,b,label\n0.1,x,0\n", "d.csv:2: column 2 is not a number: `x`"),
     ("a,b,label\n0.1,inf,0\n", "d.csv:2: column 2 is not a number: `inf`"),
-    ("a,b,label\n0.1,0.2,1.5\n", "d.csv:2: column 3 is not a number: `1.5`"),
-    ("a,b,label\n0.1,0.2,-1\n", "d.csv:2: column 3 is not a number: `-1`"),
-    ("a,b,label\n0.1,0.2,3\n", "d.csv:2: label 3 is out of range (the network has 3 classes: 0..3)"),
+    ("a,b,label\n0.1,255,0\n", "d.csv:2: feature 2 is 255, outside 0..1"),
+    ("a,b,label\n-0.5,0.2,0\n", "d.csv:2: feature 1 is -0.5, outside 0..1"),
+    ("a,b,label\n0.1,0.2,1.5\n", "d.csv:2: the label `1.5` is not a whole number"),
+    ("a,b,label\n0.1,0.2,-1\n", "d.csv:2: the label `-1` is negative"),
+    ("a,b,label\n0.1,0.2,cat\n", "d.csv:2: the label `cat` is not a number"),
+    ("a,b,label\n0.1,0.2,3\n", "d.csv:2: label 3 is out of range: the readout has 3 classes, labelled 0 to 2"),
+    (
+        "0.1,0.2,0\n0.3,0.4,1\n",
+        "d.csv:1: the first line `0.1,0.2,0` holds only numbers: it looks like data, not a header",
+    ),
     ("a,b,label\n", "d.csv holds no data rows"),
 ];
 
@@ -35,7 +43,10 @@ fn csv_cases() {
 #[test]
 fn csv_values_and_missing_files() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("train.csv"), "x,y,l\n0.25,-1e-3,1\n").unwrap();
+    std::fs::write(dir.path().join("train.csv"), "x,y,l\n0.25,1e-3,1\n").unwrap();
+    std::fs::write(dir.path().join("latin1.csv"), b"x,y,l\n0.25,0.5,1\n0.5,0.5,0 \xe9t\xe9\n").unwrap();
+    let err = snnc_runtime::data::csv::read_csv(&dir.path().join("latin1.csv"), 2, 2).unwrap_err();
+    assert!(err.to_string().ends_with("latin1.csv:3: the file is not UTF-8 text"), "{err}");
     let spec = DataSpec::Csv {
         train: "train.csv".into(),
         validation: None,
@@ -47,7 +58,7 @@ fn csv_values_and_missing_files() {
     assert!(err.starts_with("cannot read data file") && err.contains("nope.csv"), "{err}");
     let spec = DataSpec::Csv { train: "train.csv".into(), validation: None, test: None, features: 2, classes: 2 };
     let s = source(&spec, dir.path()).load().unwrap();
-    assert_eq!(s.train.features, vec![0.25, -1e-3]);
+    assert_eq!(s.train.features, vec![0.25, 1e-3]);
     assert_eq!(s.train.labels, vec![1]);
     assert!(s.validation.is_none() && s.test.is_none());
 }

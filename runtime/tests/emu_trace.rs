@@ -5,7 +5,6 @@
 //! the packets it recorded and the emulator's final memory, bit for bit;
 //! and a copy PE's ticks come in the lowering's order.
 
-#[allow(dead_code)]
 #[path = "support/c_harness.rs"]
 #[allow(dead_code)] // only `call_record`, through trace_replay
 mod c_harness;

@@ -3,7 +3,7 @@
 //! epoch, batch and projection, and the thread count does not change results.
 
 use snnc_compiler::network::{DataSpec, SplitSpec, ValidNetwork, yinyang_network};
-use snnc_runtime::train::run::{CHECKPOINT, WEIGHTS, create_run_dir, load_checkpoint, read_weights, train_in_dir};
+use snnc_runtime::train::run::{CHECKPOINT, RunDir, WEIGHTS, load_checkpoint, read_weights, train_in_dir};
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare, run_epoch};
 
 fn small_net() -> ValidNetwork {
@@ -21,21 +21,35 @@ fn prepared() -> Prepared {
     prepare(&small_net(), std::path::Path::new(".")).unwrap()
 }
 
+/// A fresh run directory in `dir`, started with `state`.
+fn started(dir: &std::path::Path, p: &Prepared, state: &TrainState) -> RunDir {
+    let mut run = RunDir::create(dir, &[], false, "").unwrap();
+    run.start(&p.plan, "spec", state).unwrap();
+    run
+}
+
 #[test]
 fn resume_is_bit_identical() {
     let p = prepared();
     let whole_dir = tempfile::tempdir().unwrap();
     let mut whole = TrainState::new(&p, 3, None);
-    create_run_dir(whole_dir.path(), "spec").unwrap();
-    train_in_dir(&p, &mut whole, whole_dir.path(), "small", 3, &mut |_| {}).unwrap();
+    let mut whole_run = started(whole_dir.path(), &p, &whole);
+    let whole_summary = train_in_dir(&p, &mut whole, &mut whole_run, "small", 3, &mut |_| {}).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    create_run_dir(dir.path(), "spec").unwrap();
     let mut first = TrainState::new(&p, 3, None);
-    train_in_dir(&p, &mut first, dir.path(), "small", 1, &mut |_| {}).unwrap();
+    let mut run = started(dir.path(), &p, &first);
+    // Stopped before its first epoch ended: the epoch-0 checkpoint resumes.
+    assert_eq!(load_checkpoint(&dir.path().join(CHECKPOINT), &p).unwrap(), first);
+    train_in_dir(&p, &mut first, &mut run, "small", 1, &mut |_| {}).unwrap();
+    drop(run);
     let mut resumed = load_checkpoint(&dir.path().join(CHECKPOINT), &p).unwrap();
     assert_eq!(resumed, first, "the checkpoint restores the whole state");
-    train_in_dir(&p, &mut resumed, dir.path(), "small", 3, &mut |_| {}).unwrap();
+    let mut run = RunDir::resume(dir.path()).unwrap();
+    let summary = train_in_dir(&p, &mut resumed, &mut run, "small", 3, &mut |_| {}).unwrap();
+    let epoch_seconds: f64 = resumed.history.iter().map(|m| m.seconds).sum();
+    assert!(summary.seconds >= epoch_seconds, "the summary counts every epoch, the resumed ones included");
+    assert_eq!(summary.test_accuracy, whole_summary.test_accuracy);
 
     let bits = |w: &[Vec<f32>]| w.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&resumed.weights), bits(&whole.weights));
@@ -82,7 +96,8 @@ fn non_finite_weights_stop_training_with_a_named_error() {
     w[1][5] = f32::NAN;
     let mut s = TrainState::new(&p, 0, Some(w));
     let dir = tempfile::tempdir().unwrap();
-    let err = train_in_dir(&p, &mut s, dir.path(), "small", 2, &mut |_| {}).unwrap_err();
+    let mut run = started(dir.path(), &p, &s);
+    let err = train_in_dir(&p, &mut s, &mut run, "small", 2, &mut |_| {}).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, snnc_runtime::train::run::RunError::Train(TrainError::NotFinite { epoch: 1, batch: 1, .. })),
@@ -92,5 +107,6 @@ fn non_finite_weights_stop_training_with_a_named_error() {
         msg.contains("gradient of projection input->hidden") && msg.contains("epoch 1") && msg.contains("batch 1"),
         "{msg}"
     );
-    assert!(!dir.path().join(CHECKPOINT).exists(), "no checkpoint of a diverged epoch");
+    let kept = load_checkpoint(&dir.path().join(CHECKPOINT), &p).unwrap();
+    assert_eq!(kept.epoch, 0, "no checkpoint of a diverged epoch: the epoch-0 one is kept");
 }

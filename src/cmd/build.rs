@@ -8,26 +8,27 @@
 //! `data.safetensors` (every PE's initial data: `u32` tensors
 //! `pe<slice>.<buffer>`: send keys, receive table, weights) and
 //! `kernels/<name>.kir` (the kernel IR text of each kernel template);
-//! `--emit kernel-ir` prints the kernel IR instead. `run DIR` rebuilds the
-//! program from `DIR/spec.snn`, refuses to run if any file differs from the
-//! stored one (a stale or edited build), then trains it in the emulator like
-//! `snnc train --backend emulator` with the run directory `DIR/run`.
+//! `--emit kernel-ir` prints the kernel IR instead. The manifest records
+//! the absolute folder the spec's data paths are relative to, so the program
+//! directory trains wherever it is. `run DIR` rebuilds the program from
+//! `DIR/spec.snn` (and that folder), refuses to run if any file differs from
+//! the stored one (a stale or edited build), then trains it in the emulator
+//! like `snnc train --backend emulator` with the run directory `DIR/run`.
 //!
 //! Invariant: `build` is deterministic: the same file gives the same bytes.
 
 use std::path::{Path, PathBuf};
 
-use miette::Report;
 use serde_saphyr::FlowSeq;
-use snnc_compiler::ValidNetwork;
-use snnc_compiler::driver::{Mapped, map_network};
+use snnc_compiler::driver::Mapped;
 use snnc_compiler::kernel::print_kernel;
-use snnc_compiler::lower::{Program, lower};
-use snnc_runtime::emu::Emulator;
-use snnc_runtime::train::init::init_weights;
-use snnc_runtime::train::plan::Plan;
+use snnc_compiler::lower::Program;
+use snnc_runtime::fsio::OutputDir;
+use snnc_runtime::pipeline::{PipelineError, compile, initial_weights};
+use snnc_runtime::session::RunTarget;
 
-use super::{CmdResult, Failure, load_network};
+use super::session::{Backend, TrainRequest, train_session};
+use super::{CmdResult, Failure, Out, count, load_network};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Emit {
@@ -36,52 +37,45 @@ pub enum Emit {
 }
 
 #[derive(clap::Args, Debug)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["output", "emit"])))]
 pub struct BuildArgs {
     /// The .snn file to compile.
     pub file: PathBuf,
-    /// The program directory to write.
-    #[arg(short = 'o', long, required_unless_present = "emit")]
+    /// The program directory to write (created if missing).
+    #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Print this intermediate form to stdout instead of writing a program.
     #[arg(long, value_enum)]
     pub emit: Option<Emit>,
+    /// Replace files in the program directory even when snnc did not write them.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
+/// Trains a program directory in the emulator. Results go to `DIR/run`, a
+/// run directory like `snnc train --out`'s: `weights.safetensors`,
+/// `metrics.csv`, `metrics.json`, `curves.svg`, `checkpoint.safetensors`.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// A program directory written by `snnc build`.
     pub dir: PathBuf,
-    /// Number of epochs (default: the spec's `epochs`).
-    #[arg(long)]
+    /// Number of epochs to complete (default: the spec's `epochs`).
+    #[arg(long, value_parser = super::session::epochs_arg)]
     pub epochs: Option<u32>,
+    /// Continue the run in `DIR/run` from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start over when `DIR/run` already holds a run.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// One JSON object per epoch, then a summary object; nothing else on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
-fn rejected(e: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
-    Failure::Rejected(Report::new(e))
-}
-
-/// Maps and lowers `net` with `weights`.
-pub fn compile_program(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<(Mapped, Program), Failure> {
-    let mapped = map_network(net)
-        .map_err(|e| if e.is_user_error() { rejected(e) } else { Failure::Internal(Report::new(e)) })?;
-    let program = lower(net, &mapped, weights).map_err(|e| Failure::Internal(Report::new(e)))?;
-    Ok((mapped, program))
-}
-
-/// Maps, lowers and loads `net` with `weights` into a fresh emulator.
-pub fn emulator_for(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<Emulator, Failure> {
-    let (mapped, program) = compile_program(net, weights)?;
-    Emulator::new(program, &mapped.machine, &mapped.routing.tables).map_err(|e| Failure::Internal(Report::new(e)))
-}
-
-/// The initial weights from the spec's initialisers and seed.
-pub fn initial_weights(net: &ValidNetwork) -> Result<Vec<Vec<f32>>, Failure> {
-    let plan = Plan::new(net).map_err(rejected)?;
-    let seed = net.train.as_ref().map_or(0, |t| t.seed);
-    Ok(init_weights(&plan, seed))
+fn pipeline_failure(e: PipelineError) -> Failure {
+    Failure::of(e.class(), e)
 }
 
 /// The manifest of a program (see the module doc): `program.yaml`.
@@ -89,6 +83,8 @@ pub fn initial_weights(net: &ValidNetwork) -> Result<Vec<Vec<f32>>, Failure> {
 struct Manifest<'a> {
     format: &'static str,
     name: &'a str,
+    /// The absolute folder the spec's data paths are relative to.
+    data_dir: String,
     steps: u32,
     batch: u32,
     copies: u32,
@@ -132,7 +128,7 @@ struct ManifestEntry {
 const MANIFEST: &str = "program.yaml";
 const DATA: &str = "data.safetensors";
 
-fn manifest<'a>(mapped: &Mapped, program: &'a Program) -> Manifest<'a> {
+fn manifest<'a>(mapped: &Mapped, program: &'a Program, data_dir: &Path) -> Manifest<'a> {
     let cores = program
         .cores
         .iter()
@@ -172,8 +168,9 @@ fn manifest<'a>(mapped: &Mapped, program: &'a Program) -> Manifest<'a> {
         })
         .collect();
     Manifest {
-        format: "snnc-program-2",
+        format: "snnc-program-3",
         name: &program.name,
+        data_dir: data_dir.display().to_string(),
         steps: program.steps,
         batch: program.batch,
         copies: program.copies,
@@ -207,69 +204,97 @@ fn data_file(program: &Program) -> Result<Vec<u8>, Failure> {
 }
 
 /// Everything `build` writes, as (relative path, bytes).
-fn program_files(src_text: &str, mapped: &Mapped, program: &Program) -> Result<Vec<(PathBuf, Vec<u8>)>, Failure> {
-    let yaml = serde_saphyr::to_string(&manifest(mapped, program))
+fn program_files(
+    src_text: &str,
+    mapped: &Mapped,
+    program: &Program,
+    data_dir: &Path,
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let yaml = serde_saphyr::to_string(&manifest(mapped, program, data_dir))
         .map_err(|e| Failure::internal(format!("the manifest: {e}")))?;
     let mut files = vec![
-        (PathBuf::from("spec.snn"), src_text.as_bytes().to_vec()),
-        (PathBuf::from(MANIFEST), yaml.into_bytes()),
-        (PathBuf::from(DATA), data_file(program)?),
+        ("spec.snn".to_string(), src_text.as_bytes().to_vec()),
+        (
+            MANIFEST.to_string(),
+            format!("# written by snnc: the manifest of program {}\n{yaml}", program.name).into_bytes(),
+        ),
+        (DATA.to_string(), data_file(program)?),
     ];
     for k in &program.kernels {
-        files.push((Path::new("kernels").join(format!("{}.kir", k.name)), print_kernel(k).into_bytes()));
+        files.push((format!("kernels/{}.kir", k.name), print_kernel(k).into_bytes()));
     }
     Ok(files)
 }
 
+/// The absolute form of the folder `file` is in.
+fn absolute_folder(file: &Path) -> Result<PathBuf, Failure> {
+    let folder = super::session::data_dir(file);
+    std::path::absolute(folder).map_err(|e| Failure::rejected(format!("cannot resolve {}: {e}", folder.display())))
+}
+
 pub fn build(args: BuildArgs) -> CmdResult {
     let (src, net) = load_network(&args.file)?;
-    let weights = initial_weights(&net)?;
-    let (mapped, program) = compile_program(&net, &weights)?;
-    if args.emit == Some(Emit::KernelIr) {
-        for k in &program.kernels {
-            print!("{}", print_kernel(k));
-        }
-        return Ok(());
-    }
+    let weights = initial_weights(&net).map_err(pipeline_failure)?;
+    let (mapped, program) = compile(&net, &weights).map_err(pipeline_failure)?;
+    let mut out = Out::new();
     let Some(dir) = args.output else {
-        return Err(Failure::rejected("give an output directory with -o DIR"));
+        // `--emit kernel-ir`: the kernel IR of every template on stdout.
+        for k in &program.kernels {
+            out.text(&print_kernel(k));
+        }
+        return out.finish();
     };
-    std::fs::create_dir_all(dir.join("kernels"))
-        .map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
-    for (path, bytes) in program_files(&src.text, &mapped, &program)? {
-        std::fs::write(dir.join(&path), bytes)
-            .map_err(|e| Failure::internal(format!("cannot write {}: {e}", dir.join(&path).display())))?;
+    let files = program_files(&src.text, &mapped, &program, &absolute_folder(&args.file)?)?;
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let mut out_dir = OutputDir::open(&dir, &names, &[&args.file], args.force)?;
+    for (name, bytes) in &files {
+        out_dir.write(name, bytes)?;
     }
     let per_copy = program.copy_cores(0).count();
-    println!(
-        "built {}: {} PEs ({} batch copies of {} PEs, {} optimiser PEs) on {} chip(s), {} kernels; program in {}",
+    out.line(format!(
+        "built {}: {} PEs ({} of {} PEs, {}) on {}, {}; program in {}",
         program.name,
         program.cores.len(),
-        program.copies,
+        count(program.copies, "batch copy", "batch copies"),
         per_copy,
-        program.cores.len() - per_copy * program.copies as usize,
-        mapped.placement.chips_used(),
-        program.kernels.len(),
+        count((program.cores.len() - per_copy * program.copies as usize) as u64, "optimiser PE", "optimiser PEs"),
+        count(mapped.placement.chips_used() as u64, "chip", "chips"),
+        count(program.kernels.len() as u64, "kernel", "kernels"),
         dir.display()
-    );
-    Ok(())
+    ));
+    out.finish()
+}
+
+/// The data folder a program directory's manifest records.
+fn recorded_data_dir(dir: &Path) -> Result<PathBuf, Failure> {
+    let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|_| {
+        Failure::rejected(format!(
+            "{} is not a program directory (no {MANIFEST}): write one with `snnc build FILE -o DIR`",
+            dir.display()
+        ))
+    })?;
+    let line = text.lines().find_map(|l| l.strip_prefix("data_dir: ")).ok_or_else(|| {
+        Failure::rejected(format!(
+            "{} was written by an older snnc (it records no data folder): rebuild the program",
+            dir.join(MANIFEST).display()
+        ))
+    })?;
+    // The manifest writes the folder as a YAML scalar; read it back the same way.
+    let folder: String = serde_saphyr::from_str(line)
+        .map_err(|e| Failure::rejected(format!("{}: bad data_dir: {e}", dir.join(MANIFEST).display())))?;
+    Ok(PathBuf::from(folder))
 }
 
 pub fn run(args: RunArgs) -> CmdResult {
     let spec = args.dir.join("spec.snn");
-    if !args.dir.join(MANIFEST).is_file() {
-        return Err(Failure::rejected(format!(
-            "{} is not a program directory (no {MANIFEST}): write one with `snnc build FILE -o DIR`",
-            args.dir.display()
-        )));
-    }
+    let data_dir = recorded_data_dir(&args.dir)?;
     let (src, net) = load_network(&spec)?;
     // `build` is deterministic: the program rebuilt from the stored spec
     // with the spec's seed (its initial weights are part of the data) must
     // be the stored one, byte for byte.
-    let weights = initial_weights(&net)?;
-    let (mapped, program) = compile_program(&net, &weights)?;
-    for (path, bytes) in program_files(&src.text, &mapped, &program)? {
+    let weights = initial_weights(&net).map_err(pipeline_failure)?;
+    let (mapped, program) = compile(&net, &weights).map_err(pipeline_failure)?;
+    for (path, bytes) in program_files(&src.text, &mapped, &program, &data_dir)? {
         let on_disk = std::fs::read(args.dir.join(&path)).unwrap_or_default();
         if on_disk != bytes {
             return Err(Failure::rejected(format!(
@@ -279,14 +304,19 @@ pub fn run(args: RunArgs) -> CmdResult {
             )));
         }
     }
-    super::train::train(super::train::TrainArgs {
-        file: spec,
-        backend: super::train::Backend::Emulator,
+    let run_dir = args.dir.join("run");
+    let target = if args.resume { RunTarget::Resume(run_dir) } else { RunTarget::Dir(run_dir) };
+    let d = args.dir.display();
+    train_session(TrainRequest {
+        file: &spec,
+        data_dir: &data_dir,
+        backend: Backend::Emulator,
+        target,
         epochs: args.epochs,
-        out: Some(args.dir.join("run")),
-        init_weights: None,
-        resume: None,
         seed: None,
+        init_weights: None,
+        force: args.force,
         json: args.json,
+        resume_hint: format!("continue it with `snnc run {d} --resume`, or start over with `snnc run {d} --force`"),
     })
 }

@@ -14,7 +14,7 @@ use snnc_compiler::network::{
     Reset, Schedule, SplitSpec, TimeValue,
 };
 
-use super::{CmdResult, load_network};
+use super::{CmdResult, Out, load_network};
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
@@ -30,14 +30,16 @@ pub struct GraphArgs {
 
 pub fn check(args: CheckArgs) -> CmdResult {
     let (_src, net) = load_network(&args.file)?;
-    print!("{}", summary(&net));
-    Ok(())
+    let mut out = Out::new();
+    out.text(&summary(&net));
+    out.finish()
 }
 
 pub fn graph(args: GraphArgs) -> CmdResult {
     let (_src, net) = load_network(&args.file)?;
-    print!("{}", dot(&net));
-    Ok(())
+    let mut out = Out::new();
+    out.text(&dot(&net));
+    out.finish()
 }
 
 fn time_value(v: TimeValue) -> String {

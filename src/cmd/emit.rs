@@ -23,42 +23,54 @@ use snnc_compiler::emit::c::program::program_files;
 use snnc_compiler::emit::c::{emit_kernel, host_program_table, program_symbol, support_files};
 use snnc_compiler::kernel::parse_kernel;
 
-use super::build::{compile_program, initial_weights};
-use super::{CmdResult, Failure, Source, load_network};
+use snnc_compiler::ErrorClass;
+use snnc_runtime::fsio::OutputDir;
+
+use snnc_runtime::pipeline::{compile, initial_weights};
+
+use super::{CmdResult, Failure, Out, Source, load_network};
 
 #[derive(clap::Args, Debug)]
 pub struct EmitArgs {
     /// The .snn network, or a kernel in kernel-IR text form (.kir).
     pub file: PathBuf,
-    /// The directory to write the sources to (created if missing).
+    /// The directory to write the sources to (created if missing). Files
+    /// snnc wrote there before are replaced; others are left alone.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
+    /// Replace files in the output directory even when snnc did not write them.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn emit(args: EmitArgs) -> CmdResult {
-    if args.file.extension().is_some_and(|e| e == "kir") {
-        return emit_one_kernel(&args.file, &args.output);
-    }
-    let files = network_files(&args.file)?;
-    write_files(&files, &args.output)
+    let files = if args.file.extension().is_some_and(|e| e == "kir") {
+        kernel_files(&Source::read(&args.file)?)?
+    } else {
+        network_files(&args.file)?
+    };
+    write_files(&files, &args.output, &args.file, args.force)
 }
 
 /// The files `snnc emit` writes for a network: (file name, contents).
 pub fn network_files(file: &Path) -> Result<Vec<(String, String)>, Failure> {
     let (_, net) = load_network(file)?;
-    let weights = initial_weights(&net)?;
-    let (mapped, program) = compile_program(&net, &weights)?;
+    let pipeline = |e: snnc_runtime::pipeline::PipelineError| Failure::of(e.class(), e);
+    let weights = initial_weights(&net).map_err(pipeline)?;
+    let (mapped, program) = compile(&net, &weights).map_err(pipeline)?;
     program_files(&program, &mapped).map_err(|e| match e {
-        snnc_compiler::emit::c::program::ProgramError::Emit(e) => Failure::Rejected(Report::new(e)),
-        e => Failure::Internal(Report::new(e)),
+        snnc_compiler::emit::c::program::ProgramError::Emit(e) => Failure::of(ErrorClass::Rejected, e),
+        e => Failure::of(ErrorClass::Internal, e),
     })
 }
 
-/// The files `snnc emit` writes for one kernel: (file name, contents).
+/// The files `snnc emit` writes for one kernel: (file name, contents). A
+/// kernel the user wrote is the user's input: its parse and verifier
+/// errors are rejections that point into the file.
 pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
-    let kernel =
-        parse_kernel(&src.text).map_err(|e| Failure::Rejected(Report::new(e).with_source_code(src.named())))?;
-    let c = emit_kernel(&kernel, &[]).map_err(|e| Failure::Rejected(Report::new(e)))?;
+    let rejected = |r: Report| Failure::new(ErrorClass::Rejected, r.with_source_code(src.named()));
+    let kernel = parse_kernel(&src.text).map_err(|e| rejected(Report::new(e)))?;
+    let c = emit_kernel(&kernel, &[]).map_err(|e| rejected(Report::new(e)))?;
     let symbol = program_symbol(&kernel);
     let stem = symbol.trim_end_matches("_program").to_string();
     let mut files: Vec<(String, String)> =
@@ -69,17 +81,13 @@ pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
     Ok(files)
 }
 
-fn emit_one_kernel(file: &Path, dir: &Path) -> CmdResult {
-    let src = Source::read(file)?;
-    write_files(&kernel_files(&src)?, dir)
-}
-
-fn write_files(files: &[(String, String)], dir: &Path) -> CmdResult {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::rejected(format!("cannot create {}: {e}", dir.display())))?;
+fn write_files(files: &[(String, String)], dir: &Path, input: &Path, force: bool) -> CmdResult {
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let mut out_dir = OutputDir::open(dir, &names, &[input], force)?;
     for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))?;
+        out_dir.write(name, text.as_bytes())?;
     }
-    println!("wrote {} files to {}", files.len(), dir.display());
-    Ok(())
+    let mut out = Out::new();
+    out.line(format!("wrote {} to {}", super::count(files.len() as u64, "file", "files"), dir.display()));
+    out.finish()
 }

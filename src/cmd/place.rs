@@ -8,10 +8,12 @@
 use std::path::PathBuf;
 
 use miette::Report;
+use snnc_compiler::ErrorClass;
 use snnc_compiler::driver::{MapError, map_network};
 use snnc_compiler::{svg, yaml};
+use snnc_runtime::fsio;
 
-use super::{CmdResult, Failure, Source, load_network};
+use super::{CmdResult, Failure, Out, Source, load_network};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -29,38 +31,48 @@ pub struct PlaceArgs {
     /// Leave the per-PE, per-slice and routing-table records out of the YAML report.
     #[arg(long)]
     pub summary: bool,
-    /// Write to this file instead of stdout.
+    /// Write to this file (its missing folders are created) instead of stdout.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Replace the output file even when snnc did not write it.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 /// A mapping failure as a command failure, with the source attached.
 pub fn map_failure(src: &Source, e: MapError) -> Failure {
-    let user = e.is_user_error();
-    let report = Report::new(e).with_source_code(src.named());
-    if user { Failure::Rejected(report) } else { Failure::Internal(report) }
+    let class = if e.is_user_error() { ErrorClass::Rejected } else { ErrorClass::Internal };
+    Failure::new(class, Report::new(e).with_source_code(src.named()))
 }
 
-/// The text `snnc place` prints for a file.
+/// The text `snnc place` prints for a file, signed as snnc's output.
 pub fn place_text(args: &PlaceArgs) -> Result<String, Failure> {
     let (src, net) = load_network(&args.file)?;
     let mapped = map_network(&net).map_err(|e| map_failure(&src, e))?;
     match args.format {
         Format::Yaml => yaml::to_yaml(&yaml::placement_report(&net, &mapped, args.summary))
+            .map(|y| format!("# written by snnc: the placement report of network {}\n{y}", net.name))
             .map_err(|e| Failure::internal(format!("cannot write the placement report: {e}"))),
-        Format::Svg => Ok(svg::placement_svg(&net.name, &mapped)),
+        Format::Svg => Ok(format!(
+            "<!-- written by snnc: the placement of network {} -->\n{}",
+            net.name,
+            svg::placement_svg(&net.name, &mapped)
+        )),
     }
 }
 
 pub fn place(args: PlaceArgs) -> CmdResult {
+    if let Some(path) = &args.output {
+        // Refuse before the work, then write after it.
+        fsio::check_output_file(path, &[&args.file], args.force)?;
+    }
     let text = place_text(&args)?;
     match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| Failure::rejected(format!("cannot write {}: {e}", path.display())))
-        }
+        Some(path) => Ok(fsio::write_output_file(path, &[&args.file], args.force, text.as_bytes())?),
         None => {
-            print!("{text}");
-            Ok(())
+            let mut out = Out::new();
+            out.text(&text);
+            out.finish()
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::network::{Connectivity, Population, Projection, Span, TargetSpec, Tra
 use crate::syntax::{self, ast::Item};
 pub use error::CheckError;
 pub use params::fmt_plain;
+pub use train::EPOCHS;
 
 /// Every problem found in one source file, rendered by the CLI with miette.
 /// Each error is reported as a related diagnostic with its own code.

@@ -40,6 +40,9 @@ const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], bo
 const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
 const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
 
+/// The range of `epochs` (and of `snnc train --epochs`).
+pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
+
 /// Default data splits (size, seed): train, validation, test.
 pub const DEFAULT_SPLITS: [(u64, u32); 3] = [(5000, 42), (1000, 41), (1000, 40)];
 
@@ -52,7 +55,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
         .and_then(|g| errs.integer(g, 1, 1_000_000, false));
     let epochs = errs
         .require(&p, "epochs", "add the number of epochs, e.g. `epochs = 40`")
-        .and_then(|g| errs.integer(g, 1, 1_000_000, false));
+        .and_then(|g| errs.integer(g, *EPOCHS.start(), *EPOCHS.end(), false));
     let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
     let filter_ambiguous = p.get("filter_ambiguous").map_or(Some(false), |g| errs.boolean(g));
     let loss = p.get("loss").map_or(Some(default_loss()), |g| loss(errs, g));

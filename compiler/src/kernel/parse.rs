@@ -18,25 +18,23 @@ use super::{
 /// A syntax error in kernel-IR text.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("kernel IR: {message}")]
-#[diagnostic(code(snn::kernel::parse), help("kernel-IR text is written by `snnc build`; was it edited?"))]
+#[diagnostic(
+    code(snn::kernel::parse),
+    help(
+        "the kernel-IR text form is described in ARCHITECTURE.md; `snnc build -o DIR` writes examples in DIR/kernels"
+    )
+)]
 pub struct ParseError {
     pub message: String,
     #[label("here")]
     pub span: miette::SourceSpan,
-    #[source_code]
-    pub text: String,
 }
 
 /// Parses the text form of one kernel.
 pub fn parse_kernel(text: &str) -> Result<Kernel, ParseError> {
-    let tokens =
-        tokenize(text).map_err(|(message, at)| ParseError { message, span: (at, 1).into(), text: text.to_string() })?;
+    let tokens = tokenize(text).map_err(|(message, at)| ParseError { message, span: (at, 1).into() })?;
     let mut p = Parser { tokens, pos: 0, buffers: Vec::new(), locals: Vec::new() };
-    p.kernel().map_err(|(message, at)| ParseError {
-        message,
-        span: (at.min(text.len()), 1).into(),
-        text: text.to_string(),
-    })
+    p.kernel().map_err(|(message, at)| ParseError { message, span: (at.min(text.len()), 1).into() })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -18,7 +18,7 @@ use super::{Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, Loca
 /// Every problem of one kernel.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("kernel `{kernel}` is invalid: {} problem(s)", errors.len())]
-#[diagnostic(code(snn::kernel::invalid), help("this is a bug in the stage that built the kernel"))]
+#[diagnostic(code(snn::kernel::invalid), help("each problem below names the rule of the kernel IR it breaks"))]
 pub struct KernelErrors {
     pub kernel: String,
     #[related]

@@ -433,7 +433,11 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                 if !error_targets.is_empty() {
                     // The partial sums go up the population's slices; the
                     // last slice sends the errors down.
-                    let targets = if id + 1 < own.end { vec![id + 1..id + 2] } else { error_targets.clone() };
+                    let targets = if id + 1 < own.end {
+                        std::iter::once(id + 1..id + 2).collect()
+                    } else {
+                        error_targets.clone()
+                    };
                     flows.push(Flow {
                         source: id,
                         kind: PacketKind::Error,

@@ -61,14 +61,34 @@ pub enum DataError {
     #[error("cannot read data file {path}: {reason}")]
     #[diagnostic(code(snn::data::missing_file), help("CSV paths are relative to the folder of the .snn file"))]
     MissingFile { path: PathBuf, reason: String },
+    #[error("{path}:{line}: the file is not UTF-8 text")]
+    #[diagnostic(code(snn::data::not_text), help("save the CSV file as UTF-8 (plain ASCII is UTF-8)"))]
+    NotText { path: PathBuf, line: usize },
+    #[error("{path}:1: the first line `{text}` holds only numbers: it looks like data, not a header")]
+    #[diagnostic(
+        code(snn::data::missing_header),
+        help("the first line of a CSV file names the columns (e.g. `x,y,label`); add one so no row is lost")
+    )]
+    MissingHeader { path: PathBuf, text: String },
+    #[error("{path}:{line}: feature {column} is {value}, outside 0..1")]
+    #[diagnostic(
+        code(snn::data::feature_out_of_range),
+        help(
+            "the latency code maps features in 0..1 to spike times; scale the data to 0..1 (e.g. pixel values / 255)"
+        )
+    )]
+    FeatureOutOfRange { path: PathBuf, line: usize, column: usize, value: String },
+    #[error("{path}:{line}: the label `{text}` is {why}")]
+    #[diagnostic(code(snn::data::bad_label), help("labels are whole numbers counted from 0"))]
+    BadLabel { path: PathBuf, line: usize, text: String, why: &'static str },
     #[error("{path}:{line}: expected {expected} columns ({features} features and a label), found {found}")]
     #[diagnostic(code(snn::data::column_count), help("every row holds the features, then an integer label"))]
     ColumnCount { path: PathBuf, line: usize, expected: usize, features: usize, found: usize },
     #[error("{path}:{line}: column {column} is not a number: `{text}`")]
-    #[diagnostic(code(snn::data::bad_row), help("features are decimal numbers and the label a non-negative integer"))]
+    #[diagnostic(code(snn::data::bad_row), help("features are finite decimal numbers in 0..1"))]
     BadRow { path: PathBuf, line: usize, column: usize, text: String },
-    #[error("{path}:{line}: label {label} is out of range (the network has {classes} classes: 0..{classes})")]
-    #[diagnostic(code(snn::data::label_out_of_range), help("labels count from 0"))]
+    #[error("{path}:{line}: label {label} is out of range: the readout has {classes} classes, labelled 0 to {}", classes - 1)]
+    #[diagnostic(code(snn::data::label_out_of_range), help("labels count from 0; check `classes` in the data line"))]
     LabelOutOfRange { path: PathBuf, line: usize, label: u64, classes: u32 },
     #[error("{path} holds no data rows")]
     #[diagnostic(code(snn::data::empty), help("the first line is a header; data rows follow it"))]

@@ -153,3 +153,94 @@ mod tests {
         assert!((t[0] - 700_000.0 / 150e6 / 2.0).abs() < 1e-12 && (t[1] - t[0] / 2.0).abs() < 1e-12);
     }
 }
+
+/// The emulator's counters and cost-model estimates after a run, as the
+/// CLI prints them (text) or emits them (`--json`).
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub counters: Counters,
+    pub cost: CostModel,
+    pub jit_seconds: f64,
+    pub pes: usize,
+    pub kernels: usize,
+    pub samples: u64,
+    pub copies: u32,
+}
+
+impl RunReport {
+    pub fn of(emu: &super::Emulator) -> RunReport {
+        let counters = emu.counters();
+        let per_sample = 2 * u64::from(emu.program().steps) - 1;
+        RunReport {
+            samples: counters.ticks / per_sample.max(1),
+            counters,
+            cost: *emu.cost_model(),
+            jit_seconds: emu.jit_seconds(),
+            pes: emu.program().cores.len(),
+            kernels: emu.program().kernels.len(),
+            copies: emu.program().copies,
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let c = &self.counters;
+        let ops: serde_json::Map<String, serde_json::Value> =
+            OpClass::ALL.iter().map(|&k| (k.name().to_string(), serde_json::Value::from(c.ops.get(k)))).collect();
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        serde_json::json!({
+            "pes": self.pes,
+            "kernels": self.kernels,
+            "jit_seconds": self.jit_seconds,
+            "samples": self.samples,
+            "packets_sent": {
+                "spike": c.packets_sent[0], "error": c.packets_sent[1],
+                "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
+            },
+            "packets_received": c.packets_received,
+            "router_lookups": c.router_lookups,
+            "chip_hops": c.chip_hops,
+            "invocations": c.invocations,
+            "operations": ops,
+            "estimate": {
+                "cycles_per_sample": c.tick_cycles / self.samples.max(1),
+                "max_tick_cycles": c.max_tick_cycles,
+                "seconds_per_sample_150mhz": t[0],
+                "seconds_per_sample_300mhz": t[1],
+                "tick_overruns_150mhz": c.overruns[0],
+                "tick_overruns_300mhz": c.overruns[1],
+                "joules_150mhz": e[0],
+                "joules_300mhz": e[1],
+            },
+        })
+    }
+
+    pub fn text(&self) -> String {
+        let c = &self.counters;
+        let t = c.seconds_per_sample(self.samples, &self.cost);
+        let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        let ops: u64 = c.ops.0.iter().sum();
+        format!(
+            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations\n\
+             ESTIMATES (cost model of docs/spinnaker2.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+            self.pes,
+            if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
+            self.jit_seconds * 1000.0,
+            self.samples,
+            c.packets_sent[0],
+            c.packets_sent[1],
+            c.packets_sent[2],
+            c.packets_sent[3],
+            c.router_lookups,
+            c.chip_hops,
+            ops,
+            t[0] * 1e6,
+            t[1] * 1e6,
+            c.max_tick_cycles,
+            c.overruns[0],
+            c.overruns[1],
+            e[0],
+            e[1],
+        )
+    }
+}

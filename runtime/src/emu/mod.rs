@@ -87,9 +87,6 @@ pub enum EmuError {
         )
     )]
     RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
-    #[error("training diverged in the emulator: {what} is not finite at epoch {epoch}")]
-    #[diagnostic(code(snn::emu::not_finite), help("lower the learning rate or change the initialisation"))]
-    NotFinite { epoch: u32, what: String },
     #[error("{what} is not yet supported by the emulator")]
     #[diagnostic(code(snn::emu::not_yet_supported))]
     NotYetSupported { what: String },
@@ -99,6 +96,30 @@ pub enum EmuError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Jit(#[from] JitError),
+}
+
+impl EmuError {
+    pub fn class(&self) -> snnc_compiler::ErrorClass {
+        use snnc_compiler::ErrorClass;
+        match self {
+            EmuError::NotYetSupported { .. } => ErrorClass::NotYetSupported,
+            // A budget of the mapping that this input exceeds.
+            EmuError::RecordOverflow { .. } => ErrorClass::Rejected,
+            _ => ErrorClass::Internal,
+        }
+    }
+}
+
+impl From<EmuError> for crate::train::run::RunnerFailure {
+    fn from(e: EmuError) -> Self {
+        crate::train::run::RunnerFailure::of(e.class(), &e)
+    }
+}
+
+impl From<EmuError> for crate::train::run::RunError {
+    fn from(e: EmuError) -> Self {
+        crate::train::run::RunnerFailure::from(e).into()
+    }
 }
 
 /// A route as the cache keeps it: its destinations are

@@ -20,7 +20,7 @@ use snnc_compiler::network::OptimizerSpec;
 
 use crate::train::optim::{OptState, Optimizer};
 use crate::train::run::{EpochRunner, RunError};
-use crate::train::trainer::{EpochMetrics, Prepared, TrainState};
+use crate::train::trainer::{BatchTotals, EpochMetrics, Prepared, TrainError, TrainState};
 
 /// Accuracy and mean loss of a split, forward in the emulator (copies side by
 /// side, the last group possibly smaller).
@@ -75,19 +75,20 @@ pub fn write_optimiser_state(emu: &mut Emulator, opt: &mut Optimizer) -> Result<
     Ok(())
 }
 
-/// One epoch: shuffled batches through the emulator, then validation.
-pub fn run_epoch(
+/// The training part of an epoch in the emulator (shuffle, batches,
+/// optimiser steps on the optimiser PEs), without validation; afterwards
+/// `state` holds the weights and optimiser state the PEs hold.
+pub fn train_batches(
     p: &Prepared,
     state: &mut TrainState,
     emu: &mut Emulator,
     on_batch: &mut dyn FnMut(usize, usize),
-) -> Result<EpochMetrics, EmuError> {
-    let start = Instant::now();
+) -> Result<BatchTotals, RunError> {
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
     let order = state.rng.permutation(p.train.len());
     let batches = order.len() / batch;
-    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
     for (b, idx) in order.chunks_exact(batch).enumerate() {
         let hyper = state.optimizer.step_scalars();
         let samples: Vec<SampleInput> =
@@ -96,35 +97,53 @@ pub fn run_epoch(
         let mut batch_loss = 0.0f32;
         for (r, &s) in results.iter().zip(idx) {
             batch_loss += r.loss;
-            correct += usize::from(predict(&r.first, p.train.labels[s]).0 == p.train.labels[s]);
+            totals.correct += usize::from(predict(&r.first, p.train.labels[s]).0 == p.train.labels[s]);
         }
         if !batch_loss.is_finite() {
-            return Err(EmuError::NotFinite { epoch, what: format!("the loss of batch {}", b + 1) });
+            let readout = p.plan.readout.map_or("", |(r, _)| p.plan.layers[r].name.as_str()).to_string();
+            return Err(
+                TrainError::NotFinite { epoch, batch: b + 1, what: format!("the loss of readout {readout}") }.into()
+            );
         }
-        loss_sum += f64::from(batch_loss);
+        totals.loss_sum += f64::from(batch_loss);
         state.optimizer.step += 1;
         on_batch(b + 1, batches);
     }
     state.weights = emu.weights()?;
-    if state.weights.iter().flatten().any(|w| !w.is_finite()) {
-        return Err(EmuError::NotFinite { epoch, what: "a weight".into() });
+    for (w, proj) in state.weights.iter().zip(&p.plan.projections) {
+        if w.iter().any(|x| !x.is_finite()) {
+            let what = format!("the weights of projection {}", proj.name);
+            return Err(TrainError::NotFinite { epoch, batch: batches, what }.into());
+        }
     }
     read_optimiser_state(emu, &mut state.optimizer)?;
+    Ok(totals)
+}
+
+/// One epoch: shuffled batches through the emulator, then validation.
+pub fn run_epoch(
+    p: &Prepared,
+    state: &mut TrainState,
+    emu: &mut Emulator,
+    on_batch: &mut dyn FnMut(usize, usize),
+) -> Result<EpochMetrics, RunError> {
+    let start = Instant::now();
+    let totals = train_batches(p, state, emu, on_batch)?;
     let val = match &p.validation {
         Some(v) => Some(evaluate(emu, v)?),
         None => None,
     };
-    let n = (batches * batch) as f64;
+    let n = totals.samples as f64;
     let m = EpochMetrics {
-        epoch,
-        train_loss: loss_sum / n,
-        train_accuracy: correct as f64 / n,
+        epoch: state.epoch + 1,
+        train_loss: totals.loss_sum / n,
+        train_accuracy: totals.correct as f64 / n,
         validation_loss: val.map(|v| f64::from(v.loss)),
         validation_accuracy: val.map(|v| v.accuracy),
         seconds: start.elapsed().as_secs_f64(),
         lr: state.optimizer.lr(),
     };
-    state.epoch = epoch;
+    state.epoch += 1;
     state.history.push(m.clone());
     Ok(m)
 }
@@ -142,7 +161,7 @@ impl EpochRunner for EmuRunner<'_> {
         state: &mut TrainState,
         on_batch: &mut dyn FnMut(usize, usize),
     ) -> Result<EpochMetrics, RunError> {
-        Ok(run_epoch(p, state, self.emu, on_batch)?)
+        run_epoch(p, state, self.emu, on_batch)
     }
     fn test(&mut self, _: &Prepared, _: &[Vec<f32>], data: &Encoded) -> Result<Evaluation, RunError> {
         Ok(evaluate(self.emu, data)?)

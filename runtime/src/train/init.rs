@@ -69,6 +69,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::excessive_precision, reason = "the values as numpy printed them (f64 repr of the f32 weights)")]
     fn seed_0_gives_numpys_weights() {
         // numpy 2.4.6: rs = RandomState(0)
         //   W0 = rs.normal(3.2/sqrt(5), 3.2/sqrt(5), (5, 120)).T.astype(float32)

@@ -16,7 +16,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use snnc_compiler::network::{TrainSpec, ValidNetwork};
+use snnc_compiler::ErrorClass;
+use snnc_compiler::network::{DataSpec, TrainSpec, ValidNetwork};
 
 use super::batch::{Evaluation, batch_gradient_t, evaluate};
 use super::eventprop::transpose;
@@ -50,6 +51,85 @@ pub enum TrainError {
         help("lower the learning rate or change the initialisation; the last good checkpoint is kept")
     )]
     NotFinite { epoch: u32, batch: usize, what: String },
+    #[error("training this spec needs about {estimate} of memory, more than the {limit} available")]
+    #[diagnostic(
+        code(snn::train::too_large),
+        help(
+            "{what}; make the data splits or the network smaller (set SNNC_MEMORY_LIMIT=<bytes> to change the limit)"
+        )
+    )]
+    TooLarge { estimate: ByteSize, limit: ByteSize, what: String },
+}
+
+impl TrainError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            TrainError::NotFinite { .. } => ErrorClass::Diverged,
+            TrainError::Plan(PlanError::SpikeSources(_)) => ErrorClass::NotYetSupported,
+            _ => ErrorClass::Rejected,
+        }
+    }
+}
+
+/// A number of bytes, shown in KiB, MiB, GiB or TiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        let mut v = self.0 as f64;
+        let mut u = 0;
+        while v >= 1024.0 && u + 1 < units.len() {
+            v /= 1024.0;
+            u += 1;
+        }
+        if u == 0 { write!(f, "{} bytes", self.0) } else { write!(f, "{v:.1} {}", units[u]) }
+    }
+}
+
+/// The memory a training run of `net` needs, estimated before anything is
+/// allocated: the data (features as `f64` and their encoded spike steps,
+/// per split; a CSV file by its size) and the model (weights, per-thread
+/// gradients, optimiser state), with what dominates it.
+pub fn memory_estimate(net: &ValidNetwork, base_dir: &Path) -> (u64, String) {
+    let Some(t) = &net.train else { return (0, String::new()) };
+    let inputs: u64 = net.populations().filter_map(|(_, p)| p.spike_source().map(|_| u64::from(p.size))).sum();
+    let features = u64::from(t.data.feature_count());
+    let per_sample = 8 * features + 4 * inputs + 4;
+    let data = match &t.data {
+        DataSpec::YinYang { train, validation, test } | DataSpec::Synthetic { train, validation, test, .. } => {
+            [train, validation, test].iter().map(|s| u64::from(s.size).saturating_mul(per_sample)).sum()
+        }
+        DataSpec::Csv { train, validation, test, .. } => {
+            // A CSV cell takes at least two bytes of text ("0,"): at most
+            // `size / 2` numbers, each held as 8 + 4 bytes.
+            let size = |p: &String| std::fs::metadata(base_dir.join(p)).map_or(0, |m| m.len());
+            let bytes: u64 = size(train) + validation.as_ref().map_or(0, size) + test.as_ref().map_or(0, size);
+            bytes.saturating_mul(6)
+        }
+    };
+    // Weights, their transpose, two threads' gradients, the batch sum and
+    // two optimiser moments.
+    let model = net.trainable_parameters().saturating_mul(4 * 7);
+    let what = if data >= model {
+        format!("the data set takes about {}", ByteSize(data))
+    } else {
+        format!("the {} trainable weights take about {}", net.trainable_parameters(), ByteSize(model))
+    };
+    (data.saturating_add(model), what)
+}
+
+/// The memory training may use: `SNNC_MEMORY_LIMIT` (bytes) when set, else
+/// what the system reports available (`MemAvailable`), else no limit.
+pub fn memory_limit() -> Option<u64> {
+    if let Ok(v) = std::env::var("SNNC_MEMORY_LIMIT") {
+        return v.trim().parse().ok();
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 =
+        info.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?.split_whitespace().next()?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Everything a training run reads and never changes.
@@ -69,6 +149,10 @@ pub struct Prepared {
 pub fn prepare(net: &ValidNetwork, base_dir: &Path) -> Result<Prepared, TrainError> {
     let train_spec = net.train.clone().ok_or(TrainError::NoTrainBlock)?;
     let plan = Plan::new(net)?;
+    let (estimate, what) = memory_estimate(net, base_dir);
+    if let Some(limit) = memory_limit().filter(|&l| estimate > l) {
+        return Err(TrainError::TooLarge { estimate: ByteSize(estimate), limit: ByteSize(limit), what });
+    }
     let splits = source(&train_spec.data, base_dir).load()?;
     let enc = |s: &crate::data::Split| encode(s, &plan.input, plan.inputs as u32, plan.grid);
     let mut train = enc(&splits.train);
@@ -81,9 +165,11 @@ pub fn prepare(net: &ValidNetwork, base_dir: &Path) -> Result<Prepared, TrainErr
     if train.len() < train_spec.batch as usize {
         return Err(TrainError::TooFewSamples { samples: train.len(), batch: train_spec.batch as usize });
     }
+    // An empty split is no split: its accuracy is absent, not 0 %.
+    let non_empty = |s: &Option<crate::data::Split>| s.as_ref().filter(|s| !s.is_empty()).map(enc);
     Ok(Prepared {
-        validation: splits.validation.as_ref().map(enc),
-        test: splits.test.as_ref().map(enc),
+        validation: non_empty(&splits.validation),
+        test: non_empty(&splits.test),
         plan,
         train_spec,
         train,
