@@ -1,7 +1,8 @@
 //! `snnc place FILE [--format yaml|svg] [--summary] [-o OUT]`.
 //!
 //! Input: a `.snn` file. Output: the placement report (YAML) or a picture of
-//! the placement (SVG), on stdout or in `OUT`; a rejected file or a network
+//! the placement (SVG: every PE, or with `--summary` one cell per chip), on
+//! stdout or in `OUT`; a rejected file or a network
 //! that does not fit its target is reported with the diagnostics pointing at
 //! the source (exit 1); a broken mapping invariant is an internal error (exit 2).
 
@@ -23,10 +24,14 @@ pub enum Format {
 pub struct PlaceArgs {
     /// The .snn file to map.
     pub file: PathBuf,
-    /// Output format.
+    /// Output format: `yaml`, the placement report; `svg`, a picture: one panel per used chip at its
+    /// board position (chip x, y), its QPE grid (qx, qy), every PE coloured by role with its batch
+    /// copy number and a tooltip naming its slice.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
-    /// Leave the per-PE, per-slice and routing-table records out of the YAML report.
+    /// The short form: the YAML report without its per-PE, per-slice and routing-table records; the
+    /// SVG picture as a board overview, one small cell per chip of the target (the readable choice
+    /// for a many-chip board).
     #[arg(long)]
     pub summary: bool,
     /// Write to this file instead of stdout.
@@ -48,6 +53,7 @@ pub fn place_text(args: &PlaceArgs) -> Result<String, Failure> {
     match args.format {
         Format::Yaml => yaml::to_yaml(&yaml::placement_report(&net, &mapped, args.summary))
             .map_err(|e| Failure::internal(format!("cannot write the placement report: {e}"))),
+        Format::Svg if args.summary => Ok(svg::board_overview_svg(&net.name, &mapped)),
         Format::Svg => Ok(svg::placement_svg(&net.name, &mapped)),
     }
 }
