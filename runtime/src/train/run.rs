@@ -235,7 +235,7 @@ fn write_epoch_files(dir: &Path, p: &Prepared, state: &TrainState, name: &str) -
     write_atomic(&dir.join(WEIGHTS), &weights_bytes(&p.plan, &state.weights))?;
     write_atomic(&dir.join("metrics.csv"), metrics_csv(&state.history).as_bytes())?;
     write_atomic(&dir.join("metrics.json"), metrics_json(name, state.seed, &state.history, None).as_bytes())?;
-    write_atomic(&dir.join("curves.svg"), super::svg::curves(name, &state.history).as_bytes())?;
+    write_atomic(&dir.join("curves.svg"), super::svg::curves(name, &state.history, None).as_bytes())?;
     Ok(())
 }
 
@@ -319,5 +319,7 @@ pub fn train_in_dir_with(
         filtered_ambiguous: p.filtered,
     };
     write_atomic(&dir.join("metrics.json"), metrics_json(name, state.seed, &state.history, Some(&summary)).as_bytes())?;
+    let curves = super::svg::curves(name, &state.history, summary.test_accuracy);
+    write_atomic(&dir.join("curves.svg"), curves.as_bytes())?;
     Ok(summary)
 }
