@@ -1,5 +1,6 @@
-//! `snnc place` as the CLI runs it: YAML on stdout or in a file, SVG, the
-//! summary form, and a network that does not fit (rejected, exit status 1).
+//! `snnc place` as the CLI runs it: YAML on stdout or in a file, SVG (every
+//! PE, or with `--summary` the board overview), the summary form, and a
+//! network that does not fit (rejected, exit status 1).
 
 use std::path::PathBuf;
 
@@ -39,6 +40,19 @@ fn svg_picture_of_yinyang() {
             && svg.ends_with("</svg>\n")
     );
     insta::assert_snapshot!("yinyang_svg", svg);
+}
+
+#[test]
+fn svg_summary_is_the_board_overview() {
+    let full = place_text(&args(example("yinyang.snn"), Format::Svg, false, None)).unwrap_or_else(|_| panic!("maps"));
+    let overview =
+        place_text(&args(example("yinyang.snn"), Format::Svg, true, None)).unwrap_or_else(|_| panic!("maps"));
+    assert!(full.contains("yinyang: placement, 89 PEs on 1 chip, 22 batch copies"));
+    assert!(overview.contains("yinyang: board overview, 89 PEs on 1 chip, 22 batch copies"));
+    assert!(
+        full.contains("; slice 0, population input (input), ") && !overview.contains("; slice "),
+        "per-PE tooltips only in full"
+    );
 }
 
 #[test]

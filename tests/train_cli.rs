@@ -61,7 +61,9 @@ fn json_stream_and_run_directory() {
     assert_eq!(header["input->hidden"]["shape"], serde_json::json!([16, 5]));
     assert_eq!(header["hidden->output"]["shape"], serde_json::json!([3, 16]));
     assert_eq!(header["hidden->output"]["dtype"], "F32");
-    assert!(std::fs::read_to_string(run.join("curves.svg")).unwrap().starts_with("<svg"));
+    let curves = std::fs::read_to_string(run.join("curves.svg")).unwrap();
+    let test = format!("test after the last epoch: {:.2}%", summary["test_accuracy"].as_f64().unwrap() * 100.0);
+    assert!(curves.starts_with("<svg") && curves.contains(&test), "curves.svg shows the test accuracy: {test}");
 
     // A second fresh run into the same directory is refused.
     let again = snnc(&["train", s(&spec), "--epochs", "1", "--out", s(&run)]);

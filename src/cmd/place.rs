@@ -1,7 +1,8 @@
 //! `snnc place FILE [--format yaml|svg] [--summary] [-o OUT]`.
 //!
 //! Input: a `.snn` file. Output: the placement report (YAML) or a picture of
-//! the placement (SVG), on stdout or in `OUT`; a rejected file or a network
+//! the placement (SVG: every PE, or with `--summary` one cell per chip), on
+//! stdout or in `OUT`; a rejected file or a network
 //! that does not fit its target is reported with the diagnostics pointing at
 //! the source (exit 1); a broken mapping invariant is an internal error (exit 2).
 
@@ -25,10 +26,14 @@ pub enum Format {
 pub struct PlaceArgs {
     /// The .snn file to map.
     pub file: PathBuf,
-    /// Output format.
+    /// Output format: `yaml`, the placement report; `svg`, a picture: one panel per used chip at its
+    /// board position (chip x, y), its QPE grid (qx, qy), every PE coloured by role with its batch
+    /// copy number and a tooltip naming its slice.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
-    /// Leave the per-PE, per-slice and routing-table records out of the YAML report.
+    /// The short form: the YAML report without its per-PE, per-slice and routing-table records; the
+    /// SVG picture as a board overview, one small cell per chip of the target (the readable choice
+    /// for a many-chip board).
     #[arg(long)]
     pub summary: bool,
     /// Write to this file (its missing folders are created) instead of stdout.
@@ -53,11 +58,14 @@ pub fn place_text(args: &PlaceArgs) -> Result<String, Failure> {
         Format::Yaml => yaml::to_yaml(&yaml::placement_report(&net, &mapped, args.summary))
             .map(|y| format!("# written by snnc: the placement report of network {}\n{y}", net.name))
             .map_err(|e| Failure::internal(format!("cannot write the placement report: {e}"))),
-        Format::Svg => Ok(format!(
-            "<!-- written by snnc: the placement of network {} -->\n{}",
-            net.name,
-            svg::placement_svg(&net.name, &mapped)
-        )),
+        Format::Svg => {
+            let picture = if args.summary {
+                svg::board_overview_svg(&net.name, &mapped)
+            } else {
+                svg::placement_svg(&net.name, &mapped)
+            };
+            Ok(format!("<!-- written by snnc: the placement of network {} -->\n{picture}", net.name))
+        }
     }
 }
 

@@ -394,7 +394,7 @@ impl RunDir {
         self.out.write(WEIGHTS, &weights_bytes(&p.plan, &state.weights))?;
         self.out.write(METRICS_CSV, metrics_csv(&state.history).as_bytes())?;
         self.out.write(METRICS_JSON, metrics_json(name, state.seed, &state.history, None).as_bytes())?;
-        self.out.write(CURVES, super::svg::curves(name, &state.history).as_bytes())?;
+        self.out.write(CURVES, super::svg::curves(name, &state.history, None).as_bytes())?;
         Ok(())
     }
 }
@@ -475,5 +475,6 @@ pub fn train_in_dir_with(
         filtered_ambiguous: p.filtered,
     };
     dir.out.write(METRICS_JSON, metrics_json(name, state.seed, &state.history, Some(&summary)).as_bytes())?;
+    dir.out.write(CURVES, super::svg::curves(name, &state.history, summary.test_accuracy).as_bytes())?;
     Ok(summary)
 }
