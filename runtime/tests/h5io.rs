@@ -440,7 +440,10 @@ fn the_builder_refuses_bad_input_and_leaves_the_file_alone() {
 fn python_with_nir() -> Result<(), String> {
     match Command::new("python3").args(["-c", "import nir, h5py"]).output() {
         Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(format!("python3 cannot import nir and h5py: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            Err(format!("python3 cannot import nir and h5py ({})", stderr.trim().lines().last().unwrap_or("")))
+        }
         Err(e) => Err(format!("no python3: {e}")),
     }
 }
