@@ -1,0 +1,239 @@
+//! Code generation for one entry point: statements and control flow,
+//! bounds-checked memory accesses, the trap block.
+
+use std::mem::offset_of;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value, types};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use snnc_compiler::kernel::{BufferId, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
+
+use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
+
+/// Code generation for one function.
+pub(super) struct Gen<'a, 'b> {
+    pub(super) b: FunctionBuilder<'b>,
+    pub(super) kernel: &'a Kernel,
+    pub(super) vars: Vec<Variable>,
+    pub(super) send: FuncRef,
+    pub(super) ptr: types::Type,
+    pub(super) memory: Value,
+    pub(super) outbox: Value,
+    pub(super) counts: Value,
+    pub(super) trap_block: Block,
+    /// Operations of the current straight-line segment not yet added to
+    /// `counts`; empty at every control-flow edge.
+    pub(super) pending: OpCounts,
+    /// Where a finished segment's counts go: the innermost scope.
+    pub(super) scopes: Vec<Scope>,
+}
+
+/// A scope of the count bookkeeping.
+pub(super) enum Scope {
+    /// The top level of a loop body: its segments run once per iteration,
+    /// so their counts are tallied here at compile time and added, times
+    /// the trip count, once after the loop.
+    Loop(OpCounts),
+    /// A branch of an `if`: its segments are added where they end.
+    Branch,
+}
+
+impl<'a, 'b> Gen<'a, 'b> {
+    pub(super) fn emit(
+        mut b: FunctionBuilder<'b>,
+        kernel: &'a Kernel,
+        function: &'a Function,
+        send: FuncRef,
+        ptr: types::Type,
+        target: cranelift_codegen::isa::TargetFrontendConfig,
+    ) {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (memory, outbox, trap_ptr, counts) = (params[0], params[1], params[2], params[3]);
+        let mut vars = Vec::with_capacity(function.locals.len());
+        let nparams = function.entry.params().len();
+        for (i, local) in function.locals.iter().enumerate() {
+            let var = b.declare_var(cl_type(local.ty));
+            let init = match local.ty {
+                _ if i < nparams => params[4 + i],
+                Ty::F32 => b.ins().f32const(0.0),
+                ty => b.ins().iconst(cl_type(ty), 0),
+            };
+            b.def_var(var, init);
+            vars.push(var);
+        }
+
+        let trap_block = b.create_block();
+        let kind = b.append_block_param(trap_block, types::I32);
+        let buffer = b.append_block_param(trap_block, types::I32);
+        let index = b.append_block_param(trap_block, types::I64);
+
+        let mut g = Gen {
+            b,
+            kernel,
+            vars,
+            send,
+            ptr,
+            memory,
+            outbox,
+            counts,
+            trap_block,
+            pending: OpCounts::default(),
+            scopes: Vec::new(),
+        };
+        g.block(&function.body);
+        let ok = g.b.ins().iconst(types::I32, 0);
+        g.b.ins().return_(&[ok]);
+
+        g.b.switch_to_block(trap_block);
+        let flags = MemFlagsData::trusted();
+        g.b.ins().store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
+        g.b.ins().store(flags, buffer, trap_ptr, offset_of!(TrapRecord, buffer) as i32);
+        g.b.ins().store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
+        let failed = g.b.ins().iconst(types::I32, 1);
+        g.b.ins().return_(&[failed]);
+        g.b.seal_all_blocks();
+        g.b.finalize(target);
+    }
+
+    /// Emits a block; its last segment's counts are flushed at its end.
+    pub(super) fn block(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            self.stmt(stmt);
+        }
+        self.flush_counts();
+    }
+
+    pub(super) fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Assign { local, value } => {
+                self.count(value);
+                let v = self.expr(value);
+                self.b.def_var(self.vars[local.0 as usize], v);
+            }
+            Stmt::Store { buffer, index, value } => {
+                self.count(index);
+                self.count(value);
+                self.pending.add(OpClass::Store, 1);
+                let i = self.expr(index);
+                let v = self.expr(value);
+                let addr = self.address(*buffer, index.ty, i);
+                self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+            }
+            Stmt::If { cond, then_body, else_body } => {
+                self.count(cond);
+                self.pending.add(OpClass::Branch, 1);
+                let c = self.expr(cond);
+                self.flush_counts();
+                let then_block = self.b.create_block();
+                let else_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.ins().brif(c, then_block, &[], else_block, &[]);
+                self.scopes.push(Scope::Branch);
+                self.b.switch_to_block(then_block);
+                self.block(then_body);
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(else_block);
+                self.block(else_body);
+                self.b.ins().jump(merge, &[]);
+                self.scopes.pop();
+                self.b.switch_to_block(merge);
+            }
+            Stmt::For { var, start, end, body } => {
+                self.count(start);
+                self.count(end);
+                let first = self.expr(start);
+                let last = self.expr(end);
+                self.flush_counts();
+                let below = if start.ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
+                let header = self.b.create_block();
+                let i = self.b.append_block_param(header, types::I32);
+                let body_block = self.b.create_block();
+                let exit = self.b.create_block();
+                self.b.ins().jump(header, &[BlockArg::Value(first)]);
+                self.b.switch_to_block(header);
+                // The header runs trips + 1 times, the body trips times:
+                // both are counted once, after the loop.
+                let mut head = OpCounts::default();
+                head.add(OpClass::Compare, 1);
+                head.add(OpClass::Branch, 1);
+                let more = self.b.ins().icmp(below, i, last);
+                self.b.ins().brif(more, body_block, &[], exit, &[]);
+                self.b.switch_to_block(body_block);
+                self.b.def_var(self.vars[var.0 as usize], i);
+                self.scopes.push(Scope::Loop(OpCounts::default()));
+                self.pending.add(OpClass::IntArith, 1);
+                self.block(body);
+                let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else { unreachable!("the loop's own scope") };
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.b.ins().jump(header, &[BlockArg::Value(next)]);
+                self.b.switch_to_block(exit);
+                let trips = self.trips(start.ty, first, last);
+                self.add_loop_counts(&per_iteration, &head, trips);
+            }
+            Stmt::Send { key, payload } => {
+                self.count(key);
+                if let Some(p) = payload {
+                    self.count(p);
+                }
+                self.pending.add(OpClass::Send, 1);
+                let key = self.expr(key);
+                let (bits, has) = match payload {
+                    Some(p) => {
+                        let v = self.expr(p);
+                        let bits = if p.ty == Ty::F32 { self.bits_of(v) } else { v };
+                        (bits, self.b.ins().iconst(types::I32, 1))
+                    }
+                    None => (self.b.ins().iconst(types::I32, 0), self.b.ins().iconst(types::I32, 0)),
+                };
+                self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
+            }
+        }
+    }
+
+    /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
+    pub(super) fn trips(&mut self, ty: Ty, first: Value, last: Value) -> Value {
+        let (a, b, below) = if ty == Ty::I32 {
+            (self.b.ins().sextend(types::I64, first), self.b.ins().sextend(types::I64, last), IntCC::SignedLessThan)
+        } else {
+            (self.b.ins().uextend(types::I64, first), self.b.ins().uextend(types::I64, last), IntCC::UnsignedLessThan)
+        };
+        let diff = self.b.ins().isub(b, a);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let runs = self.b.ins().icmp(below, first, last);
+        self.b.ins().select(runs, diff, zero)
+    }
+
+    pub(super) fn bits_of(&mut self, v: Value) -> Value {
+        self.b.ins().bitcast(types::I32, MemFlagsData::new(), v)
+    }
+
+    /// Branches to the trap block with `(kind, buffer, index)` when `bad`.
+    pub(super) fn trap_if(&mut self, bad: Value, kind: i64, buffer: u32, index: Value) {
+        let kind = self.b.ins().iconst(types::I32, kind);
+        let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
+        let cont = self.b.create_block();
+        let args = [BlockArg::Value(kind), BlockArg::Value(buffer), BlockArg::Value(index)];
+        self.b.ins().brif(bad, self.trap_block, &args, cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// The address of `buffer[index]` after its bounds check.
+    pub(super) fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
+        let b = &self.kernel.buffers[buffer.0 as usize];
+        let (len, offset) = (i64::from(b.len), i64::from(b.offset));
+        let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let reported = if index_ty == Ty::I32 {
+            self.b.ins().sextend(types::I64, index)
+        } else {
+            self.b.ins().uextend(types::I64, index)
+        };
+        self.trap_if(bad, TRAP_OUT_OF_BOUNDS, buffer.0, reported);
+        let wide = self.b.ins().uextend(self.ptr, index);
+        let scaled = self.b.ins().ishl_imm_u(wide, 2);
+        let base = self.b.ins().iadd_imm_u(self.memory, offset);
+        self.b.ins().iadd(base, scaled)
+    }
+}

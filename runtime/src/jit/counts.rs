@@ -1,0 +1,74 @@
+//! Operation counting in generated code: each straight-line segment's
+//! counts are summed at compile time and added once per executed segment; a
+//! loop's once after it, as trips x per-iteration counts.
+
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use snnc_compiler::kernel::{Expr, ExprKind, OpClass, OpCounts};
+
+use super::codegen::{Gen, Scope};
+
+impl Gen<'_, '_> {
+    /// Ends the pending segment: its counts go to the enclosing loop's
+    /// tally, or are added to the counts array here.
+    pub(super) fn flush_counts(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        match self.scopes.last_mut() {
+            Some(Scope::Loop(tally)) => tally.absorb(&pending),
+            Some(Scope::Branch) | None => {
+                for class in OpClass::ALL {
+                    let n = pending.get(class);
+                    if n != 0 {
+                        let n = self.b.ins().iconst(types::I64, n as i64);
+                        self.add_count(class, n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `counts[class] += n` (`n` an `i64` value).
+    pub(super) fn add_count(&mut self, class: OpClass, n: Value) {
+        let offset = (8 * class as usize) as i32;
+        let flags = MemFlagsData::trusted();
+        let old = self.b.ins().load(types::I64, flags, self.counts, offset);
+        let new = self.b.ins().iadd(old, n);
+        self.b.ins().store(flags, new, self.counts, offset);
+    }
+
+    /// The counts of a finished loop: `per_iteration * trips + header *
+    /// (trips + 1)` per class, `trips` an `i64` value.
+    pub(super) fn add_loop_counts(&mut self, per_iteration: &OpCounts, header: &OpCounts, trips: Value) {
+        for class in OpClass::ALL {
+            let (n, h) = (per_iteration.get(class), header.get(class));
+            if n == 0 && h == 0 {
+                continue;
+            }
+            let body = self.b.ins().imul_imm_u(trips, (n + h) as i64);
+            let total = self.b.ins().iadd_imm_u(body, h as i64);
+            // Inside an outer loop body this runs once per outer iteration.
+            self.add_count(class, total);
+        }
+    }
+
+    /// Adds the static counts of an expression tree to the pending segment.
+    pub(super) fn count(&mut self, e: &Expr) {
+        if let Some(class) = OpClass::of_expr(e) {
+            self.pending.add(class, 1);
+        }
+        match &e.kind {
+            ExprKind::Const(_) | ExprKind::Local(_) => {}
+            ExprKind::Load { index: arg, .. } | ExprKind::Unary { arg, .. } | ExprKind::Convert { arg, .. } => {
+                self.count(arg)
+            }
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => {
+                self.count(lhs);
+                self.count(rhs);
+            }
+            ExprKind::Select { cond, then, otherwise } => {
+                self.count(cond);
+                self.count(then);
+                self.count(otherwise);
+            }
+        }
+    }
+}
