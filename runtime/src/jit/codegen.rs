@@ -6,8 +6,9 @@ use std::mem::offset_of;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use snnc_compiler::kernel::{BufferId, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
+use snnc_compiler::kernel::{BufferId, Expr, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
 
+use super::ranges::Ranges;
 use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
 
 /// Code generation for one function.
@@ -26,6 +27,8 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) pending: OpCounts,
     /// Where a finished segment's counts go: the innermost scope.
     pub(super) scopes: Vec<Scope>,
+    /// The intervals of the function's locals (bounds checks left out).
+    pub(super) ranges: Ranges,
 }
 
 /// A scope of the count bookkeeping.
@@ -82,6 +85,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             trap_block,
             pending: OpCounts::default(),
             scopes: Vec::new(),
+            ranges: Ranges::of_function(function),
         };
         g.block(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
@@ -119,7 +123,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.pending.add(OpClass::Store, 1);
                 let i = self.expr(index);
                 let v = self.expr(value);
-                let addr = self.address(*buffer, index.ty, i);
+                let addr = self.address(*buffer, index, i);
                 self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
             }
             Stmt::If { cond, then_body, else_body } => {
@@ -210,28 +214,39 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.ins().bitcast(types::I32, MemFlagsData::new(), v)
     }
 
-    /// Branches to the trap block with `(kind, buffer, index)` when `bad`.
-    pub(super) fn trap_if(&mut self, bad: Value, kind: i64, buffer: u32, index: Value) {
+    /// Branches to the trap block with `(kind, buffer, index)` when `bad`,
+    /// through a cold block that sets the arguments (`index`: a value of
+    /// type `ty`, reported as an `i64`; none reports 0), so that the path
+    /// taken computes only `bad`.
+    pub(super) fn trap_if(&mut self, bad: Value, kind: i64, buffer: u32, index: Option<(Value, Ty)>) {
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
         let kind = self.b.ins().iconst(types::I32, kind);
         let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
-        let cont = self.b.create_block();
+        let index = match index {
+            Some((index, Ty::I32)) => self.b.ins().sextend(types::I64, index),
+            Some((index, _)) => self.b.ins().uextend(types::I64, index),
+            None => self.b.ins().iconst(types::I64, 0),
+        };
         let args = [BlockArg::Value(kind), BlockArg::Value(buffer), BlockArg::Value(index)];
-        self.b.ins().brif(bad, self.trap_block, &args, cont, &[]);
+        self.b.ins().jump(self.trap_block, &args);
         self.b.switch_to_block(cont);
     }
 
-    /// The address of `buffer[index]` after its bounds check.
-    pub(super) fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
+    /// The address of `buffer[index]` (`value` is `index`'s value), after
+    /// its bounds check unless `index`'s range lies inside the buffer.
+    pub(super) fn address(&mut self, buffer: BufferId, index: &Expr, value: Value) -> Value {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let (len, offset) = (i64::from(b.len), i64::from(b.offset));
-        let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        let reported = if index_ty == Ty::I32 {
-            self.b.ins().sextend(types::I64, index)
-        } else {
-            self.b.ins().uextend(types::I64, index)
-        };
-        self.trap_if(bad, TRAP_OUT_OF_BOUNDS, buffer.0, reported);
-        let wide = self.b.ins().uextend(self.ptr, index);
+        let inside = matches!(self.ranges.of(index), Some((lo, hi)) if lo >= 0 && hi < len);
+        if !inside {
+            let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, value, len);
+            self.trap_if(bad, TRAP_OUT_OF_BOUNDS, buffer.0, Some((value, index.ty)));
+        }
+        let wide = self.b.ins().uextend(self.ptr, value);
         let scaled = self.b.ins().ishl_imm_u(wide, 2);
         let base = self.b.ins().iadd_imm_u(self.memory, offset);
         self.b.ins().iadd(base, scaled)

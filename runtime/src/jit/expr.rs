@@ -67,7 +67,7 @@ impl Gen<'_, '_> {
             ExprKind::Local(id) => self.b.use_var(self.vars[id.0 as usize]),
             ExprKind::Load { buffer, index } => {
                 let i = self.expr(index);
-                let addr = self.address(*buffer, index.ty, i);
+                let addr = self.address(*buffer, index, i);
                 self.b.ins().load(cl_type(e.ty), MemFlagsData::trusted(), addr, 0)
             }
             ExprKind::Unary { op, arg } => {
@@ -135,14 +135,13 @@ impl Gen<'_, '_> {
             BinaryOp::Sub => self.b.ins().isub(a, b),
             BinaryOp::Mul => self.b.ins().imul(a, b),
             BinaryOp::Div | BinaryOp::Rem => {
-                let zero = self.b.ins().iconst(types::I64, 0);
                 let by_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
-                self.trap_if(by_zero, TRAP_DIVISION_BY_ZERO, 0, zero);
+                self.trap_if(by_zero, TRAP_DIVISION_BY_ZERO, 0, None);
                 if signed {
                     let min = self.b.ins().icmp_imm_s(IntCC::Equal, a, i64::from(i32::MIN));
                     let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
                     let overflow = self.b.ins().band(min, minus_one);
-                    self.trap_if(overflow, TRAP_DIVISION_OVERFLOW, 0, zero);
+                    self.trap_if(overflow, TRAP_DIVISION_OVERFLOW, 0, None);
                 }
                 match (op, signed) {
                     (BinaryOp::Div, true) => self.b.ins().sdiv(a, b),

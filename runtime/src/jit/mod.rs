@@ -12,9 +12,11 @@
 //! executed segment (the interpreter counts node by node; the differential
 //! tests compare the two). `send` calls the host function [`snnc_jit_send`], registered with
 //! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
-//! and branch to the function's trap block; integer division checks its
-//! divisor (and `i32::MIN / -1`) the same way, so Cranelift's own traps are
-//! never reached.
+//! and a branch to a cold block that sets the trap's arguments and jumps to
+//! the function's trap block, except where the index's value range (`ranges`:
+//! loop variables and what is computed from them) lies inside the buffer, so
+//! that the access can never trap; integer division checks its divisor (and
+//! `i32::MIN / -1`) the same way, so Cranelift's own traps are never reached.
 //!
 //! How the IR's semantics map to Cranelift: `f32` arithmetic uses
 //! `fadd/fsub/fmul/fdiv/sqrt` (never fused), and a NaN result is replaced by
@@ -29,7 +31,9 @@
 //! Layout: this file compiles a kernel's entry points and runs them;
 //! `codegen` emits one entry point (statements, control flow, bounds checks,
 //! the trap block), `expr` its expressions (arithmetic, comparisons,
-//! conversions, canonical NaNs), `counts` the operation counting.
+//! conversions, canonical NaNs), `counts` the operation counting, `ranges`
+//! the value ranges of integer locals (bounds checks that cannot fail are
+//! left out).
 //!
 //! Invariant: for every verified kernel, memory image and invocation, `run`
 //! leaves the same memory, packets and trap as `crate::interp::Interpreter`
@@ -38,6 +42,7 @@
 mod codegen;
 mod counts;
 mod expr;
+mod ranges;
 
 use std::sync::Mutex;
 
