@@ -15,8 +15,13 @@ use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet};
 use snnc_compiler::lower::OVERFLOW_SPIKES;
 use snnc_compiler::partition::Role;
 
-use super::router::Routes;
+use snnc_compiler::partition::PacketKind;
+
+use super::router::{Dest, Routes};
 use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult, Shared, buffer};
+
+/// A packet for a core of another group, and where that core lives.
+pub(super) type Away = (Dest, Packet);
 
 /// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
 pub(super) struct Group {
@@ -31,7 +36,9 @@ pub(super) struct Group {
     /// The inbox being drained (reused, so that inboxes keep their capacity).
     pub(super) draining: Vec<Packet>,
     /// Packets for other groups, between the rounds of a batch's end.
-    pub(super) away: Vec<(usize, Packet)>,
+    pub(super) away: Vec<Away>,
+    /// Scratch room for sorting an inbox.
+    pub(super) scratch: Vec<Packet>,
     pub(super) counters: Counters,
     /// Operations of each core since its previous tick.
     pub(super) ops: Vec<OpCounts>,
@@ -41,17 +48,21 @@ pub(super) struct Group {
 
 impl Group {
     /// Runs one entry point on local core `l` and routes what it sent:
-    /// packets to this group go to its inboxes, others to `away`.
-    fn invoke(
-        &mut self,
-        sh: &Shared,
-        l: usize,
-        inv: Invocation,
-        away: &mut Vec<(usize, Packet)>,
-    ) -> Result<(), EmuError> {
+    /// packets to this group go to its inboxes, others to `away`. A core
+    /// whose kernel does not define the entry point is not called (the call
+    /// would do nothing), only counted and traced.
+    fn invoke(&mut self, sh: &Shared, l: usize, inv: Invocation, away: &mut Vec<Away>) -> Result<(), EmuError> {
         let core = self.cores[l];
+        let kernel = sh.kernel(core);
+        if !kernel.defines(inv.entry()) {
+            self.counters.invocations += 1;
+            if let Some(trace) = &mut self.trace {
+                trace[l].call(inv, &[]);
+            }
+            return Ok(());
+        }
         self.outbox.clear();
-        sh.kernel(core).run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
+        kernel.run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
         self.counters.invocations += 1;
         if let Some(trace) = &mut self.trace {
             trace[l].call(inv, &self.outbox);
@@ -59,32 +70,43 @@ impl Group {
         if self.outbox.is_empty() {
             return Ok(());
         }
+        self.route_outbox(sh, core, Counters::kind_sent(inv), away)
+    }
+
+    /// Routes what core `core` sent (the outbox, packets of one kind).
+    fn route_outbox(
+        &mut self,
+        sh: &Shared,
+        core: usize,
+        kind: PacketKind,
+        away: &mut Vec<Away>,
+    ) -> Result<(), EmuError> {
         let outbox = std::mem::take(&mut self.outbox);
-        let routed = self.route(sh, core, inv, &outbox, away);
+        let routed = self.route(sh, core, kind, &outbox, away);
         self.outbox = outbox;
         routed
     }
 
-    /// Routes what core `core` sent in one invocation.
+    /// Routes packets of one kind that core `core` sent.
     fn route(
         &mut self,
         sh: &Shared,
         core: usize,
-        inv: Invocation,
-        outbox: &[Packet],
-        away: &mut Vec<(usize, Packet)>,
+        kind: PacketKind,
+        packets: &[Packet],
+        away: &mut Vec<Away>,
     ) -> Result<(), EmuError> {
         let chip = sh.chip(core);
-        for &p in outbox {
-            self.counters.count_sent(inv);
+        self.counters.packets_sent[kind as usize] += packets.len() as u64;
+        for &p in packets {
             let (route, dests) = self.routes.get(&sh.router, &sh.place, chip, p.key)?;
             self.counters.router_lookups += u64::from(route.lookups);
             self.counters.chip_hops += u64::from(route.chip_hops);
-            for d in dests {
+            for &d in dests {
                 if d.group as usize == self.id {
                     self.inbox[d.pos as usize].push(p);
                 } else {
-                    away.push((d.core as usize, p));
+                    away.push((d, p));
                 }
             }
         }
@@ -92,8 +114,11 @@ impl Group {
     }
 
     /// Drains every inbox once (sorted by key); returns whether any packet
-    /// was handled.
-    pub(super) fn deliver(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<bool, EmuError> {
+    /// was handled. A core handles its whole inbox, then what its handlers
+    /// sent is routed, in the order sent (as if routed after each handler:
+    /// a handler's packets only reach inboxes, which nothing reads before
+    /// this core is done).
+    pub(super) fn deliver(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<bool, EmuError> {
         let mut any = false;
         for l in 0..self.cores.len() {
             if self.inbox[l].is_empty() {
@@ -105,23 +130,44 @@ impl Group {
             // and both vectors keep their capacity.
             let mut packets = std::mem::take(&mut self.draining);
             std::mem::swap(&mut packets, &mut self.inbox[l]);
-            // Arrivals are ascending runs (one per sender and flow): the
-            // stable sort merges runs, and (key, payload) is a total order.
-            packets.sort();
+            sort_inbox(&mut packets, &mut self.scratch);
             self.counters.packets_received += packets.len() as u64;
-            for p in &packets {
-                let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
-                self.invoke(sh, l, inv, away)?;
-            }
+            let handled = if self.trace.is_some() {
+                packets.iter().try_for_each(|p| {
+                    let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
+                    self.invoke(sh, l, inv, away)
+                })
+            } else {
+                self.handle_all(sh, l, &packets, away)
+            };
             packets.clear();
             self.draining = packets;
+            handled?;
         }
         Ok(any)
     }
 
+    /// Runs local core `l`'s packet handler on each of `packets`, then routes
+    /// what the handlers sent; a trap is reported after the packets sent
+    /// before it are routed (the order of errors of one call per packet).
+    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Packet], away: &mut Vec<Away>) -> Result<(), EmuError> {
+        let core = self.cores[l];
+        let kernel = sh.kernel(core);
+        self.outbox.clear();
+        let ran = kernel.run_packets(packets, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
+        self.counters.invocations += match &ran {
+            Ok(()) => packets.len(),
+            Err((i, _)) => *i,
+        } as u64;
+        if !self.outbox.is_empty() {
+            self.route_outbox(sh, core, PacketKind::Weight, away)?;
+        }
+        ran.map_err(|(_, trap)| trap.into())
+    }
+
     /// Delivers in rounds until no packet is left (a handler may send: the
     /// partial error sums travel up a population's slices between ticks).
-    fn settle(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
+    fn settle(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<(), EmuError> {
         while self.deliver(sh, away)? {}
         Ok(())
     }
@@ -129,12 +175,7 @@ impl Group {
     /// Runs every core's entry point (in slice order). A forward or backward
     /// tick also closes each core's operation count since its previous tick
     /// and records the busiest core's estimated cycles.
-    pub(super) fn tick(
-        &mut self,
-        sh: &Shared,
-        inv: Invocation,
-        away: &mut Vec<(usize, Packet)>,
-    ) -> Result<(), EmuError> {
+    pub(super) fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut Vec<Away>) -> Result<(), EmuError> {
         let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
         let mut busiest = 0;
         for l in 0..self.cores.len() {
@@ -192,7 +233,7 @@ impl Group {
         Ok(())
     }
 
-    fn no_crossing(&self, away: &[(usize, Packet)], copy: usize) -> Result<(), EmuError> {
+    fn no_crossing(&self, away: &[Away], copy: usize) -> Result<(), EmuError> {
         match away.first() {
             Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
             None => Ok(()),
@@ -225,7 +266,7 @@ impl Group {
 
     /// The forward ticks `0 .. T-1`, each after the previous tick's
     /// packets are delivered, and the delivery of the last tick's.
-    fn forward_phase(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
+    fn forward_phase(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<(), EmuError> {
         for n in 0..sh.program.steps as i32 {
             self.settle(sh, away)?;
             self.tick(sh, Invocation::TickForward { step: n }, away)?;
@@ -284,5 +325,103 @@ impl Group {
             buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
         let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
         Ok(SampleResult { first, loss })
+    }
+}
+
+/// Sorts an inbox by `(key, payload)`. Arrivals are ascending runs (one per
+/// sender and round, each made of whole flows in disjoint key ranges), so
+/// the runs are merged a block at a time: the run with the smallest head
+/// gives every packet up to the next smallest head in one copy (`scratch`
+/// holds the result while it is built). Runs that interleave packet by
+/// packet, or too many runs, fall back to a full sort. Both give the one
+/// sorted order, since `(key, payload)` is a total order.
+fn sort_inbox(packets: &mut Vec<Packet>, scratch: &mut Vec<Packet>) {
+    const MAX_RUNS: usize = 64;
+    let (mut heads, mut ends) = ([0usize; MAX_RUNS], [0usize; MAX_RUNS]);
+    let mut runs = 1;
+    for i in 1..packets.len() {
+        if packets[i] < packets[i - 1] {
+            if runs == MAX_RUNS {
+                packets.sort_unstable();
+                return;
+            }
+            ends[runs - 1] = i;
+            heads[runs] = i;
+            runs += 1;
+        }
+    }
+    if runs == 1 {
+        return;
+    }
+    ends[runs - 1] = packets.len();
+    // Beyond this many blocks, merging block by block costs more than a sort.
+    let max_blocks = packets.len() / 8 + MAX_RUNS;
+    scratch.clear();
+    for _ in 0..max_blocks {
+        let (mut first, mut second): (Option<usize>, Option<Packet>) = (None, None);
+        for r in 0..runs {
+            if heads[r] == ends[r] {
+                continue;
+            }
+            let head = packets[heads[r]];
+            match first {
+                Some(f) if head >= packets[heads[f]] => second = Some(second.map_or(head, |s| s.min(head))),
+                Some(f) => {
+                    second = Some(packets[heads[f]]);
+                    first = Some(r);
+                }
+                None => first = Some(r),
+            }
+        }
+        let Some(f) = first else {
+            std::mem::swap(packets, scratch);
+            return;
+        };
+        let run = &packets[heads[f]..ends[f]];
+        let take = second.map_or(run.len(), |s| run.partition_point(|p| *p <= s));
+        scratch.extend_from_slice(&run[..take]);
+        heads[f] += take;
+    }
+    packets.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(key: u32, payload: Option<u32>) -> Packet {
+        Packet { key, payload }
+    }
+
+    #[test]
+    fn inboxes_sort_as_a_full_sort_does() {
+        let cases: Vec<Vec<Packet>> = vec![
+            vec![],
+            vec![p(3, None)],
+            (0..10).map(|k| p(k, Some(k))).collect(),
+            // Runs that do not overlap, out of order.
+            [20..30, 0..10, 10..20].into_iter().flat_map(|r| r.map(|k| p(k, None))).collect(),
+            // Overlapping runs, equal keys with and without payloads.
+            vec![p(1, Some(2)), p(5, None), p(1, None), p(1, Some(1)), p(5, Some(0)), p(0, None)],
+            // More runs than the run table holds.
+            (0..200).rev().map(|k| p(k, None)).collect(),
+            // Runs of two flows each, the flows of all runs interleaved (a
+            // batch's gradients at the optimiser).
+            (0..22)
+                .flat_map(|c| {
+                    (0..5).map(move |i| p(c * 8 + i, None)).chain((0..3).map(move |i| p(1000 + c * 4 + i, None)))
+                })
+                .collect(),
+            // Runs interleaved packet by packet (more blocks than merged).
+            (0..2).flat_map(|r| (0..100).map(move |k| p(2 * k + r, Some(r)))).collect(),
+        ];
+        let mut scratch = Vec::new();
+        for case in cases {
+            let mut sorted = case.clone();
+            sorted.sort();
+            let mut got = case.clone();
+            sort_inbox(&mut got, &mut scratch);
+            assert_eq!(got, sorted, "{case:?}");
+        }
     }
 }

@@ -225,6 +225,7 @@ impl Emulator {
                 outbox: Vec::new(),
                 draining: Vec::new(),
                 away: Vec::new(),
+                scratch: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),
@@ -370,9 +371,9 @@ impl Emulator {
                 let mut away =
                     std::mem::take(if from < copies.len() { &mut copies[from].away } else { &mut opt_group.away });
                 for (dest, p) in away.drain(..) {
-                    let (g, pos) = sh.place[dest];
+                    let g = dest.group as usize;
                     let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
-                    to.inbox[pos].push(p);
+                    to.inbox[dest.pos as usize].push(p);
                 }
                 if from < copies.len() {
                     copies[from].away = away;

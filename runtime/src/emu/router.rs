@@ -29,10 +29,9 @@ pub(super) struct CachedRoute {
     pub(super) chip_hops: u32,
 }
 
-/// A destination core, with where it lives (its group and position there).
+/// A destination core: its group and position there.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Dest {
-    pub(super) core: u32,
     pub(super) group: u32,
     pub(super) pos: u32,
 }
@@ -202,7 +201,7 @@ impl Routes {
         };
         for &core in &walked.cores {
             let (group, pos) = place[core];
-            self.dests.push(Dest { core: core as u32, group: group as u32, pos: pos as u32 });
+            self.dests.push(Dest { group: group as u32, pos: pos as u32 });
         }
         self.cache.insert(chip, key, walked.mask, route);
         Ok(route)

@@ -178,6 +178,12 @@ impl JitKernel {
         &self.kernel
     }
 
+    /// Whether the kernel defines `entry` (invoking an entry point it does
+    /// not define does nothing).
+    pub fn defines(&self, entry: EntryPoint) -> bool {
+        self.entries[entry as usize].is_some()
+    }
+
     /// Runs one entry point on `memory`, appending sent packets to `outbox`
     /// and adding the executed operations to `counts`; same contract as
     /// `crate::interp::Interpreter::run`.
@@ -196,21 +202,56 @@ impl JitKernel {
         let mut record = TrapRecord::default();
         // SAFETY: the code was generated from a verified kernel: it touches
         // only buffer words inside the kernel's budget (every access is
-        // bounds-checked) and `memory` holds at least that many words; the
-        // outbox pointer is only used by `snnc_jit_send` during this call.
+        // bounds-checked or proven inside its buffer) and `memory` holds at
+        // least that many words; the outbox pointer is only used by
+        // `snnc_jit_send` during this call.
         let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
-        if status == 0 {
+        if status == 0 { Ok(()) } else { Err(self.trap(record)) }
+    }
+
+    /// Runs the `packet` entry point once per packet, in order: the same as
+    /// [`JitKernel::run`] with `Invocation::Packet` for each, without the
+    /// per-call checks. On a trap in the handler of packet `i`, `outbox`
+    /// holds what the handlers of packets `0 .. i` sent (as if each had been
+    /// run alone, the trapping one's sends dropped) and the result is
+    /// `Err((i, trap))`.
+    pub fn run_packets(
+        &self,
+        packets: &[Packet],
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+        counts: &mut OpCounts,
+    ) -> Result<(), (usize, Trap)> {
+        self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
+        let Some(code) = self.entries[EntryPoint::Packet as usize] else {
             return Ok(());
+        };
+        let mut record = TrapRecord::default();
+        let (memory, counts) = (memory.as_mut_ptr(), counts.0.as_mut_ptr());
+        for (i, p) in packets.iter().enumerate() {
+            let sent = outbox.len();
+            // SAFETY: as in `run`, for every call.
+            let status = unsafe { code(memory, outbox, &mut record, counts, p.key, p.payload.unwrap_or(0)) };
+            if status != 0 {
+                outbox.truncate(sent);
+                return Err((i, self.trap(record)));
+            }
         }
+        Ok(())
+    }
+
+    /// The trap a failed call reported in `record`.
+    #[cold]
+    fn trap(&self, record: TrapRecord) -> Trap {
         let kernel = self.kernel.name.clone();
-        Err(match i64::from(record.kind) {
+        match i64::from(record.kind) {
             TRAP_OUT_OF_BOUNDS => {
                 let b = &self.kernel.buffers[record.buffer as usize];
                 Trap::OutOfBounds { kernel, buffer: b.name.clone(), index: record.index, len: b.len }
             }
             TRAP_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero { kernel },
             _ => Trap::IntegerDivisionOverflow { kernel },
-        })
+        }
     }
 }
 
