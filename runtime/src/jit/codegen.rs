@@ -6,7 +6,7 @@ use std::mem::offset_of;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use snnc_compiler::kernel::{BufferId, Expr, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
+use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
 
 use super::ranges::Ranges;
 use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
@@ -31,15 +31,23 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) ranges: Ranges,
 }
 
-/// A scope of the count bookkeeping.
+/// A scope of the count bookkeeping: a block of statements, whose
+/// straight-line segments are tallied here at compile time.
 pub(super) enum Scope {
-    /// The top level of a loop body: its segments run once per iteration,
-    /// so their counts are tallied here at compile time and added, times
-    /// the trip count, once after the loop.
+    /// The top level of a loop body: it runs once per iteration, so its
+    /// tally is added, times the trip count, once after the loop.
     Loop(OpCounts),
-    /// A branch of an `if`: its segments are added where they end.
-    Branch,
+    /// The function's body or a branch of an `if`: it runs whole each time
+    /// it is entered (or traps, after which counts are unspecified), so its
+    /// tally is added once, at its end.
+    Once(OpCounts),
 }
+
+/// Loops with constant bounds and at most this many iterations are unrolled.
+const UNROLL_TRIPS: i64 = 8;
+/// ... when the unrolled body has at most this many statements and
+/// expression nodes.
+const UNROLL_SIZE: usize = 256;
 
 impl<'a, 'b> Gen<'a, 'b> {
     pub(super) fn emit(
@@ -87,7 +95,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             scopes: Vec::new(),
             ranges: Ranges::of_function(function),
         };
-        g.block(&function.body);
+        g.once(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
         g.b.ins().return_(&[ok]);
 
@@ -102,12 +110,21 @@ impl<'a, 'b> Gen<'a, 'b> {
         g.b.finalize(target);
     }
 
-    /// Emits a block; its last segment's counts are flushed at its end.
+    /// Emits a block; its last segment's counts go to its scope's tally.
     pub(super) fn block(&mut self, body: &[Stmt]) {
         for stmt in body {
             self.stmt(stmt);
         }
         self.flush_counts();
+    }
+
+    /// Emits a block that runs whole each time it is entered (a function
+    /// body, a branch), adding its tallied counts at its end.
+    fn once(&mut self, body: &[Stmt]) {
+        self.scopes.push(Scope::Once(OpCounts::default()));
+        self.block(body);
+        let Some(Scope::Once(tally)) = self.scopes.pop() else { unreachable!("the block's own scope") };
+        self.add_counts(&tally);
     }
 
     pub(super) fn stmt(&mut self, stmt: &Stmt) {
@@ -135,19 +152,34 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let else_block = self.b.create_block();
                 let merge = self.b.create_block();
                 self.b.ins().brif(c, then_block, &[], else_block, &[]);
-                self.scopes.push(Scope::Branch);
                 self.b.switch_to_block(then_block);
-                self.block(then_body);
+                self.once(then_body);
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(else_block);
-                self.block(else_body);
+                self.once(else_body);
                 self.b.ins().jump(merge, &[]);
-                self.scopes.pop();
                 self.b.switch_to_block(merge);
             }
             Stmt::For { var, start, end, body } => {
                 self.count(start);
                 self.count(end);
+                if let Some(first) = unrolled(start, end, body) {
+                    // Each copy of the body counts in the enclosing scope;
+                    // the loop's own compares, branches and increments are
+                    // known here.
+                    let trips = first.len() as u64;
+                    self.pending.add(OpClass::Compare, trips + 1);
+                    self.pending.add(OpClass::Branch, trips + 1);
+                    self.pending.add(OpClass::IntArith, trips);
+                    for i in first {
+                        let i = self.b.ins().iconst(types::I32, i64::from(i));
+                        self.b.def_var(self.vars[var.0 as usize], i);
+                        for stmt in body {
+                            self.stmt(stmt);
+                        }
+                    }
+                    return;
+                }
                 let first = self.expr(start);
                 let last = self.expr(end);
                 self.flush_counts();
@@ -251,4 +283,44 @@ impl<'a, 'b> Gen<'a, 'b> {
         let base = self.b.ins().iadd_imm_u(self.memory, offset);
         self.b.ins().iadd(base, scaled)
     }
+}
+
+/// The loop variable's values (as 32-bit patterns) when a loop is to be
+/// unrolled: constant bounds, a few iterations, a small body.
+fn unrolled(start: &Expr, end: &Expr, body: &[Stmt]) -> Option<Vec<u32>> {
+    let (ExprKind::Const(first), ExprKind::Const(last)) = (&start.kind, &end.kind) else { return None };
+    let (first, last) = match start.ty {
+        Ty::I32 => (i64::from(first.bits() as i32), i64::from(last.bits() as i32)),
+        _ => (i64::from(first.bits()), i64::from(last.bits())),
+    };
+    let trips = (last - first).max(0);
+    if trips > UNROLL_TRIPS || trips as usize * size(body) > UNROLL_SIZE {
+        return None;
+    }
+    Some((first..last).map(|i| i as u32).collect())
+}
+
+/// Statements and expression nodes of a block.
+fn size(body: &[Stmt]) -> usize {
+    fn expr(e: &Expr) -> usize {
+        1 + match &e.kind {
+            ExprKind::Const(_) | ExprKind::Local(_) => 0,
+            ExprKind::Load { index: a, .. } | ExprKind::Unary { arg: a, .. } | ExprKind::Convert { arg: a, .. } => {
+                expr(a)
+            }
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => expr(lhs) + expr(rhs),
+            ExprKind::Select { cond, then, otherwise } => expr(cond) + expr(then) + expr(otherwise),
+        }
+    }
+    body.iter()
+        .map(|s| {
+            1 + match s {
+                Stmt::Assign { value, .. } => expr(value),
+                Stmt::Store { index, value, .. } => expr(index) + expr(value),
+                Stmt::If { cond, then_body, else_body } => expr(cond) + size(then_body) + size(else_body),
+                Stmt::For { start, end, body, .. } => expr(start) + expr(end) + size(body),
+                Stmt::Send { key, payload } => expr(key) + payload.as_ref().map_or(0, expr),
+            }
+        })
+        .sum()
 }

@@ -1,6 +1,9 @@
-//! Operation counting in generated code: each straight-line segment's
-//! counts are summed at compile time and added once per executed segment; a
-//! loop's once after it, as trips x per-iteration counts.
+//! Operation counting in generated code: the counts of a block (a function
+//! body, a branch of an `if`) are summed at compile time over its
+//! straight-line segments and added once at its end, each time it runs; a
+//! loop body's are added once after the loop, as trips x per-iteration
+//! counts; a small loop with constant bounds is unrolled, its counts summed
+//! into the enclosing block's.
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use snnc_compiler::kernel::{Expr, ExprKind, OpClass, OpCounts};
@@ -8,20 +11,23 @@ use snnc_compiler::kernel::{Expr, ExprKind, OpClass, OpCounts};
 use super::codegen::{Gen, Scope};
 
 impl Gen<'_, '_> {
-    /// Ends the pending segment: its counts go to the enclosing loop's
-    /// tally, or are added to the counts array here.
+    /// Ends the pending segment: its counts go to the innermost scope's
+    /// tally.
     pub(super) fn flush_counts(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         match self.scopes.last_mut() {
-            Some(Scope::Loop(tally)) => tally.absorb(&pending),
-            Some(Scope::Branch) | None => {
-                for class in OpClass::ALL {
-                    let n = pending.get(class);
-                    if n != 0 {
-                        let n = self.b.ins().iconst(types::I64, n as i64);
-                        self.add_count(class, n);
-                    }
-                }
+            Some(Scope::Loop(tally) | Scope::Once(tally)) => tally.absorb(&pending),
+            None => unreachable!("every statement is inside the function body's scope"),
+        }
+    }
+
+    /// Adds constant counts to the counts array.
+    pub(super) fn add_counts(&mut self, counts: &OpCounts) {
+        for class in OpClass::ALL {
+            let n = counts.get(class);
+            if n != 0 {
+                let n = self.b.ins().iconst(types::I64, n as i64);
+                self.add_count(class, n);
             }
         }
     }
