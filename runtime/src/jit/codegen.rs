@@ -29,6 +29,10 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) scopes: Vec<Scope>,
     /// The intervals of the function's locals (bounds checks left out).
     pub(super) ranges: Ranges,
+    /// Index values checked against a buffer length (`value < len`) on
+    /// every path to the code being emitted: a later check of the same
+    /// value against a length at least as large cannot fail.
+    pub(super) checked: Vec<(Value, i64)>,
 }
 
 /// A scope of the count bookkeeping: a block of statements, whose
@@ -61,6 +65,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
+        b.seal_block(entry);
         let params = b.block_params(entry).to_vec();
         let (memory, outbox, trap_ptr, counts) = (params[0], params[1], params[2], params[3]);
         let mut vars = Vec::with_capacity(function.locals.len());
@@ -94,6 +99,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             pending: OpCounts::default(),
             scopes: Vec::new(),
             ranges: Ranges::of_function(function),
+            checked: Vec::new(),
         };
         g.once(&function.body);
         let ok = g.b.ins().iconst(types::I32, 0);
@@ -122,7 +128,10 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// body, a branch), adding its tallied counts at its end.
     fn once(&mut self, body: &[Stmt]) {
         self.scopes.push(Scope::Once(OpCounts::default()));
+        let checked = self.checked.len();
         self.block(body);
+        // What the block checked holds only inside it.
+        self.checked.truncate(checked);
         let Some(Scope::Once(tally)) = self.scopes.pop() else { unreachable!("the block's own scope") };
         self.add_counts(&tally);
     }
@@ -152,12 +161,18 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let else_block = self.b.create_block();
                 let merge = self.b.create_block();
                 self.b.ins().brif(c, then_block, &[], else_block, &[]);
+                // Blocks are sealed once all their predecessors are known, so
+                // that a variable read after a branch is the value it had
+                // before (what `checked` compares), not a new block parameter.
+                self.b.seal_block(then_block);
+                self.b.seal_block(else_block);
                 self.b.switch_to_block(then_block);
                 self.once(then_body);
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(else_block);
                 self.once(else_body);
                 self.b.ins().jump(merge, &[]);
+                self.b.seal_block(merge);
                 self.b.switch_to_block(merge);
             }
             Stmt::For { var, start, end, body } => {
@@ -197,14 +212,19 @@ impl<'a, 'b> Gen<'a, 'b> {
                 head.add(OpClass::Branch, 1);
                 let more = self.b.ins().icmp(below, i, last);
                 self.b.ins().brif(more, body_block, &[], exit, &[]);
+                self.b.seal_block(body_block);
+                self.b.seal_block(exit);
                 self.b.switch_to_block(body_block);
                 self.b.def_var(self.vars[var.0 as usize], i);
                 self.scopes.push(Scope::Loop(OpCounts::default()));
                 self.pending.add(OpClass::IntArith, 1);
+                let checked = self.checked.len();
                 self.block(body);
+                self.checked.truncate(checked);
                 let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else { unreachable!("the loop's own scope") };
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(header, &[BlockArg::Value(next)]);
+                self.b.seal_block(header);
                 self.b.switch_to_block(exit);
                 let trips = self.trips(start.ty, first, last);
                 self.add_loop_counts(&per_iteration, &head, trips);
@@ -255,6 +275,8 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.set_cold_block(cold);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, cold, &[], cont, &[]);
+        self.b.seal_block(cold);
+        self.b.seal_block(cont);
         self.b.switch_to_block(cold);
         let kind = self.b.ins().iconst(types::I32, kind);
         let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
@@ -269,14 +291,18 @@ impl<'a, 'b> Gen<'a, 'b> {
     }
 
     /// The address of `buffer[index]` (`value` is `index`'s value), after
-    /// its bounds check unless `index`'s range lies inside the buffer.
+    /// its bounds check unless `index`'s range lies inside the buffer or the
+    /// same value passed a check against a length at most `buffer`'s on
+    /// every path here.
     pub(super) fn address(&mut self, buffer: BufferId, index: &Expr, value: Value) -> Value {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let (len, offset) = (i64::from(b.len), i64::from(b.offset));
-        let inside = matches!(self.ranges.of(index), Some((lo, hi)) if lo >= 0 && hi < len);
+        let inside = matches!(self.ranges.of(index), Some((lo, hi)) if lo >= 0 && hi < len)
+            || self.checked.iter().any(|&(v, l)| v == value && l <= len);
         if !inside {
             let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, value, len);
             self.trap_if(bad, TRAP_OUT_OF_BOUNDS, buffer.0, Some((value, index.ty)));
+            self.checked.push((value, len));
         }
         let wide = self.b.ins().uextend(self.ptr, value);
         let scaled = self.b.ins().ishl_imm_u(wide, 2);
