@@ -37,6 +37,13 @@ impl Gen<'_, '_> {
             {
                 let (a, _) = self.expr_raw(lhs);
                 let (b, _) = self.expr_raw(rhs);
+                // `c + x` and `c * x` give the bits of `x + c` and `x * c`
+                // (a NaN's payload aside, which is canonicalised where
+                // observed); a constant right operand can be a memory operand.
+                let constant = |e: &Expr| matches!(e.kind, ExprKind::Const(_));
+                if matches!(op, BinaryOp::Add | BinaryOp::Mul) && constant(lhs) && !constant(rhs) {
+                    return (self.binary(*op, lhs.ty, b, a), true);
+                }
                 (self.binary(*op, lhs.ty, a, b), true)
             }
             ExprKind::Unary { op: UnaryOp::Sqrt, arg } => {
