@@ -21,7 +21,32 @@ use super::router::{Dest, Routes};
 use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult, Shared, buffer};
 
 /// A packet for a core of another group, and where that core lives.
-pub(super) type Away = (Dest, Packet);
+pub(super) type Parcel = (Dest, Packet);
+
+/// Where a group puts the packets it sends to other groups.
+pub(super) trait Away {
+    fn send(&mut self, to: Dest, p: Packet);
+}
+
+/// Collected, to be posted after the round (groups that run in parallel).
+impl Away for Vec<Parcel> {
+    #[inline]
+    fn send(&mut self, to: Dest, p: Packet) {
+        self.push((to, p));
+    }
+}
+
+/// Straight into the inboxes of `groups` (indexed by group id): for a
+/// group that runs while the groups it sends to wait (the optimiser PEs
+/// after the copies).
+pub(super) struct Inboxes<'a>(pub(super) &'a mut [Group]);
+
+impl Away for Inboxes<'_> {
+    #[inline]
+    fn send(&mut self, to: Dest, p: Packet) {
+        self.0[to.group as usize].inbox[to.pos as usize].push(p);
+    }
+}
 
 /// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
 pub(super) struct Group {
@@ -36,7 +61,7 @@ pub(super) struct Group {
     /// The inbox being drained (reused, so that inboxes keep their capacity).
     pub(super) draining: Vec<Packet>,
     /// Packets for other groups, between the rounds of a batch's end.
-    pub(super) away: Vec<Away>,
+    pub(super) away: Vec<Parcel>,
     /// Scratch room for sorting an inbox.
     pub(super) scratch: Vec<Packet>,
     pub(super) counters: Counters,
@@ -51,7 +76,7 @@ impl Group {
     /// packets to this group go to its inboxes, others to `away`. A core
     /// whose kernel does not define the entry point is not called (the call
     /// would do nothing), only counted and traced.
-    fn invoke(&mut self, sh: &Shared, l: usize, inv: Invocation, away: &mut Vec<Away>) -> Result<(), EmuError> {
+    fn invoke(&mut self, sh: &Shared, l: usize, inv: Invocation, away: &mut impl Away) -> Result<(), EmuError> {
         let core = self.cores[l];
         let kernel = sh.kernel(core);
         if !kernel.defines(inv.entry()) {
@@ -79,7 +104,7 @@ impl Group {
         sh: &Shared,
         core: usize,
         kind: PacketKind,
-        away: &mut Vec<Away>,
+        away: &mut impl Away,
     ) -> Result<(), EmuError> {
         let outbox = std::mem::take(&mut self.outbox);
         let routed = self.route(sh, core, kind, &outbox, away);
@@ -94,7 +119,7 @@ impl Group {
         core: usize,
         kind: PacketKind,
         packets: &[Packet],
-        away: &mut Vec<Away>,
+        away: &mut impl Away,
     ) -> Result<(), EmuError> {
         let chip = sh.chip(core);
         self.counters.packets_sent[kind as usize] += packets.len() as u64;
@@ -106,7 +131,7 @@ impl Group {
                 if d.group as usize == self.id {
                     self.inbox[d.pos as usize].push(p);
                 } else {
-                    away.push((d, p));
+                    away.send(d, p);
                 }
             }
         }
@@ -118,7 +143,7 @@ impl Group {
     /// sent is routed, in the order sent (as if routed after each handler:
     /// a handler's packets only reach inboxes, which nothing reads before
     /// this core is done).
-    pub(super) fn deliver(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<bool, EmuError> {
+    pub(super) fn deliver(&mut self, sh: &Shared, away: &mut impl Away) -> Result<bool, EmuError> {
         let mut any = false;
         for l in 0..self.cores.len() {
             if self.inbox[l].is_empty() {
@@ -150,7 +175,7 @@ impl Group {
     /// Runs local core `l`'s packet handler on each of `packets`, then routes
     /// what the handlers sent; a trap is reported after the packets sent
     /// before it are routed (the order of errors of one call per packet).
-    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Packet], away: &mut Vec<Away>) -> Result<(), EmuError> {
+    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Packet], away: &mut impl Away) -> Result<(), EmuError> {
         let core = self.cores[l];
         let kernel = sh.kernel(core);
         self.outbox.clear();
@@ -167,7 +192,7 @@ impl Group {
 
     /// Delivers in rounds until no packet is left (a handler may send: the
     /// partial error sums travel up a population's slices between ticks).
-    fn settle(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<(), EmuError> {
+    fn settle(&mut self, sh: &Shared, away: &mut impl Away) -> Result<(), EmuError> {
         while self.deliver(sh, away)? {}
         Ok(())
     }
@@ -175,7 +200,7 @@ impl Group {
     /// Runs every core's entry point (in slice order). A forward or backward
     /// tick also closes each core's operation count since its previous tick
     /// and records the busiest core's estimated cycles.
-    pub(super) fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut Vec<Away>) -> Result<(), EmuError> {
+    pub(super) fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut impl Away) -> Result<(), EmuError> {
         let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
         let mut busiest = 0;
         for l in 0..self.cores.len() {
@@ -233,7 +258,7 @@ impl Group {
         Ok(())
     }
 
-    fn no_crossing(&self, away: &[Away], copy: usize) -> Result<(), EmuError> {
+    fn no_crossing(&self, away: &[Parcel], copy: usize) -> Result<(), EmuError> {
         match away.first() {
             Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
             None => Ok(()),
@@ -266,7 +291,7 @@ impl Group {
 
     /// The forward ticks `0 .. T-1`, each after the previous tick's
     /// packets are delivered, and the delivery of the last tick's.
-    fn forward_phase(&mut self, sh: &Shared, away: &mut Vec<Away>) -> Result<(), EmuError> {
+    fn forward_phase(&mut self, sh: &Shared, away: &mut impl Away) -> Result<(), EmuError> {
         for n in 0..sh.program.steps as i32 {
             self.settle(sh, away)?;
             self.tick(sh, Invocation::TickForward { step: n }, away)?;

@@ -64,7 +64,7 @@ use snnc_compiler::route::RoutingTables;
 pub use counters::{CostModel, Counters};
 pub use trace::{PeEvent, PeTrace};
 
-use copy::Group;
+use copy::{Group, Inboxes};
 use router::{Router, Routes};
 
 use crate::jit::{JitError, JitKernel};
@@ -345,11 +345,12 @@ impl Emulator {
             self.groups[opt].trace_write(l, sh.kernel(core).kernel(), "hyper");
         }
         // Copies run their `end_of_batch` and deliveries in parallel, each
-        // collecting what leaves it; the optimiser PEs run after them. Inboxes
-        // are drained sorted, so the order packets arrive in does not matter.
+        // collecting what leaves it; the optimiser PEs run after them, what
+        // they send going straight into the copies' inboxes. Inboxes are
+        // drained sorted, so the order packets arrive in does not matter.
         let (copies, opt_group) = self.groups.split_at_mut(opt);
         let opt_group = &mut opt_group[0];
-        // Runs `inv` (or a delivery) on one group; what leaves it waits in
+        // Runs `inv` (or a delivery) on one copy; what leaves it waits in
         // its `away` buffer.
         let run = |g: &mut Group, inv: Option<Invocation>| -> Result<bool, EmuError> {
             let mut away = std::mem::take(&mut g.away);
@@ -362,24 +363,24 @@ impl Emulator {
         };
         let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
             let any: Vec<bool> = copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?;
-            Ok::<_, EmuError>(run(opt_group, inv)? | any.contains(&true))
+            let mut inboxes = Inboxes(copies);
+            let opt_any = match inv {
+                Some(inv) => opt_group.tick(sh, inv, &mut inboxes).map(|()| true),
+                None => opt_group.deliver(sh, &mut inboxes),
+            };
+            Ok::<_, EmuError>(opt_any? | any.contains(&true))
         };
-        // Moves every group's `away` packets into their destinations'
+        // Moves every copy's `away` packets into their destinations'
         // inboxes.
         let post = |copies: &mut [Group], opt_group: &mut Group| {
-            for from in 0..=copies.len() {
-                let mut away =
-                    std::mem::take(if from < copies.len() { &mut copies[from].away } else { &mut opt_group.away });
+            for from in 0..copies.len() {
+                let mut away = std::mem::take(&mut copies[from].away);
                 for (dest, p) in away.drain(..) {
                     let g = dest.group as usize;
                     let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
                     to.inbox[dest.pos as usize].push(p);
                 }
-                if from < copies.len() {
-                    copies[from].away = away;
-                } else {
-                    opt_group.away = away;
-                }
+                copies[from].away = away;
             }
         };
         step(copies, opt_group, Some(Invocation::EndOfBatch))?;

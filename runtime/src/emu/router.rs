@@ -56,6 +56,7 @@ struct RouteCache {
 }
 
 impl RouteCache {
+    #[inline]
     fn get(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
         if let Some((c, lo, hi, route)) = self.last
             && c == chip
@@ -64,6 +65,11 @@ impl RouteCache {
         {
             return Some(route);
         }
+        self.search(chip, key)
+    }
+
+    /// [`RouteCache::get`] past the last hit's range.
+    fn search(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
         if let Some(ranges) = self.ranges.get(usize::from(chip.0)) {
             let i = ranges.partition_point(|r| r.1 < key);
             if let Some(&(lo, hi, route)) = ranges.get(i)
