@@ -3,17 +3,30 @@
 //! observed.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types};
 use snnc_compiler::kernel::{BinaryOp, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Ty, UnaryOp};
 
 use super::codegen::Gen;
 use super::{TRAP_DIVISION_BY_ZERO, TRAP_DIVISION_OVERFLOW, cl_type};
 
 impl Gen<'_, '_> {
+    /// `x`, or the canonical NaN if `x` is a NaN: a compare and a branch to
+    /// a cold block that supplies the constant, so the path taken (no NaN)
+    /// does not materialise it.
     pub(super) fn canonical(&mut self, x: Value) -> Value {
         let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let fix = self.b.create_block();
+        self.b.set_cold_block(fix);
+        let cont = self.b.create_block();
+        let out = self.b.append_block_param(cont, types::F32);
+        self.b.ins().brif(nan, fix, &[], cont, &[BlockArg::Value(x)]);
+        self.b.seal_block(fix);
+        self.b.switch_to_block(fix);
         let canonical = self.b.ins().f32const(f32::from_bits(CANONICAL_NAN));
-        self.b.ins().select(nan, canonical, x)
+        self.b.ins().jump(cont, &[BlockArg::Value(canonical)]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+        out
     }
 
     /// An expression's value, with every NaN the IR's canonical NaN.

@@ -21,7 +21,9 @@
 //! How the IR's semantics map to Cranelift: `f32` arithmetic uses
 //! `fadd/fsub/fmul/fdiv/sqrt` (never fused), and a NaN result is replaced by
 //! the canonical NaN where the value is observed bit for bit (see
-//! `Gen::expr_raw`: the same bits as after every operation, fewer selects); `neg`/`abs` are `fneg`/`fabs` (sign
+//! `Gen::expr_raw`: the same bits as after every operation, fewer checks;
+//! the constant comes from a cold block, so the path taken is a compare and a
+//! branch); `neg`/`abs` are `fneg`/`fabs` (sign
 //! bit only); `min`/`max` are a compare and `select`; `f32 -> i32/u32` is
 //! `fcvt_to_sint_sat`/`fcvt_to_uint_sat` (truncating, saturating, NaN -> 0,
 //! as Rust's `as`); shifts use Cranelift's modulo-32 amount; `bool` is an `i8`
@@ -260,5 +262,37 @@ fn cl_type(ty: Ty) -> types::Type {
         Ty::F32 => types::F32,
         Ty::I32 | Ty::U32 => types::I32,
         Ty::Bool => types::I8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snnc_compiler::kernel::{CANONICAL_NAN, Expr, FunctionBuilder, KernelBuilder};
+
+    /// Every NaN an f32 operation gives is stored as the canonical NaN,
+    /// whatever the payload of its operands or the one the host CPU makes.
+    #[test]
+    fn stored_nans_are_canonical() {
+        let mut k = KernelBuilder::new("canonical");
+        let b = k.buffer("b", Ty::F32, 4);
+        let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+        f.store(b, Expr::u32(1), b.at(Expr::u32(0)) * Expr::f32(1.0));
+        f.store(b, Expr::u32(2), Expr::f32(2.0) * b.at(Expr::u32(0)) + Expr::f32(1.0));
+        f.store(b, Expr::u32(3), b.at(Expr::u32(1)) - b.at(Expr::u32(1)));
+        k.define(f.finish());
+        let kernel = k.finish();
+        let jit = JitKernel::compile(&kernel).expect("compiles");
+        for (input, third) in [(0xffc0_0001u32, CANONICAL_NAN), (0x7f80_0000, CANONICAL_NAN), (0x3f80_0000, 0)] {
+            let mut memory = vec![0; kernel.memory_words()];
+            memory[0] = input;
+            jit.run(Invocation::TickForward { step: 0 }, &mut memory, &mut Vec::new(), &mut OpCounts::default())
+                .expect("runs");
+            let nan = f32::from_bits(input).is_nan();
+            assert_eq!(memory[1], if nan { CANONICAL_NAN } else { input }, "{input:#x} * 1");
+            assert_eq!(memory[2] == CANONICAL_NAN, nan, "2 * {input:#x} + 1");
+            // inf - inf is the host's default NaN before canonicalisation.
+            assert_eq!(memory[3], third, "{input:#x}: x - x");
+        }
     }
 }
