@@ -17,22 +17,29 @@ use snnc_compiler::partition::Role;
 
 use snnc_compiler::partition::PacketKind;
 
-use super::router::{Dest, Routes};
+use super::router::{Dest, Hit, Routes};
 use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult, Shared, buffer};
-
-/// A packet for a core of another group, and where that core lives.
-pub(super) type Parcel = (Dest, Packet);
 
 /// Where a group puts the packets it sends to other groups.
 pub(super) trait Away {
-    fn send(&mut self, to: Dest, p: Packet);
+    /// `packets`, in order, for the core `to`.
+    fn send(&mut self, to: Dest, packets: &[Packet]);
 }
 
-/// Collected, to be posted after the round (groups that run in parallel).
-impl Away for Vec<Parcel> {
+/// Packets collected to be posted after the round (by groups that run in
+/// parallel): runs of packets for one core each.
+#[derive(Default)]
+pub(super) struct Parcels {
+    /// `(core, first packet, packets)`.
+    pub(super) runs: Vec<(Dest, u32, u32)>,
+    pub(super) packets: Vec<Packet>,
+}
+
+impl Away for Parcels {
     #[inline]
-    fn send(&mut self, to: Dest, p: Packet) {
-        self.push((to, p));
+    fn send(&mut self, to: Dest, packets: &[Packet]) {
+        self.runs.push((to, self.packets.len() as u32, packets.len() as u32));
+        self.packets.extend_from_slice(packets);
     }
 }
 
@@ -43,8 +50,8 @@ pub(super) struct Inboxes<'a>(pub(super) &'a mut [Group]);
 
 impl Away for Inboxes<'_> {
     #[inline]
-    fn send(&mut self, to: Dest, p: Packet) {
-        self.0[to.group as usize].inbox[to.pos as usize].push(p);
+    fn send(&mut self, to: Dest, packets: &[Packet]) {
+        self.0[to.group as usize].inbox[to.pos as usize].extend_from_slice(packets);
     }
 }
 
@@ -61,7 +68,7 @@ pub(super) struct Group {
     /// The inbox being drained (reused, so that inboxes keep their capacity).
     pub(super) draining: Vec<Packet>,
     /// Packets for other groups, between the rounds of a batch's end.
-    pub(super) away: Vec<Parcel>,
+    pub(super) away: Parcels,
     /// Scratch room for sorting an inbox.
     pub(super) scratch: Vec<Packet>,
     pub(super) counters: Counters,
@@ -112,7 +119,9 @@ impl Group {
         routed
     }
 
-    /// Routes packets of one kind that core `core` sent.
+    /// Routes packets of one kind that core `core` sent. Consecutive
+    /// packets in one cached key range take one route: each destination gets
+    /// them as one run, in order (as one at a time would give them).
     fn route(
         &mut self,
         sh: &Shared,
@@ -123,17 +132,21 @@ impl Group {
     ) -> Result<(), EmuError> {
         let chip = sh.chip(core);
         self.counters.packets_sent[kind as usize] += packets.len() as u64;
-        for &p in packets {
-            let (route, dests) = self.routes.get(&sh.router, &sh.place, chip, p.key)?;
-            self.counters.router_lookups += u64::from(route.lookups);
-            self.counters.chip_hops += u64::from(route.chip_hops);
+        let mut i = 0;
+        while i < packets.len() {
+            let Hit { route, lo, hi, dests } = self.routes.get(&sh.router, &sh.place, chip, packets[i].key)?;
+            let run = 1 + packets[i + 1..].iter().take_while(|p| lo <= p.key && p.key <= hi).count();
+            let run_packets = &packets[i..i + run];
+            self.counters.router_lookups += u64::from(route.lookups) * run as u64;
+            self.counters.chip_hops += u64::from(route.chip_hops) * run as u64;
             for &d in dests {
                 if d.group as usize == self.id {
-                    self.inbox[d.pos as usize].push(p);
+                    self.inbox[d.pos as usize].extend_from_slice(run_packets);
                 } else {
-                    away.send(d, p);
+                    away.send(d, run_packets);
                 }
             }
+            i += run;
         }
         Ok(())
     }
@@ -258,9 +271,9 @@ impl Group {
         Ok(())
     }
 
-    fn no_crossing(&self, away: &[Parcel], copy: usize) -> Result<(), EmuError> {
-        match away.first() {
-            Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
+    fn no_crossing(&self, away: &Parcels, copy: usize) -> Result<(), EmuError> {
+        match away.packets.first() {
+            Some(p) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
             None => Ok(()),
         }
     }
@@ -270,7 +283,7 @@ impl Group {
     pub(super) fn run_forward(&mut self, sh: &Shared, input: SampleInput) -> Result<Vec<FirstSpikes>, EmuError> {
         let t = sh.program.steps as i32;
         self.write_input(sh, input)?;
-        let mut away = Vec::new();
+        let mut away = Parcels::default();
         self.forward_phase(sh, &mut away)?;
         self.no_crossing(&away, 0)?;
         let mut out: Vec<FirstSpikes> = Vec::new();
@@ -333,7 +346,7 @@ impl Group {
     ) -> Result<SampleResult, EmuError> {
         let t = sh.program.steps as i32;
         let loss_core = self.write_input(sh, input)?;
-        let mut away = Vec::new();
+        let mut away = Parcels::default();
         self.forward_phase(sh, &mut away)?;
         for n in (0..t - 1).rev() {
             self.settle(sh, &mut away)?;

@@ -224,7 +224,7 @@ impl Emulator {
                 routes: Routes::default(),
                 outbox: Vec::new(),
                 draining: Vec::new(),
-                away: Vec::new(),
+                away: copy::Parcels::default(),
                 scratch: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
@@ -253,7 +253,7 @@ impl Emulator {
         let shared = Shared { program, jits, router, place, cost: CostModel::default() };
         let mut emu = Emulator { shared, groups, jit_seconds };
         for g in &mut emu.groups {
-            let mut away = Vec::new();
+            let mut away = copy::Parcels::default();
             g.tick(&emu.shared, Invocation::Init, &mut away)?;
         }
         Ok(emu)
@@ -375,11 +375,14 @@ impl Emulator {
         let post = |copies: &mut [Group], opt_group: &mut Group| {
             for from in 0..copies.len() {
                 let mut away = std::mem::take(&mut copies[from].away);
-                for (dest, p) in away.drain(..) {
+                for &(dest, start, len) in &away.runs {
                     let g = dest.group as usize;
                     let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
-                    to.inbox[dest.pos as usize].push(p);
+                    to.inbox[dest.pos as usize]
+                        .extend_from_slice(&away.packets[start as usize..(start + len) as usize]);
                 }
+                away.runs.clear();
+                away.packets.clear();
                 copies[from].away = away;
             }
         };

@@ -56,39 +56,43 @@ struct RouteCache {
 }
 
 impl RouteCache {
+    /// The route of `key` sent on `chip`, with the key range `lo ..= hi`
+    /// that shares it (`key` alone for a key cached alone).
     #[inline]
-    fn get(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
+    fn get(&mut self, chip: ChipId, key: u32) -> Option<(CachedRoute, u32, u32)> {
         if let Some((c, lo, hi, route)) = self.last
             && c == chip
             && lo <= key
             && key <= hi
         {
-            return Some(route);
+            return Some((route, lo, hi));
         }
         self.search(chip, key)
     }
 
     /// [`RouteCache::get`] past the last hit's range.
-    fn search(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
+    fn search(&mut self, chip: ChipId, key: u32) -> Option<(CachedRoute, u32, u32)> {
         if let Some(ranges) = self.ranges.get(usize::from(chip.0)) {
             let i = ranges.partition_point(|r| r.1 < key);
             if let Some(&(lo, hi, route)) = ranges.get(i)
                 && lo <= key
             {
                 self.last = Some((chip, lo, hi, route));
-                return Some(route);
+                return Some((route, lo, hi));
             }
         }
         if self.keys.is_empty() {
             return None;
         }
-        self.keys.get(&cache_key(chip, key)).copied()
+        self.keys.get(&cache_key(chip, key)).map(|&route| (route, key, key))
     }
 
-    fn insert(&mut self, chip: ChipId, key: u32, mask: u32, route: CachedRoute) {
+    /// Caches `route`, walked for `key` on `chip` through entries whose
+    /// masks' union is `mask`; returns the key range it was cached for.
+    fn insert(&mut self, chip: ChipId, key: u32, mask: u32, route: CachedRoute) -> (u32, u32) {
         if mask.leading_ones() + mask.trailing_zeros() != u32::BITS {
             self.keys.insert(cache_key(chip, key), route);
-            return;
+            return (key, key);
         }
         let c = usize::from(chip.0);
         if self.ranges.len() <= c {
@@ -98,6 +102,7 @@ impl RouteCache {
         let ranges = &mut self.ranges[c];
         let i = ranges.partition_point(|r| r.1 < lo);
         ranges.insert(i, (lo, hi, route));
+        (lo, hi)
     }
 }
 
@@ -162,6 +167,14 @@ impl Router {
     }
 }
 
+/// A route found for a key: the keys `lo ..= hi` take it too.
+pub(super) struct Hit<'a> {
+    pub(super) route: CachedRoute,
+    pub(super) lo: u32,
+    pub(super) hi: u32,
+    pub(super) dests: &'a [Dest],
+}
+
 /// One group's routes: the cache and the destinations of its routes.
 #[derive(Default)]
 pub(super) struct Routes {
@@ -171,9 +184,10 @@ pub(super) struct Routes {
 }
 
 impl Routes {
-    /// The route of `key` sent on `chip` and its destinations: cached, or
-    /// walked through the tables (and cached) the first time. `place` maps a
-    /// core index to its group and position there.
+    /// The route of `key` sent on `chip`, the key range `lo ..= hi` that
+    /// takes the same route, and its destinations: cached, or walked through
+    /// the tables (and cached) the first time. `place` maps a core index to
+    /// its group and position there.
     #[inline]
     pub(super) fn get(
         &mut self,
@@ -181,12 +195,12 @@ impl Routes {
         place: &[(usize, usize)],
         chip: ChipId,
         key: u32,
-    ) -> Result<(CachedRoute, &[Dest]), EmuError> {
-        let route = match self.cache.get(chip, key) {
-            Some(r) => r,
+    ) -> Result<Hit<'_>, EmuError> {
+        let (route, lo, hi) = match self.cache.get(chip, key) {
+            Some(hit) => hit,
             None => self.walk(router, place, chip, key)?,
         };
-        Ok((route, &self.dests[route.start as usize..(route.start + route.len) as usize]))
+        Ok(Hit { route, lo, hi, dests: &self.dests[route.start as usize..(route.start + route.len) as usize] })
     }
 
     /// Walks the routers for `key` sent on `chip` and caches the route.
@@ -197,7 +211,7 @@ impl Routes {
         place: &[(usize, usize)],
         chip: ChipId,
         key: u32,
-    ) -> Result<CachedRoute, EmuError> {
+    ) -> Result<(CachedRoute, u32, u32), EmuError> {
         let walked = router.walk(chip, key)?;
         let route = CachedRoute {
             start: self.dests.len() as u32,
@@ -209,7 +223,7 @@ impl Routes {
             let (group, pos) = place[core];
             self.dests.push(Dest { group: group as u32, pos: pos as u32 });
         }
-        self.cache.insert(chip, key, walked.mask, route);
-        Ok(route)
+        let (lo, hi) = self.cache.insert(chip, key, walked.mask, route);
+        Ok((route, lo, hi))
     }
 }
