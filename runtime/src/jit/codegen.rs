@@ -4,7 +4,9 @@
 use std::mem::offset_of;
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{
+    Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value, types,
+};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
 
@@ -18,9 +20,12 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) vars: Vec<Variable>,
     pub(super) send: FuncRef,
     pub(super) ptr: types::Type,
-    pub(super) memory: Value,
-    pub(super) outbox: Value,
-    pub(super) counts: Value,
+    /// The memory, outbox and counts pointers: variables, reloaded from
+    /// `saved` after every call, so that no value lives across a call.
+    pub(super) memory: Variable,
+    pub(super) outbox: Variable,
+    pub(super) counts: Variable,
+    pub(super) saved: StackSlot,
     pub(super) trap_block: Block,
     /// Operations of the current straight-line segment not yet added to
     /// `counts`; empty at every control-flow edge.
@@ -67,7 +72,14 @@ impl<'a, 'b> Gen<'a, 'b> {
         b.switch_to_block(entry);
         b.seal_block(entry);
         let params = b.block_params(entry).to_vec();
-        let (memory, outbox, trap_ptr, counts) = (params[0], params[1], params[2], params[3]);
+        let (memory_ptr, outbox_ptr, trap_ptr, counts_ptr) = (params[0], params[1], params[2], params[3]);
+        let saved = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 24, 3));
+        let [memory, outbox, counts] = [(memory_ptr, 0), (outbox_ptr, 8), (counts_ptr, 16)].map(|(v, at)| {
+            b.ins().stack_store(ptr, v, saved, at);
+            let var = b.declare_var(ptr);
+            b.def_var(var, v);
+            var
+        });
         let mut vars = Vec::with_capacity(function.locals.len());
         let nparams = function.entry.params().len();
         for (i, local) in function.locals.iter().enumerate() {
@@ -95,6 +107,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             memory,
             outbox,
             counts,
+            saved,
             trap_block,
             pending: OpCounts::default(),
             scopes: Vec::new(),
@@ -244,7 +257,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                     }
                     None => (self.b.ins().iconst(types::I32, 0), self.b.ins().iconst(types::I32, 0)),
                 };
-                self.b.ins().call(self.send, &[self.outbox, key, bits, has]);
+                let outbox = self.b.use_var(self.outbox);
+                self.b.ins().call(self.send, &[outbox, key, bits, has]);
+                for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
+                    let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
+                    self.b.def_var(var, v);
+                }
             }
         }
     }
@@ -306,7 +324,8 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
         let wide = self.b.ins().uextend(self.ptr, value);
         let scaled = self.b.ins().ishl_imm_u(wide, 2);
-        let base = self.b.ins().iadd_imm_u(self.memory, offset);
+        let memory = self.b.use_var(self.memory);
+        let base = self.b.ins().iadd_imm_u(memory, offset);
         self.b.ins().iadd(base, scaled)
     }
 }

@@ -36,9 +36,10 @@ impl Gen<'_, '_> {
     pub(super) fn add_count(&mut self, class: OpClass, n: Value) {
         let offset = (8 * class as usize) as i32;
         let flags = MemFlagsData::trusted();
-        let old = self.b.ins().load(types::I64, flags, self.counts, offset);
+        let counts = self.b.use_var(self.counts);
+        let old = self.b.ins().load(types::I64, flags, counts, offset);
         let new = self.b.ins().iadd(old, n);
-        self.b.ins().store(flags, new, self.counts, offset);
+        self.b.ins().store(flags, new, counts, offset);
     }
 
     /// The counts of a finished loop: `per_iteration * trips + header *
