@@ -71,6 +71,8 @@ pub(super) struct Group {
     pub(super) away: Parcels,
     /// Scratch room for sorting an inbox.
     pub(super) scratch: Vec<Packet>,
+    /// Scratch room for an inbox as `(key, payload)` words.
+    pub(super) pairs: Vec<[u32; 2]>,
     pub(super) counters: Counters,
     /// Operations of each core since its previous tick.
     pub(super) ops: Vec<OpCounts>,
@@ -192,7 +194,7 @@ impl Group {
         let core = self.cores[l];
         let kernel = sh.kernel(core);
         self.outbox.clear();
-        let ran = kernel.run_packets(packets, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
+        let ran = kernel.run_packets(packets, &mut self.pairs, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
         self.counters.invocations += match &ran {
             Ok(()) => packets.len(),
             Err((i, _)) => *i,

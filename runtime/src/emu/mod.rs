@@ -226,6 +226,7 @@ impl Emulator {
                 draining: Vec::new(),
                 away: copy::Parcels::default(),
                 scratch: Vec::new(),
+                pairs: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),

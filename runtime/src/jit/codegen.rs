@@ -34,6 +34,9 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) scopes: Vec<Scope>,
     /// The intervals of the function's locals (bounds checks left out).
     pub(super) ranges: Ranges,
+    /// In a drain function, the index of the packet being handled (passed
+    /// to every send and reported with a trap).
+    pub(super) packet: Option<Variable>,
     /// Index values checked against a buffer length (`value < len`) on
     /// every path to the code being emitted: a later check of the same
     /// value against a length at least as large cannot fail.
@@ -66,6 +69,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         send: FuncRef,
         ptr: types::Type,
         target: cranelift_codegen::isa::TargetFrontendConfig,
+        drain: bool,
     ) {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -80,17 +84,51 @@ impl<'a, 'b> Gen<'a, 'b> {
             b.def_var(var, v);
             var
         });
-        let mut vars = Vec::with_capacity(function.locals.len());
+        let vars: Vec<Variable> = function.locals.iter().map(|local| b.declare_var(cl_type(local.ty))).collect();
+        // Locals start as the parameters, or zero.
+        let init_locals = |b: &mut FunctionBuilder, args: &[Value]| {
+            for (i, (local, &var)) in function.locals.iter().zip(&vars).enumerate() {
+                let init = match local.ty {
+                    _ if i < args.len() => args[i],
+                    Ty::F32 => b.ins().f32const(0.0),
+                    ty => b.ins().iconst(cl_type(ty), 0),
+                };
+                b.def_var(var, init);
+            }
+        };
         let nparams = function.entry.params().len();
-        for (i, local) in function.locals.iter().enumerate() {
-            let var = b.declare_var(cl_type(local.ty));
-            let init = match local.ty {
-                _ if i < nparams => params[4 + i],
-                Ty::F32 => b.ins().f32const(0.0),
-                ty => b.ins().iconst(cl_type(ty), 0),
-            };
-            b.def_var(var, init);
-            vars.push(var);
+        // A drain function: `(memory, outbox, trap, counts, packets, n)`, the
+        // body run once per `(key, payload)` pair of `packets`, each time on
+        // fresh locals.
+        let packet = drain.then(|| {
+            let (packets, n) = (params[4], params[5]);
+            let i = b.declare_var(types::I32);
+            let zero = b.ins().iconst(types::I32, 0);
+            b.def_var(i, zero);
+            let header = b.create_block();
+            let body = b.create_block();
+            let exit = b.create_block();
+            b.ins().jump(header, &[]);
+            b.switch_to_block(header);
+            let at = b.use_var(i);
+            let more = b.ins().icmp(IntCC::UnsignedLessThan, at, n);
+            b.ins().brif(more, body, &[], exit, &[]);
+            b.seal_block(body);
+            b.seal_block(exit);
+            b.switch_to_block(exit);
+            let ok = b.ins().iconst(types::I32, 0);
+            b.ins().return_(&[ok]);
+            b.switch_to_block(body);
+            let wide = b.ins().uextend(ptr, at);
+            let offset = b.ins().ishl_imm_u(wide, 3);
+            let pair = b.ins().iadd(packets, offset);
+            let key = b.ins().load(types::I32, MemFlagsData::trusted(), pair, 0);
+            let payload = b.ins().load(types::I32, MemFlagsData::trusted(), pair, 4);
+            init_locals(&mut b, &[key, payload][..nparams]);
+            (i, header)
+        });
+        if !drain {
+            init_locals(&mut b, &params[4..4 + nparams]);
         }
 
         let trap_block = b.create_block();
@@ -112,21 +150,40 @@ impl<'a, 'b> Gen<'a, 'b> {
             pending: OpCounts::default(),
             scopes: Vec::new(),
             ranges: Ranges::of_function(function),
+            packet: packet.map(|(i, _)| i),
             checked: Vec::new(),
         };
         g.once(&function.body);
-        let ok = g.b.ins().iconst(types::I32, 0);
-        g.b.ins().return_(&[ok]);
+        if let Some((i, header)) = packet {
+            let at = g.b.use_var(i);
+            let next = g.b.ins().iadd_imm_u(at, 1);
+            g.b.def_var(i, next);
+            g.b.ins().jump(header, &[]);
+            g.b.seal_block(header);
+        } else {
+            let ok = g.b.ins().iconst(types::I32, 0);
+            g.b.ins().return_(&[ok]);
+        }
 
         g.b.switch_to_block(trap_block);
         let flags = MemFlagsData::trusted();
         g.b.ins().store(flags, kind, trap_ptr, offset_of!(TrapRecord, kind) as i32);
         g.b.ins().store(flags, buffer, trap_ptr, offset_of!(TrapRecord, buffer) as i32);
         g.b.ins().store(flags, index, trap_ptr, offset_of!(TrapRecord, index) as i32);
+        let at = g.packet_index();
+        g.b.ins().store(flags, at, trap_ptr, offset_of!(TrapRecord, packet) as i32);
         let failed = g.b.ins().iconst(types::I32, 1);
         g.b.ins().return_(&[failed]);
         g.b.seal_all_blocks();
         g.b.finalize(target);
+    }
+
+    /// The index of the packet being handled: 0 outside a drain function.
+    fn packet_index(&mut self) -> Value {
+        match self.packet {
+            Some(i) => self.b.use_var(i),
+            None => self.b.ins().iconst(types::I32, 0),
+        }
     }
 
     /// Emits a block; its last segment's counts go to its scope's tally.
@@ -258,7 +315,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                     None => (self.b.ins().iconst(types::I32, 0), self.b.ins().iconst(types::I32, 0)),
                 };
                 let outbox = self.b.use_var(self.outbox);
-                self.b.ins().call(self.send, &[outbox, key, bits, has]);
+                let at = self.packet_index();
+                self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
                 for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
                     let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
                     self.b.def_var(var, v);

@@ -5,12 +5,17 @@
 //! signature and semantics (`crate::interp` is the reference).
 //!
 //! Each entry point becomes `extern "C" fn(memory: *mut u32, outbox: *mut
-//! Vec<Packet>, trap: *mut TrapRecord, counts: *mut u64, arg0: u32, arg1: u32)
+//! SendBuffer, trap: *mut TrapRecord, counts: *mut u64, arg0: u32, arg1: u32)
 //! -> u32`, returning 0 on success and 1 after a trap, whose kind, buffer and
-//! index it wrote to `trap`. Operation counts ([`OpClass`]) are summed at
-//! compile time per straight-line segment and added to `counts` once per
-//! executed segment (the interpreter counts node by node; the differential
-//! tests compare the two). `send` calls the host function [`snnc_jit_send`], registered with
+//! index it wrote to `trap`. The packet entry point is also compiled as a
+//! drain function `(memory, outbox, trap, counts, pairs: *const [u32; 2], n:
+//! u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
+//! fresh locals each time ([`JitKernel::run_packets`]: one host call per
+//! inbox). Operation counts ([`OpClass`]) are summed at compile time per
+//! block and added to `counts` once per executed block (the interpreter
+//! counts node by node; the differential tests compare the two). `send` calls
+//! the host function [`snnc_jit_send`] (with the index of the packet being
+//! drained, so that a trapping handler's sends can be dropped), registered with
 //! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
 //! and a branch to a cold block that sets the trap's arguments and jumps to
 //! the function's trap block, except where the index's value range (`ranges`:
@@ -75,23 +80,44 @@ pub struct TrapRecord {
     kind: u32,
     buffer: u32,
     index: i64,
+    /// In a drain function, the index of the packet whose handler trapped.
+    packet: u32,
 }
 
 const TRAP_OUT_OF_BOUNDS: i64 = 1;
 const TRAP_DIVISION_BY_ZERO: i64 = 2;
 const TRAP_DIVISION_OVERFLOW: i64 = 3;
 
-type EntryFn = unsafe extern "C" fn(*mut u32, *mut Vec<Packet>, *mut TrapRecord, *mut u64, u32, u32) -> u32;
+type EntryFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, u32, u32) -> u32;
+
+/// A packet entry point run on `n` `(key, payload)` pairs in turn.
+type DrainFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, *const [u32; 2], u32) -> u32;
+
+/// What compiled code sends into: the outbox, and where the sends of the
+/// packet handled last began (a drain function passes each send the index
+/// of the packet it handles).
+pub struct SendBuffer {
+    packets: Vec<Packet>,
+    /// The packet index of the last send.
+    packet: u32,
+    /// The outbox length before the first send of that packet.
+    start: usize,
+}
 
 /// The host side of `send`: appends a packet to the outbox.
 ///
 /// # Safety
-/// `outbox` is the `&mut Vec<Packet>` that [`JitKernel::run`] passed to the
-/// compiled entry point, valid and unaliased for the duration of the call.
-pub unsafe extern "C" fn snnc_jit_send(outbox: *mut Vec<Packet>, key: u32, payload: u32, has_payload: u32) {
-    let packet = Packet { key, payload: (has_payload != 0).then_some(payload) };
+/// `outbox` is the `SendBuffer` that [`JitKernel::run`] or
+/// [`JitKernel::run_packets`] passed to the compiled code, valid and
+/// unaliased for the duration of the call.
+pub unsafe extern "C" fn snnc_jit_send(outbox: *mut SendBuffer, key: u32, payload: u32, has_payload: u32, at: u32) {
     // SAFETY: see the function's contract.
-    unsafe { (*outbox).push(packet) };
+    let outbox = unsafe { &mut *outbox };
+    if outbox.packet != at {
+        outbox.packet = at;
+        outbox.start = outbox.packets.len();
+    }
+    outbox.packets.push(Packet { key, payload: (has_payload != 0).then_some(payload) });
 }
 
 /// A kernel compiled to native code.
@@ -100,6 +126,8 @@ pub struct JitKernel {
     /// The compiled entry points, indexed by [`EntryPoint`] (`None`: the
     /// kernel does not define it, and invoking it does nothing).
     entries: [Option<EntryFn>; EntryPoint::ALL.len()],
+    /// The packet entry point as a drain function, when defined.
+    drain: Option<DrainFn>,
     /// Owns the code the entry pointers point into; freed on drop. Behind a
     /// mutex only to make the kernel `Sync` (it is never locked while running).
     module: Mutex<Option<JITModule>>,
@@ -139,31 +167,45 @@ impl JitKernel {
         let ptr = module.target_config().pointer_type();
 
         let mut send_sig = module.make_signature();
-        send_sig.params.extend([ptr, types::I32, types::I32, types::I32].map(AbiParam::new));
+        send_sig.params.extend([ptr, types::I32, types::I32, types::I32, types::I32].map(AbiParam::new));
         let send_id =
             module.declare_function("snnc_jit_send", Linkage::Import, &send_sig).map_err(|e| fail(e.to_string()))?;
 
         let mut sig = module.make_signature();
         sig.params.extend([ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
         sig.returns.push(AbiParam::new(types::I32));
+        let mut drain_sig = module.make_signature();
+        drain_sig.params.extend([ptr, ptr, ptr, ptr, ptr, types::I32].map(AbiParam::new));
+        drain_sig.returns.push(AbiParam::new(types::I32));
 
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let mut ids = Vec::new();
+        let mut drain_id = None;
         for (n, function) in kernel.functions.iter().enumerate() {
             if function.body.is_empty() {
                 continue;
             }
-            let name = function.entry.name();
-            let id = module.declare_function(name, Linkage::Local, &sig).map_err(|e| fail(e.to_string()))?;
-            ctx.func.signature = sig.clone();
-            ctx.func.name = UserFuncName::user(0, n as u32);
-            let send = module.declare_func_in_func(send_id, &mut ctx.func);
-            let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            Gen::emit(builder, kernel, function, send, ptr, module.target_config());
-            module.define_function(id, &mut ctx).map_err(|e| fail(format!("{name}: {e:?}")))?;
-            module.clear_context(&mut ctx);
-            ids.push((function.entry, id));
+            // Each entry point; the packet entry point also as a drain
+            // function.
+            let drains: &[bool] = if function.entry == EntryPoint::Packet { &[false, true] } else { &[false] };
+            for &drain in drains {
+                let name = if drain { "drain_packets" } else { function.entry.name() };
+                let signature = if drain { &drain_sig } else { &sig };
+                let id = module.declare_function(name, Linkage::Local, signature).map_err(|e| fail(e.to_string()))?;
+                ctx.func.signature = signature.clone();
+                ctx.func.name = UserFuncName::user(u32::from(drain), n as u32);
+                let send = module.declare_func_in_func(send_id, &mut ctx.func);
+                let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                Gen::emit(builder, kernel, function, send, ptr, module.target_config(), drain);
+                module.define_function(id, &mut ctx).map_err(|e| fail(format!("{name}: {e:?}")))?;
+                module.clear_context(&mut ctx);
+                if drain {
+                    drain_id = Some(id);
+                } else {
+                    ids.push((function.entry, id));
+                }
+            }
         }
         module.finalize_definitions().map_err(|e| fail(e.to_string()))?;
         let mut entries = [None; EntryPoint::ALL.len()];
@@ -173,7 +215,10 @@ impl JitKernel {
             // signature in the platform's default (C) calling convention.
             entries[entry as usize] = Some(unsafe { std::mem::transmute::<*const u8, EntryFn>(code) });
         }
-        Ok(JitKernel { kernel: kernel.clone(), entries, module: Mutex::new(Some(module)) })
+        // SAFETY: compiled with exactly `DrainFn`'s signature, as above.
+        let drain =
+            drain_id.map(|id| unsafe { std::mem::transmute::<*const u8, DrainFn>(module.get_finalized_function(id)) });
+        Ok(JitKernel { kernel: kernel.clone(), entries, drain, module: Mutex::new(Some(module)) })
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -207,39 +252,44 @@ impl JitKernel {
         // bounds-checked or proven inside its buffer) and `memory` holds at
         // least that many words; the outbox pointer is only used by
         // `snnc_jit_send` during this call.
-        let status = unsafe { code(memory.as_mut_ptr(), outbox, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
+        let mut buffer = SendBuffer { packets: std::mem::take(outbox), packet: 0, start: 0 };
+        let status = unsafe { code(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
+        *outbox = buffer.packets;
         if status == 0 { Ok(()) } else { Err(self.trap(record)) }
     }
 
-    /// Runs the `packet` entry point once per packet, in order: the same as
-    /// [`JitKernel::run`] with `Invocation::Packet` for each, without the
-    /// per-call checks. On a trap in the handler of packet `i`, `outbox`
-    /// holds what the handlers of packets `0 .. i` sent (as if each had been
-    /// run alone, the trapping one's sends dropped) and the result is
-    /// `Err((i, trap))`.
+    /// Runs the `packet` entry point once per packet, in order, in one call
+    /// of compiled code: the same as [`JitKernel::run`] with
+    /// `Invocation::Packet` for each. On a trap in the handler of packet
+    /// `i`, `outbox` holds what the handlers of packets `0 .. i` sent (as if
+    /// each had been run alone, the trapping one's sends dropped) and the
+    /// result is `Err((i, trap))`. `pairs` is room for the packets as
+    /// `(key, payload)` words.
     pub fn run_packets(
         &self,
         packets: &[Packet],
+        pairs: &mut Vec<[u32; 2]>,
         memory: &mut [u32],
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
-        let Some(code) = self.entries[EntryPoint::Packet as usize] else {
+        let Some(drain) = self.drain else {
             return Ok(());
         };
+        pairs.clear();
+        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+        let n = u32::try_from(pairs.len()).expect("fewer than 2^32 packets in an inbox");
         let mut record = TrapRecord::default();
-        let (memory, counts) = (memory.as_mut_ptr(), counts.0.as_mut_ptr());
-        for (i, p) in packets.iter().enumerate() {
-            let sent = outbox.len();
-            // SAFETY: as in `run`, for every call.
-            let status = unsafe { code(memory, outbox, &mut record, counts, p.key, p.payload.unwrap_or(0)) };
-            if status != 0 {
-                outbox.truncate(sent);
-                return Err((i, self.trap(record)));
-            }
+        let mut buffer = SendBuffer { packets: std::mem::take(outbox), packet: u32::MAX, start: 0 };
+        // SAFETY: as in `run`, for the whole call; `pairs` holds `n` pairs.
+        let status =
+            unsafe { drain(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), pairs.as_ptr(), n) };
+        if status != 0 && buffer.packet == record.packet {
+            buffer.packets.truncate(buffer.start);
         }
-        Ok(())
+        *outbox = buffer.packets;
+        if status == 0 { Ok(()) } else { Err((record.packet as usize, self.trap(record))) }
     }
 
     /// The trap a failed call reported in `record`.
