@@ -13,16 +13,22 @@
 //! `end_of_sample`; before every tick the PEs drain the packets sent to them
 //! during the previous tick in rounds until none is left (a handler may send:
 //! a split population's error sums travel up its slices), each PE its inbox
-//! sorted by `(key, payload)`, through its `packet` entry. A training batch
+//! sorted by `(key, payload)`, through its `packet` entry (the whole inbox in
+//! one call of the kernel's drain function, what the handlers sent routed
+//! after it in the order sent: nothing reads an inbox before the core is
+//! done, so this is one call per packet's outcome). A training batch
 //! larger than the copies (`single_copy`) runs in waves of one sample per
 //! copy, each ending like a batch. Every sent packet enters the router of its PE's chip: the first
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
 //! cached after the first lookup walk (tables are static), for the whole key
-//! range the walk's table entries share ([`RouteCache`]).
+//! range the walk's table entries share (`router::RouteCache`); consecutive
+//! packets in one such range are routed once and reach each destination as
+//! one run (lookups and hops still counted per packet).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
-//! order, then the optimiser PEs) until no packet is in flight. After each
+//! parallel, then the optimiser PEs, whose packets go straight into the
+//! copies' inboxes) until no packet is in flight. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
 //! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
 //! capacity).
