@@ -149,7 +149,7 @@ impl SpikeSource {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Encoding {
-    /// One spike per feature; see `docs/eventprop.md` section 4.
+    /// One spike per feature; see `docs/contract.md` section 8.
     Latency(LatencyEncoding),
 }
 

@@ -1,5 +1,5 @@
 //! Forward and backward against `tests/data/eventprop-golden/golden.json`
-//! (an independent f64 implementation of `docs/eventprop.md` sections 1-3):
+//! (an independent f64 implementation of `docs/contract.md` sections 2, 4 and 5):
 //! spikes identical, loss within 1e-5 relative, every gradient within 1e-5 of
 //! its layer's largest |gradient|.
 

@@ -1,5 +1,5 @@
 //! The backward pass against a deliberately naive, independent implementation
-//! of `docs/eventprop.md` sections 1-3: dense arrays over every step, `f64`,
+//! of `docs/contract.md` sections 2, 4 and 5: dense arrays over every step, `f64`,
 //! no events. Spikes must be identical and gradients equal within 1e-5 of the
 //! projection's largest |gradient|. Also: the 1e-10 guard.
 

@@ -1,5 +1,5 @@
 """Independent dense numpy float32 EventProp trainer, written from the numerical
-contract (docs/eventprop.md sections 1-5), for examples/yinyang.snn's recipe.
+contract (docs/contract.md sections 2, 4, 5, 8 and 9), for examples/yinyang.snn's recipe.
 It shares no code with snnc. runtime/tests/train_independent.rs quotes what it
 printed for seed 0.
 

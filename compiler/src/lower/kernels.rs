@@ -316,7 +316,7 @@ struct Lif {
     sends: bool,
 }
 
-/// One forward step `step >= 1` of a LIF slice (`eventprop.md` section 1):
+/// One forward step `step >= 1` of a LIF slice (`docs/contract.md` section 2):
 /// `acc` = the weights of the inputs that spiked at `step - 1`, added in
 /// fan-in order; `I = alpha I + acc`; `Vt = beta V + (1 - beta) I`; a neuron
 /// with `Vt > theta` is reset to 0, handed to `on_spike(f, j, I, Vt)` and

@@ -1,4 +1,4 @@
-//! Forward and backward pass of one sample: `docs/eventprop.md` sections 1-3,
+//! Forward and backward pass of one sample: `docs/contract.md` sections 2, 4 and 5,
 //! in `f32`, for any feed-forward DAG of LIF layers.
 //!
 //! Input: a [`Plan`], the weights transposed to `[pre][post]` ([`transpose`]),
