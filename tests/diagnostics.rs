@@ -192,15 +192,109 @@ const CASES: &[(&str, &str, &str)] = &[
         "network n { {T}; {I}; {O}; {P}; projection o -> i = dense { init = normal() } }",
     ),
     ("projection_declared_twice", "snn::check::duplicate_projection", "network n { {T}; {I}; {O}; {P}; {P} }"),
+    // Leaky integrators, delays, delay lines (cycles and self-projections are legal).
     (
-        "projection_cycle",
-        "snn::check::cycle",
-        "network n { {T}; {I}; population h = lif(8); {O}; projection i -> h = dense { init = normal() }; projection h -> o = dense { init = normal() }; projection o -> h = dense { init = normal() } }",
+        "li_with_threshold",
+        "snn::check::not_for_li",
+        "network n { {T}; {I}; population o = li(3) { threshold = 1.0 }; {P} }",
+    ),
+    ("li_with_reset", "snn::check::not_for_li", "network n { {T}; {I}; population o = li(3) { reset = zero }; {P} }"),
+    (
+        "li_equal_time_constants",
+        "snn::check::equal_time_constants",
+        "network n { {T}; {I}; population o = li(3) { tau_mem = 5 ms; tau_syn = 5 ms }; {P} }",
     ),
     (
-        "projection_self_loop",
-        "snn::check::cycle",
-        "network n { {T}; {I}; {O}; {P}; projection o -> o = dense { init = normal() } }",
+        "li_projects",
+        "snn::check::li_projects",
+        "network n { {T}; {I}; population h = li(8); {O}; projection i -> h = dense { init = normal() }; projection h -> o = dense { init = normal() } }",
+    ),
+    ("population_kind_typo_li", "snn::check::unknown_keyword", "network n { {T}; {I}; population o = ly(3); {P} }"),
+    (
+        "delay_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delay = 1.5 ms } }",
+    ),
+    (
+        "delay_negative",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delay = -1 steps } }",
+    ),
+    (
+        "delay_without_unit",
+        "snn::check::wrong_unit",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delay = 3 } }",
+    ),
+    (
+        "delay_longer_than_trial",
+        "snn::check::delay_too_long",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delay = 19 steps } }",
+    ),
+    (
+        "delay_and_delays",
+        "snn::check::conflicting_parameters",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delay = 1 ms; delays = 0 ms .. 2 ms step 1 ms } }",
+    ),
+    (
+        "delays_not_a_range",
+        "snn::check::type_mismatch",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 3 ms } }",
+    ),
+    (
+        "delays_without_step",
+        "snn::check::missing_parameter",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 0 ms .. 6 ms } }",
+    ),
+    (
+        "delays_zero_step",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 0 ms .. 6 ms step 0 ms } }",
+    ),
+    (
+        "delays_backwards",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 6 ms .. 0 ms step 3 ms } }",
+    ),
+    (
+        "delays_miss_their_end",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 0 ms .. 7 ms step 3 ms } }",
+    ),
+    (
+        "delays_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 0 ms .. 4.5 ms step 1.5 ms } }",
+    ),
+    (
+        "delay_line_longer_than_trial",
+        "snn::check::delay_too_long",
+        "network n { {T}; {I}; {O}; projection i -> o = dense { init = normal(); delays = 0 ms .. 30 ms step 10 ms } }",
+    ),
+    (
+        "range_for_a_time_constant",
+        "snn::check::type_mismatch",
+        "network n { {T}; {I}; population o = lif(3) { tau_mem = 10 ms .. 20 ms }; {P} }",
+    ),
+    // Off-grid times are errors, never rounded.
+    (
+        "bias_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; population i = spike_source(5) { encoding = latency(order = early_high); bias = spike(at = 0.5 ms) }; {O}; {P} }",
+    ),
+    (
+        "latency_t_max_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; population i = spike_source(4) { encoding = latency(order = late_high, t_max = 10.5 ms) }; {O}; {P} }",
+    ),
+    (
+        "latency_window_finer_than_dt",
+        "snn::check::off_grid",
+        "network n { time { dt = 100 ms; steps = 20 }; population i = spike_source(4) { encoding = latency(order = late_high, t_max = 30 ms) }; {O}; {P} }",
+    ),
+    (
+        "time_constant_in_megahertz",
+        "snn::check::wrong_unit",
+        "network n { {T}; {I}; population o = lif(3) { tau_mem = 20 MHz }; {P} }",
     ),
     (
         "projection_connectivity_unknown",
@@ -314,6 +408,82 @@ const CASES: &[(&str, &str, &str)] = &[
         "training_with_two_inputs",
         "snn::check::multiple_inputs",
         "network n { {T}; {I}; population j = spike_source(4) { encoding = latency(order = early_high) }; {O}; {P}; projection j -> o = dense { init = normal() } } train { {TR} }",
+    ),
+    // Readout losses and the regulariser.
+    (
+        "voltage_loss_on_lif_readout",
+        "snn::check::loss_readout_mismatch",
+        "{NET} train { {TR}; loss = max_voltage_cross_entropy() }",
+    ),
+    (
+        "first_spike_loss_on_li_readout",
+        "snn::check::loss_readout_mismatch",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR} }",
+    ),
+    (
+        "loss_unknown_with_suggestion",
+        "snn::check::unknown_keyword",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = max_voltage_crossentropy() }",
+    ),
+    (
+        "exp_window_not_a_range",
+        "snn::check::type_mismatch",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = exp_weighted_voltage_cross_entropy(window = 5 ms) }",
+    ),
+    (
+        "exp_window_with_step",
+        "snn::check::unexpected_argument",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = exp_weighted_voltage_cross_entropy(window = 0 ms .. 10 ms step 1 ms) }",
+    ),
+    (
+        "exp_window_backwards",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = exp_weighted_voltage_cross_entropy(window = 10 ms .. 5 ms) }",
+    ),
+    (
+        "exp_window_beyond_trial",
+        "snn::check::out_of_range",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = exp_weighted_voltage_cross_entropy(window = 0 ms .. 50 ms) }",
+    ),
+    (
+        "exp_window_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = exp_weighted_voltage_cross_entropy(window = 0 ms .. 5.5 ms) }",
+    ),
+    (
+        "sum_voltage_loss_with_arguments",
+        "snn::check::unexpected_argument",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = sum_voltage_cross_entropy(window = 0 ms .. 5 ms) }",
+    ),
+    (
+        "regularizer_on_li",
+        "snn::check::regularizer_not_lif",
+        "network n { {T}; {I}; population o = li(3); {P} } train { {TR}; loss = sum_voltage_cross_entropy(); regularizer = spike_count(populations = o, strength = 1e-3, target = 2) }",
+    ),
+    (
+        "regularizer_on_input",
+        "snn::check::regularizer_not_lif",
+        "{NET} train { {TR}; regularizer = spike_count(populations = (o, i), strength = 1e-3, target = 2) }",
+    ),
+    (
+        "regularizer_unknown_population",
+        "snn::check::unknown_population",
+        "{NET} train { {TR}; regularizer = spike_count(populations = hiden, strength = 1e-3, target = 2) }",
+    ),
+    (
+        "regularizer_without_target",
+        "snn::check::missing_parameter",
+        "{NET} train { {TR}; regularizer = spike_count(populations = o, strength = 1e-3) }",
+    ),
+    (
+        "regularizer_negative_strength",
+        "snn::check::out_of_range",
+        "{NET} train { {TR}; regularizer = spike_count(populations = o, strength = -1, target = 2) }",
+    ),
+    (
+        "regularizer_unknown",
+        "snn::check::unknown_keyword",
+        "{NET} train { {TR}; regularizer = spike_rate(populations = o, strength = 1, target = 2) }",
     ),
     ("learning_rate_zero", "snn::check::out_of_range", "{NET} train { {TR}; optimizer = adam(lr = 0) }"),
     ("adam_beta_of_one", "snn::check::out_of_range", "{NET} train { {TR}; optimizer = adam(betas = (0.9, 1.0)) }"),

@@ -6,13 +6,19 @@
 //!
 //! Invariants (established by `check`, relied on everywhere downstream):
 //! - every quantity is in SI units (seconds, hertz) or in explicit steps, with
-//!   every default filled in;
-//! - the graph is acyclic; every projection goes from an existing population
-//!   to a `lif` population; spike sources have no incoming projections;
+//!   every default filled in; every time that must lie on the grid does
+//!   (delays, windows, spike times): a whole number of steps;
+//! - every projection goes from an existing population to a layer (`lif` or
+//!   `li`); spike sources have no incoming projections, `li` populations no
+//!   outgoing ones; the graph may have cycles (every projection delays by at
+//!   least one step, `docs/contract.md` section 1);
+//! - every projection has at least one delay, ascending, each `< steps - 1`;
 //! - every population has `size >= 1`, `tau_mem > 0`, `tau_syn > 0`,
 //!   `tau_mem != tau_syn`, `threshold > 0`; `steps >= 2`, `dt > 0`;
-//! - `train.readout` (when present) names a `lif` population with no outgoing
-//!   projections, and the loss' class count equals its size.
+//! - `train.readout` (when present) names a layer with no outgoing
+//!   projections whose kind fits the loss (`lif` for first-spike losses,
+//!   `li` for voltage losses), and the data's class count equals its size;
+//!   a regulariser names `lif` populations.
 //!
 //! Node and edge indices are stable: they are the declaration order in the
 //! source, and downstream code iterates populations in index order (never in
@@ -102,21 +108,57 @@ pub struct Population {
 pub enum PopulationKind {
     SpikeSource(SpikeSource),
     Lif(LifParams),
+    Li(LiParams),
 }
 
 impl Population {
+    /// The LIF parameters, when this is a `lif` population.
     pub fn lif(&self) -> Option<&LifParams> {
         match &self.kind {
             PopulationKind::Lif(p) => Some(p),
-            PopulationKind::SpikeSource(_) => None,
+            _ => None,
+        }
+    }
+    /// The leaky-integrator parameters, when this is an `li` population.
+    pub fn li(&self) -> Option<&LiParams> {
+        match &self.kind {
+            PopulationKind::Li(p) => Some(p),
+            _ => None,
         }
     }
     pub fn spike_source(&self) -> Option<&SpikeSource> {
         match &self.kind {
             PopulationKind::SpikeSource(s) => Some(s),
-            PopulationKind::Lif(_) => None,
+            _ => None,
         }
     }
+    /// Whether this is a layer: neurons with state (`lif` or `li`), which
+    /// receive projections, hold weights and run on layer PEs.
+    pub fn is_layer(&self) -> bool {
+        !matches!(self.kind, PopulationKind::SpikeSource(_))
+    }
+    /// Whether its neurons emit spikes (a spike source or `lif`).
+    pub fn spikes(&self) -> bool {
+        !matches!(self.kind, PopulationKind::Li(_))
+    }
+    /// A layer's `f32` constants on a grid of step `dt` (`None` for a spike source).
+    pub fn layer_consts(&self, dt: f64) -> Option<LayerConsts> {
+        match &self.kind {
+            PopulationKind::Lif(p) => Some(LayerConsts::new(p.tau_mem, p.tau_syn, p.threshold, dt)),
+            PopulationKind::Li(p) => Some(LayerConsts::new(p.tau_mem, p.tau_syn, f64::INFINITY, dt)),
+            PopulationKind::SpikeSource(_) => None,
+        }
+    }
+}
+
+/// A leaky integrator: the LIF's current and membrane equations without a
+/// threshold or reset (`docs/contract.md` section 3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiParams {
+    /// Membrane time constant, seconds.
+    pub tau_mem: f64,
+    /// Synaptic time constant, seconds.
+    pub tau_syn: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -182,9 +224,9 @@ pub struct LifParams {
     pub reset: Reset,
 }
 
-/// The `f32` constants of one LIF layer on a time grid, computed in `f64` and
+/// The `f32` constants of one layer on a time grid, computed in `f64` and
 /// rounded to `f32` once. Every backend (reference trainer, lowering) takes
-/// them from [`LifParams::f32_consts`], so that they are the same bits.
+/// them from [`LayerConsts::new`], so that they are the same bits.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerConsts {
     /// `exp(-dt / tau_syn)`.
@@ -194,23 +236,35 @@ pub struct LayerConsts {
     pub one_minus_alpha: f32,
     pub one_minus_beta: f32,
     pub theta: f32,
-    /// `-tau_syn` in seconds: the gradient scale of section 2 of the contract.
+    /// `-tau_syn` in seconds: the gradient scale of section 4 of the contract.
     pub neg_tau_syn: f32,
+    /// `-(1 - beta) / ((1 - alpha) tau_syn)`: the scale of a loss' direct
+    /// term in `lambda_V` (section 4.1 of the contract).
+    pub kappa: f32,
 }
 
-impl LifParams {
-    /// This layer's constants on a grid of step `dt` seconds.
-    pub fn f32_consts(&self, dt: f64) -> LayerConsts {
-        let alpha = (-dt / self.tau_syn).exp();
-        let beta = (-dt / self.tau_mem).exp();
+impl LayerConsts {
+    /// The constants of a layer with these time constants (seconds) and
+    /// threshold (`+inf` for a leaky integrator) on a grid of step `dt`.
+    pub fn new(tau_mem: f64, tau_syn: f64, threshold: f64, dt: f64) -> LayerConsts {
+        let alpha = (-dt / tau_syn).exp();
+        let beta = (-dt / tau_mem).exp();
         LayerConsts {
             alpha: alpha as f32,
             beta: beta as f32,
             one_minus_alpha: (1.0 - alpha) as f32,
             one_minus_beta: (1.0 - beta) as f32,
-            theta: self.threshold as f32,
-            neg_tau_syn: (-self.tau_syn) as f32,
+            theta: threshold as f32,
+            neg_tau_syn: (-tau_syn) as f32,
+            kappa: (-(1.0 - beta) / ((1.0 - alpha) * tau_syn)) as f32,
         }
+    }
+}
+
+impl LifParams {
+    /// This layer's constants on a grid of step `dt` seconds.
+    pub fn f32_consts(&self, dt: f64) -> LayerConsts {
+        LayerConsts::new(self.tau_mem, self.tau_syn, self.threshold, dt)
     }
 }
 
@@ -224,7 +278,24 @@ pub enum Reset {
 pub struct Projection {
     pub kind: Connectivity,
     pub init: Init,
+    /// The delays of its copies, ascending (one for a plain projection,
+    /// `0 steps` by default; several for a delay line). Each copy has its own
+    /// weights; all lie on the grid.
+    pub delays: Vec<TimeValue>,
     pub span: Span,
+}
+
+impl Projection {
+    /// The delays in steps of a grid of step `dt` (whole numbers on the
+    /// network's grid, by the checker; on a finer grid, a delay in time
+    /// units scales with it and one in steps stays).
+    pub fn delay_steps(&self, dt: f64) -> Vec<u32> {
+        self.delays.iter().map(|d| d.in_steps(dt).round() as u32).collect()
+    }
+    /// Whether it is a delay line (several copies).
+    pub fn copies(&self) -> usize {
+        self.delays.len()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,9 +335,11 @@ impl InitScale {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSpec {
     pub data: DataSpec,
-    /// The LIF population whose first spikes are the class scores.
+    /// The layer whose first spikes (`lif`) or voltages (`li`) are the class scores.
     pub readout: NodeIndex,
     pub loss: LossSpec,
+    /// The spike-count regulariser, when given.
+    pub regularizer: Option<SpikeCountRegularizer>,
     pub optimizer: OptimizerSpec,
     pub schedule: Schedule,
     pub batch: u32,
@@ -333,8 +406,44 @@ pub struct SplitSpec {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LossSpec {
     /// `L = -log softmax(-t/xi)[l] + alpha (exp(t_l / beta) - 1)`, t in steps
-    /// (or in seconds, converted on the grid in use).
+    /// (or in seconds, converted on the grid in use). On a `lif` readout.
     FirstSpikeCrossEntropy { xi: TimeValue, alpha: f64, beta: TimeValue },
+    /// Softmax cross-entropy on `y_k = max_n V_k[n]` of an `li` readout.
+    MaxVoltageCrossEntropy,
+    /// Softmax cross-entropy on `y_k = sum_n V_k[n] dt / T` of an `li` readout.
+    SumVoltageCrossEntropy,
+    /// Softmax cross-entropy on `y_k = sum_{n in [A, B)} exp(-(t_n - A)/(B - A))
+    /// dt/(B - A) V_k[n]` of an `li` readout; `None`: the whole trial.
+    ExpWeightedVoltageCrossEntropy { window: Option<(TimeValue, TimeValue)> },
+}
+
+impl LossSpec {
+    /// Its name in the language.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossSpec::FirstSpikeCrossEntropy { .. } => "first_spike_cross_entropy",
+            LossSpec::MaxVoltageCrossEntropy => "max_voltage_cross_entropy",
+            LossSpec::SumVoltageCrossEntropy => "sum_voltage_cross_entropy",
+            LossSpec::ExpWeightedVoltageCrossEntropy { .. } => "exp_weighted_voltage_cross_entropy",
+        }
+    }
+    /// Whether it reads voltages (an `li` readout) rather than spikes.
+    pub fn on_voltage(&self) -> bool {
+        !matches!(self, LossSpec::FirstSpikeCrossEntropy { .. })
+    }
+}
+
+/// mlGeNN's spike-count regulariser (`docs/contract.md` section 7).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpikeCountRegularizer {
+    /// The `lif` populations it applies to, in the order written.
+    pub populations: Vec<NodeIndex>,
+    /// `s_up`: the strength when a neuron spikes more than `target` times.
+    pub strength: f64,
+    /// `s_lo`: the strength otherwise.
+    pub strength_below: f64,
+    /// `nu`: the spike count per neuron and sample aimed at.
+    pub target: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -418,13 +527,17 @@ impl ValidNetwork {
         self.projections().filter(|p| p.1 == pre).map(|p| (p.0, p.2)).collect()
     }
 
-    /// Total fan-in of a population (sum of its incoming projections' pre sizes).
+    /// Total fan-in of a population: its fan-in positions, the sum over its
+    /// incoming projections of pre size times copies (`docs/contract.md` section 1).
     pub fn fan_in(&self, post: NodeIndex) -> u32 {
-        self.incoming(post).iter().map(|(_, pre)| self.graph[*pre].size).sum()
+        self.incoming(post).iter().map(|(e, pre)| self.graph[*pre].size * self.graph[*e].copies() as u32).sum()
     }
 
     /// Populations in a topological order that is stable: among ready
-    /// populations, the lowest declaration index comes first.
+    /// populations, the lowest declaration index comes first; where a cycle
+    /// leaves none ready, the lowest undone index goes next (so a
+    /// feed-forward network gets its topological order, and every network a
+    /// deterministic one).
     pub fn topological_order(&self) -> Vec<NodeIndex> {
         let n = self.graph.node_count();
         let mut indegree = vec![0usize; n];
@@ -434,13 +547,14 @@ impl ValidNetwork {
         let mut done = vec![false; n];
         let mut order = Vec::with_capacity(n);
         while order.len() < n {
-            let Some(next) = (0..n).find(|&i| !done[i] && indegree[i] == 0) else {
-                break; // a cycle: impossible after check
+            let Some(next) = (0..n).find(|&i| !done[i] && indegree[i] == 0).or_else(|| (0..n).find(|&i| !done[i]))
+            else {
+                break;
             };
             done[next] = true;
             order.push(NodeIndex::new(next));
             for (_, post) in self.outgoing(NodeIndex::new(next)) {
-                indegree[post.index()] -= 1;
+                indegree[post.index()] = indegree[post.index()].saturating_sub(1);
             }
         }
         order
@@ -478,9 +592,11 @@ impl ValidNetwork {
             && target(self) == target(other)
     }
 
-    /// Number of trainable weights.
+    /// Number of trainable weights (every copy of a delay line counts).
     pub fn trainable_parameters(&self) -> u64 {
-        self.projections().map(|(_, a, b, _)| u64::from(self.graph[a].size) * u64::from(self.graph[b].size)).sum()
+        self.projections()
+            .map(|(_, a, b, p)| u64::from(self.graph[a].size) * u64::from(self.graph[b].size) * p.copies() as u64)
+            .sum()
     }
 }
 
@@ -508,7 +624,16 @@ impl NetworkBuilder {
     }
 
     pub fn dense(&mut self, pre: NodeIndex, post: NodeIndex, init: Init) -> EdgeIndex {
-        self.net.graph.add_edge(pre, post, Projection { kind: Connectivity::Dense, init, span: Span::default() })
+        self.dense_delayed(pre, post, init, vec![TimeValue::Steps(0.0)])
+    }
+
+    /// A projection with the given delays (a delay line when several).
+    pub fn dense_delayed(&mut self, pre: NodeIndex, post: NodeIndex, init: Init, delays: Vec<TimeValue>) -> EdgeIndex {
+        self.net.graph.add_edge(
+            pre,
+            post,
+            Projection { kind: Connectivity::Dense, init, delays, span: Span::default() },
+        )
     }
 
     pub fn train(&mut self, train: TrainSpec) -> &mut Self {
@@ -543,6 +668,7 @@ pub fn yinyang_network(hidden: u32) -> ValidNetwork {
             test: SplitSpec { size: 1000, seed: 40 },
         },
         readout: out,
+        regularizer: None,
         loss: LossSpec::FirstSpikeCrossEntropy {
             xi: TimeValue::Steps(1.5),
             alpha: 1e-2,

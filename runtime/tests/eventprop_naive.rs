@@ -9,7 +9,7 @@ use snnc_runtime::data::yinyang::generate;
 use snnc_runtime::train::batch::batch_gradient;
 use snnc_runtime::train::eventprop::{GUARD, Scratch, forward, transpose};
 use snnc_runtime::train::init::init_weights;
-use snnc_runtime::train::plan::{Plan, Pre};
+use snnc_runtime::train::plan::{Plan, Pre, ReadoutLoss};
 
 /// Naive f64 forward + backward of one sample; returns the loss and the
 /// gradient per projection ([post][pre]), errors divided by `batch`.
@@ -61,7 +61,7 @@ fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64
         vts.push(vt);
     }
     // Loss.
-    let (r, lc) = plan.readout.unwrap();
+    let (r, ReadoutLoss::FirstSpike(lc)) = plan.readout.clone().unwrap() else { panic!("a first-spike readout") };
     let k_out = plan.layers[r].size;
     let first: Vec<usize> = (0..k_out).map(|k| (0..t).find(|&n| s[r + 1][n][k]).unwrap_or(t)).collect();
     let (xi, a, b) = (f64::from(lc.xi), f64::from(lc.a), f64::from(lc.b));

@@ -292,6 +292,24 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     if weights.len() != projections.len() {
         return Err(unsupported("weights that do not match the projections"));
     }
+    // Not yet lowered: leaky integrators, delays, recurrence, the regulariser.
+    for (_, p) in net.populations() {
+        if p.li().is_some() {
+            return Err(unsupported(format!("the leaky-integrator population `{}`", p.name)));
+        }
+    }
+    for (e, a, b, proj) in net.projections() {
+        if proj.delays.len() != 1 || proj.delay_steps(net.time.dt) != [0] {
+            return Err(unsupported(format!("the delays of projection {}", net.projection_name(e))));
+        }
+        if net.topological_order().iter().position(|&n| n == a) >= net.topological_order().iter().position(|&n| n == b)
+        {
+            return Err(unsupported(format!("the recurrent projection {}", net.projection_name(e))));
+        }
+    }
+    if train.is_some_and(|t| t.regularizer.is_some()) {
+        return Err(unsupported("the spike-count regulariser"));
+    }
     for (pop, p) in net.populations() {
         if let Some(lif) = p.lif() {
             if lif.reset != Reset::Zero {
@@ -303,16 +321,21 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
         }
     }
     let dt = net.time.dt;
-    let loss = train.map(|t| {
-        let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
-        LossShape {
-            classes: net.graph[t.readout].size,
-            xi: xi.in_steps(dt) as f32,
-            a: alpha as f32,
-            b: beta.in_steps(dt) as f32,
-            batch: t.batch as f32,
+    let loss = match train {
+        None => None,
+        Some(t) => {
+            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss else {
+                return Err(unsupported(format!("the loss `{}` on the chip", t.loss.name())));
+            };
+            Some(LossShape {
+                classes: net.graph[t.readout].size,
+                xi: xi.in_steps(dt) as f32,
+                a: alpha as f32,
+                b: beta.in_steps(dt) as f32,
+                batch: t.batch as f32,
+            })
         }
-    });
+    };
 
     let key = |s: SliceId, kind: PacketKind| mapped.routing.keys.get(&(s, kind)).copied();
     // Fan-in offset of each projection in its post population's fan-in.
@@ -680,11 +703,11 @@ fn layer_shape(
 ) -> Result<LayerShape, LowerError> {
     let n = slice.neurons.end - slice.neurons.start;
     let p = &net.graph[pop];
-    let lif = p.lif().expect("layer slices are LIF populations");
+    let consts = p.layer_consts(net.time.dt).ok_or_else(|| unsupported("a layer slice of a spike source"))?;
     let lif_positions = net
         .incoming(pop)
         .into_iter()
-        .filter(|(_, pre)| net.graph[*pre].lif().is_some())
+        .filter(|(_, pre)| net.graph[*pre].is_layer())
         .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
         .collect();
     let k = net.fan_in(pop);
@@ -699,7 +722,7 @@ fn layer_shape(
         name: p.name.clone(),
         fan_in: k,
         lif_positions,
-        consts: lif.f32_consts(net.time.dt),
+        consts,
         spike_capacity: spike_capacity as u32,
         input_words: input_words as u32,
         error_parts: resources::error_parts(net, pop) as u32,

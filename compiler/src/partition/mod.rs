@@ -238,7 +238,7 @@ fn slice_population(
 ) -> Result<Vec<Range<u32>>, PartitionError> {
     let p = &net.graph[pop];
     let k = u64::from(net.fan_in(pop));
-    let fit = if p.lif().is_some() {
+    let fit = if p.is_layer() {
         max_neurons(budget, |n| layer_sram_in(net, pop, n, training))
     } else {
         max_neurons(budget, input_sram)
@@ -345,9 +345,10 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
             let first = slices.len();
             for r in &ranges[pop.index()] {
                 let n = u64::from(r.end - r.start);
-                let (role, sram) = match p.lif() {
-                    Some(_) => (Role::Layer, layer_sram_in(net, pop, n, training)),
-                    None => (Role::Input, input_sram(n)),
+                let (role, sram) = if p.is_layer() {
+                    (Role::Layer, layer_sram_in(net, pop, n, training))
+                } else {
+                    (Role::Input, input_sram(n))
                 };
                 slices.push(Slice {
                     role,
@@ -383,7 +384,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
         let capacity = max_neurons(budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
         let trained: Vec<(NodeIndex, u64)> = order
             .iter()
-            .filter(|&&pop| net.graph[pop].lif().is_some() && populations[pop.index()].fan_in > 0)
+            .filter(|&&pop| net.graph[pop].is_layer() && populations[pop.index()].fan_in > 0)
             .map(|&pop| (pop, u64::from(populations[pop.index()].size) * u64::from(populations[pop.index()].fan_in)))
             .collect();
         for parts in optimiser_parts(&trained, capacity) {
@@ -408,10 +409,10 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
             }
             let spike_targets = normalise(spike_targets);
             let lif_pre: Vec<NodeIndex> =
-                net.incoming(pop).iter().map(|&(_, pre)| pre).filter(|&pre| net.graph[pre].lif().is_some()).collect();
+                net.incoming(pop).iter().map(|&(_, pre)| pre).filter(|&pre| net.graph[pre].is_layer()).collect();
             let error_targets = normalise(lif_pre.iter().map(|pre| pop_ids[c][pre.index()].clone()).collect());
             let lif_fan_in: u64 = lif_pre.iter().map(|pre| u64::from(net.graph[*pre].size)).sum();
-            let is_input = net.graph[pop].lif().is_none();
+            let is_input = !net.graph[pop].is_layer();
             let layer_ranges: Vec<Range<u64>> =
                 ranges[pop.index()].iter().map(|r| u64::from(r.start) * k..u64::from(r.end) * k).collect();
             let own = pop_ids[c][pop.index()].clone();

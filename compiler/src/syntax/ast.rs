@@ -104,6 +104,9 @@ pub enum ValueKind {
     Quantity { number: Number, unit: Option<Ident> },
     /// `5000 @ seed 42`.
     Split { size: Number, seed: Number },
+    /// `0 ms .. 270 ms step 30 ms`: `start` and `end` are quantities (the
+    /// end included), `step` an optional quantity.
+    Range { start: Box<Value>, end: Box<Value>, step: Option<Box<Value>> },
     /// `"path.csv"`, escapes resolved.
     String(String),
     /// `(0.9, 0.999)`.

@@ -172,6 +172,8 @@ fn describe(r: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::comma => "`,`",
         Rule::at => "`@`",
+        Rule::dotdot => "`..`",
+        Rule::kw_step => "`step`",
         Rule::ident => "a name",
         Rule::unit => "a unit",
         Rule::number => "a number",
@@ -281,7 +283,9 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::args => &[Rule::lparen],
         Rule::param => &[Rule::ident],
         Rule::unit => &[Rule::unit],
-        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
+        Rule::range | Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => {
+            &[Rule::value]
+        }
         Rule::kw_network => &[Rule::kw_network],
         Rule::kw_train => &[Rule::kw_train],
         Rule::kw_target => &[Rule::kw_target],
@@ -289,6 +293,8 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::kw_population => &[Rule::kw_population],
         Rule::kw_projection => &[Rule::kw_projection],
         Rule::kw_seed => &[Rule::kw_seed],
+        Rule::kw_step => &[Rule::kw_step],
+        Rule::dotdot => &[Rule::dotdot],
         Rule::sep => &[Rule::sep],
         Rule::open => &[Rule::open],
         Rule::close => &[Rule::close],
@@ -464,6 +470,17 @@ impl Builder<'_> {
                 ValueKind::Split { size, seed }
             }
             Rule::string => ValueKind::String(unescape(p.into_inner().next().map(|s| s.as_str()).unwrap_or(""))),
+            Rule::range => {
+                let mut parts =
+                    p.into_inner().filter(|x| x.as_rule() == Rule::quantity).map(|q| Box::new(self.value(q)));
+                let start = parts.next();
+                let end = parts.next();
+                match (start, end) {
+                    (Some(start), Some(end)) => ValueKind::Range { start, end, step: parts.next() },
+                    // The grammar guarantees both ends; an empty range value never reaches here.
+                    _ => ValueKind::Tuple(Vec::new()),
+                }
+            }
             Rule::tuple => ValueKind::Tuple(
                 p.into_inner().filter(|x| !is_punctuation(x.as_rule())).map(|v| self.value(v)).collect(),
             ),
@@ -507,7 +524,7 @@ fn unescape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ast::{Item, NetworkEntry, ValueKind};
+    use super::ast::{Item, NetworkEntry, Value, ValueKind};
     use super::parse;
 
     /// Spans end at the last token, never on the whitespace or comments that
@@ -541,7 +558,7 @@ mod tests {
 
     #[test]
     fn numbers_units_and_splits() {
-        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\" }";
+        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\"; g = 0 ms .. 9 ms step 3 ms; h = 1..4 }";
         let file = parse(text).expect("parses");
         let Item::Train { body, .. } = &file.items[0] else { panic!("train") };
         let kinds: Vec<String> = body
@@ -555,8 +572,20 @@ mod tests {
                 ValueKind::Tuple(items) => format!("tuple of {}", items.len()),
                 ValueKind::String(s) => s.clone(),
                 ValueKind::Call(c) => c.name.text.clone(),
+                ValueKind::Range { start, end, step } => {
+                    let q = |v: &Value| match &v.kind {
+                        ValueKind::Quantity { number, unit } => {
+                            format!("{}{}", number.value, unit.as_ref().map_or(String::new(), |u| u.text.clone()))
+                        }
+                        _ => "?".into(),
+                    };
+                    format!("{}..{} step {}", q(start), q(end), step.as_deref().map_or("-".into(), q))
+                }
             })
             .collect();
-        assert_eq!(kinds, ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y"]);
+        assert_eq!(
+            kinds,
+            ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y", "0ms..9ms step 3ms", "1..4 step -"]
+        );
     }
 }

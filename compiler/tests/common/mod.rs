@@ -24,6 +24,7 @@ pub fn feed_forward(sizes: &[u32], batch: Option<u32>, machine: MachineSize, map
     }
     if let Some(batch) = batch {
         b.train(TrainSpec {
+            regularizer: None,
             data: DataSpec::Synthetic {
                 features: sizes[0] - 1,
                 classes: sizes[last],

@@ -100,7 +100,7 @@ pub fn train_batches(
             totals.correct += usize::from(predict(&r.first, p.train.labels[s]).0 == p.train.labels[s]);
         }
         if !batch_loss.is_finite() {
-            let readout = p.plan.readout.map_or("", |(r, _)| p.plan.layers[r].name.as_str()).to_string();
+            let readout = p.plan.readout.as_ref().map_or("", |(r, _)| p.plan.layers[*r].name.as_str()).to_string();
             return Err(
                 TrainError::NotFinite { epoch, batch: b + 1, what: format!("the loss of readout {readout}") }.into()
             );

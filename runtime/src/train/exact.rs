@@ -124,7 +124,7 @@ impl Exact {
 
     /// First-spike times (seconds) of the readout, `T dt` when silent.
     pub fn first_spikes(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Vec<f64> {
-        let (r, _) = self.plan.readout.expect("gradcheck needs a readout");
+        let r = self.plan.readout.as_ref().expect("gradcheck needs a readout").0;
         let spikes = self.spikes(weights, inputs);
         spikes[r].iter().map(|t| t.first().copied().unwrap_or(self.window)).collect()
     }

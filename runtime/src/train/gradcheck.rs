@@ -58,12 +58,26 @@ pub struct GradcheckReport {
     pub continuous: Vec<Vec<f64>>,
 }
 
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum GradcheckError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the exact continuous-time model of {what} is not yet supported")]
+    #[diagnostic(
+        code(snn::gradcheck::not_yet_supported),
+        help("gradcheck covers feed-forward lif networks without delays and with a first-spike loss")
+    )]
+    NotYetSupported { what: String },
+}
+
 /// `net` with its loss constants expressed in seconds on its own grid.
 pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
     let mut net = net.clone();
     let dt = net.time.dt;
-    if let Some(t) = net.train.as_mut() {
-        let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
+    if let Some(t) = net.train.as_mut()
+        && let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss
+    {
         t.loss = LossSpec::FirstSpikeCrossEntropy {
             xi: TimeValue::Seconds(xi.in_seconds(dt)),
             alpha,
@@ -73,15 +87,42 @@ pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
     net
 }
 
+/// What the exact model does not cover yet, if `net` has it.
+fn unsupported(net: &ValidNetwork) -> Option<String> {
+    if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
+        return Some(format!("the leaky-integrator population `{}`", p.name));
+    }
+    let order = net.topological_order();
+    let rank = |n| order.iter().position(|&m| m == n);
+    for (e, a, b, proj) in net.projections() {
+        if proj.delay_steps(net.time.dt) != [0] {
+            return Some(format!("the delays of {}", net.projection_name(e)));
+        }
+        if rank(a) >= rank(b) {
+            return Some(format!("the recurrent projection {}", net.projection_name(e)));
+        }
+    }
+    let t = net.train.as_ref()?;
+    if t.regularizer.is_some() {
+        return Some("the spike-count regulariser".into());
+    }
+    t.loss.on_voltage().then(|| format!("the loss `{}`", t.loss.name()))
+}
+
 /// Runs the check on `data` (all its samples).
-pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Result<GradcheckReport, PlanError> {
+pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Result<GradcheckReport, GradcheckError> {
+    if let Some(what) = unsupported(net) {
+        return Err(GradcheckError::NotYetSupported { what });
+    }
     let net = loss_in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
     let Some(train) = &net.train else {
         return Ok(GradcheckReport { samples: 0, grids: Vec::new(), continuous: Vec::new() });
     };
-    let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = train.loss;
+    let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = train.loss else {
+        return Err(GradcheckError::NotYetSupported { what: format!("the loss `{}`", train.loss.name()) });
+    };
     let lc = ExactLoss { xi: xi.in_seconds(net.time.dt), a: alpha, b: beta.in_seconds(net.time.dt) };
     let inputs: Vec<Vec<Option<f64>>> = (0..data.len())
         .map(|s| data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * net.time.dt)).collect())
