@@ -27,18 +27,18 @@ pub struct TrainParts {
     pub span: Span,
 }
 
-const TRAIN: &[&str] =
+pub(crate) const TRAIN: &[&str] =
     &["data", "readout", "loss", "optimizer", "schedule", "batch", "epochs", "seed", "filter_ambiguous"];
-const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
-const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
-const SYNTHETIC: Shape =
+pub(crate) const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const SYNTHETIC: Shape =
     Shape { name: "synthetic", args: &["features", "classes", "train", "validation", "test"], body: &[] };
-const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
-const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
-const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
-const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
-const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
+pub(crate) const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
+pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
+pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
+pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
+pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
+pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
 
 /// Default data splits (size, seed): train, validation, test.
 pub const DEFAULT_SPLITS: [(u64, u32); 3] = [(5000, 42), (1000, 41), (1000, 40)];
