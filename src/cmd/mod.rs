@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod emit;
 pub mod place;
+pub mod sweep;
 pub mod train;
 
 use std::path::Path;
