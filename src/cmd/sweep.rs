@@ -119,7 +119,7 @@ fn dir_failure(e: DirError) -> Failure {
         DirError::Differs(what) => Failure::Rejected(miette::miette!(
             code = "snn::sweep::directory_differs",
             help = "rerun the sweep it holds, choose another --dir, or pass --force to delete its trials and start this one",
-            "the sweep directory holds another sweep: {what}"
+            "{what}"
         )),
         DirError::Unusable(m) => Failure::Rejected(miette::miette!(code = "snn::sweep::not_a_sweep", "{m}")),
         DirError::Io(m) => Failure::internal(m),
@@ -342,19 +342,19 @@ fn report(dir: &Path, def: &Definition) -> CmdResult {
     if missing.is_empty() {
         return Ok(());
     }
-    let mut msg = format!("{} of {} trials did not finish:", missing.len(), rows.len());
+    println!("{} of {} trials did not finish:", missing.len(), rows.len());
     for r in &missing {
-        msg += &format!(
-            "\n  trial {} ({}): {}; log {}",
+        let mut logs = vec![dir.join(&r.log).display().to_string()];
+        logs.extend(slurm::task_logs(dir, r.trial).iter().map(|l| l.display().to_string()));
+        println!(
+            "  trial {} ({}): {}; log {}",
             r.trial,
             show(&r.params),
             r.exit.as_ref().map_or("not finished".into(), |e| format!("failed, {e}")),
-            dir.join(&r.log).display()
+            logs.join(", ")
         );
-        for l in slurm::task_logs(dir, r.trial) {
-            msg += &format!(", {}", l.display());
-        }
     }
+    let msg = format!("{} of {} trials did not finish (listed above, with their logs)", missing.len(), rows.len());
     Err(Failure::Rejected(miette::miette!(
         code = "snn::sweep::trials_failed",
         help = "rerun the same sweep (or resubmit it with --slurm) to run them again: finished trials are kept, interrupted ones continue from their checkpoint",

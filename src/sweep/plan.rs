@@ -302,7 +302,9 @@ pub fn open_or_create(
         };
         match differs {
             None => return Ok(false),
-            Some(what) if !force => return Err(DirError::Differs(what)),
+            Some(what) if !force => {
+                return Err(DirError::Differs(format!("{} holds another sweep: {what}", dir.display())));
+            }
             Some(_) => std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?,
         }
     } else if dir.exists() && std::fs::read_dir(dir).map_err(|e| io(dir, e))?.next().is_some() {

@@ -184,7 +184,14 @@ pub fn read(spec_name: &str, spec_text: &str, flags: &Flags) -> Result<SearchSpa
                 help: "add an entry such as `optimizer.lr = 1e-3, 2e-3` or `train.seed = 0..5`".into(),
             });
         }
-        mode.and_then(|mode| r.space(mode, &entries, Origin::Block, (src(), block.keyword)))
+        // With a bad mode, the entries are still checked (as the mode meant).
+        let meant = match (&mode, block.mode.as_ref().map(|c| c.name.text.as_str())) {
+            (Some(m), _) => *m,
+            (None, Some("random")) => Mode::Random { trials: 1, seed: 0 },
+            (None, _) => Mode::Grid,
+        };
+        let space = r.space(meant, &entries, Origin::Block, (src(), block.keyword));
+        mode.and(space)
     } else {
         r.errors.push(SweepError::Empty { file: spec_name.to_string() });
         None
