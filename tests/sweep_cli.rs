@@ -330,3 +330,34 @@ fn a_directory_holding_another_sweep_is_refused_unless_forced() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(results(&d.join("s"))["trials"][1]["params"]["optimizer.lr"], "3e-3");
 }
+
+#[test]
+fn a_random_sweep_draws_from_numpy_random_state_and_reruns_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let block = "\nsweep random(trials = 2, seed = 5) {\n    optimizer.lr = log_uniform(1e-3, 1e-2)\n    train.seed = 0, 1\n    loss.xi = uniform(1 steps, 2 steps)\n}\n";
+    tiny_spec(d, block);
+    let out = snnc_in(d, &["sweep", "spec.snn", "--backend", "reference", "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("4 trials, 2 random draws (seed 5) of optimizer.lr = log_uniform(1e-3, 1e-2), train.seed (2 values), loss.xi = uniform(1 steps, 2 steps) from the spec's sweep block"), "{}", text(&out.stdout));
+    // Draw d: lr then xi from one RandomState(5); each draw runs with seeds 0 and 1.
+    let mut rng = snnc_runtime::rng::RandomState::new(5);
+    let mut want = Vec::new();
+    for _ in 0..2 {
+        let lr = rng.uniform(1e-3f64.ln(), 1e-2f64.ln()).exp();
+        let xi = rng.uniform(1.0, 2.0);
+        for seed in ["0", "1"] {
+            want.push(serde_json::json!({"optimizer.lr": format!("{lr}"), "train.seed": seed, "loss.xi": format!("{xi} steps")}));
+        }
+    }
+    let rows = rows_without_seconds(&d.join("sweeps/spec"));
+    let got: Vec<serde_json::Value> = rows.iter().map(|r| r["params"].clone()).collect();
+    assert_eq!(got, want);
+    let spec3 = std::fs::read_to_string(d.join("sweeps/spec/trials/0003/spec.snn")).unwrap();
+    assert!(spec3.contains(&format!("xi = {}", want[3]["loss.xi"].as_str().unwrap())), "{spec3}");
+    // The same sweep in another directory draws the same trials and numbers.
+    let out =
+        snnc_in(d, &["sweep", "spec.snn", "--backend", "reference", "--epochs", "1", "--dir", "again", "--jobs", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(rows_without_seconds(&d.join("again")), rows);
+}
