@@ -265,9 +265,12 @@ fn a_rerun_skips_finished_trials_and_completes_interrupted_ones() {
         assert_eq!(log, logs[k], "trial {k} was finished: it must not run again");
     }
     let log1 = std::fs::read_to_string(trial(1).join("train.log")).unwrap();
-    assert!(log1.lines().last().is_some() && log1.contains("--resume"), "{log1}");
-    for k in 0..4 {
-        assert_eq!(weights(k), before[k], "trial {k}: not bit-identical to the uninterrupted sweep");
+    assert!(
+        log1.lines().filter(|l| l.starts_with("== snnc sweep")).last().is_some_and(|l| l.contains("--resume")),
+        "{log1}"
+    );
+    for (k, w) in before.iter().enumerate() {
+        assert_eq!(&weights(k), w, "trial {k}: not bit-identical to the uninterrupted sweep");
     }
     assert_eq!(rows_without_seconds(&sweep), table);
 
@@ -360,4 +363,57 @@ fn a_random_sweep_draws_from_numpy_random_state_and_reruns_identically() {
         snnc_in(d, &["sweep", "spec.snn", "--backend", "reference", "--epochs", "1", "--dir", "again", "--jobs", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(rows_without_seconds(&d.join("again")), rows);
+}
+
+/// Ctrl-C: SIGINT to the sweep's process group (as a terminal sends it)
+/// while trial 1 is training. Finished trials stay finished; a rerun
+/// completes the rest, and the table and weights equal an uninterrupted
+/// sweep's.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sweep_completes_on_rerun_bit_identically() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let spec = tiny_spec(d, "");
+    let t = std::fs::read_to_string(&spec).unwrap().replace("train = 200 @ seed 42", "train = 1000 @ seed 42");
+    std::fs::write(&spec, t).unwrap();
+    let args =
+        ["sweep", "spec.snn", "--set", "train.seed=0..3", "--backend", "reference", "--epochs", "4", "--jobs", "1"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(d)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let trial1 = d.join("sweeps/spec/trials/0001/run/checkpoint.safetensors");
+    let start = std::time::Instant::now();
+    while !trial1.exists() && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let pgid = child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", "--", &format!("-{pgid}")]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let summary = |k: usize| {
+        let m =
+            std::fs::read_to_string(d.join(format!("sweeps/spec/trials/{k:04}/run/metrics.json"))).unwrap_or_default();
+        m.contains("\"summary\": {")
+    };
+    eprintln!("interrupted: {status}; trials finished: {:?}", (0..3).map(summary).collect::<Vec<_>>());
+    assert!(summary(0), "trial 0 finished before the interrupt");
+
+    let out = snnc_in(d, &args);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let mut whole = args.to_vec();
+    whole.extend(["--dir", "whole"]);
+    let out = snnc_in(d, &whole);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(rows_without_seconds(&d.join("sweeps/spec")), rows_without_seconds(&d.join("whole")));
+    for k in 0..3 {
+        let w = |dir: &str| std::fs::read(d.join(format!("{dir}/trials/{k:04}/run/weights.safetensors"))).unwrap();
+        assert_eq!(w("sweeps/spec"), w("whole"), "trial {k}");
+    }
 }
