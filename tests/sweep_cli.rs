@@ -265,10 +265,7 @@ fn a_rerun_skips_finished_trials_and_completes_interrupted_ones() {
         assert_eq!(log, logs[k], "trial {k} was finished: it must not run again");
     }
     let log1 = std::fs::read_to_string(trial(1).join("train.log")).unwrap();
-    assert!(
-        log1.lines().filter(|l| l.starts_with("== snnc sweep")).last().is_some_and(|l| l.contains("--resume")),
-        "{log1}"
-    );
+    assert!(log1.lines().rfind(|l| l.starts_with("== snnc sweep")).is_some_and(|l| l.contains("--resume")), "{log1}");
     for (k, w) in before.iter().enumerate() {
         assert_eq!(&weights(k), w, "trial {k}: not bit-identical to the uninterrupted sweep");
     }
