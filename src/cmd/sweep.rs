@@ -30,14 +30,17 @@ use crate::sweep::slurm::{self, Resources};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  snnc sweep examples/yinyang.snn --set optimizer.lr=1e-3,2e-3,4e-3 --set train.seed=0..5 --epochs 10
+  snnc sweep examples/yinyang.snn --set optimizer.lr=1e-3,2e-3,4e-3 --set train.seed=0..5
   snnc sweep spec.snn --set optimizer.lr='log_uniform(1e-4,1e-2)' --trials 20 --draw-seed 1
   snnc sweep spec.snn --list-paths
   snnc sweep spec.snn --set train.seed=0..8 --slurm --slurm-time 00:30:00 --slurm-partition cpu
   snnc sweep --collect sweeps/spec
 
-Exit status: 0 every trial finished; 1 the sweep was rejected (spec, path or value), or a trial failed or
-did not finish (each is listed with its log; rerun the same command to complete them); 2 an internal error.")]
+Exit status:
+  0  every trial finished
+  1  the sweep was rejected (spec, path or value), or a trial failed or did not finish
+     (each is listed with its log; rerun the same command to complete them)
+  2  an internal error")]
 pub struct SweepArgs {
     /// The .snn file: its network, its `train` block, and its `sweep { .. }` block unless --set is given.
     #[arg(required_unless_present_any = ["trial", "collect"])]
