@@ -49,6 +49,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("no_network_block", "snn::check::missing_network", "train { {TR} }"),
     ("two_network_blocks", "snn::check::duplicate_block", "{NET} network m { {T}; {I}; {O}; {P} }"),
     ("two_train_blocks", "snn::check::duplicate_block", "{NET} train { {TR} } train { {TR} }"),
+    (
+        "two_sweep_blocks",
+        "snn::check::duplicate_block",
+        "{NET} sweep { train.seed = 0..2 } sweep { optimizer.lr = 1e-3 }",
+    ),
     ("missing_time_block", "snn::check::missing_block", "network n { {I}; {O}; {P} }"),
     ("two_time_blocks", "snn::check::duplicate_block", "network n { {T}; {T}; {I}; {O}; {P} }"),
     // Time grid.

@@ -24,6 +24,7 @@ pub mod partition;
 pub mod place;
 pub mod route;
 pub mod svg;
+pub mod sweep;
 pub mod syntax;
 pub mod verify;
 pub mod yaml;

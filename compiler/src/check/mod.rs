@@ -10,9 +10,9 @@
 //! invariant listed in `network.rs`.
 
 pub mod error;
-mod network;
-mod params;
-mod train;
+pub(crate) mod network;
+pub(crate) mod params;
+pub(crate) mod train;
 
 use std::fmt;
 
@@ -72,6 +72,7 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
         ("the `network` block", keywords(|i| matches!(i, Item::Network(_)))),
         ("the `train` block", keywords(|i| matches!(i, Item::Train { .. }))),
         ("the `target` block", keywords(|i| matches!(i, Item::Target { .. }))),
+        ("the `sweep` block", keywords(|i| matches!(i, Item::Sweep(_)))),
     ];
     for (what, spans) in &blocks {
         for extra in spans.iter().skip(1) {

@@ -78,16 +78,19 @@ impl NetworkParts {
     }
 }
 
-const LIF: Shape = Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+/// The parameters of the `time` block.
+pub(crate) const TIME: &[&str] = &["dt", "steps"];
+pub(crate) const LIF: Shape =
+    Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
 // `threshold` and `reset` are accepted here only to be refused with `not_for_li`.
-const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
-const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
-const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
-const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
-const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init", "delay", "delays"] };
-const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
-const UNIFORM: Shape = Shape { name: "uniform", args: &["low", "high", "scale"], body: &[] };
-const CONSTANT: Shape = Shape { name: "constant", args: &["value", "scale"], body: &[] };
+pub(crate) const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+pub(crate) const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
+pub(crate) const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
+pub(crate) const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
+pub(crate) const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init", "delay", "delays"] };
+pub(crate) const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
+pub(crate) const UNIFORM: Shape = Shape { name: "uniform", args: &["low", "high", "scale"], body: &[] };
+pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &["value", "scale"], body: &[] };
 
 pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
     let mut grid = None;
@@ -161,7 +164,7 @@ fn size_span(call: &Call) -> Span {
 }
 
 fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {
-    let p = errs.block_params(body, &["dt", "steps"], "in `time`", keyword);
+    let p = errs.block_params(body, TIME, "in `time`", keyword);
     let dt = errs.require(&p, "dt", "add the step length, e.g. `dt = 1 ms`");
     let steps = errs.require(&p, "steps", "add the number of time steps, e.g. `steps = 27`");
     let dt = dt.and_then(|g| {

@@ -38,29 +38,30 @@ pub struct RegularizerParts {
     pub target: f64,
 }
 
-const TRAIN: &[&str] =
+pub(crate) const TRAIN: &[&str] =
     &["data", "readout", "loss", "regularizer", "optimizer", "schedule", "batch", "epochs", "seed", "filter_ambiguous"];
-const LOSSES: &[&str] = &[
+pub(crate) const LOSSES: &[&str] = &[
     "first_spike_cross_entropy",
     "max_voltage_cross_entropy",
     "sum_voltage_cross_entropy",
     "exp_weighted_voltage_cross_entropy",
 ];
-const MAX_VOLTAGE: Shape = Shape { name: "max_voltage_cross_entropy", args: &[], body: &[] };
-const SUM_VOLTAGE: Shape = Shape { name: "sum_voltage_cross_entropy", args: &[], body: &[] };
-const EXP_VOLTAGE: Shape = Shape { name: "exp_weighted_voltage_cross_entropy", args: &["window"], body: &[] };
-const SPIKE_COUNT: Shape =
+pub(crate) const MAX_VOLTAGE: Shape = Shape { name: "max_voltage_cross_entropy", args: &[], body: &[] };
+pub(crate) const SUM_VOLTAGE: Shape = Shape { name: "sum_voltage_cross_entropy", args: &[], body: &[] };
+pub(crate) const EXP_VOLTAGE: Shape =
+    Shape { name: "exp_weighted_voltage_cross_entropy", args: &["window"], body: &[] };
+pub(crate) const SPIKE_COUNT: Shape =
     Shape { name: "spike_count", args: &["populations", "strength", "strength_below", "target"], body: &[] };
-const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
-const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
-const SYNTHETIC: Shape =
+pub(crate) const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const SYNTHETIC: Shape =
     Shape { name: "synthetic", args: &["features", "classes", "train", "validation", "test"], body: &[] };
-const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
-const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
-const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
-const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
-const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
+pub(crate) const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
+pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
+pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
+pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
+pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
+pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
 
 /// The range of `epochs` (and of `snnc train --epochs`).
 pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
