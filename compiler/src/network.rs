@@ -433,6 +433,31 @@ impl LossSpec {
     }
 }
 
+/// The steps `first .. end` of an exp-weighted voltage loss' window on
+/// `grid` (`n >= 1` and `A <= t_n < B`, `docs/contract.md` section 6) and
+/// the weight `w[n] = f32(exp(-(t_n - A)/(B - A)) dt/(B - A))` of each step
+/// `0 .. T` (`None` outside the window). The window's ends are whole steps
+/// of the grid it was checked on; on a finer grid a window in time units
+/// scales with it.
+pub fn exp_window(grid: TimeGrid, window: Option<(TimeValue, TimeValue)>) -> (u32, u32, Vec<Option<f32>>) {
+    let steps = grid.steps as usize;
+    let (a, b) = match window {
+        Some((a, b)) => (a.in_steps(grid.dt).round() as i64, b.in_steps(grid.dt).round() as i64),
+        None => (0, steps as i64),
+    };
+    let span = (b - a) as f64 * grid.dt;
+    let w = (0..steps)
+        .map(|n| {
+            let n = n as i64;
+            (n >= 1 && n >= a && n < b).then(|| {
+                let t = (n - a) as f64 * grid.dt;
+                ((-t / span).exp() * grid.dt / span) as f32
+            })
+        })
+        .collect();
+    (a.max(1) as u32, b as u32, w)
+}
+
 /// mlGeNN's spike-count regulariser (`docs/contract.md` section 7).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikeCountRegularizer {
@@ -683,4 +708,118 @@ pub fn yinyang_network(hidden: u32) -> ValidNetwork {
         span: Span::default(),
     });
     b.build()
+}
+
+/// One weight matrix into a layer: a plain projection, or one copy of a
+/// delay line (`docs/contract.md` section 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputCopy {
+    pub edge: EdgeIndex,
+    pub pre: NodeIndex,
+    /// Its place among its projection's copies (ascending delay).
+    pub copy: u32,
+    /// Its delay in steps of the network's grid.
+    pub delay: u32,
+    pub n_pre: u32,
+    /// Its first fan-in (weight) position: weights `W[j][weight_offset + i]`.
+    pub weight_offset: u32,
+    /// Its projection's first raw input position: the receiving PE records
+    /// the pre neurons' spikes once per projection (`raw_offset + i`), every
+    /// copy reads them at its own delay.
+    pub raw_offset: u32,
+    /// Its index among every projection copy of the network (declaration
+    /// order, copies ascending): the order of weight tensors in memory.
+    pub expanded: usize,
+}
+
+/// A delayed projection from a spiking layer into this one: in the backward
+/// pass the errors of its copies are summed per presynaptic spike in a ring
+/// of `max delay + 1` slots and sent when the backward pass reaches the
+/// spike's step (`docs/contract.md` section 4.2, the errors `E`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingProjection {
+    pub edge: EdgeIndex,
+    pub n_pre: u32,
+    pub raw_offset: u32,
+    /// Its first position in a ring slot.
+    pub ring_offset: u32,
+    /// Its smallest delay (copy 0's).
+    pub min_delay: u32,
+}
+
+/// How a layer's inputs are laid out: weight positions, raw spike-record
+/// positions and the error ring (all in declaration order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SynapseLayout {
+    pub copies: Vec<InputCopy>,
+    /// Weight positions: `sum |pre| x copies` (the fan-in).
+    pub fan_in: u32,
+    /// Raw input positions: `sum |pre|`.
+    pub raw_fan_in: u32,
+    pub ring: Vec<RingProjection>,
+    /// Positions per ring slot.
+    pub ring_width: u32,
+    /// Slots of the ring: the largest delay of a ring projection plus one
+    /// (0 without ring projections).
+    pub ring_slots: u32,
+}
+
+impl SynapseLayout {
+    /// Whether every projection into the layer is one copy without delay
+    /// (weight and raw positions coincide; no ring).
+    pub fn plain(&self) -> bool {
+        self.copies.iter().all(|c| c.delay == 0) && self.fan_in == self.raw_fan_in
+    }
+
+    /// The ring projection of `edge`, if its errors go through the ring.
+    pub fn ring_of(&self, edge: EdgeIndex) -> Option<&RingProjection> {
+        self.ring.iter().find(|r| r.edge == edge)
+    }
+}
+
+impl ValidNetwork {
+    /// The layout of the inputs of layer `post`.
+    pub fn synapse_layout(&self, post: NodeIndex) -> SynapseLayout {
+        let dt = self.time.dt;
+        let mut expanded = 0usize;
+        let mut first_of = std::collections::BTreeMap::new();
+        for (e, _, _, p) in self.projections() {
+            first_of.insert(e, expanded);
+            expanded += p.copies();
+        }
+        let (mut copies, mut ring) = (Vec::new(), Vec::new());
+        let (mut w, mut raw, mut width, mut slots) = (0u32, 0u32, 0u32, 0u32);
+        for (e, pre) in self.incoming(post) {
+            let proj = &self.graph[e];
+            let n_pre = self.graph[pre].size;
+            let delays = proj.delay_steps(dt);
+            for (k, &d) in delays.iter().enumerate() {
+                copies.push(InputCopy {
+                    edge: e,
+                    pre,
+                    copy: k as u32,
+                    delay: d,
+                    n_pre,
+                    weight_offset: w,
+                    raw_offset: raw,
+                    expanded: first_of[&e] + k,
+                });
+                w += n_pre;
+            }
+            let delayed = delays.len() > 1 || delays.iter().any(|&d| d > 0);
+            if delayed && self.graph[pre].lif().is_some() {
+                ring.push(RingProjection {
+                    edge: e,
+                    n_pre,
+                    raw_offset: raw,
+                    ring_offset: width,
+                    min_delay: delays[0],
+                });
+                width += n_pre;
+                slots = slots.max(delays.last().copied().unwrap_or(0) + 1);
+            }
+            raw += n_pre;
+        }
+        SynapseLayout { copies, fan_in: w, raw_fan_in: raw, ring, ring_width: width, ring_slots: slots }
+    }
 }

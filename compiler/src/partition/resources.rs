@@ -39,6 +39,19 @@
 //!   overflow.
 //!   `B = 24` covers the examples' busiest layers at initialisation with
 //!   room (`deep.snn`'s readout: at most 21 spikes per neuron per sample).
+//! - The input-spike record holds one bit per step and *raw* position: the
+//!   spikes of each incoming projection's pre population are recorded once,
+//!   and every copy of a delay line reads them at its own delay (`raw`
+//!   positions `sum |pre|`, weight positions `k = sum |pre| x copies`).
+//! - A delayed projection from a spiking layer adds an error ring to
+//!   training: `(max delay + 1) x |pre|` errors (4 bytes), where the
+//!   backward pass sums each presynaptic spike's errors over the copies
+//!   until it reaches the spike's step (`delay_ring`).
+//! - An `li` layer has no spike record and no per-projection errors; as a
+//!   readout it keeps a score, the step of its maximum and `kappa e` per
+//!   neuron (`12n`) and, for the exp-weighted loss, the weight of every step
+//!   (`4T`) (`readout`). A regularised `lif` layer keeps each neuron's spike
+//!   count and `rho` (`8n`, `regulariser`).
 //! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
 //! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
 //!
@@ -79,6 +92,12 @@ pub struct Sram {
     pub state: u64,
     pub spike_record: u64,
     pub input_record: u64,
+    /// The errors of delayed projections from spiking layers, per slot.
+    pub delay_ring: u64,
+    /// An `li` readout's scores, maxima, `kappa e` and step weights.
+    pub readout: u64,
+    /// The spike counts and `rho` of a regularised layer.
+    pub regulariser: u64,
     pub receive_buffers: u64,
     pub stack: u64,
 }
@@ -92,6 +111,9 @@ impl Sram {
             + self.state
             + self.spike_record
             + self.input_record
+            + self.delay_ring
+            + self.readout
+            + self.regulariser
             + self.receive_buffers
             + self.stack
     }
@@ -149,15 +171,42 @@ pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
     }
 }
 
-/// [`layer_sram`] of a slice of `n` neurons of `pop` in `net`: with several
-/// outgoing projections, training keeps one error per neuron and projection
-/// (`4n` more per projection beyond the first), added in declaration order.
+/// The SRAM of a slice of `n` neurons of layer `pop` in `net` ([`layer_sram`]
+/// for a plain `lif` layer): its input record has one bit per step and raw
+/// position; with several outgoing projections, training keeps one error
+/// per neuron and projection (`4n` more per projection beyond the first),
+/// added in declaration order; and the delay ring, the readout's and the
+/// regulariser's buffers of the module doc.
 pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool) -> Sram {
-    let k = u64::from(net.fan_in(pop));
-    let mut s = layer_sram(n, k, u64::from(net.time.steps), training);
-    if training {
-        s.state += 4 * n * (error_parts(net, pop) - 1);
+    let layout = net.synapse_layout(pop);
+    let (k, raw) = (u64::from(layout.fan_in), u64::from(layout.raw_fan_in));
+    let steps = u64::from(net.time.steps);
+    let mut s = layer_sram(n, k, steps, training);
+    s.input_record = 4 * input_record_words(raw, steps);
+    if !training {
+        return s;
     }
+    let li = net.graph[pop].li().is_some();
+    if li {
+        // I, V, lI, lV, the input sum: no error, no spike record.
+        s.state = 20 * n;
+        s.spike_record = 0;
+        let train = net.train.as_ref().filter(|t| t.readout == pop);
+        if let Some(t) = train {
+            let table = match t.loss {
+                crate::network::LossSpec::ExpWeightedVoltageCrossEntropy { .. } => 4 * steps,
+                _ => 0,
+            };
+            s.readout = 12 * n + table;
+        }
+    } else {
+        s.state += 4 * n * (error_parts(net, pop) - 1);
+        let regularised = net.train.as_ref().and_then(|t| t.regularizer.as_ref()).is_some_and(|r| r.populations.contains(&pop));
+        if regularised {
+            s.regulariser = 8 * n;
+        }
+    }
+    s.delay_ring = 4 * u64::from(layout.ring_slots) * u64::from(layout.ring_width);
     s
 }
 

@@ -378,7 +378,13 @@ pub fn loss_and_error(first: &[u32], label: u32, lc: LossConsts) -> (f32, Vec<f3
 /// and `g_k = p_k - delta_kl` (not yet divided by the batch size).
 pub fn score_loss_and_error(scores: &[f32], label: u32) -> (f32, Vec<f32>) {
     let l = label as usize;
-    let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // m = max y, scanning up: a larger score replaces it (never a NaN).
+    let mut m = f32::NEG_INFINITY;
+    for &y in scores {
+        if y > m {
+            m = y;
+        }
+    }
     let ez: Vec<f32> = scores.iter().map(|&y| exp_f32(y - m)).collect();
     let mut s = 0.0f32;
     for &e in &ez {
