@@ -1116,14 +1116,19 @@ fn reference_matches_dense_on_input_to_li_networks() {
             if p.delays == [0] {
                 // (No lif layer, so `compare` used this seed.)
                 let c = case(&net, seed, 8);
-                let below = c
-                    .data
-                    .inputs
-                    .iter()
-                    .map(|x| forward_dense(&net, &c.w64, x, true).v[1][1].iter().filter(|&&v| v < 0.0).count())
-                    .sum::<usize>();
-                println!("    (sample, class) pairs with V[1] < 0: {below}");
+                let (mut below, mut negative_max) = (0, 0);
+                for x in &c.data.inputs {
+                    let tr = forward_dense(&net, &c.w64, x, true);
+                    below += tr.v[1][1].iter().filter(|&&v| v < 0.0).count();
+                    negative_max += (0..3).filter(|&k| (1..net.steps).all(|n| tr.v[1][n][k] < 0.0)).count();
+                }
+                println!(
+                    "    (sample, class) pairs with V[1] < 0: {below}, with every V[n] < 0 (a negative maximum): {negative_max}"
+                );
                 assert!(below > 0);
+                if loss == Loss::Max {
+                    assert!(negative_max > 0);
+                }
             }
         }
     }
@@ -1290,13 +1295,27 @@ fn regularised_net() -> Net {
 /// size, would not.
 #[test]
 fn regularizer_contribution_is_the_contracts_formula() {
-    let net = regularised_net();
+    regularizer_contribution("regulariser, li readout", &regularised_net(), 80);
+    // A first-spike readout: its errors stop at the last first spike, the
+    // regulariser acts at every later hidden spike too (the contract's "steps
+    // after the last spike that carries a non-zero error ... may be skipped"
+    // must not skip them).
+    let mut net = regularised_net();
+    net.pops[3] = lif("out", 3);
+    net.projs[1] = proj(1, 3, 0, 4.0, 2.5);
+    net.projs[4] = proj(2, 3, 0, 2.0, 2.0);
+    net.loss = Loss::FirstSpike { xi: 1.5, a: 1e-2, b: 100.0 };
+    regularizer_contribution("regulariser, first-spike readout", &net, 90);
+}
+
+fn regularizer_contribution(name: &str, net: &Net, seed: u64) {
+    let net = net.clone();
     let b = 8;
     let mut plain = net.clone();
     plain.reg = None;
     let with = Snnc::new(&net, b);
     let without = Snnc::new(&plain, b);
-    let (c, margin) = pick_case("regulariser", &net, 80, b, &with);
+    let (c, margin) = pick_case(name, &net, seed, b, &with);
     assert_eq!(spike_difference(&net, &c, &with), None);
     let idx: Vec<usize> = (0..b).collect();
     let enc = Snnc::encoded(&net, &c.data);
@@ -1316,10 +1335,17 @@ fn regularizer_contribution_is_the_contracts_formula() {
     };
     let swapped = variant(0.02, 0.05);
     let times_b = variant(0.05 * b as f64, 0.02 * b as f64);
-    let (mut above, mut below) = (0, 0);
+    let (mut above, mut below, mut late) = (0, 0, 0);
     let reg = net.reg.as_ref().unwrap();
     for input in &c.data.inputs {
         let tr = forward_dense(&net, &c.w64, input, true);
+        // The last step at which the first-spike loss injects an error.
+        let last_error = match net.loss {
+            Loss::FirstSpike { .. } => {
+                first_spike_steps(&net, &tr).into_iter().filter(|&t| t < net.steps - 1).max().unwrap_or(0)
+            }
+            _ => net.steps,
+        };
         for &p in &reg.pops {
             for j in 0..net.pops[p].size {
                 let n = (1..net.steps).filter(|&n| tr.spikes[p][n][j]).count() as f64;
@@ -1328,13 +1354,17 @@ fn regularizer_contribution_is_the_contracts_formula() {
                 } else if n > 0.0 {
                     below += 1;
                 }
+                late += (last_error + 1..net.steps).filter(|&n| tr.spikes[p][n][j]).count();
             }
         }
     }
     println!(
-        "regulariser: {above} (sample, neuron) pairs above the target, {below} spiking at or below it; \
-         smallest |Vt - theta| {margin:.2e}"
+        "{name}: {above} (sample, neuron) pairs above the target, {below} spiking at or below it; \
+         {late} regularised spikes after the sample's last loss error; smallest |Vt - theta| {margin:.2e}"
     );
+    if matches!(net.loss, Loss::FirstSpike { .. }) {
+        assert!(late > 10, "{name}: the test needs regularised spikes after the last loss error");
+    }
     assert!(above > 5 && below > 5, "the test needs neurons on both sides of the target");
     for (pi, p) in net.projs.iter().enumerate() {
         let pname = format!("{}->{}", net.pops[p.pre].name, net.pops[p.post].name);
