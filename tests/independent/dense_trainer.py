@@ -13,9 +13,10 @@ RandomState(seed); Yin-Yang generated from its seed (contract section 10) or
 read from tests/data/yinyang/*.csv.
 
 Usage (needs numpy):
-    python3 dense_trainer.py [epochs] [seed]
+    python3 dense_trainer.py [epochs] [seed] [--json]
         examples/yinyang.snn's recipe (contract section 9), as before: one
-        line per epoch with train loss, train and test accuracy.
+        line per epoch with train loss, train and test accuracy (--json: one
+        JSON object per epoch, full precision).
     python3 dense_trainer.py --recipe RECIPE.json [--epochs N] [--seed S] [--json]
         the network and recipe of a JSON description (format below); with
         --json one JSON object per epoch (full precision) instead of text.
@@ -468,10 +469,15 @@ def main(argv):
                 print(f"ep {res['epoch']:2d} loss {res['train_loss']:.4f} train {res['train_accuracy']:.3f}{test}", flush=True)
         train(r, epochs, seed, emit)
     else:
+        as_json = "--json" in argv
+        argv = [a for a in argv if a != "--json"]
         epochs = int(argv[0]) if argv else SEED_RECIPE["epochs"]
         seed = int(argv[1]) if len(argv) > 1 else 0
 
         def emit(res, W):
+            if as_json:
+                print(json.dumps(res), flush=True)
+                return
             print(f"ep {res['epoch']:2d} loss {res['train_loss']:.4f} train {res['train_accuracy']:.3f} "
                   f"test {res['test_accuracy']:.3f} silent_test={res['silent_test']} "
                   f"meanW1rows={W[1][0].mean(1).round(3).tolist()}", flush=True)
