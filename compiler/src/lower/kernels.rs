@@ -279,6 +279,11 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
     let step = f.params()[0];
     let first_backward = Expr::i32(steps as i32 - 2);
+    if ring_ctx.is_some() && !s.head {
+        // The packet handler files the partial sums it completes under the
+        // step of this tick.
+        f.store(c.step, Expr::i32(0), step.get());
+    }
     if let (Some((cnt, rho, r)), Some(rec)) = (&reg, &record) {
         // The regulariser's rho_j from the sample's spike counts (section 7).
         f.if_(step.get().equals(first_backward.clone()), |f| {

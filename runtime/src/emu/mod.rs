@@ -496,6 +496,10 @@ impl Group {
                 continue;
             }
             let k = sh.kernel(self.cores[l]).kernel();
+            // An `li` layer keeps no spike record.
+            if !k.buffers.iter().any(|b| b.name == "overflow") {
+                continue;
+            }
             let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
             if flag == 0 {
                 continue;
