@@ -71,9 +71,9 @@ mod verify;
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
 pub use exec::{Invocation, OpClass, OpCounts, Packet, Trap};
 pub use math::{exp_f32, ln_f32};
-pub use parse::{ParseError, parse_kernel};
+pub use parse::{ParseError, SourceMap, parse_kernel, parse_kernel_with_map, parse_value};
 pub use print::print_kernel;
-pub use verify::{KernelError, KernelErrors, verify};
+pub use verify::{KernelError, KernelErrors, Site, verify};
 
 /// Default data budget of one PE: the 96 KiB data half of its 128 KiB SRAM.
 pub const DEFAULT_DATA_BUDGET: u32 = 96 * 1024;
