@@ -3,7 +3,7 @@
 //! the interpreter, bit for bit, including traps.
 
 use snnc_compiler::kernel::examples::{LifExample, lif_layer};
-use snnc_compiler::kernel::{Invocation, Kernel, OpClass, OpCounts, Packet, Trap};
+use snnc_compiler::kernel::{Invocation, OpClass, OpCounts, Packet, Trap, VerifiedKernel, verify};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 
@@ -16,8 +16,8 @@ struct Outcome {
     results: Vec<Result<OpCounts, Trap>>,
 }
 
-fn run_interp(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
-    let interp = Interpreter::new(kernel).expect("kernel verifies");
+fn run_interp(kernel: &VerifiedKernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
+    let interp = Interpreter::new(kernel);
     let mut memory = memory.to_vec();
     let mut packets = Vec::new();
     let results = calls
@@ -30,7 +30,7 @@ fn run_interp(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome 
     Outcome { memory, packets, results }
 }
 
-fn run_jit(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
+fn run_jit(kernel: &VerifiedKernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
     let jit = JitKernel::compile(kernel).expect("kernel compiles");
     let mut memory = memory.to_vec();
     let mut packets = Vec::new();
@@ -44,7 +44,7 @@ fn run_jit(kernel: &Kernel, memory: &[u32], calls: &[Invocation]) -> Outcome {
     Outcome { memory, packets, results }
 }
 
-fn word_of(kernel: &Kernel, buffer: &str) -> usize {
+fn word_of(kernel: &VerifiedKernel, buffer: &str) -> usize {
     let (_, b) = kernel.buffer_named(buffer).expect("buffer exists");
     (b.offset / 4) as usize
 }
@@ -53,9 +53,9 @@ fn word_of(kernel: &Kernel, buffer: &str) -> usize {
 const SPIKES: [(i32, u32); 9] = [(0, 0), (0, 3), (1, 1), (2, 4), (2, 0), (3, 2), (5, 1), (5, 3), (6, 4)];
 const STEPS: i32 = 10;
 
-fn lif_setup() -> (LifExample, Kernel, Vec<u32>, Vec<f32>, Vec<Invocation>) {
+fn lif_setup() -> (LifExample, VerifiedKernel, Vec<u32>, Vec<f32>, Vec<Invocation>) {
     let p = LifExample::default();
-    let kernel = lif_layer(p);
+    let kernel = verify(&lif_layer(p)).expect("the example verifies");
     let mut memory = vec![0u32; kernel.memory_words()];
     let w0 = word_of(&kernel, "weights");
     let weights: Vec<f32> =

@@ -249,7 +249,7 @@ fn verifier_rejects_each_violation() {
     for (name, kernel) in &cases {
         report.push_str(&format!("{name}:\n"));
         match verify(kernel) {
-            Ok(()) => report.push_str("  ok\n"),
+            Ok(_) => report.push_str("  ok\n"),
             Err(e) => {
                 assert_ne!(*name, "valid");
                 for err in &e.errors {

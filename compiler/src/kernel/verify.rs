@@ -1,5 +1,5 @@
-//! Verifier: a [`Kernel`] -> every violation of the IR's invariants, each
-//! with its [`Site`].
+//! Verifier: a [`Kernel`] -> a [`VerifiedKernel`], or every violation of
+//! the IR's invariants, each with its [`Site`].
 //!
 //! Checks (all collected, none stops the others): buffer layout (element
 //! type, alignment, overlap, unique names, inside the budget); each entry
@@ -9,11 +9,14 @@
 //! assigned; constant indices inside their buffer.
 //!
 //! Invariant: a kernel that passes runs on every backend without a type
-//! confusion; the only run-time failures left are the [`super::Trap`]s.
+//! confusion; the only run-time failures left are the [`super::Trap`]s. The
+//! backends (interpreter, JIT, C) accept only a [`VerifiedKernel`], so they
+//! never verify again.
 
 use std::collections::BTreeSet;
 
 use super::print::expr_to_string;
+use super::verified::VerifiedKernel;
 use super::{Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, Value, is_valid_name};
 
 /// Every problem of one kernel.
@@ -107,9 +110,9 @@ pub enum KernelError {
     ConstantIndexOutOfBounds { entry: &'static str, buffer: String, index: i64, len: u32 },
 }
 
-/// Checks every invariant of the kernel IR; returns all violations and their
-/// sites.
-pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
+/// Checks every invariant of the kernel IR: the kernel as a
+/// [`VerifiedKernel`] (with its layout), or all violations and their sites.
+pub fn verify(kernel: &Kernel) -> Result<VerifiedKernel, KernelErrors> {
     let mut errors = Errors::default();
     if !is_valid_name(&kernel.name) {
         errors.push(Site::Kernel, KernelError::BadName { what: "kernel", name: kernel.name.clone() });
@@ -131,7 +134,7 @@ pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
         FunctionChecker::new(kernel, index, function, &mut errors).check();
     }
     if errors.errors.is_empty() {
-        Ok(())
+        Ok(VerifiedKernel::new(kernel.clone()))
     } else {
         Err(KernelErrors { kernel: kernel.name.clone(), errors: errors.errors, sites: errors.sites })
     }

@@ -78,7 +78,7 @@ use std::collections::BTreeMap;
 use petgraph::graph::NodeIndex;
 
 use crate::driver::Mapped;
-use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
+use crate::kernel::{KernelError, KernelErrors, VerifiedKernel, verify};
 use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
 use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
@@ -148,7 +148,8 @@ pub struct Program {
     pub steps: u32,
     pub batch: u32,
     pub copies: u32,
-    pub kernels: Vec<Kernel>,
+    /// Verified once, here: the backends take them as they are.
+    pub kernels: Vec<VerifiedKernel>,
     /// Indexed by slice id.
     pub cores: Vec<CoreProgram>,
     /// Every projection (declaration order): where its weights sit in the
@@ -355,7 +356,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             numbered.entry(pop).or_insert_with(|| layer_weights(net, pop, weights, &projections, &proj_offset));
         }
     }
-    let mut kernels: Vec<Kernel> = Vec::new();
+    let mut kernels: Vec<VerifiedKernel> = Vec::new();
     let mut template_of_slice = BTreeMap::new();
     let mut cores = Vec::with_capacity(g.slices.len());
     for (id, slice) in g.slices.iter().enumerate() {
@@ -576,7 +577,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
                         }
                     }
                 };
-                verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
+                let kernel = verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
                 template_for(&mut kernels, kernel)
             }
         };
@@ -610,18 +611,20 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
 /// The index of `kernel` among the templates: an existing template with the
 /// same buffers and code (whatever its name), else `kernel` added under a
 /// name no other template has (`<name>_2`, `<name>_3`, ...).
-fn template_for(kernels: &mut Vec<Kernel>, mut kernel: Kernel) -> usize {
-    let same = |k: &Kernel| k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions;
+fn template_for(kernels: &mut Vec<VerifiedKernel>, kernel: VerifiedKernel) -> usize {
+    let same = |k: &VerifiedKernel| {
+        k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions
+    };
     if let Some(i) = kernels.iter().position(same) {
         return i;
     }
-    let base = kernel.name.clone();
     let mut n = 1;
-    while kernels.iter().any(|k| k.name == kernel.name) {
+    let mut name = kernel.name.clone();
+    while kernels.iter().any(|k| k.name == name) {
         n += 1;
-        kernel.name = format!("{base}_{n}");
+        name = format!("{}_{n}", kernel.name);
     }
-    kernels.push(kernel);
+    kernels.push(if n == 1 { kernel } else { kernel.with_suffix(n) });
     kernels.len() - 1
 }
 

@@ -4,7 +4,7 @@
 //! module next to this one).
 
 use snnc_compiler::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use snnc_compiler::kernel::{Invocation, Kernel};
+use snnc_compiler::kernel::{Invocation, Kernel, verify};
 
 use crate::c_harness::Case;
 use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
@@ -14,7 +14,7 @@ use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
 /// edge cases of its argument.
 pub fn example_cases() -> Vec<Case> {
     let p = LifExample::default();
-    let lif = lif_layer(p);
+    let lif = verify(&lif_layer(p)).expect("the example verifies");
     let mut rng = Rng(7);
     let mut memory = vec![0u32; lif.memory_words()];
     let (_, weights) = lif.buffer_named("weights").expect("weights");
@@ -57,7 +57,7 @@ pub fn example_cases() -> Vec<Case> {
         -3e9,
         0.1,
     ];
-    let probe = exp_ln_probe(xs.len() as u32);
+    let probe = verify(&exp_ln_probe(xs.len() as u32)).expect("the probe verifies");
     let mut memory = vec![0u32; probe.memory_words()];
     let (_, x) = probe.buffer_named("x").expect("x");
     for (i, v) in xs.iter().enumerate() {
@@ -74,5 +74,5 @@ pub fn random_case(seed: u64) -> Case {
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
     let calls = invocations(&mut rng);
-    Case { kernel, memory, calls }
+    Case { kernel: verify(&kernel).expect("random kernels verify"), memory, calls }
 }

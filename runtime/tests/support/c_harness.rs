@@ -12,21 +12,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use snnc_compiler::emit::c::{emit_kernel, host_program_table, memory_words, program_symbol, support_files};
-use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap, VerifiedKernel};
 use snnc_runtime::interp::Interpreter;
 
 /// One program run: a kernel (with a name unique in its batch), its initial
 /// data memory (at least `memory_words()` long) and its invocations (`Init`
 /// first).
 pub struct Case {
-    pub kernel: Kernel,
+    pub kernel: VerifiedKernel,
     pub memory: Vec<u32>,
     pub calls: Vec<Invocation>,
 }
 
 /// The transcript the interpreter produces for `case` as program `number`.
 pub fn expected_transcript(case: &Case, number: usize) -> String {
-    let interp = Interpreter::new(&case.kernel).expect("the kernel verifies");
+    let interp = Interpreter::new(&case.kernel);
     let mut memory = case.memory.clone();
     let mut out = format!("program {number}\n");
     for (event, &call) in case.calls.iter().enumerate() {
@@ -155,7 +155,7 @@ pub fn write_sources(dir: &Path, cases: &[Case]) -> Vec<String> {
         files.push(file);
         programs.push(stem);
     }
-    let kernels: Vec<&Kernel> = cases.iter().map(|c| &c.kernel).collect();
+    let kernels: Vec<&Kernel> = cases.iter().map(|c| c.kernel.kernel()).collect();
     std::fs::write(dir.join("s2_host_programs.c"), host_program_table(&kernels)).expect("write table");
     std::fs::write(dir.join("programs.mk"), format!("PROGRAMS = {}\n", programs.join(" "))).expect("write programs.mk");
     files
