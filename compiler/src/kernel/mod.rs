@@ -11,7 +11,10 @@
 //! 32-bit values in [`eval`] (shared by the interpreter and the C backend's
 //! constant folding); static facts about expressions in [`analysis`]; the
 //! run-time contract (invocations, packets, traps, operation counts) in
-//! `exec.rs`; the text form in `print.rs`/`parse.rs`.
+//! `exec.rs`; the text form in `print.rs`/`parse.rs`. The filetests in
+//! `tests/kir/` (run by `runtime/tests/kir_filetests.rs`) are the IR's
+//! executable specification: verifier errors, round trips, runs on every
+//! backend and the emitted C.
 //!
 //! A [`Kernel`] is a set of typed buffers laid out in the PE's data SRAM plus
 //! one [`Function`] per [`EntryPoint`]; all functions share the buffers. A

@@ -1,7 +1,8 @@
 //! Parser: the text form written by [`super::print_kernel`] -> a [`Kernel`].
 //!
 //! Input: the exact grammar of the printer (see `print.rs`); `//` and `;`
-//! start a comment that runs to the end of the line. `#N` names
+//! start a comment that runs to the end of the line (`;` comments carry the
+//! filetests' directives, see `runtime/tests/kir_filetests.rs`). `#N` names
 //! local or buffer number `N` whether or not it exists: the printer writes
 //! it for an id that does not (so the verifier's `unknown_local` and
 //! `unknown_buffer` can be written down); a load from an unknown buffer or
@@ -14,7 +15,8 @@
 //! with its span.
 //!
 //! Invariant: `parse_kernel(&print_kernel(k))` gives back `k` for every kernel
-//! that verifies (round-trip tests on the examples and on random kernels).
+//! that verifies (round-trip tests on the corpus `tests/kir/` and on random
+//! kernels).
 
 use super::{
     BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId, Site,

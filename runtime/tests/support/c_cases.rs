@@ -3,8 +3,8 @@
 //! kernels (`random_kernel.rs`, which the including test must declare as a
 //! module next to this one).
 
-use snnc_compiler::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use snnc_compiler::kernel::{Invocation, Kernel, verify};
+use snnc_compiler::kernel::examples::exp_ln_probe;
+use snnc_compiler::kernel::{Invocation, Kernel, parse_kernel, verify};
 
 use crate::c_harness::Case;
 use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
@@ -13,8 +13,10 @@ use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
 /// them: the LIF layer gets random weights and spikes, the exp/ln probe the
 /// edge cases of its argument.
 pub fn example_cases() -> Vec<Case> {
-    let p = LifExample::default();
-    let lif = verify(&lif_layer(p)).expect("the example verifies");
+    // The corpus's LIF layer: 5 inputs at keys 0x10000.., 4 neurons.
+    let (inputs, key_in) = (5, 0x0001_0000);
+    let lif = parse_kernel(include_str!("../../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
+    let lif = verify(&lif).expect("the example verifies");
     let mut rng = Rng(7);
     let mut memory = vec![0u32; lif.memory_words()];
     let (_, weights) = lif.buffer_named("weights").expect("weights");
@@ -24,7 +26,7 @@ pub fn example_cases() -> Vec<Case> {
     let mut calls = vec![Invocation::Init];
     for step in 0..20 {
         for _ in 0..rng.below(4) {
-            calls.push(Invocation::Packet { key: p.key_in + rng.below(u64::from(p.inputs)) as u32, payload: 0 });
+            calls.push(Invocation::Packet { key: key_in + rng.below(inputs) as u32, payload: 0 });
         }
         calls.push(Invocation::TickForward { step });
     }

@@ -161,6 +161,41 @@ pub fn write_sources(dir: &Path, cases: &[Case]) -> Vec<String> {
     files
 }
 
+/// Builds the host harness `dir/host` from the case sources `files` (see
+/// [`write_sources`]) and the host HAL: compiled with [`HOST_CFLAGS`] in
+/// two halves in parallel (two cores), then linked. Panics with the
+/// compiler's messages if a file does not compile without warnings.
+#[allow(dead_code)] // not every test binary that includes this builds a host harness
+pub fn build_host(dir: &Path, cc: &Path, files: &[String]) {
+    let mut sources: Vec<String> = files.to_vec();
+    sources.extend(["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from));
+    let half = sources.len() / 2;
+    let compiles: Vec<_> = [&sources[..half], &sources[half..]]
+        .iter()
+        .map(|chunk| {
+            Command::new(cc)
+                .current_dir(dir)
+                .args(HOST_CFLAGS)
+                .arg("-c")
+                .args(chunk.iter())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("cc starts")
+        })
+        .collect();
+    for child in compiles {
+        let out = child.wait_with_output().expect("cc runs");
+        assert!(
+            out.status.success(),
+            "cc failed (emitted C must compile without warnings):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let objects: Vec<String> = sources.iter().map(|s| s.replace(".c", ".o")).collect();
+    run(Command::new(cc).current_dir(dir).args(&objects).args(["-o", "host", "-lm"]));
+}
+
 /// The path of a tool if `tool --version` runs, else `None` after printing
 /// why the test skips.
 pub fn tool(name: &str, why: &str) -> Option<PathBuf> {

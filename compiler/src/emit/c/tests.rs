@@ -1,26 +1,12 @@
+//! Unit tests of the C backend's refusals and of templates; the emitted C
+//! of example kernels is checked by the filetests (`tests/kir/`, `; test
+//! emit-c`).
+
 use super::*;
-use crate::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use crate::kernel::{EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, verify};
+use crate::kernel::{EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, parse_kernel, verify};
 
 fn verified(kernel: Kernel) -> VerifiedKernel {
     verify(&kernel).expect("the kernel verifies")
-}
-
-#[test]
-fn lif_layer_c() {
-    let kernel = verified(lif_layer(LifExample::default()));
-    let mut memory = vec![0u32; kernel.memory_words()];
-    for (i, w) in memory.iter_mut().take(20).enumerate() {
-        *w = (i as f32 * 0.125 - 1.0).to_bits();
-    }
-    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
-}
-
-#[test]
-fn exp_ln_probe_c() {
-    let kernel = verified(exp_ln_probe(4));
-    let memory = [1.0f32.to_bits(), f32::NAN.to_bits(), 0x7fa0_0001, f32::NEG_INFINITY.to_bits()];
-    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
 }
 
 /// Buffers that fill the kernel's 96 KiB budget leave no room for the stack:
@@ -52,7 +38,8 @@ fn a_template_that_does_not_fit_is_refused() {
 /// of the template's `#ifdef S2_PE_DATA` block.
 #[test]
 fn template_plus_pe_data_is_the_kernel_with_its_data() {
-    let kernel = verified(lif_layer(LifExample::default()));
+    let kernel = parse_kernel(include_str!("../../../../tests/kir/examples/lif_layer.kir")).expect("parses");
+    let kernel = verified(kernel);
     let mut memory = vec![0u32; kernel.memory_words()];
     for (i, w) in memory.iter_mut().take(20).enumerate() {
         *w = (i as f32 * 0.5 + 0.25).to_bits();
