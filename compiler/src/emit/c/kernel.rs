@@ -396,6 +396,10 @@ impl<'a> FunctionEmitter<'a> {
                 let i = self.expr(index, depth);
                 let v = self.expr(value, depth);
                 let i = self.checked_index(*buffer, index, i, depth);
+                if self.kernel.buffers[buffer.0 as usize].len == 0 {
+                    // Its check always traps; an empty buffer is no member.
+                    return;
+                }
                 self.uses(&i);
                 self.uses(&v);
                 let name = &self.buffers[buffer.0 as usize];
@@ -526,6 +530,12 @@ impl<'a> FunctionEmitter<'a> {
             ExprKind::Load { buffer, index } => {
                 let i = self.expr(index, depth);
                 let i = self.checked_index(*buffer, index, i, depth);
+                let b = &self.kernel.buffers[buffer.0 as usize];
+                if b.len == 0 {
+                    // Its check always traps; an empty buffer is no member,
+                    // so the (unreachable) value is a zero.
+                    return CExpr::atom(zero(b.elem).to_string());
+                }
                 let name = &self.buffers[buffer.0 as usize];
                 CExpr::atom(format!("mem.{name}[{}]", i.text)).reading(&[&i])
             }

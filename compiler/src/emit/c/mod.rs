@@ -33,7 +33,8 @@
 //! contains nothing board specific (only `s2_hal.h` calls); index checks are
 //! left out only where the index is proven in bounds (constants, loop
 //! variables with constant bounds, `x % c`, `x & c`, and sums and products of
-//! those).
+//! those); an access to an empty buffer (no member of the memory struct)
+//! prints only its check, which always traps.
 
 mod kernel;
 pub mod program;
