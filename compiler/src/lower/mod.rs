@@ -78,7 +78,7 @@ use std::collections::BTreeMap;
 use petgraph::graph::NodeIndex;
 
 use crate::driver::Mapped;
-use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
+use crate::kernel::{Kernel, KernelError, KernelErrors, VerifiedKernel, verify};
 use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, SynapseLayout, ValidNetwork};
 use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
@@ -148,7 +148,8 @@ pub struct Program {
     pub steps: u32,
     pub batch: u32,
     pub copies: u32,
-    pub kernels: Vec<Kernel>,
+    /// Verified once, here: the backends take them as they are.
+    pub kernels: Vec<VerifiedKernel>,
     /// Indexed by slice id.
     pub cores: Vec<CoreProgram>,
     /// Every projection (declaration order): where its weights sit in the
@@ -246,9 +247,15 @@ pub(crate) struct CopyShape {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ScoreShape {
     Max,
-    Sum { c: f32 },
+    Sum {
+        c: f32,
+    },
     /// The weights of the steps `first .. end` (the table holds every step).
-    Weighted { first: u32, end: u32, w: Vec<f32> },
+    Weighted {
+        first: u32,
+        end: u32,
+        w: Vec<f32>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -380,7 +387,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     let cx = context(net, mapped, weights)?;
     let g = &mapped.cores;
     let copy_len = g.copy_slices[0].len();
-    let mut kernels: Vec<Kernel> = Vec::new();
+    let mut kernels: Vec<VerifiedKernel> = Vec::new();
     let mut template_of_slice = BTreeMap::new();
     let mut cores = Vec::with_capacity(g.slices.len());
     for (id, slice) in g.slices.iter().enumerate() {
@@ -391,7 +398,8 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
             _ => {
                 let kernel = slice_kernel(&cx, id, rx.len() as u32)?;
-                verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[slice.population].name))?;
+                let kernel =
+                    verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[slice.population].name))?;
                 template_for(&mut kernels, kernel)
             }
         };
@@ -496,14 +504,17 @@ fn is_last(net: &ValidNetwork, slice: &crate::partition::Slice) -> bool {
     slice.neurons.end == net.graph[slice.population].size
 }
 
+/// A gradient flow into an optimiser: its key, its batch copy, its entry.
+type GradSource = (u32, u32, RxEntry);
+
 /// A slice's receive table (sorted by key, padded) and, for an optimiser,
-/// the gradient sources `(key, batch copy, entry)`.
-fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<(u32, u32, RxEntry)>), LowerError> {
+/// the gradient sources.
+fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<GradSource>), LowerError> {
     let (net, g) = (cx.net, &cx.mapped.cores);
     let slice = &g.slices[id];
     let pop = slice.population;
     let mut rx: Vec<RxEntry> = Vec::new();
-    let mut grad_sources: Vec<(u32, u32, RxEntry)> = Vec::new();
+    let mut grad_sources: Vec<GradSource> = Vec::new();
     for &f in &cx.incoming[id] {
         let flow = &g.flows[f];
         let src = &g.slices[flow.source];
@@ -524,7 +535,9 @@ fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<(u32, u
             (PacketKind::Spike, Role::Loss) => {
                 RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
             }
-            (PacketKind::Error, Role::Layer) if src.role == Role::Layer && src.population == pop && !is_last(net, src) => {
+            (PacketKind::Error, Role::Layer)
+                if src.role == Role::Layer && src.population == pop && !is_last(net, src) =>
+            {
                 // The previous slice's partial sums, by fan-in position.
                 RxEntry { range, lo: 0, hi: net.fan_in(pop), off: 0, tag: tag::PARTIAL }
             }
@@ -543,8 +556,7 @@ fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<(u32, u
                     .find(|(_, pre)| *pre == pop)
                     .ok_or_else(|| unsupported("an error flow without a projection"))?
                     .0;
-                let raw =
-                    cx.layouts[&src.population].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
+                let raw = cx.layouts[&src.population].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
                 let start = raw + slice.neurons.start;
                 // Part `q`: the projection's place among the outgoing
                 // ones, in declaration order (the order they are added).
@@ -634,7 +646,7 @@ fn initial_data(
     cx: &Ctx<'_>,
     id: SliceId,
     rx: &[RxEntry],
-    grad_sources: &[(u32, u32, RxEntry)],
+    grad_sources: &[GradSource],
 ) -> Result<BTreeMap<String, Vec<u32>>, LowerError> {
     let slice = &cx.mapped.cores.slices[id];
     let pop = slice.population;
@@ -820,18 +832,11 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::partition::Slice, sends_spikes: bool
             ring: if training { layout.ring_of(c.edge).copied() } else { None },
         })
         .collect();
-    let lif_positions = copies
-        .iter()
-        .filter(|c| c.from_layer)
-        .map(|c| c.weight_offset..c.weight_offset + c.n_pre)
-        .collect();
+    let lif_positions =
+        copies.iter().filter(|c| c.from_layer).map(|c| c.weight_offset..c.weight_offset + c.n_pre).collect();
     let regularizer = cx.train.and_then(|t| t.regularizer.as_ref()).filter(|r| r.populations.contains(&pop)).map(|r| {
         let batch = f64::from(cx.batch);
-        RegShape {
-            up: (r.strength / batch) as f32,
-            below: (r.strength_below / batch) as f32,
-            target: r.target as f32,
-        }
+        RegShape { up: (r.strength / batch) as f32, below: (r.strength_below / batch) as f32, target: r.target as f32 }
     });
     let score = readout_shape(cx, pop);
     let kind = if p.li().is_some() { LayerKind::Li } else { LayerKind::Lif };
@@ -872,24 +877,26 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::partition::Slice, sends_spikes: bool
 /// The index of `kernel` among the templates: an existing template with the
 /// same buffers and code (whatever its name), else `kernel` added under a
 /// name no other template has (`<name>_2`, `<name>_3`, ...).
-fn template_for(kernels: &mut Vec<Kernel>, mut kernel: Kernel) -> usize {
-    let same = |k: &Kernel| k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions;
+fn template_for(kernels: &mut Vec<VerifiedKernel>, kernel: VerifiedKernel) -> usize {
+    let same = |k: &VerifiedKernel| {
+        k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions
+    };
     if let Some(i) = kernels.iter().position(same) {
         return i;
     }
-    let base = kernel.name.clone();
     let mut n = 1;
-    while kernels.iter().any(|k| k.name == kernel.name) {
+    let mut name = kernel.name.clone();
+    while kernels.iter().any(|k| k.name == name) {
         n += 1;
-        kernel.name = format!("{base}_{n}");
+        name = format!("{}_{n}", kernel.name);
     }
-    kernels.push(kernel);
+    kernels.push(if n == 1 { kernel } else { kernel.with_suffix(n) });
     kernels.len() - 1
 }
 
 /// The optimiser sums the copies' gradients in the order it receives them,
 /// key order: for every weight that must be copy order.
-fn check_copy_order(sources: &[(u32, u32, RxEntry)]) -> Result<(), LowerError> {
+fn check_copy_order(sources: &[GradSource]) -> Result<(), LowerError> {
     let mut sorted = sources.to_vec();
     sorted.sort_by_key(|s| s.0);
     for (i, (_, copy, e)) in sorted.iter().enumerate() {

@@ -126,7 +126,7 @@ fn a_network_without_training_lowers_forward_only() {
     let roles: Vec<Role> = program.cores.iter().map(|c| c.role).collect();
     assert_eq!(roles, [Role::Input, Role::Layer, Role::Layer]);
     assert_eq!((program.copies, program.batch), (1, 1));
-    let text: String = program.kernels.iter().map(print_kernel).collect();
+    let text: String = program.kernels.iter().map(|k| print_kernel(k)).collect();
     assert!(!text.contains("fn tick_backward(step: i32) {\n  var"), "no backward pass:\n{text}");
     let output = &program.kernels[program.cores[2].kernel];
     assert!(output.buffer_named("first").is_some() && output.buffer_named("grad").is_none());
@@ -194,6 +194,6 @@ fn yinyang_kernels_snapshot() {
     let net = yinyang_network(120);
     let mapped = map_network(&net).unwrap();
     let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
-    let text: String = program.kernels.iter().map(print_kernel).collect();
+    let text: String = program.kernels.iter().map(|k| print_kernel(k)).collect();
     insta::assert_snapshot!(text);
 }

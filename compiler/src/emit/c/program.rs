@@ -22,7 +22,7 @@
 use std::fmt::Write;
 
 use crate::driver::Mapped;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, VerifiedKernel};
 use crate::lower::{CoreProgram, Program};
 use crate::machine::Link;
 
@@ -46,7 +46,7 @@ pub fn pe_name(mapped: &Mapped, core: &CoreProgram) -> String {
 }
 
 /// A PE's initial data memory: its buffers' words at their offsets.
-pub fn memory_image(kernel: &Kernel, core: &CoreProgram, pe: &str) -> Result<Vec<u32>, ProgramError> {
+pub fn memory_image(kernel: &VerifiedKernel, core: &CoreProgram, pe: &str) -> Result<Vec<u32>, ProgramError> {
     let mut mem = vec![0u32; super::memory_words(kernel)];
     for (name, words) in &core.data {
         let bad = || ProgramError::BadData { pe: pe.to_string(), buffer: name.clone(), kernel: kernel.name.clone() };
@@ -122,7 +122,7 @@ pub fn program_files(program: &Program, mapped: &Mapped) -> Result<Vec<(String, 
         routing.join(" ")
     );
     files.push(("programs.mk".to_string(), mk));
-    let kernels: Vec<&Kernel> = program.kernels.iter().collect();
+    let kernels: Vec<&Kernel> = program.kernels.iter().map(VerifiedKernel::kernel).collect();
     files.push(("s2_host_programs.c".to_string(), host_program_table(&kernels)));
     Ok(files)
 }
