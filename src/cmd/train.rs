@@ -194,9 +194,13 @@ pub fn grad(args: GradArgs) -> CmdResult {
     fsio::write_output_file(&args.out, &[&args.file, &args.weights], args.force, &weights_bytes(&p.plan, &grad))?;
     let mut out = Out::new();
     out.line(format!("mean loss over {name} samples {a}..{b}: {}", loss_sum / idx.len() as f32));
-    for (proj, g) in p.plan.projections.iter().zip(&grad) {
-        let max = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        out.line(format!("  {:<24} [{}, {}]  max |grad| {max:e}", proj.name, proj.n_post, proj.n_pre));
+    for group in &p.plan.groups {
+        let max = grad[group.members.clone()].iter().flatten().fold(0.0f32, |m, x| m.max(x.abs()));
+        let shape = match group.members.len() {
+            1 => format!("[{}, {}]", group.n_post, group.n_pre),
+            d => format!("[{d}, {}, {}]", group.n_post, group.n_pre),
+        };
+        out.line(format!("  {:<24} {shape}  max |grad| {max:e}", group.name));
     }
     out.line(format!("gradient written to {}", args.out.display()));
     out.finish()
