@@ -91,6 +91,9 @@ pub struct ExactSample {
     pub first: Vec<f64>,
     /// `dL/dW`, `[post][pre]` per projection.
     pub grad: Vec<Vec<f64>>,
+    /// `dL/dt` of every spike, `[layer][neuron][spike]` (zero for spikes
+    /// that cannot change the loss).
+    pub adjoint: Vec<Vec<Vec<f64>>>,
     pub trace: Trace,
 }
 
@@ -303,7 +306,7 @@ impl Exact {
                 }
             }
         }
-        ExactSample { loss, first, grad, trace }
+        ExactSample { loss, first, grad, adjoint: adj, trace }
     }
 }
 

@@ -133,11 +133,19 @@ pub struct SampleReport {
     pub margin: f64,
     /// The layer (index into the plan's layers) of that peak.
     pub margin_layer: usize,
+    /// The smallest margin among spikes whose time the loss depends on
+    /// (non-zero adjoint): these make the exact gradient large.
+    pub spike_margin: f64,
+    /// The smallest margin among sub-threshold peaks that can change the
+    /// loss: where the discrete model may spike and the exact one does not.
+    pub peak_margin: f64,
     /// The window's end minus the latest readout first spike, seconds
     /// (infinite when the readout is silent).
     pub end_gap: f64,
     /// `|g_exact|` per projection.
     pub exact_norm: Vec<f64>,
+    /// `|g_disc / dt - g_exact|` per grid and projection.
+    pub error_norm: Vec<Vec<f64>>,
     pub grids: Vec<SampleGrid>,
 }
 
@@ -300,10 +308,11 @@ fn check_weights(
                 data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * dt0)).collect();
             let label = data.labels[s];
             let ex = exact.sample(&w64, &inputs, label as usize, lc);
-            let (margin, margin_layer) = relevant_margin(base, &ex);
+            let m = relevant_margin(base, &ex);
             let mut exact_per_grid = Vec::new();
             let mut disc_per_grid = Vec::new();
             let mut sample_grids = Vec::new();
+            let mut error_norm = Vec::new();
             for g in grids {
                 let ex_g = match &g.exact {
                     Some(e) => e.sample(&w64, &inputs, label as usize, lc),
@@ -327,6 +336,7 @@ fn check_weights(
                     })
                     .collect();
                 let layers = disc.iter().zip(&ex_g.grad).map(|(d, c)| compare(d, c)).collect();
+                error_norm.push(disc.iter().zip(&ex_g.grad).map(|(d, c)| distance(d, c)).collect());
                 let (count_changes, silence_changes) = spike_changes(&g.plan, scratch, &out.first, &ex_g);
                 sample_grids.push(SampleGrid { layers, count_changes, silence_changes });
                 disc_per_grid.push(disc);
@@ -337,10 +347,13 @@ fn check_weights(
             let report = SampleReport {
                 index: s,
                 loss: ex.loss,
-                margin,
-                margin_layer,
+                margin: m.all.0,
+                margin_layer: m.all.1,
+                spike_margin: m.spike,
+                peak_margin: m.peak,
                 end_gap: exact.window() - first_max,
                 exact_norm: ex.grad.iter().map(|g| norm(g)).collect(),
+                error_norm,
                 grids: sample_grids,
             };
             SampleWork { report, exact: exact_per_grid, disc: disc_per_grid }
@@ -412,6 +425,10 @@ fn mean_of<'a>(vs: impl Iterator<Item = &'a Vec<f64>>, len: usize, n: f64) -> Ve
     sum.iter().map(|x| x / n).collect()
 }
 
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+}
+
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|a| a * a).sum::<f64>().sqrt()
 }
@@ -437,22 +454,38 @@ fn decision_time(first: &[f64]) -> f64 {
     first.iter().copied().fold(0.0, f64::max)
 }
 
-/// [`SampleReport::margin`] and its layer.
-fn relevant_margin(plan: &Plan, ex: &ExactSample) -> (f64, usize) {
+/// The margins of [`SampleReport`].
+struct Margins {
+    /// The smallest relevant margin and its layer.
+    all: (f64, usize),
+    spike: f64,
+    peak: f64,
+}
+
+fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
     let (r, _) = plan.readout.expect("a readout");
     let t_dec = decision_time(&ex.first);
-    let mut best = (f64::INFINITY, r);
+    let mut m = Margins { all: (f64::INFINITY, r), spike: f64::INFINITY, peak: f64::INFINITY };
     for (l, layer) in ex.trace.encounters.iter().enumerate() {
         for (j, enc) in layer.iter().enumerate() {
+            let mut spike = 0;
             for e in enc {
                 let relevant = if l == r { e.time <= ex.first[j] } else { e.time < t_dec };
-                if relevant && e.margin < best.0 {
-                    best = (e.margin, l);
+                if e.spike {
+                    if ex.adjoint[l][j].get(spike).is_some_and(|&a| a != 0.0) {
+                        m.spike = m.spike.min(e.margin);
+                    }
+                    spike += 1;
+                } else if relevant {
+                    m.peak = m.peak.min(e.margin);
+                }
+                if relevant && e.margin < m.all.0 {
+                    m.all = (e.margin, l);
                 }
             }
         }
     }
-    best
+    m
 }
 
 /// Neurons whose spike count before the decision time differs between the

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::stats::{Evidence, Verdict, log_slope, median, quantile, verdict};
-use super::{COSINE_GOAL, GradcheckReport, Report, VERDICT_REFINEMENT};
+use super::{COSINE_GOAL, GradcheckReport, Report, SEED_GOAL, VERDICT_REFINEMENT};
 
 /// Samples whose margin is below this are counted as grazing in the
 /// per-sample statistics when no `exclude_grazing` was given.
@@ -74,6 +74,7 @@ pub fn summarize(r: &Report) -> Summary {
     let is_grazing = |m: f64| m < grazing;
     let ng = samples.iter().filter(|s| is_grazing(s.margin)).count();
     let grids = r.refinements.len();
+    let seeds = r.seeds.len();
     let fit_from = grids.saturating_sub(FIT_GRIDS);
     let verdict_grid = r.refinements.iter().position(|&k| k == VERDICT_REFINEMENT).unwrap_or(grids.saturating_sub(1));
     let mut rows = Vec::new();
@@ -124,6 +125,8 @@ pub fn summarize(r: &Report) -> Summary {
             .collect();
         let bs = (!per_seed.is_empty()).then(|| median(&per_seed));
         let ss = log_slope(&pr[fit_from..].iter().map(|row| (row.dt_ms, row.sample_error[0])).collect::<Vec<_>>());
+        let enough = |row: &Row| seeds > 0 && row.passed as f64 >= SEED_GOAL * seeds as f64;
+        let tail = pr.iter().rev().take_while(|row| enough(row)).count();
         let ev = Evidence {
             dt_ms: pr.get(verdict_grid).map_or(f64::NAN, |row| row.dt_ms),
             cosines: r.seeds.iter().map(|s| s.grids.get(verdict_grid).map_or(0.0, |g| g.layers[p].cosine)).collect(),
@@ -138,6 +141,8 @@ pub fn summarize(r: &Report) -> Summary {
             }),
             batch_slope: bs,
             sample_slope: ss,
+            converged_from: (tail > 0).then(|| pr[pr.len() - tail].dt_ms),
+            finest_ms: pr.last().map_or(f64::NAN, |row| row.dt_ms),
         };
         verdicts.push(verdict(&ev));
         batch_slope.push(bs);
@@ -367,7 +372,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
 /// One CSV row per seed, sample, grid and projection.
 pub fn samples_csv(r: &Report) -> String {
     let mut o = String::from(
-        "seed,sample,loss,margin,margin_layer,end_gap_ms,dt_ms,projection,exact_norm,cosine,relative_error,count_changes,silence_changes\n",
+        "seed,sample,loss,margin,margin_layer,spike_margin,peak_margin,end_gap_ms,dt_ms,projection,exact_norm,error_norm,cosine,relative_error,count_changes,silence_changes\n",
     );
     for s in &r.seeds {
         let seed = s.seed.map_or(String::new(), |x| x.to_string());
@@ -376,15 +381,18 @@ pub fn samples_csv(r: &Report) -> String {
                 for (p, c) in sg.layers.iter().enumerate() {
                     let _ = writeln!(
                         o,
-                        "{seed},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        "{seed},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                         smp.index,
                         smp.loss,
                         smp.margin,
                         r.layers.get(smp.margin_layer).map_or("", String::as_str),
+                        smp.spike_margin,
+                        smp.peak_margin,
                         smp.end_gap * 1e3,
                         ms(s.grids[g].dt),
                         r.projections[p],
                         smp.exact_norm[p],
+                        smp.error_norm[g][p],
                         c.cosine,
                         c.relative_error,
                         sg.count_changes,

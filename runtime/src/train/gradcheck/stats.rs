@@ -68,6 +68,10 @@ pub struct Evidence {
     pub batch_slope: Option<f64>,
     /// Slope of the median per-sample error of non-grazing samples.
     pub sample_slope: Option<f64>,
+    /// The coarsest measured `dt` (ms) from which on every finer grid has
+    /// enough seeds at cosine >= 0.99, and the finest `dt` measured.
+    pub converged_from: Option<f64>,
+    pub finest_ms: f64,
 }
 
 /// A layer converges when at least 90 % of the seeds reach cosine 0.99 at
@@ -104,6 +108,12 @@ pub fn verdict(e: &Evidence) -> Verdict {
             rate(e.batch_slope),
             rate(e.sample_slope)
         );
+        t += &match e.converged_from {
+            Some(dt) => {
+                format!("; >= {:.0} % of the seeds reach {COSINE_GOAL} from dt = {dt} ms on", 100.0 * SEED_GOAL)
+            }
+            None => format!("; not reached on any grid down to dt = {} ms", e.finest_ms),
+        };
         t
     };
     Verdict { converges, passed, seeds, passed_non_grazing, text }
@@ -120,6 +130,8 @@ mod tests {
             non_grazing: ng.map(|n| (0.01, n.to_vec())),
             batch_slope: Some(0.52),
             sample_slope: Some(1.01),
+            converged_from: Some(0.002),
+            finest_ms: 0.001,
         }
     }
 
@@ -152,6 +164,10 @@ mod tests {
         assert!(!v.converges && v.passed == 17, "{v:?}");
         assert!(v.text.starts_with("does not converge by dt = 0.05 ms: cosine >= 0.99 at dt = 0.05 ms for 17 of 20"));
         assert!(v.text.contains("dt^0.52") && v.text.contains("dt^1.01"), "{}", v.text);
+        assert!(v.text.ends_with(">= 90 % of the seeds reach 0.99 from dt = 0.002 ms on"), "{}", v.text);
+        let mut e = evidence(&c, None);
+        e.converged_from = None;
+        assert!(verdict(&e).text.ends_with("not reached on any grid down to dt = 0.001 ms"));
     }
 
     #[test]
