@@ -160,7 +160,8 @@ pub struct SeedReport {
     /// samples were left out.
     pub non_grazing: Option<(usize, Vec<GridCheck>)>,
     pub samples: Vec<SampleReport>,
-    /// The exact gradient (mean over the samples), `[post][pre]`.
+    /// The exact gradient (mean over the samples), `[post][pre]` (with
+    /// `delay_per_step`, that of the coarsest grid's delayed model).
     pub exact: Vec<Vec<f64>>,
 }
 
@@ -278,12 +279,19 @@ pub fn check(
     })
 }
 
-/// One sample's gradients: exact (per grid when the exact model depends on
-/// the grid) and discrete divided by `dt`, all `[post][pre]`.
+/// One sample's gradients: exact (one per grid when the exact model
+/// depends on the grid, else one) and discrete divided by `dt`, all
+/// `[post][pre]`.
 struct SampleWork {
     report: SampleReport,
     exact: Vec<Vec<Vec<f64>>>,
     disc: Vec<Vec<Vec<f64>>>,
+}
+
+impl SampleWork {
+    fn exact(&self, grid: usize, p: usize) -> &Vec<f64> {
+        &self.exact[grid.min(self.exact.len() - 1)][p]
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -314,10 +322,8 @@ fn check_weights(
             let mut sample_grids = Vec::new();
             let mut error_norm = Vec::new();
             for g in grids {
-                let ex_g = match &g.exact {
-                    Some(e) => e.sample(&w64, &inputs, label as usize, lc),
-                    None => ex.clone(),
-                };
+                let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize, lc));
+                let ex_g = delayed.as_ref().unwrap_or(&ex);
                 let dt = g.plan.grid.dt;
                 let out = sample_gradient(&g.plan, &wt, g.data.sample(s), label, 1, scratch);
                 let disc: Vec<Vec<f64>> = g
@@ -337,11 +343,16 @@ fn check_weights(
                     .collect();
                 let layers = disc.iter().zip(&ex_g.grad).map(|(d, c)| compare(d, c)).collect();
                 error_norm.push(disc.iter().zip(&ex_g.grad).map(|(d, c)| distance(d, c)).collect());
-                let (count_changes, silence_changes) = spike_changes(&g.plan, scratch, &out.first, &ex_g);
+                let (count_changes, silence_changes) = spike_changes(&g.plan, scratch, &out.first, ex_g);
                 sample_grids.push(SampleGrid { layers, count_changes, silence_changes });
                 disc_per_grid.push(disc);
-                exact_per_grid.push(ex_g.grad);
+                if let Some(d) = delayed {
+                    exact_per_grid.push(d.grad);
+                }
                 tick();
+            }
+            if exact_per_grid.is_empty() {
+                exact_per_grid.push(ex.grad.clone());
             }
             let first_max = ex.first.iter().copied().filter(|&t| t < exact.window()).fold(f64::NEG_INFINITY, f64::max);
             let report = SampleReport {
@@ -391,12 +402,12 @@ fn batch_checks(base: &Plan, grids: &[Grid], work: &[SampleWork], keep: &[usize]
                 .map(|(p, proj)| {
                     let len = proj.n_pre * proj.n_post;
                     let d = mean_of(keep.iter().map(|&s| &work[s].disc[gi][p]), len, n);
-                    let c = mean_of(keep.iter().map(|&s| &work[s].exact[gi][p]), len, n);
+                    let c = mean_of(keep.iter().map(|&s| work[s].exact(gi, p)), len, n);
                     let cmp = compare(&d, &c);
                     let errs: Vec<f64> = keep
                         .iter()
                         .map(|&s| {
-                            let (d, c) = (&work[s].disc[gi][p], &work[s].exact[gi][p]);
+                            let (d, c) = (&work[s].disc[gi][p], work[s].exact(gi, p));
                             d.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
                         })
                         .collect();

@@ -66,7 +66,8 @@ pub struct Evidence {
     pub non_grazing: Option<(f64, Vec<f64>)>,
     /// Median over seeds of the slope of log batch error against log dt.
     pub batch_slope: Option<f64>,
-    /// Slope of the median per-sample error of non-grazing samples.
+    /// Slope of the median per-sample error of the samples whose spike
+    /// counts agree with the exact model.
     pub sample_slope: Option<f64>,
     /// The coarsest measured `dt` (ms) from which on every finer grid has
     /// enough seeds at cosine >= 0.99, and the finest `dt` measured.
@@ -104,7 +105,7 @@ pub fn verdict(e: &Evidence) -> Verdict {
             }
         }
         t += &format!(
-            "; batch error falls like {}, non-grazing per-sample error like {}",
+            "; batch error falls like {}, per-sample error where the spike counts agree like {}",
             rate(e.batch_slope),
             rate(e.sample_slope)
         );
