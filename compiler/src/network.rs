@@ -808,13 +808,7 @@ impl ValidNetwork {
             }
             let delayed = delays.len() > 1 || delays.iter().any(|&d| d > 0);
             if delayed && self.graph[pre].lif().is_some() {
-                ring.push(RingProjection {
-                    edge: e,
-                    n_pre,
-                    raw_offset: raw,
-                    ring_offset: width,
-                    min_delay: delays[0],
-                });
+                ring.push(RingProjection { edge: e, n_pre, raw_offset: raw, ring_offset: width, min_delay: delays[0] });
                 width += n_pre;
                 slots = slots.max(delays.last().copied().unwrap_or(0) + 1);
             }

@@ -6,10 +6,10 @@ use super::{
     AdamShape, CopyShape, LayerKind, LayerShape, LossShape, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT,
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
-use crate::network::LayerConsts;
 use crate::kernel::{
     BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
 };
+use crate::network::LayerConsts;
 
 /// The reference's denominator guard (`I - Vt + 1e-10`).
 const GUARD: f32 = 1e-10;
@@ -294,8 +294,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             });
             f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                 let count = f.let_("count", cnt.at(j.get()).convert(ConvertOp::I32ToF32));
-                let strength =
-                    Expr::select(count.get().gt(Expr::f32(r.target)), Expr::f32(r.up), Expr::f32(r.below));
+                let strength = Expr::select(count.get().gt(Expr::f32(r.target)), Expr::f32(r.up), Expr::f32(r.below));
                 f.store(*rho, j.get(), strength * (count.get() - Expr::f32(r.target)));
             });
         });
@@ -513,7 +512,15 @@ fn copy_loop(f: &mut FunctionBuilder, cp: &CopyShape, step: Expr, body: impl Fn(
 /// The complete error `e` of pre neuron `i` from copy `cp` at backward step
 /// `step`, on the last slice: sent down at once (no delay), or added to the
 /// ring, and sent when it is the last copy to contribute (delay 0 of a ring).
-fn finish_error(f: &mut FunctionBuilder, c: &Common, ring: Option<&RingCtx>, cp: &CopyShape, step: Expr, i: Var, e: Expr) {
+fn finish_error(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    ring: Option<&RingCtx>,
+    cp: &CopyShape,
+    step: Expr,
+    i: Var,
+    e: Expr,
+) {
     let raw = Expr::i32(cp.raw_offset as i32) + i.get();
     match (ring, cp.ring) {
         (Some(rc), Some(_)) => {
@@ -570,7 +577,13 @@ fn inject(f: &mut FunctionBuilder, s: &LayerShape, sb: &ReadoutBufs, lv: BufRef,
             f.for_range("j", Expr::i32(0), ni, |f, j| {
                 f.if_else(
                     inside.clone(),
-                    |f| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * wtab.at(n.clone())),
+                    |f| {
+                        f.store(
+                            lv,
+                            j.get(),
+                            Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * wtab.at(n.clone()),
+                        )
+                    },
                     |f| decay(f, j),
                 );
             });

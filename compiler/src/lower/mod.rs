@@ -246,9 +246,15 @@ pub(crate) struct CopyShape {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ScoreShape {
     Max,
-    Sum { c: f32 },
+    Sum {
+        c: f32,
+    },
     /// The weights of the steps `first .. end` (the table holds every step).
-    Weighted { first: u32, end: u32, w: Vec<f32> },
+    Weighted {
+        first: u32,
+        end: u32,
+        w: Vec<f32>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -524,7 +530,9 @@ fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<(u32, u
             (PacketKind::Spike, Role::Loss) => {
                 RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
             }
-            (PacketKind::Error, Role::Layer) if src.role == Role::Layer && src.population == pop && !is_last(net, src) => {
+            (PacketKind::Error, Role::Layer)
+                if src.role == Role::Layer && src.population == pop && !is_last(net, src) =>
+            {
                 // The previous slice's partial sums, by fan-in position.
                 RxEntry { range, lo: 0, hi: net.fan_in(pop), off: 0, tag: tag::PARTIAL }
             }
@@ -543,8 +551,7 @@ fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<(u32, u
                     .find(|(_, pre)| *pre == pop)
                     .ok_or_else(|| unsupported("an error flow without a projection"))?
                     .0;
-                let raw =
-                    cx.layouts[&src.population].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
+                let raw = cx.layouts[&src.population].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
                 let start = raw + slice.neurons.start;
                 // Part `q`: the projection's place among the outgoing
                 // ones, in declaration order (the order they are added).
@@ -820,18 +827,11 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::partition::Slice, sends_spikes: bool
             ring: if training { layout.ring_of(c.edge).copied() } else { None },
         })
         .collect();
-    let lif_positions = copies
-        .iter()
-        .filter(|c| c.from_layer)
-        .map(|c| c.weight_offset..c.weight_offset + c.n_pre)
-        .collect();
+    let lif_positions =
+        copies.iter().filter(|c| c.from_layer).map(|c| c.weight_offset..c.weight_offset + c.n_pre).collect();
     let regularizer = cx.train.and_then(|t| t.regularizer.as_ref()).filter(|r| r.populations.contains(&pop)).map(|r| {
         let batch = f64::from(cx.batch);
-        RegShape {
-            up: (r.strength / batch) as f32,
-            below: (r.strength_below / batch) as f32,
-            target: r.target as f32,
-        }
+        RegShape { up: (r.strength / batch) as f32, below: (r.strength_below / batch) as f32, target: r.target as f32 }
     });
     let score = readout_shape(cx, pop);
     let kind = if p.li().is_some() { LayerKind::Li } else { LayerKind::Lif };

@@ -201,7 +201,8 @@ pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool)
         }
     } else {
         s.state += 4 * n * (error_parts(net, pop) - 1);
-        let regularised = net.train.as_ref().and_then(|t| t.regularizer.as_ref()).is_some_and(|r| r.populations.contains(&pop));
+        let regularised =
+            net.train.as_ref().and_then(|t| t.regularizer.as_ref()).is_some_and(|r| r.populations.contains(&pop));
         if regularised {
             s.regulariser = 8 * n;
         }

@@ -14,9 +14,9 @@
 //! without a spike there has first-spike time `T dt` (so a first spike that
 //! leaves the window through its end changes the loss continuously).
 //!
-//! Schedule: populations are simulated one after another in the plan's
-//! topological order, each neuron on its own (its inputs are all known
-//! once the populations before it are done). The gradient walks the same
+//! Schedule: populations are simulated one after another, each after the
+//! populations it receives from ([`schedule`]), each neuron on its own (its
+//! inputs are all known once the populations before it are done). The gradient walks the same
 //! schedule backwards: the adjoint of a spike time (`dL/dt_s`) is pushed,
 //! through the implicit function `V(t_s) = theta`, to the weights, to the
 //! presynaptic spikes that arrived before `t_s` and to the neuron's previous
@@ -54,6 +54,9 @@ pub struct Exact {
     window: f64,
     /// Per projection, seconds.
     delay: Vec<f64>,
+    /// The layers in the order they are simulated: every layer after the
+    /// layers it receives from.
+    schedule: Vec<usize>,
 }
 
 /// Loss constants in seconds.
@@ -108,8 +111,9 @@ struct Arrival {
 }
 
 impl Exact {
-    /// `plan` gives the layer order and projections; the window is `T dt` of
-    /// the plan's grid.
+    /// `plan` gives the layers and projections; the window is `T dt` of
+    /// the plan's grid. The network must be feed-forward and of `lif`
+    /// layers (`gradcheck` refuses others first).
     pub fn new(net: &ValidNetwork, plan: &Plan) -> Exact {
         let lif = plan
             .layers
@@ -124,6 +128,7 @@ impl Exact {
             lif,
             window: plan.steps as f64 * plan.grid.dt,
             delay: vec![0.0; plan.projections.len()],
+            schedule: schedule(plan),
         }
     }
 
@@ -172,8 +177,10 @@ impl Exact {
     /// The forward pass of one sample. `inputs[i]` is the spike time of
     /// input `i` (`None`: silent).
     pub fn forward(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Trace {
-        let mut trace = Trace::default();
-        for (l, layer) in self.plan.layers.iter().enumerate() {
+        let n = self.plan.layers.len();
+        let mut trace = Trace { spikes: vec![Vec::new(); n], encounters: vec![Vec::new(); n] };
+        for &l in &self.schedule {
+            let layer = &self.plan.layers[l];
             let arrivals = self.arrivals(l, inputs, &trace.spikes);
             let c = self.lif[l];
             let (mut spikes, mut enc) = (Vec::with_capacity(layer.size), Vec::with_capacity(layer.size));
@@ -182,8 +189,8 @@ impl Exact {
                 spikes.push(s);
                 enc.push(e);
             }
-            trace.spikes.push(spikes);
-            trace.encounters.push(enc);
+            trace.spikes[l] = spikes;
+            trace.encounters[l] = enc;
         }
         trace
     }
@@ -232,7 +239,7 @@ impl Exact {
     }
 
     fn readout(&self) -> usize {
-        self.plan.readout.expect("the exact loss needs a readout").0
+        self.plan.readout.as_ref().expect("the exact loss needs a readout").0
     }
 
     /// First-spike times (seconds) of the readout, `T dt` when silent.
@@ -266,7 +273,8 @@ impl Exact {
         }
         let mut grad: Vec<Vec<f64>> = weights.iter().map(|w| vec![0.0; w.len()]).collect();
         let mut psp: Vec<(usize, Psp)> = Vec::new();
-        for (l, layer) in self.plan.layers.iter().enumerate().rev() {
+        for &l in self.schedule.iter().rev() {
+            let layer = &self.plan.layers[l];
             let arrivals = self.arrivals(l, inputs, &trace.spikes);
             let c = self.lif[l];
             for j in 0..layer.size {
@@ -308,6 +316,27 @@ impl Exact {
         }
         ExactSample { loss, first, grad, adjoint: adj, trace }
     }
+}
+
+/// The plan's layers ordered so that each comes after the layers it
+/// receives from (declaration order among the ready ones).
+fn schedule(plan: &Plan) -> Vec<usize> {
+    let n = plan.layers.len();
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let ready = (0..n).find(|&l| {
+            !done[l]
+                && plan.layers[l].incoming.iter().all(|&p| match plan.projections[p].pre {
+                    Pre::Input => true,
+                    Pre::Layer(k) => done[k],
+                })
+        });
+        let l = ready.expect("a feed-forward network (gradcheck refuses recurrence first)");
+        done[l] = true;
+        order.push(l);
+    }
+    order
 }
 
 /// The loss on first-spike times `t` (seconds) and `dL/dt_k`.

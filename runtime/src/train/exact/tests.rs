@@ -50,7 +50,7 @@ fn exact_gradient_is_the_derivative_of_the_exact_loss() {
             // Only points where the loss is smooth: every voltage peak clear
             // of the threshold (a spike cannot appear or vanish under h).
             let margin = got.trace.encounters.iter().flatten().flatten().map(|e| e.margin).fold(1.0, f64::min);
-            if margin < 1e-3 || got.trace.spikes[plan.readout.unwrap().0].iter().all(Vec::is_empty) {
+            if margin < 1e-3 || got.trace.spikes[plan.readout.as_ref().unwrap().0].iter().all(Vec::is_empty) {
                 continue;
             }
             checked += 1;

@@ -192,8 +192,9 @@ pub struct GradcheckReport {
 pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
     let mut net = net.clone();
     let dt = net.time.dt;
-    if let Some(t) = net.train.as_mut() {
-        let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
+    if let Some(t) = net.train.as_mut()
+        && let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss
+    {
         t.loss = LossSpec::FirstSpikeCrossEntropy {
             xi: TimeValue::Seconds(xi.in_seconds(dt)),
             alpha,
@@ -203,9 +204,44 @@ pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
     net
 }
 
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum GradcheckError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the exact continuous-time model of {what} is not yet supported")]
+    #[diagnostic(
+        code(snn::gradcheck::not_yet_supported),
+        help("gradcheck covers feed-forward lif networks without delays and with a first-spike loss")
+    )]
+    NotYetSupported { what: String },
+}
+
+/// What the exact model does not cover yet, if `net` has it.
+fn unsupported(net: &ValidNetwork) -> Option<String> {
+    if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
+        return Some(format!("the leaky-integrator population `{}`", p.name));
+    }
+    let order = net.topological_order();
+    let rank = |n| order.iter().position(|&m| m == n);
+    for (e, a, b, proj) in net.projections() {
+        if proj.delay_steps(net.time.dt) != [0] {
+            return Some(format!("the delays of {}", net.projection_name(e)));
+        }
+        if rank(a) >= rank(b) {
+            return Some(format!("the recurrent projection {}", net.projection_name(e)));
+        }
+    }
+    let t = net.train.as_ref()?;
+    if t.regularizer.is_some() {
+        return Some("the spike-count regulariser".into());
+    }
+    t.loss.on_voltage().then(|| format!("the loss `{}`", t.loss.name()))
+}
+
 /// Runs the check at `weights` on all samples of `data` with the default
 /// options.
-pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Result<GradcheckReport, PlanError> {
+pub fn gradcheck(net: &ValidNetwork, weights: &[Vec<f32>], data: &Encoded) -> Result<GradcheckReport, GradcheckError> {
     let r = check(net, &Weights::Given(weights.to_vec()), data, &Options::default(), &|| ())?;
     let s = r.seeds.into_iter().next().expect("one weight set");
     Ok(GradcheckReport { samples: r.samples, grids: s.grids, continuous: s.exact })
@@ -235,15 +271,18 @@ pub fn check(
     data: &Encoded,
     options: &Options,
     tick: &(dyn Fn() + Sync),
-) -> Result<Report, PlanError> {
+) -> Result<Report, GradcheckError> {
+    if let Some(what) = unsupported(net) {
+        return Err(GradcheckError::NotYetSupported { what });
+    }
     let net = loss_in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
-    let lc = match &net.train {
-        Some(t) => {
-            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
+    let lc = match net.train.as_ref().map(|t| t.loss) {
+        Some(LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta }) => {
             ExactLoss { xi: xi.in_seconds(net.time.dt), a: alpha, b: beta.in_seconds(net.time.dt) }
         }
+        Some(other) => return Err(GradcheckError::NotYetSupported { what: format!("the loss `{}`", other.name()) }),
         None => ExactLoss { xi: 1.0, a: 0.0, b: 1.0 },
     };
     let grids: Vec<Grid> = options
@@ -474,7 +513,7 @@ struct Margins {
 }
 
 fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
-    let (r, _) = plan.readout.expect("a readout");
+    let r = plan.readout.as_ref().expect("a readout").0;
     let t_dec = decision_time(&ex.first);
     let mut m = Margins { all: (f64::INFINITY, r), spike: f64::INFINITY, peak: f64::INFINITY };
     for (l, layer) in ex.trace.encounters.iter().enumerate() {
@@ -503,7 +542,7 @@ fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
 /// discrete forward in `scratch` and the exact trace, and readout neurons
 /// silent in one model only.
 fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample) -> (usize, usize) {
-    let (r, _) = plan.readout.expect("a readout");
+    let r = plan.readout.as_ref().expect("a readout").0;
     let t = plan.steps;
     let dec_disc = first.iter().copied().max().unwrap_or(0).min(t as u32) as usize;
     let dec_exact = decision_time(&ex.first);
