@@ -15,7 +15,7 @@ use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
 pub fn example_cases() -> Vec<Case> {
     // The corpus's LIF layer: 5 inputs at keys 0x10000.., 4 neurons.
     let (inputs, key_in) = (5, 0x0001_0000);
-    let lif = parse_kernel(include_str!("../../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
+    let lif = parse_kernel(include_str!("../../../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
     let lif = verify(&lif).expect("the example verifies");
     let mut rng = Rng(7);
     let mut memory = vec![0u32; lif.memory_words()];

@@ -17,7 +17,7 @@ fn load(path: &std::path::Path) -> ValidNetwork {
 
 #[test]
 fn examples_check_clean() {
-    insta::glob!("../examples", "*.snn", |path| {
+    insta::glob!("../../examples", "*.snn", |path| {
         let net = load(path);
         insta::assert_snapshot!("summary", summary(&net));
         insta::assert_snapshot!("dot", dot(&net));
@@ -46,7 +46,7 @@ fn yinyang_example_equals_the_network_built_in_code() {
 
 #[test]
 fn every_population_and_projection_has_a_span_on_its_declaration() {
-    insta::glob!("../examples", "*.snn", |path| {
+    insta::glob!("../../examples", "*.snn", |path| {
         let text = std::fs::read_to_string(path).expect("readable");
         let net = load(path);
         for (_, p) in net.populations() {

@@ -11,8 +11,7 @@
 //! first-spike loss or `li` readouts with each voltage loss, the spike-count
 //! regulariser, split populations, on two chips.
 
-#[path = "support/load.rs"]
-mod load;
+use crate::load;
 
 use std::fmt::Write;
 

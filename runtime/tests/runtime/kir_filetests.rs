@@ -3,9 +3,9 @@
 //! what to check. The runner is this one test:
 //!
 //! ```text
-//! cargo test -p snnc-runtime --test kir_filetests                       # every file
-//! SNNC_KIR_FILTER=run/i32_div cargo test -p snnc-runtime --test kir_filetests   # paths containing it
-//! SNNC_BLESS=1 cargo test -p snnc-runtime --test kir_filetests          # rewrite the emit-c expectations
+//! cargo test -p snnc-runtime --test runtime kir_filetests                    # every file
+//! SNNC_KIR_FILTER=run/i32_div cargo test -p snnc-runtime --test runtime kir_filetests  # paths containing it
+//! SNNC_BLESS=1 cargo test -p snnc-runtime --test runtime kir_filetests       # rewrite the emit-c expectations
 //! ```
 //!
 //! A file starts with the checks it runs, one per line:
@@ -57,9 +57,7 @@
 //! whose `init` is empty. Other `;` comments are free text, but may not
 //! start with `test`, `run`, `data` or `error` followed by a space or `:`.
 
-#[allow(dead_code)]
-#[path = "support/c_harness.rs"]
-mod c_harness;
+use crate::c_harness;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -26,7 +26,7 @@ fn example(name: &str) -> (ValidNetwork, Mapped) {
 
 #[test]
 fn example_placement_reports() {
-    insta::glob!("../../examples", "*.snn", |path| {
+    insta::glob!("../../../examples", "*.snn", |path| {
         let (net, mapped) = load(path);
         let summary = mapped.placement.cores.len() > 500;
         let report = placement_report(&net, &mapped, summary);

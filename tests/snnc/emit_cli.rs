@@ -23,7 +23,7 @@ fn a_kernel_is_emitted_as_a_program_that_builds() {
     let dir = tempfile::tempdir().expect("temp dir");
     let kir = dir.path().join("lif.kir");
     // The filetest corpus's LIF layer, its `;` directives included.
-    std::fs::write(&kir, include_str!("kir/examples/lif_layer.kir")).expect("write");
+    std::fs::write(&kir, include_str!("../kir/examples/lif_layer.kir")).expect("write");
     let out = dir.path().join("out");
     emit(EmitArgs { file: kir, output: out.clone(), force: false }).unwrap_or_else(|_| panic!("emits"));
     for name in ["lif_layer.c", "s2_hal.h", "s2_kernel.h", "s2_pe.ld", "Makefile", "programs.mk"] {

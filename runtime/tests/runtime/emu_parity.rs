@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-#[path = "support/load.rs"]
-mod load;
+use crate::load;
 
 use load::load;
 use snnc_compiler::driver::map_network;

@@ -5,7 +5,7 @@
 //! apart and every PE has a tooltip; for the examples on 1 chip, on 2 chips
 //! and on a 48-chip board, and for random feed-forward networks.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

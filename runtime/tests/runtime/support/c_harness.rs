@@ -90,7 +90,6 @@ pub fn host_script(cases: &[Case]) -> String {
 
 /// The host compiler's flags for emitted C: C99, no contraction, warnings
 /// are errors.
-#[allow(dead_code)] // not every test binary that includes this compiles C
 pub const HOST_CFLAGS: [&str; 6] = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"];
 
 /// Runs `elf` under `qemu-system-arm -M mps2-an386` in `work` (where the
@@ -98,7 +97,6 @@ pub const HOST_CFLAGS: [&str; 6] = ["-std=c99", "-O2", "-ffp-contract=off", "-Wa
 /// status, the transcript and stderr. QEMU's stdio is non-blocking: into a
 /// pipe, a long line can be cut when the pipe is full, so the transcript
 /// goes to `work/transcript.txt`.
-#[allow(dead_code)] // not every test binary that includes this runs QEMU
 pub fn run_qemu(work: &Path, elf: &Path, seconds: u32) -> (std::process::ExitStatus, String, String) {
     let transcript = work.join("transcript.txt");
     let out = Command::new("timeout")
@@ -165,7 +163,6 @@ pub fn write_sources(dir: &Path, cases: &[Case]) -> Vec<String> {
 /// [`write_sources`]) and the host HAL: compiled with [`HOST_CFLAGS`] in
 /// two halves in parallel (two cores), then linked. Panics with the
 /// compiler's messages if a file does not compile without warnings.
-#[allow(dead_code)] // not every test binary that includes this builds a host harness
 pub fn build_host(dir: &Path, cc: &Path, files: &[String]) {
     let mut sources: Vec<String> = files.to_vec();
     sources.extend(["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from));

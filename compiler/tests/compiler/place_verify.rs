@@ -1,7 +1,7 @@
 //! The invariant checker catches broken mappings: each case breaks one thing
 //! in a correct mapping and expects the checker to name it.
 
-mod common;
+use crate::common;
 
 use snnc_compiler::driver::{Mapped, map_network};
 use snnc_compiler::machine::{Link, Qpe};

@@ -6,14 +6,8 @@
 //! final memory) must equal the interpreter's, bit for bit.
 //! Skips (saying why) when no `cc` is installed.
 
-#[path = "support/c_cases.rs"]
-mod c_cases;
-// Shared by the host and QEMU tests; each uses a part.
-#[allow(dead_code)]
-#[path = "support/c_harness.rs"]
-mod c_harness;
-#[path = "support/random_kernel.rs"]
-mod random_kernel;
+use crate::c_cases;
+use crate::c_harness;
 
 use std::process::Command;
 
@@ -28,6 +22,9 @@ const RANDOM_CASES: u64 = 400;
 
 #[test]
 fn emitted_c_equals_interpreter_on_host() {
+    if crate::slow::skip("emitted_c_equals_interpreter_on_host") {
+        return;
+    }
     let Some(cc) = tool("cc", "the host C compiler builds the emitted kernels") else {
         return;
     };

@@ -5,14 +5,7 @@
 //! the packets it recorded and the emulator's final memory, bit for bit;
 //! and a copy PE's ticks come in the lowering's order.
 
-#[path = "support/c_harness.rs"]
-#[allow(dead_code)] // only `call_record`, through trace_replay
-mod c_harness;
-#[path = "support/load.rs"]
-mod load;
-#[path = "support/trace_replay.rs"]
-#[allow(dead_code)] // the firmware parts are for firmware_trace_parity.rs
-mod trace_replay;
+use crate::trace_replay;
 
 use snnc_compiler::kernel::{Invocation, OpCounts};
 use snnc_compiler::partition::Role;

@@ -62,6 +62,9 @@ fn has(tool: &str) -> bool {
 
 #[test]
 fn yinyang_firmware_builds_and_fits() {
+    if crate::slow::skip("yinyang_firmware_builds_and_fits") {
+        return;
+    }
     if !(has("make") && has("arm-none-eabi-gcc") && has("arm-none-eabi-size")) {
         eprintln!("SKIPPED: building the firmware needs make, arm-none-eabi-gcc and arm-none-eabi-size");
         return;
@@ -115,6 +118,9 @@ fn yinyang_firmware_builds_and_fits() {
 /// image is built above; large.snn has 6,301 PEs in 12 templates.)
 #[test]
 fn every_example_firmware_builds_and_fits() {
+    if crate::slow::skip("every_example_firmware_builds_and_fits") {
+        return;
+    }
     if !(has("make") && has("arm-none-eabi-gcc") && has("arm-none-eabi-size")) {
         eprintln!("SKIPPED: building the firmware needs make, arm-none-eabi-gcc and arm-none-eabi-size");
         return;

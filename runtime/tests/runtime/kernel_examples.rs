@@ -35,7 +35,7 @@ const LIF: LifExample = LifExample {
 };
 
 fn lif_layer() -> VerifiedKernel {
-    let kernel = parse_kernel(include_str!("../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
+    let kernel = parse_kernel(include_str!("../../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
     verify(&kernel).expect("the example verifies")
 }
 

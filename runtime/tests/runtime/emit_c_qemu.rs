@@ -8,14 +8,8 @@
 //! program and checks the 32 KiB code / 96 KiB data budget.
 //! Skips (saying why) when the ARM toolchain, QEMU or make is missing.
 
-#[path = "support/c_cases.rs"]
-mod c_cases;
-// Shared by the host and QEMU tests; each uses a part.
-#[allow(dead_code)]
-#[path = "support/c_harness.rs"]
-mod c_harness;
-#[path = "support/random_kernel.rs"]
-mod random_kernel;
+use crate::c_cases;
+use crate::c_harness;
 
 use std::path::Path;
 use std::process::Command;
@@ -57,6 +51,9 @@ fn run_on_qemu(case: &Case) -> (String, (u64, u64, u64)) {
 
 #[test]
 fn emitted_c_equals_interpreter_on_cortex_m4() {
+    if crate::slow::skip("emitted_c_equals_interpreter_on_cortex_m4") {
+        return;
+    }
     let why = "the Cortex-M4 parity test builds and runs the emitted firmware";
     if tool("arm-none-eabi-gcc", why).is_none() || tool("qemu-system-arm", why).is_none() || tool("make", why).is_none()
     {

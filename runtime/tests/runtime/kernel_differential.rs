@@ -3,8 +3,7 @@
 //! interpreter and in the JIT; memory, packet streams, operation counts and
 //! trap outcomes must be identical, bit for bit.
 
-#[path = "support/random_kernel.rs"]
-mod random_kernel;
+use crate::random_kernel;
 
 use proptest::prelude::*;
 use random_kernel::{Rng, invocations, random_kernel, random_memory};

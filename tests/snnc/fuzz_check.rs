@@ -143,10 +143,10 @@ const TOKENS: &[&str] = &[
 ];
 
 const EXAMPLES: &[(&str, &str)] = &[
-    ("yinyang.snn", include_str!("../examples/yinyang.snn")),
-    ("yinyang_eventprop2021.snn", include_str!("../examples/yinyang_eventprop2021.snn")),
-    ("deep.snn", include_str!("../examples/deep.snn")),
-    ("large.snn", include_str!("../examples/large.snn")),
+    ("yinyang.snn", include_str!("../../examples/yinyang.snn")),
+    ("yinyang_eventprop2021.snn", include_str!("../../examples/yinyang_eventprop2021.snn")),
+    ("deep.snn", include_str!("../../examples/deep.snn")),
+    ("large.snn", include_str!("../../examples/large.snn")),
 ];
 
 /// The property every input must satisfy.

@@ -34,7 +34,6 @@ pub fn load(name: &str, text: &str, optimizer: Option<OptimizerSpec>) -> Loaded 
 }
 
 /// [`load`] of `examples/<example>`.
-#[allow(dead_code)] // not every test crate loads an example
 pub fn load_example(example: &str) -> Loaded {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let text = std::fs::read_to_string(dir.join(example)).expect("the example");

@@ -23,13 +23,8 @@
 //! `qemu-system-arm -M mps2-an386`. Tests skip, saying
 //! why, when `cc` (or the ARM toolchain, QEMU or make) is missing.
 
-#[allow(dead_code)]
-#[path = "support/c_harness.rs"]
-mod c_harness;
-#[path = "support/load.rs"]
-mod load;
-#[path = "support/trace_replay.rs"]
-mod trace_replay;
+use crate::c_harness;
+use crate::trace_replay;
 
 use std::process::Command;
 
@@ -148,6 +143,9 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
 
 #[test]
 fn yinyang_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("yinyang_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
@@ -156,6 +154,9 @@ fn yinyang_every_pe_replays_its_training_batch_on_host() {
 
 #[test]
 fn deep_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("deep_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
@@ -163,9 +164,12 @@ fn deep_every_pe_replays_its_training_batch_on_host() {
 }
 
 /// Every population split over several PEs: the slices' packet handlers
-/// continue the error sums and send them on (`runtime/tests/support/split.snn`).
+/// continue the error sums and send them on (`runtime/tests/runtime/support/split.snn`).
 #[test]
 fn split_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("split_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
@@ -179,6 +183,9 @@ fn split_every_pe_replays_its_training_batch_on_host() {
 /// two chips): every PE replays its training batch.
 #[test]
 fn temporal_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("temporal_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
     if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
         return;
     }
@@ -296,6 +303,9 @@ fn qemu_tools() -> bool {
 /// Input, hidden layer, output layer, loss and optimiser PEs of yinyang.
 #[test]
 fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
     if qemu_tools() {
         qemu_parity("yinyang.snn", 2);
     }
@@ -304,6 +314,9 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
 /// Input, the four layers', loss and optimiser PEs of deep.
 #[test]
 fn deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
     if qemu_tools() {
         qemu_parity("deep.snn", 4);
     }
@@ -312,6 +325,9 @@ fn deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
 /// One PE of each template of the model-class network.
 #[test]
 fn temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("temporal.snn", include_str!("support/temporal.snn"), true);
         // Inputs split 3 + 2; h1 and h2 each a first, a middle and a last
@@ -327,6 +343,9 @@ fn temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
 /// readout (whose handlers continue the error sums), loss and optimiser.
 #[test]
 fn split_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("split_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("split.snn", include_str!("support/split.snn"), true);
         let want = ["input", "input", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];

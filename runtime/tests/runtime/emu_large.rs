@@ -6,8 +6,7 @@
 //! step (every projection with a gradient), in the optimiser PEs and in the
 //! last copy's layer PEs. About 7 GB and half a minute.
 
-#[path = "support/load.rs"]
-mod load;
+use crate::load;
 
 use snnc_runtime::emu::{Emulator, SampleInput};
 use snnc_runtime::train::batch::batch_gradient;
@@ -16,6 +15,9 @@ use snnc_runtime::train::optim::Optimizer;
 
 #[test]
 fn large_trains_one_batch_identically() {
+    if crate::slow::skip("large_trains_one_batch_identically") {
+        return;
+    }
     let load::Loaded { p, mapped, program, weights } = load::load_example("large.snn");
     assert_eq!((program.cores.len(), mapped.placement.chips_used()), (6301, 43));
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();

@@ -3,7 +3,7 @@
 //! each pass), or fails with a does-not-fit diagnostic; it never panics and
 //! never breaks an invariant.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use snnc_compiler::driver::{MapError, map_network};
