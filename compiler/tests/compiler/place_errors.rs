@@ -88,6 +88,22 @@ fn fan_in_too_large_for_one_neuron() {
     check("neuron_too_large", &snn(&[20001, 10, 3], 1, "chips = 1"));
 }
 
+/// M6: 30,000 steps leave no room for one neuron's records; the trial's
+/// length is to blame, not the fan-in.
+#[test]
+fn trial_too_long_for_a_neuron() {
+    check("trial_too_long", &snn(&[6, 120, 3], 1, "chips = 1").replace("steps = 50", "steps = 30000"));
+}
+
+/// Without a `train` block there are no gradients to blame.
+#[test]
+fn fan_in_too_large_forward_only() {
+    let text = snn(&[20001, 10, 3], 1, "chips = 1");
+    let (head, rest) = text.split_once("train {").unwrap();
+    let (_, target) = rest.split_once("}\n\n").unwrap();
+    check("neuron_too_large_forward_only", &format!("{head}{target}"));
+}
+
 #[test]
 fn loss_too_large() {
     check("loss_too_large", &snn(&[5, 12000], 1, "board = 48"));
