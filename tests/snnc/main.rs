@@ -12,6 +12,7 @@ mod emit_network;
 mod emu_cli;
 mod fuzz_check;
 mod place_cli;
+mod readme;
 mod slow;
 mod sweep_cli;
 mod sweep_slurm;
