@@ -6,6 +6,7 @@
 mod audit_cli;
 mod check_examples;
 mod cli_check;
+mod cli_props;
 mod diagnostics;
 mod emit_cli;
 mod emit_network;
