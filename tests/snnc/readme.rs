@@ -36,11 +36,11 @@ fn shown_commands(lines: &[&str]) -> Vec<Shown> {
             continue;
         }
         let end = *l == "```";
-        if end || l.starts_with("$ ") {
-            if let Some(mut s) = current.take() {
-                s.output.end = i;
-                out.push(s);
-            }
+        if (end || l.starts_with("$ "))
+            && let Some(mut s) = current.take()
+        {
+            s.output.end = i;
+            out.push(s);
         }
         if end {
             in_text = false;
