@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn snnc(args: &[&str]) -> std::process::Output {
+/// Runs the real binary in the repository's root.
+pub fn snnc(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_snnc"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -2,15 +2,7 @@
 //! real binary: a deterministic program directory, a refused stale build,
 //! the kernel IR on stdout, and an emulated epoch equal to the reference's.
 
-use std::process::Command;
-
-fn snnc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_snnc"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the snnc binary runs")
-}
+use crate::cli_check::snnc;
 
 fn ok(out: &std::process::Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -2,6 +2,10 @@
 //! `naga/tests/naga/main.rs`): every file beside this one is a module, so the
 //! crate and its dependencies are linked once, not once per file.
 
+// Shared with the runtime crate's tests.
+#[path = "../../runtime/tests/runtime/support/slow.rs"]
+mod slow;
+
 // The tests.
 mod audit_cli;
 mod check_examples;
@@ -14,7 +18,6 @@ mod emu_cli;
 mod fuzz_check;
 mod place_cli;
 mod readme;
-mod slow;
 mod sweep_cli;
 mod sweep_slurm;
 mod tidy;

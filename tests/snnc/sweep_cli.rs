@@ -27,7 +27,7 @@ fn text(b: &[u8]) -> String {
 
 /// `examples/yinyang.snn` with small splits and batch 10, plus `extra`
 /// (e.g. a sweep block), written to `dir/spec.snn`.
-fn tiny_spec(dir: &Path, extra: &str) -> PathBuf {
+pub fn tiny_spec(dir: &Path, extra: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let t = std::fs::read_to_string(root.join("examples/yinyang.snn")).unwrap();
     let t = t

@@ -45,18 +45,7 @@ fn slurm_unavailable() -> Option<String> {
 }
 
 fn tiny_spec(dir: &Path) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let t = std::fs::read_to_string(root.join("examples/yinyang.snn")).unwrap();
-    let t = t
-        .replace(
-            "train = 5000 @ seed 42, validation = 1000 @ seed 41, test = 1000 @ seed 40",
-            "train = 200 @ seed 42, validation = 100 @ seed 41, test = 100 @ seed 40",
-        )
-        .replace("batch     = 22", "batch     = 10");
-    assert!(t.contains("200 @ seed 42") && t.contains("batch     = 10"), "the example changed shape");
-    let path = dir.join("spec.snn");
-    std::fs::write(&path, t).unwrap();
-    path
+    crate::sweep_cli::tiny_spec(dir, "")
 }
 
 fn rows_without_seconds(dir: &Path) -> Vec<serde_json::Value> {
