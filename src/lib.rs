@@ -2,3 +2,4 @@
 //! commands live here so that integration tests can call them directly.
 
 pub mod cmd;
+pub mod sweep;

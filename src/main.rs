@@ -37,6 +37,8 @@ enum Command {
     Bench(cmd::train::BenchArgs),
     /// Compare discrete EventProp gradients with an exact continuous-time model.
     Gradcheck(cmd::train::GradcheckArgs),
+    /// Train a spec for every point of a search space (--set or its `sweep` block), here or on Slurm.
+    Sweep(cmd::sweep::SweepArgs),
     /// Map a .snn file onto SpiNNaker2 and print the placement report.
     Place(cmd::place::PlaceArgs),
     /// Compile a .snn file to a SpiNNaker2 program directory (per-PE kernels, routing, data).
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Command::Grad(a) => cmd::train::grad(a),
         Command::Bench(a) => cmd::train::bench(a),
         Command::Gradcheck(a) => cmd::train::gradcheck(a),
+        Command::Sweep(a) => cmd::sweep::sweep(a),
         Command::Place(a) => cmd::place::place(a),
         Command::Build(a) => cmd::build::build(a),
         Command::Run(a) => cmd::build::run(a),

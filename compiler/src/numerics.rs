@@ -1,6 +1,6 @@
 //! Deterministic `f32` elementary functions shared by every backend.
 //!
-//! The numerical contract (`docs/eventprop.md`) is computed in `f32` on every
+//! The numerical contract (`docs/contract.md`) is computed in `f32` on every
 //! backend: the reference trainer, the kernel-IR interpreter, the Cranelift JIT
 //! and the emitted C. Platform `expf`/`logf` differ between libms, so snnc
 //! defines its own, as a fixed sequence of single `f32` additions,

@@ -98,6 +98,19 @@ fn data(d: &DataSpec) -> String {
     }
 }
 
+/// A projection's delays as the summary shows them: nothing for the
+/// default (one copy, no delay), `, delay 3 steps`, or a delay line's range.
+fn delays(p: &snnc_compiler::network::Projection) -> String {
+    match p.delays.as_slice() {
+        [d] if d.in_steps(1.0) == 0.0 => String::new(),
+        [d] => format!(", delay {}", time_value(*d)),
+        [first, .., last] => {
+            format!(", delays {} .. {} ({} copies)", time_value(*first), time_value(*last), p.delays.len())
+        }
+        [] => String::new(),
+    }
+}
+
 /// The `snnc check` summary of a checked network.
 pub fn summary(net: &ValidNetwork) -> String {
     let mut o = String::new();
@@ -148,6 +161,14 @@ pub fn summary(net: &ValidNetwork) -> String {
                     ),
                 )
             }
+            PopulationKind::Li(l) => (
+                "li",
+                format!(
+                    "tau_mem {}, tau_syn {}, no threshold (leaky integrator)",
+                    fmt_time(l.tau_mem),
+                    fmt_time(l.tau_syn)
+                ),
+            ),
         };
         let _ = writeln!(o, "  {:width$}  {kind:<12} {:>7}  {detail}", p.name, p.size);
     }
@@ -155,17 +176,21 @@ pub fn summary(net: &ValidNetwork) -> String {
     let names: Vec<String> = net.projections().map(|(e, ..)| net.projection_name(e)).collect();
     let pwidth = names.iter().map(String::len).max().unwrap_or(0);
     for ((_, a, b, pr), name) in net.projections().zip(&names) {
-        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size);
-        let _ = writeln!(o, "  {name:pwidth$}  dense {synapses:>9} synapses  init {}", init(&pr.init));
+        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size) * pr.copies() as u64;
+        let _ = writeln!(o, "  {name:pwidth$}  dense {synapses:>9} synapses  init {}{}", init(&pr.init), delays(pr));
     }
-    let neurons: u64 = net.populations().map(|(_, p)| u64::from(p.size)).sum();
-    let lif: u64 = net.populations().filter(|(_, p)| p.lif().is_some()).map(|(_, p)| u64::from(p.size)).sum();
-    let synapses: u64 =
-        net.projections().map(|(_, a, b, _)| u64::from(net.graph[a].size) * u64::from(net.graph[b].size)).sum();
+    let size_of = |f: &dyn Fn(&snnc_compiler::network::Population) -> bool| -> u64 {
+        net.populations().filter(|(_, p)| f(p)).map(|(_, p)| u64::from(p.size)).sum()
+    };
+    let neurons = size_of(&|_| true);
+    let lif = size_of(&|p| p.lif().is_some());
+    let li = size_of(&|p| p.li().is_some());
+    let li_text = if li > 0 { format!(", {li} li") } else { String::new() };
+    let synapses: u64 = net.trainable_parameters();
     let _ = writeln!(
         o,
-        "totals: {neurons} neurons ({lif} lif, {} inputs), {synapses} synapses, {} trainable parameters",
-        neurons - lif,
+        "totals: {neurons} neurons ({lif} lif{li_text}, {} inputs), {synapses} synapses, {} trainable parameters",
+        neurons - lif - li,
         net.trainable_parameters()
     );
     match &net.train {
@@ -173,7 +198,6 @@ pub fn summary(net: &ValidNetwork) -> String {
             let _ = writeln!(o, "train: none");
         }
         Some(t) => {
-            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
             let optimizer = match t.optimizer {
                 OptimizerSpec::Adam { lr, beta1, beta2, eps, weight_decay } => format!(
                     "adam(lr = {}, betas = ({}, {}), eps = {}, weight_decay = {})",
@@ -197,13 +221,33 @@ pub fn summary(net: &ValidNetwork) -> String {
             let _ = writeln!(o, "train:");
             let _ = writeln!(o, "  data       {}", data(&t.data));
             let _ = writeln!(o, "  readout    {} ({} classes)", net.graph[t.readout].name, net.graph[t.readout].size);
-            let _ = writeln!(
-                o,
-                "  loss       first_spike_cross_entropy(xi = {}, alpha = {}, beta = {})",
-                time_value(xi),
-                fmt_plain(alpha),
-                time_value(beta)
-            );
+            let loss = match t.loss {
+                LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => format!(
+                    "first_spike_cross_entropy(xi = {}, alpha = {}, beta = {})",
+                    time_value(xi),
+                    fmt_plain(alpha),
+                    time_value(beta)
+                ),
+                LossSpec::MaxVoltageCrossEntropy | LossSpec::SumVoltageCrossEntropy => format!("{}()", t.loss.name()),
+                LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
+                    let w = window.map_or("the whole trial".to_string(), |(a, b)| {
+                        format!("{} .. {}", time_value(a), time_value(b))
+                    });
+                    format!("exp_weighted_voltage_cross_entropy(window = {w})")
+                }
+            };
+            let _ = writeln!(o, "  loss       {loss}");
+            if let Some(r) = &t.regularizer {
+                let pops: Vec<&str> = r.populations.iter().map(|&p| net.graph[p].name.as_str()).collect();
+                let _ = writeln!(
+                    o,
+                    "  regularizer spike_count(populations = ({}), strength = {}, strength_below = {}, target = {})",
+                    pops.join(", "),
+                    fmt_plain(r.strength),
+                    fmt_plain(r.strength_below),
+                    fmt_plain(r.target)
+                );
+            }
             let _ = writeln!(o, "  optimizer  {optimizer}");
             let _ = writeln!(o, "  schedule   {schedule}");
             let _ = writeln!(
@@ -242,13 +286,20 @@ pub fn dot(net: &ValidNetwork) -> String {
         let (kind, shape) = match p.kind {
             PopulationKind::SpikeSource(_) => ("spike_source", ", shape=invhouse"),
             PopulationKind::Lif(_) => ("lif", ""),
+            PopulationKind::Li(_) => ("li", ", style=rounded"),
         };
         let role = if Some(i) == readout { ", peripheries=2" } else { "" };
         let _ = writeln!(o, "    \"{}\" [label=\"{}\\n{}({})\"{shape}{role}];", p.name, p.name, kind, p.size);
     }
-    for (_, a, b, _) in net.projections() {
-        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size);
-        let _ = writeln!(o, "    \"{}\" -> \"{}\" [label=\"dense {synapses}\"];", net.graph[a].name, net.graph[b].name);
+    for (_, a, b, pr) in net.projections() {
+        let synapses = u64::from(net.graph[a].size) * u64::from(net.graph[b].size) * pr.copies() as u64;
+        let _ = writeln!(
+            o,
+            "    \"{}\" -> \"{}\" [label=\"dense {synapses}{}\"];",
+            net.graph[a].name,
+            net.graph[b].name,
+            delays(pr)
+        );
     }
     let _ = writeln!(o, "}}");
     o

@@ -14,6 +14,7 @@ pub mod check;
 pub mod emit;
 pub mod place;
 pub mod session;
+pub mod sweep;
 pub mod train;
 
 use std::io::Write;
@@ -55,6 +56,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(class: ErrorClass, report: Report) -> Self {
+        Failure { class, report }
+    }
+    /// A report of the given class.
+    pub fn of_report(class: ErrorClass, report: Report) -> Self {
         Failure { class, report }
     }
     /// A diagnostic of the given class.
@@ -139,6 +144,40 @@ impl Out {
     }
 }
 
+/// The process's stdout for commands that print from many places (`sweep`):
+/// the same rules as [`Out`]; `run_guarded` reports its write error.
+static STDOUT: std::sync::Mutex<Out> = std::sync::Mutex::new(Out { closed: false, failed: None });
+
+/// Prints `text` on the shared stdout ([`say!`](crate::say)).
+pub fn print_text(text: &str) {
+    STDOUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).text(text);
+}
+
+/// `println!` through the shared, pipe-safe stdout.
+#[macro_export]
+macro_rules! say {
+    () => { $crate::cmd::print_text("\n") };
+    ($($t:tt)*) => { $crate::cmd::print_text(&format!("{}\n", format_args!($($t)*))) };
+}
+
+/// The shared stdout's write error, if any (taken: reported once).
+fn shared_stdout_result() -> CmdResult {
+    let mut out = STDOUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::mem::take(&mut *out).finish()
+}
+
+/// The exit status of a child `snnc` as a failure class (the table is the
+/// same for every snnc).
+pub fn class_of_exit(code: Option<i32>) -> ErrorClass {
+    match code {
+        Some(1) => ErrorClass::Rejected,
+        Some(2) => ErrorClass::NotYetSupported,
+        Some(3) => ErrorClass::Output,
+        Some(4) => ErrorClass::Diverged,
+        _ => ErrorClass::Internal,
+    }
+}
+
 /// A source file, read once, kept for rendering diagnostics.
 pub struct Source {
     pub name: String,
@@ -189,6 +228,7 @@ pub fn run_guarded(f: impl FnOnce() -> CmdResult + std::panic::UnwindSafe) -> Ex
     }));
     match std::panic::catch_unwind(f) {
         Ok(result) => {
+            let result = result.and_then(|()| shared_stdout_result());
             let status = exit_status(&result);
             if let Err(f) = result {
                 let _ = writeln!(std::io::stderr(), "{:?}", f.report);

@@ -211,11 +211,83 @@ pub enum CheckError {
         decl: SourceSpan,
     },
 
-    #[error("projections form a cycle: {path}")]
-    #[diagnostic(code(snn::check::cycle), help("networks are feed-forward: remove one projection of the cycle"))]
-    Cycle {
-        path: String,
-        #[label("this projection closes the cycle")]
+    #[error("`{name}` is an `li` population: it does not spike, so it has no `{param}`")]
+    #[diagnostic(
+        code(snn::check::not_for_li),
+        help("a leaky integrator takes `tau_mem` and `tau_syn`; for a spiking population use `lif`")
+    )]
+    NotForLi {
+        name: String,
+        param: String,
+        #[label("`li` takes no `{param}`")]
+        span: SourceSpan,
+    },
+
+    #[error("`{name}` is an `li` population and cannot project to `{post}`")]
+    #[diagnostic(
+        code(snn::check::li_projects),
+        help(
+            "a leaky integrator emits no spikes: it is a readout; make `{name}` a `lif` population to project from it"
+        )
+    )]
+    LiProjects {
+        name: String,
+        post: String,
+        #[label("a projection from an `li` population")]
+        span: SourceSpan,
+        #[label("`{name}` is declared `li` here")]
+        decl: SourceSpan,
+    },
+
+    #[error("`{name}` is {value}, which is not on the time grid ({steps} steps of {dt})")]
+    #[diagnostic(code(snn::check::off_grid))]
+    OffGrid {
+        name: String,
+        value: String,
+        steps: String,
+        dt: String,
+        #[label("not a whole number of steps")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("a delay of {delay} steps is longer than the trial of {steps} steps")]
+    #[diagnostic(code(snn::check::delay_too_long))]
+    DelayTooLong {
+        delay: u64,
+        steps: u32,
+        #[label("no spike delayed this much lands within the trial")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("`{loss}` does not fit `{readout}`, {article} `{kind}` readout")]
+    #[diagnostic(code(snn::check::loss_readout_mismatch))]
+    LossReadoutMismatch {
+        article: String,
+        loss: String,
+        readout: String,
+        kind: String,
+        #[label("this loss reads {reads}")]
+        span: SourceSpan,
+        reads: String,
+        #[label("`{readout}` is declared here")]
+        decl: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("the spike-count regulariser applies to `lif` populations; `{name}` is a `{kind}`")]
+    #[diagnostic(
+        code(snn::check::regularizer_not_lif),
+        help("name the spiking layers whose spike counts to regularise")
+    )]
+    RegularizerNotLif {
+        name: String,
+        kind: String,
+        #[label("not a `lif` population")]
         span: SourceSpan,
     },
 
@@ -264,10 +336,10 @@ pub enum CheckError {
         first: SourceSpan,
     },
 
-    #[error("readout `{name}` is not a lif population")]
+    #[error("readout `{name}` is a spike source, not a layer")]
     #[diagnostic(
         code(snn::check::readout_not_lif),
-        help("the readout's first spikes are the class scores: name a lif population")
+        help("the readout's first spikes (`lif`) or voltages (`li`) are the class scores: name a layer")
     )]
     ReadoutNotLif {
         name: String,

@@ -10,9 +10,9 @@
 //! invariant listed in `network.rs`.
 
 pub mod error;
-mod network;
-mod params;
-mod train;
+pub(crate) mod network;
+pub(crate) mod params;
+pub(crate) mod train;
 
 use std::fmt;
 
@@ -72,6 +72,7 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
         ("the `network` block", keywords(|i| matches!(i, Item::Network(_)))),
         ("the `train` block", keywords(|i| matches!(i, Item::Train { .. }))),
         ("the `target` block", keywords(|i| matches!(i, Item::Target { .. }))),
+        ("the `sweep` block", keywords(|i| matches!(i, Item::Sweep(_)))),
     ];
     for (what, spans) in &blocks {
         for extra in spans.iter().skip(1) {
@@ -122,7 +123,7 @@ fn assemble(
         graph.add_edge(
             NodeIndex::new(p.pre),
             NodeIndex::new(p.post),
-            Projection { kind: Connectivity::Dense, init: p.init?, span: p.span },
+            Projection { kind: Connectivity::Dense, init: p.init?, delays: p.delays?, span: p.span },
         );
     }
     let train = match train {
@@ -131,6 +132,12 @@ fn assemble(
             data: t.data,
             readout: NodeIndex::new(t.readout),
             loss: t.loss,
+            regularizer: t.regularizer.map(|r| crate::network::SpikeCountRegularizer {
+                populations: r.populations.into_iter().map(NodeIndex::new).collect(),
+                strength: r.strength,
+                strength_below: r.strength_below,
+                target: r.target,
+            }),
             optimizer: t.optimizer,
             schedule: t.schedule,
             batch: t.batch,
@@ -153,5 +160,81 @@ pub fn fmt_time(seconds: f64) -> String {
         format!("{} ms", fmt_plain(seconds * 1e3))
     } else {
         format!("{} us", fmt_plain(seconds * 1e6))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{LossSpec, TimeValue};
+
+    const NET: &str = "network n {
+        time { dt = 1 ms; steps = 40 }
+        population i = spike_source(4) { encoding = latency(order = early_high) }
+        population h = lif(8)
+        population g = lif(6)
+        population o = li(3) { tau_mem = 10 ms; tau_syn = 2 ms }
+        projection i -> h = dense { init = normal(); delays = 0 ms .. 9 ms step 3 ms }
+        projection h -> h = dense { init = normal(); delay = 2 steps }
+        projection h -> g = dense { init = normal() }
+        projection g -> h = dense { init = normal(); delay = 1 ms }
+        projection g -> o = dense { init = normal() }
+    }";
+
+    fn check(train: &str) -> ValidNetwork {
+        let text = format!("{NET}\ntrain {{ data = yin_yang(); readout = o; batch = 4; epochs = 1; {train} }}");
+        check_source("t.snn", &text).unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+    }
+
+    #[test]
+    fn cycles_self_projections_delays_and_leaky_readouts_check() {
+        let net = check("loss = exp_weighted_voltage_cross_entropy(window = 5 ms .. 30 ms)");
+        let delays: Vec<Vec<u32>> = net.projections().map(|(_, _, _, p)| p.delay_steps(net.time.dt)).collect();
+        assert_eq!(delays, [vec![0, 3, 6, 9], vec![2], vec![0], vec![1], vec![0]]);
+        assert_eq!(net.fan_in(NodeIndex::new(1)), 4 * 4 + 8 + 6, "copies count as fan-in positions");
+        assert_eq!(net.trainable_parameters(), 4 * 8 * 4 + 8 * 8 + 8 * 6 + 6 * 8 + 6 * 3);
+        assert!(net.graph[NodeIndex::new(3)].li().is_some() && !net.graph[NodeIndex::new(3)].spikes());
+        let Some(t) = &net.train else { panic!("a train block") };
+        assert_eq!(
+            t.loss,
+            LossSpec::ExpWeightedVoltageCrossEntropy {
+                window: Some((TimeValue::Seconds(5e-3), TimeValue::Seconds(30e-3)))
+            }
+        );
+        // A cycle has a deterministic order: the topological one where it can.
+        let order: Vec<usize> = net.topological_order().iter().map(|n| n.index()).collect();
+        assert_eq!(order, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn every_voltage_loss_and_the_regulariser_check() {
+        for loss in
+            ["max_voltage_cross_entropy()", "sum_voltage_cross_entropy()", "exp_weighted_voltage_cross_entropy()"]
+        {
+            let net = check(&format!(
+                "loss = {loss}; regularizer = spike_count(populations = (h, g), strength = 1e-3, target = 4)"
+            ));
+            let t = net.train.as_ref().expect("a train block");
+            assert_eq!(format!("{}()", t.loss.name()), loss);
+            let r = t.regularizer.as_ref().expect("a regulariser");
+            assert_eq!(r.populations, [NodeIndex::new(1), NodeIndex::new(2)]);
+            assert_eq!(
+                (r.strength, r.strength_below, r.target),
+                (1e-3, 1e-3, 4.0),
+                "strength_below defaults to strength"
+            );
+        }
+    }
+
+    #[test]
+    fn a_comment_or_a_layout_change_leaves_the_network_the_same() {
+        let a = check("loss = max_voltage_cross_entropy()");
+        let text = format!(
+            "// a comment\n{NET}\n\n\ntrain {{ epochs = 1; batch = 4; data = yin_yang(); readout = o; loss = max_voltage_cross_entropy() }}"
+        );
+        let b = check_source("t.snn", &text).unwrap();
+        assert!(a.same_as(&b));
+        let c = check("loss = sum_voltage_cross_entropy()");
+        assert!(!a.same_as(&c));
     }
 }

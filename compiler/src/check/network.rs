@@ -3,18 +3,20 @@
 //! populations).
 //!
 //! Invariant: when no error was pushed, every `PopInfo::kind` and
-//! `ProjInfo::init` is `Some`, every projection joins two distinct declared
-//! populations, ends at a `lif`, and the projections form an acyclic graph.
+//! `ProjInfo::init` is `Some`, every projection joins two declared
+//! populations, starts at a spike source or `lif` and ends at a layer (`lif`
+//! or `li`), and carries its delays on the grid. Cycles are allowed: every
+//! projection delays by at least one step (`docs/contract.md` section 1).
 
 use std::collections::BTreeMap;
 
 use super::error::CheckError;
 use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
 use crate::network::{
-    Encoding, Init, InitScale, LatencyEncoding, LatencyOrder, LifParams, PopulationKind, Reset, Span, SpikeSource,
-    TimeGrid, TimeValue,
+    Encoding, Init, InitScale, LatencyEncoding, LatencyOrder, LiParams, LifParams, PopulationKind, Reset, Span,
+    SpikeSource, TimeGrid, TimeValue,
 };
-use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl};
+use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl, ValueKind};
 
 /// Largest population accepted (neurons).
 pub const MAX_POPULATION: u64 = 1_000_000;
@@ -29,6 +31,8 @@ pub struct PopInfo {
     /// Where the size is written (`3` in `lif(3)`), or the kind's name.
     pub size_span: Span,
     pub is_source: Option<bool>,
+    /// Whether it is an `li` population (a layer without spikes).
+    pub li: bool,
     pub size: Option<u32>,
     pub kind: Option<PopulationKind>,
 }
@@ -39,6 +43,8 @@ pub struct ProjInfo {
     pub post: usize,
     pub span: Span,
     pub init: Option<Init>,
+    /// The delays, ascending (`None` when they did not check).
+    pub delays: Option<Vec<TimeValue>>,
 }
 
 /// The checked parts of a network block.
@@ -72,14 +78,19 @@ impl NetworkParts {
     }
 }
 
-const LIF: Shape = Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
-const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
-const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
-const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
-const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init"] };
-const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
-const UNIFORM: Shape = Shape { name: "uniform", args: &["low", "high", "scale"], body: &[] };
-const CONSTANT: Shape = Shape { name: "constant", args: &["value", "scale"], body: &[] };
+/// The parameters of the `time` block.
+pub(crate) const TIME: &[&str] = &["dt", "steps"];
+pub(crate) const LIF: Shape =
+    Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+// `threshold` and `reset` are accepted here only to be refused with `not_for_li`.
+pub(crate) const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+pub(crate) const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
+pub(crate) const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
+pub(crate) const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
+pub(crate) const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init", "delay", "delays"] };
+pub(crate) const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
+pub(crate) const UNIFORM: Shape = Shape { name: "uniform", args: &["low", "high", "scale"], body: &[] };
+pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &["value", "scale"], body: &[] };
 
 pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
     let mut grid = None;
@@ -119,7 +130,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 });
                 continue;
             }
-            let (is_source, size, kind) = population(errs, &p.kind, grid);
+            let (is_source, size, kind) = population(errs, &p.kind, &p.name.text, grid);
             parts.incomplete |= is_source.is_none();
             parts.pops.push(PopInfo {
                 name: p.name.text.clone(),
@@ -127,6 +138,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
                 span: p.span,
                 size_span: size_span(&p.kind),
                 is_source,
+                li: p.kind.name.text == "li",
                 size,
                 kind,
             });
@@ -136,7 +148,7 @@ pub fn check_network(errs: &mut Errors, net: &Network) -> NetworkParts {
     let mut seen: BTreeMap<(usize, usize), Span> = BTreeMap::new();
     for e in &net.entries {
         if let NetworkEntry::Projection(p) = e {
-            projection(errs, &mut parts, &mut seen, p);
+            projection(errs, &mut parts, &mut seen, p, grid);
         }
     }
 
@@ -152,7 +164,7 @@ fn size_span(call: &Call) -> Span {
 }
 
 fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid> {
-    let p = errs.block_params(body, &["dt", "steps"], "in `time`", keyword);
+    let p = errs.block_params(body, TIME, "in `time`", keyword);
     let dt = errs.require(&p, "dt", "add the step length, e.g. `dt = 1 ms`");
     let steps = errs.require(&p, "steps", "add the number of time steps, e.g. `steps = 27`");
     let dt = dt.and_then(|g| {
@@ -171,6 +183,7 @@ fn time_block(errs: &mut Errors, body: &Body, keyword: Span) -> Option<TimeGrid>
 fn population(
     errs: &mut Errors,
     call: &Call,
+    name: &str,
     grid: Option<TimeGrid>,
 ) -> (Option<bool>, Option<u32>, Option<PopulationKind>) {
     match call.name.text.as_str() {
@@ -178,6 +191,23 @@ fn population(
             let p = errs.call_params(call, &LIF);
             let size = size(errs, p.get("size"), &p, 1);
             (Some(false), size, lif(errs, &p).map(PopulationKind::Lif))
+        }
+        "li" => {
+            let p = errs.call_params(call, &LI);
+            let size = size(errs, p.get("size"), &p, 1);
+            let mut ok = true;
+            for param in ["threshold", "reset"] {
+                if let Some(g) = p.get(param) {
+                    errs.push(CheckError::NotForLi {
+                        name: name.to_string(),
+                        param: param.into(),
+                        span: sp(g.name_span),
+                    });
+                    ok = false;
+                }
+            }
+            let kind = time_constants(errs, &p).filter(|_| ok);
+            (Some(false), size, kind.map(|(tau_mem, tau_syn)| PopulationKind::Li(LiParams { tau_mem, tau_syn })))
         }
         "spike_source" => {
             let p = errs.call_params(call, &SPIKE_SOURCE);
@@ -210,7 +240,7 @@ fn population(
                 what: "population kind".into(),
                 name: other.to_string(),
                 span: sp(call.name.span),
-                help: did_you_mean(other, ["lif", "spike_source"]),
+                help: did_you_mean(other, ["lif", "li", "spike_source"]),
             });
             (None, None, None)
         }
@@ -245,9 +275,22 @@ fn positive_time(errs: &mut Errors, g: Given) -> Option<f64> {
     Some(v)
 }
 
-fn lif(errs: &mut Errors, p: &super::params::Params) -> Option<LifParams> {
+/// `tau_mem` and `tau_syn` (defaults 20 ms and 5 ms), positive and distinct.
+fn time_constants(errs: &mut Errors, p: &super::params::Params) -> Option<(f64, f64)> {
     let tau_mem = p.get("tau_mem").map_or(Some(20e-3), |g| positive_time(errs, g));
     let tau_syn = p.get("tau_syn").map_or(Some(5e-3), |g| positive_time(errs, g));
+    let (tau_mem, tau_syn) = (tau_mem?, tau_syn?);
+    if tau_mem == tau_syn {
+        let syn = p.get("tau_syn").map_or(p.owner, |g| g.value.span);
+        let mem = p.get("tau_mem").map_or(p.owner, |g| g.value.span);
+        errs.push(CheckError::EqualTimeConstants { span: sp(syn), other: sp(mem) });
+        return None;
+    }
+    Some((tau_mem, tau_syn))
+}
+
+fn lif(errs: &mut Errors, p: &super::params::Params) -> Option<LifParams> {
+    let taus = time_constants(errs, p);
     let threshold = p.get("threshold").map_or(Some(1.0), |g| {
         let v = errs.number(g)?;
         if v <= 0.0 {
@@ -257,19 +300,15 @@ fn lif(errs: &mut Errors, p: &super::params::Params) -> Option<LifParams> {
         Some(v)
     });
     let reset = p.get("reset").map_or(Some(Reset::Zero), |g| errs.word(g, "reset", &["zero"]).map(|_| Reset::Zero));
-    let (tau_mem, tau_syn) = (tau_mem?, tau_syn?);
-    if tau_mem == tau_syn {
-        let syn = p.get("tau_syn").map_or(p.owner, |g| g.value.span);
-        let mem = p.get("tau_mem").map_or(p.owner, |g| g.value.span);
-        errs.push(CheckError::EqualTimeConstants { span: sp(syn), other: sp(mem) });
-        return None;
-    }
+    let (tau_mem, tau_syn) = taus?;
     Some(LifParams { tau_mem, tau_syn, threshold: threshold?, reset: reset? })
 }
 
-/// Checks that a time lies on the grid's span `0 ..= T-1` (or `< T-1` when `strict`).
+/// Checks that a time lies on the grid: a whole number of steps within
+/// `0 ..= T-1` (or `< T-1` when `strict`).
 fn check_on_grid(errs: &mut Errors, g: Given, v: TimeValue, grid: Option<TimeGrid>, strict: bool) -> Option<()> {
     let Some(grid) = grid else { return Some(()) };
+    whole_steps(errs, g, v, grid)?;
     let s = v.in_steps(grid.dt);
     let last = f64::from(grid.steps - 1);
     let bad = s < 0.0 || s > last || (strict && s >= last);
@@ -287,6 +326,39 @@ fn check_on_grid(errs: &mut Errors, g: Given, v: TimeValue, grid: Option<TimeGri
         return None;
     }
     Some(())
+}
+
+/// The number of steps of `v` on `grid`, when it is a whole number (up to
+/// the rounding of the division); else an `off_grid` error that gives the
+/// two nearest grid values in the unit the user wrote.
+pub fn whole_steps(errs: &mut Errors, g: Given, v: TimeValue, grid: TimeGrid) -> Option<i64> {
+    let s = v.in_steps(grid.dt);
+    let r = s.round();
+    if (s - r).abs() <= 1e-9 * r.abs().max(1.0) {
+        return Some(r as i64);
+    }
+    let show = |steps: f64| match v {
+        TimeValue::Seconds(_) => super::fmt_time(steps * grid.dt),
+        TimeValue::Steps(_) => format!("{} steps", fmt_plain(steps)),
+    };
+    let (lo, hi) = (s.floor().max(0.0), s.ceil().max(0.0));
+    let shown = match v {
+        TimeValue::Seconds(x) => super::fmt_time(x),
+        TimeValue::Steps(x) => format!("{} steps", fmt_plain(x)),
+    };
+    errs.push(CheckError::OffGrid {
+        name: g.name.to_string(),
+        value: shown,
+        steps: fmt_plain(s),
+        dt: super::fmt_time(grid.dt),
+        span: sp(g.value.span),
+        help: if lo == hi {
+            format!("the nearest grid value is {}", show(lo))
+        } else {
+            format!("the nearest grid values are {} and {}; snnc never rounds a time", show(lo), show(hi))
+        },
+    });
+    None
 }
 
 fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encoding> {
@@ -341,11 +413,14 @@ fn projection(
     parts: &mut NetworkParts,
     seen: &mut BTreeMap<(usize, usize), Span>,
     p: &ProjectionDecl,
+    grid: Option<TimeGrid>,
 ) {
     let pre = parts.resolve(errs, &p.pre);
     let post = parts.resolve(errs, &p.post);
+    let mut delays = None;
     let init = if p.kind.name.text == "dense" {
         let params = errs.call_params(&p.kind, &DENSE);
+        delays = projection_delays(errs, &params, grid);
         errs.require(&params, "init", "add `init = normal(mean = 0, std = 1, scale = fan_in_sqrt)`")
             .and_then(|g| init(errs, g))
     } else {
@@ -361,6 +436,17 @@ fn projection(
         parts.incomplete = true;
         return;
     };
+    if parts.pops[pre].li {
+        errs.push(CheckError::LiProjects {
+            name: p.pre.text.clone(),
+            post: p.post.text.clone(),
+            span: sp(p.pre.span),
+            decl: sp(parts.pops[pre].name_span),
+        });
+        // Kept, so that `post` is not also reported as receiving nothing.
+        parts.projs.push(ProjInfo { pre, post, span: p.span, init, delays });
+        return;
+    }
     if parts.pops[post].is_source == Some(true) {
         parts.incomplete = true;
         errs.push(CheckError::ProjectionIntoSource {
@@ -380,7 +466,119 @@ fn projection(
         return;
     }
     seen.insert((pre, post), p.span);
-    parts.projs.push(ProjInfo { pre, post, span: p.span, init });
+    parts.projs.push(ProjInfo { pre, post, span: p.span, init, delays });
+}
+
+/// The delays of a projection: `delay = D` (one copy), `delays = A .. B step
+/// S` (a delay line, `B` included), or `0 steps`; every one on the grid,
+/// shorter than the trial.
+fn projection_delays(errs: &mut Errors, p: &super::params::Params, grid: Option<TimeGrid>) -> Option<Vec<TimeValue>> {
+    let steps_of = |errs: &mut Errors, g: Given, v: TimeValue| -> Option<i64> {
+        let grid = grid?;
+        let n = whole_steps(errs, g, v, grid)?;
+        if n < 0 {
+            errs.range(g, "must be >= 0", "a delay is a non-negative time, e.g. `delay = 3 steps` or `30 ms`");
+            return None;
+        }
+        Some(n)
+    };
+    let too_long = |errs: &mut Errors, g: Given, n: i64| -> Option<()> {
+        let grid = grid?;
+        if n >= i64::from(grid.steps) - 1 {
+            errs.push(CheckError::DelayTooLong {
+                delay: n as u64,
+                steps: grid.steps,
+                span: sp(g.value.span),
+                help: format!(
+                    "a spike at step 0 delayed by d steps lands at step d + 1: delays run up to {} steps here",
+                    grid.steps.saturating_sub(2)
+                ),
+            });
+            return None;
+        }
+        Some(())
+    };
+    match (p.get("delay"), p.get("delays")) {
+        (Some(a), Some(b)) => {
+            let (first, second) = if a.name_span.start < b.name_span.start { (a, b) } else { (b, a) };
+            errs.push(CheckError::ConflictingParameters {
+                first: first.name.into(),
+                second: second.name.into(),
+                span: sp(second.name_span),
+                other: sp(first.name_span),
+                help: "give one delay (`delay = 3 steps`) or a delay line (`delays = 0 ms .. 90 ms step 30 ms`)".into(),
+            });
+            None
+        }
+        (Some(g), None) => {
+            let v = errs.time_value(g, false)?;
+            let n = steps_of(errs, g, v)?;
+            too_long(errs, g, n)?;
+            Some(vec![v])
+        }
+        (None, Some(g)) => {
+            let ValueKind::Range { start, end, step } = &g.value.kind else {
+                errs.push(CheckError::TypeMismatch {
+                    name: g.name.to_string(),
+                    expected: "a range `A .. B step S`".into(),
+                    found: super::params::describe(g.value),
+                    span: sp(g.value.span),
+                    help: "write the delay line as e.g. `delays = 0 ms .. 270 ms step 30 ms` (B included)".into(),
+                });
+                return None;
+            };
+            let part = |v| g.with_value(v);
+            let a = errs.time_value(part(start), false);
+            let b = errs.time_value(part(end), false);
+            let Some(step) = step else {
+                errs.push(CheckError::MissingParameter {
+                    name: "step".into(),
+                    context: "of the delay line".into(),
+                    span: sp(g.value.span),
+                    help: "add the spacing of the copies, e.g. `delays = 0 ms .. 270 ms step 30 ms`".into(),
+                });
+                return None;
+            };
+            let st = errs.time_value(part(step), false);
+            let (a, b, st) = (a?, b?, st?);
+            let na = steps_of(errs, part(start), a);
+            let nb = steps_of(errs, part(end), b);
+            let ns = steps_of(errs, part(step), st);
+            let (na, nb, ns) = (na?, nb?, ns?);
+            if ns == 0 {
+                errs.range(part(step), "must be > 0", "the copies of a delay line are at least one step apart");
+                return None;
+            }
+            if nb < na {
+                errs.range(
+                    part(end),
+                    "must not be earlier than the start",
+                    "write the range from the shortest delay up",
+                );
+                return None;
+            }
+            if (nb - na) % ns != 0 {
+                errs.range(
+                    part(end),
+                    "is not reached from the start in whole steps of the spacing",
+                    "the last delay is the first plus a whole number of spacings, e.g. `0 ms .. 270 ms step 30 ms`",
+                );
+                return None;
+            }
+            let count = (nb - na) / ns + 1;
+            if count > 1000 {
+                errs.range(g, &format!("gives {count} copies, more than 1000"), "use fewer, wider-spaced delays");
+                return None;
+            }
+            too_long(errs, part(end), nb)?;
+            let unit = |n: i64| match (a, grid) {
+                (TimeValue::Seconds(_), Some(grid)) => TimeValue::Seconds(n as f64 * grid.dt),
+                _ => TimeValue::Steps(n as f64),
+            };
+            Some((0..count).map(|k| unit(na + k * ns)).collect())
+        }
+        (None, None) => Some(vec![TimeValue::Steps(0.0)]),
+    }
 }
 
 fn init(errs: &mut Errors, g: Given) -> Option<Init> {
@@ -434,7 +632,6 @@ fn init(errs: &mut Errors, g: Given) -> Option<Init> {
 }
 
 fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
-    cycles(errs, parts);
     if parts.incomplete {
         return;
     }
@@ -451,7 +648,7 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
     if !parts.pops.iter().any(|p| p.is_source == Some(false)) {
         errs.push(CheckError::MissingPopulation {
             name: parts.name.text.clone(),
-            what: "lif".into(),
+            what: "layer (lif or li)".into(),
             span: sp(parts.name.span),
             help: "add a neuron population, e.g. `population output = lif(3)`".into(),
         });
@@ -479,65 +676,4 @@ fn graph_checks(errs: &mut Errors, parts: &NetworkParts) {
             _ => {}
         }
     }
-}
-
-/// Reports each cycle once, at the last-declared projection that lies on it.
-fn cycles(errs: &mut Errors, parts: &NetworkParts) {
-    let n = parts.pops.len();
-    let mut g = petgraph::graph::DiGraph::<(), usize>::new();
-    let nodes: Vec<_> = (0..n).map(|_| g.add_node(())).collect();
-    for (k, p) in parts.projs.iter().enumerate() {
-        g.add_edge(nodes[p.pre], nodes[p.post], k);
-    }
-    let mut sccs = petgraph::algo::tarjan_scc(&g);
-    for scc in &mut sccs {
-        scc.sort();
-    }
-    sccs.sort();
-    for scc in sccs {
-        let inside = |i: usize| scc.iter().any(|x| x.index() == i);
-        let cyclic = scc.len() > 1 || parts.projs.iter().any(|p| p.pre == p.post && inside(p.pre));
-        if !cyclic {
-            continue;
-        }
-        let Some(last) = parts.projs.iter().rev().find(|p| inside(p.pre) && inside(p.post)) else { continue };
-        let path = cycle_path(parts, last, &inside);
-        errs.push(CheckError::Cycle { path, span: sp(last.span) });
-    }
-}
-
-/// The names along a cycle through `closing`: from its post back to its pre,
-/// following the first-declared projection (breadth-first, deterministic).
-fn cycle_path(parts: &NetworkParts, closing: &ProjInfo, inside: &dyn Fn(usize) -> bool) -> String {
-    let n = parts.pops.len();
-    let mut prev: Vec<Option<usize>> = vec![None; n];
-    let mut visited = vec![false; n];
-    let mut queue = std::collections::VecDeque::from([closing.post]);
-    visited[closing.post] = true;
-    while let Some(u) = queue.pop_front() {
-        if u == closing.pre {
-            break;
-        }
-        for p in parts.projs.iter().filter(|p| p.pre == u && inside(p.post)) {
-            if !visited[p.post] {
-                visited[p.post] = true;
-                prev[p.post] = Some(u);
-                queue.push_back(p.post);
-            }
-        }
-    }
-    let mut chain = vec![closing.pre];
-    let mut cur = closing.pre;
-    while cur != closing.post {
-        match prev[cur] {
-            Some(p) => {
-                chain.push(p);
-                cur = p;
-            }
-            None => break,
-        }
-    }
-    chain.reverse();
-    chain.push(closing.post);
-    chain.iter().map(|&i| parts.pops[i].name.as_str()).collect::<Vec<_>>().join(" -> ")
 }

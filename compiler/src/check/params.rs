@@ -32,6 +32,14 @@ pub struct Params<'a> {
     pub suggested: Vec<&'static str>,
 }
 
+impl<'a> Given<'a> {
+    /// The same parameter with a part of its value (an element of a tuple,
+    /// an end of a range), for messages that point at that part.
+    pub fn with_value(self, value: &'a Value) -> Given<'a> {
+        Given { value, ..self }
+    }
+}
+
 impl<'a> Params<'a> {
     pub fn get(&self, name: &str) -> Option<Given<'a>> {
         self.map.get(name).copied()
@@ -48,12 +56,14 @@ pub struct Shape {
 
 /// The candidate closest to `word`, when it is close enough to be a typo.
 pub fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    // Ties go to the candidate of the same length (a transposition, `lfi`
+    // for `lif`, before a deletion, `li`), then alphabetically.
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
-        .filter(|(d, c)| *d <= c.len().max(word.len()) / 3 + 1 && *d < word.chars().count())
+        .map(|c| (strsim::damerau_levenshtein(word, c), c.len().abs_diff(word.len()), *c))
+        .filter(|(d, _, c)| *d <= c.len().max(word.len()) / 3 + 1 && *d < word.chars().count())
         .min()
-        .map(|(_, c)| c)
+        .map(|(_, _, c)| c)
 }
 
 /// Suggests the closest of `candidates` to `word`, or lists them.
@@ -78,6 +88,7 @@ pub fn describe(v: &Value) -> String {
         ValueKind::Split { .. } => "a data split".into(),
         ValueKind::String(_) => "a string".into(),
         ValueKind::Tuple(_) => "a tuple".into(),
+        ValueKind::Range { .. } => "a range".into(),
         ValueKind::Call(c) if c.args.is_none() && c.body.is_none() => format!("the word `{}`", c.name.text),
         ValueKind::Call(c) => format!("a call of `{}`", c.name.text),
     }
@@ -399,6 +410,18 @@ impl Errors {
 
     /// A time in seconds (`s`, `ms`, `us`).
     pub fn time(&mut self, g: Given) -> Option<f64> {
+        if let ValueKind::Quantity { unit: Some(u), .. } = &g.value.kind
+            && let Some((_, dim, _)) = UNITS.iter().find(|(n, _, _)| *n == u.text)
+            && *dim == Dim::Frequency
+        {
+            self.wrong_unit(
+                g,
+                "a time",
+                format!("{} (`{}`)", dim.words(), u.text),
+                &format!("`{}` is a time: write it in `s`, `ms` or `us`", g.name),
+            );
+            return None;
+        }
         match self.time_value(g, false)? {
             TimeValue::Seconds(s) => Some(s),
             TimeValue::Steps(n) => {

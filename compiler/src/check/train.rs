@@ -1,23 +1,26 @@
 //! The `train` and `target` blocks.
 //!
-//! Invariant: when no error was pushed, the readout is a `lif` population
-//! with no outgoing projection, the data set's class count equals the
-//! readout's size and its feature count equals the input's feature count.
+//! Invariant: when no error was pushed, the readout is a layer with no
+//! outgoing projection whose kind fits the loss (`lif` for the first-spike
+//! loss, `li` for the voltage losses), the data set's class count equals the
+//! readout's size, its feature count equals the input's feature count, and
+//! a regulariser names `lif` populations.
 
 use super::error::CheckError;
-use super::network::NetworkParts;
+use super::network::{NetworkParts, whole_steps};
 use super::params::{Errors, Given, Params, Shape, sp};
 use crate::network::{
     DataSpec, LossSpec, MachineSize, Mapping, OptimizerSpec, PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
     TimeValue,
 };
-use crate::syntax::ast::{Body, Ident};
+use crate::syntax::ast::{Body, Ident, ValueKind};
 
 /// A checked `train` block; the readout is an index into the population list.
 pub struct TrainParts {
     pub data: DataSpec,
     pub readout: usize,
     pub loss: LossSpec,
+    pub regularizer: Option<RegularizerParts>,
     pub optimizer: OptimizerSpec,
     pub schedule: Schedule,
     pub batch: u32,
@@ -27,18 +30,38 @@ pub struct TrainParts {
     pub span: Span,
 }
 
-const TRAIN: &[&str] =
-    &["data", "readout", "loss", "optimizer", "schedule", "batch", "epochs", "seed", "filter_ambiguous"];
-const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
-const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
-const SYNTHETIC: Shape =
+/// A checked `regularizer = spike_count(..)`; populations are indices.
+pub struct RegularizerParts {
+    pub populations: Vec<usize>,
+    pub strength: f64,
+    pub strength_below: f64,
+    pub target: f64,
+}
+
+pub(crate) const TRAIN: &[&str] =
+    &["data", "readout", "loss", "regularizer", "optimizer", "schedule", "batch", "epochs", "seed", "filter_ambiguous"];
+pub(crate) const LOSSES: &[&str] = &[
+    "first_spike_cross_entropy",
+    "max_voltage_cross_entropy",
+    "sum_voltage_cross_entropy",
+    "exp_weighted_voltage_cross_entropy",
+];
+pub(crate) const MAX_VOLTAGE: Shape = Shape { name: "max_voltage_cross_entropy", args: &[], body: &[] };
+pub(crate) const SUM_VOLTAGE: Shape = Shape { name: "sum_voltage_cross_entropy", args: &[], body: &[] };
+pub(crate) const EXP_VOLTAGE: Shape =
+    Shape { name: "exp_weighted_voltage_cross_entropy", args: &["window"], body: &[] };
+pub(crate) const SPIKE_COUNT: Shape =
+    Shape { name: "spike_count", args: &["populations", "strength", "strength_below", "target"], body: &[] };
+pub(crate) const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
+pub(crate) const SYNTHETIC: Shape =
     Shape { name: "synthetic", args: &["features", "classes", "train", "validation", "test"], body: &[] };
-const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
-const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
-const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
-const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
-const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
+pub(crate) const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
+pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
+pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
+pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
+pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
+pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
 
 /// The range of `epochs` (and of `snnc train --epochs`).
 pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
@@ -58,11 +81,18 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
         .and_then(|g| errs.integer(g, *EPOCHS.start(), *EPOCHS.end(), false));
     let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
     let filter_ambiguous = p.get("filter_ambiguous").map_or(Some(false), |g| errs.boolean(g));
-    let loss = p.get("loss").map_or(Some(default_loss()), |g| loss(errs, g));
+    let loss = p.get("loss").map_or(Some(default_loss()), |g| loss(errs, g, net));
     let optimizer = p.get("optimizer").map_or(Some(default_adam()), |g| optimizer(errs, g));
     let schedule = p.get("schedule").map_or(Some(Schedule::Constant), |g| schedule(errs, g));
 
     let readout = readout_g.and_then(|g| readout(errs, g, net));
+    if let (Some(r), Some(loss), Some(g)) = (readout, &loss, readout_g) {
+        loss_fits_readout(errs, loss, p.get("loss"), g, &net.pops[r]);
+    }
+    let regularizer = match p.get("regularizer") {
+        None => Some(None),
+        Some(g) => regularizer(errs, g, net).map(Some),
+    };
     let input = net.pops.iter().position(|p| p.is_source == Some(true));
     if let Some(first) = input {
         for other in net.pops.iter().skip(first + 1).filter(|p| p.is_source == Some(true)) {
@@ -132,6 +162,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
         data: data?,
         readout: readout?,
         loss: loss?,
+        regularizer: regularizer?,
         optimizer: optimizer?,
         schedule: schedule?,
         batch: batch? as u32,
@@ -250,16 +281,174 @@ fn bounded(errs: &mut Errors, g: Given, ok: impl Fn(f64) -> bool, message: &str,
     Some(v)
 }
 
-fn loss(errs: &mut Errors, g: Given) -> Option<LossSpec> {
-    let c = errs.call(g, "loss", &["first_spike_cross_entropy"])?;
-    let p = errs.call_params(c, &LOSS);
-    let LossSpec::FirstSpikeCrossEntropy { xi: dxi, alpha: dalpha, beta: dbeta } = default_loss();
-    let xi = p.get("xi").map_or(Some(dxi), |g| positive_time_value(errs, g));
-    let alpha = p.get("alpha").map_or(Some(dalpha), |g| {
-        bounded(errs, g, |v| v >= 0.0, "must be >= 0", "alpha weighs the late-spike penalty; 0 turns it off")
+fn loss(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<LossSpec> {
+    let c = errs.call(g, "loss", LOSSES)?;
+    match c.name.text.as_str() {
+        "first_spike_cross_entropy" => {
+            let p = errs.call_params(c, &LOSS);
+            let LossSpec::FirstSpikeCrossEntropy { xi: dxi, alpha: dalpha, beta: dbeta } = default_loss() else {
+                return None;
+            };
+            let xi = p.get("xi").map_or(Some(dxi), |g| positive_time_value(errs, g));
+            let alpha = p.get("alpha").map_or(Some(dalpha), |g| {
+                bounded(errs, g, |v| v >= 0.0, "must be >= 0", "alpha weighs the late-spike penalty; 0 turns it off")
+            });
+            let beta = p.get("beta").map_or(Some(dbeta), |g| positive_time_value(errs, g));
+            Some(LossSpec::FirstSpikeCrossEntropy { xi: xi?, alpha: alpha?, beta: beta? })
+        }
+        "max_voltage_cross_entropy" => {
+            errs.call_params(c, &MAX_VOLTAGE);
+            Some(LossSpec::MaxVoltageCrossEntropy)
+        }
+        "sum_voltage_cross_entropy" => {
+            errs.call_params(c, &SUM_VOLTAGE);
+            Some(LossSpec::SumVoltageCrossEntropy)
+        }
+        _ => {
+            let p = errs.call_params(c, &EXP_VOLTAGE);
+            let window = match p.get("window") {
+                None => None,
+                Some(w) => Some(window(errs, w, net)?),
+            };
+            Some(LossSpec::ExpWeightedVoltageCrossEntropy { window })
+        }
+    }
+}
+
+/// `window = A .. B`: two times on the grid, `0 <= A < B <= T dt`.
+fn window(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<(TimeValue, TimeValue)> {
+    let ValueKind::Range { start, end, step } = &g.value.kind else {
+        errs.push(CheckError::TypeMismatch {
+            name: g.name.to_string(),
+            expected: "a time range `A .. B`".into(),
+            found: super::params::describe(g.value),
+            span: sp(g.value.span),
+            help: "write the readout window as e.g. `window = 0 ms .. 1000 ms`".into(),
+        });
+        return None;
+    };
+    if let Some(step) = step {
+        errs.push(CheckError::UnexpectedArgument {
+            message: "a readout window has no `step`".into(),
+            span: sp(step.span),
+            help: "write the window as `A .. B`".into(),
+        });
+        return None;
+    }
+    let a = errs.time_value(Given { value: start, ..g }, false);
+    let b = errs.time_value(Given { value: end, ..g }, false);
+    let (a, b) = (a?, b?);
+    let Some(grid) = net.grid else { return Some((a, b)) };
+    let na = whole_steps(errs, Given { value: start, ..g }, a, grid);
+    let nb = whole_steps(errs, Given { value: end, ..g }, b, grid);
+    let (na, nb) = (na?, nb?);
+    if na < 0 || nb > i64::from(grid.steps) || na >= nb {
+        errs.range(
+            g,
+            &format!("is steps {na} .. {nb}, not a window within the trial of {} steps", grid.steps),
+            "the window starts at 0 or later, ends after it starts and at most at the end of the trial",
+        );
+        return None;
+    }
+    Some((a, b))
+}
+
+/// A first-spike loss needs a `lif` readout, a voltage loss an `li` one.
+fn loss_fits_readout(
+    errs: &mut Errors,
+    loss: &LossSpec,
+    loss_g: Option<Given>,
+    readout_g: Given,
+    pop: &super::network::PopInfo,
+) {
+    let (kind, fits, reads, help) = if pop.li {
+        (
+            "li",
+            loss.on_voltage(),
+            "first spikes, and an `li` population does not spike",
+            "an `li` readout takes a voltage loss: `max_voltage_cross_entropy()`, `sum_voltage_cross_entropy()` or `exp_weighted_voltage_cross_entropy()`",
+        )
+    } else {
+        (
+            "lif",
+            !loss.on_voltage(),
+            "voltages, which need a leaky-integrator readout",
+            "a `lif` readout takes `first_spike_cross_entropy()`; for a voltage loss make the readout `li(..)`",
+        )
+    };
+    if !fits {
+        let span = loss_g.map_or(readout_g.value.span, |g| g.value.span);
+        errs.push(CheckError::LossReadoutMismatch {
+            article: if pop.li { "an".into() } else { "a".into() },
+            loss: loss.name().into(),
+            readout: pop.name.clone(),
+            kind: kind.into(),
+            span: sp(span),
+            reads: reads.into(),
+            decl: sp(pop.name_span),
+            help: help.into(),
+        });
+    }
+}
+
+/// `spike_count(populations, strength, strength_below, target)`.
+fn regularizer(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<RegularizerParts> {
+    let c = errs.call(g, "regularizer", &["spike_count"])?;
+    let p = errs.call_params(c, &SPIKE_COUNT);
+    let populations = errs
+        .require(&p, "populations", "name the regularised layers, e.g. `populations = hidden` or `(h1, h2)`")
+        .and_then(|pg| {
+            let names: Vec<&crate::syntax::ast::Value> = match &pg.value.kind {
+                ValueKind::Tuple(items) => items.iter().collect(),
+                _ => vec![pg.value],
+            };
+            let mut out = Vec::new();
+            let mut ok = true;
+            for v in names {
+                let Some(id) = errs.name(Given { value: v, ..pg }) else {
+                    ok = false;
+                    continue;
+                };
+                let Some(i) = net.resolve(errs, id) else {
+                    ok = false;
+                    continue;
+                };
+                let pop = &net.pops[i];
+                if pop.is_source != Some(false) || pop.li {
+                    let kind = if pop.li { "li" } else { "spike_source" };
+                    errs.push(CheckError::RegularizerNotLif {
+                        name: id.text.clone(),
+                        kind: kind.into(),
+                        span: sp(id.span),
+                    });
+                    ok = false;
+                    continue;
+                }
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+            ok.then_some(out)
+        });
+    let strength =
+        errs.require(&p, "strength", "add the strength above the target, e.g. `strength = 5e-11`").and_then(|g| {
+            bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the regulariser's strength is a non-negative factor")
+        });
+    let strength_below = match p.get("strength_below") {
+        None => strength,
+        Some(g) => {
+            bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the regulariser's strength is a non-negative factor")
+        }
+    };
+    let target = errs.require(&p, "target", "add the spike count aimed at, e.g. `target = 14`").and_then(|g| {
+        bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the target is a number of spikes per neuron and sample")
     });
-    let beta = p.get("beta").map_or(Some(dbeta), |g| positive_time_value(errs, g));
-    Some(LossSpec::FirstSpikeCrossEntropy { xi: xi?, alpha: alpha?, beta: beta? })
+    Some(RegularizerParts {
+        populations: populations?,
+        strength: strength?,
+        strength_below: strength_below?,
+        target: target?,
+    })
 }
 
 fn lr(errs: &mut Errors, p: &Params, default: f64) -> Option<f64> {

@@ -5,7 +5,7 @@
 //! Output: a [`Machine`]: the chips in placement order, the application PEs of
 //! each chip in placement order, the links between chips, shortest-path trees.
 //!
-//! Geometry (from `docs/spinnaker2.md`; "(model)" marks this project's choices):
+//! Geometry (from `docs/machine.md`; "(model)" marks this project's choices):
 //! - a chip has 38 QPEs on a 7 x 6 grid (`qx` 1..=7, `qy` 1..=6) with holes at
 //!   (4,3), (4,4), (7,3), (7,4) where the chip router sits; 4 PEs per QPE; the
 //!   PE id on the chip is `qx << 5 | qy << 2 | pe`;
@@ -60,7 +60,7 @@ pub struct ChipSpec {
     pub board_chips: u32,
 }
 
-/// SpiNNaker2, as described in `docs/spinnaker2.md`.
+/// SpiNNaker2, as described in `docs/machine.md`.
 pub const SPINNAKER2: ChipSpec = ChipSpec {
     qpe_columns: 7,
     qpe_rows: 6,

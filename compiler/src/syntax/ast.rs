@@ -25,6 +25,8 @@ pub enum Item {
         name: Ident,
         body: Body,
     },
+    /// `sweep [MODE] { path = values .. }`: read by `snnc sweep` only.
+    Sweep(Sweep),
 }
 
 impl Item {
@@ -33,6 +35,7 @@ impl Item {
         match self {
             Item::Network(n) => n.keyword,
             Item::Train { keyword, .. } | Item::Target { keyword, .. } => *keyword,
+            Item::Sweep(s) => s.keyword,
         }
     }
 }
@@ -104,6 +107,9 @@ pub enum ValueKind {
     Quantity { number: Number, unit: Option<Ident> },
     /// `5000 @ seed 42`.
     Split { size: Number, seed: Number },
+    /// `0 ms .. 270 ms step 30 ms`: `start` and `end` are quantities (the
+    /// end included), `step` an optional quantity.
+    Range { start: Box<Value>, end: Box<Value>, step: Option<Box<Value>> },
     /// `"path.csv"`, escapes resolved.
     String(String),
     /// `(0.9, 0.999)`.
@@ -151,4 +157,57 @@ pub struct Arg {
     pub name: Option<Ident>,
     pub value: Value,
     pub span: Span,
+}
+
+/// `sweep { .. }` or `sweep random(trials = 8, seed = 1) { .. }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    pub keyword: Span,
+    /// The word and arguments after `sweep`, when given (`random(..)`, `grid`).
+    pub mode: Option<Call>,
+    pub entries: Vec<SweepEntry>,
+    /// From the keyword to the closing `}`.
+    pub span: Span,
+}
+
+/// `path = v1, v2, ..` in a `sweep` block or a `--set` flag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepEntry {
+    pub path: SweepPath,
+    pub values: Vec<SweepValue>,
+    pub span: Span,
+}
+
+/// `optimizer.lr`, `projection.input->hidden.init.mean`: dot-separated
+/// segments; a segment may be `pre->post` (spaces around `->` are dropped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPath {
+    pub segments: Vec<String>,
+    pub span: Span,
+}
+
+impl SweepPath {
+    /// The path as the user would write it without spaces: `a.b->c.d`.
+    pub fn text(&self) -> String {
+        self.segments.join(".")
+    }
+}
+
+/// One item of a sweep entry's list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SweepValue {
+    /// Any value of the language: `1e-3`, `20 ms`, `single_copy`,
+    /// `(0.9, 0.99)`, or a distribution call `log_uniform(1e-4, 1e-2)`.
+    Value(Value),
+    /// `0..5`: the integers from 0 up to 4.
+    Range { start: Number, end: Number, span: Span },
+}
+
+impl SweepValue {
+    pub fn span(&self) -> Span {
+        match self {
+            SweepValue::Value(v) => v.span,
+            SweepValue::Range { span, .. } => *span,
+        }
+    }
 }

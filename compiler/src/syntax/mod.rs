@@ -71,6 +71,7 @@ const KEYWORDS: &[(Rule, &str)] = &[
     (Rule::kw_time, "time"),
     (Rule::kw_population, "population"),
     (Rule::kw_projection, "projection"),
+    (Rule::kw_sweep, "sweep"),
     (Rule::kw_seed, "seed"),
 ];
 
@@ -124,6 +125,22 @@ pub fn parse(text: &str) -> Result<File, Vec<SyntaxError>> {
     if b.errors.is_empty() { Ok(File { items }) } else { Err(b.errors) }
 }
 
+/// Parses one `PATH = VALUES` entry written outside a file (a `--set` flag of
+/// `snnc sweep`), with the grammar of a `sweep` block's entries.
+pub fn parse_sweep_entry(text: &str) -> Result<SweepEntry, Vec<SyntaxError>> {
+    if let Some(span) = too_deep(text) {
+        return Err(vec![SyntaxError::TooDeep { span }]);
+    }
+    let mut pairs = SnnParser::parse(Rule::set_entry, text).map_err(|e| vec![convert_error(text, &e)])?;
+    let top = pairs.next().expect("the set_entry rule always yields one pair");
+    let mut b = Builder { text, errors: Vec::new() };
+    let entry = top.into_inner().find(|p| p.as_rule() == Rule::sweep_entry).map(|p| b.sweep_entry(p));
+    match entry {
+        Some(e) if b.errors.is_empty() => Ok(e),
+        _ => Err(b.errors),
+    }
+}
+
 /// The span of a pair without the whitespace and comments that pest keeps
 /// at the end of a rule whose last part is optional: it ends where its last
 /// token ends (strings are tokens; their insides are not).
@@ -150,6 +167,7 @@ fn is_punctuation(r: Rule) -> bool {
             | Rule::rparen
             | Rule::comma
             | Rule::at
+            | Rule::dotdot
     )
 }
 
@@ -163,6 +181,8 @@ fn describe(r: Rule) -> &'static str {
         Rule::kw_population => "`population`",
         Rule::kw_projection => "`projection`",
         Rule::kw_seed => "`seed`",
+        Rule::kw_sweep => "`sweep`",
+        Rule::path => "a parameter path such as `optimizer.lr`",
         Rule::sep => "`;`",
         Rule::open => "`{`",
         Rule::close => "`}`",
@@ -172,6 +192,8 @@ fn describe(r: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::comma => "`,`",
         Rule::at => "`@`",
+        Rule::dotdot => "`..`",
+        Rule::kw_step => "`step`",
         Rule::ident => "a name",
         Rule::unit => "a unit",
         Rule::number => "a number",
@@ -269,10 +291,16 @@ fn convert_error(text: &str, e: &pest::error::Error<Rule>) -> SyntaxError {
 /// A rule that pest reports as expected, as the tokens it starts with.
 fn expand(r: Rule) -> &'static [Rule] {
     match r {
-        Rule::file | Rule::item => &[Rule::kw_network, Rule::kw_train, Rule::kw_target, Rule::EOI],
+        Rule::file | Rule::item => &[Rule::kw_network, Rule::kw_train, Rule::kw_target, Rule::kw_sweep, Rule::EOI],
         Rule::network => &[Rule::kw_network],
         Rule::train => &[Rule::kw_train],
         Rule::target => &[Rule::kw_target],
+        Rule::sweep => &[Rule::kw_sweep],
+        Rule::sweep_body => &[Rule::open],
+        Rule::sweep_mode => &[Rule::ident],
+        Rule::sweep_entry | Rule::set_entry | Rule::path | Rule::path_segment => &[Rule::path],
+        Rule::sweep_value => &[Rule::value],
+        Rule::kw_sweep => &[Rule::kw_sweep],
         Rule::network_entry => &[Rule::kw_time, Rule::kw_population, Rule::kw_projection],
         Rule::time => &[Rule::kw_time],
         Rule::population => &[Rule::kw_population],
@@ -281,7 +309,9 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::args => &[Rule::lparen],
         Rule::param => &[Rule::ident],
         Rule::unit => &[Rule::unit],
-        Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => &[Rule::value],
+        Rule::range | Rule::tuple | Rule::split | Rule::quantity | Rule::call | Rule::arg | Rule::value => {
+            &[Rule::value]
+        }
         Rule::kw_network => &[Rule::kw_network],
         Rule::kw_train => &[Rule::kw_train],
         Rule::kw_target => &[Rule::kw_target],
@@ -289,6 +319,8 @@ fn expand(r: Rule) -> &'static [Rule] {
         Rule::kw_population => &[Rule::kw_population],
         Rule::kw_projection => &[Rule::kw_projection],
         Rule::kw_seed => &[Rule::kw_seed],
+        Rule::kw_step => &[Rule::kw_step],
+        Rule::dotdot => &[Rule::dotdot],
         Rule::sep => &[Rule::sep],
         Rule::open => &[Rule::open],
         Rule::close => &[Rule::close],
@@ -308,9 +340,12 @@ fn expand(r: Rule) -> &'static [Rule] {
 
 fn help_for(positives: &[Rule]) -> String {
     if positives.contains(&Rule::kw_network) {
-        "a file is made of `network NAME { .. }`, `train { .. }` and `target spinnaker2 { .. }` blocks".into()
+        "a file is made of `network NAME { .. }`, `train { .. }`, `target spinnaker2 { .. }` and `sweep { .. }` blocks"
+            .into()
     } else if positives.contains(&Rule::kw_population) {
         "a network holds `time { .. }`, `population NAME = ..` and `projection A -> B = ..`".into()
+    } else if positives.contains(&Rule::path) {
+        "a sweep entry is `path = values`, e.g. `optimizer.lr = 1e-3, 2e-3` or `train.seed = 0..5`".into()
     } else if positives.contains(&Rule::ident) && positives.contains(&Rule::close) {
         "a block holds parameters `name = value`, separated by `;` or newlines".into()
     } else if positives.contains(&Rule::rparen) && positives.contains(&Rule::comma) {
@@ -353,6 +388,18 @@ impl Builder<'_> {
             Rule::target => {
                 let name = ident(inner.next()?);
                 Some(Item::Target { keyword, name, body: self.body(inner.next()?) })
+            }
+            Rule::sweep => {
+                let mut mode = None;
+                let mut entries = Vec::new();
+                for x in inner {
+                    match x.as_rule() {
+                        Rule::sweep_mode => mode = Some(self.call(x)),
+                        Rule::sweep_body => entries = self.sweep_body(x),
+                        _ => {}
+                    }
+                }
+                Some(Item::Sweep(Sweep { keyword, mode, entries, span }))
             }
             _ => None,
         }
@@ -410,6 +457,53 @@ impl Builder<'_> {
         Body { params, span }
     }
 
+    fn sweep_body(&mut self, p: Pair<Rule>) -> Vec<SweepEntry> {
+        let mut out = Vec::new();
+        let mut prev_end = None;
+        for e in p.into_inner().filter(|e| e.as_rule() == Rule::sweep_entry) {
+            let span = span_of(&e);
+            self.check_separation(prev_end, span);
+            prev_end = Some(span.end);
+            out.push(self.sweep_entry(e));
+        }
+        out
+    }
+
+    fn sweep_entry(&mut self, p: Pair<Rule>) -> SweepEntry {
+        let span = span_of(&p);
+        let mut path = SweepPath { segments: Vec::new(), span };
+        let mut values = Vec::new();
+        for x in p.into_inner().filter(|x| !is_punctuation(x.as_rule())) {
+            match x.as_rule() {
+                Rule::path => {
+                    let segments = x
+                        .clone()
+                        .into_inner()
+                        .map(|seg| seg.as_str().split("->").map(str::trim).collect::<Vec<_>>().join("->"))
+                        .collect();
+                    path = SweepPath { segments, span: span_of(&x) };
+                }
+                _ => {
+                    let v = self.value(x);
+                    // A range of plain numbers without a step is the sweep's
+                    // integer range `0..5`; any other value stays a value.
+                    let plain = |v: &Value| match &v.kind {
+                        ValueKind::Quantity { number, unit: None } => Some(number.clone()),
+                        _ => None,
+                    };
+                    match &v.kind {
+                        ValueKind::Range { start, end, step: None } => match (plain(start), plain(end)) {
+                            (Some(start), Some(end)) => values.push(SweepValue::Range { start, end, span: v.span }),
+                            _ => values.push(SweepValue::Value(v)),
+                        },
+                        _ => values.push(SweepValue::Value(v)),
+                    }
+                }
+            }
+        }
+        SweepEntry { path, values, span }
+    }
+
     fn call(&mut self, p: Pair<Rule>) -> Call {
         let span = span_of(&p);
         let mut name = Ident { text: String::new(), span };
@@ -464,6 +558,17 @@ impl Builder<'_> {
                 ValueKind::Split { size, seed }
             }
             Rule::string => ValueKind::String(unescape(p.into_inner().next().map(|s| s.as_str()).unwrap_or(""))),
+            Rule::range => {
+                let mut parts =
+                    p.into_inner().filter(|x| x.as_rule() == Rule::quantity).map(|q| Box::new(self.value(q)));
+                let start = parts.next();
+                let end = parts.next();
+                match (start, end) {
+                    (Some(start), Some(end)) => ValueKind::Range { start, end, step: parts.next() },
+                    // The grammar guarantees both ends; an empty range value never reaches here.
+                    _ => ValueKind::Tuple(Vec::new()),
+                }
+            }
             Rule::tuple => ValueKind::Tuple(
                 p.into_inner().filter(|x| !is_punctuation(x.as_rule())).map(|v| self.value(v)).collect(),
             ),
@@ -487,6 +592,13 @@ fn ident(p: Pair<Rule>) -> Ident {
     Ident { text: p.as_str().to_string(), span: span_of(&p) }
 }
 
+/// The value of a string literal as written (`"a\\"b"`), or `None` when
+/// `literal` is not one quoted string.
+pub fn parse_string_literal(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    Some(unescape(inner))
+}
+
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
@@ -507,7 +619,7 @@ fn unescape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ast::{Item, NetworkEntry, ValueKind};
+    use super::ast::{Item, NetworkEntry, Value, ValueKind};
     use super::parse;
 
     /// Spans end at the last token, never on the whitespace or comments that
@@ -541,7 +653,7 @@ mod tests {
 
     #[test]
     fn numbers_units_and_splits() {
-        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\" }";
+        let text = "train { a = 1e-3; b = 20 ms; c = 27\n d = 5000 @ seed 42; e = (0.9, 0.999,); f = \"x\\\"y\"; g = 0 ms .. 9 ms step 3 ms; h = 1..4 }";
         let file = parse(text).expect("parses");
         let Item::Train { body, .. } = &file.items[0] else { panic!("train") };
         let kinds: Vec<String> = body
@@ -555,8 +667,20 @@ mod tests {
                 ValueKind::Tuple(items) => format!("tuple of {}", items.len()),
                 ValueKind::String(s) => s.clone(),
                 ValueKind::Call(c) => c.name.text.clone(),
+                ValueKind::Range { start, end, step } => {
+                    let q = |v: &Value| match &v.kind {
+                        ValueKind::Quantity { number, unit } => {
+                            format!("{}{}", number.value, unit.as_ref().map_or(String::new(), |u| u.text.clone()))
+                        }
+                        _ => "?".into(),
+                    };
+                    format!("{}..{} step {}", q(start), q(end), step.as_deref().map_or("-".into(), q))
+                }
             })
             .collect();
-        assert_eq!(kinds, ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y"]);
+        assert_eq!(
+            kinds,
+            ["0.001", "20 ms", "27", "5000 @ 42", "tuple of 2", "x\"y", "0ms..9ms step 3ms", "1..4 step -"]
+        );
     }
 }

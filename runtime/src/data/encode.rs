@@ -1,5 +1,5 @@
 //! Encoders: feature rows -> one spike step per input neuron (latency codes,
-//! `docs/eventprop.md` section 4), and the ambiguous-point filter.
+//! `docs/contract.md` section 8), and the ambiguous-point filter.
 //!
 //! Input: a [`Split`], the spike source of the network and its time grid.
 //! Output: [`Encoded`]: for every sample, the step of each input neuron's

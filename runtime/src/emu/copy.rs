@@ -251,6 +251,10 @@ impl Group {
                 continue;
             }
             let k = sh.kernel(self.cores[l]).kernel();
+            // An `li` layer keeps no spike record.
+            if !k.buffers.iter().any(|b| b.name == "overflow") {
+                continue;
+            }
             let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
             if flag == 0 {
                 continue;
@@ -361,10 +365,15 @@ impl Group {
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
         let k = sh.kernel(self.cores[l]).kernel();
+        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
+        // A first-spike loss PE keeps `first`, a voltage loss PE the scores `y`.
+        if k.buffers.iter().any(|b| b.name == "y") {
+            let scores = buffer(k, &mut self.mem[l], "y")?.iter().map(|&y| f32::from_bits(y)).collect();
+            return Ok(SampleResult { first: Vec::new(), scores, loss });
+        }
         let first =
             buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
-        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
-        Ok(SampleResult { first, loss })
+        Ok(SampleResult { first, scores: Vec::new(), loss })
     }
 }
 

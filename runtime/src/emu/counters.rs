@@ -9,7 +9,7 @@
 //! `end_of_batch` gradients, packet handlers (the optimiser) weights.
 //!
 //! Estimated ([`CostModel`], every constant a field; defaults from
-//! `docs/spinnaker2.md`, "Cost model for the emulator", for a Cortex-M4F):
+//! `docs/machine.md`, "Cost model for the emulator", for a Cortex-M4F):
 //! cycles of an operation class; a PE's cycles in a tick are its operations
 //! since its previous tick (its packet handlers included); a tick costs the
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
@@ -222,7 +222,7 @@ impl RunReport {
         let ops: u64 = c.ops.0.iter().sum();
         format!(
             "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations\n\
-             ESTIMATES (cost model of docs/spinnaker2.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+             ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
             self.pes,
             if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
             self.jit_seconds * 1000.0,

@@ -154,9 +154,24 @@ struct Shared {
 /// What one sample produced on its copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleResult {
-    /// First spike step per class, `T` when silent.
+    /// First spike step per class, `T` when silent (first-spike losses;
+    /// empty for voltage losses).
     pub first: Vec<u32>,
+    /// The scores of a voltage readout (empty for first-spike losses).
+    pub scores: Vec<f32>,
     pub loss: f32,
+}
+
+impl SampleResult {
+    /// The prediction and strict correctness for `label` (argmin of first
+    /// spikes, or argmax of scores; ties to the lowest class).
+    pub fn predict(&self, label: u32) -> (u32, bool) {
+        if self.scores.is_empty() {
+            crate::train::eventprop::predict(&self.first, label)
+        } else {
+            crate::train::eventprop::predict_scores(&self.scores, label)
+        }
+    }
 }
 
 /// The first spike step of every neuron of a layer population (`T` when

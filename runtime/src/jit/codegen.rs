@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{
     Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, Kernel, OpClass, OpCounts, Stmt, Ty};
+use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
 
 use super::ranges::Ranges;
 use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
@@ -16,7 +16,7 @@ use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
 /// Code generation for one function.
 pub(super) struct Gen<'a, 'b> {
     pub(super) b: FunctionBuilder<'b>,
-    pub(super) kernel: &'a Kernel,
+    pub(super) kernel: &'a VerifiedKernel,
     pub(super) vars: Vec<Variable>,
     pub(super) send: FuncRef,
     pub(super) ptr: types::Type,
@@ -64,7 +64,7 @@ const UNROLL_SIZE: usize = 256;
 impl<'a, 'b> Gen<'a, 'b> {
     pub(super) fn emit(
         mut b: FunctionBuilder<'b>,
-        kernel: &'a Kernel,
+        kernel: &'a VerifiedKernel,
         function: &'a Function,
         send: FuncRef,
         ptr: types::Type,
@@ -371,8 +371,8 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// same value passed a check against a length at most `buffer`'s on
     /// every path here.
     pub(super) fn address(&mut self, buffer: BufferId, index: &Expr, value: Value) -> Value {
-        let b = &self.kernel.buffers[buffer.0 as usize];
-        let (len, offset) = (i64::from(b.len), i64::from(b.offset));
+        let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
+        let offset = 4 * self.kernel.first_word(buffer) as i64;
         let inside = matches!(self.ranges.of(index), Some((lo, hi)) if lo >= 0 && hi < len)
             || self.checked.iter().any(|&(v, l)| v == value && l <= len);
         if !inside {

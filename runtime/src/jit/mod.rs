@@ -1,6 +1,6 @@
 //! Cranelift JIT: a verified kernel -> one native function per entry point.
 //!
-//! Input: a [`Kernel`] (verified here first).
+//! Input: a [`VerifiedKernel`] (not verified again).
 //! Output: a [`JitKernel`] whose [`JitKernel::run`] has the interpreter's
 //! signature and semantics (`crate::interp` is the reference).
 //!
@@ -44,7 +44,7 @@
 //!
 //! Invariant: for every verified kernel, memory image and invocation, `run`
 //! leaves the same memory, packets and trap as `crate::interp::Interpreter`
-//! (differential property test in `runtime/tests/kernel_differential.rs`).
+//! (differential property test in `runtime/tests/runtime/kernel_differential.rs`).
 
 mod codegen;
 mod counts;
@@ -58,16 +58,13 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
-use snnc_compiler::kernel::{EntryPoint, Invocation, Kernel, KernelErrors, OpCounts, Packet, Trap, Ty, verify};
+use snnc_compiler::kernel::{EntryPoint, Invocation, OpCounts, Packet, Trap, Ty, VerifiedKernel};
 
 use codegen::Gen;
 
 /// Why a kernel could not be compiled.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum JitError {
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Invalid(#[from] KernelErrors),
     #[error("Cranelift failed on kernel `{kernel}`: {message}")]
     #[diagnostic(code(snn::jit::codegen), help("this is a bug in snnc's JIT"))]
     Codegen { kernel: String, message: String },
@@ -122,7 +119,7 @@ pub unsafe extern "C" fn snnc_jit_send(outbox: *mut SendBuffer, key: u32, payloa
 
 /// A kernel compiled to native code.
 pub struct JitKernel {
-    kernel: Kernel,
+    kernel: VerifiedKernel,
     /// The compiled entry points, indexed by [`EntryPoint`] (`None`: the
     /// kernel does not define it, and invoking it does nothing).
     entries: [Option<EntryFn>; EntryPoint::ALL.len()],
@@ -151,9 +148,8 @@ impl Drop for JitKernel {
 }
 
 impl JitKernel {
-    /// Verifies and compiles every entry point of `kernel`.
-    pub fn compile(kernel: &Kernel) -> Result<JitKernel, JitError> {
-        verify(kernel)?;
+    /// Compiles every entry point of `kernel`.
+    pub fn compile(kernel: &VerifiedKernel) -> Result<JitKernel, JitError> {
         let fail = |message: String| JitError::Codegen { kernel: kernel.name.clone(), message };
         let mut flags = settings::builder();
         flags.set("opt_level", "speed").map_err(|e| fail(e.to_string()))?;
@@ -221,7 +217,7 @@ impl JitKernel {
         Ok(JitKernel { kernel: kernel.clone(), entries, drain, module: Mutex::new(Some(module)) })
     }
 
-    pub fn kernel(&self) -> &Kernel {
+    pub fn kernel(&self) -> &VerifiedKernel {
         &self.kernel
     }
 
@@ -318,7 +314,7 @@ fn cl_type(ty: Ty) -> types::Type {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snnc_compiler::kernel::{CANONICAL_NAN, Expr, FunctionBuilder, KernelBuilder};
+    use snnc_compiler::kernel::{CANONICAL_NAN, Expr, FunctionBuilder, KernelBuilder, verify};
 
     /// Every NaN an f32 operation gives is stored as the canonical NaN,
     /// whatever the payload of its operands or the one the host CPU makes.
@@ -331,7 +327,7 @@ mod tests {
         f.store(b, Expr::u32(2), Expr::f32(2.0) * b.at(Expr::u32(0)) + Expr::f32(1.0));
         f.store(b, Expr::u32(3), b.at(Expr::u32(1)) - b.at(Expr::u32(1)));
         k.define(f.finish());
-        let kernel = k.finish();
+        let kernel = verify(&k.finish()).expect("verifies");
         let jit = JitKernel::compile(&kernel).expect("compiles");
         for (input, third) in [(0xffc0_0001u32, CANONICAL_NAN), (0x7f80_0000, CANONICAL_NAN), (0x3f80_0000, 0)] {
             let mut memory = vec![0; kernel.memory_words()];

@@ -4,7 +4,10 @@
 //! Input: one [`Function`]. Output: per local, an interval that holds every
 //! value the local ever has (its initial value, each value assigned to it,
 //! each value a `for` loop gives it), or none when no useful bound is known;
-//! [`Ranges::of`] gives an expression's interval from them.
+//! [`Ranges::of`] gives an expression's interval from them, by the kernel
+//! module's shared analysis (`snnc_compiler::kernel::analysis::value_range`,
+//! which the C backend uses with its loop variables' ranges): this module
+//! adds only the fixed point over the locals.
 //!
 //! Intervals are in the type's own reading (`i32` signed, `u32` unsigned,
 //! `bool` 0 or 1) as `i64` bounds. An operation whose result may wrap, and
@@ -17,10 +20,12 @@
 //! inside the buffer: such an access can never trap, so the JIT still traps
 //! exactly where the interpreter does.
 
-use snnc_compiler::kernel::{BinaryOp, ConvertOp, Expr, ExprKind, Function, Stmt, Ty};
+use snnc_compiler::kernel::analysis::{Range, value_range};
+use snnc_compiler::kernel::{Expr, Function, Stmt, Ty};
 
-/// An inclusive interval `lo ..= hi` of a value in its type's reading.
-pub(super) type Interval = Option<(i64, i64)>;
+/// An inclusive interval `lo ..= hi` of a value in its type's reading, if
+/// known.
+pub(super) type Interval = Option<Range>;
 
 /// Rounds of plain hulls before a growing local loses its interval.
 const WIDEN_AFTER: usize = 8;
@@ -28,19 +33,15 @@ const WIDEN_AFTER: usize = 8;
 /// The intervals of one function's locals.
 pub(super) struct Ranges {
     locals: Vec<Interval>,
-    types: Vec<Ty>,
 }
 
 impl Ranges {
     pub(super) fn of_function(function: &Function) -> Ranges {
         let nparams = function.entry.params().len();
-        let types: Vec<Ty> = function.locals.iter().map(|l| l.ty).collect();
-        let locals = types
-            .iter()
-            .enumerate()
-            .map(|(i, &ty)| if i < nparams || ty == Ty::F32 { None } else { Some((0, 0)) })
+        let locals = (function.locals.iter().enumerate())
+            .map(|(i, l)| if i < nparams || l.ty == Ty::F32 { None } else { Some((0, 0)) })
             .collect();
-        let mut ranges = Ranges { locals, types };
+        let mut ranges = Ranges { locals };
         for round in 0.. {
             if !ranges.widen(&function.body, round >= WIDEN_AFTER) {
                 break;
@@ -93,63 +94,10 @@ impl Ranges {
         true
     }
 
-    /// The interval of `e`'s value, from the locals' intervals.
+    /// The interval of `e`'s value, from the locals' intervals
+    /// ([`value_range`], the kernel module's analysis).
     pub(super) fn of(&self, e: &Expr) -> Interval {
-        let fits = |(lo, hi): (i64, i64)| {
-            let (min, max) = match e.ty {
-                Ty::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                Ty::U32 => (0, i64::from(u32::MAX)),
-                Ty::Bool => (0, 1),
-                Ty::F32 => return None,
-            };
-            (lo >= min && hi <= max).then_some((lo, hi))
-        };
-        match &e.kind {
-            ExprKind::Const(v) => match e.ty {
-                Ty::I32 => Some((i64::from(v.bits() as i32), i64::from(v.bits() as i32))),
-                Ty::U32 | Ty::Bool => Some((i64::from(v.bits()), i64::from(v.bits()))),
-                Ty::F32 => None,
-            },
-            ExprKind::Local(id) => {
-                let l = id.0 as usize;
-                if self.types[l] == e.ty { self.locals[l] } else { None }
-            }
-            ExprKind::Compare { .. } => Some((0, 1)),
-            ExprKind::Select { then, otherwise, .. } => {
-                let ((a, b), (c, d)) = (self.of(then)?, self.of(otherwise)?);
-                Some((a.min(c), b.max(d)))
-            }
-            ExprKind::Convert { op, arg } => match op {
-                ConvertOp::I32AsU32 | ConvertOp::U32AsI32 => {
-                    let (lo, hi) = self.of(arg)?;
-                    (lo >= 0 && hi <= i64::from(i32::MAX)).then_some((lo, hi))
-                }
-                ConvertOp::BoolToU32 => Some((0, 1)),
-                _ => None,
-            },
-            ExprKind::Binary { op, lhs, rhs } if e.ty != Ty::F32 => {
-                let ((a, b), (c, d)) = (self.of(lhs)?, self.of(rhs)?);
-                let nonneg = a >= 0 && c >= 0;
-                match op {
-                    BinaryOp::Add => fits((a + c, b + d)),
-                    BinaryOp::Sub => fits((a - d, b - c)),
-                    BinaryOp::Mul => {
-                        // Bounds up to 2^32 in magnitude: products fit an i128.
-                        let products = [(a, c), (a, d), (b, c), (b, d)].map(|(x, y)| i128::from(x) * i128::from(y));
-                        let (lo, hi) = (*products.iter().min()?, *products.iter().max()?);
-                        fits((i64::try_from(lo).ok()?, i64::try_from(hi).ok()?))
-                    }
-                    // Truncating division of non-negative values by a
-                    // positive divisor: monotone in both.
-                    BinaryOp::Div if nonneg && c > 0 => Some((a / d, b / c)),
-                    BinaryOp::Rem if nonneg && c > 0 => Some((0, b.min(d - 1))),
-                    BinaryOp::And if nonneg => Some((0, b.min(d))),
-                    BinaryOp::Shr if nonneg && c == d && c < 32 => Some((a >> c, b >> c)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
+        value_range(e, &|id| self.locals[id.0 as usize])
     }
 }
 

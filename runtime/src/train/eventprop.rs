@@ -1,45 +1,46 @@
-//! Forward and backward pass of one sample: `docs/eventprop.md` sections 1-3,
-//! in `f32`, for any feed-forward DAG of LIF layers.
+//! Forward and backward pass of one sample: `docs/contract.md` sections 2-7,
+//! in `f32`, for any network of `lif` and `li` layers: feed-forward,
+//! recurrent, with delays and delay lines.
 //!
 //! Input: a [`Plan`], the weights transposed to `[pre][post]` ([`transpose`]),
 //! one sample's input spike steps. Output: the spikes of every layer (with `I`
-//! and `Vt` at each spike), the sample's loss, first-spike steps, and its
-//! gradient (transposed, `[pre][post]`), already divided by the batch size.
+//! and `Vt` at each spike), the sample's loss, readout scores, prediction, and
+//! its gradient (transposed, `[pre][post]`), already divided by the batch size.
 //!
 //! Exact order of every floating-point operation (the emulator reproduces it):
-//! - Forward, layer by layer in topological order, steps `n = 1 .. T-1`:
-//!   `acc = 0`; for each incoming projection in declaration order, for each
-//!   presynaptic spike at step `n-1` in ascending presynaptic index,
-//!   `acc[j] += W[j][i]`; then `I = alpha*I + acc`,
-//!   `Vt = beta*V + (1-beta)*I` (two products, one sum), spike iff `Vt > theta`,
-//!   `V = 0` on a spike, else `V = Vt`. Spikes are listed per step in ascending
-//!   neuron index.
-//! - Loss (`f32`, [`exp_f32`]/[`ln_f32`]): `z_k = -(t_k / xi)`; `m = max z`;
-//!   `s = sum_k exp(z_k - m)` in ascending `k` from 0; `L = (m + ln s) - z_l
-//!   + a * (exp(t_l / b) - 1)`; `p_k = exp(z_k - m) / s`;
-//!   `g_k = (δ_kl - p_k) / xi`, then `g_l = g_l + (a * exp(t_l / b)) / b`;
-//!   the error injected at `k`'s first spike is `g_k / batch` (none when `k` is
-//!   silent or first spikes at `T-1`).
-//! - Backward, layers in reverse topological order, each over
-//!   `n = T-2 down to 0`, holding `lV`, `lI` of step `n+1`:
-//!   1. for each incoming projection from a LIF layer (declaration order), for
-//!      each presynaptic spike at step `n`: `e = sum_j W[j][i] * (lV[j] - lI[j])`
-//!      in ascending `j` from 0;
-//!   2. `lI = alpha*lI + (1-alpha)*lV`; `lV = beta*lV + jump`, where at a spike
-//!      of step `n+1`: `jump = (lV + e_out) / ((I - Vt) + 1e-10)` (old `lV`);
-//!   3. for each incoming projection, each presynaptic spike at step `n`:
-//!      `grad[j][i] += (-tau_syn) * lI[j]`.
+//! - Forward, step by step `n = 1 .. T-1`, each step layer by layer in
+//!   declaration order (every input of step `n` comes from a step `<= n-1`, so
+//!   the order of layers changes nothing): `acc = 0`; for each incoming
+//!   projection copy in fan-in order, for each presynaptic spike at step
+//!   `n - 1 - delay` in ascending presynaptic index, `acc[j] += W[j][i]`; then
+//!   `I = alpha*I + acc`, `Vt = beta*V + (1-beta)*I` (two products, one sum);
+//!   a `lif` spikes iff `Vt > theta` and then `V = 0`, else `V = Vt`; an `li`
+//!   keeps `V = Vt` and feeds its readout score. Spikes are listed per step in
+//!   ascending neuron index.
+//! - Losses: first-spike (section 5) and the voltage losses (section 6), with
+//!   [`exp_f32`]/[`ln_f32`].
+//! - Backward, step by step `n = T-2 down to 0`, each layer holding `lV`,
+//!   `lI` of step `n+1` (section 4.2): 1. errors `e = sum_j W[j][i] (lV[j] -
+//!   lI[j])` (ascending `j`) for the presynaptic spikes of step `n - delay` of
+//!   each incoming projection copy from a layer, added to that network
+//!   projection's error of the spike (`E = 0; E += e`, copies in the order
+//!   reached); 2. `lI = alpha*lI + (1-alpha)*lV`; `lV = beta*lV` plus, at a
+//!   spike of step `n+1`, `jump = (theta*lV + e_out) / ((I - Vt) + 1e-10)` (old
+//!   `lV`; `e_out = 0; e_out += E` over the outgoing projections in
+//!   declaration order) and minus the regulariser's `rho`; an `li` readout
+//!   adds its loss' direct term `q[n]`; 3. `grad[j][i] += (-tau_syn) *
+//!   lI[j]` for the presynaptic spikes of step `n - delay`.
 //!
-//!   `e_out` of a spike is the sum, over the layer's outgoing projections in
-//!   declaration order starting from 0, of the `e` computed for it in step 1.
-//!   Per-sample gradients therefore accumulate in reverse step order.
+//!   A layer whose adjoints are all `+0` and that has no error, jump or
+//!   direct term at this step would only produce `+0`s: it is skipped
+//!   (exactly).
 //!
 //! Invariant: no allocation depends on anything but the sizes; the result is a
 //! pure function of the inputs.
 
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 
-use super::plan::{LossConsts, Plan, Pre};
+use super::plan::{LayerKind, LossConsts, Plan, Pre, ReadoutLoss, Score};
 use crate::data::encode::NO_SPIKE;
 
 /// The denominator guard of the reference (`I - Vt + 1e-10`).
@@ -59,6 +60,10 @@ pub struct Spikes {
 impl Spikes {
     pub fn at(&self, n: usize) -> std::ops::Range<usize> {
         self.offsets[n] as usize..self.offsets[n + 1] as usize
+    }
+    /// The spikes of step `n`, none for a step before 0 or after the last.
+    fn at_step(&self, n: isize) -> std::ops::Range<usize> {
+        if n < 0 || n as usize + 1 >= self.offsets.len() { 0..0 } else { self.at(n as usize) }
     }
     pub fn len(&self) -> usize {
         self.neuron.len()
@@ -108,19 +113,38 @@ pub fn untranspose(plan: &Plan, t: &[Vec<f32>]) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// One layer's buffers for one sample.
+#[derive(Clone, Debug, Default)]
+struct LayerState {
+    /// `I` (forward), `lI` (backward).
+    a: Vec<f32>,
+    /// `V` (forward), `lV` (backward).
+    b: Vec<f32>,
+    /// `acc` (forward), `lV - lI` (backward).
+    c: Vec<f32>,
+    /// `Vt` of the step (forward), jumps (backward).
+    d: Vec<f32>,
+    /// `e_out` of each own spike.
+    e_out: Vec<f32>,
+    /// Readout score per neuron (`li` readouts), and the step of its maximum.
+    score: Vec<f32>,
+    arg: Vec<u32>,
+    /// Spikes per neuron (the regulariser's counts).
+    count: Vec<u32>,
+    /// Whether its adjoints can be non-zero (see the module doc).
+    live: bool,
+}
+
 /// Reusable buffers of one sample's passes (one per thread).
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
     pub input: Spikes,
     pub layers: Vec<Spikes>,
-    /// Per layer, `e_out` of each of its spikes.
-    e_out: Vec<Vec<f32>>,
-    /// Per projection, the `e` sent down for each presynaptic spike.
-    e_in: Vec<Vec<f32>>,
-    a: Vec<f32>,
-    b: Vec<f32>,
-    c: Vec<f32>,
-    jump: Vec<f32>,
+    state: Vec<LayerState>,
+    /// Per network projection from a layer, the error `E` of each presynaptic spike.
+    errors: Vec<Vec<f32>>,
+    /// Per readout neuron, the loss' error `e_k` (voltage losses).
+    err: Vec<f32>,
     /// Per projection, this sample's gradient, `[pre][post]`.
     pub grad: Vec<Vec<f32>>,
 }
@@ -129,8 +153,11 @@ pub struct Scratch {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleOut {
     pub loss: f32,
-    /// First spike step of each readout neuron, `T` when silent.
+    /// First spike step of each readout neuron, `T` when silent (first-spike
+    /// losses; empty for voltage losses).
     pub first: Vec<u32>,
+    /// Class scores of a voltage readout (empty for first-spike losses).
+    pub scores: Vec<f32>,
     pub prediction: u32,
     /// Correct with ties counted as wrong.
     pub strict_correct: bool,
@@ -150,63 +177,130 @@ fn input_spikes(plan: &Plan, steps: &[u32], out: &mut Spikes) {
     }
 }
 
-/// The forward pass: fills `scratch.input` and `scratch.layers`.
+/// The forward pass: fills `scratch.input`, `scratch.layers` and the
+/// readout's scores.
 pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratch) {
     input_spikes(plan, steps, &mut scratch.input);
-    scratch.layers.resize_with(plan.layers.len(), Spikes::default);
+    let n_layers = plan.layers.len();
+    scratch.layers.resize_with(n_layers, Spikes::default);
+    scratch.state.resize_with(n_layers, LayerState::default);
     for (l, layer) in plan.layers.iter().enumerate() {
-        let (done, rest) = scratch.layers.split_at_mut(l);
-        let out = &mut rest[0];
+        let out = &mut scratch.layers[l];
         out.clear();
-        let size = layer.size;
-        let c = layer.consts;
-        let (cur, v, acc, vts) = (&mut scratch.a, &mut scratch.b, &mut scratch.c, &mut scratch.jump);
-        vts.resize(size, 0.0);
-        cur.clear();
-        cur.resize(size, 0.0);
-        v.clear();
-        v.resize(size, 0.0);
-        acc.resize(size, 0.0);
-        out.offsets.push(0);
-        out.offsets.push(0);
-        for n in 1..plan.steps {
+        out.offsets.extend([0, 0]);
+        let st = &mut scratch.state[l];
+        for buf in [&mut st.a, &mut st.b, &mut st.c, &mut st.d] {
+            buf.clear();
+            buf.resize(layer.size, 0.0);
+        }
+    }
+    let readout = plan.readout.as_ref().and_then(|(r, loss)| match loss {
+        ReadoutLoss::Voltage(score) => Some((*r, score)),
+        ReadoutLoss::FirstSpike(_) => None,
+    });
+    if let Some((r, _)) = readout {
+        let st = &mut scratch.state[r];
+        st.score.clear();
+        st.score.resize(plan.layers[r].size, 0.0);
+        st.arg.clear();
+        st.arg.resize(plan.layers[r].size, 1);
+    }
+    for n in 1..plan.steps {
+        for (l, layer) in plan.layers.iter().enumerate() {
+            let size = layer.size;
+            // The weights of the inputs that landed at step n, in fan-in order.
+            let mut acc = std::mem::take(&mut scratch.state[l].c);
             acc.fill(0.0);
             for &p in &layer.incoming {
-                let pre = match plan.projections[p].pre {
+                let proj = &plan.projections[p];
+                let pre = match proj.pre {
                     Pre::Input => &scratch.input,
-                    Pre::Layer(k) => &done[k],
+                    Pre::Layer(k) => &scratch.layers[k],
                 };
                 let w = &wt[p];
-                for k in pre.at(n - 1) {
+                for k in pre.at_step(n as isize - 1 - proj.delay as isize) {
                     let row = &w[pre.neuron[k] as usize * size..][..size];
                     for (a, &x) in acc.iter_mut().zip(row) {
                         *a += x;
                     }
                 }
             }
-            // Pass 1 (branch-free, vectorisable): the new state of every neuron.
-            let mut any = false;
-            let lanes = cur[..size].iter_mut().zip(&mut v[..size]).zip(&acc[..size]).zip(&mut vts[..size]);
-            for (((ij, vj), &aj), vtj) in lanes {
-                let i_new = c.alpha * *ij + aj;
-                *ij = i_new;
-                let vt = c.beta * *vj + c.one_minus_beta * i_new;
-                *vtj = vt;
-                let spike = vt > c.theta;
-                any |= spike;
-                *vj = if spike { 0.0 } else { vt };
-            }
-            // Pass 2, only at steps with spikes: record them in neuron order.
-            if any {
-                for j in 0..size {
-                    if vts[j] > c.theta {
-                        out.neuron.push(j as u32);
-                        out.i_at.push(cur[j]);
-                        out.vt_at.push(vts[j]);
+            let st = &mut scratch.state[l];
+            st.c = acc;
+            let c = layer.consts;
+            match layer.kind {
+                LayerKind::Lif => {
+                    // Pass 1 (branch-free, vectorisable): the new state of every neuron.
+                    let mut any = false;
+                    let lanes = st.a.iter_mut().zip(&mut st.b).zip(&st.c).zip(&mut st.d);
+                    for (((ij, vj), &aj), vtj) in lanes {
+                        let i_new = c.alpha * *ij + aj;
+                        *ij = i_new;
+                        let vt = c.beta * *vj + c.one_minus_beta * i_new;
+                        *vtj = vt;
+                        let spike = vt > c.theta;
+                        any |= spike;
+                        *vj = if spike { 0.0 } else { vt };
                     }
+                    // Pass 2, only at steps with spikes: record them in neuron order.
+                    let out = &mut scratch.layers[l];
+                    if any {
+                        for j in 0..size {
+                            if st.d[j] > c.theta {
+                                out.neuron.push(j as u32);
+                                out.i_at.push(st.a[j]);
+                                out.vt_at.push(st.d[j]);
+                            }
+                        }
+                    }
+                    out.offsets.push(out.neuron.len() as u32);
+                }
+                LayerKind::Li => {
+                    for ((ij, vj), &aj) in st.a.iter_mut().zip(&mut st.b).zip(&st.c) {
+                        let i_new = c.alpha * *ij + aj;
+                        *ij = i_new;
+                        *vj = c.beta * *vj + c.one_minus_beta * i_new;
+                    }
+                    if let Some((r, score)) = readout
+                        && r == l
+                    {
+                        accumulate_score(score, n, st);
+                    }
+                    let out = &mut scratch.layers[l];
+                    out.offsets.push(out.neuron.len() as u32);
                 }
             }
-            out.offsets.push(out.neuron.len() as u32);
+        }
+    }
+    if let Some((r, Score::Sum { c })) = readout {
+        for y in &mut scratch.state[r].score {
+            *y *= *c;
+        }
+    }
+}
+
+/// Step `n`'s contribution to a voltage readout's scores.
+fn accumulate_score(score: &Score, n: usize, st: &mut LayerState) {
+    match score {
+        Score::Max => {
+            for ((y, arg), &v) in st.score.iter_mut().zip(&mut st.arg).zip(&st.b) {
+                if n == 1 || v > *y {
+                    *y = v;
+                    *arg = n as u32;
+                }
+            }
+        }
+        Score::Sum { .. } => {
+            for (y, &v) in st.score.iter_mut().zip(&st.b) {
+                *y += v;
+            }
+        }
+        Score::Weighted { w } => {
+            if let Some(w) = w[n] {
+                for (y, &v) in st.score.iter_mut().zip(&st.b) {
+                    *y += w * v;
+                }
+            }
         }
     }
 }
@@ -228,7 +322,8 @@ pub fn first_spikes(spikes: &Spikes, size: usize, steps: usize) -> (Vec<u32>, Ve
     (first, event)
 }
 
-/// The prediction (argmin, ties to the lowest index) and strict correctness.
+/// The prediction of first-spike times (argmin, ties to the lowest index)
+/// and strict correctness.
 pub fn predict(first: &[u32], label: u32) -> (u32, bool) {
     let mut best = 0;
     for (k, &t) in first.iter().enumerate() {
@@ -238,6 +333,20 @@ pub fn predict(first: &[u32], label: u32) -> (u32, bool) {
     }
     let l = label as usize;
     let strict = best == l && first.iter().enumerate().all(|(k, &t)| k == l || t != first[l]);
+    (best as u32, strict)
+}
+
+/// The prediction of scores (argmax, ties to the lowest index) and strict
+/// correctness.
+pub fn predict_scores(scores: &[f32], label: u32) -> (u32, bool) {
+    let mut best = 0;
+    for (k, &y) in scores.iter().enumerate() {
+        if y > scores[best] {
+            best = k;
+        }
+    }
+    let l = label as usize;
+    let strict = best == l && scores.iter().enumerate().all(|(k, &y)| k == l || y != scores[l]);
     (best as u32, strict)
 }
 
@@ -265,14 +374,80 @@ pub fn loss_and_error(first: &[u32], label: u32, lc: LossConsts) -> (f32, Vec<f3
     (loss, g)
 }
 
-/// Forward only: the readout's first spikes and the prediction.
+/// Softmax cross-entropy of scores (`docs/contract.md` section 6): the loss
+/// and `g_k = p_k - delta_kl` (not yet divided by the batch size).
+pub fn score_loss_and_error(scores: &[f32], label: u32) -> (f32, Vec<f32>) {
+    let l = label as usize;
+    // m = max y, scanning up: a larger score replaces it (never a NaN).
+    let mut m = f32::NEG_INFINITY;
+    for &y in scores {
+        if y > m {
+            m = y;
+        }
+    }
+    let ez: Vec<f32> = scores.iter().map(|&y| exp_f32(y - m)).collect();
+    let mut s = 0.0f32;
+    for &e in &ez {
+        s += e;
+    }
+    let loss = (m + ln_f32(s)) - scores[l];
+    let g = ez
+        .iter()
+        .enumerate()
+        .map(|(k, &e)| {
+            let delta = if k == l { 1.0 } else { 0.0 };
+            e / s - delta
+        })
+        .collect();
+    (loss, g)
+}
+
+/// The readout's outcome after a forward pass: loss, per-class errors (not
+/// yet divided by the batch size), first spikes or scores, prediction.
+fn readout_outcome(plan: &Plan, label: u32, scratch: &Scratch) -> (SampleOut, Vec<f32>, Vec<usize>) {
+    let (r, loss) = plan.readout.as_ref().expect("training and inference need a readout");
+    match loss {
+        ReadoutLoss::FirstSpike(lc) => {
+            let (first, event) = first_spikes(&scratch.layers[*r], plan.layers[*r].size, plan.steps);
+            let (loss, g) = loss_and_error(&first, label, *lc);
+            let (prediction, strict_correct) = predict(&first, label);
+            (SampleOut { loss, first, scores: Vec::new(), prediction, strict_correct }, g, event)
+        }
+        ReadoutLoss::Voltage(_) => {
+            let scores = scratch.state[*r].score.clone();
+            let (loss, g) = score_loss_and_error(&scores, label);
+            let (prediction, strict_correct) = predict_scores(&scores, label);
+            (SampleOut { loss, first: Vec::new(), scores, prediction, strict_correct }, g, Vec::new())
+        }
+    }
+}
+
+/// Forward only: the readout's loss and the prediction.
 pub fn infer(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], label: u32, scratch: &mut Scratch) -> SampleOut {
     forward(plan, wt, steps, scratch);
-    let (r, lc) = plan.readout.expect("inference needs a readout");
-    let (first, _) = first_spikes(&scratch.layers[r], plan.layers[r].size, plan.steps);
-    let (loss, _) = loss_and_error(&first, label, lc);
-    let (prediction, strict_correct) = predict(&first, label);
-    SampleOut { loss, first, prediction, strict_correct }
+    readout_outcome(plan, label, scratch).0
+}
+
+/// The regulariser's `rho_j` for each neuron of layer `l`, or `None` when it
+/// is not regularised (`docs/contract.md` section 7).
+fn regulariser_rho(plan: &Plan, l: usize, batch: usize, st: &mut LayerState, spikes: &Spikes) -> Option<Vec<f32>> {
+    let reg = plan.regularizer.as_ref().filter(|r| r.layers[l])?;
+    st.count.clear();
+    st.count.resize(plan.layers[l].size, 0);
+    for &j in &spikes.neuron {
+        st.count[j as usize] += 1;
+    }
+    let up = (reg.strength / batch as f64) as f32;
+    let lo = (reg.strength_below / batch as f64) as f32;
+    Some(
+        st.count
+            .iter()
+            .map(|&c| {
+                let s = if c as f32 > reg.target { up } else { lo };
+                s * (c as f32 - reg.target)
+            })
+            .collect(),
+    )
 }
 
 /// Forward, loss and backward of one sample; the gradient (divided by
@@ -286,108 +461,206 @@ pub fn sample_gradient(
     scratch: &mut Scratch,
 ) -> SampleOut {
     forward(plan, wt, steps, scratch);
-    let (r, lc) = plan.readout.expect("training needs a readout");
-    let (first, event) = first_spikes(&scratch.layers[r], plan.layers[r].size, plan.steps);
-    let (loss, g) = loss_and_error(&first, label, lc);
-    let (prediction, strict_correct) = predict(&first, label);
-
+    let (out, g, event) = readout_outcome(plan, label, scratch);
     let t = plan.steps;
-    scratch.e_out.resize_with(plan.layers.len(), Vec::new);
-    for (l, e) in scratch.e_out.iter_mut().enumerate() {
-        e.clear();
-        e.resize(scratch.layers[l].len(), 0.0);
-    }
     let bf = batch as f32;
-    for (k, &ev) in event.iter().enumerate() {
-        if ev != usize::MAX && (first[k] as usize) < t - 1 {
-            scratch.e_out[r][ev] = g[k] / bf;
-        }
-    }
-    scratch.e_in.resize_with(plan.projections.len(), Vec::new);
-    scratch.grad.resize_with(plan.projections.len(), Vec::new);
-    for (p, proj) in plan.projections.iter().enumerate() {
-        let g = &mut scratch.grad[p];
-        g.clear();
-        g.resize(proj.n_pre * proj.n_post, 0.0);
-        if let Pre::Layer(k) = proj.pre {
-            scratch.e_in[p].clear();
-            scratch.e_in[p].resize(scratch.layers[k].len(), 0.0);
-        }
-    }
+    let (r, loss) = plan.readout.as_ref().expect("training needs a readout");
 
-    for (l, layer) in plan.layers.iter().enumerate().rev() {
-        if l != r {
-            // e_out = sum over outgoing projections in declaration order.
-            let e_out = &mut scratch.e_out[l];
-            for &p in &layer.outgoing {
-                for (e, &x) in e_out.iter_mut().zip(&scratch.e_in[p]) {
-                    *e += x;
+    // Errors of the own spikes, the projections' errors, the gradients.
+    for (l, st) in scratch.state.iter_mut().enumerate() {
+        st.e_out.clear();
+        st.e_out.resize(scratch.layers[l].len(), 0.0);
+        st.live = false;
+    }
+    match loss {
+        ReadoutLoss::FirstSpike(_) => {
+            for (k, &ev) in event.iter().enumerate() {
+                if ev != usize::MAX && (out.first[k] as usize) < t - 1 {
+                    scratch.state[*r].e_out[ev] = g[k] / bf;
                 }
             }
         }
-        let size = layer.size;
-        let c = layer.consts;
-        let (lv, li, d) = (&mut scratch.a, &mut scratch.b, &mut scratch.c);
-        lv.clear();
-        lv.resize(size, 0.0);
-        li.clear();
-        li.resize(size, 0.0);
-        d.resize(size, 0.0);
-        let own = &scratch.layers[l];
-        let e_out = &scratch.e_out[l];
-        // Steps after the last spike with a non-zero error leave lV = lI = 0,
-        // send zero errors and add (-tau_syn) * 0 to gradients: exact no-ops,
-        // skipped. The loop starts at the step whose n+1 holds that spike.
-        let Some(last) = (0..own.len()).rev().find(|&s| e_out[s] != 0.0) else {
-            continue;
-        };
-        let start = (1..t).rev().find(|&m| own.at(m).contains(&last)).map_or(0, |m| m - 1);
-        for n in (0..=start).rev() {
-            // 1. errors for the layers below, from lV[n+1], lI[n+1].
-            for (dj, (&v, &i)) in d.iter_mut().zip(lv.iter().zip(li.iter())) {
-                *dj = v - i;
+        ReadoutLoss::Voltage(_) => {
+            scratch.err.clear();
+            scratch.err.extend(g.iter().map(|&gk| gk / bf));
+        }
+    }
+    scratch.errors.resize_with(plan.groups.len(), Vec::new);
+    for (e, group) in scratch.errors.iter_mut().zip(&plan.groups) {
+        e.clear();
+        if let Pre::Layer(k) = group.pre {
+            e.resize(scratch.layers[k].len(), 0.0);
+        }
+    }
+    scratch.grad.resize_with(plan.projections.len(), Vec::new);
+    for (gr, proj) in scratch.grad.iter_mut().zip(&plan.projections) {
+        gr.clear();
+        gr.resize(proj.n_pre * proj.n_post, 0.0);
+    }
+    let rho: Vec<Option<Vec<f32>>> = (0..plan.layers.len())
+        .map(|l| regulariser_rho(plan, l, batch, &mut scratch.state[l], &scratch.layers[l]))
+        .collect();
+    // The readout's direct term per neuron: `kappa * e_k` (times `w[n]`).
+    let direct: Vec<f32> = match loss {
+        ReadoutLoss::Voltage(_) => {
+            let kappa = plan.layers[*r].consts.kappa;
+            scratch.err.iter().map(|&e| kappa * e).collect()
+        }
+        ReadoutLoss::FirstSpike(_) => Vec::new(),
+    };
+    let voltage = match loss {
+        ReadoutLoss::Voltage(score) => Some((*r, score)),
+        ReadoutLoss::FirstSpike(_) => None,
+    };
+    for (l, st) in scratch.state.iter_mut().enumerate() {
+        for buf in [&mut st.a, &mut st.b] {
+            buf.clear();
+            buf.resize(plan.layers[l].size, 0.0);
+        }
+    }
+    // lambda_V[T-1] of a voltage readout: beta * 0 + q[T-1].
+    if let Some((r, score)) = voltage {
+        let st = &mut scratch.state[r];
+        inject(score, t - 1, &direct, st, plan.layers[r].consts.beta);
+        st.live = true;
+    }
+
+    for n in (0..t.saturating_sub(1)).rev() {
+        for (l, layer) in plan.layers.iter().enumerate() {
+            let size = layer.size;
+            let own = &scratch.layers[l];
+            let spikes_next = own.at(n + 1);
+            // Does anything non-zero happen to this layer at this step?
+            if !scratch.state[l].live {
+                let st = &scratch.state[l];
+                let e_out_now = |s: usize| {
+                    let mut e = 0.0f32;
+                    for &gp in &layer.outgoing {
+                        e += scratch.errors[gp][s];
+                    }
+                    e
+                };
+                let rho_l = rho[l].as_deref();
+                let wakes = spikes_next.clone().any(|s| {
+                    st.e_out[s] != 0.0
+                        || e_out_now(s) != 0.0
+                        || rho_l.is_some_and(|rho| rho[own.neuron[s] as usize] != 0.0)
+                });
+                if !wakes {
+                    continue;
+                }
+                scratch.state[l].live = true;
+            }
+            let c = layer.consts;
+            // 1. Errors for the layers below, from lV, lI of step n+1.
+            {
+                let st = &mut scratch.state[l];
+                for ((dj, &v), &i) in st.c.iter_mut().zip(&st.b).zip(&st.a) {
+                    *dj = v - i;
+                }
             }
             for &p in &layer.incoming {
-                if let Pre::Layer(k) = plan.projections[p].pre {
-                    let pre = &scratch.layers[k];
-                    for s in pre.at(n) {
-                        let row = &wt[p][pre.neuron[s] as usize * size..][..size];
-                        let mut e = 0.0f32;
-                        for (&w, &dj) in row.iter().zip(d.iter()) {
-                            e += w * dj;
+                let proj = &plan.projections[p];
+                let Pre::Layer(k) = proj.pre else { continue };
+                let pre = &scratch.layers[k];
+                let d = &scratch.state[l].c;
+                let errs = &mut scratch.errors[proj.group];
+                for s in pre.at_step(n as isize - proj.delay as isize) {
+                    let row = &wt[p][pre.neuron[s] as usize * size..][..size];
+                    let mut e = 0.0f32;
+                    for (&w, &dj) in row.iter().zip(d.iter()) {
+                        e += w * dj;
+                    }
+                    errs[s] += e;
+                }
+            }
+            // 2. Adjoint recurrences, jumps at own spikes of step n+1.
+            let st = &mut scratch.state[l];
+            match layer.kind {
+                LayerKind::Lif => {
+                    st.d.clear();
+                    for s in spikes_next.clone() {
+                        let j = own.neuron[s] as usize;
+                        // e_out: the loss' error (readout) or the sum of the
+                        // outgoing projections' errors, in declaration order.
+                        let mut e_out = st.e_out[s];
+                        for &gp in &layer.outgoing {
+                            e_out += scratch.errors[gp][s];
                         }
-                        scratch.e_in[p][s] = e;
+                        let den = (own.i_at[s] - own.vt_at[s]) + GUARD;
+                        st.d.push((c.theta * st.b[j] + e_out) / den);
+                    }
+                    for (lij, lvj) in st.a.iter_mut().zip(&mut st.b) {
+                        *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
+                        *lvj *= c.beta;
+                    }
+                    for (q, s) in spikes_next.enumerate() {
+                        let j = own.neuron[s] as usize;
+                        st.b[j] += st.d[q];
+                        if let Some(rho) = &rho[l] {
+                            st.b[j] -= rho[j];
+                        }
+                    }
+                }
+                LayerKind::Li => {
+                    for (lij, lvj) in st.a.iter_mut().zip(&st.b) {
+                        *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
+                    }
+                    match voltage {
+                        Some((r, score)) if r == l => inject(score, n, &direct, st, c.beta),
+                        _ => {
+                            for lvj in &mut st.b {
+                                *lvj *= c.beta;
+                            }
+                        }
                     }
                 }
             }
-            // 2. adjoint recurrences, jumps at own spikes of step n+1.
-            scratch.jump.clear();
-            for s in own.at(n + 1) {
-                let j = own.neuron[s] as usize;
-                let den = (own.i_at[s] - own.vt_at[s]) + GUARD;
-                scratch.jump.push((lv[j] + e_out[s]) / den);
-            }
-            for (lij, lvj) in li[..size].iter_mut().zip(&mut lv[..size]) {
-                *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
-                *lvj *= c.beta;
-            }
-            for (q, s) in own.at(n + 1).enumerate() {
-                lv[own.neuron[s] as usize] += scratch.jump[q];
-            }
-            // 3. gradient where an input spiked at step n.
+            // 3. Gradients where an input landed at step n + 1.
             for &p in &layer.incoming {
-                let pre = match plan.projections[p].pre {
+                let proj = &plan.projections[p];
+                let pre = match proj.pre {
                     Pre::Input => &scratch.input,
                     Pre::Layer(k) => &scratch.layers[k],
                 };
-                for s in pre.at(n) {
-                    let g = &mut scratch.grad[p][pre.neuron[s] as usize * size..][..size];
-                    for (gj, &x) in g.iter_mut().zip(li.iter()) {
+                let li = &scratch.state[l].a;
+                for s in pre.at_step(n as isize - proj.delay as isize) {
+                    let gr = &mut scratch.grad[p][pre.neuron[s] as usize * size..][..size];
+                    for (gj, &x) in gr.iter_mut().zip(li.iter()) {
                         *gj += c.neg_tau_syn * x;
                     }
                 }
             }
         }
     }
-    SampleOut { loss, first, prediction, strict_correct }
+    out
+}
+
+/// `lV[n] = beta * lV[n+1] + q[n]` for the readout neurons whose support
+/// holds `n`, `beta * lV[n+1]` for the others (`docs/contract.md` section 6).
+fn inject(score: &Score, n: usize, direct: &[f32], st: &mut LayerState, beta: f32) {
+    match score {
+        Score::Max => {
+            for ((lv, &arg), &ke) in st.b.iter_mut().zip(&st.arg).zip(direct) {
+                *lv = if arg as usize == n { beta * *lv + ke } else { beta * *lv };
+            }
+        }
+        Score::Sum { c } => {
+            for (lv, &ke) in st.b.iter_mut().zip(direct) {
+                *lv = if n >= 1 { beta * *lv + ke * *c } else { beta * *lv };
+            }
+        }
+        Score::Weighted { w } => match w[n] {
+            Some(w) => {
+                for (lv, &ke) in st.b.iter_mut().zip(direct) {
+                    *lv = beta * *lv + ke * w;
+                }
+            }
+            None => {
+                for lv in &mut st.b {
+                    *lv *= beta;
+                }
+            }
+        },
+    }
 }

@@ -11,8 +11,9 @@
 //! from one projection to the next. A weight is computed in `f64` and rounded
 //! to `f32` once: `Normal`: `normal(mean/k, std/k)`; `Uniform`:
 //! `uniform(low/k, high/k)`; `Constant`: `value/k`, with `k` the projection's
-//! scale factor of the post population's fan-in. Invariant: a pure function
-//! of (plan, seed).
+//! scale factor of the post population's fan-in. The copies of a delay line
+//! are drawn one after another, ascending delay (numpy's `(D, pre, post)`
+//! array, each copy transposed). Invariant: a pure function of (plan, seed).
 
 use snnc_compiler::network::Init;
 

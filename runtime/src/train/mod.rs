@@ -1,4 +1,4 @@
-//! The EventProp reference trainer (`docs/eventprop.md`): the oracle every
+//! The EventProp reference trainer (`docs/contract.md`): the oracle every
 //! later backend is tested against.
 //!
 //! Modules: `plan` (network -> layers and `f32` constants), `eventprop` (one

@@ -1,16 +1,20 @@
-//! The trainer's view of a [`ValidNetwork`]: LIF layers in topological order,
-//! projections in declaration order, every constant rounded to `f32` once.
+//! The trainer's view of a [`ValidNetwork`]: layers (`lif` and `li`) in
+//! declaration order, projections in declaration order with every copy of a
+//! delay line expanded (ascending delay), every constant rounded to `f32`
+//! once (`docs/contract.md`).
 //!
 //! Input: a checked network and a time grid (the network's own, or a finer one
 //! for the gradient check). Output: a [`Plan`].
 //!
 //! Invariants: `alpha = exp(-dt/tau_syn)`, `beta = exp(-dt/tau_mem)`,
-//! `1 - alpha`, `1 - beta`, `-tau_syn` (seconds) and the threshold are computed
-//! in `f64` and rounded to `f32` once; loss constants are converted to steps of
-//! the plan's grid. Layer `k` only receives from the input or from layers `< k`.
+//! `1 - alpha`, `1 - beta`, `-tau_syn` (seconds), `kappa`, the threshold and
+//! the voltage losses' weights are computed in `f64` and rounded to `f32`
+//! once; loss constants are converted to steps of the plan's grid. The
+//! expanded projections of one network projection are consecutive (its
+//! [`Group`]); a layer's `incoming` lists them in fan-in position order.
 
 use petgraph::graph::NodeIndex;
-use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, ValidNetwork};
+use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, ValidNetwork, exp_window};
 
 /// Where a projection comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +23,7 @@ pub enum Pre {
     Layer(usize),
 }
 
+/// One weight matrix: a plain projection, or one copy of a delay line.
 #[derive(Clone, Debug)]
 pub struct ProjPlan {
     /// `<pre>-><post>`, the tensor name in weight files.
@@ -29,8 +34,34 @@ pub struct ProjPlan {
     pub n_pre: usize,
     pub n_post: usize,
     pub init: Init,
-    /// Fan-in of the post population (all its incoming projections).
+    /// Fan-in of the post population (all its incoming projections' positions).
     pub fan_in: u32,
+    /// Its delay in steps: a spike at step `m` lands at step `m + 1 + delay`.
+    pub delay: usize,
+    /// Index into [`Plan::groups`] (the network projection it belongs to).
+    pub group: usize,
+    /// Its copy within the group (ascending delay).
+    pub copy: usize,
+}
+
+/// A network projection: the expanded projections of its copies.
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    /// Indices into [`Plan::projections`], ascending delay.
+    pub members: std::ops::Range<usize>,
+    pub n_pre: usize,
+    pub n_post: usize,
+    pub pre: Pre,
+}
+
+/// The neuron model of a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// Spiking, with threshold and reset (`docs/contract.md` section 2).
+    Lif,
+    /// Leaky integrator: no threshold, no reset (section 3).
+    Li,
 }
 
 #[derive(Clone, Debug)]
@@ -38,19 +69,48 @@ pub struct LayerPlan {
     pub name: String,
     pub node: NodeIndex,
     pub size: usize,
+    pub kind: LayerKind,
     pub consts: LayerConsts,
-    /// Incoming projections (indices into [`Plan::projections`]), declaration order.
+    /// Incoming projections (indices into [`Plan::projections`]), fan-in order.
     pub incoming: Vec<usize>,
-    /// Outgoing projections, declaration order.
+    /// Outgoing network projections (indices into [`Plan::groups`]), declaration order.
     pub outgoing: Vec<usize>,
 }
 
-/// Loss constants in steps of the plan's grid, as `f32`.
+/// First-spike loss constants in steps of the plan's grid, as `f32`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LossConsts {
     pub xi: f32,
     pub a: f32,
     pub b: f32,
+}
+
+/// How a voltage loss turns a readout neuron's voltage into its score.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Score {
+    /// `max_n V[n]`, the first maximum's step is the support.
+    Max,
+    /// `(sum_{n >= 1} V[n]) * c`, every step `n >= 1` in the support.
+    Sum { c: f32 },
+    /// `sum_n w[n] V[n]` over the steps with `w[n] != None`.
+    Weighted { w: Vec<Option<f32>> },
+}
+
+/// The readout's loss.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadoutLoss {
+    FirstSpike(LossConsts),
+    Voltage(Score),
+}
+
+/// The spike-count regulariser (`docs/contract.md` section 7) on the plan's layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegularizerPlan {
+    /// Per layer: whether it is regularised.
+    pub layers: Vec<bool>,
+    pub strength: f64,
+    pub strength_below: f64,
+    pub target: f32,
 }
 
 #[derive(Clone, Debug)]
@@ -60,13 +120,16 @@ pub struct Plan {
     pub input_name: String,
     pub input: SpikeSource,
     pub inputs: usize,
-    /// LIF populations in `ValidNetwork::topological_order`.
+    /// Layers (`lif` and `li`) in declaration order.
     pub layers: Vec<LayerPlan>,
-    /// Projections in declaration order.
+    /// Projections in declaration order, delay-line copies expanded.
     pub projections: Vec<ProjPlan>,
-    /// The readout layer (index into `layers`) and the loss, when the network
+    /// The network's projections (declaration order).
+    pub groups: Vec<Group>,
+    /// The readout layer (index into `layers`) and its loss, when the network
     /// has a `train` block.
-    pub readout: Option<(usize, LossConsts)>,
+    pub readout: Option<(usize, ReadoutLoss)>,
+    pub regularizer: Option<RegularizerPlan>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -90,63 +153,100 @@ impl Plan {
             return Err(PlanError::SpikeSources(sources.len()));
         }
         let source = sources[0];
-        let order: Vec<NodeIndex> =
-            net.topological_order().into_iter().filter(|&n| net.graph[n].lif().is_some()).collect();
+        let order: Vec<NodeIndex> = net.populations().filter(|(_, p)| p.is_layer()).map(|(i, _)| i).collect();
         let layer_of = |n: NodeIndex| order.iter().position(|&m| m == n);
         let mut layers: Vec<LayerPlan> = order
             .iter()
             .map(|&n| {
-                let p = net.graph[n].lif().expect("filtered to lif");
+                let p = &net.graph[n];
                 LayerPlan {
-                    name: net.graph[n].name.clone(),
+                    name: p.name.clone(),
                     node: n,
-                    size: net.graph[n].size as usize,
-                    consts: p.f32_consts(grid.dt),
+                    size: p.size as usize,
+                    kind: if p.lif().is_some() { LayerKind::Lif } else { LayerKind::Li },
+                    consts: p.layer_consts(grid.dt).expect("layers have constants"),
                     incoming: Vec::new(),
                     outgoing: Vec::new(),
                 }
             })
             .collect();
         let mut projections = Vec::new();
+        let mut groups = Vec::new();
         for (e, a, b, proj) in net.projections() {
-            let pre = if a == source { Pre::Input } else { Pre::Layer(layer_of(a).expect("pre is lif")) };
-            let post = layer_of(b).expect("post is lif");
-            let idx = projections.len();
-            layers[post].incoming.push(idx);
+            let pre = if a == source { Pre::Input } else { Pre::Layer(layer_of(a).expect("pre is a layer")) };
+            let post = layer_of(b).expect("post is a layer");
+            let g = groups.len();
             if let Pre::Layer(l) = pre {
-                layers[l].outgoing.push(idx);
+                layers[l].outgoing.push(g);
             }
-            projections.push(ProjPlan {
+            let start = projections.len();
+            for (copy, delay) in proj.delay_steps(grid.dt).into_iter().enumerate() {
+                layers[post].incoming.push(projections.len());
+                projections.push(ProjPlan {
+                    name: net.projection_name(e),
+                    pre,
+                    post,
+                    n_pre: net.graph[a].size as usize,
+                    n_post: net.graph[b].size as usize,
+                    init: proj.init,
+                    fan_in: net.fan_in(b),
+                    delay: delay as usize,
+                    group: g,
+                    copy,
+                });
+            }
+            groups.push(Group {
                 name: net.projection_name(e),
-                pre,
-                post,
+                members: start..projections.len(),
                 n_pre: net.graph[a].size as usize,
                 n_post: net.graph[b].size as usize,
-                init: proj.init,
-                fan_in: net.fan_in(b),
+                pre,
             });
         }
+        let steps = grid.steps as usize;
         let readout = net.train.as_ref().and_then(|t| {
-            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss;
-            layer_of(t.readout).map(|l| {
-                (l, LossConsts { xi: xi.in_steps(grid.dt) as f32, a: alpha as f32, b: beta.in_steps(grid.dt) as f32 })
-            })
+            let loss = match t.loss {
+                LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => ReadoutLoss::FirstSpike(LossConsts {
+                    xi: xi.in_steps(grid.dt) as f32,
+                    a: alpha as f32,
+                    b: beta.in_steps(grid.dt) as f32,
+                }),
+                LossSpec::MaxVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Max),
+                LossSpec::SumVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Sum { c: (1.0 / steps as f64) as f32 }),
+                LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
+                    ReadoutLoss::Voltage(Score::Weighted { w: exp_window(grid, window).2 })
+                }
+            };
+            layer_of(t.readout).map(|l| (l, loss))
+        });
+        let regularizer = net.train.as_ref().and_then(|t| t.regularizer.as_ref()).map(|r| RegularizerPlan {
+            layers: order.iter().map(|n| r.populations.contains(n)).collect(),
+            strength: r.strength,
+            strength_below: r.strength_below,
+            target: r.target as f32,
         });
         let src = &net.graph[source];
         Ok(Plan {
             grid,
-            steps: grid.steps as usize,
+            steps,
             input_name: src.name.clone(),
             input: src.spike_source().expect("is a source").clone(),
             inputs: src.size as usize,
             layers,
             projections,
+            groups,
             readout,
+            regularizer,
         })
     }
 
     /// Number of neurons of a projection's pre population.
     pub fn pre_size(&self, p: usize) -> usize {
         self.projections[p].n_pre
+    }
+
+    /// The largest delay of any projection, in steps.
+    pub fn max_delay(&self) -> usize {
+        self.projections.iter().map(|p| p.delay).max().unwrap_or(0)
     }
 }

@@ -29,7 +29,7 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use super::batch::{Evaluation, evaluate};
 use super::optim::OptState;
-use super::plan::Plan;
+use super::plan::{Group, Plan};
 use super::trainer::{EpochMetrics, Prepared, TrainError, TrainState, run_epoch};
 use crate::data::encode::Encoded;
 use crate::fsio::{FsError, OutputDir, SAFETENSORS_GENERATOR};
@@ -95,7 +95,9 @@ pub enum RunError {
     #[error("{path}: {reason}")]
     #[diagnostic(
         code(snn::train::bad_weights),
-        help("a weights file holds one finite f32 tensor per projection, named `<pre>-><post>`, shape [post, pre]")
+        help(
+            "a weights file holds one finite f32 tensor per projection, named `<pre>-><post>`, shape [post, pre] ([copies, post, pre] for a delay line)"
+        )
     )]
     BadWeights { path: PathBuf, reason: String },
     #[error(transparent)]
@@ -137,12 +139,23 @@ fn le_bytes(x: &[f32]) -> Vec<u8> {
     x.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Serialises named `[post, pre]` tensors (plus metadata) to safetensors bytes.
+/// The shape of a network projection's tensor: `[post, pre]`, or
+/// `[copies, post, pre]` for a delay line.
+fn group_shape(g: &Group) -> Vec<usize> {
+    match g.members.len() {
+        1 => vec![g.n_post, g.n_pre],
+        d => vec![d, g.n_post, g.n_pre],
+    }
+}
+
+/// Serialises named tensors (plus metadata) to safetensors bytes: one per
+/// network projection (its copies concatenated), per prefix.
 fn tensors_to_bytes(plan: &Plan, groups: &[(&str, &[Vec<f32>])], metadata: Option<HashMap<String, String>>) -> Vec<u8> {
     let mut owned = Vec::new();
     for (prefix, tensors) in groups {
-        for (proj, t) in plan.projections.iter().zip(tensors.iter()) {
-            owned.push((format!("{prefix}{}", proj.name), vec![proj.n_post, proj.n_pre], le_bytes(t)));
+        for g in &plan.groups {
+            let bytes: Vec<u8> = tensors[g.members.clone()].iter().flat_map(|t| le_bytes(t)).collect();
+            owned.push((format!("{prefix}{}", g.name), group_shape(g), bytes));
         }
     }
     let views: Vec<(String, TensorView<'_>)> = owned
@@ -152,27 +165,24 @@ fn tensors_to_bytes(plan: &Plan, groups: &[(&str, &[Vec<f32>])], metadata: Optio
     safetensors::serialize(views, metadata).expect("f32 tensors serialise")
 }
 
-/// Reads `<prefix><pre>-><post>` tensors for every projection of `plan`.
+/// Reads `<prefix><pre>-><post>` tensors for every network projection of
+/// `plan`, split into one `[post][pre]` tensor per copy.
 fn read_tensors(st: &SafeTensors<'_>, plan: &Plan, prefix: &str) -> Result<Vec<Vec<f32>>, String> {
-    plan.projections
-        .iter()
-        .map(|proj| {
-            let name = format!("{prefix}{}", proj.name);
-            let t = st.tensor(&name).map_err(|_| format!("no tensor named `{name}`"))?;
-            if t.dtype() != Dtype::F32 {
-                return Err(format!("tensor `{name}` is {:?}, expected F32", t.dtype()));
-            }
-            if t.shape() != [proj.n_post, proj.n_pre] {
-                return Err(format!(
-                    "tensor `{name}` has shape {:?}, expected [{}, {}]",
-                    t.shape(),
-                    proj.n_post,
-                    proj.n_pre
-                ));
-            }
-            Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-        })
-        .collect()
+    let mut out = Vec::with_capacity(plan.projections.len());
+    for g in &plan.groups {
+        let name = format!("{prefix}{}", g.name);
+        let t = st.tensor(&name).map_err(|_| format!("no tensor named `{name}`"))?;
+        if t.dtype() != Dtype::F32 {
+            return Err(format!("tensor `{name}` is {:?}, expected F32", t.dtype()));
+        }
+        let want = group_shape(g);
+        if t.shape() != want.as_slice() {
+            return Err(format!("tensor `{name}` has shape {:?}, expected {want:?}", t.shape()));
+        }
+        let values: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        out.extend(values.chunks(g.n_post * g.n_pre).map(<[f32]>::to_vec));
+    }
+    Ok(out)
 }
 
 /// A weights (or gradient) file: `[post, pre]` tensors named
@@ -190,8 +200,10 @@ pub fn read_weights(path: &Path, plan: &Plan) -> Result<Vec<Vec<f32>>, RunError>
     let weights = read_tensors(&st, plan, "").map_err(bad)?;
     for (proj, w) in plan.projections.iter().zip(&weights) {
         if let Some(at) = w.iter().position(|x| !x.is_finite()) {
+            let copy =
+                if plan.groups[proj.group].members.len() > 1 { format!("{}, ", proj.copy) } else { String::new() };
             return Err(bad(format!(
-                "tensor `{}` holds a non-finite value ({}) at [{}, {}]",
+                "tensor `{}` holds a non-finite value ({}) at [{copy}{}, {}]",
                 proj.name,
                 w[at],
                 at / proj.n_pre,

@@ -259,7 +259,7 @@ pub fn train_batches(
         let wt = transpose(&p.plan, &state.weights);
         let out = batch_gradient_t(&p.plan, &wt, &p.train, idx);
         if !out.loss_sum.is_finite() {
-            let readout = p.plan.readout.map_or("", |(r, _)| p.plan.layers[r].name.as_str()).to_string();
+            let readout = p.plan.readout.as_ref().map_or("", |(r, _)| p.plan.layers[*r].name.as_str()).to_string();
             return Err(TrainError::NotFinite { epoch, batch: b + 1, what: format!("the loss of readout {readout}") });
         }
         check_finite(&out.grad, p, "gradient", epoch, b + 1)?;
