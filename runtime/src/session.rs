@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use snnc_compiler::ValidNetwork;
+use snnc_compiler::ir::program::buffers;
 use snnc_compiler::network::Mapping;
 
 use crate::data::encode::Encoded;
@@ -238,7 +239,7 @@ pub fn gradient(
         }
         for copy in 0..wave.len() as u32 {
             for layer in &p.plan.layers {
-                let grad = emu.layer_buffer(copy, layer.node, "grad").map_err(runner)?;
+                let grad = emu.layer_buffer(copy, layer.node, buffers::GRAD).map_err(runner)?;
                 let mut at = 0;
                 for &q in &layer.incoming {
                     let len = sum[q].len();

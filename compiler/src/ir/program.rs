@@ -115,3 +115,33 @@ pub const SLOT_ERROR: u32 = 1;
 pub const SLOT_GRADIENT: u32 = 2;
 
 pub const SLOT_WEIGHT: u32 = 3;
+
+/// The names of the kernel buffers that more than the lowering reads or
+/// writes: the emulator's host side, the verifier, the session and the
+/// firmware's host share these with the kernels the lowering builds, so a
+/// renamed buffer is a compile error, not a lookup that fails at run time.
+pub mod buffers {
+    /// Send keys, one per slot ([`super::SLOT_SPIKE`] ..).
+    pub const TX: &str = "tx";
+    /// Receive table: the offset and tag of each routed key.
+    pub const RX_OFF: &str = "rx_off";
+    pub const RX_TAG: &str = "rx_tag";
+    /// An input slice's spike step per neuron, written by the host per sample.
+    pub const SPIKE_STEP: &str = "spike_step";
+    /// A layer slice's weights and gradient accumulators, `[post][fan-in]`.
+    pub const WEIGHTS: &str = "weights";
+    pub const GRAD: &str = "grad";
+    /// A layer slice's spike record: keys, length, and the overflow flag.
+    pub const REC_KEY: &str = "rec_key";
+    pub const REC_LEN: &str = "rec_len";
+    pub const OVERFLOW: &str = "overflow";
+    /// First spike step per neuron (-1: silent), read by the host.
+    pub const FIRST: &str = "first";
+    /// A voltage readout's class scores.
+    pub const Y: &str = "y";
+    /// The loss slice's label (written by the host) and loss.
+    pub const LABEL: &str = "label";
+    pub const LOSS: &str = "loss";
+    /// An optimiser slice's hyper-parameters (step size, first step).
+    pub const HYPER: &str = "hyper";
+}

@@ -6,6 +6,7 @@ use super::{
     AdamShape, CopyShape, LayerKind, LayerShape, LossShape, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT,
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
+use crate::ir::program::buffers;
 use crate::kernel::{
     BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
 };
@@ -32,13 +33,13 @@ struct Common {
 
 fn common(k: &mut KernelBuilder, rx_len: u32) -> Common {
     Common {
-        tx: k.buffer("tx", Ty::U32, 4),
+        tx: k.buffer(buffers::TX, Ty::U32, 4),
         rx_key: k.buffer("rx_key", Ty::U32, rx_len),
         rx_mask: k.buffer("rx_mask", Ty::U32, rx_len),
         rx_lo: k.buffer("rx_lo", Ty::U32, rx_len),
         rx_hi: k.buffer("rx_hi", Ty::U32, rx_len),
-        rx_off: k.buffer("rx_off", Ty::I32, rx_len),
-        rx_tag: k.buffer("rx_tag", Ty::I32, rx_len),
+        rx_off: k.buffer(buffers::RX_OFF, Ty::I32, rx_len),
+        rx_tag: k.buffer(buffers::RX_TAG, Ty::I32, rx_len),
         step: k.buffer("step", Ty::I32, 1),
         rx_len,
     }
@@ -94,7 +95,7 @@ fn fill(f: &mut FunctionBuilder, buf: BufRef, len: u32, value: Expr) {
 pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
     let mut k = KernelBuilder::new(&format!("input_{name}"));
     let c = common(&mut k, rx_len);
-    let steps = k.buffer("spike_step", Ty::U32, n);
+    let steps = k.buffer(buffers::SPIKE_STEP, Ty::U32, n);
     if !sends {
         // Its spikes go nowhere: nothing to do.
         return k.finish();
@@ -133,8 +134,8 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let li_layer = s.kind == LayerKind::Li;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
-    let weights = k.buffer("weights", Ty::F32, kk * n);
-    let grad = k.buffer("grad", Ty::F32, kk * n);
+    let weights = k.buffer(buffers::WEIGHTS, Ty::F32, kk * n);
+    let grad = k.buffer(buffers::GRAD, Ty::F32, kk * n);
     let i_syn = k.buffer("i_syn", Ty::F32, n);
     let v = k.buffer("v", Ty::F32, n);
     let acc = k.buffer("acc", Ty::F32, n);
@@ -145,17 +146,17 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let e_out = (!li_layer).then(|| k.buffer("e_out", Ty::F32, n * parts));
     let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
     let record = (!li_layer).then(|| SpikeLog {
-        key: k.buffer("rec_key", Ty::I32, s.spike_capacity),
+        key: k.buffer(buffers::REC_KEY, Ty::I32, s.spike_capacity),
         i: k.buffer("rec_i", Ty::F32, s.spike_capacity),
         vt: k.buffer("rec_vt", Ty::F32, s.spike_capacity),
         off: k.buffer("rec_off", Ty::I32, steps + 1),
-        len: k.buffer("rec_len", Ty::I32, 1),
-        overflow: k.buffer("overflow", Ty::I32, 1),
+        len: k.buffer(buffers::REC_LEN, Ty::I32, 1),
+        overflow: k.buffer(buffers::OVERFLOW, Ty::I32, 1),
     });
     let ring = (s.ring_slots > 0).then(|| k.buffer("ring", Ty::F32, s.ring_slots * s.ring_width));
     let reg = s.regularizer.map(|r| (k.buffer("cnt", Ty::I32, n), k.buffer("rho", Ty::F32, n), r));
     let score = s.score.as_ref().map(|sc| ReadoutBufs {
-        y: k.buffer("y", Ty::F32, n),
+        y: k.buffer(buffers::Y, Ty::F32, n),
         arg: k.buffer("arg", Ty::I32, n),
         ke: k.buffer("ke", Ty::F32, n),
         wtab: matches!(sc.score, ScoreShape::Weighted { .. }).then(|| k.buffer("wtab", Ty::F32, steps)),
@@ -750,7 +751,7 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
     let lif = Lif {
-        weights: k.buffer("weights", Ty::F32, kk * n),
+        weights: k.buffer(buffers::WEIGHTS, Ty::F32, kk * n),
         i_syn: k.buffer("i_syn", Ty::F32, n),
         v: k.buffer("v", Ty::F32, n),
         acc: k.buffer("acc", Ty::F32, n),
@@ -759,7 +760,7 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
         fan_in: kk,
         sends: s.sends_spikes,
     };
-    let first = k.buffer("first", Ty::I32, n);
+    let first = k.buffer(buffers::FIRST, Ty::I32, n);
 
     k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.in_bits, s.raw_fan_in, t, index)));
 
@@ -793,12 +794,12 @@ pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
     let classes = s.classes;
     let mut k = KernelBuilder::new("loss");
     let c = common(&mut k, rx_len);
-    let label = k.buffer("label", Ty::U32, 1);
-    let first = k.buffer("first", Ty::I32, classes);
+    let label = k.buffer(buffers::LABEL, Ty::U32, 1);
+    let first = k.buffer(buffers::FIRST, Ty::I32, classes);
     let z = k.buffer("z", Ty::F32, classes);
     let ez = k.buffer("ez", Ty::F32, classes);
     let err = k.buffer("err", Ty::F32, classes);
-    let loss = k.buffer("loss", Ty::F32, 1);
+    let loss = k.buffer(buffers::LOSS, Ty::F32, 1);
 
     k.define(c.packet(|f, t, index, _| {
         f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
@@ -866,11 +867,11 @@ pub fn voltage_loss(s: VoltageLossShape, rx_len: u32) -> Kernel {
     let classes = s.classes;
     let mut k = KernelBuilder::new("loss");
     let c = common(&mut k, rx_len);
-    let label = k.buffer("label", Ty::U32, 1);
-    let y = k.buffer("y", Ty::F32, classes);
+    let label = k.buffer(buffers::LABEL, Ty::U32, 1);
+    let y = k.buffer(buffers::Y, Ty::F32, classes);
     let ez = k.buffer("ez", Ty::F32, classes);
     let err = k.buffer("err", Ty::F32, classes);
-    let loss = k.buffer("loss", Ty::F32, 1);
+    let loss = k.buffer(buffers::LOSS, Ty::F32, 1);
     let count = k.buffer("count", Ty::U32, 1);
 
     k.define(c.packet(|f, t, index, payload| {
@@ -924,7 +925,7 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
     let v = k.buffer("v", Ty::F32, held);
     let gsum = k.buffer("gsum", Ty::F32, held);
     let count = k.buffer("count", Ty::U32, 1);
-    let hyper = k.buffer("hyper", Ty::F32, 2);
+    let hyper = k.buffer(buffers::HYPER, Ty::F32, 2);
 
     k.define(c.packet(|f, t, index, payload| {
         gather_gradients(f, [t, index, payload], gsum, count, s.expected, |f| {
@@ -992,7 +993,7 @@ pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
     let mom = (s.momentum != 0.0).then(|| k.buffer("momentum", Ty::F32, held));
     let gsum = k.buffer("gsum", Ty::F32, held);
     let count = k.buffer("count", Ty::U32, 1);
-    let hyper = k.buffer("hyper", Ty::F32, 2);
+    let hyper = k.buffer(buffers::HYPER, Ty::F32, 2);
 
     k.define(c.packet(|f, t, index, payload| {
         gather_gradients(f, [t, index, payload], gsum, count, s.expected, |f| {

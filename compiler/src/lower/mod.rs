@@ -79,6 +79,7 @@ use petgraph::graph::NodeIndex;
 
 use crate::ir::Mapped;
 use crate::ir::cores::{PacketKind, Role, SliceId};
+use crate::ir::program::buffers;
 pub use crate::ir::program::{
     CoreProgram, Program, ProjLayout, RxEntry, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT, tag, tx_slot,
 };
@@ -563,13 +564,13 @@ fn initial_data(
             tx[tx_slot(kind)] = r.key;
         }
     }
-    data.insert("tx".into(), tx.to_vec());
+    data.insert(buffers::TX.into(), tx.to_vec());
     data.insert("rx_key".into(), rx.iter().map(|e| e.range.key).collect());
     data.insert("rx_mask".into(), rx.iter().map(|e| e.range.mask).collect());
     data.insert("rx_lo".into(), rx.iter().map(|e| e.lo).collect());
     data.insert("rx_hi".into(), rx.iter().map(|e| e.hi).collect());
-    data.insert("rx_off".into(), rx.iter().map(|e| e.off as u32).collect());
-    data.insert("rx_tag".into(), rx.iter().map(|e| e.tag as u32).collect());
+    data.insert(buffers::RX_OFF.into(), rx.iter().map(|e| e.off as u32).collect());
+    data.insert(buffers::RX_TAG.into(), rx.iter().map(|e| e.tag as u32).collect());
     if slice.role == Role::Optimiser {
         check_copy_order(grad_sources)?;
         let mut w = Vec::new();
@@ -589,7 +590,7 @@ fn initial_data(
                 wt[pos * n + j] = numbered[(slice.neurons.start as usize + j) * k + pos].to_bits();
             }
         }
-        data.insert("weights".into(), wt);
+        data.insert(buffers::WEIGHTS.into(), wt);
         if let Some(ReadoutShape { score: ScoreShape::Weighted { w, .. } }) = readout_shape(cx, pop) {
             data.insert("wtab".into(), w.iter().map(|x| x.to_bits()).collect());
         }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::ir::cores::{CoreGraph, Role};
 use crate::ir::placement::Placement;
+use crate::ir::program::buffers;
 use crate::ir::routing::{KeyRange, Routing};
 use crate::machine::{ChipId, Machine, PeAddr};
 
@@ -279,7 +280,7 @@ pub fn check_program(
             }
         }
         // Send keys: exactly the slice's flows' base keys.
-        let tx = core.data.get("tx").cloned().unwrap_or_default();
+        let tx = core.data.get(buffers::TX).cloned().unwrap_or_default();
         for kind in PacketKind::ALL {
             let want = r.keys.get(&(id, kind)).map_or(0, |k| k.key);
             if tx.get(slot(kind)).copied().unwrap_or(0) != want {

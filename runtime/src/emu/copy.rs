@@ -11,6 +11,7 @@
 //! Invariant: a group touches only its own PEs' memories, inboxes and
 //! counters, so groups run in parallel without sharing anything mutable.
 
+use snnc_compiler::ir::program::buffers;
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet};
 use snnc_compiler::lower::OVERFLOW_SPIKES;
 use snnc_compiler::partition::Role;
@@ -252,17 +253,17 @@ impl Group {
             }
             let k = sh.kernel(self.cores[l]).kernel();
             // An `li` layer keeps no spike record.
-            if !k.buffers.iter().any(|b| b.name == "overflow") {
+            if !k.buffers.iter().any(|b| b.name == buffers::OVERFLOW) {
                 continue;
             }
-            let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
+            let flag = buffer(k, &mut self.mem[l], buffers::OVERFLOW)?[0] as i32;
             if flag == 0 {
                 continue;
             }
             if flag != OVERFLOW_SPIKES {
                 return Err(EmuError::NotYetSupported { what: format!("a layer overflow flag {flag}") });
             }
-            let capacity = buffer(k, &mut self.mem[l], "rec_key")?.len() as u32;
+            let capacity = buffer(k, &mut self.mem[l], buffers::REC_KEY)?.len() as u32;
             let addr = c.pe;
             let coord = sh.router.machine.chips[usize::from(addr.chip.0)];
             return Err(EmuError::RecordOverflow {
@@ -298,7 +299,7 @@ impl Group {
             if c.role != Role::Layer {
                 continue;
             }
-            let first = buffer(sh.kernel(self.cores[l]).kernel(), &mut self.mem[l], "first")?;
+            let first = buffer(sh.kernel(self.cores[l]).kernel(), &mut self.mem[l], buffers::FIRST)?;
             let steps = first.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f });
             match out.iter_mut().find(|p| p.population == c.population) {
                 Some(p) => p.first.extend(steps),
@@ -327,14 +328,14 @@ impl Group {
             let k = sh.kernel(core).kernel();
             match sh.program.cores[core].role {
                 Role::Input => {
-                    let buf = buffer(k, &mut self.mem[l], "spike_step")?;
+                    let buf = buffer(k, &mut self.mem[l], buffers::SPIKE_STEP)?;
                     let start = sh.program.cores[core].neurons.start as usize;
                     buf.copy_from_slice(&input.steps[start..start + buf.len()]);
-                    self.trace_write(l, k, "spike_step");
+                    self.trace_write(l, k, buffers::SPIKE_STEP);
                 }
                 Role::Loss => {
-                    buffer(k, &mut self.mem[l], "label")?[0] = input.label;
-                    self.trace_write(l, k, "label");
+                    buffer(k, &mut self.mem[l], buffers::LABEL)?[0] = input.label;
+                    self.trace_write(l, k, buffers::LABEL);
                     loss_core = Some(l);
                 }
                 _ => {}
@@ -365,14 +366,16 @@ impl Group {
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
         let k = sh.kernel(self.cores[l]).kernel();
-        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
+        let loss = f32::from_bits(buffer(k, &mut self.mem[l], buffers::LOSS)?[0]);
         // A first-spike loss PE keeps `first`, a voltage loss PE the scores `y`.
-        if k.buffers.iter().any(|b| b.name == "y") {
-            let scores = buffer(k, &mut self.mem[l], "y")?.iter().map(|&y| f32::from_bits(y)).collect();
+        if k.buffers.iter().any(|b| b.name == buffers::Y) {
+            let scores = buffer(k, &mut self.mem[l], buffers::Y)?.iter().map(|&y| f32::from_bits(y)).collect();
             return Ok(SampleResult { first: Vec::new(), scores, loss });
         }
-        let first =
-            buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
+        let first = buffer(k, &mut self.mem[l], buffers::FIRST)?
+            .iter()
+            .map(|&f| if (f as i32) < 0 { t as u32 } else { f })
+            .collect();
         Ok(SampleResult { first, scores: Vec::new(), loss })
     }
 }

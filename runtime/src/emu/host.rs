@@ -2,6 +2,7 @@
 //! weights and optimiser state on the optimiser PEs, spike records and
 //! per-layer buffers on the layer PEs.
 
+use snnc_compiler::ir::program::buffers;
 use snnc_compiler::partition::Role;
 
 use super::{EmuError, Emulator, buffer};
@@ -92,8 +93,8 @@ impl Emulator {
             }
             let n = c.neurons.end - c.neurons.start;
             let k = sh.kernel(g.cores[l]).kernel();
-            let len = buffer(k, &mut g.mem[l], "rec_len")?[0] as usize;
-            let keys = buffer(k, &mut g.mem[l], "rec_key")?;
+            let len = buffer(k, &mut g.mem[l], buffers::REC_LEN)?[0] as usize;
+            let keys = buffer(k, &mut g.mem[l], buffers::REC_KEY)?;
             out.extend(keys[..len].iter().map(|&key| (key / n, c.neurons.start + key % n)));
         }
         out.sort_unstable();

@@ -61,6 +61,7 @@ pub mod train;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
+use snnc_compiler::ir::program::buffers;
 use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
 use snnc_compiler::lower::Program;
 use snnc_compiler::machine::{ChipId, Machine};
@@ -361,10 +362,10 @@ impl Emulator {
         let opt = self.groups.len() - 1;
         for l in 0..self.groups[opt].cores.len() {
             let core = self.groups[opt].cores[l];
-            let buf = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], "hyper")?;
+            let buf = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], buffers::HYPER)?;
             buf[0] = step_size.to_bits();
             buf[1] = bc2_sqrt.to_bits();
-            self.groups[opt].trace_write(l, sh.kernel(core).kernel(), "hyper");
+            self.groups[opt].trace_write(l, sh.kernel(core).kernel(), buffers::HYPER);
         }
         // Copies run their `end_of_batch` and deliveries in parallel, each
         // collecting what leaves it; the optimiser PEs run after them, what
