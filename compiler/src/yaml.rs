@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::FlowSeq;
 
-use crate::driver::Mapped;
+use crate::ir::Mapped;
+use crate::ir::cores::{PacketKind, Role};
 use crate::network::{MachineSize, Mapping, ValidNetwork};
-use crate::partition::resources::{SPIKE_BUDGET, Sram};
-use crate::partition::{PacketKind, Role};
+use crate::resources::{SPIKE_BUDGET, Sram};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -592,7 +592,7 @@ fn sample<F: Real>(
                         }
                         let den = tr.cur[p][n + 1][j] - tr.vt[p][n + 1][j];
                         min_den = min_den.min(den.to64().abs());
-                        let jump = (lv[p][n + 1][j] + e_out) / (den + guard);
+                        let jump = (c.theta * lv[p][n + 1][j] + e_out) / (den + guard);
                         let x = c.beta * lv[p][n + 1][j] + jump;
                         match &rho[p] {
                             Some(rho) => x - rho[j],

@@ -341,7 +341,7 @@ class Net:
                     if i == r:
                         e_out = e_out + out[n + 1]
                     den = (st[i]["Is"][n + 1] - st[i]["Vts"][n + 1]) + f32(1e-10)
-                    jump = np.where(spk, (lV[i] + e_out) / np.where(spk, den, f32(1)), f32(0))
+                    jump = np.where(spk, (c["theta"] * lV[i] + e_out) / np.where(spk, den, f32(1)), f32(0))
                     v = c["be"] * lV[i] + jump
                     if i in rho:
                         v = np.where(spk, v - rho[i], v)

@@ -378,7 +378,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                         // The parts added in declaration order, as the reference does.
                         let part = |q: u32| e_out.at(j.get() + Expr::i32((q * n) as i32));
                         let e = (1..parts).fold(e_out.at(j.get()), |e, q| e + part(q));
-                        let jump = f.let_("jump", (old.get() + e) / den);
+                        // `theta * lV` (section 4.1); a threshold of 1 multiplies by 1.0,
+                        // which changes no bits, so the kernel leaves it out.
+                        let lvt = if cs.theta == 1.0 { old.get() } else { Expr::f32(cs.theta) * old.get() };
+                        let jump = f.let_("jump", (lvt + e) / den);
                         f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
                         if let Some((_, rho, _)) = &reg {
                             f.store(lv, j.get(), lv.at(j.get()) - rho.at(j.get()));

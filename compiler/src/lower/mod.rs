@@ -25,7 +25,7 @@
 //! `rec_len`, `overflow`, `first`, `loss`, `w`) from SRAM.
 //!
 //! Memory layout: what the partitioner's resource model
-//! (`crate::partition::resources`) budgets, sized by the same functions. A
+//! (`crate::resources`) budgets, sized by the same functions. A
 //! layer keeps for the backward pass a log of its own spikes (`(step,
 //! neuron)`, `I`, `Vt`: the jump's denominator) of `SPIKE_BUDGET` entries
 //! per neuron (grown into the room the PE has left, up to `T - 1` per
@@ -77,103 +77,15 @@ use std::collections::BTreeMap;
 
 use petgraph::graph::NodeIndex;
 
-use crate::driver::Mapped;
+use crate::ir::Mapped;
+use crate::ir::cores::{PacketKind, Role, SliceId};
+pub use crate::ir::program::{
+    CoreProgram, Program, ProjLayout, RxEntry, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT, tag, tx_slot,
+};
+use crate::ir::routing::KeyRange;
 use crate::kernel::{Kernel, KernelError, KernelErrors, VerifiedKernel, verify};
-use crate::machine::PeAddr;
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, SynapseLayout, ValidNetwork};
-use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
-use crate::route::KeyRange;
-
-/// Tags of the receive table: what an accepted packet is.
-pub mod tag {
-    /// A spike; index: fan-in position (layer) or class (loss).
-    pub const SPIKE: i32 = 0;
-    /// An error from a post layer; index: local neuron (added to `e_out`).
-    pub const ERROR: i32 = 1;
-    /// An error from the loss; index: local neuron (stored in `e_out`).
-    pub const LOSS_ERROR: i32 = 2;
-    /// A gradient; index: the optimiser's held weight.
-    pub const GRADIENT: i32 = 3;
-    /// A new weight; index: the layer's local weight `j * fan_in + pos`.
-    pub const WEIGHT: i32 = 4;
-    /// A partial error sum from the previous slice of the same population;
-    /// index: fan-in position (the slice adds its neurons and passes it on).
-    pub const PARTIAL: i32 = 5;
-}
-
-/// Index of each packet kind in the `tx` buffer.
-pub fn tx_slot(kind: PacketKind) -> usize {
-    match kind {
-        PacketKind::Spike => 0,
-        PacketKind::Error => 1,
-        PacketKind::Gradient => 2,
-        PacketKind::Weight => 3,
-    }
-}
-
-/// One entry of a receive table (see the module doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RxEntry {
-    pub range: KeyRange,
-    pub lo: u32,
-    pub hi: u32,
-    pub off: i32,
-    pub tag: i32,
-}
-
-/// One PE of the program.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoreProgram {
-    pub slice: SliceId,
-    pub pe: PeAddr,
-    pub role: Role,
-    pub population: NodeIndex,
-    pub batch_copy: Option<u32>,
-    /// The population's name (for messages).
-    pub population_name: String,
-    /// Neurons of the population this PE simulates (or encodes).
-    pub neurons: std::ops::Range<u32>,
-    /// Index into [`Program::kernels`].
-    pub kernel: usize,
-    /// Initial contents of buffers, by name (missing buffers start at zero).
-    pub data: BTreeMap<String, Vec<u32>>,
-    /// Optimiser PEs: the weights held, in order (the `w` buffer).
-    pub weights: Vec<WeightRange>,
-}
-
-/// The compiled program: what `snnc build` writes and the emulator runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Program {
-    pub name: String,
-    pub steps: u32,
-    pub batch: u32,
-    pub copies: u32,
-    /// Verified once, here: the backends take them as they are.
-    pub kernels: Vec<VerifiedKernel>,
-    /// Indexed by slice id.
-    pub cores: Vec<CoreProgram>,
-    /// Every projection (declaration order): where its weights sit in the
-    /// numbering `post * fan_in + position` of its post population.
-    pub projections: Vec<ProjLayout>,
-}
-
-/// A projection's place in its post population's weight numbering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProjLayout {
-    pub post: NodeIndex,
-    pub n_pre: u32,
-    pub n_post: u32,
-    /// First fan-in position of this projection.
-    pub offset: u32,
-    pub fan_in: u32,
-}
-
-impl Program {
-    /// The cores of one batch copy, in slice order.
-    pub fn copy_cores(&self, copy: u32) -> impl Iterator<Item = &CoreProgram> {
-        self.cores.iter().filter(move |c| c.batch_copy == Some(copy))
-    }
-}
+use crate::resources;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LowerError {
@@ -214,12 +126,6 @@ fn over_budget_as_unsupported(e: KernelErrors, population: &str) -> LowerError {
 fn unsupported(what: impl Into<String>) -> LowerError {
     LowerError::NotYetSupported { what: what.into() }
 }
-
-/// The send slots of the `tx` buffer: the base key of each flow a PE sends.
-pub const SLOT_SPIKE: u32 = 0;
-pub const SLOT_ERROR: u32 = 1;
-pub const SLOT_GRADIENT: u32 = 2;
-pub const SLOT_WEIGHT: u32 = 3;
 
 /// The neuron model of a layer slice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -491,7 +397,7 @@ fn context<'a>(net: &'a ValidNetwork, mapped: &'a Mapped, weights: &[Vec<f32>]) 
 }
 
 /// The group of slices whose receive tables are padded to one length.
-fn template_group(s: &crate::partition::Slice) -> Option<(NodeIndex, bool)> {
+fn template_group(s: &crate::ir::cores::Slice) -> Option<(NodeIndex, bool)> {
     match s.role {
         Role::Optimiser => None,
         _ => Some((s.population, s.role == Role::Loss)),
@@ -500,7 +406,7 @@ fn template_group(s: &crate::partition::Slice) -> Option<(NodeIndex, bool)> {
 
 /// Whether `slice` is the last of its population (it sends the complete
 /// errors down; the others pass partial sums up the population).
-fn is_last(net: &ValidNetwork, slice: &crate::partition::Slice) -> bool {
+fn is_last(net: &ValidNetwork, slice: &crate::ir::cores::Slice) -> bool {
     slice.neurons.end == net.graph[slice.population].size
 }
 
@@ -811,7 +717,7 @@ fn readout_shape(cx: &Ctx<'_>, pop: NodeIndex) -> Option<ReadoutShape> {
 
 /// The layer's shape; its records are sized by the partitioner's resource
 /// model, so the lowering allocates what the placement budgeted.
-fn layer_shape(cx: &Ctx<'_>, slice: &crate::partition::Slice, sends_spikes: bool) -> Result<LayerShape, LowerError> {
+fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool) -> Result<LayerShape, LowerError> {
     let net = cx.net;
     let pop = slice.population;
     let n = slice.neurons.end - slice.neurons.start;
