@@ -138,21 +138,17 @@ pub fn export(args: ExportArgs) -> CmdResult {
             Node::Linear { weight } => format!("weight {:?}", weight.shape),
             Node::Delay { delay } => format!("{} for {} inputs", fmt_seconds(decimal(delay.data[0])), delay.data.len()),
             Node::Neuron { params, .. } => {
-                let w_in = &params["w_in"].data;
-                let nir_units = w_in.iter().filter(|&&w| w == 1.0).count();
+                let first = |p: &str| params.get(p).map(|a| decimal(a.data[0]));
                 let mut s = format!(
                     "{} neurons, tau_syn {}, tau_mem {}",
-                    w_in.len(),
-                    fmt_seconds(decimal(params["tau_syn"].data[0])),
-                    fmt_seconds(decimal(params["tau_mem"].data[0]))
+                    params["tau_syn"].data.len(),
+                    fmt_seconds(first("tau_syn").unwrap_or(f64::NAN)),
+                    fmt_seconds(first("tau_mem").unwrap_or(f64::NAN))
                 );
-                if let Some(t) = params.get("v_threshold") {
-                    s += &format!(", v_threshold {}", decimal(t.data[0]));
+                if let Some(t) = first("v_threshold") {
+                    s += &format!(", v_threshold {t}");
                 }
-                s + &format!(
-                    "; {nir_units} of {} neurons' weights in NIR units (w_in = 1), the rest as snnc's (w_in = tau_syn)",
-                    w_in.len()
-                )
+                s + ", r 1, w_in = tau_syn (the weights are the current jumps)"
             }
             _ => String::new(),
         };

@@ -12,25 +12,21 @@
 //!
 //! Every parameter is one value repeated per neuron (float32): `tau_syn`,
 //! `tau_mem`, `r = 1`, `v_leak = 0`, `v_threshold` (a `lif`'s threshold),
-//! `v_reset = 0`; `w_in` and the stored weights per neuron from
-//! [`mapping::store_row`]. The root graph's metadata holds `generator =
+//! `v_reset = 0` and `w_in = tau_syn`, with the weights as they are
+//! ([`mapping::exported_factors`]: the import's factor is exactly 1). The root graph's metadata holds `generator =
 //! snnc` and the spec's text (`snnc_spec`), from which the import takes
 //! back what NIR has no place for (time grid, input encoding, initialisers,
 //! `train` and `target` blocks).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use snnc_compiler::ValidNetwork;
 use snnc_compiler::network::PopulationKind;
 
 use super::graph::{Array, Graph, Node, Params};
-use super::mapping::store_row;
+use super::mapping::exported_factors;
 use super::{GENERATOR, NirError, SPEC_KEY};
 use crate::train::plan::Plan;
-
-/// A layer's stored form: `w_in` per neuron, and its incoming weights per
-/// projection copy (plan index).
-type Stored = (Vec<f32>, BTreeMap<usize, Vec<f32>>);
 
 /// The graph of `net` with `weights` (plan order).
 pub fn export(net: &ValidNetwork, plan: &Plan, weights: &[Vec<f32>], spec_text: &str) -> Result<Graph, NirError> {
@@ -41,6 +37,14 @@ pub fn export(net: &ValidNetwork, plan: &Plan, weights: &[Vec<f32>], spec_text: 
     };
     if weights.len() != plan.projections.len() {
         return Err(fail(format!("{} weight matrices for {} projections", weights.len(), plan.projections.len())));
+    }
+    if let Some((k, p)) = plan.projections.iter().enumerate().find(|(k, p)| weights[*k].len() != p.n_post * p.n_pre) {
+        return Err(fail(format!(
+            "{} weights for a [{}, {}] matrix (projection {k})",
+            weights[k].len(),
+            p.n_post,
+            p.n_pre
+        )));
     }
     let mut g = Graph::default();
     let mut taken: BTreeSet<String> = net.populations().map(|(_, p)| p.name.clone()).collect();
@@ -53,52 +57,21 @@ pub fn export(net: &ValidNetwork, plan: &Plan, weights: &[Vec<f32>], spec_text: 
         name
     };
 
-    // Per layer: its incoming weights stored per neuron (w_in and the rows).
-    let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
-    for layer in &plan.layers {
-        let p = &net.graph[layer.node];
-        let tau_syn = match &p.kind {
-            PopulationKind::Lif(l) => l.tau_syn,
-            PopulationKind::Li(l) => l.tau_syn,
-            PopulationKind::SpikeSource(_) => continue,
-        } as f32;
-        let mut w_in = Vec::with_capacity(layer.size);
-        let mut per_proj: BTreeMap<usize, Vec<f32>> =
-            layer.incoming.iter().map(|&k| (k, vec![0.0; weights[k].len()])).collect();
-        for j in 0..layer.size {
-            let mut row = Vec::new();
-            for &k in &layer.incoming {
-                let n_pre = plan.projections[k].n_pre;
-                row.extend_from_slice(&weights[k][j * n_pre..(j + 1) * n_pre]);
-            }
-            let s = store_row(&row, tau_syn);
-            w_in.push(s.w_in);
-            let mut at = 0;
-            for &k in &layer.incoming {
-                let n_pre = plan.projections[k].n_pre;
-                per_proj.get_mut(&k).expect("listed")[j * n_pre..(j + 1) * n_pre]
-                    .copy_from_slice(&s.weights[at..at + n_pre]);
-                at += n_pre;
-            }
-        }
-        stored.insert(layer.name.clone(), (w_in, per_proj));
-    }
-
     for (_, p) in net.populations() {
         let n = p.size as usize;
-        let vec = |v: f64| Array::full(n, f64::from(v as f32));
+        let each = |v: f32| Array::full(n, f64::from(v));
         let node = match &p.kind {
             PopulationKind::SpikeSource(_) => Node::Input { shape: vec![n] },
             PopulationKind::Lif(l) => {
-                let w_in = &stored[&p.name].0;
+                let (tau_syn, r, w_in) = exported_factors(l.tau_syn);
                 let params: Params = [
-                    ("tau_syn", vec(l.tau_syn)),
-                    ("tau_mem", vec(l.tau_mem)),
-                    ("r", vec(1.0)),
-                    ("v_leak", vec(0.0)),
-                    ("v_threshold", vec(l.threshold)),
-                    ("v_reset", vec(0.0)),
-                    ("w_in", Array::vector(w_in.iter().map(|&w| f64::from(w)).collect())),
+                    ("tau_syn", each(tau_syn)),
+                    ("tau_mem", each(l.tau_mem as f32)),
+                    ("r", each(r)),
+                    ("v_leak", each(0.0)),
+                    ("v_threshold", each(l.threshold as f32)),
+                    ("v_reset", each(0.0)),
+                    ("w_in", each(w_in)),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
@@ -106,13 +79,13 @@ pub fn export(net: &ValidNetwork, plan: &Plan, weights: &[Vec<f32>], spec_text: 
                 Node::Neuron { kind: "CubaLIF".into(), params }
             }
             PopulationKind::Li(l) => {
-                let w_in = &stored[&p.name].0;
+                let (tau_syn, r, w_in) = exported_factors(l.tau_syn);
                 let params: Params = [
-                    ("tau_syn", vec(l.tau_syn)),
-                    ("tau_mem", vec(l.tau_mem)),
-                    ("r", vec(1.0)),
-                    ("v_leak", vec(0.0)),
-                    ("w_in", Array::vector(w_in.iter().map(|&w| f64::from(w)).collect())),
+                    ("tau_syn", each(tau_syn)),
+                    ("tau_mem", each(l.tau_mem as f32)),
+                    ("r", each(r)),
+                    ("v_leak", each(0.0)),
+                    ("w_in", each(w_in)),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
@@ -135,7 +108,7 @@ pub fn export(net: &ValidNetwork, plan: &Plan, weights: &[Vec<f32>], spec_text: 
             let proj = &plan.projections[k];
             let suffix = if copies > 1 { format!("_{}", proj.copy) } else { String::new() };
             let linear = fresh(format!("{pre}_to_{post}{suffix}"));
-            let w = &stored[&post].1[&k];
+            let w = &weights[k];
             g.nodes.insert(
                 linear.clone(),
                 Node::Linear {
