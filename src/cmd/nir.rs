@@ -28,7 +28,11 @@ use super::{CmdResult, Failure, Out, Source, count, load_network};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example: snnc export examples/yinyang.snn --weights runs/yinyang-X/weights.safetensors -o yinyang.nir"
+    after_help = "Example: snnc export examples/yinyang.snn --weights runs/yinyang-X/weights.safetensors -o yinyang.nir\n\n\
+                  Every lif population becomes a CubaLIF node, every li a CubaLI, every projection copy a Linear \
+                  (after a Delay when its delay is not 0), with r = 1 and w_in = tau_syn so that the Linear holds \
+                  snnc's current jumps; the file carries the spec, so `snnc import` gives it back. The mapping and \
+                  its derivation: docs/nir.md."
 )]
 pub struct ExportArgs {
     /// The .snn spec whose network to export.
@@ -47,7 +51,11 @@ pub struct ExportArgs {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  snnc import net.nir -o net.snn --dt 1ms --steps 27 --template examples/yinyang.snn\n  snnc import yinyang.nir -o back.snn        (a file snnc exported carries its spec: no flags needed)"
+    after_help = "Examples:\n  snnc import net.nir -o net.snn --dt 1ms --steps 27 --template examples/yinyang.snn\n  snnc import yinyang.nir -o back.snn        (a file snnc exported carries its spec: no flags needed)\n\n\
+                  Imports Input, Output, Linear, Affine (zero bias), Scale, Delay (whole steps), CubaLIF, CubaLI, \
+                  an LI feeding a LIF or LI (its synaptic current), nested NIRGraphs and recurrent edges; refuses \
+                  anything else naming the node, the parameter and the value. Weights become snnc's current \
+                  jumps, W (r w_in / tau_syn): docs/nir.md."
 )]
 pub struct ImportArgs {
     /// The NIR file (as the `nir` package writes it: 1.0.x, or 0.1/0.2).

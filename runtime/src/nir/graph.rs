@@ -156,7 +156,7 @@ pub fn read(path: &Path) -> Result<NirFile, NirError> {
     if !h5.is_group("node") {
         return Err(not_nir("it has no group `node`"));
     }
-    let kind = read_string(&h5, "node/type", "node", "NIRGraph", "type")?;
+    let kind = read_type(&h5, "node/type", "")?;
     if kind != "NIRGraph" {
         return Err(not_nir(&format!("its root node is a `{kind}`, not a `NIRGraph`")));
     }
@@ -178,10 +178,10 @@ fn node_name(prefix: &str, name: &str) -> String {
 }
 
 fn read_graph(h5: &H5Reader, path: &str, prefix: &str, depth: usize) -> Result<Graph, NirError> {
-    let me = if prefix.is_empty() { "the root graph".to_string() } else { prefix.to_string() };
+    let me = prefix.to_string();
     if depth > MAX_DEPTH {
         return Err(NirError::Structure {
-            reason: format!("{me}: graphs nested deeper than {MAX_DEPTH}"),
+            reason: format!("`{me}`: graphs nested deeper than {MAX_DEPTH}"),
             help: "flatten the nested graphs".into(),
         });
     }
@@ -190,6 +190,7 @@ fn read_graph(h5: &H5Reader, path: &str, prefix: &str, depth: usize) -> Result<G
         kind: "NIRGraph".into(),
         param: param.into(),
         expected: "`nodes` and `edges`".into(),
+        dataset: format!("{path}/{param}"),
     };
     if !h5.is_group(&format!("{path}/nodes")) {
         return Err(missing("nodes"));
@@ -239,14 +240,11 @@ fn read_graph(h5: &H5Reader, path: &str, prefix: &str, depth: usize) -> Result<G
     Ok(graph)
 }
 
-fn read_string(h5: &H5Reader, path: &str, node: &str, kind: &str, param: &str) -> Result<String, NirError> {
+/// A node's `type`: one string.
+fn read_type(h5: &H5Reader, path: &str, node: &str) -> Result<String, NirError> {
+    let param = "type";
     if !h5.is_dataset(path) {
-        return Err(NirError::MissingParameter {
-            node: node.into(),
-            kind: kind.into(),
-            param: param.into(),
-            expected: "`type`".into(),
-        });
+        return Err(NirError::MissingType { node: node.into(), dataset: path.into() });
     }
     match h5.read(path)? {
         Value::Strings { data, .. } if data.len() == 1 => Ok(data[0].clone()),
@@ -260,7 +258,7 @@ fn read_string(h5: &H5Reader, path: &str, node: &str, kind: &str, param: &str) -
 }
 
 fn read_node(h5: &H5Reader, path: &str, name: &str, depth: usize) -> Result<Node, NirError> {
-    let kind = read_string(h5, &format!("{path}/type"), name, "node", "type")?;
+    let kind = read_type(h5, &format!("{path}/type"), name)?;
     let array = |param: &str, expected: &str| read_array(h5, path, name, &kind, param, expected);
     Ok(match kind.as_str() {
         "Input" | "Output" => {
@@ -329,6 +327,7 @@ fn read_array(
             kind: kind.into(),
             param: param.into(),
             expected: expected.into(),
+            dataset: p,
         });
     }
     match h5.read(&p) {

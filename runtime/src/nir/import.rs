@@ -643,16 +643,18 @@ pub fn import(graph: &Graph, dt: f64, order: &Order) -> Result<Imported, NirErro
         .collect();
     layer_pops = topological(layer_pops, &projections);
     populations.extend(layer_pops);
-    let rank =
-        |name: &str, default: usize| order.populations.iter().position(|p| p == name).map_or((1, default), |k| (0, k));
-    let mut ranked: Vec<(usize, Population)> = populations.into_iter().enumerate().collect();
-    ranked.sort_by_key(|(k, p)| rank(&p.name, *k));
-    let populations: Vec<Population> = ranked.into_iter().map(|(_, p)| p).collect();
+    // The template's order when it names every population (every
+    // projection), as when snnc reads back its own export; else the default.
+    let listed = |name: &str| order.populations.iter().position(|p| p == name);
+    if populations.iter().all(|p| listed(&p.name).is_some()) {
+        populations.sort_by_key(|p| listed(&p.name));
+    }
     let pos = |name: &str| populations.iter().position(|p| p.name == name).unwrap_or(usize::MAX);
-    projections.sort_by_key(|p| {
-        let hint = order.projections.iter().position(|(a, b)| *a == p.pre && *b == p.post);
-        (hint.map_or(1, |_| 0), hint.unwrap_or(0), pos(&p.post), pos(&p.pre))
-    });
+    projections.sort_by_key(|p| (pos(&p.post), pos(&p.pre)));
+    let hint = |p: &Projection| order.projections.iter().position(|(a, b)| *a == p.pre && *b == p.post);
+    if projections.iter().all(|p| hint(p).is_some()) {
+        projections.sort_by_key(|p| hint(p));
+    }
     let readouts = populations
         .iter()
         .filter(|p| readouts.iter().any(|&r| pop_name[&r] == p.name))
@@ -706,7 +708,7 @@ fn path_weights(
                 return Err(NirError::UnsupportedValue {
                     node: g.names[w_node].clone(),
                     param: "bias".into(),
-                    value: format!("{} (at [{j}])", bias.data[j]),
+                    value: format!("{} (at [{j}])", num(bias.data[j])),
                     reason: "is not 0; snnc's projections have no bias term".into(),
                     help: "train without a bias, or export a Linear".into(),
                 });
@@ -720,7 +722,7 @@ fn path_weights(
         return Err(NirError::BadParameter {
             node: node_name.clone(),
             param: "weight".into(),
-            reason: format!("holds {} at [{}, {}]", matrix.data[at], at / cols, at % cols),
+            reason: format!("holds {} at [{}, {}]", num(matrix.data[at]), at / cols, at % cols),
             help: "every weight must be a finite number".into(),
         });
     }
@@ -737,7 +739,7 @@ fn path_weights(
                         return Err(NirError::BadParameter {
                             node: g.names[m].clone(),
                             param: "scale".into(),
-                            reason: format!("holds {v} at [{i}]"),
+                            reason: format!("holds {} at [{i}]", num(v)),
                             help: "every scale must be a finite number".into(),
                         });
                     }
@@ -745,12 +747,18 @@ fn path_weights(
                 }
             }
             Flat::Node(Node::Delay { delay: d }) => {
-                let v = uniform(&g.names[m], "delay", d)?;
+                let v = same_everywhere(
+                    &g.names[m],
+                    "delay",
+                    d,
+                    "differs from input to input; an snnc projection delays all its inputs alike",
+                    "give every input of the Delay the same delay (a delay per input is not a dense projection's)",
+                )?;
                 if !(v >= 0.0 && v.is_finite()) {
                     return Err(NirError::UnsupportedValue {
                         node: g.names[m].clone(),
                         param: "delay".into(),
-                        value: format!("{v}"),
+                        value: num(v),
                         reason: "is not a time of 0 s or more".into(),
                         help: "delays are in seconds, 0 or more".into(),
                     });
@@ -760,11 +768,11 @@ fn path_weights(
                     return Err(NirError::UnsupportedValue {
                         node: g.names[m].clone(),
                         param: "delay".into(),
-                        value: format!("{} s", v),
-                        reason: format!("is {steps} steps of dt = {} s, not a whole number", dt),
+                        value: format!("{} s", num(v)),
+                        reason: format!("is {steps:.3} steps of dt = {} s, not a whole number", num(dt)),
                         help: format!(
-                            "snnc's delays are whole steps: import with a --dt that divides the delay (e.g. --dt {} s), or use delays on the grid",
-                            v / steps.round().max(1.0)
+                            "snnc's delays are whole steps: import with a --dt that divides the delay (e.g. --dt {}), or use delays on the grid",
+                            crate::nir::spec::fmt_seconds(crate::nir::spec::decimal(v) / steps.round().max(1.0))
                         ),
                     });
                 }
@@ -876,7 +884,13 @@ pub fn identifier(name: &str, taken: &BTreeSet<String>) -> String {
 }
 
 fn fmt_s(v: f64) -> String {
-    format!("{v} s")
+    format!("{} s", num(v))
+}
+
+/// A value as the file stores it: a float32 as its shortest decimal (`0.03`
+/// for 0.029999999329...), a float64 as it is.
+fn num(v: f64) -> String {
+    if v.is_finite() && f64::from(v as f32) == v { format!("{}", v as f32) } else { format!("{v}") }
 }
 
 fn unsupported_shape(node: &str, param: &str, shape: &[usize]) -> NirError {
@@ -891,6 +905,17 @@ fn unsupported_shape(node: &str, param: &str, shape: &[usize]) -> NirError {
 
 /// The one value of a parameter that must be the same for every neuron.
 fn uniform(node: &str, param: &str, a: &Array) -> Result<f64, NirError> {
+    same_everywhere(
+        node,
+        param,
+        a,
+        "differs from neuron to neuron; snnc has one value per population",
+        "split the neurons into populations of equal parameters, or give every neuron the same value",
+    )
+}
+
+/// The one value of an array, or a refusal saying `differs` and `help`.
+fn same_everywhere(node: &str, param: &str, a: &Array, differs: &str, help: &str) -> Result<f64, NirError> {
     let first = *a.data.first().ok_or_else(|| NirError::BadParameter {
         node: node.into(),
         param: param.into(),
@@ -909,9 +934,9 @@ fn uniform(node: &str, param: &str, a: &Array) -> Result<f64, NirError> {
         return Err(NirError::UnsupportedValue {
             node: node.into(),
             param: param.into(),
-            value: format!("{first} (at [0]) and {} (at [{i}])", a.data[i]),
-            reason: "differs from neuron to neuron; snnc has one value per population".into(),
-            help: "split the neurons into populations of equal parameters, or give every neuron the same value".into(),
+            value: format!("{} (at [0]) and {} (at [{i}])", num(first), num(a.data[i])),
+            reason: differs.into(),
+            help: help.into(),
         });
     }
     Ok(first)
@@ -923,7 +948,7 @@ fn zeros(node: &str, param: &str, a: &Array, why: &str) -> Result<(), NirError> 
         Some(i) => Err(NirError::UnsupportedValue {
             node: node.into(),
             param: param.into(),
-            value: format!("{} (at [{i}])", a.data[i]),
+            value: format!("{} (at [{i}])", num(a.data[i])),
             reason: "is not 0".into(),
             help: why.into(),
         }),
@@ -938,7 +963,7 @@ fn finite(node: &str, param: &str, a: &Array, j: usize) -> Result<f64, NirError>
         Err(NirError::BadParameter {
             node: node.into(),
             param: param.into(),
-            reason: format!("holds {v} at [{j}]"),
+            reason: format!("holds {} at [{j}]", num(v)),
             help: "every parameter must be a finite number".into(),
         })
     }
@@ -951,7 +976,7 @@ fn positive_time(node: &str, param: &str, v: f64) -> Result<(), NirError> {
     Err(NirError::UnsupportedValue {
         node: node.into(),
         param: param.into(),
-        value: format!("{v}"),
+        value: num(v),
         reason: "is not a time above 0".into(),
         help: "time constants are in seconds, finite and above 0".into(),
     })
@@ -964,7 +989,7 @@ fn positive(node: &str, param: &str, v: f64) -> Result<(), NirError> {
     Err(NirError::UnsupportedValue {
         node: node.into(),
         param: param.into(),
-        value: format!("{v}"),
+        value: num(v),
         reason: "is not above 0; snnc's threshold is above the resting voltage 0".into(),
         help: "give a positive threshold".into(),
     })
@@ -977,7 +1002,7 @@ fn distinct(node: &str, tau_syn: f64, tau_mem: f64) -> Result<(), NirError> {
     Err(NirError::UnsupportedValue {
         node: node.into(),
         param: "tau_mem".into(),
-        value: format!("{tau_mem}"),
+        value: num(tau_mem),
         reason: "equals tau_syn; snnc's exact EventProp solution divides by their difference".into(),
         help: "make the two time constants differ".into(),
     })

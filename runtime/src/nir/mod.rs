@@ -61,16 +61,25 @@ pub enum NirError {
         help("snnc reads NIR 1.0.x and the 0.x files the nir package still reads; write the graph with nir 1.0")
     )]
     Version { file: String, version: String },
-    #[error("node `{node}` ({kind}) has no parameter `{param}`")]
+    #[error("{} ({kind}) has no parameter `{param}` (no dataset `{dataset}`)", who(.node))]
     #[diagnostic(
         code(snn::nir::missing_parameter),
         help("NIR's {kind} nodes have the parameters {expected}; write the file with `nir.write`")
     )]
-    MissingParameter { node: String, kind: String, param: String, expected: String },
-    #[error("node `{node}`: parameter `{param}` {reason}")]
+    MissingParameter { node: String, kind: String, param: String, expected: String, dataset: String },
+    #[error("{} has no type (no dataset `{dataset}`)", who(.node))]
+    #[diagnostic(
+        code(snn::nir::missing_type),
+        help(
+            "every node of a NIR graph is a group holding its `type` (a string: \"Linear\", \"CubaLIF\", ...) and \
+             its parameters; write the file with `nir.write`"
+        )
+    )]
+    MissingType { node: String, dataset: String },
+    #[error("{}: parameter `{param}` {reason}", who(.node))]
     #[diagnostic(code(snn::nir::bad_parameter), help("{help}"))]
     BadParameter { node: String, param: String, reason: String, help: String },
-    #[error("node `{node}` has the unknown type `{kind}`")]
+    #[error("{} has the unknown type `{kind}`", who(.node))]
     #[diagnostic(
         code(snn::nir::unknown_node_type),
         help(
@@ -88,10 +97,10 @@ pub enum NirError {
     #[error("the cycle {cycle} has no {missing}")]
     #[diagnostic(code(snn::nir::cycle), help("{help}"))]
     Cycle { cycle: String, missing: String, help: String },
-    #[error("node `{node}` ({kind}): {reason}")]
+    #[error("{} ({kind}): {reason}", who(.node))]
     #[diagnostic(code(snn::nir::unsupported), help("{help}"))]
     Unsupported { node: String, kind: String, reason: String, help: String },
-    #[error("node `{node}`: parameter `{param}` = {value} {reason}")]
+    #[error("{}: parameter `{param}` = {value} {reason}", who(.node))]
     #[diagnostic(code(snn::nir::unsupported_value), help("{help}"))]
     UnsupportedValue { node: String, param: String, value: String, reason: String, help: String },
     #[error("{reason}")]
@@ -100,6 +109,12 @@ pub enum NirError {
     #[error("cannot export network {network}: {reason}")]
     #[diagnostic(code(snn::nir::export), help("{help}"))]
     Export { network: String, reason: String, help: String },
+}
+
+/// A node for messages: `node `a/b`` (a node of a nested graph by its path),
+/// or "the root graph" (the empty name).
+fn who(node: &str) -> String {
+    if node.is_empty() { "the root graph".into() } else { format!("node `{node}`") }
 }
 
 impl NirError {
