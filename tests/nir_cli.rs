@@ -718,7 +718,7 @@ fn what_snnc_cannot_express_is_refused_naming_node_parameter_and_value() {
                     .node("wait/delay", D::F32(vec![3], vec![1.5e-3; 3]))
                     .edges(&[("input", "wait"), ("wait", "fc"), ("fc", "lif"), ("lif", "output")]),
                 "snn::nir::unsupported_value",
-                &["`wait`", "delay", "1.5", "steps"],
+                &["node `wait`: parameter `delay` = 0.0015 s is 1.500 steps of dt = 0.001 s", "--dt 0.75 ms"],
             ),
             (
                 "delay_per_input",
