@@ -472,6 +472,22 @@ impl Nir {
         self.set("node/edges", D::Edges(edges.to_vec()))
     }
 
+    /// The graph as the one node `name` of a root graph without edges.
+    fn wrapped(self, name: &str) -> Nir {
+        let mut m: BTreeMap<String, D> = self
+            .0
+            .into_iter()
+            .map(|(k, d)| match k.strip_prefix("node/") {
+                Some(rest) => (format!("node/nodes/{name}/{rest}"), d),
+                None => (k, d),
+            })
+            .collect();
+        m.insert("node/type".into(), D::Str("NIRGraph"));
+        m.insert("node/edges".into(), D::Edges(vec![]));
+        m.insert(format!("node/nodes/{name}/type"), D::Str("NIRGraph"));
+        Nir(m)
+    }
+
     fn write(&self, path: &Path) {
         let mut b = H5Builder::new();
         for (k, d) in &self.0 {
@@ -510,14 +526,25 @@ fn refused(dir: &Path, case: &str, file: &Path, code: i32, diag: &str, says: &[&
 }
 
 #[test]
-fn the_test_graph_imports() {
+fn the_test_graph_imports_flat_and_wrapped_in_a_nested_graph() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("ok.nir");
-    Nir::feedforward().write(&file);
-    let spec = dir.path().join("ok.snn");
-    ok(&["import", s(&file), "-o", s(&spec), "--steps", "20"]);
-    let net = checked(&spec);
-    assert_eq!(net.populations().map(|(_, p)| p.name.as_str()).collect::<Vec<_>>(), ["input", "lif"]);
+    for (tag, file, names) in [
+        ("flat", Nir::feedforward(), ["input", "lif"]),
+        ("wrapped", Nir::feedforward().wrapped("net"), ["net_input", "net_lif"]),
+    ] {
+        let path = dir.path().join(format!("{tag}.nir"));
+        file.write(&path);
+        let spec = dir.path().join(format!("{tag}.snn"));
+        ok(&["import", s(&path), "-o", s(&spec), "--steps", "20"]);
+        let net = checked(&spec);
+        assert_eq!(net.populations().map(|(_, p)| p.name.as_str()).collect::<Vec<_>>(), names, "{tag}");
+        let w = tensors(&dir.path().join(format!("{tag}.safetensors")));
+        let name = format!("{}->{}", names[0], names[1]);
+        // 0.001 * i in NIR's units at tau_syn = 5 ms, r = w_in = 1: jumps of W (r w_in) / tau_syn.
+        let row = (1.0 * 1.0) / f64::from(5e-3f32);
+        let want: Vec<f32> = (0..12).map(|i| (f64::from(i as f32 * 1e-3) * row) as f32).collect();
+        assert_eq!(f32s(&w[&name].1), want, "{tag}");
+    }
 }
 
 #[test]

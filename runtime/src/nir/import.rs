@@ -84,8 +84,10 @@ enum Flat<'a> {
     Input(&'a [usize]),
     /// A top-level `Output` (its shape).
     Output(&'a [usize]),
-    /// A nested graph's `Input` or `Output`: passes its signal on.
-    Pass,
+    /// A nested graph's `Input` or `Output`: passes its signal on (its
+    /// shape, and whether it is an `Input`). One that nothing enters (an
+    /// `Input`) or leaves (an `Output`) is the whole graph's.
+    Port(&'a [usize], bool),
     Node(&'a Node),
 }
 
@@ -106,7 +108,7 @@ impl<'a> FlatGraph<'a> {
         match &self.kinds[i] {
             Flat::Input(_) => "Input",
             Flat::Output(_) => "Output",
-            Flat::Pass => "subgraph port",
+            Flat::Port(..) => "subgraph port",
             Flat::Node(n) => n.kind(),
         }
     }
@@ -163,8 +165,12 @@ fn flatten<'a>(
                 let i = at(out, Flat::Output(shape));
                 (i, i)
             }
-            Node::Input { .. } | Node::Output { .. } => {
-                let i = at(out, Flat::Pass);
+            Node::Input { shape } => {
+                let i = at(out, Flat::Port(shape, true));
+                (i, i)
+            }
+            Node::Output { shape } => {
+                let i = at(out, Flat::Port(shape, false));
                 (i, i)
             }
             n => {
@@ -192,13 +198,21 @@ fn flatten<'a>(
     Ok(ports)
 }
 
-/// Removes the subgraph ports, joining their predecessors to their successors.
+/// Removes the subgraph ports, joining their predecessors to their
+/// successors; a nested `Input` that nothing enters becomes an `Input` of
+/// the whole graph, a nested `Output` that nothing leaves an `Output`.
 fn contract(g: &mut FlatGraph<'_>) {
     for p in 0..g.kinds.len() {
-        if !matches!(g.kinds[p], Flat::Pass) {
+        let Flat::Port(shape, is_input) = g.kinds[p] else { continue };
+        let (pred, succ) = (g.pred(p), g.succ(p));
+        if is_input && pred.is_empty() {
+            g.kinds[p] = Flat::Input(shape);
             continue;
         }
-        let (pred, succ) = (g.pred(p), g.succ(p));
+        if !is_input && succ.is_empty() {
+            g.kinds[p] = Flat::Output(shape);
+            continue;
+        }
         g.edges.retain(|&(a, b)| a != p && b != p);
         for &a in &pred {
             for &b in &succ {
@@ -270,7 +284,7 @@ pub fn import(graph: &Graph, dt: f64, order: &Order) -> Result<Imported, NirErro
                 }
                 (Some(shape[0]), Some(shape[0]))
             }
-            Flat::Pass => (None, None),
+            Flat::Port(..) => (None, None),
             Flat::Node(Node::Linear { weight }) | Flat::Node(Node::Affine { weight, .. }) => {
                 if weight.shape.len() != 2 {
                     return Err(unsupported_shape(name, "weight", &weight.shape));
@@ -781,6 +795,15 @@ fn path_weights(
             _ => {}
         }
     }
+    if (rows, cols) != (post.size, n_pre) {
+        return Err(NirError::ShapeMismatch {
+            from: g.names[x].clone(),
+            to: g.names[y].clone(),
+            out_size: n_pre.to_string(),
+            in_size: format!("{} (through `{node_name}`, a [{rows}, {cols}] weight, into {})", cols, post.size),
+            help: "the weight of a path between two populations is [post size, pre size]".into(),
+        });
+    }
     let mut out = vec![0f32; rows * cols];
     for j in 0..rows {
         for i in 0..cols {
@@ -800,7 +823,6 @@ fn path_weights(
             out[j * cols + i] = w;
         }
     }
-    debug_assert_eq!((rows, cols), (post.size, n_pre));
     Ok((delay as u32, out))
 }
 
