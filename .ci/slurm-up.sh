@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a one-node Slurm cluster on this machine for the sweep's Slurm test
-# (tests/sweep_slurm.rs): munged, slurmctld and slurmd as background daemons,
+# (tests/snnc/sweep_slurm.rs): munged, slurmctld and slurmd as background daemons,
 # root, no systemd, no cgroups, no accounting database. Idempotent: a cluster
 # already up is left as it is. Needs Debian's `slurm-wlm` and `munge`
 # (.ci/run installs them). Stop it with .ci/slurm-down.sh.

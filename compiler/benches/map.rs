@@ -11,7 +11,7 @@ use snnc_compiler::partition::partition;
 use snnc_compiler::place::place;
 use snnc_compiler::route::route;
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/compiler/common/mod.rs"]
 mod common;
 
 fn bench(c: &mut Criterion) {

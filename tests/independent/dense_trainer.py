@@ -1,6 +1,6 @@
 """Independent dense numpy float32 EventProp trainer, written from the numerical
 contract (docs/contract.md) and the language (docs/language.md) alone. It shares
-no code with snnc. runtime/tests/train_independent.rs runs it live and compares
+no code with snnc. runtime/tests/runtime/train_independent.rs runs it live and compares
 snnc's first epochs with what it prints.
 
 Model class: spike sources with a latency code (early_high / late_high, optional

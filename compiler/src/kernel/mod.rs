@@ -12,7 +12,7 @@
 //! constant folding); static facts about expressions in [`analysis`]; the
 //! run-time contract (invocations, packets, traps, operation counts) in
 //! `exec.rs`; the text form in `print.rs`/`parse.rs`. The filetests in
-//! `tests/kir/` (run by `runtime/tests/kir_filetests.rs`) are the IR's
+//! `tests/kir/` (run by `runtime/tests/runtime/kir_filetests.rs`) are the IR's
 //! executable specification: verifier errors, round trips, runs on every
 //! backend and the emitted C.
 //!

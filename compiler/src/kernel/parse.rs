@@ -2,7 +2,7 @@
 //!
 //! Input: the exact grammar of the printer (see `print.rs`); `//` and `;`
 //! start a comment that runs to the end of the line (`;` comments carry the
-//! filetests' directives, see `runtime/tests/kir_filetests.rs`). `#N` names
+//! filetests' directives, see `runtime/tests/runtime/kir_filetests.rs`). `#N` names
 //! local or buffer number `N` whether or not it exists: the printer writes
 //! it for an id that does not (so the verifier's `unknown_local` and
 //! `unknown_buffer` can be written down); a load from an unknown buffer or

@@ -1,5 +1,5 @@
 //! Unit tests of the kernel module that the filetests (`tests/kir/`, run
-//! by `runtime/tests/kir_filetests.rs`) cannot express: a wrong type
+//! by `runtime/tests/runtime/kir_filetests.rs`) cannot express: a wrong type
 //! annotation (the text form has none: the parser computes them) and the
 //! parser's robustness on edited text.
 

@@ -72,7 +72,7 @@ pub enum PartitionError {
     #[diagnostic(
         code(snn::partition::neuron_too_large),
         help(
-            "its weights, gradient accumulator and input-spike record grow with the fan-in; a PE holds a training neuron of fan-in up to {max_fan_in}: make the populations projecting into `{population}` smaller"
+            "its {grows} grow with the fan-in; a PE holds a {kind} neuron of fan-in up to {max_fan_in}: make the populations projecting into `{population}` smaller"
         )
     )]
     NeuronTooLarge {
@@ -81,6 +81,29 @@ pub enum PartitionError {
         needed: u64,
         budget: u64,
         max_fan_in: u64,
+        /// What grows with the fan-in (training keeps gradients too).
+        grows: &'static str,
+        /// "training" or "forward-only".
+        kind: &'static str,
+        #[label("this population")]
+        span: miette::SourceSpan,
+    },
+    #[error(
+        "population `{population}` does not fit a PE over {steps} steps: one neuron with fan-in {fan_in} needs {needed} bytes of data, a PE has {budget}"
+    )]
+    #[diagnostic(
+        code(snn::partition::trial_too_long),
+        help(
+            "a neuron's input record keeps one bit per step and fan-in position (and training keeps its spikes): at fan-in {fan_in} a PE holds at most {max_steps} steps; use a longer `dt` or a shorter trial"
+        )
+    )]
+    TrialTooLong {
+        population: String,
+        fan_in: u32,
+        steps: u32,
+        needed: u64,
+        budget: u64,
+        max_steps: u64,
         #[label("this population")]
         span: miette::SourceSpan,
     },
@@ -127,16 +150,44 @@ fn slice_population(
         max_neurons(budget, input_sram)
     };
     if fit == 0 {
-        // One neuron needs about `a + b k` bytes.
         let steps = u64::from(net.time.steps);
+        let needed = layer_sram_in(net, pop, 1, training).data();
+        // One neuron needs about `a + b k` bytes.
         let a = layer_sram(1, 0, steps, training).data();
         let b = layer_sram(1, 1, steps, training).data() - a;
+        let max_fan_in = budget.saturating_sub(a) / b.max(1);
+        // The records grow with the steps: when no fan-in fits but the neuron
+        // would over a single step, the trial's length is what does not fit.
+        let fits_over = |s: u64| layer_sram(1, k, s, training).data() <= budget;
+        if p.is_layer() && max_fan_in == 0 && fits_over(1) {
+            let (mut lo, mut hi) = (1, steps);
+            while lo + 1 < hi {
+                let mid = lo + (hi - lo) / 2;
+                if fits_over(mid) { lo = mid } else { hi = mid }
+            }
+            return Err(PartitionError::TrialTooLong {
+                population: p.name.clone(),
+                fan_in: k as u32,
+                steps: net.time.steps,
+                needed,
+                budget,
+                max_steps: lo,
+                span: p.span.into(),
+            });
+        }
+        let (grows, kind) = if training {
+            ("weights, gradient accumulator and input-spike record", "training")
+        } else {
+            ("weights and input-spike record", "forward-only")
+        };
         return Err(PartitionError::NeuronTooLarge {
             population: p.name.clone(),
             fan_in: k as u32,
-            needed: layer_sram_in(net, pop, 1, training).data(),
+            needed,
             budget,
-            max_fan_in: budget.saturating_sub(a) / b.max(1),
+            max_fan_in,
+            grows,
+            kind,
             span: p.span.into(),
         });
     }

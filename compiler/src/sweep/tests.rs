@@ -1,6 +1,6 @@
 //! The search space of a spec: paths, lists, ranges, distributions, and the
 //! text of trial specs. The rendered diagnostics are snapshots in the CLI
-//! tests (`tests/sweep_cli.rs`).
+//! tests (`tests/snnc/sweep_cli.rs`).
 
 use std::path::Path;
 

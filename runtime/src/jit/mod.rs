@@ -28,7 +28,7 @@
 //!
 //! Invariant: for every verified kernel, memory image and invocation, `run`
 //! leaves the same memory, packets and trap as `crate::interp::Interpreter`
-//! (differential property test in `runtime/tests/kernel_differential.rs`).
+//! (differential property test in `runtime/tests/runtime/kernel_differential.rs`).
 
 use std::mem::offset_of;
 use std::sync::Mutex;

@@ -55,7 +55,7 @@ pub const CODE_REGION: u64 = 32 * 1024;
 /// measured) and a per-IR-node part. Calibrated on the Cortex-M4F images
 /// of yinyang and deep (`arm-none-eabi-size`): 2534 bytes for a 14-node
 /// kernel and at most 7.6 bytes per further node; the estimate takes 3 KiB
-/// and 12 bytes per node, and `runtime/tests/firmware_trace_parity.rs`
+/// and 12 bytes per node, and `runtime/tests/runtime/firmware_trace_parity.rs`
 /// checks that it is never below an image's real size.
 pub const CODE_BASE: u64 = 3 * 1024;
 pub const CODE_PER_NODE: u64 = 12;

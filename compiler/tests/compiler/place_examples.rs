@@ -1,0 +1,79 @@
+//! Every `examples/*.snn` maps onto its target: its YAML placement report is
+//! a snapshot (the summary form for networks of more than 500 PEs, whose full
+//! report would be megabytes), and the acceptance cases of the seed paper and
+//! of the 48-chip board are checked field by field.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use snnc_compiler::driver::{Mapped, compile, map_network};
+use snnc_compiler::network::{ValidNetwork, yinyang_network};
+use snnc_compiler::partition::Role;
+use snnc_compiler::yaml::{from_yaml, placement_report, to_yaml};
+
+fn load(path: &Path) -> (ValidNetwork, Mapped) {
+    let text = std::fs::read_to_string(path).expect("example is readable");
+    let name = path.file_name().expect("file name").to_string_lossy().to_string();
+    match compile(&name, &text) {
+        Ok(m) => m,
+        Err(e) => panic!("{name}: {:?}", miette::Report::new(e)),
+    }
+}
+
+fn example(name: &str) -> (ValidNetwork, Mapped) {
+    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name))
+}
+
+#[test]
+fn example_placement_reports() {
+    insta::glob!("../../../examples", "*.snn", |path| {
+        let (net, mapped) = load(path);
+        let summary = mapped.placement.cores.len() > 500;
+        let report = placement_report(&net, &mapped, summary);
+        let text = to_yaml(&report).expect("report serializes");
+        assert_eq!(from_yaml(&text).expect("report parses back"), report, "the YAML round-trips");
+        insta::assert_snapshot!("placement", text);
+    });
+}
+
+#[test]
+fn yinyang_places_as_the_paper_did() {
+    let (_, m) = example("yinyang.snn");
+    assert_eq!(m.cores.copies, 22);
+    assert_eq!(m.placement.chips_used(), 1);
+    assert_eq!(m.placement.cores.len(), 22 * 4 + 1);
+    let needed = 22 * 4 + 1;
+    assert!(needed <= m.machine.app_pe_count());
+    let mut qpes = BTreeSet::new();
+    for copy in 0..22u32 {
+        let cores: Vec<_> = m.placement.cores.iter().filter(|c| c.batch_copy == Some(copy)).collect();
+        let roles: Vec<Role> = cores.iter().map(|c| c.role).collect();
+        assert_eq!(roles, [Role::Input, Role::Layer, Role::Layer, Role::Loss], "copy {copy}");
+        let qpe: BTreeSet<_> = cores.iter().map(|c| c.pe.qpe).collect();
+        assert_eq!(qpe.len(), 1, "copy {copy} sits in one QPE");
+        assert!(qpes.insert(*qpe.first().unwrap()), "copy {copy} has a QPE of its own");
+    }
+    let opt: Vec<_> = m.placement.cores.iter().filter(|c| c.role == Role::Optimiser).collect();
+    assert_eq!(opt.len(), 1);
+    assert!(!qpes.contains(&opt[0].pe.qpe), "the optimiser PE is outside the copies' QPEs");
+}
+
+#[test]
+fn yinyang_example_maps_like_the_network_built_in_code() {
+    let (_, parsed) = example("yinyang.snn");
+    let built = map_network(&yinyang_network(120)).expect("maps");
+    let pes = |m: &Mapped| m.placement.cores.iter().map(|c| (c.pe, c.role, c.neurons.clone())).collect::<Vec<_>>();
+    assert_eq!(pes(&parsed), pes(&built));
+    assert_eq!(parsed.routing.tables, built.routing.tables);
+}
+
+#[test]
+fn large_places_on_the_48_chip_board() {
+    let (net, m) = example("large.snn");
+    assert_eq!(m.machine.chip_count(), 48);
+    assert_eq!(m.cores.copies, net.train.as_ref().unwrap().batch);
+    assert!(m.placement.chips_used() > 1);
+    let synapses_per_copy = net.trainable_parameters();
+    assert!(synapses_per_copy > 9_000_000);
+    assert!(m.routing.tables.chips.iter().all(|t| t.len() <= 16_384));
+}
