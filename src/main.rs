@@ -50,12 +50,12 @@ enum Command {
         /// The command to explain (default: snnc itself).
         command: Option<String>,
     },
+    /// Write C sources for the chip: per-PE firmware of a .snn network (templates, PE data, routing, Makefile), or one kernel (.kir).
+    Emit(cmd::emit::EmitArgs),
     /// Write a NIR file (.nir) of a .snn network and its weights.
     Export(cmd::nir::ExportArgs),
     /// Write a .snn spec and a weights file from a NIR file (.nir).
     Import(cmd::nir::ImportArgs),
-    /// Write C sources for the chip: per-PE firmware of a .snn network (templates, PE data, routing, Makefile), or one kernel (.kir).
-    Emit(cmd::emit::EmitArgs),
 }
 
 /// The exit-status table, for `snnc --help`.
