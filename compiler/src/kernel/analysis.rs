@@ -9,16 +9,18 @@
 //! The C backend uses them to print code that compiles without warnings
 //! (C compilers warn about comparisons that constants or operand types
 //! decide, and about self-comparisons) and to leave out index checks that
-//! cannot fail; a constant computed here is what the interpreter would
-//! compute, because it is computed by [`super::eval`], the IR's one
-//! evaluator.
+//! cannot fail (with the ranges of its constant-bound loop variables); the
+//! runtime's JIT leaves out bounds checks by the same [`value_range`], with
+//! the ranges of every local from a fixed point over the function. A
+//! constant computed here is what the interpreter would compute, because it
+//! is computed by [`super::eval`], the IR's one evaluator.
 //!
 //! Invariant: every fact is sound for the IR's semantics: a constant is the
 //! value every evaluation gives, a range contains every value, equal
 //! canonical forms mean equal values, a decided comparison has that result
 //! whenever its operands evaluate without trapping.
 
-use super::{BinaryOp, CmpOp, Expr, ExprKind, LocalId, Ty, Value, eval};
+use super::{BinaryOp, CmpOp, ConvertOp, Expr, ExprKind, LocalId, Ty, Value, eval};
 
 /// An inclusive range `(lowest, highest)` of an integer expression's values.
 pub type Range = (i64, i64);
@@ -217,48 +219,77 @@ fn decided_bitwise(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
     differs.then_some(op == CmpOp::Ne)
 }
 
-/// The range of an `i32` or `u32` expression's values, if known: constants,
-/// locals whose range `local` knows (e.g. loop variables with constant
-/// bounds), `x % c` and `x & c` on `u32`, and sums and products of known
-/// ranges that cannot wrap (a range beyond the type's limits is unknown).
+/// The range of an integer or `bool` expression's values (in its type's
+/// reading: `i32` signed, `u32` unsigned, `bool` 0 or 1), if known:
+/// constants (as [`const_int`] folds them), locals whose range `local` knows
+/// (e.g. loop variables with constant bounds), comparisons, selects of two
+/// known ranges, the conversions that keep the value (`i32`<->`u32` of a
+/// range that fits both, `bool` to `u32`), `x % y` and `x & y` (on `u32`,
+/// or on non-negative `i32` ranges), `x / y` and `x >> c` of non-negative
+/// ranges, and sums, differences and products of known ranges that cannot
+/// wrap (a range beyond the type's limits is unknown). Loads, parameters,
+/// `f32` values and everything else are unknown.
 pub fn value_range(e: &Expr, local: &dyn Fn(LocalId) -> Option<Range>) -> Option<Range> {
     let limit = match e.ty {
         Ty::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
         Ty::U32 => (0, i64::from(u32::MAX)),
-        _ => return None,
+        Ty::Bool => (0, 1),
+        Ty::F32 => return None,
     };
+    let range = |x: &Expr| value_range(x, local);
     let r = match &e.kind {
-        ExprKind::Const(_) => {
-            let c = const_int(e)?;
+        ExprKind::Const(v) => {
+            let c = match *v {
+                Value::Bool(b) => i64::from(b),
+                _ => const_int(e)?,
+            };
             (c, c)
         }
         ExprKind::Local(id) => local(*id)?,
-        ExprKind::Binary { op, lhs, rhs } => match (op, e.ty) {
-            (BinaryOp::Rem, Ty::U32) => {
-                let c = const_int(rhs)?;
-                if c == 0 {
+        ExprKind::Compare { .. } => (0, 1),
+        ExprKind::Select { then, otherwise, .. } => {
+            let ((a, b), (c, d)) = (range(then)?, range(otherwise)?);
+            (a.min(c), b.max(d))
+        }
+        ExprKind::Convert { op, arg } => match op {
+            ConvertOp::I32AsU32 | ConvertOp::U32AsI32 => {
+                let (lo, hi) = range(arg)?;
+                if lo < 0 || hi > i64::from(i32::MAX) {
                     return None;
                 }
-                (0, c - 1)
+                (lo, hi)
             }
-            (BinaryOp::And, Ty::U32) => match (const_int(lhs), const_int(rhs)) {
-                (_, Some(c)) | (Some(c), _) => (0, c),
+            ConvertOp::BoolToU32 => (0, 1),
+            _ => return None,
+        },
+        ExprKind::Binary { op, lhs, rhs } => match (range(lhs), range(rhs)) {
+            (Some((a, b)), Some((c, d))) => {
+                let nonneg = a >= 0 && c >= 0;
+                match op {
+                    BinaryOp::Add => (a + c, b + d),
+                    BinaryOp::Sub => (a - d, b - c),
+                    BinaryOp::Mul => {
+                        let products =
+                            [a.saturating_mul(c), a.saturating_mul(d), b.saturating_mul(c), b.saturating_mul(d)];
+                        (*products.iter().min()?, *products.iter().max()?)
+                    }
+                    // Truncating division of non-negative values by a
+                    // positive divisor: monotone in both.
+                    BinaryOp::Div if nonneg && c > 0 => (a / d, b / c),
+                    BinaryOp::Rem if nonneg && c > 0 => (0, b.min(d - 1)),
+                    BinaryOp::And if nonneg => (0, b.min(d)),
+                    BinaryOp::Shr if nonneg && c == d && c < 32 => (a >> c, b >> c),
+                    _ => return None,
+                }
+            }
+            // On `u32`, `x % y` and `x & y` are bounded by a known `y` alone,
+            // and `x & y` by a known `x`.
+            (None, Some((c, d))) if e.ty == Ty::U32 => match op {
+                BinaryOp::Rem if c > 0 => (0, d - 1),
+                BinaryOp::And => (0, d),
                 _ => return None,
             },
-            (BinaryOp::Add, _) => {
-                let (a, b) = (value_range(lhs, local)?, value_range(rhs, local)?);
-                (a.0 + b.0, a.1 + b.1)
-            }
-            (BinaryOp::Mul, _) => {
-                let (a, b) = (value_range(lhs, local)?, value_range(rhs, local)?);
-                let products = [
-                    a.0.saturating_mul(b.0),
-                    a.0.saturating_mul(b.1),
-                    a.1.saturating_mul(b.0),
-                    a.1.saturating_mul(b.1),
-                ];
-                (*products.iter().min()?, *products.iter().max()?)
-            }
+            (Some((_, b)), None) if e.ty == Ty::U32 && *op == BinaryOp::And => (0, b),
             _ => return None,
         },
         _ => return None,

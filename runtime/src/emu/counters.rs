@@ -73,14 +73,14 @@ pub struct Counters {
 }
 
 impl Counters {
-    pub fn count_sent(&mut self, by: Invocation) {
-        let kind = match by {
+    /// The kind of the packets an invocation sends (the lowering's timeline).
+    pub fn kind_sent(by: Invocation) -> PacketKind {
+        match by {
             Invocation::TickBackward { .. } => PacketKind::Error,
             Invocation::EndOfBatch => PacketKind::Gradient,
             Invocation::Packet { .. } => PacketKind::Weight,
             _ => PacketKind::Spike,
-        };
-        self.packets_sent[kind as usize] += 1;
+        }
     }
 
     /// Records one tick whose busiest PE needed `cycles` (estimated).

@@ -13,16 +13,22 @@
 //! `end_of_sample`; before every tick the PEs drain the packets sent to them
 //! during the previous tick in rounds until none is left (a handler may send:
 //! a split population's error sums travel up its slices), each PE its inbox
-//! sorted by `(key, payload)`, through its `packet` entry. A training batch
+//! sorted by `(key, payload)`, through its `packet` entry (the whole inbox in
+//! one call of the kernel's drain function, what the handlers sent routed
+//! after it in the order sent: nothing reads an inbox before the core is
+//! done, so this is one call per packet's outcome). A training batch
 //! larger than the copies (`single_copy`) runs in waves of one sample per
 //! copy, each ending like a batch. Every sent packet enters the router of its PE's chip: the first
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
 //! cached after the first lookup walk (tables are static), for the whole key
-//! range the walk's table entries share ([`RouteCache`]).
+//! range the walk's table entries share (`router::RouteCache`); consecutive
+//! packets in one such range are routed once and reach each destination as
+//! one run (lookups and hops still counted per packet).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
-//! order, then the optimiser PEs) until no packet is in flight. After each
+//! parallel, then the optimiser PEs, whose packets go straight into the
+//! copies' inboxes) until no packet is in flight. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
 //! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
 //! capacity).
@@ -34,25 +40,38 @@
 //! A traced emulator ([`Emulator::new_traced`]) also records, per PE, every
 //! call and host write it handled and the packets it sent ([`trace`]).
 //!
+//! Layout: this file loads a program and drives batches (waves of samples
+//! over the copies, the end of a batch with the optimiser); [`copy`] runs
+//! one group of PEs (a batch copy, or the optimiser PEs): ticks, packet
+//! delivery rounds, a sample's timeline; [`router`] walks the routing tables
+//! and caches routes; [`host`] reads and writes PE memories between runs
+//! (weights, optimiser state, spike records); [`counters`] the counters and
+//! cost model, [`trace`] per-PE traces, [`train`] the epoch loop.
+//!
 //! Invariant: a kernel reads and writes only its own PE's memory; the host
 //! writes only inputs (`spike_step`, `label`, `hyper`) and reads results.
 
+mod copy;
 pub mod counters;
+mod host;
+mod router;
 pub mod trace;
 pub mod train;
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
-use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet, Trap};
-use snnc_compiler::lower::{OVERFLOW_SPIKES, Program};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
+use snnc_compiler::lower::Program;
 use snnc_compiler::machine::{ChipId, Machine};
 use snnc_compiler::partition::Role;
 use snnc_compiler::route::RoutingTables;
 
 pub use counters::{CostModel, Counters};
 pub use trace::{PeEvent, PeTrace};
+
+use copy::{Group, Inboxes};
+use router::{Router, Routes};
 
 use crate::jit::{JitError, JitKernel};
 
@@ -122,138 +141,6 @@ impl From<EmuError> for crate::train::run::RunError {
     }
 }
 
-/// A route as the cache keeps it: its destinations are
-/// `Group::dests[start .. start + len]`.
-#[derive(Clone, Copy, Debug)]
-struct CachedRoute {
-    start: u32,
-    len: u32,
-    lookups: u32,
-    chip_hops: u32,
-}
-
-/// A destination core, with where it lives (its group and position there).
-#[derive(Clone, Copy, Debug)]
-struct Dest {
-    core: u32,
-    group: u32,
-    pos: u32,
-}
-
-/// Routes by (chip, key). Routing is static, so the first walk of a key is
-/// its route for the whole run, and the route of every key that matches the
-/// same table entry on every chip of the walk: the keys `k` with `k & M ==
-/// key & M`, `M` the union of those entries' masks. When `M` is a prefix mask
-/// (as the router's aligned key ranges give) that is the range `lo ..= hi`,
-/// kept per chip in sorted, disjoint ranges (one per flow, where a cache per
-/// key held one per key: millions for a large network's gradients);
-/// otherwise the key alone is cached.
-#[derive(Default)]
-struct RouteCache {
-    /// Per chip id: `(lo, hi, route)`, sorted by `lo`, disjoint.
-    ranges: Vec<Vec<(u32, u32, CachedRoute)>>,
-    /// The range of the last hit and its chip: a PE sends runs of keys of
-    /// one flow.
-    last: Option<(ChipId, u32, u32, CachedRoute)>,
-    /// [`cache_key`] -> route, for keys whose walk gave no range.
-    keys: FxHashMap<u64, CachedRoute>,
-}
-
-impl RouteCache {
-    fn get(&mut self, chip: ChipId, key: u32) -> Option<CachedRoute> {
-        if let Some((c, lo, hi, route)) = self.last
-            && c == chip
-            && lo <= key
-            && key <= hi
-        {
-            return Some(route);
-        }
-        if let Some(ranges) = self.ranges.get(usize::from(chip.0)) {
-            let i = ranges.partition_point(|r| r.1 < key);
-            if let Some(&(lo, hi, route)) = ranges.get(i)
-                && lo <= key
-            {
-                self.last = Some((chip, lo, hi, route));
-                return Some(route);
-            }
-        }
-        if self.keys.is_empty() {
-            return None;
-        }
-        self.keys.get(&cache_key(chip, key)).copied()
-    }
-
-    fn insert(&mut self, chip: ChipId, key: u32, mask: u32, route: CachedRoute) {
-        if mask.leading_ones() + mask.trailing_zeros() != u32::BITS {
-            self.keys.insert(cache_key(chip, key), route);
-            return;
-        }
-        let c = usize::from(chip.0);
-        if self.ranges.len() <= c {
-            self.ranges.resize_with(c + 1, Vec::new);
-        }
-        let (lo, hi) = (key & mask, key | !mask);
-        let ranges = &mut self.ranges[c];
-        let i = ranges.partition_point(|r| r.1 < lo);
-        ranges.insert(i, (lo, hi, route));
-    }
-}
-
-/// The per-key cache's key of `key` sent on `chip`.
-fn cache_key(chip: ChipId, key: u32) -> u64 {
-    (u64::from(chip.0) << 32) | u64::from(key)
-}
-
-/// The routers of all chips, and which core each chip-local PE runs.
-struct Router {
-    tables: RoutingTables,
-    machine: Machine,
-    /// (chip, chip-local PE id) -> core index.
-    pe_core: HashMap<(u16, u8), usize>,
-}
-
-/// A route: destination cores and the hops of its tree.
-#[derive(Clone, Debug)]
-struct Route {
-    cores: Vec<usize>,
-    chip_hops: u32,
-    lookups: u32,
-    /// The union of the matched entries' masks: every key equal to this
-    /// one under it takes the same route.
-    mask: u32,
-}
-
-impl Router {
-    fn walk(&self, chip: ChipId, key: u32) -> Result<Route, EmuError> {
-        let mut route = Route { cores: Vec::new(), chip_hops: 0, lookups: 0, mask: 0 };
-        let mut seen = vec![false; self.machine.chip_count()];
-        let mut todo = vec![chip];
-        seen[usize::from(chip.0)] = true;
-        while let Some(c) = todo.pop() {
-            route.lookups += 1;
-            let coord = self.machine.chips[usize::from(c.0)];
-            let entry = self.tables.lookup(c, key).ok_or(EmuError::DroppedPacket { key, x: coord.x, y: coord.y })?;
-            route.mask |= entry.mask;
-            for &pe in &entry.route.pes {
-                let core =
-                    *self.pe_core.get(&(c.0, pe)).ok_or(EmuError::NoProgram { key, x: coord.x, y: coord.y, pe })?;
-                route.cores.push(core);
-            }
-            for &link in &entry.route.links {
-                if let Some(next) = self.machine.neighbour(c, link)
-                    && !seen[usize::from(next.0)]
-                {
-                    seen[usize::from(next.0)] = true;
-                    route.chip_hops += 1;
-                    todo.push(next);
-                }
-            }
-        }
-        route.cores.sort_unstable();
-        Ok(route)
-    }
-}
-
 /// Read-only parts shared by all threads.
 struct Shared {
     program: Program,
@@ -262,29 +149,6 @@ struct Shared {
     /// Core index -> (group, position in the group).
     place: Vec<(usize, usize)>,
     cost: CostModel,
-}
-
-/// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
-struct Group {
-    /// This group's index in [`Emulator::groups`].
-    id: usize,
-    cores: Vec<usize>,
-    mem: Vec<Vec<u32>>,
-    inbox: Vec<Vec<Packet>>,
-    cache: RouteCache,
-    /// The destinations of the cached routes.
-    dests: Vec<Dest>,
-    /// What the running entry point sent (reused between invocations).
-    outbox: Vec<Packet>,
-    /// The inbox being drained (reused, so that inboxes keep their capacity).
-    draining: Vec<Packet>,
-    /// Packets for other groups, between the rounds of a batch's end.
-    away: Vec<(usize, Packet)>,
-    counters: Counters,
-    /// Operations of each core since its previous tick.
-    ops: Vec<OpCounts>,
-    /// Each core's events, when the run is traced.
-    trace: Option<Vec<PeTrace>>,
 }
 
 /// What one sample produced on its copy.
@@ -350,273 +214,6 @@ impl Shared {
     }
 }
 
-impl Group {
-    /// Runs one entry point on local core `l` and routes what it sent:
-    /// packets to this group go to its inboxes, others to `away`.
-    fn invoke(
-        &mut self,
-        sh: &Shared,
-        l: usize,
-        inv: Invocation,
-        away: &mut Vec<(usize, Packet)>,
-    ) -> Result<(), EmuError> {
-        let core = self.cores[l];
-        self.outbox.clear();
-        sh.kernel(core).run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
-        self.counters.invocations += 1;
-        if let Some(trace) = &mut self.trace {
-            trace[l].call(inv, &self.outbox);
-        }
-        if self.outbox.is_empty() {
-            return Ok(());
-        }
-        let outbox = std::mem::take(&mut self.outbox);
-        let routed = self.route(sh, core, inv, &outbox, away);
-        self.outbox = outbox;
-        routed
-    }
-
-    /// Routes what core `core` sent in one invocation.
-    fn route(
-        &mut self,
-        sh: &Shared,
-        core: usize,
-        inv: Invocation,
-        outbox: &[Packet],
-        away: &mut Vec<(usize, Packet)>,
-    ) -> Result<(), EmuError> {
-        let chip = sh.chip(core);
-        for &p in outbox {
-            self.counters.count_sent(inv);
-            let route = match self.cache.get(chip, p.key) {
-                Some(r) => r,
-                None => self.cache_route(sh, chip, p.key)?,
-            };
-            self.counters.router_lookups += u64::from(route.lookups);
-            self.counters.chip_hops += u64::from(route.chip_hops);
-            for d in &self.dests[route.start as usize..(route.start + route.len) as usize] {
-                if d.group as usize == self.id {
-                    self.inbox[d.pos as usize].push(p);
-                } else {
-                    away.push((d.core as usize, p));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Walks the routers for `key` sent on `chip` and caches the route.
-    fn cache_route(&mut self, sh: &Shared, chip: ChipId, key: u32) -> Result<CachedRoute, EmuError> {
-        let walked = sh.router.walk(chip, key)?;
-        let route = CachedRoute {
-            start: self.dests.len() as u32,
-            len: walked.cores.len() as u32,
-            lookups: walked.lookups,
-            chip_hops: walked.chip_hops,
-        };
-        for &core in &walked.cores {
-            let (group, pos) = sh.place[core];
-            self.dests.push(Dest { core: core as u32, group: group as u32, pos: pos as u32 });
-        }
-        self.cache.insert(chip, key, walked.mask, route);
-        Ok(route)
-    }
-
-    /// Drains every inbox once (sorted by key); returns whether any packet
-    /// was handled.
-    fn deliver(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<bool, EmuError> {
-        let mut any = false;
-        for l in 0..self.cores.len() {
-            if self.inbox[l].is_empty() {
-                continue;
-            }
-            any = true;
-            // Swap the inbox with the (empty) drain buffer: packets sent to
-            // this core while it drains wait in the inbox for the next round,
-            // and both vectors keep their capacity.
-            let mut packets = std::mem::take(&mut self.draining);
-            std::mem::swap(&mut packets, &mut self.inbox[l]);
-            // Arrivals are ascending runs (one per sender and flow): the
-            // stable sort merges runs, and (key, payload) is a total order.
-            packets.sort();
-            self.counters.packets_received += packets.len() as u64;
-            for p in &packets {
-                let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
-                self.invoke(sh, l, inv, away)?;
-            }
-            packets.clear();
-            self.draining = packets;
-        }
-        Ok(any)
-    }
-
-    /// Delivers in rounds until no packet is left (a handler may send: the
-    /// partial error sums travel up a population's slices between ticks).
-    fn settle(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
-        while self.deliver(sh, away)? {}
-        Ok(())
-    }
-
-    /// Runs every core's entry point (in slice order). A forward or backward
-    /// tick also closes each core's operation count since its previous tick
-    /// and records the busiest core's estimated cycles.
-    fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
-        let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
-        let mut busiest = 0;
-        for l in 0..self.cores.len() {
-            self.invoke(sh, l, inv, away)?;
-            if timed {
-                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]));
-                self.counters.ops.absorb(&self.ops[l]);
-                self.ops[l] = OpCounts::default();
-            }
-        }
-        if timed {
-            self.counters.count_tick(busiest, &sh.cost);
-        }
-        Ok(())
-    }
-
-    /// Records, when tracing, that the host wrote buffer `name` of local
-    /// core `l` (its whole contents as they are now).
-    fn trace_write(&mut self, l: usize, kernel: &Kernel, name: &str) {
-        if let Some(trace) = &mut self.trace
-            && let Some((_, b)) = kernel.buffer_named(name)
-        {
-            let first = (b.offset / 4) as usize;
-            trace[l].write(first as u32, &self.mem[l][first..first + b.len as usize]);
-        }
-    }
-
-    /// A layer whose record overflowed during the sample stops the run.
-    fn check_records(&mut self, sh: &Shared) -> Result<(), EmuError> {
-        for l in 0..self.cores.len() {
-            let c = &sh.program.cores[self.cores[l]];
-            if c.role != Role::Layer {
-                continue;
-            }
-            let k = sh.kernel(self.cores[l]).kernel();
-            // An `li` layer keeps no spike record.
-            if !k.buffers.iter().any(|b| b.name == "overflow") {
-                continue;
-            }
-            let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
-            if flag == 0 {
-                continue;
-            }
-            if flag != OVERFLOW_SPIKES {
-                return Err(EmuError::NotYetSupported { what: format!("a layer overflow flag {flag}") });
-            }
-            let capacity = buffer(k, &mut self.mem[l], "rec_key")?.len() as u32;
-            let addr = c.pe;
-            let coord = sh.router.machine.chips[usize::from(addr.chip.0)];
-            return Err(EmuError::RecordOverflow {
-                population: c.population_name.clone(),
-                pe: addr.pe_id(),
-                x: coord.x,
-                y: coord.y,
-                capacity,
-                budget: u64::from(capacity) / u64::from((c.neurons.end - c.neurons.start).max(1)),
-            });
-        }
-        Ok(())
-    }
-
-    fn no_crossing(&self, away: &[(usize, Packet)], copy: usize) -> Result<(), EmuError> {
-        match away.first() {
-            Some(&(_, p)) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
-            None => Ok(()),
-        }
-    }
-
-    /// One sample of a program without training on this copy: write its
-    /// input, run the forward phase, read every layer's first spikes.
-    fn run_forward(&mut self, sh: &Shared, input: SampleInput) -> Result<Vec<FirstSpikes>, EmuError> {
-        let t = sh.program.steps as i32;
-        self.write_input(sh, input)?;
-        let mut away = Vec::new();
-        self.forward_phase(sh, &mut away)?;
-        self.no_crossing(&away, 0)?;
-        let mut out: Vec<FirstSpikes> = Vec::new();
-        for l in 0..self.cores.len() {
-            let c = &sh.program.cores[self.cores[l]];
-            if c.role != Role::Layer {
-                continue;
-            }
-            let first = buffer(sh.kernel(self.cores[l]).kernel(), &mut self.mem[l], "first")?;
-            let steps = first.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f });
-            match out.iter_mut().find(|p| p.population == c.population) {
-                Some(p) => p.first.extend(steps),
-                None => out.push(FirstSpikes { population: c.population, first: steps.collect() }),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The forward ticks `0 .. T-1`, each after the previous tick's
-    /// packets are delivered, and the delivery of the last tick's.
-    fn forward_phase(&mut self, sh: &Shared, away: &mut Vec<(usize, Packet)>) -> Result<(), EmuError> {
-        for n in 0..sh.program.steps as i32 {
-            self.settle(sh, away)?;
-            self.tick(sh, Invocation::TickForward { step: n }, away)?;
-        }
-        self.settle(sh, away)
-    }
-
-    /// Writes a sample's spike steps into the input PEs and its label into
-    /// the loss PE; returns the loss PE's position.
-    fn write_input(&mut self, sh: &Shared, input: SampleInput) -> Result<Option<usize>, EmuError> {
-        let mut loss_core = None;
-        for l in 0..self.cores.len() {
-            let core = self.cores[l];
-            let k = sh.kernel(core).kernel();
-            match sh.program.cores[core].role {
-                Role::Input => {
-                    let buf = buffer(k, &mut self.mem[l], "spike_step")?;
-                    let start = sh.program.cores[core].neurons.start as usize;
-                    buf.copy_from_slice(&input.steps[start..start + buf.len()]);
-                    self.trace_write(l, k, "spike_step");
-                }
-                Role::Loss => {
-                    buffer(k, &mut self.mem[l], "label")?[0] = input.label;
-                    self.trace_write(l, k, "label");
-                    loss_core = Some(l);
-                }
-                _ => {}
-            }
-        }
-        Ok(loss_core)
-    }
-
-    /// One sample on this copy: write its input, run both phases, read the loss PE.
-    fn run_sample(&mut self, sh: &Shared, copy: usize, input: SampleInput) -> Result<SampleResult, EmuError> {
-        let t = sh.program.steps as i32;
-        let loss_core = self.write_input(sh, input)?;
-        let mut away = Vec::new();
-        self.forward_phase(sh, &mut away)?;
-        for n in (0..t - 1).rev() {
-            self.settle(sh, &mut away)?;
-            self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;
-        }
-        self.settle(sh, &mut away)?;
-        self.tick(sh, Invocation::EndOfSample, &mut away)?;
-        self.settle(sh, &mut away)?;
-        self.no_crossing(&away, copy)?;
-        self.check_records(sh)?;
-        let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
-        let k = sh.kernel(self.cores[l]).kernel();
-        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
-        // A first-spike loss PE keeps `first`, a voltage loss PE the scores `y`.
-        if k.buffers.iter().any(|b| b.name == "y") {
-            let scores = buffer(k, &mut self.mem[l], "y")?.iter().map(|&y| f32::from_bits(y)).collect();
-            return Ok(SampleResult { first: Vec::new(), scores, loss });
-        }
-        let first =
-            buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
-        Ok(SampleResult { first, scores: Vec::new(), loss })
-    }
-}
-
 impl Emulator {
     /// Loads a program: compiles every kernel template, fills every PE's
     /// memory with its initial data.
@@ -645,11 +242,12 @@ impl Emulator {
                 cores: Vec::new(),
                 mem: Vec::new(),
                 inbox: Vec::new(),
-                cache: RouteCache::default(),
-                dests: Vec::new(),
+                routes: Routes::default(),
                 outbox: Vec::new(),
                 draining: Vec::new(),
-                away: Vec::new(),
+                away: copy::Parcels::default(),
+                scratch: Vec::new(),
+                pairs: Vec::new(),
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),
@@ -673,11 +271,11 @@ impl Emulator {
                 trace.push(PeTrace::default());
             }
         }
-        let router = Router { tables: tables.clone(), machine: machine.clone(), pe_core };
+        let router = Router::new(tables.clone(), machine.clone(), pe_core);
         let shared = Shared { program, jits, router, place, cost: CostModel::default() };
         let mut emu = Emulator { shared, groups, jit_seconds };
         for g in &mut emu.groups {
-            let mut away = Vec::new();
+            let mut away = copy::Parcels::default();
             g.tick(&emu.shared, Invocation::Init, &mut away)?;
         }
         Ok(emu)
@@ -769,11 +367,12 @@ impl Emulator {
             self.groups[opt].trace_write(l, sh.kernel(core).kernel(), "hyper");
         }
         // Copies run their `end_of_batch` and deliveries in parallel, each
-        // collecting what leaves it; the optimiser PEs run after them. Inboxes
-        // are drained sorted, so the order packets arrive in does not matter.
+        // collecting what leaves it; the optimiser PEs run after them, what
+        // they send going straight into the copies' inboxes. Inboxes are
+        // drained sorted, so the order packets arrive in does not matter.
         let (copies, opt_group) = self.groups.split_at_mut(opt);
         let opt_group = &mut opt_group[0];
-        // Runs `inv` (or a delivery) on one group; what leaves it waits in
+        // Runs `inv` (or a delivery) on one copy; what leaves it waits in
         // its `away` buffer.
         let run = |g: &mut Group, inv: Option<Invocation>| -> Result<bool, EmuError> {
             let mut away = std::mem::take(&mut g.away);
@@ -786,24 +385,27 @@ impl Emulator {
         };
         let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
             let any: Vec<bool> = copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?;
-            Ok::<_, EmuError>(run(opt_group, inv)? | any.contains(&true))
+            let mut inboxes = Inboxes(copies);
+            let opt_any = match inv {
+                Some(inv) => opt_group.tick(sh, inv, &mut inboxes).map(|()| true),
+                None => opt_group.deliver(sh, &mut inboxes),
+            };
+            Ok::<_, EmuError>(opt_any? | any.contains(&true))
         };
-        // Moves every group's `away` packets into their destinations'
+        // Moves every copy's `away` packets into their destinations'
         // inboxes.
         let post = |copies: &mut [Group], opt_group: &mut Group| {
-            for from in 0..=copies.len() {
-                let mut away =
-                    std::mem::take(if from < copies.len() { &mut copies[from].away } else { &mut opt_group.away });
-                for (dest, p) in away.drain(..) {
-                    let (g, pos) = sh.place[dest];
+            for from in 0..copies.len() {
+                let mut away = std::mem::take(&mut copies[from].away);
+                for &(dest, start, len) in &away.runs {
+                    let g = dest.group as usize;
                     let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
-                    to.inbox[pos].push(p);
+                    to.inbox[dest.pos as usize]
+                        .extend_from_slice(&away.packets[start as usize..(start + len) as usize]);
                 }
-                if from < copies.len() {
-                    copies[from].away = away;
-                } else {
-                    opt_group.away = away;
-                }
+                away.runs.clear();
+                away.packets.clear();
+                copies[from].away = away;
             }
         };
         step(copies, opt_group, Some(Invocation::EndOfBatch))?;
@@ -816,132 +418,6 @@ impl Emulator {
             }
         }
         Err(EmuError::Unsettled { rounds: ROUNDS })
-    }
-
-    /// The trained weights, one `[post][pre]` tensor per projection, read
-    /// from the optimiser PEs' SRAM.
-    pub fn weights(&mut self) -> Result<Vec<Vec<f32>>, EmuError> {
-        self.optimiser_tensors("w")
-    }
-
-    /// An optimiser buffer (`w`, `m`, `v`) as one `[post][pre]` tensor per
-    /// projection.
-    pub fn optimiser_tensors(&mut self, name: &str) -> Result<Vec<Vec<f32>>, EmuError> {
-        let sh = &self.shared;
-        let mut out: Vec<Vec<f32>> =
-            sh.program.projections.iter().map(|p| vec![0.0; (p.n_pre * p.n_post) as usize]).collect();
-        let opt = self.groups.len() - 1;
-        for l in 0..self.groups[opt].cores.len() {
-            let core = self.groups[opt].cores[l];
-            let w = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], name)?.to_vec();
-            let mut at = 0usize;
-            for part in &sh.program.cores[core].weights {
-                for number in part.range.clone() {
-                    let post = (number
-                        / u64::from(
-                            sh.program.projections.iter().find(|p| p.post == part.population).map_or(1, |p| p.fan_in),
-                        )) as u32;
-                    for (p, proj) in sh.program.projections.iter().enumerate() {
-                        if proj.post != part.population {
-                            continue;
-                        }
-                        let pos = (number % u64::from(proj.fan_in)) as u32;
-                        if pos >= proj.offset && pos < proj.offset + proj.n_pre {
-                            out[p][(post * proj.n_pre + pos - proj.offset) as usize] = f32::from_bits(w[at]);
-                        }
-                    }
-                    at += 1;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Writes an optimiser buffer (`m`, `v`) from one `[post][pre]` tensor per
-    /// projection (the inverse of [`Emulator::optimiser_tensors`]), to resume
-    /// training from a checkpoint.
-    pub fn set_optimiser_tensors(&mut self, name: &str, tensors: &[Vec<f32>]) -> Result<(), EmuError> {
-        let sh = &self.shared;
-        let opt = self.groups.len() - 1;
-        for l in 0..self.groups[opt].cores.len() {
-            let core = self.groups[opt].cores[l];
-            let buf = buffer(sh.kernel(core).kernel(), &mut self.groups[opt].mem[l], name)?;
-            let mut at = 0usize;
-            for part in &sh.program.cores[core].weights {
-                for number in part.range.clone() {
-                    for (p, proj) in sh.program.projections.iter().enumerate() {
-                        if proj.post != part.population {
-                            continue;
-                        }
-                        let post = (number / u64::from(proj.fan_in)) as u32;
-                        let pos = (number % u64::from(proj.fan_in)) as u32;
-                        if pos >= proj.offset && pos < proj.offset + proj.n_pre {
-                            buf[at] = tensors[p][(post * proj.n_pre + pos - proj.offset) as usize].to_bits();
-                        }
-                    }
-                    at += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The spikes a layer PE of `copy` recorded in its last sample, as
-    /// `(step, neuron)` in step then neuron order.
-    pub fn layer_spikes(
-        &mut self,
-        copy: u32,
-        population: petgraph::graph::NodeIndex,
-    ) -> Result<Vec<(u32, u32)>, EmuError> {
-        let sh = &self.shared;
-        let g = &mut self.groups[copy as usize];
-        let mut out = Vec::new();
-        for l in 0..g.cores.len() {
-            let c = &sh.program.cores[g.cores[l]];
-            if c.role != Role::Layer || c.population != population {
-                continue;
-            }
-            let n = c.neurons.end - c.neurons.start;
-            let k = sh.kernel(g.cores[l]).kernel();
-            let len = buffer(k, &mut g.mem[l], "rec_len")?[0] as usize;
-            let keys = buffer(k, &mut g.mem[l], "rec_key")?;
-            out.extend(keys[..len].iter().map(|&key| (key / n, c.neurons.start + key % n)));
-        }
-        out.sort_unstable();
-        Ok(out)
-    }
-
-    /// A `[position][neuron]` buffer of the layer `population` in `copy`
-    /// (`grad`, `weights`), as raw words, gathered from the population's
-    /// slices (each holds `[position][its neurons]`).
-    pub fn layer_buffer(
-        &mut self,
-        copy: u32,
-        population: petgraph::graph::NodeIndex,
-        name: &str,
-    ) -> Result<Vec<u32>, EmuError> {
-        let sh = &self.shared;
-        let g = &mut self.groups[copy as usize];
-        let mut parts = Vec::new();
-        for l in 0..g.cores.len() {
-            let c = &sh.program.cores[g.cores[l]];
-            if c.role == Role::Layer && c.population == population {
-                let words = buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], name)?.to_vec();
-                parts.push((c.neurons.clone(), words));
-            }
-        }
-        let missing = || EmuError::MissingBuffer { kernel: format!("layer of copy {copy}"), buffer: name.to_string() };
-        let size = parts.iter().map(|(r, _)| r.end).max().ok_or_else(missing)? as usize;
-        let (r0, w0) = &parts[0];
-        let k = w0.len() / (r0.end - r0.start) as usize;
-        let mut out = vec![0u32; k * size];
-        for (r, words) in &parts {
-            let n = (r.end - r.start) as usize;
-            for pos in 0..k {
-                out[pos * size + r.start as usize..][..n].copy_from_slice(&words[pos * n..][..n]);
-            }
-        }
-        Ok(out)
     }
 
     /// Counters summed over every PE (operations of ticks not yet closed

@@ -7,7 +7,9 @@ use crate::random_kernel;
 
 use proptest::prelude::*;
 use random_kernel::{Rng, invocations, random_kernel, random_memory};
-use snnc_compiler::kernel::{Kernel, OpCounts, Packet, Trap, VerifiedKernel, parse_kernel, print_kernel, verify};
+use snnc_compiler::kernel::{
+    Invocation, Kernel, OpCounts, Packet, Trap, VerifiedKernel, parse_kernel, print_kernel, verify,
+};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 
@@ -94,6 +96,45 @@ proptest! {
         };
         prop_assert_eq!(run(&parsed), run(&kernel));
     }
+}
+
+/// A packet handler run over a whole inbox in one call
+/// (`JitKernel::run_packets`) leaves what one call per packet leaves: the
+/// same memory, the same packets (a trapping handler's dropped), the same
+/// counts, and the same first trap with its packet's index.
+#[test]
+fn packets_in_one_call_equal_one_call_per_packet() {
+    let (mut trapped, mut sent) = (0, 0);
+    for seed in 0..300u64 {
+        let kernel = verify(&random_kernel(seed)).expect("generated kernels verify");
+        let mut rng = Rng(seed ^ 0xd7a1);
+        let memory = random_memory(&kernel, &mut rng);
+        let packets: Vec<Packet> = (0..rng.below(12))
+            .map(|_| Packet { key: rng.below(64) as u32, payload: rng.chance(80).then(|| rng.below(1 << 31) as u32) })
+            .collect();
+        let jit = JitKernel::compile(&kernel).expect("compiles");
+        let (mut m1, mut out1, mut counts1) = (memory.clone(), Vec::new(), OpCounts::default());
+        let mut one_by_one = Ok(());
+        for (i, p) in packets.iter().enumerate() {
+            let before = out1.len();
+            let call = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
+            if let Err(trap) = jit.run(call, &mut m1, &mut out1, &mut counts1) {
+                out1.truncate(before);
+                one_by_one = Err((i, trap));
+                break;
+            }
+        }
+        let (mut m2, mut out2, mut counts2) = (memory.clone(), Vec::new(), OpCounts::default());
+        let together = jit.run_packets(&packets, &mut Vec::new(), &mut m2, &mut out2, &mut counts2);
+        assert_eq!(together, one_by_one, "seed {seed}");
+        assert_eq!((&m2, &out2), (&m1, &out1), "seed {seed}");
+        if together.is_ok() {
+            assert_eq!(counts2, counts1, "seed {seed}");
+        }
+        trapped += usize::from(together.is_err());
+        sent += usize::from(!out2.is_empty());
+    }
+    assert!(trapped > 10 && sent > 10, "trapped {trapped}, sent {sent}");
 }
 
 /// The generator is not vacuous: over fixed seeds it produces kernels that

@@ -24,7 +24,7 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
@@ -236,10 +236,20 @@ impl Gen {
             _ => {
                 let ty = self.rng.pick(&[Ty::I32, Ty::U32]);
                 let first = self.rng.below(7) as i32 - 3;
-                let count = self.expr(Ty::U32, 2) & Expr::u32(7);
-                let (start, end) = if ty == Ty::I32 {
+                let (start, end) = if self.rng.chance(30) {
+                    // Constant bounds, 0 to 9 iterations (the JIT unrolls
+                    // up to 8).
+                    let trips = self.rng.below(10) as i32;
+                    if ty == Ty::I32 {
+                        (Expr::i32(first), Expr::i32(first + trips))
+                    } else {
+                        (Expr::u32(first.unsigned_abs()), Expr::u32(first.unsigned_abs() + trips as u32))
+                    }
+                } else if ty == Ty::I32 {
+                    let count = self.expr(Ty::U32, 2) & Expr::u32(7);
                     (Expr::i32(first), Expr::i32(first) + count.convert(ConvertOp::U32AsI32))
                 } else {
+                    let count = self.expr(Ty::U32, 2) & Expr::u32(7);
                     let first = first.unsigned_abs();
                     (Expr::u32(first), Expr::u32(first) + count)
                 };

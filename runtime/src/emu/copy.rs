@@ -1,0 +1,476 @@
+//! Per-copy execution: the PEs of one batch copy (or the optimiser PEs) run
+//! their entry points tick by tick on their own memories, and what they
+//! send is routed ([`super::router`]) into their inboxes or, for another
+//! group, into `away`.
+//!
+//! A sample (the lowering's timeline): forward ticks `0 .. T-1`, a delivery,
+//! backward ticks `T-2 .. 0`, a delivery, `end_of_sample`; before every tick
+//! the PEs drain the packets sent to them during the previous tick in rounds
+//! until none is left, each PE its inbox sorted by `(key, payload)`.
+//!
+//! Invariant: a group touches only its own PEs' memories, inboxes and
+//! counters, so groups run in parallel without sharing anything mutable.
+
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Packet};
+use snnc_compiler::lower::OVERFLOW_SPIKES;
+use snnc_compiler::partition::Role;
+
+use snnc_compiler::partition::PacketKind;
+
+use super::router::{Dest, Hit, Routes};
+use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult, Shared, buffer};
+
+/// Where a group puts the packets it sends to other groups.
+pub(super) trait Away {
+    /// `packets`, in order, for the core `to`.
+    fn send(&mut self, to: Dest, packets: &[Packet]);
+}
+
+/// Packets collected to be posted after the round (by groups that run in
+/// parallel): runs of packets for one core each.
+#[derive(Default)]
+pub(super) struct Parcels {
+    /// `(core, first packet, packets)`.
+    pub(super) runs: Vec<(Dest, u32, u32)>,
+    pub(super) packets: Vec<Packet>,
+}
+
+impl Away for Parcels {
+    #[inline]
+    fn send(&mut self, to: Dest, packets: &[Packet]) {
+        self.runs.push((to, self.packets.len() as u32, packets.len() as u32));
+        self.packets.extend_from_slice(packets);
+    }
+}
+
+/// Straight into the inboxes of `groups` (indexed by group id): for a
+/// group that runs while the groups it sends to wait (the optimiser PEs
+/// after the copies).
+pub(super) struct Inboxes<'a>(pub(super) &'a mut [Group]);
+
+impl Away for Inboxes<'_> {
+    #[inline]
+    fn send(&mut self, to: Dest, packets: &[Packet]) {
+        self.0[to.group as usize].inbox[to.pos as usize].extend_from_slice(packets);
+    }
+}
+
+/// The PEs of one batch copy (or the optimiser PEs): memories and inboxes.
+pub(super) struct Group {
+    /// This group's index in [`Emulator::groups`].
+    pub(super) id: usize,
+    pub(super) cores: Vec<usize>,
+    pub(super) mem: Vec<Vec<u32>>,
+    pub(super) inbox: Vec<Vec<Packet>>,
+    pub(super) routes: Routes,
+    /// What the running entry point sent (reused between invocations).
+    pub(super) outbox: Vec<Packet>,
+    /// The inbox being drained (reused, so that inboxes keep their capacity).
+    pub(super) draining: Vec<Packet>,
+    /// Packets for other groups, between the rounds of a batch's end.
+    pub(super) away: Parcels,
+    /// Scratch room for sorting an inbox.
+    pub(super) scratch: Vec<Packet>,
+    /// Scratch room for an inbox as `(key, payload)` words.
+    pub(super) pairs: Vec<[u32; 2]>,
+    pub(super) counters: Counters,
+    /// Operations of each core since its previous tick.
+    pub(super) ops: Vec<OpCounts>,
+    /// Each core's events, when the run is traced.
+    pub(super) trace: Option<Vec<PeTrace>>,
+}
+
+impl Group {
+    /// Runs one entry point on local core `l` and routes what it sent:
+    /// packets to this group go to its inboxes, others to `away`. A core
+    /// whose kernel does not define the entry point is not called (the call
+    /// would do nothing), only counted and traced.
+    fn invoke(&mut self, sh: &Shared, l: usize, inv: Invocation, away: &mut impl Away) -> Result<(), EmuError> {
+        let core = self.cores[l];
+        let kernel = sh.kernel(core);
+        if !kernel.defines(inv.entry()) {
+            self.counters.invocations += 1;
+            if let Some(trace) = &mut self.trace {
+                trace[l].call(inv, &[]);
+            }
+            return Ok(());
+        }
+        self.outbox.clear();
+        kernel.run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
+        self.counters.invocations += 1;
+        if let Some(trace) = &mut self.trace {
+            trace[l].call(inv, &self.outbox);
+        }
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
+        self.route_outbox(sh, core, Counters::kind_sent(inv), away)
+    }
+
+    /// Routes what core `core` sent (the outbox, packets of one kind).
+    fn route_outbox(
+        &mut self,
+        sh: &Shared,
+        core: usize,
+        kind: PacketKind,
+        away: &mut impl Away,
+    ) -> Result<(), EmuError> {
+        let outbox = std::mem::take(&mut self.outbox);
+        let routed = self.route(sh, core, kind, &outbox, away);
+        self.outbox = outbox;
+        routed
+    }
+
+    /// Routes packets of one kind that core `core` sent. Consecutive
+    /// packets in one cached key range take one route: each destination gets
+    /// them as one run, in order (as one at a time would give them).
+    fn route(
+        &mut self,
+        sh: &Shared,
+        core: usize,
+        kind: PacketKind,
+        packets: &[Packet],
+        away: &mut impl Away,
+    ) -> Result<(), EmuError> {
+        let chip = sh.chip(core);
+        self.counters.packets_sent[kind as usize] += packets.len() as u64;
+        let mut i = 0;
+        while i < packets.len() {
+            let Hit { route, lo, hi, dests } = self.routes.get(&sh.router, &sh.place, chip, packets[i].key)?;
+            let run = 1 + packets[i + 1..].iter().take_while(|p| lo <= p.key && p.key <= hi).count();
+            let run_packets = &packets[i..i + run];
+            self.counters.router_lookups += u64::from(route.lookups) * run as u64;
+            self.counters.chip_hops += u64::from(route.chip_hops) * run as u64;
+            for &d in dests {
+                if d.group as usize == self.id {
+                    self.inbox[d.pos as usize].extend_from_slice(run_packets);
+                } else {
+                    away.send(d, run_packets);
+                }
+            }
+            i += run;
+        }
+        Ok(())
+    }
+
+    /// Drains every inbox once (sorted by key); returns whether any packet
+    /// was handled. A core handles its whole inbox, then what its handlers
+    /// sent is routed, in the order sent (as if routed after each handler:
+    /// a handler's packets only reach inboxes, which nothing reads before
+    /// this core is done).
+    pub(super) fn deliver(&mut self, sh: &Shared, away: &mut impl Away) -> Result<bool, EmuError> {
+        let mut any = false;
+        for l in 0..self.cores.len() {
+            if self.inbox[l].is_empty() {
+                continue;
+            }
+            any = true;
+            // Swap the inbox with the (empty) drain buffer: packets sent to
+            // this core while it drains wait in the inbox for the next round,
+            // and both vectors keep their capacity.
+            let mut packets = std::mem::take(&mut self.draining);
+            std::mem::swap(&mut packets, &mut self.inbox[l]);
+            sort_inbox(&mut packets, &mut self.scratch);
+            self.counters.packets_received += packets.len() as u64;
+            let handled = if self.trace.is_some() {
+                packets.iter().try_for_each(|p| {
+                    let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
+                    self.invoke(sh, l, inv, away)
+                })
+            } else {
+                self.handle_all(sh, l, &packets, away)
+            };
+            packets.clear();
+            self.draining = packets;
+            handled?;
+        }
+        Ok(any)
+    }
+
+    /// Runs local core `l`'s packet handler on each of `packets`, then routes
+    /// what the handlers sent; a trap is reported after the packets sent
+    /// before it are routed (the order of errors of one call per packet).
+    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Packet], away: &mut impl Away) -> Result<(), EmuError> {
+        let core = self.cores[l];
+        let kernel = sh.kernel(core);
+        self.outbox.clear();
+        let ran = kernel.run_packets(packets, &mut self.pairs, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
+        self.counters.invocations += match &ran {
+            Ok(()) => packets.len(),
+            Err((i, _)) => *i,
+        } as u64;
+        if !self.outbox.is_empty() {
+            self.route_outbox(sh, core, PacketKind::Weight, away)?;
+        }
+        ran.map_err(|(_, trap)| trap.into())
+    }
+
+    /// Delivers in rounds until no packet is left (a handler may send: the
+    /// partial error sums travel up a population's slices between ticks).
+    fn settle(&mut self, sh: &Shared, away: &mut impl Away) -> Result<(), EmuError> {
+        while self.deliver(sh, away)? {}
+        Ok(())
+    }
+
+    /// Runs every core's entry point (in slice order). A forward or backward
+    /// tick also closes each core's operation count since its previous tick
+    /// and records the busiest core's estimated cycles.
+    pub(super) fn tick(&mut self, sh: &Shared, inv: Invocation, away: &mut impl Away) -> Result<(), EmuError> {
+        let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
+        let mut busiest = 0;
+        for l in 0..self.cores.len() {
+            self.invoke(sh, l, inv, away)?;
+            if timed {
+                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]));
+                self.counters.ops.absorb(&self.ops[l]);
+                self.ops[l] = OpCounts::default();
+            }
+        }
+        if timed {
+            self.counters.count_tick(busiest, &sh.cost);
+        }
+        Ok(())
+    }
+
+    /// Records, when tracing, that the host wrote buffer `name` of local
+    /// core `l` (its whole contents as they are now).
+    pub(super) fn trace_write(&mut self, l: usize, kernel: &Kernel, name: &str) {
+        if let Some(trace) = &mut self.trace
+            && let Some((_, b)) = kernel.buffer_named(name)
+        {
+            let first = (b.offset / 4) as usize;
+            trace[l].write(first as u32, &self.mem[l][first..first + b.len as usize]);
+        }
+    }
+
+    /// A layer whose record overflowed during the sample stops the run.
+    fn check_records(&mut self, sh: &Shared) -> Result<(), EmuError> {
+        for l in 0..self.cores.len() {
+            let c = &sh.program.cores[self.cores[l]];
+            if c.role != Role::Layer {
+                continue;
+            }
+            let k = sh.kernel(self.cores[l]).kernel();
+            // An `li` layer keeps no spike record.
+            if !k.buffers.iter().any(|b| b.name == "overflow") {
+                continue;
+            }
+            let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
+            if flag == 0 {
+                continue;
+            }
+            if flag != OVERFLOW_SPIKES {
+                return Err(EmuError::NotYetSupported { what: format!("a layer overflow flag {flag}") });
+            }
+            let capacity = buffer(k, &mut self.mem[l], "rec_key")?.len() as u32;
+            let addr = c.pe;
+            let coord = sh.router.machine.chips[usize::from(addr.chip.0)];
+            return Err(EmuError::RecordOverflow {
+                population: c.population_name.clone(),
+                pe: addr.pe_id(),
+                x: coord.x,
+                y: coord.y,
+                capacity,
+                budget: u64::from(capacity) / u64::from((c.neurons.end - c.neurons.start).max(1)),
+            });
+        }
+        Ok(())
+    }
+
+    fn no_crossing(&self, away: &Parcels, copy: usize) -> Result<(), EmuError> {
+        match away.packets.first() {
+            Some(p) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
+            None => Ok(()),
+        }
+    }
+
+    /// One sample of a program without training on this copy: write its
+    /// input, run the forward phase, read every layer's first spikes.
+    pub(super) fn run_forward(&mut self, sh: &Shared, input: SampleInput) -> Result<Vec<FirstSpikes>, EmuError> {
+        let t = sh.program.steps as i32;
+        self.write_input(sh, input)?;
+        let mut away = Parcels::default();
+        self.forward_phase(sh, &mut away)?;
+        self.no_crossing(&away, 0)?;
+        let mut out: Vec<FirstSpikes> = Vec::new();
+        for l in 0..self.cores.len() {
+            let c = &sh.program.cores[self.cores[l]];
+            if c.role != Role::Layer {
+                continue;
+            }
+            let first = buffer(sh.kernel(self.cores[l]).kernel(), &mut self.mem[l], "first")?;
+            let steps = first.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f });
+            match out.iter_mut().find(|p| p.population == c.population) {
+                Some(p) => p.first.extend(steps),
+                None => out.push(FirstSpikes { population: c.population, first: steps.collect() }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The forward ticks `0 .. T-1`, each after the previous tick's
+    /// packets are delivered, and the delivery of the last tick's.
+    fn forward_phase(&mut self, sh: &Shared, away: &mut impl Away) -> Result<(), EmuError> {
+        for n in 0..sh.program.steps as i32 {
+            self.settle(sh, away)?;
+            self.tick(sh, Invocation::TickForward { step: n }, away)?;
+        }
+        self.settle(sh, away)
+    }
+
+    /// Writes a sample's spike steps into the input PEs and its label into
+    /// the loss PE; returns the loss PE's position.
+    fn write_input(&mut self, sh: &Shared, input: SampleInput) -> Result<Option<usize>, EmuError> {
+        let mut loss_core = None;
+        for l in 0..self.cores.len() {
+            let core = self.cores[l];
+            let k = sh.kernel(core).kernel();
+            match sh.program.cores[core].role {
+                Role::Input => {
+                    let buf = buffer(k, &mut self.mem[l], "spike_step")?;
+                    let start = sh.program.cores[core].neurons.start as usize;
+                    buf.copy_from_slice(&input.steps[start..start + buf.len()]);
+                    self.trace_write(l, k, "spike_step");
+                }
+                Role::Loss => {
+                    buffer(k, &mut self.mem[l], "label")?[0] = input.label;
+                    self.trace_write(l, k, "label");
+                    loss_core = Some(l);
+                }
+                _ => {}
+            }
+        }
+        Ok(loss_core)
+    }
+
+    /// One sample on this copy: write its input, run both phases, read the loss PE.
+    pub(super) fn run_sample(
+        &mut self,
+        sh: &Shared,
+        copy: usize,
+        input: SampleInput,
+    ) -> Result<SampleResult, EmuError> {
+        let t = sh.program.steps as i32;
+        let loss_core = self.write_input(sh, input)?;
+        let mut away = Parcels::default();
+        self.forward_phase(sh, &mut away)?;
+        for n in (0..t - 1).rev() {
+            self.settle(sh, &mut away)?;
+            self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;
+        }
+        self.settle(sh, &mut away)?;
+        self.tick(sh, Invocation::EndOfSample, &mut away)?;
+        self.settle(sh, &mut away)?;
+        self.no_crossing(&away, copy)?;
+        self.check_records(sh)?;
+        let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
+        let k = sh.kernel(self.cores[l]).kernel();
+        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
+        // A first-spike loss PE keeps `first`, a voltage loss PE the scores `y`.
+        if k.buffers.iter().any(|b| b.name == "y") {
+            let scores = buffer(k, &mut self.mem[l], "y")?.iter().map(|&y| f32::from_bits(y)).collect();
+            return Ok(SampleResult { first: Vec::new(), scores, loss });
+        }
+        let first =
+            buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
+        Ok(SampleResult { first, scores: Vec::new(), loss })
+    }
+}
+
+/// Sorts an inbox by `(key, payload)`. Arrivals are ascending runs (one per
+/// sender and round, each made of whole flows in disjoint key ranges), so
+/// the runs are merged a block at a time: the run with the smallest head
+/// gives every packet up to the next smallest head in one copy (`scratch`
+/// holds the result while it is built). Runs that interleave packet by
+/// packet, or too many runs, fall back to a full sort. Both give the one
+/// sorted order, since `(key, payload)` is a total order.
+fn sort_inbox(packets: &mut Vec<Packet>, scratch: &mut Vec<Packet>) {
+    const MAX_RUNS: usize = 64;
+    let (mut heads, mut ends) = ([0usize; MAX_RUNS], [0usize; MAX_RUNS]);
+    let mut runs = 1;
+    for i in 1..packets.len() {
+        if packets[i] < packets[i - 1] {
+            if runs == MAX_RUNS {
+                packets.sort_unstable();
+                return;
+            }
+            ends[runs - 1] = i;
+            heads[runs] = i;
+            runs += 1;
+        }
+    }
+    if runs == 1 {
+        return;
+    }
+    ends[runs - 1] = packets.len();
+    // Beyond this many blocks, merging block by block costs more than a sort.
+    let max_blocks = packets.len() / 8 + MAX_RUNS;
+    scratch.clear();
+    for _ in 0..max_blocks {
+        let (mut first, mut second): (Option<usize>, Option<Packet>) = (None, None);
+        for r in 0..runs {
+            if heads[r] == ends[r] {
+                continue;
+            }
+            let head = packets[heads[r]];
+            match first {
+                Some(f) if head >= packets[heads[f]] => second = Some(second.map_or(head, |s| s.min(head))),
+                Some(f) => {
+                    second = Some(packets[heads[f]]);
+                    first = Some(r);
+                }
+                None => first = Some(r),
+            }
+        }
+        let Some(f) = first else {
+            std::mem::swap(packets, scratch);
+            return;
+        };
+        let run = &packets[heads[f]..ends[f]];
+        let take = second.map_or(run.len(), |s| run.partition_point(|p| *p <= s));
+        scratch.extend_from_slice(&run[..take]);
+        heads[f] += take;
+    }
+    packets.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(key: u32, payload: Option<u32>) -> Packet {
+        Packet { key, payload }
+    }
+
+    #[test]
+    fn inboxes_sort_as_a_full_sort_does() {
+        let cases: Vec<Vec<Packet>> = vec![
+            vec![],
+            vec![p(3, None)],
+            (0..10).map(|k| p(k, Some(k))).collect(),
+            // Runs that do not overlap, out of order.
+            [20..30, 0..10, 10..20].into_iter().flat_map(|r| r.map(|k| p(k, None))).collect(),
+            // Overlapping runs, equal keys with and without payloads.
+            vec![p(1, Some(2)), p(5, None), p(1, None), p(1, Some(1)), p(5, Some(0)), p(0, None)],
+            // More runs than the run table holds.
+            (0..200).rev().map(|k| p(k, None)).collect(),
+            // Runs of two flows each, the flows of all runs interleaved (a
+            // batch's gradients at the optimiser).
+            (0..22)
+                .flat_map(|c| {
+                    (0..5).map(move |i| p(c * 8 + i, None)).chain((0..3).map(move |i| p(1000 + c * 4 + i, None)))
+                })
+                .collect(),
+            // Runs interleaved packet by packet (more blocks than merged).
+            (0..2).flat_map(|r| (0..100).map(move |k| p(2 * k + r, Some(r)))).collect(),
+        ];
+        let mut scratch = Vec::new();
+        for case in cases {
+            let mut sorted = case.clone();
+            sorted.sort();
+            let mut got = case.clone();
+            sort_inbox(&mut got, &mut scratch);
+            assert_eq!(got, sorted, "{case:?}");
+        }
+    }
+}
