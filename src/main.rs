@@ -52,6 +52,10 @@ enum Command {
     },
     /// Write C sources for the chip: per-PE firmware of a .snn network (templates, PE data, routing, Makefile), or one kernel (.kir).
     Emit(cmd::emit::EmitArgs),
+    /// Write a NIR file (.nir) of a .snn network and its weights.
+    Export(cmd::nir::ExportArgs),
+    /// Write a .snn spec and a weights file from a NIR file (.nir).
+    Import(cmd::nir::ImportArgs),
 }
 
 /// The exit-status table, for `snnc --help`.
@@ -110,6 +114,8 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::build(a),
         Command::Run(a) => cmd::build::run(a),
         Command::Emit(a) => cmd::emit::emit(a),
+        Command::Export(a) => cmd::nir::export(a),
+        Command::Import(a) => cmd::nir::import_cmd(a),
         Command::Help { command } => help(command.as_deref()),
     })
 }

@@ -13,6 +13,7 @@ pub mod fsio;
 pub mod h5io;
 pub mod interp;
 pub mod jit;
+pub mod nir;
 pub mod pipeline;
 pub mod rng;
 pub mod session;

@@ -12,6 +12,7 @@
 pub mod build;
 pub mod check;
 pub mod emit;
+pub mod nir;
 pub mod place;
 pub mod session;
 pub mod sweep;

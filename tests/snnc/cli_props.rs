@@ -6,7 +6,7 @@
 //!
 //! Each case runs in a fresh scratch directory holding a small Yin-Yang
 //! spec (`tiny.snn`, sometimes with a few characters changed) and, for
-//! `run`, a program built from it. `PROPTEST_CASES` sets the number of
+//! `run`, a program built from it, for `import` its NIR export (`tiny.nir`). `PROPTEST_CASES` sets the number of
 //! cases (default 48).
 
 use std::collections::BTreeMap;
@@ -131,6 +131,18 @@ fn flags(command: &str) -> &'static [&'static str] {
         ],
         "bench" => &["--epochs=V:1", "--backend=V:reference|emulator", "--json"],
         "gradcheck" => &["--samples=V:1|2", "--seeds=V:1|2", "--exclude-grazing=V:0.01", "--samples-csv=out/s.csv"],
+        "export" => &["-o=out/t.nir", "-o=out/t.nir", "--weights=V:prog/data.safetensors", "--force"],
+        "import" => &[
+            "-o=out/t.snn",
+            "-o=out/t.snn",
+            "--weights=out/w.safetensors",
+            "--dt=V:1ms|0.5 ms",
+            "--steps=V:27|10",
+            "--name=V:n",
+            "--template=V:tiny.snn",
+            "--ignore-embedded",
+            "--force",
+        ],
         "sweep" => &[
             "--set=V:optimizer.lr=1e-3,2e-3|train.seed=0..2",
             "--trials=V:2",
@@ -153,8 +165,21 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    let commands =
-        vec!["check", "graph", "place", "build", "run", "emit", "train", "grad", "bench", "gradcheck", "sweep"];
+    let commands = vec![
+        "check",
+        "graph",
+        "place",
+        "build",
+        "run",
+        "emit",
+        "train",
+        "grad",
+        "bench",
+        "gradcheck",
+        "sweep",
+        "export",
+        "import",
+    ];
     (
         prop::sample::select(commands),
         prop::sample::select(vec![
@@ -198,6 +223,8 @@ fn case() -> impl Strategy<Value = Case> {
             if command == "sweep" && !args.iter().any(|a| a == "--set") {
                 args.extend(["--set".into(), "train.seed=0..2".into()]);
             }
+            // import reads a NIR file: tiny.nir, exported from the unmutated spec.
+            let input = if command == "import" && input == "tiny.snn" { "tiny.nir" } else { input };
             Case { command, input, args, edits: edits.unwrap_or_default() }
         })
 }
@@ -216,6 +243,7 @@ fn allowed(path: &Path, c: &Case) -> bool {
 fn run_case(bin: &Path, tiny: &str, prog: &Path, c: &Case) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tiny.snn"), mutate(tiny, &c.edits)).unwrap();
+    std::fs::copy(prog.with_file_name("tiny.nir"), dir.path().join("tiny.nir")).unwrap();
     copy_dir(prog, &dir.path().join("prog"));
     let before = snapshot(dir.path());
     let mut argv = vec![c.command.to_string()];
@@ -266,6 +294,9 @@ fn every_subcommand_on_random_arguments_exits_by_the_table_and_writes_only_its_o
     let built = Command::new(&bin).args(["build", "tiny.snn", "-o", "prog"]).current_dir(base.path()).output().unwrap();
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     let prog = base.path().join("prog");
+    let exported =
+        Command::new(&bin).args(["export", "tiny.snn", "-o", "tiny.nir"]).current_dir(base.path()).output().unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     runner.run(&case(), |c| run_case(&bin, &tiny, &prog, &c)).unwrap();

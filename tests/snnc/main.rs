@@ -16,6 +16,7 @@ mod emit_cli;
 mod emit_network;
 mod emu_cli;
 mod fuzz_check;
+mod nir_cli;
 mod place_cli;
 mod readme;
 mod sweep_cli;

@@ -1,7 +1,8 @@
 //! The README's shown outputs are current. Every `$ snnc ...` line of a
 //! ```` ```text ```` block whose output is deterministic (`check`, `graph`,
-//! `place`, `build`, `emit`) is run in a scratch directory (beside
-//! `examples/` and the README's `demo.snn`, `tests/fixtures/readme/`), and
+//! `place`, `build`, `emit`, `export`, `import`) is run in a scratch
+//! directory (beside `examples/`, `tests/fixtures/nir/` and the README's
+//! `demo.snn`, `tests/fixtures/readme/`), in the README's order, and
 //! its output (stdout, then stderr) must equal the lines the README shows
 //! under it; a block marked `# excerpt` must show a subsequence of them.
 //! Commands that print timings (`train`, `grad`, `bench`, `sweep`,
@@ -62,7 +63,7 @@ fn runnable(command: &str) -> Option<Vec<String>> {
     // What is piped or redirected is shown as snnc prints it.
     let command = command.split(['|', '>']).next()?.trim();
     let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
-    let deterministic = ["check", "graph", "place", "build", "emit"];
+    let deterministic = ["check", "graph", "place", "build", "emit", "export", "import"];
     (words.first()? == "snnc" && deterministic.contains(&words.get(1)?.as_str())).then(|| words[1..].to_vec())
 }
 
@@ -71,6 +72,8 @@ fn scratch() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(root().join("examples"), dir.join("examples")).unwrap();
+    std::fs::create_dir_all(dir.join("tests/fixtures")).unwrap();
+    std::os::unix::fs::symlink(root().join("tests/fixtures/nir"), dir.join("tests/fixtures/nir")).unwrap();
     for f in std::fs::read_dir(root().join("tests/fixtures/readme")).unwrap().flatten() {
         std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
     }

@@ -35,6 +35,7 @@ mod kernel_differential;
 mod kernel_examples;
 mod kernel_math;
 mod kir_filetests;
+mod nir_random_graphs;
 mod train_independent;
 mod train_resume;
 mod yinyang_reference;
