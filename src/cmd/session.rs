@@ -3,6 +3,7 @@
 //! per-epoch lines or JSON objects and the summary on stdout.
 
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -149,6 +150,17 @@ pub fn train_session(req: TrainRequest<'_>) -> CmdResult {
                     pct(m.validation_accuracy),
                     m.seconds
                 ));
+            }
+        }
+        Event::Silent { epoch, layers, samples } => {
+            // On stderr: `--json` keeps stdout to its objects.
+            for l in layers {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: layer `{l}` fired no spike on any of the {samples} training samples after epoch {epoch}: \
+                     no error passes through it, so the layers before it do not learn; check dt, tau_mem, the \
+                     threshold and the initial weights"
+                );
             }
         }
     };

@@ -71,6 +71,35 @@ fn json_stream_and_run_directory() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
 }
 
+/// M10: a layer that cannot spike is named in a warning after the first
+/// epoch and after the last (on stderr; `--json` keeps stdout to its
+/// objects); a layer that spikes is not.
+#[test]
+fn a_layer_that_never_spikes_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_spec(dir.path());
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let silent = text.replacen("threshold = 1.0", "threshold = 1e30", 1);
+    assert_ne!(silent, text);
+    std::fs::write(&spec, silent).unwrap();
+    for backend in ["reference", "emulator"] {
+        let run = dir.path().join(format!("run-{backend}"));
+        let out = snnc(&["train", s(&spec), "--epochs", "2", "--backend", backend, "--out", s(&run), "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning: layer")).collect();
+        assert_eq!(warnings.len(), 4, "hidden and output, after epochs 1 and 2:\n{stderr}");
+        assert!(warnings[0].contains("`hidden`") && warnings[0].contains("440 training samples after epoch 1"));
+        assert!(warnings[1].contains("`output`") && warnings[3].contains("after epoch 2"), "{stderr}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{stdout}");
+    }
+    let normal = small_spec(dir.path());
+    let out = snnc(&["train", s(&normal), "--epochs", "1", "--out", s(&dir.path().join("ok"))]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: layer"));
+}
+
 #[test]
 fn resume_from_the_cli_is_bit_identical() {
     let dir = tempfile::tempdir().unwrap();

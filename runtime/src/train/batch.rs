@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::eventprop::{Scratch, infer, sample_gradient, transpose, untranspose};
+use super::eventprop::{Scratch, forward, infer, sample_gradient, transpose, untranspose};
 use super::plan::Plan;
 use crate::data::encode::Encoded;
 
@@ -103,4 +103,19 @@ pub fn evaluate(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Evaluation
         accuracy: correct as f64 / n,
         strict_accuracy: strict as f64 / n,
     }
+}
+
+/// The spikes each layer of `plan` fires over all of `data` at `weights`
+/// (`[post][pre]`), in plan order (an `li` layer fires none): the forward
+/// pass of [`evaluate`], counted. The run loop warns with it about layers
+/// that stay silent (docs/contract.md: a silent layer passes no error on).
+pub fn spike_counts(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Vec<u64> {
+    let wt = transpose(plan, weights);
+    (0..data.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, s| {
+            forward(plan, &wt, data.sample(s), scratch);
+            scratch.layers.iter().map(|l| l.neuron.len() as u64).collect::<Vec<u64>>()
+        })
+        .reduce(|| vec![0; plan.layers.len()], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
 }

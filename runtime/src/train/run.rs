@@ -291,8 +291,20 @@ pub struct Summary {
 
 /// Progress reported to the caller (the CLI draws it).
 pub enum Event<'a> {
-    Batch { epoch: u32, done: usize, total: usize },
+    Batch {
+        epoch: u32,
+        done: usize,
+        total: usize,
+    },
     Epoch(&'a EpochMetrics),
+    /// After the first epoch of a run and after its last: the spiking
+    /// layers that fired no spike on any training sample (with the epoch's
+    /// weights), by name. Nothing trains through such a layer.
+    Silent {
+        epoch: u32,
+        layers: Vec<String>,
+        samples: usize,
+    },
 }
 
 /// A number, or nothing for an absent value (a split the data set lacks).
@@ -454,6 +466,19 @@ pub fn train_in_dir(
     train_in_dir_with(p, state, dir, name, epochs, &mut Reference, on_event)
 }
 
+/// The `lif` layers that fire no spike on any training sample at `weights`
+/// (the reference's forward pass, which every backend equals bit for bit).
+fn silent_layers(p: &Prepared, weights: &[Vec<f32>]) -> Vec<String> {
+    let counts = super::batch::spike_counts(&p.plan, weights, &p.train);
+    p.plan
+        .layers
+        .iter()
+        .zip(counts)
+        .filter(|(l, c)| l.kind == super::plan::LayerKind::Lif && *c == 0)
+        .map(|(l, _)| l.name.clone())
+        .collect()
+}
+
 /// As [`train_in_dir`], with epochs and the test evaluation by `runner`.
 pub fn train_in_dir_with(
     p: &Prepared,
@@ -464,6 +489,7 @@ pub fn train_in_dir_with(
     runner: &mut dyn EpochRunner,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary, RunError> {
+    let first = state.epoch + 1;
     while state.epoch < epochs {
         let epoch = state.epoch + 1;
         let mut next = state.clone();
@@ -471,6 +497,12 @@ pub fn train_in_dir_with(
         *state = next;
         dir.write_epoch_files(p, state, name)?;
         on_event(Event::Epoch(&m));
+        if epoch == first || epoch == epochs {
+            let layers = silent_layers(p, &state.weights);
+            if !layers.is_empty() {
+                on_event(Event::Silent { epoch, layers, samples: p.train.len() });
+            }
+        }
     }
     let start = Instant::now();
     let test = match &p.test {
