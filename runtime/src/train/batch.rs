@@ -49,7 +49,7 @@ pub fn batch_gradient_t(plan: &Plan, wt: &[Vec<f32>], data: &Encoded, idx: &[usi
             .par_chunks_mut(total.max(1))
             .zip(chunk.par_iter())
             .map_init(Scratch::default, |scratch, (buf, &s)| {
-                let out = sample_gradient(plan, wt, data.sample(s), data.labels[s], batch, scratch);
+                let out = sample_gradient(plan, wt, data.events(s), data.labels[s], batch, scratch);
                 let mut at = 0;
                 for g in &scratch.grad {
                     buf[at..at + g.len()].copy_from_slice(g);
@@ -88,7 +88,7 @@ pub fn evaluate(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Evaluation
     let wt = transpose(plan, weights);
     let outs: Vec<_> = (0..data.len())
         .into_par_iter()
-        .map_init(Scratch::default, |scratch, s| infer(plan, &wt, data.sample(s), data.labels[s], scratch))
+        .map_init(Scratch::default, |scratch, s| infer(plan, &wt, data.events(s), data.labels[s], scratch))
         .collect();
     let mut loss = 0.0f32;
     let (mut correct, mut strict) = (0usize, 0usize);

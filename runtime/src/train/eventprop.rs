@@ -3,7 +3,8 @@
 //! recurrent, with delays and delay lines.
 //!
 //! Input: a [`Plan`], the weights transposed to `[pre][post]` ([`transpose`]),
-//! one sample's input spike steps. Output: the spikes of every layer (with `I`
+//! one sample's input spikes ([`InputSpikes`]: its events, or one step per
+//! input). Output: the spikes of every layer (with `I`
 //! and `Vt` at each spike), the sample's loss, readout scores, prediction, and
 //! its gradient (transposed, `[pre][post]`), already divided by the batch size.
 //!
@@ -41,7 +42,7 @@
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 
 use super::plan::{LayerKind, LossConsts, Plan, Pre, ReadoutLoss, Score};
-use crate::data::encode::NO_SPIKE;
+use crate::data::encode::{NO_SPIKE, SampleEvents};
 
 /// The denominator guard of the reference (`I - Vt + 1e-10`).
 pub const GUARD: f32 = 1e-10;
@@ -163,24 +164,54 @@ pub struct SampleOut {
     pub strict_correct: bool,
 }
 
-/// Builds the input spikes from one sample's steps.
-fn input_spikes(plan: &Plan, steps: &[u32], out: &mut Spikes) {
-    out.clear();
-    out.offsets.push(0);
-    for n in 0..plan.steps {
-        for (i, &s) in steps.iter().enumerate() {
-            if s != NO_SPIKE && s as usize == n {
-                out.neuron.push(i as u32);
+/// One sample's input spikes, in either form: its events (an
+/// [`Encoded`](crate::data::encode::Encoded) sample: `(step, input)` by
+/// step, then input) or one step per input ([`NO_SPIKE`] for none, the
+/// latency codes' view). Both give the same [`Spikes`].
+pub trait InputSpikes {
+    /// The spikes of steps `0 .. steps`, per step in ascending input order.
+    fn spikes(&self, steps: usize, out: &mut Spikes);
+}
+
+impl InputSpikes for &[u32] {
+    fn spikes(&self, steps: usize, out: &mut Spikes) {
+        out.clear();
+        out.offsets.push(0);
+        for n in 0..steps {
+            for (i, &s) in self.iter().enumerate() {
+                if s != NO_SPIKE && s as usize == n {
+                    out.neuron.push(i as u32);
+                }
             }
+            out.offsets.push(out.neuron.len() as u32);
         }
-        out.offsets.push(out.neuron.len() as u32);
+    }
+}
+
+impl InputSpikes for &Vec<u32> {
+    fn spikes(&self, steps: usize, out: &mut Spikes) {
+        self.as_slice().spikes(steps, out);
+    }
+}
+
+impl InputSpikes for SampleEvents<'_> {
+    fn spikes(&self, steps: usize, out: &mut Spikes) {
+        out.clear();
+        out.offsets.push(0);
+        let mut events = self.iter().peekable();
+        for n in 0..steps {
+            while let Some((_, i)) = events.next_if(|&(s, _)| s as usize == n) {
+                out.neuron.push(i);
+            }
+            out.offsets.push(out.neuron.len() as u32);
+        }
     }
 }
 
 /// The forward pass: fills `scratch.input`, `scratch.layers` and the
 /// readout's scores.
-pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratch) {
-    input_spikes(plan, steps, &mut scratch.input);
+pub fn forward(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, scratch: &mut Scratch) {
+    input.spikes(plan.steps, &mut scratch.input);
     let n_layers = plan.layers.len();
     scratch.layers.resize_with(n_layers, Spikes::default);
     scratch.state.resize_with(n_layers, LayerState::default);
@@ -417,8 +448,8 @@ fn readout_outcome(plan: &Plan, label: u32, scratch: &Scratch) -> (SampleOut, Ve
 }
 
 /// Forward only: the readout's loss and the prediction.
-pub fn infer(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], label: u32, scratch: &mut Scratch) -> SampleOut {
-    forward(plan, wt, steps, scratch);
+pub fn infer(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, label: u32, scratch: &mut Scratch) -> SampleOut {
+    forward(plan, wt, input, scratch);
     readout_outcome(plan, label, scratch).0
 }
 
@@ -449,12 +480,12 @@ fn regulariser_rho(plan: &Plan, l: usize, batch: usize, st: &mut LayerState, spi
 pub fn sample_gradient(
     plan: &Plan,
     wt: &[Vec<f32>],
-    steps: &[u32],
+    input: impl InputSpikes,
     label: u32,
     batch: usize,
     scratch: &mut Scratch,
 ) -> SampleOut {
-    forward(plan, wt, steps, scratch);
+    forward(plan, wt, input, scratch);
     let (out, g, event) = readout_outcome(plan, label, scratch);
     let t = plan.steps;
     let bf = batch as f32;
