@@ -89,6 +89,13 @@ pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
 
 /// What the exact model does not cover yet, if `net` has it.
 fn unsupported(net: &ValidNetwork) -> Option<String> {
+    if let Some(p) = net
+        .populations()
+        .map(|(_, p)| p)
+        .find(|p| p.spike_source().is_some_and(|s| matches!(s.encoding, snnc_compiler::network::Encoding::Events(_))))
+    {
+        return Some(format!("event data (input `{}` has `encoding = events(..)`)", p.name));
+    }
     if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
         return Some(format!("the leaky-integrator population `{}`", p.name));
     }
