@@ -113,7 +113,7 @@ fn bad_event_files_are_diagnosed_naming_file_dataset_and_sample() {
             "snn::data::empty_sample",
             "shd_f16.h5: sample 1",
         ),
-        ("missing_file", shd("nope.h5", None, None), "snn::h5::missing_file", "nope.h5"),
+        ("missing_file", shd("nope.h5", None, None), "snn::data::missing_file", "nope.h5"),
         (
             "length_mismatch",
             shd("bad_length_mismatch.h5", None, None),
@@ -270,6 +270,16 @@ fn shd_like_matches_the_shd_figures_it_aims_at() {
     let last: Vec<f64> = (0..r.len()).map(|s| r.times[r.range(s)].last().copied().unwrap_or(0.0)).collect();
     assert!(last.iter().all(|&t| t < 1.0), "every spike within the 1 s duration");
     let mean_last = last.iter().sum::<f64>() / n;
+    let sd = (counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let mut per_ch = vec![0.0f64; 700];
+    for &c in &r.channels {
+        per_ch[c as usize] += 1.0 / n;
+    }
+    let silent = per_ch.iter().filter(|&&x| x < 0.5).count();
+    let max_ch = per_ch.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "shd_like(): spikes per sample mean {mean:.0} (sd {sd:.0}), per channel and sample {per_channel:.2} (max {max_ch:.1}, {silent} channels below 0.5), mean last spike {mean_last:.3} s"
+    );
     assert!((0.6..0.85).contains(&mean_last), "mean sample length {mean_last}");
     let mut classes = [0usize; 20];
     for &l in &r.labels {

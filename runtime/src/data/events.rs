@@ -96,7 +96,10 @@ pub struct EventSplits {
 /// Reads one event file and checks it for training: no empty sample, every
 /// label below `classes`, every channel below `channels`.
 pub fn read_events(path: &Path, channels: u32, classes: u32, pool: u32) -> Result<RawEvents, DataError> {
-    let f = read_event_file(path)?;
+    let f = read_event_file(path).map_err(|e| match e {
+        crate::h5io::H5Error::MissingFile { file, reason } => DataError::MissingFile { path: file, reason },
+        other => other.into(),
+    })?;
     let file = path.to_path_buf();
     let mut out = RawEvents::new();
     out.times.reserve(f.times.iter().map(Vec::len).sum());

@@ -67,7 +67,7 @@ pub struct Splits {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DataError {
     #[error("cannot read data file {path}: {reason}")]
-    #[diagnostic(code(snn::data::missing_file), help("CSV paths are relative to the folder of the .snn file"))]
+    #[diagnostic(code(snn::data::missing_file), help("data paths are relative to the folder of the .snn file"))]
     MissingFile { path: PathBuf, reason: String },
     #[error("{path}:{line}: the file is not UTF-8 text")]
     #[diagnostic(code(snn::data::not_text), help("save the CSV file as UTF-8 (plain ASCII is UTF-8)"))]

@@ -1,0 +1,184 @@
+//! Event data through the binary: a short training run on SHD-layout files
+//! (the reference backend), bad files as snapshot-tested reports with no
+//! run directory left behind, and the emulator's "not yet supported".
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn snnc_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(dir)
+        .env("SNNC_MEMORY_LIMIT", (8u64 << 30).to_string())
+        .output()
+        .expect("snnc runs")
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/h5")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A folder with `data/` holding the fixtures and `spec.snn` with `data`.
+fn project(data: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for f in std::fs::read_dir(fixtures()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "h5") {
+            std::fs::copy(&f, dir.path().join("data").join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("data/text.h5"), "not an HDF5 file\n").unwrap();
+    let spec = format!(
+        "network shd_small {{
+    time {{ dt = 1 ms; steps = 500 }}
+    population input  = spike_source(140) {{ encoding = events(pool = 5) }}
+    population hidden = lif(32) {{ tau_mem = 20 ms; tau_syn = 5 ms }}
+    population output = li(20) {{ tau_mem = 20 ms; tau_syn = 5 ms }}
+    projection input  -> hidden = dense {{ init = normal(mean = 0.5, std = 0.5, scale = fan_in_sqrt) }}
+    projection hidden -> hidden = dense {{ init = normal(mean = 0, std = 0.1, scale = fan_in_sqrt) }}
+    projection hidden -> output = dense {{ init = normal(mean = 0, std = 1, scale = fan_in_sqrt) }}
+}}
+train {{
+    data      = {data}
+    readout   = output
+    loss      = sum_voltage_cross_entropy()
+    optimizer = adam(lr = 1e-3)
+    augment   = (shift(40), blend(p = 0.5), dilate(0.9 .. 1.1), jitter(1 ms))
+    batch     = 8
+    epochs    = 2
+}}
+"
+    );
+    std::fs::write(dir.path().join("spec.snn"), spec).unwrap();
+    dir
+}
+
+#[test]
+fn trains_on_shd_layout_files_through_the_cli() {
+    let p = project(
+        "shd(train = \"data/shd_small_train.h5\", test = \"data/shd_small_test.h5\", validation = speakers(3))",
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let spec = p.path().join("spec.snn");
+    let run = p.path().join("run");
+    let args = ["train", spec.to_str().unwrap(), "--backend", "reference", "--out", run.to_str().unwrap()];
+    let out = snnc_in(elsewhere.path(), &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // 60 samples: speaker 3's 15 validate, 45 train, 22 blended per epoch.
+    assert!(stdout.contains("data train: 45 samples, "), "{stdout}");
+    assert!(stdout.contains("data validation: 15 samples, "), "{stdout}");
+    assert!(stdout.contains("data test: 24 samples, "), "{stdout}");
+    assert!(stdout.contains("past the 500 ms window dropped"), "{stdout}");
+    assert!(stdout.contains("(67 training samples per epoch)"), "{stdout}");
+    assert!(stdout.contains("epoch   2/2") && stdout.contains("test accuracy"), "{stdout}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+    // The summary shows the event input and the data set.
+    let out = snnc_in(p.path(), &["check", "spec.snn"]);
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("140 inputs + no bias; events, pool 5 channels per input, window 500 steps (500 ms)"),
+        "{summary}"
+    );
+    assert!(summary.contains("shd(train = \"data/shd_small_train.h5\", test = \"data/shd_small_test.h5\", validation = speakers(3)), 700 channels, 20 classes"), "{summary}");
+    assert!(
+        summary.contains("augment    blend(p = 0.5, keep = 0.5), shift(40), dilate(0.9 .. 1.1), jitter(1 ms)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_emulator_refuses_event_inputs_before_writing_anything() {
+    let p = project("shd(train = \"data/shd_small_train.h5\")");
+    for args in [&["train", "spec.snn", "--out", "run"][..], &["build", "spec.snn", "-o", "prog"][..]] {
+        let out = snnc_in(p.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("snn::lower::not_yet_supported") && err.contains("--backend reference"), "{err}");
+    }
+    assert!(!p.path().join("run").exists() && !p.path().join("prog").exists());
+}
+
+#[test]
+fn bad_event_files_are_reported_and_leave_no_run_directory() {
+    let cases = [
+        ("label_beyond_the_readout", "shd(train = \"data/bad_label_beyond.h5\")"),
+        ("channel_beyond_the_input", "shd(train = \"data/bad_channel_beyond.h5\")"),
+        ("empty_sample", "shd(train = \"data/shd_small_train.h5\", test = \"data/bad_empty_sample.h5\")"),
+        ("times_and_units_of_different_lengths", "shd(train = \"data/bad_length_mismatch.h5\")"),
+        ("nan_time", "shd(train = \"data/bad_nan_time.h5\")"),
+        ("negative_time", "shd(train = \"data/bad_negative_time.h5\")"),
+        ("missing_labels", "shd(train = \"data/bad_missing_labels.h5\")"),
+        ("float_units", "shd(train = \"data/bad_float_units.h5\")"),
+        ("missing_file", "shd(train = \"data/shd_train.h5\")"),
+        ("not_hdf5", "shd(train = \"data/text.h5\")"),
+        ("unknown_speakers", "shd(train = \"data/shd_small_train.h5\", validation = speakers(4, 5))"),
+        ("validation_fraction_leaves_nothing", "shd(train = \"data/shd_small_train.h5\", validation = 0.999)"),
+    ];
+    for (name, data) in cases {
+        let p = project(data);
+        let out = snnc_in(p.path(), &["train", "spec.snn", "--backend", "reference", "--out", "run"]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        assert!(!p.path().join("run").exists(), "{name}: a run directory was left");
+        insta::with_settings!({ description => data, omit_expression => true, snapshot_path => "snapshots/event_cli" }, {
+            insta::assert_snapshot!(name, text(&out.stderr));
+        });
+    }
+}
+
+/// The data lines of `examples/shd.snn` (mlGeNN's SHD recipe: 700 inputs
+/// through a 10-copy delay line, 256 recurrent LIF, 20 LI, exp-weighted
+/// voltage loss, spike-count regulariser, Adam, batch 32, dt 1 ms) and of
+/// `examples/recurrent.snn` (the `order` task) check with networks of
+/// that shape; `snnc check` does not open the data files.
+#[test]
+fn the_example_data_lines_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let shd = "network shd {
+    time { dt = 1 ms; steps = 1000 }
+    population input  = spike_source(700) { encoding = events() }
+    population hidden = lif(256) { tau_mem = 20 ms; tau_syn = 5 ms }
+    population output = li(20) { tau_mem = 20 ms; tau_syn = 5 ms }
+    projection input  -> hidden = dense { delays = 0 ms .. 90 ms step 10 ms; init = normal(mean = 0.03, std = 0.01) }
+    projection hidden -> hidden = dense { init = normal(mean = 0, std = 0.02) }
+    projection hidden -> output = dense { init = normal(mean = 0, std = 0.03) }
+}
+train {
+    data        = shd(train = \"data/shd_train.h5\", test = \"data/shd_test.h5\")
+    readout     = output
+    loss        = exp_weighted_voltage_cross_entropy()
+    regularizer = spike_count(populations = hidden, strength = 5e-11, target = 14)
+    optimizer   = adam(lr = 1e-3)
+    batch       = 32
+    epochs      = 50
+}
+";
+    let recurrent = "network recurrent {
+    time { dt = 1 ms; steps = 300 }
+    population input  = spike_source(20) { encoding = events() }
+    population hidden = lif(64)
+    population output = li(2)
+    projection input  -> hidden = dense { delays = 0 ms .. 120 ms step 20 ms; init = normal(mean = 0.5, std = 0.5, scale = fan_in_sqrt) }
+    projection hidden -> hidden = dense { init = normal(mean = 0, std = 0.5, scale = fan_in_sqrt) }
+    projection hidden -> output = dense { init = normal(mean = 0, std = 1, scale = fan_in_sqrt) }
+}
+train {
+    data      = order(channels = 20, train = 2000 @ seed 42, validation = 500 @ seed 41, test = 500 @ seed 40, duration = 300 ms, gap = 100 ms, burst = 10 ms, noise = 2 Hz)
+    readout   = output
+    loss      = max_voltage_cross_entropy()
+    batch     = 32
+    epochs    = 20
+}
+";
+    for (name, spec) in [("shd.snn", shd), ("recurrent.snn", recurrent)] {
+        std::fs::write(dir.path().join(name), spec).unwrap();
+        let out = snnc_in(dir.path(), &["check", name]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    }
+}
