@@ -182,3 +182,41 @@ train {
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
     }
 }
+
+/// The memory estimate covers event data (generated sets by their size,
+/// files by theirs): too large is refused before anything is written.
+#[test]
+fn event_data_beyond_memory_is_refused_up_front() {
+    let p = project("shd_like(classes = 20, channels = 700, train = 10000000 @ seed 1)");
+    let spec = std::fs::read_to_string(p.path().join("spec.snn"))
+        .unwrap()
+        .replace("spike_source(140) { encoding = events(pool = 5) }", "spike_source(700) { encoding = events() }");
+    std::fs::write(p.path().join("spec.snn"), spec).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["train", "spec.snn", "--backend", "reference", "--out", "run"])
+        .current_dir(p.path())
+        .env("SNNC_MEMORY_LIMIT", (1u64 << 30).to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("snn::train::too_large") && err.contains("the data set takes about"), "{err}");
+    assert!(!p.path().join("run").exists());
+    // A file counts by its size: 10 MiB of file is about 2.6 M events.
+    let big = p.path().join("data/big.h5");
+    std::fs::copy(p.path().join("data/shd_small_train.h5"), &big).unwrap();
+    std::fs::OpenOptions::new().append(true).open(&big).unwrap().set_len(10 << 20).unwrap();
+    let text2 = std::fs::read_to_string(p.path().join("spec.snn"))
+        .unwrap()
+        .replace("shd_like(classes = 20, channels = 700, train = 10000000 @ seed 1)", "shd(train = \"data/big.h5\")");
+    std::fs::write(p.path().join("spec.snn"), text2).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["train", "spec.snn", "--backend", "reference", "--out", "run"])
+        .current_dir(p.path())
+        .env("SNNC_MEMORY_LIMIT", (40u64 << 20).to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("snn::train::too_large"), "{}", text(&out.stderr));
+    assert!(!p.path().join("run").exists());
+}

@@ -476,7 +476,6 @@ pub struct OrderTask {
     pub burst: f64,
     /// Background Poisson rate per channel, hertz.
     pub noise: f64,
-    pub seed: u32,
 }
 
 impl DataSpec {
@@ -552,7 +551,7 @@ impl DataSpec {
                 seconds_text(*duration)
             )),
             DataSpec::Order(o) => Some(format!(
-                "order(channels = {}, train = {}, validation = {}, test = {}, duration = {}, gap = {}, burst = {}, noise = {} Hz, seed = {}), 2 classes",
+                "order(channels = {}, train = {}, validation = {}, test = {}, duration = {}, gap = {}, burst = {}, noise = {} Hz), 2 classes",
                 o.channels,
                 split(&o.splits[0]),
                 split(&o.splits[1]),
@@ -560,8 +559,7 @@ impl DataSpec {
                 seconds_text(o.duration),
                 seconds_text(o.gap),
                 seconds_text(o.burst),
-                crate::check::fmt_plain(o.noise),
-                o.seed
+                crate::check::fmt_plain(o.noise)
             )),
             _ => None,
         }

@@ -306,7 +306,6 @@ fn the_order_task_has_balanced_classes_and_its_noise_rate() {
         gap: 0.1,
         burst: 0.01,
         noise: 2.0,
-        seed: 0,
     };
     let r = order::split(&task, task.splits[0]);
     let ones = r.labels.iter().filter(|&&l| l == 1).count();

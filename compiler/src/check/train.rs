@@ -78,7 +78,7 @@ pub(crate) const SHD_LIKE: Shape = Shape {
 };
 pub(crate) const ORDER: Shape = Shape {
     name: "order",
-    args: &["channels", "train", "validation", "test", "duration", "gap", "burst", "noise", "seed"],
+    args: &["channels", "train", "validation", "test", "duration", "gap", "burst", "noise"],
     body: &[],
 };
 pub(crate) const SPEAKERS: Shape = Shape { name: "speakers", args: &[], body: &[] };
@@ -151,10 +151,10 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     let classes = readout.and_then(|r| net.pops[r].size);
     // `events(..)` takes its channels from the input: its inputs times the pool.
     let channels = features.map(|f| f * pool.unwrap_or(1));
-    let data = data_g.and_then(|g| data(errs, g, channels, classes, net));
+    let data = data_g.and_then(|g| data(errs, g, channels, classes));
     let augment = match p.get("augment") {
         None => Some(Vec::new()),
-        Some(g) => augment(errs, g, net.grid),
+        Some(g) => augment(errs, g),
     };
     if let (Some(data), Some(a), Some(ag), Some(dg)) = (&data, &augment, p.get("augment"), data_g)
         && !a.is_empty()
@@ -339,13 +339,7 @@ fn splits(errs: &mut Errors, p: &Params) -> Option<[SplitSpec; 3]> {
     ok.then_some(out)
 }
 
-fn data(
-    errs: &mut Errors,
-    g: Given,
-    features: Option<u32>,
-    classes: Option<u32>,
-    net: &NetworkParts,
-) -> Option<DataSpec> {
+fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>) -> Option<DataSpec> {
     let c = errs.call(g, "data set", DATA_SETS)?;
     match c.name.text.as_str() {
         "shd" | "ssc" | "events" => {
@@ -411,7 +405,6 @@ fn data(
                 }
                 Some(hz)
             });
-            let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
             let (duration, gap, burst) = (duration?, gap?, burst?);
             if burst >= gap {
                 let at = p.get("burst").or(p.get("gap")).unwrap_or(g);
@@ -430,7 +423,6 @@ fn data(
                 );
                 return None;
             }
-            let _ = net;
             Some(DataSpec::Order(OrderTask {
                 channels: channels? as u32,
                 splits: splits?,
@@ -438,7 +430,6 @@ fn data(
                 gap,
                 burst,
                 noise: noise?,
-                seed: seed?,
             }))
         }
         "yin_yang" => {
@@ -591,12 +582,11 @@ fn event_validation(errs: &mut Errors, g: Given) -> Option<EventValidation> {
 }
 
 /// `augment = shift(40)` or a tuple `(shift(40), blend(p = 0.5), dilate(0.9 .. 1.1), jitter(1 ms))`.
-fn augment(errs: &mut Errors, g: Given, grid: Option<crate::network::TimeGrid>) -> Option<Vec<Augment>> {
+fn augment(errs: &mut Errors, g: Given) -> Option<Vec<Augment>> {
     let items: Vec<&crate::syntax::ast::Value> = match &g.value.kind {
         ValueKind::Tuple(items) => items.iter().collect(),
         _ => vec![g.value],
     };
-    let _ = grid;
     let mut out: Vec<(Augment, Span)> = Vec::new();
     let mut ok = true;
     for v in items {

@@ -88,7 +88,7 @@ mod tests {
 
     fn task() -> OrderTask {
         let s = SplitSpec { size: 200, seed: 4 };
-        OrderTask { channels: 10, splits: [s; 3], duration: 0.3, gap: 0.1, burst: 0.01, noise: 0.0, seed: 0 }
+        OrderTask { channels: 10, splits: [s; 3], duration: 0.3, gap: 0.1, burst: 0.01, noise: 0.0 }
     }
 
     #[test]
