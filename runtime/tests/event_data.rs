@@ -41,7 +41,7 @@ fn the_shd_reader_reads_the_published_layout() {
     assert_eq!(s.train.speakers.as_ref().unwrap()[..5], [0, 1, 2, 3, 0]);
     // Times are float16 values, exactly.
     for &t in &s.train.times {
-        assert_eq!(f64::from(half_round_trip(t)), t);
+        assert_eq!(half_round_trip(t), t);
     }
 }
 
