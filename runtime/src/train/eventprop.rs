@@ -188,12 +188,6 @@ impl InputSpikes for &[u32] {
     }
 }
 
-impl InputSpikes for &Vec<u32> {
-    fn spikes(&self, steps: usize, out: &mut Spikes) {
-        self.as_slice().spikes(steps, out);
-    }
-}
-
 impl InputSpikes for SampleEvents<'_> {
     fn spikes(&self, steps: usize, out: &mut Spikes) {
         out.clear();
