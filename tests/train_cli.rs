@@ -205,10 +205,51 @@ fn csv_data_errors_name_file_and_line() {
 fn gradcheck_and_bench_run() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_spec(dir.path());
-    let out = snnc(&["gradcheck", s(&spec), "--samples", "4"]);
+    let out = snnc(&["gradcheck", s(&spec), "--samples", "4", "--refine", "1,2,20"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().filter(|l| l.contains("input->hidden")).count(), 5, "{text}");
+    // One row per grid, and the verdict.
+    assert_eq!(text.lines().filter(|l| l.contains("input->hidden")).count(), 4, "{text}");
+    let verdict = text.lines().find(|l| l.starts_with("  input->hidden: ")).expect("a verdict line");
+    assert!(verdict.contains("converge") && verdict.contains("of 1 seed"), "{verdict}");
+    assert!(out.stderr.is_empty(), "no progress bar off a terminal: {}", String::from_utf8_lossy(&out.stderr));
+    let csv = dir.path().join("samples.csv");
+    let out = snnc(&[
+        "gradcheck",
+        s(&spec),
+        "--samples",
+        "3",
+        "--seeds",
+        "2",
+        "--refine",
+        "1,20",
+        "--exclude-grazing",
+        "0.01",
+        "--markdown",
+        "--samples-csv",
+        s(&csv),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("--seeds 2 --samples 3 --exclude-grazing 0.01 --refine 1,20 --markdown"), "{md}");
+    assert!(md.contains("| input->hidden | 0.05 |") && md.contains("/2 |"), "{md}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    // Header + seeds x samples x grids x projections.
+    assert_eq!(rows.lines().count(), 1 + 2 * 3 * 2 * 2, "{rows}");
+    // The exact model has no delays yet: not yet supported (2), saying what.
+    let delayed = dir.path().join("delayed.snn");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let text = text.replacen("scale = fan_in_sqrt) }", "scale = fan_in_sqrt); delay = 2 steps }", 1);
+    assert!(text.contains("delay = 2 steps"), "the example changed shape");
+    std::fs::write(&delayed, text).unwrap();
+    let out = snnc(&["gradcheck", s(&delayed), "--samples", "2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the delays of input->hidden"));
+    for bad in [&["--refine", "0"][..], &["--exclude-grazing", "-1"], &["--samples", "100000"]] {
+        let mut a = vec!["gradcheck", s(&spec)];
+        a.extend_from_slice(bad);
+        assert_eq!(snnc(&a).status.code(), Some(1), "{bad:?}");
+    }
     let out = snnc(&["bench", s(&spec), "--epochs", "1", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -6,28 +6,28 @@
 //! the keys and routing tables) and the lowered [`Program`], every
 //! invariant of [`crate::verify`] holding.
 //!
+//! ```text
+//! check_source -> ValidNetwork
+//!   partition    -> CoreGraph   verify::check_partition
+//!   place        -> Placement   verify::check_placement
+//!   route        -> Routing     verify::check_routing
+//!   lower        -> Program     kernel::verify (each template), verify::check_program
+//! ```
+//!
 //! Invariant: a mapping either succeeds and passes every check, or fails with
 //! a user-facing diagnostic (invalid target, does not fit); a failed check is
 //! reported as an internal error, never a panic.
 
 use crate::ErrorClass;
 use crate::check::{Diagnostics, check_source};
+pub use crate::ir::Mapped;
 use crate::lower::{LowerError, Program, lower};
 use crate::machine::{Machine, TargetError};
 use crate::network::ValidNetwork;
-use crate::partition::{CoreGraph, PartitionError, partition};
-use crate::place::{PlaceError, Placement, place};
-use crate::route::{RouteError, Routing, route};
+use crate::partition::{PartitionError, partition};
+use crate::place::{PlaceError, place};
+use crate::route::{RouteError, route};
 use crate::verify::{self, Violations};
-
-/// A network mapped onto a machine.
-#[derive(Clone, Debug)]
-pub struct Mapped {
-    pub machine: Machine,
-    pub cores: CoreGraph,
-    pub placement: Placement,
-    pub routing: Routing,
-}
 
 /// Why mapping failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -105,7 +105,24 @@ pub fn map_onto(net: &ValidNetwork, machine: Machine) -> Result<Mapped, MapError
 pub fn compile_network(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<(Mapped, Program), CompileError> {
     let mapped = map_network(net)?;
     let program = lower(net, &mapped, weights)?;
+    verify::check_program(&mapped.cores, &mapped.machine, &mapped.placement, &mapped.routing, &program)
+        .map_err(MapError::from)?;
     Ok((mapped, program))
+}
+
+/// Checks, maps and lowers a `.snn` source with its initial weights: every
+/// stage followed by its verifier, the lowered program included. `weights`
+/// gives the initial weights of the checked network (the runtime's seeded
+/// initialisers), one `[post][pre]` tensor per projection copy.
+pub fn compile_source(
+    name: &str,
+    text: &str,
+    weights: impl FnOnce(&ValidNetwork) -> Vec<Vec<f32>>,
+) -> Result<(ValidNetwork, Mapped, Program), CompileError> {
+    let net = check_source(name, text)?;
+    let w = weights(&net);
+    let (mapped, program) = compile_network(&net, &w)?;
+    Ok((net, mapped, program))
 }
 
 /// Checks and maps a `.snn` source; `name` is the file name for diagnostics.

@@ -15,13 +15,14 @@
 pub mod check;
 pub mod driver;
 pub mod emit;
+pub mod ir;
 pub mod kernel;
 pub mod lower;
 pub mod machine;
-pub mod network;
 pub mod numerics;
 pub mod partition;
 pub mod place;
+pub mod resources;
 pub mod route;
 pub mod svg;
 pub mod sweep;
@@ -47,4 +48,5 @@ pub enum ErrorClass {
     /// A bug in snnc.
     Internal,
 }
+pub use ir::network;
 pub use network::ValidNetwork;

@@ -26,11 +26,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use crate::driver::Mapped;
+use crate::ir::Mapped;
+use crate::ir::cores::Role;
+use crate::ir::placement::PlacedCore;
 use crate::machine::{ChipCoord, ChipId, PeAddr, Qpe};
 use crate::network::Mapping;
-use crate::partition::Role;
-use crate::place::PlacedCore;
 
 /// Colours of the first populations; later ones get generated hues.
 const PALETTE: [&str; 8] = ["#4e79a7", "#f28e2b", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"];

@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::FlowSeq;
 
-use crate::driver::Mapped;
+use crate::ir::Mapped;
+use crate::ir::cores::{PacketKind, Role};
 use crate::network::{MachineSize, Mapping, ValidNetwork};
-use crate::partition::resources::{SPIKE_BUDGET, Sram};
-use crate::partition::{PacketKind, Role};
+use crate::resources::{SPIKE_BUDGET, Sram};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +119,12 @@ pub struct SramReport {
     pub state: u64,
     pub spike_record: u64,
     pub input_record: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ring: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub readout: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub regulariser: u64,
     pub receive_buffers: u64,
     pub stack: u64,
     pub data_used: u64,
@@ -188,6 +194,10 @@ pub struct ChipEntries {
     pub entries: usize,
 }
 
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
 fn hex(v: u32) -> String {
     format!("{v:#010x}")
 }
@@ -201,6 +211,9 @@ fn sram_report(s: &Sram, budget: u64) -> SramReport {
         state: s.state,
         spike_record: s.spike_record,
         input_record: s.input_record,
+        delay_ring: s.delay_ring,
+        readout: s.readout,
+        regulariser: s.regulariser,
         receive_buffers: s.receive_buffers,
         stack: s.stack,
         data_used: s.data(),

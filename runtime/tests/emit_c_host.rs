@@ -15,11 +15,11 @@ mod c_harness;
 #[path = "support/random_kernel.rs"]
 mod random_kernel;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use c_cases::{example_cases, random_case};
 use c_harness::{
-    HOST_CFLAGS, expected_transcript, first_difference, host_script, run, split_transcripts, tool, write_sources,
+    build_host, expected_transcript, first_difference, host_script, run, split_transcripts, tool, write_sources,
 };
 use snnc_compiler::kernel::print_kernel;
 
@@ -36,34 +36,7 @@ fn emitted_c_equals_interpreter_on_host() {
     let dir = tempfile::tempdir().expect("temp dir");
     let files = write_sources(dir.path(), &cases);
 
-    // Compile in two halves in parallel (two cores), then link.
-    let mut sources: Vec<String> = files.clone();
-    sources.extend(["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from));
-    let half = sources.len() / 2;
-    let compiles: Vec<_> = [&sources[..half], &sources[half..]]
-        .iter()
-        .map(|chunk| {
-            Command::new(&cc)
-                .current_dir(dir.path())
-                .args(HOST_CFLAGS)
-                .arg("-c")
-                .args(chunk.iter())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("cc starts")
-        })
-        .collect();
-    for child in compiles {
-        let out = child.wait_with_output().expect("cc runs");
-        assert!(
-            out.status.success(),
-            "cc failed (emitted C must compile without warnings):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let objects: Vec<String> = sources.iter().map(|s| s.replace(".c", ".o")).collect();
-    run(Command::new(&cc).current_dir(dir.path()).args(&objects).args(["-o", "host", "-lm"]));
+    build_host(dir.path(), &cc, &files);
 
     std::fs::write(dir.path().join("script.txt"), host_script(&cases)).expect("script");
     let output = run(Command::new("sh").current_dir(dir.path()).args(["-c", "./host < script.txt"]));

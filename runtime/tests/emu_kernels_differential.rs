@@ -36,7 +36,7 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
             continue;
         }
         let kernel = &program.kernels[core.kernel];
-        let (jit, interp) = (JitKernel::compile(kernel).unwrap(), Interpreter::new(kernel).unwrap());
+        let (jit, interp) = (JitKernel::compile(kernel).unwrap(), Interpreter::new(kernel));
         let mut mem = vec![0u32; kernel.memory_words()];
         for (name, words) in &core.data {
             let (_, b) = kernel.buffer_named(name).unwrap();

@@ -1,11 +1,15 @@
-//! Random feed-forward networks train bit-identically in the emulator and in
-//! the reference trainer: 1 to 3 hidden layers of 1 to 14 neurons, a chain
+//! Random networks train bit-identically in the emulator and in the
+//! reference trainer. Feed-forward ones: 1 to 3 hidden layers of 1 to 14 neurons, a chain
 //! plus random skip projections (from the input or any earlier layer, so
 //! layers fork and take mixed fan-ins), sometimes a dead-end layer, every population split at a random
 //! `neurons_per_core` (down to 1), a random batch (2 or 3 copies, or one copy
 //! for the whole batch), 4 to 39 steps, on two chips. Each case trains two epochs on 36
 //! Yin-Yang points in both backends and compares every epoch's losses and
-//! accuracies, the weights and the optimiser state.
+//! accuracies, the weights and the optimiser state. And networks of the
+//! whole model class (`docs/contract.md`): recurrent self-projections and
+//! cycles with delays, delay-line inputs, `lif` readouts with the
+//! first-spike loss or `li` readouts with each voltage loss, the spike-count
+//! regulariser, split populations, on two chips.
 
 #[path = "support/load.rs"]
 mod load;
@@ -98,6 +102,121 @@ fn trains_identically(text: &str) {
     }
 }
 
+/// One random network of the whole model class.
+#[derive(Clone, Debug)]
+struct Temporal {
+    hidden: Vec<u32>,
+    /// Per hidden layer: a self-projection with this delay.
+    recurrent: Vec<Option<u32>>,
+    /// A projection from the last hidden layer back to the first, with this delay.
+    back: Option<u32>,
+    /// The input projection's delay line: copies and spacing (steps).
+    line: (u32, u32),
+    /// 0: lif + first spike; 1: max; 2: sum; 3: exp-weighted (whole); 4: exp-weighted window.
+    readout: u8,
+    regularise: bool,
+    per_core: u32,
+    single: bool,
+    steps: u32,
+}
+
+fn temporal_spec(n: &Temporal) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "network temporal {{\n    time {{ dt = 1 ms; steps = {} }}", n.steps);
+    let _ = writeln!(
+        t,
+        "    population input = spike_source(5) {{\n        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)\n        bias     = spike(at = 0 steps)\n    }}"
+    );
+    for (i, &size) in n.hidden.iter().enumerate() {
+        let _ = writeln!(t, "    population h{} = lif({size})", i + 1);
+    }
+    let li = n.readout > 0;
+    let _ = writeln!(t, "    population out = {}(3)", if li { "li" } else { "lif" });
+    let (copies, spacing) = n.line;
+    let delays = if copies > 1 {
+        format!("; delays = 0 steps .. {} steps step {spacing} steps", (copies - 1) * spacing)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        t,
+        "    projection input -> h1 = dense {{ init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt){delays} }}"
+    );
+    for i in 1..n.hidden.len() {
+        let _ = writeln!(
+            t,
+            "    projection h{i} -> h{} = dense {{ init = normal(mean = 3.0, std = 2.0, scale = fan_in_sqrt) }}",
+            i + 1
+        );
+    }
+    for (i, d) in n.recurrent.iter().enumerate() {
+        if let Some(d) = d {
+            let _ = writeln!(
+                t,
+                "    projection h{0} -> h{0} = dense {{ init = normal(mean = 0.0, std = 1.0, scale = fan_in_sqrt); delay = {d} steps }}",
+                i + 1
+            );
+        }
+    }
+    let last = n.hidden.len();
+    if let Some(d) = n.back.filter(|_| last > 1) {
+        let _ = writeln!(
+            t,
+            "    projection h{last} -> h1 = dense {{ init = normal(mean = 0.5, std = 1.0, scale = fan_in_sqrt); delay = {d} steps }}"
+        );
+    }
+    let mean = if li { 1.0 } else { 5.0 };
+    let _ = writeln!(
+        t,
+        "    projection h{last} -> out = dense {{ init = normal(mean = {mean}, std = 2.0, scale = fan_in_sqrt) }}"
+    );
+    let _ = writeln!(t, "}}\ntrain {{\n    data    = yin_yang(train = 36, validation = 12, test = 12)");
+    let loss = match n.readout {
+        0 => "first_spike_cross_entropy()".to_string(),
+        1 => "max_voltage_cross_entropy()".to_string(),
+        2 => "sum_voltage_cross_entropy()".to_string(),
+        3 => "exp_weighted_voltage_cross_entropy()".to_string(),
+        _ => format!("exp_weighted_voltage_cross_entropy(window = 2 steps .. {} steps)", n.steps - 1),
+    };
+    let _ = writeln!(t, "    readout = out\n    loss    = {loss}\n    batch   = 3\n    epochs  = 2");
+    if n.regularise {
+        let _ = writeln!(t, "    regularizer = spike_count(populations = h1, strength = 1e-3, target = 2)");
+    }
+    let _ = writeln!(t, "}}");
+    let mapping = if n.single { "single_copy" } else { "batch_parallel" };
+    let _ = writeln!(
+        t,
+        "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {}\n}}",
+        n.per_core
+    );
+    t
+}
+
+fn temporal() -> impl Strategy<Value = Temporal> {
+    (
+        prop::collection::vec(1u32..10, 1..3),
+        prop::collection::vec(prop::option::weighted(0.6, 0u32..4), 2),
+        prop::option::weighted(0.4, 0u32..3),
+        (1u32..4, 1u32..4),
+        0u8..5,
+        prop::bool::weighted(0.3),
+        1u32..6,
+        prop::bool::weighted(0.25),
+        12u32..32,
+    )
+        .prop_map(|(hidden, recurrent, back, line, readout, regularise, per_core, single, steps)| Temporal {
+            recurrent: recurrent.into_iter().take(hidden.len()).collect(),
+            hidden,
+            back,
+            line,
+            readout,
+            regularise,
+            per_core,
+            single,
+            steps,
+        })
+}
+
 /// 64 cases per run (`PROPTEST_CASES` overrides).
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
@@ -118,5 +237,10 @@ proptest! {
         steps in 4u32..40,
     ) {
         trains_identically(&spec(&hidden, &skips, dead, per_core, batch, single, steps));
+    }
+
+    #[test]
+    fn random_networks_of_the_model_class_train_identically(n in temporal()) {
+        trains_identically(&temporal_spec(&n));
     }
 }

@@ -27,7 +27,7 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
     let mut events = 0;
     for (c, core) in r.program.cores.iter().enumerate() {
         let kernel = &r.program.kernels[core.kernel];
-        let interp = Interpreter::new(kernel).expect("the kernel verifies");
+        let interp = Interpreter::new(kernel);
         let mut memory = vec![0u32; kernel.memory_words()];
         for (name, words) in &core.data {
             let (_, b) = kernel.buffer_named(name).expect("buffer");

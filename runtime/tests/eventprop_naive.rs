@@ -105,7 +105,8 @@ fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64
             for j in 0..n_out {
                 li[n][j] = alpha * li[n + 1][j] + (1.0 - alpha) * lv[n + 1][j];
                 let jump = if s[l + 1][n + 1][j] {
-                    (lv[n + 1][j] + e_out[l][n + 1][j]) / (cur[l][n + 1][j] - vts[l][n + 1][j] + 1e-10)
+                    (f64::from(layer.consts.theta) * lv[n + 1][j] + e_out[l][n + 1][j])
+                        / (cur[l][n + 1][j] - vts[l][n + 1][j] + 1e-10)
                 } else {
                     0.0
                 };

@@ -173,6 +173,21 @@ fn split_every_pe_replays_its_training_batch_on_host() {
     assert_eq!(host_parity_of("split.snn", Instant::now(), r), 4 * 31 + 1);
 }
 
+/// The model class (`support/temporal.snn`: delay lines, recurrence and a
+/// cycle with delays whose errors go through the ring, an `li` readout with
+/// a voltage loss and its loss PE, the regulariser; every population split,
+/// two chips): every PE replays its training batch.
+#[test]
+fn temporal_every_pe_replays_its_training_batch_on_host() {
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    let r = trace_replay::training_batch_of("temporal.snn", include_str!("support/temporal.snn"), true);
+    let cores = r.emu.program().cores.len();
+    assert!(cores > 40, "every population split over several PEs, in 4 batch copies");
+    assert_eq!(host_parity_of("temporal.snn", Instant::now(), r), cores);
+}
+
 /// Builds `build/<pe>.elf` with the emitted Makefile and replays `events`
 /// under QEMU; returns its transcript.
 fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
@@ -291,6 +306,19 @@ fn yinyang_pe_of_each_role_replays_its_training_batch_on_cortex_m4() {
 fn deep_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
     if qemu_tools() {
         qemu_parity("deep.snn", 4);
+    }
+}
+
+/// One PE of each template of the model-class network.
+#[test]
+fn temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("temporal.snn", include_str!("support/temporal.snn"), true);
+        // Inputs split 3 + 2; h1 and h2 each a first, a middle and a last
+        // slice; the readout; the loss; the optimiser.
+        let want =
+            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("temporal.snn", r, &want);
     }
 }
 

@@ -8,7 +8,7 @@ mod random_kernel;
 
 use proptest::prelude::*;
 use random_kernel::{Rng, invocations, random_kernel, random_memory};
-use snnc_compiler::kernel::{Kernel, OpCounts, Packet, Trap, parse_kernel, print_kernel, verify};
+use snnc_compiler::kernel::{Kernel, OpCounts, Packet, Trap, VerifiedKernel, parse_kernel, print_kernel, verify};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 
@@ -23,14 +23,15 @@ struct Outcome {
 /// Both backends on one seed: `(interpreter, jit)`.
 fn run_seed(seed: u64) -> (Kernel, Outcome, Outcome) {
     let kernel = random_kernel(seed);
-    if let Err(e) = verify(&kernel) {
-        panic!("generated kernel does not verify: {:?}", e.errors);
-    }
+    let verified = match verify(&kernel) {
+        Ok(v) => v,
+        Err(e) => panic!("generated kernel does not verify: {:?}", e.errors),
+    };
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
     let calls = invocations(&mut rng);
-    let interp = Interpreter::new(&kernel).expect("verified");
-    let jit = JitKernel::compile(&kernel).expect("compiles");
+    let interp = Interpreter::new(&verified);
+    let jit = JitKernel::compile(&verified).expect("compiles");
     let mut outcomes = Vec::new();
     for backend in 0..2 {
         let mut m = memory.clone();
@@ -77,12 +78,13 @@ proptest! {
         let text = print_kernel(&kernel);
         let parsed = parse_kernel(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
         prop_assert_eq!(print_kernel(&parsed), text);
-        prop_assert!(verify(&parsed).is_ok());
+        let parsed = verify(&parsed).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        let kernel = verify(&kernel).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         let mut rng = Rng(seed ^ 0x5eed);
         let memory = random_memory(&kernel, &mut rng);
         let calls = invocations(&mut rng);
-        let run = |k: &Kernel| {
-            let interp = Interpreter::new(k).expect("verified");
+        let run = |k: &VerifiedKernel| {
+            let interp = Interpreter::new(k);
             let mut m = memory.clone();
             let mut packets = Vec::new();
             let results: Vec<_> = calls.iter().map(|&c| {

@@ -4,15 +4,15 @@
 
 use proptest::prelude::*;
 use snnc_compiler::kernel::examples::exp_ln_probe;
-use snnc_compiler::kernel::{Invocation, Kernel, OpCounts};
+use snnc_compiler::kernel::{Invocation, OpCounts, VerifiedKernel, verify};
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
 
 /// Runs the probe's `init` on `xs` with both backends; returns
 /// `(exp, ln)` bits per backend.
-fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>); 2] {
-    let interp = Interpreter::new(kernel).expect("probe verifies");
+fn probe(kernel: &VerifiedKernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>); 2] {
+    let interp = Interpreter::new(kernel);
     let n = xs.len();
     let at = |name: &str| kernel.buffer_named(name).map(|(_, b)| (b.offset / 4) as usize).expect("probe buffer");
     let (x0, e0, l0) = (at("x"), at("exp_out"), at("ln_out"));
@@ -37,7 +37,7 @@ fn probe(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Vec<u32>);
 }
 
 /// Asserts bit equality with `numerics` (NaN inputs: NaN outputs).
-fn check(kernel: &Kernel, jit: &JitKernel, xs: &[f32]) {
+fn check(kernel: &VerifiedKernel, jit: &JitKernel, xs: &[f32]) {
     for (backend, (exps, lns)) in ["interpreter", "jit"].iter().zip(probe(kernel, jit, xs)) {
         for (i, &x) in xs.iter().enumerate() {
             let (e, l) = (f32::from_bits(exps[i]), f32::from_bits(lns[i]));
@@ -56,7 +56,7 @@ const CHUNK: u32 = 4096;
 
 #[test]
 fn exp_and_ln_match_numerics_on_a_sweep_and_the_edges() {
-    let kernel = exp_ln_probe(CHUNK);
+    let kernel = verify(&exp_ln_probe(CHUNK)).expect("the probe verifies");
     let jit = JitKernel::compile(&kernel).expect("probe compiles");
     let mut xs: Vec<f32> = vec![
         0.0,
@@ -103,7 +103,7 @@ fn exp_and_ln_match_numerics_on_a_sweep_and_the_edges() {
 proptest! {
     #[test]
     fn exp_and_ln_match_numerics_on_random_bits(bits in proptest::collection::vec(any::<u32>(), 64)) {
-        let kernel = exp_ln_probe(64);
+        let kernel = verify(&exp_ln_probe(64)).expect("the probe verifies");
         let jit = JitKernel::compile(&kernel).expect("probe compiles");
         let xs: Vec<f32> = bits.into_iter().map(f32::from_bits).collect();
         check(&kernel, &jit, &xs);

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use miette::Report;
 use snnc_compiler::emit::c::program::program_files;
 use snnc_compiler::emit::c::{emit_kernel, host_program_table, program_symbol, support_files};
-use snnc_compiler::kernel::parse_kernel;
+use snnc_compiler::kernel::{parse_kernel, verify};
 
 use snnc_compiler::ErrorClass;
 use snnc_runtime::fsio::OutputDir;
@@ -70,6 +70,7 @@ pub fn network_files(file: &Path) -> Result<Vec<(String, String)>, Failure> {
 pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
     let rejected = |r: Report| Failure::new(ErrorClass::Rejected, r.with_source_code(src.named()));
     let kernel = parse_kernel(&src.text).map_err(|e| rejected(Report::new(e)))?;
+    let kernel = verify(&kernel).map_err(|e| rejected(Report::new(e)))?;
     let c = emit_kernel(&kernel, &[]).map_err(|e| rejected(Report::new(e)))?;
     let symbol = program_symbol(&kernel);
     let stem = symbol.trim_end_matches("_program").to_string();
@@ -77,7 +78,7 @@ pub fn kernel_files(src: &Source) -> Result<Vec<(String, String)>, Failure> {
         support_files().iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
     files.push((format!("{stem}.c"), c));
     files.push(("programs.mk".to_string(), format!("PROGRAMS = {stem}\nHOST_PROGRAMS = {stem}\n")));
-    files.push(("s2_host_programs.c".to_string(), host_program_table(&[&kernel])));
+    files.push(("s2_host_programs.c".to_string(), host_program_table(&[kernel.kernel()])));
     Ok(files)
 }
 

@@ -6,6 +6,7 @@
 //! `--json`). The work is `snnc_runtime::session`'s; this module only wires
 //! flags and rendering.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +14,6 @@ use snnc_compiler::ErrorClass;
 use snnc_runtime::fsio;
 use snnc_runtime::session::{self, RunTarget};
 use snnc_runtime::train::batch::evaluate;
-use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::run::{read_weights, weights_bytes};
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, train_batches};
 
@@ -104,11 +104,35 @@ pub struct GradcheckArgs {
     /// The .snn file.
     pub file: PathBuf,
     /// Weights to check at (default: the spec's initialisers with its seed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     pub weights: Option<PathBuf>,
-    /// Number of training samples (the first N of the train split).
-    #[arg(long, default_value_t = 8)]
-    pub samples: usize,
+    /// Number of training samples (the first N of the train split; default: the spec's batch size).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Check N initial weights, drawn with the spec's seed + 0, 1, .., N-1 (no picking), and report per
+    /// projection how many reach cosine 0.99 at dt / 20.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub seeds: Option<u32>,
+    /// Also report the batch gradient without the samples whose closest voltage peak is within EPS
+    /// (relative) of the threshold in the exact model ("grazing" samples), labelled as such.
+    #[arg(long, value_name = "EPS")]
+    pub exclude_grazing: Option<f64>,
+    /// Grid refinements k (dt / k), comma-separated, coarsest first.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,10,20,50,100")]
+    pub refine: Vec<u32>,
+    /// Compare each grid with an exact model whose projections delay every spike by that grid's dt
+    /// (the discrete forward's one-step delay per layer) instead of the undelayed exact model.
+    #[arg(long)]
+    pub delay_per_step: bool,
+    /// Print the report as a Markdown section (the format of docs/gradcheck.md).
+    #[arg(long)]
+    pub markdown: bool,
+    /// Write one CSV row per seed, sample, grid and projection (margins, errors) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub samples_csv: Option<PathBuf>,
+    /// Overwrite --samples-csv even if snnc did not write it.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn pipeline_failure(e: snnc_runtime::pipeline::PipelineError) -> Failure {
@@ -194,9 +218,13 @@ pub fn grad(args: GradArgs) -> CmdResult {
     fsio::write_output_file(&args.out, &[&args.file, &args.weights], args.force, &weights_bytes(&p.plan, &grad))?;
     let mut out = Out::new();
     out.line(format!("mean loss over {name} samples {a}..{b}: {}", loss_sum / idx.len() as f32));
-    for (proj, g) in p.plan.projections.iter().zip(&grad) {
-        let max = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        out.line(format!("  {:<24} [{}, {}]  max |grad| {max:e}", proj.name, proj.n_post, proj.n_pre));
+    for group in &p.plan.groups {
+        let max = grad[group.members.clone()].iter().flatten().fold(0.0f32, |m, x| m.max(x.abs()));
+        let shape = match group.members.len() {
+            1 => format!("[{}, {}]", group.n_post, group.n_pre),
+            d => format!("[{d}, {}, {}]", group.n_post, group.n_pre),
+        };
+        out.line(format!("  {:<24} {shape}  max |grad| {max:e}", group.name));
     }
     out.line(format!("gradient written to {}", args.out.display()));
     out.finish()
@@ -347,33 +375,90 @@ pub fn bench(args: BenchArgs) -> CmdResult {
 }
 
 pub fn gradcheck(args: GradcheckArgs) -> CmdResult {
+    use snnc_runtime::train::gradcheck::{self as gc, Options, Weights};
     let (_src, net) = load_network(&args.file)?;
     let p = prepare_for(&args.file, &net)?;
-    let weights = match &args.weights {
-        Some(f) => read_weights(f, &p.plan)?,
-        None => init_weights(&p.plan, p.train_spec.seed),
+    let weights = match (&args.weights, args.seeds) {
+        (Some(f), _) => Weights::Given(read_weights(f, &p.plan)?),
+        (None, None) => Weights::Seeds(vec![p.train_spec.seed]),
+        (None, Some(n)) => Weights::Seeds((0..n).map(|k| p.train_spec.seed.wrapping_add(k)).collect()),
     };
-    if args.samples == 0 || args.samples > p.train.len() {
+    let samples = args.samples.unwrap_or(p.train_spec.batch as usize).min(p.train.len());
+    if samples == 0 || args.samples.is_some_and(|n| n > p.train.len()) {
         return Err(Failure::rejected(format!(
             "--samples {} must be between 1 and the training set size {}",
-            args.samples,
+            args.samples.unwrap_or(0),
             p.train.len()
         )));
     }
-    let idx: Vec<usize> = (0..args.samples).collect();
+    if args.refine.is_empty() || args.refine.iter().any(|&k| k == 0 || k > 1000) {
+        return Err(Failure::rejected("--refine takes refinements between 1 and 1000, e.g. 1,2,4,10,20"));
+    }
+    if args.exclude_grazing.is_some_and(|e| !(e > 0.0 && e.is_finite())) {
+        return Err(Failure::rejected("--exclude-grazing takes a positive margin, e.g. 0.01"));
+    }
+    if let Some(f) = &args.samples_csv {
+        fsio::check_output_file(f, &[&args.file], args.force)?;
+    }
+    let idx: Vec<usize> = (0..samples).collect();
     let data = p.train.select(&idx);
-    let report = snnc_runtime::train::gradcheck::gradcheck(&net, &weights, &data)
-        .map_err(|e| Failure::of(ErrorClass::Rejected, e))?;
+    let options = Options {
+        refinements: args.refine.clone(),
+        exclude_grazing: args.exclude_grazing,
+        delay_per_step: args.delay_per_step,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(gc::progress_total(&weights, samples, &options));
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "gradcheck [{bar:40}] {pos}/{len} samples x grids x seeds {elapsed}, about {eta} left",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let report = gc::check(&net, &weights, &data, &options, &tick).map_err(|e| {
+        let class = match e {
+            gc::GradcheckError::NotYetSupported { .. } => ErrorClass::NotYetSupported,
+            gc::GradcheckError::Plan(_) => ErrorClass::Rejected,
+        };
+        Failure::of(class, e)
+    })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if let Some(f) = &args.samples_csv {
+        fsio::write_output_file(f, &[&args.file], args.force, gc::samples_csv(&report).as_bytes())?;
+    }
     let mut out = Out::new();
-    out.line(format!(
-        "gradient check of {}: {} training samples; continuous gradient by central differences (h = {:e}) of the exact continuous-time model",
-        net.name,
-        report.samples,
-        snnc_runtime::train::gradcheck::FD_STEP
-    ));
-    out.line(
-        "discrete gradient ~= dt (in seconds) x continuous gradient; rel. error = |g_disc/dt - g_cont| / |g_cont|",
-    );
-    out.text(&snnc_runtime::train::gradcheck::table(&report));
+    if args.markdown {
+        let mut cmd = format!("snnc gradcheck {}", args.file.display());
+        if let Some(n) = args.seeds {
+            cmd += &format!(" --seeds {n}");
+        }
+        if let Some(n) = args.samples {
+            cmd += &format!(" --samples {n}");
+        }
+        if let Some(e) = args.exclude_grazing {
+            cmd += &format!(" --exclude-grazing {e}");
+        }
+        if args.refine != [1, 2, 4, 10, 20, 50, 100] {
+            let r: Vec<String> = args.refine.iter().map(u32::to_string).collect();
+            cmd += &format!(" --refine {}", r.join(","));
+        }
+        if args.delay_per_step {
+            cmd += " --delay-per-step";
+        }
+        cmd += " --markdown";
+        out.text(&gc::markdown(&report, &cmd));
+    } else {
+        out.text(&gc::summary(&report));
+    }
     out.finish()
 }

@@ -1,9 +1,20 @@
 //! Kernel IR: the program of one processing element (PE), as data.
 //!
-//! Input: built by the lowering (or by hand, in tests) with [`KernelBuilder`].
-//! Output: checked by [`verify`], printed by [`print_kernel`] (the
-//! `--emit kernel-ir` text form), executed by the runtime's interpreter (the
-//! reference semantics) and its Cranelift JIT, and printed as C for the chip.
+//! Input: built by the lowering (or by hand, in tests) with [`KernelBuilder`],
+//! or parsed from its text form ([`parse_kernel`]).
+//! Output: checked by [`verify`], which returns the [`VerifiedKernel`] every
+//! backend takes: executed by the runtime's interpreter (the reference
+//! semantics) and its Cranelift JIT, and printed as C for the chip; printed
+//! by [`print_kernel`] (the `--emit kernel-ir` text form).
+//!
+//! Where each part lives: the types here; the meaning of every operation on
+//! 32-bit values in [`eval`] (shared by the interpreter and the C backend's
+//! constant folding); static facts about expressions in [`analysis`]; the
+//! run-time contract (invocations, packets, traps, operation counts) in
+//! `exec.rs`; the text form in `print.rs`/`parse.rs`. The filetests in
+//! `tests/kir/` (run by `runtime/tests/kir_filetests.rs`) are the IR's
+//! executable specification: verifier errors, round trips, runs on every
+//! backend and the emitted C.
 //!
 //! A [`Kernel`] is a set of typed buffers laid out in the PE's data SRAM plus
 //! one [`Function`] per [`EntryPoint`]; all functions share the buffers. A
@@ -60,20 +71,24 @@
 //! are 4-byte aligned, disjoint and inside the data budget; each entry point is
 //! defined exactly once with its parameters.
 
+pub mod analysis;
 mod build;
+pub mod eval;
 pub mod examples;
 mod exec;
 mod math;
 mod parse;
 mod print;
+mod verified;
 mod verify;
 
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
 pub use exec::{Invocation, OpClass, OpCounts, Packet, Trap};
 pub use math::{exp_f32, ln_f32};
-pub use parse::{ParseError, parse_kernel};
+pub use parse::{ParseError, SourceMap, parse_kernel, parse_kernel_with_map, parse_value};
 pub use print::print_kernel;
-pub use verify::{KernelError, KernelErrors, verify};
+pub use verified::VerifiedKernel;
+pub use verify::{KernelError, KernelErrors, Site, verify};
 
 /// Default data budget of one PE: the 96 KiB data half of its 128 KiB SRAM.
 pub const DEFAULT_DATA_BUDGET: u32 = 96 * 1024;

@@ -1,18 +1,26 @@
 //! Parser: the text form written by [`super::print_kernel`] -> a [`Kernel`].
 //!
-//! Input: the exact grammar of the printer (see `print.rs`); `//` starts a
-//! comment that runs to the end of the line. Every expression's type
-//! annotation is recomputed from its parts (literals, declared locals and
-//! buffers, operators), so the result is checked by [`super::verify`] like any
-//! built kernel.
-//! Output: the kernel, or the first syntax error with its span.
+//! Input: the exact grammar of the printer (see `print.rs`); `//` and `;`
+//! start a comment that runs to the end of the line (`;` comments carry the
+//! filetests' directives, see `runtime/tests/kir_filetests.rs`). `#N` names
+//! local or buffer number `N` whether or not it exists: the printer writes
+//! it for an id that does not (so the verifier's `unknown_local` and
+//! `unknown_buffer` can be written down); a load from an unknown buffer or
+//! an unknown local is annotated `i32`. Every expression's type annotation
+//! is recomputed from its parts (literals, declared locals and buffers,
+//! operators), so the result is checked by [`super::verify`] like any built
+//! kernel.
+//! Output: the kernel and, from [`parse_kernel_with_map`], a [`SourceMap`]
+//! locating every [`Site`] the verifier reports; or the first syntax error
+//! with its span.
 //!
 //! Invariant: `parse_kernel(&print_kernel(k))` gives back `k` for every kernel
-//! that verifies (round-trip tests on the examples and on random kernels).
+//! that verifies (round-trip tests on the corpus `tests/kir/` and on random
+//! kernels).
 
 use super::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId, Stmt,
-    Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId, Site,
+    Stmt, Ty, UnaryOp, Value,
 };
 
 /// A syntax error in kernel-IR text.
@@ -32,9 +40,67 @@ pub struct ParseError {
 
 /// Parses the text form of one kernel.
 pub fn parse_kernel(text: &str) -> Result<Kernel, ParseError> {
+    parse_kernel_with_map(text).map(|(kernel, _)| kernel)
+}
+
+/// Parses the text form of one kernel, and locates its parts in the text.
+pub fn parse_kernel_with_map(text: &str) -> Result<(Kernel, SourceMap), ParseError> {
     let tokens = tokenize(text).map_err(|(message, at)| ParseError { message, span: (at, 1).into() })?;
-    let mut p = Parser { tokens, pos: 0, buffers: Vec::new(), locals: Vec::new() };
-    p.kernel().map_err(|(message, at)| ParseError { message, span: (at.min(text.len()), 1).into() })
+    let mut p = Parser { tokens, pos: 0, buffers: Vec::new(), locals: Vec::new(), map: SourceMap::default() };
+    let kernel = p.kernel().map_err(|(message, at)| ParseError { message, span: (at.min(text.len()), 1).into() })?;
+    Ok((kernel, p.map))
+}
+
+/// Where the parts of a parsed kernel start in its text (byte offsets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceMap {
+    kernel: usize,
+    buffers: Vec<usize>,
+    functions: Vec<FunctionMap>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct FunctionMap {
+    at: usize,
+    /// Per local, its name in the parameter list or its `var` keyword.
+    locals: Vec<usize>,
+    /// Per statement, in [`Site::Stmt`] numbering, its first token.
+    stmts: Vec<usize>,
+}
+
+impl SourceMap {
+    /// The byte offset where `site` starts, if the text has it.
+    pub fn offset(&self, site: Site) -> Option<usize> {
+        match site {
+            Site::Kernel => Some(self.kernel),
+            Site::Buffer(id) => self.buffers.get(id.0 as usize).copied(),
+            Site::Function(f) => self.functions.get(f).map(|f| f.at),
+            Site::Local { function, local } => self.functions.get(function)?.locals.get(local.0 as usize).copied(),
+            Site::Stmt { function, stmt } => self.functions.get(function)?.stmts.get(stmt as usize).copied(),
+        }
+    }
+}
+
+/// A constant in the printer's form: `1.5`, `-0.0`, `inf`, `-inf`,
+/// `nan(0x7fc00000)` (f32, the NaN with these bits), `3i`, `-3i` (i32),
+/// `3u`, `0x10000u` (u32), `true`, `false`. Surrounding whitespace is
+/// ignored.
+pub fn parse_value(text: &str) -> Option<Value> {
+    let text = text.trim();
+    match text {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        "inf" => return Some(Value::F32(f32::INFINITY)),
+        _ => {}
+    }
+    if let Some(bits) = text.strip_prefix("nan(").and_then(|t| t.strip_suffix(')')) {
+        let hex = bits.trim().strip_prefix("0x")?;
+        return u32::from_str_radix(hex, 16).ok().map(|w| Value::F32(f32::from_bits(w)));
+    }
+    if text.is_empty() || number_len(text) != text.len() {
+        return None;
+    }
+    literal(text)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,6 +108,8 @@ enum Kind {
     Ident,
     Num,
     Punct,
+    /// `#N`: a local or buffer by number.
+    Raw,
     End,
 }
 
@@ -72,8 +140,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, Fail> {
         let rest = &text[i..];
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if rest.starts_with("//") {
+        } else if rest.starts_with("//") || c == ';' {
             i += rest.find('\n').unwrap_or(rest.len());
+        } else if c == '#' && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            let len = 1 + rest[1..].find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len() - 1);
+            tokens.push(Token { kind: Kind::Raw, text: rest[1..len].to_string(), at: i });
+            i += len;
         } else if c.is_ascii_alphabetic() || c == '_' {
             let len = rest.find(|c: char| !is_ident_char(c)).unwrap_or(rest.len());
             tokens.push(Token { kind: Kind::Ident, text: rest[..len].to_string(), at: i });
@@ -137,6 +209,7 @@ struct Parser {
     pos: usize,
     buffers: Vec<Buffer>,
     locals: Vec<Local>,
+    map: SourceMap,
 }
 
 impl Parser {
@@ -205,11 +278,14 @@ impl Parser {
     }
 
     fn kernel(&mut self) -> Result<Kernel, Fail> {
+        self.map.kernel = self.peek().at;
         self.expect("kernel")?;
         let name = self.ident()?;
         self.expect("budget")?;
         let budget = self.unsigned()?;
-        while self.eat("buffer") {
+        while self.is("buffer") {
+            let at = self.next().at;
+            self.map.buffers.push(at);
             let name = self.ident()?;
             self.expect(":")?;
             let elem = self.ty()?;
@@ -228,6 +304,7 @@ impl Parser {
     }
 
     fn function(&mut self) -> Result<Function, Fail> {
+        self.map.functions.push(FunctionMap { at: self.peek().at, ..FunctionMap::default() });
         self.expect("fn")?;
         let at = self.peek().at;
         let name = self.ident()?;
@@ -240,13 +317,17 @@ impl Parser {
             if !self.locals.is_empty() {
                 self.expect(",")?;
             }
+            let at = self.peek().at;
+            self.function_map().locals.push(at);
             let name = self.ident()?;
             self.expect(":")?;
             let ty = self.ty()?;
             self.locals.push(Local { name, ty });
         }
         self.expect("{")?;
-        while self.eat("var") {
+        while self.is("var") {
+            let at = self.next().at;
+            self.function_map().locals.push(at);
             let name = self.ident()?;
             self.expect(":")?;
             let ty = self.ty()?;
@@ -254,6 +335,15 @@ impl Parser {
         }
         let body = self.block_body()?;
         Ok(Function { entry, locals: std::mem::take(&mut self.locals), body })
+    }
+
+    /// The map of the function being parsed.
+    fn function_map(&mut self) -> &mut FunctionMap {
+        if self.map.functions.is_empty() {
+            self.map.functions.push(FunctionMap::default());
+        }
+        let last = self.map.functions.len() - 1;
+        &mut self.map.functions[last]
     }
 
     /// Statements up to and including the closing `}`.
@@ -266,6 +356,8 @@ impl Parser {
     }
 
     fn stmt(&mut self) -> Result<Stmt, Fail> {
+        let at = self.peek().at;
+        self.function_map().stmts.push(at);
         if self.eat("if") {
             let cond = self.top()?;
             self.expect("{")?;
@@ -310,7 +402,20 @@ impl Parser {
         Ok(Stmt::Assign { local, value })
     }
 
+    /// A raw `#N` id, if the next token is one.
+    fn raw(&mut self) -> Result<Option<u32>, Fail> {
+        let t = self.peek().clone();
+        if t.kind != Kind::Raw {
+            return Ok(None);
+        }
+        self.pos += 1;
+        t.text.parse().map(Some).map_err(|_| (format!("bad id `#{}`", t.text), t.at))
+    }
+
     fn local_id(&mut self) -> Result<LocalId, Fail> {
+        if let Some(id) = self.raw()? {
+            return Ok(LocalId(id));
+        }
         let at = self.peek().at;
         let name = self.ident()?;
         match self.locals.iter().position(|l| l.name == name) {
@@ -320,6 +425,9 @@ impl Parser {
     }
 
     fn buffer_id(&mut self) -> Result<(BufferId, Ty), Fail> {
+        if let Some(id) = self.raw()? {
+            return Ok((BufferId(id), self.buffers.get(id as usize).map_or(Ty::I32, |b| b.elem)));
+        }
         let at = self.peek().at;
         let name = self.ident()?;
         match self.buffers.iter().position(|b| b.name == name) {
@@ -377,6 +485,17 @@ impl Parser {
             Kind::Num => {
                 self.pos += 1;
                 literal(&t.text).map(Expr::constant).ok_or((format!("bad number `{}`", t.text), t.at))
+            }
+            Kind::Raw if self.peek_at(1).text == "[" => {
+                let (buffer, elem) = self.buffer_id()?;
+                self.expect("[")?;
+                let index = self.top()?;
+                self.expect("]")?;
+                Ok(Expr { ty: elem, kind: ExprKind::Load { buffer, index: Box::new(index) } })
+            }
+            Kind::Raw => {
+                let id = self.local_id()?;
+                Ok(Expr { ty: self.locals.get(id.0 as usize).map_or(Ty::I32, |l| l.ty), kind: ExprKind::Local(id) })
             }
             Kind::Punct if t.text == "(" => {
                 self.pos += 1;

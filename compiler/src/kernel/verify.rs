@@ -1,4 +1,5 @@
-//! Verifier: a [`Kernel`] -> every violation of the IR's invariants.
+//! Verifier: a [`Kernel`] -> a [`VerifiedKernel`], or every violation of
+//! the IR's invariants, each with its [`Site`].
 //!
 //! Checks (all collected, none stops the others): buffer layout (element
 //! type, alignment, overlap, unique names, inside the budget); each entry
@@ -8,11 +9,14 @@
 //! assigned; constant indices inside their buffer.
 //!
 //! Invariant: a kernel that passes runs on every backend without a type
-//! confusion; the only run-time failures left are the [`super::Trap`]s.
+//! confusion; the only run-time failures left are the [`super::Trap`]s. The
+//! backends (interpreter, JIT, C) accept only a [`VerifiedKernel`], so they
+//! never verify again.
 
 use std::collections::BTreeSet;
 
 use super::print::expr_to_string;
+use super::verified::VerifiedKernel;
 use super::{Buffer, BufferId, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, Value, is_valid_name};
 
 /// Every problem of one kernel.
@@ -23,6 +27,28 @@ pub struct KernelErrors {
     pub kernel: String,
     #[related]
     pub errors: Vec<KernelError>,
+    /// Where each error is: `sites[i]` is the site of `errors[i]` (the
+    /// text form's [`super::SourceMap`] turns it into a line).
+    pub sites: Vec<Site>,
+}
+
+/// The part of a kernel an error is about; in the text form, the line that
+/// starts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Site {
+    /// The kernel itself (its `kernel NAME budget N` line).
+    Kernel,
+    /// A buffer declaration.
+    Buffer(BufferId),
+    /// A function (its `fn` line), by index in [`Kernel::functions`].
+    Function(usize),
+    /// A local's declaration (a parameter: the `fn` line; else its `var`
+    /// line).
+    Local { function: usize, local: LocalId },
+    /// A statement of a function, numbered from 0 in the order the printer
+    /// writes them (depth first: an `if` or `for`, then the statements in
+    /// its bodies).
+    Stmt { function: usize, stmt: u32 },
 }
 
 /// One violation of the kernel IR's invariants.
@@ -84,70 +110,117 @@ pub enum KernelError {
     ConstantIndexOutOfBounds { entry: &'static str, buffer: String, index: i64, len: u32 },
 }
 
-/// Checks every invariant of the kernel IR; returns all violations.
-pub fn verify(kernel: &Kernel) -> Result<(), KernelErrors> {
-    let mut errors = Vec::new();
+/// Checks every invariant of the kernel IR: the kernel as a
+/// [`VerifiedKernel`] (with its layout), or all violations and their sites.
+pub fn verify(kernel: &Kernel) -> Result<VerifiedKernel, KernelErrors> {
+    let mut errors = Errors::default();
     if !is_valid_name(&kernel.name) {
-        errors.push(KernelError::BadName { what: "kernel", name: kernel.name.clone() });
+        errors.push(Site::Kernel, KernelError::BadName { what: "kernel", name: kernel.name.clone() });
     }
     check_layout(kernel, &mut errors);
     for entry in EntryPoint::ALL {
         let count = kernel.functions.iter().filter(|f| f.entry == entry).count();
         match count {
-            0 => errors.push(KernelError::MissingEntry { entry: entry.name() }),
+            0 => errors.push(Site::Kernel, KernelError::MissingEntry { entry: entry.name() }),
             1 => {}
-            _ => errors.push(KernelError::DuplicateEntry { entry: entry.name(), count }),
+            _ => {
+                let second = kernel.functions.iter().enumerate().filter(|(_, f)| f.entry == entry).nth(1);
+                let site = second.map_or(Site::Kernel, |(i, _)| Site::Function(i));
+                errors.push(site, KernelError::DuplicateEntry { entry: entry.name(), count });
+            }
         }
     }
-    for function in &kernel.functions {
-        FunctionChecker::new(kernel, function, &mut errors).check();
+    for (index, function) in kernel.functions.iter().enumerate() {
+        FunctionChecker::new(kernel, index, function, &mut errors).check();
     }
-    if errors.is_empty() { Ok(()) } else { Err(KernelErrors { kernel: kernel.name.clone(), errors }) }
+    if errors.errors.is_empty() {
+        Ok(VerifiedKernel::new(kernel.clone()))
+    } else {
+        Err(KernelErrors { kernel: kernel.name.clone(), errors: errors.errors, sites: errors.sites })
+    }
 }
 
-fn check_layout(kernel: &Kernel, errors: &mut Vec<KernelError>) {
+/// The violations found so far, each with its site.
+#[derive(Default)]
+struct Errors {
+    errors: Vec<KernelError>,
+    sites: Vec<Site>,
+}
+
+impl Errors {
+    fn push(&mut self, site: Site, error: KernelError) {
+        self.errors.push(error);
+        self.sites.push(site);
+    }
+}
+
+fn check_layout(kernel: &Kernel, errors: &mut Errors) {
     let mut names = BTreeSet::new();
-    for b in &kernel.buffers {
+    for (i, b) in kernel.buffers.iter().enumerate() {
+        let site = Site::Buffer(BufferId(i as u32));
         if !is_valid_name(&b.name) {
-            errors.push(KernelError::BadName { what: "buffer", name: b.name.clone() });
+            errors.push(site, KernelError::BadName { what: "buffer", name: b.name.clone() });
         }
         if b.elem == Ty::Bool {
-            errors.push(KernelError::BoolBuffer { name: b.name.clone() });
+            errors.push(site, KernelError::BoolBuffer { name: b.name.clone() });
         }
         if b.offset % 4 != 0 {
-            errors.push(KernelError::MisalignedBuffer { name: b.name.clone(), offset: b.offset });
+            errors.push(site, KernelError::MisalignedBuffer { name: b.name.clone(), offset: b.offset });
         }
         if b.end() > u64::from(kernel.budget) {
-            errors.push(KernelError::OverBudget { name: b.name.clone(), end: b.end(), budget: kernel.budget });
+            errors.push(site, KernelError::OverBudget { name: b.name.clone(), end: b.end(), budget: kernel.budget });
         }
         if !names.insert(b.name.as_str()) {
-            errors.push(KernelError::DuplicateBuffer { name: b.name.clone() });
+            errors.push(site, KernelError::DuplicateBuffer { name: b.name.clone() });
         }
     }
-    let mut by_offset: Vec<&Buffer> = kernel.buffers.iter().filter(|b| b.len > 0).collect();
-    by_offset.sort_by_key(|b| (b.offset, b.end()));
+    let mut by_offset: Vec<(usize, &Buffer)> = kernel.buffers.iter().enumerate().filter(|(_, b)| b.len > 0).collect();
+    by_offset.sort_by_key(|(_, b)| (b.offset, b.end()));
     for pair in by_offset.windows(2) {
-        if pair[1].offset as u64 >= pair[0].end() {
+        let ((_, first), (second_id, second)) = (pair[0], pair[1]);
+        if second.offset as u64 >= first.end() {
             continue;
         }
-        errors.push(KernelError::OverlappingBuffers { first: pair[0].name.clone(), second: pair[1].name.clone() });
+        errors.push(
+            Site::Buffer(BufferId(second_id as u32)),
+            KernelError::OverlappingBuffers { first: first.name.clone(), second: second.name.clone() },
+        );
     }
 }
 
 struct FunctionChecker<'a> {
     kernel: &'a Kernel,
+    index: usize,
     function: &'a Function,
     entry: &'static str,
     loop_vars: BTreeSet<LocalId>,
     active_loops: Vec<LocalId>,
-    errors: &'a mut Vec<KernelError>,
+    /// The number of the next statement (see [`Site::Stmt`]).
+    next_stmt: u32,
+    /// Where errors found now are.
+    site: Site,
+    errors: &'a mut Errors,
 }
 
 impl<'a> FunctionChecker<'a> {
-    fn new(kernel: &'a Kernel, function: &'a Function, errors: &'a mut Vec<KernelError>) -> Self {
+    fn new(kernel: &'a Kernel, index: usize, function: &'a Function, errors: &'a mut Errors) -> Self {
         let mut loop_vars = BTreeSet::new();
         collect_loop_vars(&function.body, &mut loop_vars);
-        FunctionChecker { kernel, function, entry: function.entry.name(), loop_vars, active_loops: Vec::new(), errors }
+        FunctionChecker {
+            kernel,
+            index,
+            function,
+            entry: function.entry.name(),
+            loop_vars,
+            active_loops: Vec::new(),
+            next_stmt: 0,
+            site: Site::Function(index),
+            errors,
+        }
+    }
+
+    fn report(&mut self, error: KernelError) {
+        self.errors.push(self.site, error);
     }
 
     fn check(&mut self) {
@@ -159,15 +232,16 @@ impl<'a> FunctionChecker<'a> {
                 .all(|(&(name, ty), local)| local.name == name && local.ty == ty);
         if !params_ok {
             let expected: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {}", t.name())).collect();
-            self.errors.push(KernelError::BadParams { entry: self.entry, expected: expected.join(", ") });
+            self.report(KernelError::BadParams { entry: self.entry, expected: expected.join(", ") });
         }
         let mut names = BTreeSet::new();
-        for local in &self.function.locals {
+        for (i, local) in self.function.locals.iter().enumerate() {
+            self.site = Site::Local { function: self.index, local: LocalId(i as u32) };
             if !is_valid_name(&local.name) {
-                self.errors.push(KernelError::BadName { what: "local", name: local.name.clone() });
+                self.report(KernelError::BadName { what: "local", name: local.name.clone() });
             }
             if !names.insert(local.name.as_str()) {
-                self.errors.push(KernelError::DuplicateLocal { entry: self.entry, name: local.name.clone() });
+                self.report(KernelError::DuplicateLocal { entry: self.entry, name: local.name.clone() });
             }
         }
         let mut defined: BTreeSet<LocalId> =
@@ -182,6 +256,8 @@ impl<'a> FunctionChecker<'a> {
     }
 
     fn stmt(&mut self, stmt: &Stmt, defined: &mut BTreeSet<LocalId>) {
+        self.site = Site::Stmt { function: self.index, stmt: self.next_stmt };
+        self.next_stmt += 1;
         match stmt {
             Stmt::Assign { local, value } => {
                 let found = self.expr(value, defined);
@@ -189,7 +265,7 @@ impl<'a> FunctionChecker<'a> {
                     self.expect("assigned value", found, ty, value);
                     if self.loop_vars.contains(local) {
                         let name = self.local_name(*local);
-                        self.errors.push(KernelError::LoopVariableAssigned { entry: self.entry, name });
+                        self.report(KernelError::LoopVariableAssigned { entry: self.entry, name });
                     }
                 }
                 defined.insert(*local);
@@ -215,7 +291,7 @@ impl<'a> FunctionChecker<'a> {
                 let start_ty = self.expr(start, defined);
                 let end_ty = self.expr(end, defined);
                 if !start_ty.is_int() {
-                    self.errors.push(KernelError::BadOperand {
+                    self.report(KernelError::BadOperand {
                         entry: self.entry,
                         op: "for",
                         ty: start_ty.name(),
@@ -228,7 +304,7 @@ impl<'a> FunctionChecker<'a> {
                 }
                 if self.active_loops.contains(var) {
                     let name = self.local_name(*var);
-                    self.errors.push(KernelError::LoopVariableAssigned { entry: self.entry, name });
+                    self.report(KernelError::LoopVariableAssigned { entry: self.entry, name });
                 }
                 let mut inner = defined.clone();
                 inner.insert(*var);
@@ -242,7 +318,7 @@ impl<'a> FunctionChecker<'a> {
                 if let Some(payload) = payload {
                     let found = self.expr(payload, defined);
                     if found == Ty::Bool {
-                        self.errors.push(KernelError::BadOperand {
+                        self.report(KernelError::BadOperand {
                             entry: self.entry,
                             op: "send",
                             ty: found.name(),
@@ -262,7 +338,7 @@ impl<'a> FunctionChecker<'a> {
                 let ty = self.local_ty(*id);
                 if ty.is_some() && !defined.contains(id) {
                     let name = self.local_name(*id);
-                    self.errors.push(KernelError::UseBeforeDefinition { entry: self.entry, name, at: self.show(e) });
+                    self.report(KernelError::UseBeforeDefinition { entry: self.entry, name, at: self.show(e) });
                 }
                 ty.unwrap_or(e.ty)
             }
@@ -328,7 +404,7 @@ impl<'a> FunctionChecker<'a> {
             _ => None,
         };
         if let Some(i) = constant.filter(|&i| i < 0 || i >= i64::from(b.len)) {
-            self.errors.push(KernelError::ConstantIndexOutOfBounds {
+            self.report(KernelError::ConstantIndexOutOfBounds {
                 entry: self.entry,
                 buffer: b.name.clone(),
                 index: i,
@@ -339,7 +415,7 @@ impl<'a> FunctionChecker<'a> {
 
     fn expect(&mut self, what: &'static str, found: Ty, expected: Ty, at: &Expr) {
         if found != expected {
-            self.errors.push(KernelError::TypeMismatch {
+            self.report(KernelError::TypeMismatch {
                 entry: self.entry,
                 what,
                 found: found.name(),
@@ -350,13 +426,13 @@ impl<'a> FunctionChecker<'a> {
     }
 
     fn bad_operand(&mut self, op: &'static str, ty: Ty, at: &Expr) {
-        self.errors.push(KernelError::BadOperand { entry: self.entry, op, ty: ty.name(), at: self.show(at) });
+        self.report(KernelError::BadOperand { entry: self.entry, op, ty: ty.name(), at: self.show(at) });
     }
 
     fn local_ty(&mut self, id: LocalId) -> Option<Ty> {
         let ty = self.function.locals.get(id.0 as usize).map(|l| l.ty);
         if ty.is_none() {
-            self.errors.push(KernelError::UnknownLocal { entry: self.entry, id: id.0 });
+            self.report(KernelError::UnknownLocal { entry: self.entry, id: id.0 });
         }
         ty
     }
@@ -368,7 +444,7 @@ impl<'a> FunctionChecker<'a> {
     fn buffer(&mut self, id: BufferId) -> Option<&'a Buffer> {
         let b = self.kernel.buffers.get(id.0 as usize);
         if b.is_none() {
-            self.errors.push(KernelError::UnknownBuffer { entry: self.entry, id: id.0 });
+            self.report(KernelError::UnknownBuffer { entry: self.entry, id: id.0 });
         }
         b
     }

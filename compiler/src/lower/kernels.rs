@@ -2,10 +2,14 @@
 //! optimisers. Buffer names are the host interface documented in the parent
 //! module; floating-point order follows the reference trainer exactly.
 
-use super::{AdamShape, LayerShape, LossShape, SgdShape, tag};
+use super::{
+    AdamShape, CopyShape, LayerKind, LayerShape, LossShape, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT,
+    ScoreShape, SgdShape, VoltageLossShape, tag,
+};
 use crate::kernel::{
     BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
 };
+use crate::network::LayerConsts;
 
 /// The reference's denominator guard (`I - Vt + 1e-10`).
 const GUARD: f32 = 1e-10;
@@ -74,8 +78,9 @@ impl Common {
         f.finish()
     }
 
-    fn key(&self, slot: usize, index: Expr) -> Expr {
-        self.tx.at(Expr::u32(slot as u32)) | index
+    /// The key of packet `index` of the flow in send slot `slot`.
+    fn key(&self, slot: u32, index: Expr) -> Expr {
+        self.tx.at(Expr::u32(slot)) | index
     }
 }
 
@@ -98,24 +103,34 @@ pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
     let step = f.params()[0];
     f.for_range("i", Expr::u32(0), Expr::u32(n), |f, i| {
         f.if_(steps.at(i.get()).equals(step.get().convert(ConvertOp::I32AsU32)), |f| {
-            f.send(c.key(0, i.get()));
+            f.send(c.key(SLOT_SPIKE, i.get()));
         });
     });
     k.define(f.finish());
     k.finish()
 }
 
-/// A LIF layer slice of `n` neurons.
+/// A layer slice of `n` neurons (`lif` or `li`) of a network that trains.
 ///
 /// Records (sized by the partitioner's resource model, see the parent
-/// module): the input spikes as bits `in_bits` (bit `step * k + position`),
-/// the own spikes as a log `rec_key` (`step * n + neuron`, ascending) with
-/// `I` and `Vt` at the spike (`rec_i`, `rec_vt`); `rec_off[s]` is the first
-/// entry of step `s`. A full log drops the entry and sets `overflow`
-/// ([`OVERFLOW_SPIKES`]), which the emulator turns into an error after the
-/// sample.
+/// module): the input spikes as bits `in_bits` (bit `step * raw + position`,
+/// one position per pre neuron of each incoming projection: a delay line's
+/// copies read them at their own delays), and for `lif` the own spikes as a
+/// log `rec_key` (`step * n + neuron`, ascending) with `I` and `Vt` at the
+/// spike (`rec_i`, `rec_vt`); `rec_off[s]` is the first entry of step `s`. A
+/// full log drops the entry and sets `overflow` ([`OVERFLOW_SPIKES`]), which
+/// the emulator turns into an error after the sample. Delayed projections
+/// from spiking layers sum their errors per presynaptic spike in `ring`
+/// (`docs/contract.md` section 4.2). An `li` readout keeps its score `y`,
+/// the step of its maximum `arg` and `kappa e` (`ke`, from the loss), and
+/// sends its scores at the last forward tick; a regularised `lif` computes
+/// `rho` from its spike counts at the first backward tick.
+///
+/// A plain `lif` layer (no delays, no delay lines, no regulariser) gets
+/// exactly the kernel it always had.
 pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let kk = s.fan_in;
+    let li_layer = s.kind == LayerKind::Li;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
     let weights = k.buffer("weights", Ty::F32, kk * n);
@@ -127,35 +142,54 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let li = k.buffer("li", Ty::F32, n);
     // One error per neuron and outgoing projection (part `q` at `q * n`).
     let parts = s.error_parts.max(1);
-    let e_out = k.buffer("e_out", Ty::F32, n * parts);
+    let e_out = (!li_layer).then(|| k.buffer("e_out", Ty::F32, n * parts));
     let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
-    let rec_key = k.buffer("rec_key", Ty::I32, s.spike_capacity);
-    let rec_i = k.buffer("rec_i", Ty::F32, s.spike_capacity);
-    let rec_vt = k.buffer("rec_vt", Ty::F32, s.spike_capacity);
-    let rec_off = k.buffer("rec_off", Ty::I32, steps + 1);
-    let lens = k.buffer("rec_len", Ty::I32, 1);
-    let overflow = k.buffer("overflow", Ty::I32, 1);
+    let record = (!li_layer).then(|| SpikeLog {
+        key: k.buffer("rec_key", Ty::I32, s.spike_capacity),
+        i: k.buffer("rec_i", Ty::F32, s.spike_capacity),
+        vt: k.buffer("rec_vt", Ty::F32, s.spike_capacity),
+        off: k.buffer("rec_off", Ty::I32, steps + 1),
+        len: k.buffer("rec_len", Ty::I32, 1),
+        overflow: k.buffer("overflow", Ty::I32, 1),
+    });
+    let ring = (s.ring_slots > 0).then(|| k.buffer("ring", Ty::F32, s.ring_slots * s.ring_width));
+    let reg = s.regularizer.map(|r| (k.buffer("cnt", Ty::I32, n), k.buffer("rho", Ty::F32, n), r));
+    let score = s.score.as_ref().map(|sc| ReadoutBufs {
+        y: k.buffer("y", Ty::F32, n),
+        arg: k.buffer("arg", Ty::I32, n),
+        ke: k.buffer("ke", Ty::F32, n),
+        wtab: matches!(sc.score, ScoreShape::Weighted { .. }).then(|| k.buffer("wtab", Ty::F32, steps)),
+    });
     let cs = s.consts;
-    let rec_cap = Expr::i32(s.spike_capacity as i32);
     let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
-    let rec_len = Expr::i32(0);
-    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| input_spiked(f, in_bits, kk, step, pos);
+    let raw = s.raw_fan_in;
+    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| input_spiked(f, in_bits, raw, step, pos);
+    let from_layers: Vec<&CopyShape> = s.copies.iter().filter(|cp| cp.from_layer).collect();
+    let ring_ctx = ring.map(|ring| RingCtx { ring, slots: s.ring_slots, width: s.ring_width });
 
     k.define(c.packet(|f, t, index, payload| {
         let value = payload.get().convert(ConvertOp::F32FromBits);
-        record_input_spike(f, &c, in_bits, kk, t, index);
-        f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
-            f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
-        });
-        f.if_(t.get().equals(Expr::i32(tag::LOSS_ERROR)), |f| {
-            f.store(e_out, index.get(), value.clone());
-        });
+        record_input_spike(f, &c, in_bits, raw, t, index);
+        if let Some(e_out) = e_out {
+            f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
+                f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
+            });
+            f.if_(t.get().equals(Expr::i32(tag::LOSS_ERROR)), |f| {
+                f.store(e_out, index.get(), value.clone());
+            });
+        }
+        if let Some(sb) = &score {
+            // `kappa e`: the scale of this neuron's direct term (section 6).
+            f.if_(t.get().equals(Expr::i32(tag::LOSS_ERROR)), |f| {
+                f.store(sb.ke, index.get(), Expr::f32(cs.kappa) * value.clone());
+            });
+        }
         f.if_(t.get().equals(Expr::i32(tag::WEIGHT)), |f| {
             let j = index.get() / kki.clone();
             let pos = index.get() % kki.clone();
             f.store(weights, pos * ni.clone() + j, value.clone());
         });
-        if !s.head && !s.lif_positions.is_empty() {
+        if !s.head && !from_layers.is_empty() {
             // The previous slice's sum for position `index`: add this
             // slice's neurons (`acc` holds lV - lI of step n+1) and pass it on.
             f.if_(t.get().equals(Expr::i32(tag::PARTIAL)), |f| {
@@ -164,11 +198,25 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                 f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                     f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
                 });
-                f.send_with(c.key(1, index.get().convert(ConvertOp::I32AsU32)), e.get());
+                if s.plain || !s.last {
+                    f.send_with(c.key(SLOT_ERROR, index.get().convert(ConvertOp::I32AsU32)), e.get());
+                } else {
+                    // The last slice: this copy's sum is complete.
+                    let step = f.let_("step_now", c.step.at(Expr::i32(0)));
+                    for cp in &from_layers {
+                        let lo = cp.weight_offset as i32;
+                        let inside = index.get().ge(Expr::i32(lo)) & index.get().lt(Expr::i32(lo + cp.n_pre as i32));
+                        f.if_(inside, |f| {
+                            let i = f.let_("i", index.get() - Expr::i32(lo));
+                            finish_error(f, &c, ring_ctx.as_ref(), cp, step.get(), i, e.get());
+                        });
+                    }
+                }
             });
         }
     }));
 
+    // Forward ticks.
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
     let step = f.params()[0];
     f.if_else(
@@ -177,112 +225,489 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             for b in [i_syn, v, lv, li] {
                 fill(f, b, n, Expr::f32(0.0));
             }
-            fill(f, e_out, n * parts, Expr::f32(0.0));
+            if let Some(e_out) = e_out {
+                fill(f, e_out, n * parts, Expr::f32(0.0));
+            }
             fill(f, grad, kk * n, Expr::f32(0.0));
             fill(f, in_bits, s.input_words, Expr::u32(0));
-            f.store(lens, rec_len.clone(), Expr::i32(0));
-            f.store(overflow, Expr::i32(0), Expr::i32(0));
-            f.store(rec_off, Expr::i32(0), Expr::i32(0));
+            if let Some(r) = &record {
+                f.store(r.len, Expr::i32(0), Expr::i32(0));
+                f.store(r.overflow, Expr::i32(0), Expr::i32(0));
+                f.store(r.off, Expr::i32(0), Expr::i32(0));
+            }
+            if let Some(rc) = &ring_ctx {
+                fill(f, rc.ring, rc.slots * rc.width, Expr::f32(0.0));
+            }
+            if let Some(sb) = &score {
+                fill(f, sb.y, n, Expr::f32(0.0));
+                fill(f, sb.ke, n, Expr::f32(0.0));
+            }
         },
         |f| {
-            f.store(rec_off, step.get(), lens.at(rec_len.clone()));
             let lif = Lif { weights, i_syn, v, acc, in_bits, n, fan_in: kk, sends: s.sends_spikes };
-            integrate(f, &c, &lif, cs, step, |f, j, i, vt| {
-                let at = f.let_("at", lens.at(rec_len.clone()));
-                f.if_else(
-                    at.get().lt(rec_cap.clone()),
-                    |f| {
-                        f.store(rec_key, at.get(), step.get() * ni.clone() + j.get());
-                        f.store(rec_i, at.get(), i.get());
-                        f.store(rec_vt, at.get(), vt.get());
-                        f.store(lens, rec_len.clone(), at.get() + Expr::i32(1));
-                    },
-                    |f| f.store(overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES)),
-                );
-            });
-            f.store(rec_off, step.get() + Expr::i32(1), lens.at(rec_len.clone()));
+            match &record {
+                Some(r) => {
+                    f.store(r.off, step.get(), r.len.at(Expr::i32(0)));
+                    accumulate_inputs(f, &lif, s, step);
+                    let rec_cap = Expr::i32(s.spike_capacity as i32);
+                    update_lif(f, &c, &lif, cs, |f, j, i, vt| {
+                        let at = f.let_("at", r.len.at(Expr::i32(0)));
+                        f.if_else(
+                            at.get().lt(rec_cap.clone()),
+                            |f| {
+                                f.store(r.key, at.get(), step.get() * ni.clone() + j.get());
+                                f.store(r.i, at.get(), i.get());
+                                f.store(r.vt, at.get(), vt.get());
+                                f.store(r.len, Expr::i32(0), at.get() + Expr::i32(1));
+                            },
+                            |f| f.store(r.overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES)),
+                        );
+                    });
+                    f.store(r.off, step.get() + Expr::i32(1), r.len.at(Expr::i32(0)));
+                }
+                None => {
+                    accumulate_inputs(f, &lif, s, step);
+                    update_li(f, &c, &lif, cs, step, s, score.as_ref(), steps);
+                }
+            }
         },
     );
     f.store(c.step, Expr::i32(0), step.get());
     k.define(f.finish());
 
+    // Backward ticks.
     let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
     let step = f.params()[0];
+    let first_backward = Expr::i32(steps as i32 - 2);
+    if ring_ctx.is_some() && !s.head {
+        // The packet handler files the partial sums it completes under the
+        // step of this tick.
+        f.store(c.step, Expr::i32(0), step.get());
+    }
+    if let (Some((cnt, rho, r)), Some(rec)) = (&reg, &record) {
+        // The regulariser's rho_j from the sample's spike counts (section 7).
+        f.if_(step.get().equals(first_backward.clone()), |f| {
+            fill(f, *cnt, n, Expr::i32(0));
+            f.for_range("e", Expr::i32(0), rec.len.at(Expr::i32(0)), |f, e| {
+                let j = f.let_("j", rec.key.at(e.get()) % ni.clone());
+                f.store(*cnt, j.get(), cnt.at(j.get()) + Expr::i32(1));
+            });
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                let count = f.let_("count", cnt.at(j.get()).convert(ConvertOp::I32ToF32));
+                let strength = Expr::select(count.get().gt(Expr::f32(r.target)), Expr::f32(r.up), Expr::f32(r.below));
+                f.store(*rho, j.get(), strength * (count.get() - Expr::f32(r.target)));
+            });
+        });
+    }
+    if let Some(sb) = &score {
+        // lambda_V[T-1] = beta * 0 + q[T-1] (section 6).
+        f.if_(step.get().equals(first_backward.clone()), |f| {
+            inject(f, s, sb, lv, cs, Expr::i32(steps as i32 - 1));
+        });
+    }
+    // Rings whose smallest delay is at least 1: the errors of the pre spikes
+    // of this step are complete (every copy contributed at a later tick);
+    // send them now, before this tick's own contributions.
+    if s.last
+        && let Some(rc) = &ring_ctx
+    {
+        for cp in from_layers.iter().filter(|cp| cp.ring.is_some_and(|r| r.min_delay >= 1) && cp.copy == 0) {
+            send_ring(&mut f, &c, rc, cp, in_bits, raw, step.get());
+        }
+    }
     // 1. Errors for the layers below, from lV, lI of step n+1: `acc`
     //    (free in the backward pass) keeps lV - lI for the packet handler,
     //    and the first slice starts the sums, which the next slices continue.
-    if !s.lif_positions.is_empty() {
+    if !from_layers.is_empty() {
         f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
             f.store(acc, j.get(), lv.at(j.get()) - li.at(j.get()));
         });
     }
     if s.head {
-        for range in &s.lif_positions {
-            f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
-                let spiked = input_spiked(f, step.get(), pos.get());
-                f.if_(spiked, |f| {
-                    let row = f.let_("row", pos.get() * ni.clone());
-                    let e = f.let_("e", Expr::f32(0.0));
-                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                        f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+        if s.plain {
+            for range in &s.lif_positions {
+                f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
+                    let spiked = input_spiked(f, step.get(), pos.get());
+                    f.if_(spiked, |f| {
+                        let row = f.let_("row", pos.get() * ni.clone());
+                        let e = f.let_("e", Expr::f32(0.0));
+                        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                            f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                        });
+                        f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
                     });
-                    f.send_with(c.key(1, pos.get().convert(ConvertOp::I32AsU32)), e.get());
+                });
+            }
+        } else {
+            for cp in &from_layers {
+                copy_loop(&mut f, cp, step.get(), |f, src, i| {
+                    let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
+                    f.if_(spiked, |f| {
+                        let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
+                        let e = f.let_("e", Expr::f32(0.0));
+                        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                            f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                        });
+                        if s.last {
+                            finish_error(f, &c, ring_ctx.as_ref(), cp, step.get(), i, e.get());
+                        } else {
+                            let wpos = Expr::i32(cp.weight_offset as i32) + i.get();
+                            f.send_with(c.key(SLOT_ERROR, wpos.convert(ConvertOp::I32AsU32)), e.get());
+                        }
+                    });
+                });
+            }
+        }
+    }
+    // 2. Adjoint recurrences (and for lif the jumps at own spikes of step n+1,
+    //    `rec_key[sp .. sp_end]`, ascending neuron; `nxt`: the next one).
+    match (&record, e_out) {
+        (Some(r), Some(e_out)) => {
+            let next = f.let_("next", (step.get() + Expr::i32(1)) * ni.clone());
+            let sp = f.let_("sp", r.off.at(step.get() + Expr::i32(1)));
+            let sp_end = f.let_("sp_end", r.off.at(step.get() + Expr::i32(2)));
+            let nxt = f.let_("nxt", ni.clone());
+            f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, r.key.at(sp.get()) - next.get()));
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                let old = f.let_("old", lv.at(j.get()));
+                f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
+                f.if_else(
+                    j.get().equals(nxt.get()),
+                    |f| {
+                        let den = (r.i.at(sp.get()) - r.vt.at(sp.get())) + Expr::f32(GUARD);
+                        // The parts added in declaration order, as the reference does.
+                        let part = |q: u32| e_out.at(j.get() + Expr::i32((q * n) as i32));
+                        let e = (1..parts).fold(e_out.at(j.get()), |e, q| e + part(q));
+                        // `theta * lV` (section 4.1); a threshold of 1 multiplies by 1.0,
+                        // which changes no bits, so the kernel leaves it out.
+                        let lvt = if cs.theta == 1.0 { old.get() } else { Expr::f32(cs.theta) * old.get() };
+                        let jump = f.let_("jump", (lvt + e) / den);
+                        f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
+                        if let Some((_, rho, _)) = &reg {
+                            f.store(lv, j.get(), lv.at(j.get()) - rho.at(j.get()));
+                        }
+                        f.store(e_out, j.get(), Expr::f32(0.0));
+                        for q in 1..parts {
+                            f.store(e_out, j.get() + Expr::i32((q * n) as i32), Expr::f32(0.0));
+                        }
+                        f.assign(sp, sp.get() + Expr::i32(1));
+                        f.assign(nxt, ni.clone());
+                        f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, r.key.at(sp.get()) - next.get()));
+                    },
+                    |f| f.store(lv, j.get(), Expr::f32(cs.beta) * old.get()),
+                );
+            });
+        }
+        _ => {
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                let old = f.let_("old", lv.at(j.get()));
+                f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
+            });
+            match &score {
+                Some(sb) => inject(&mut f, s, sb, lv, cs, step.get()),
+                None => f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()));
+                }),
+            }
+        }
+    }
+    // 3. Gradients where an input landed at step n + 1.
+    if s.plain {
+        f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+            let spiked = input_spiked(f, step.get(), pos.get());
+            f.if_(spiked, |f| {
+                let row = f.let_("row", pos.get() * ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    let at = row.get() + j.get();
+                    f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
+                });
+            });
+        });
+    } else {
+        for cp in &s.copies {
+            copy_loop(&mut f, cp, step.get(), |f, src, i| {
+                let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
+                f.if_(spiked, |f| {
+                    let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        let at = row.get() + j.get();
+                        f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
+                    });
                 });
             });
         }
     }
-    // 2. Adjoint recurrences and jumps at own spikes of step n+1
-    //    (`rec_key[sp .. sp_end]`, ascending neuron; `nxt`: the next one).
-    let next = f.let_("next", (step.get() + Expr::i32(1)) * ni.clone());
-    let sp = f.let_("sp", rec_off.at(step.get() + Expr::i32(1)));
-    let sp_end = f.let_("sp_end", rec_off.at(step.get() + Expr::i32(2)));
-    let nxt = f.let_("nxt", ni.clone());
-    f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));
-    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-        let old = f.let_("old", lv.at(j.get()));
-        f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
-        f.if_else(
-            j.get().equals(nxt.get()),
-            |f| {
-                let den = (rec_i.at(sp.get()) - rec_vt.at(sp.get())) + Expr::f32(GUARD);
-                // The parts added in declaration order, as the reference does.
-                let part = |q: u32| e_out.at(j.get() + Expr::i32((q * n) as i32));
-                let e = (1..parts).fold(e_out.at(j.get()), |e, q| e + part(q));
-                let jump = f.let_("jump", (old.get() + e) / den);
-                f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
-                f.store(e_out, j.get(), Expr::f32(0.0));
-                for q in 1..parts {
-                    f.store(e_out, j.get() + Expr::i32((q * n) as i32), Expr::f32(0.0));
-                }
-                f.assign(sp, sp.get() + Expr::i32(1));
-                f.assign(nxt, ni.clone());
-                f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, rec_key.at(sp.get()) - next.get()));
-            },
-            |f| f.store(lv, j.get(), Expr::f32(cs.beta) * old.get()),
-        );
-    });
-    // 3. Gradients where an input spiked at step n.
-    f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-        let spiked = input_spiked(f, step.get(), pos.get());
-        f.if_(spiked, |f| {
-            let row = f.let_("row", pos.get() * ni.clone());
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                let at = row.get() + j.get();
-                f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
-            });
-        });
-    });
+    // Rings with a copy of delay 0, unsplit: this tick gave the last
+    // contribution to the errors of the pre spikes of this step.
+    if s.head
+        && s.last
+        && let Some(rc) = &ring_ctx
+    {
+        for cp in from_layers.iter().filter(|cp| cp.ring.is_some_and(|r| r.min_delay == 0) && cp.copy == 0) {
+            send_ring(&mut f, &c, rc, cp, in_bits, raw, step.get());
+        }
+    }
     k.define(f.finish());
 
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
         f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
             let index = j.get() * kki.clone() + pos.get();
-            f.send_with(c.key(2, index.convert(ConvertOp::I32AsU32)), grad.at(pos.get() * ni.clone() + j.get()));
+            f.send_with(
+                c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)),
+                grad.at(pos.get() * ni.clone() + j.get()),
+            );
         });
     });
     k.define(f.finish());
     k.finish()
+}
+
+/// The buffers of a `lif` layer's spike log.
+struct SpikeLog {
+    key: BufRef,
+    i: BufRef,
+    vt: BufRef,
+    off: BufRef,
+    len: BufRef,
+    overflow: BufRef,
+}
+
+/// An `li` readout's buffers: its scores, the steps of their maxima, `kappa
+/// e` per neuron, and (exp-weighted) the weight of every step.
+struct ReadoutBufs {
+    y: BufRef,
+    arg: BufRef,
+    ke: BufRef,
+    wtab: Option<BufRef>,
+}
+
+/// The error ring of a layer: `slots x width` errors, slot `m % slots`.
+struct RingCtx {
+    ring: BufRef,
+    slots: u32,
+    width: u32,
+}
+
+impl RingCtx {
+    /// The ring position of pre neuron `i` of `cp`'s projection for a spike of step `m`.
+    fn at(&self, cp: &CopyShape, m: Expr, i: Expr) -> Expr {
+        let r = cp.ring.expect("a ring copy");
+        (m % Expr::i32(self.slots as i32)) * Expr::i32(self.width as i32) + Expr::i32(r.ring_offset as i32) + i
+    }
+}
+
+/// Runs `body(f, src, i)` over the pre neurons `i` of copy `cp` whose spikes
+/// of step `src = step - delay` the tick at `step` reads; no steps before 0.
+fn copy_loop(f: &mut FunctionBuilder, cp: &CopyShape, step: Expr, body: impl Fn(&mut FunctionBuilder, Expr, Var)) {
+    let src = step - Expr::i32(cp.delay as i32);
+    let run = |f: &mut FunctionBuilder| {
+        let src = f.let_("src", src.clone());
+        f.for_range("i", Expr::i32(0), Expr::i32(cp.n_pre as i32), |f, i| body(f, src.get(), i));
+    };
+    if cp.delay > 0 {
+        f.if_(src.clone().ge(Expr::i32(0)), run);
+    } else {
+        run(f);
+    }
+}
+
+/// The complete error `e` of pre neuron `i` from copy `cp` at backward step
+/// `step`, on the last slice: sent down at once (no delay), or added to the
+/// ring, and sent when it is the last copy to contribute (delay 0 of a ring).
+fn finish_error(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    ring: Option<&RingCtx>,
+    cp: &CopyShape,
+    step: Expr,
+    i: Var,
+    e: Expr,
+) {
+    let raw = Expr::i32(cp.raw_offset as i32) + i.get();
+    match (ring, cp.ring) {
+        (Some(rc), Some(_)) => {
+            let at = f.let_("slot_at", rc.at(cp, step - Expr::i32(cp.delay as i32), i.get()));
+            f.store(rc.ring, at.get(), rc.ring.at(at.get()) + e);
+            if cp.delay == 0 {
+                f.send_with(c.key(SLOT_ERROR, raw.convert(ConvertOp::I32AsU32)), rc.ring.at(at.get()));
+                f.store(rc.ring, at.get(), Expr::f32(0.0));
+            }
+        }
+        _ => f.send_with(c.key(SLOT_ERROR, raw.convert(ConvertOp::I32AsU32)), e),
+    }
+}
+
+/// Sends the ring's errors of the pre spikes of step `step` of `cp`'s
+/// projection (every copy has contributed) and clears them.
+fn send_ring(f: &mut FunctionBuilder, c: &Common, rc: &RingCtx, cp: &CopyShape, in_bits: BufRef, raw: u32, step: Expr) {
+    let r = cp.ring.expect("a ring copy");
+    f.for_range("i", Expr::i32(0), Expr::i32(r.n_pre as i32), |f, i| {
+        let pos = Expr::i32(r.raw_offset as i32) + i.get();
+        let spiked = input_spiked(f, in_bits, raw, step.clone(), pos.clone());
+        f.if_(spiked, |f| {
+            let at = f.let_("slot_at", rc.at(cp, step.clone(), i.get()));
+            f.send_with(c.key(SLOT_ERROR, pos.convert(ConvertOp::I32AsU32)), rc.ring.at(at.get()));
+            f.store(rc.ring, at.get(), Expr::f32(0.0));
+        });
+    });
+}
+
+/// `lambda_V[n] = beta lambda_V[n+1] + q[n]` for the neurons whose support
+/// holds step `n`, else `beta lambda_V[n+1]` (`docs/contract.md` section 6).
+fn inject(f: &mut FunctionBuilder, s: &LayerShape, sb: &ReadoutBufs, lv: BufRef, cs: LayerConsts, n: Expr) {
+    let sc = s.score.as_ref().expect("a readout");
+    let ni = Expr::i32(s.size as i32);
+    let decay = |f: &mut FunctionBuilder, j: Var| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()));
+    match &sc.score {
+        ScoreShape::Max => f.for_range("j", Expr::i32(0), ni, |f, j| {
+            f.if_else(
+                sb.arg.at(j.get()).equals(n.clone()),
+                |f| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get())),
+                |f| decay(f, j),
+            );
+        }),
+        ScoreShape::Sum { c } => f.for_range("j", Expr::i32(0), ni, |f, j| {
+            f.if_else(
+                n.clone().ge(Expr::i32(1)),
+                |f| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * Expr::f32(*c)),
+                |f| decay(f, j),
+            );
+        }),
+        ScoreShape::Weighted { first, end, .. } => {
+            let wtab = sb.wtab.expect("a weight table");
+            let inside = n.clone().ge(Expr::i32(*first as i32)) & n.clone().lt(Expr::i32(*end as i32));
+            f.for_range("j", Expr::i32(0), ni, |f, j| {
+                f.if_else(
+                    inside.clone(),
+                    |f| {
+                        f.store(
+                            lv,
+                            j.get(),
+                            Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * wtab.at(n.clone()),
+                        )
+                    },
+                    |f| decay(f, j),
+                );
+            });
+        }
+    }
+}
+
+/// The inputs that landed at this step, added into `acc` in fan-in order
+/// (`docs/contract.md` section 2): every copy reads its pre spikes of step
+/// `step - 1 - delay`.
+fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var) {
+    let ni = Expr::i32(l.n as i32);
+    fill(f, l.acc, l.n, Expr::f32(0.0));
+    let prev = f.let_("prev", step.get() - Expr::i32(1));
+    if s.plain {
+        f.for_range("pos", Expr::i32(0), Expr::i32(l.fan_in as i32), |f, pos| {
+            let spiked = input_spiked(f, l.in_bits, s.raw_fan_in, prev.get(), pos.get());
+            f.if_(spiked, |f| {
+                let row = f.let_("row", pos.get() * ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+                });
+            });
+        });
+        return;
+    }
+    for cp in &s.copies {
+        copy_loop(f, cp, prev.get(), |f, src, i| {
+            let spiked = input_spiked(f, l.in_bits, s.raw_fan_in, src, Expr::i32(cp.raw_offset as i32) + i.get());
+            f.if_(spiked, |f| {
+                let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+                });
+            });
+        });
+    }
+}
+
+/// One forward step of an `li` slice (`docs/contract.md` section 3): `I =
+/// alpha I + acc`, `V = beta V + (1 - beta) I`, and its readout's score; at
+/// the last step the scores go to the loss.
+#[expect(clippy::too_many_arguments, reason = "the step's buffers and shapes, each used once")]
+fn update_li(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    l: &Lif,
+    cs: LayerConsts,
+    step: Var,
+    s: &LayerShape,
+    score: Option<&ReadoutBufs>,
+    steps: u32,
+) {
+    let ni = Expr::i32(l.n as i32);
+    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
+        f.store(l.i_syn, j.get(), i.get());
+        let vn = f.let_("vn", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
+        f.store(l.v, j.get(), vn.get());
+        if let (Some(sb), Some(sc)) = (score, &s.score) {
+            match &sc.score {
+                ScoreShape::Max => {
+                    let better = step.get().equals(Expr::i32(1)) | vn.get().gt(sb.y.at(j.get()));
+                    f.if_(better, |f| {
+                        f.store(sb.y, j.get(), vn.get());
+                        f.store(sb.arg, j.get(), step.get());
+                    });
+                }
+                ScoreShape::Sum { .. } => f.store(sb.y, j.get(), sb.y.at(j.get()) + vn.get()),
+                ScoreShape::Weighted { first, end, .. } => {
+                    let wtab = sb.wtab.expect("a weight table");
+                    let inside = step.get().ge(Expr::i32(*first as i32)) & step.get().lt(Expr::i32(*end as i32));
+                    f.if_(inside, |f| {
+                        f.store(sb.y, j.get(), sb.y.at(j.get()) + wtab.at(step.get()) * vn.get());
+                    });
+                }
+            }
+        }
+    });
+    if let (Some(sb), Some(sc)) = (score, &s.score) {
+        f.if_(step.get().equals(Expr::i32(steps as i32 - 1)), |f| {
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                if let ScoreShape::Sum { c: factor } = sc.score {
+                    f.store(sb.y, j.get(), sb.y.at(j.get()) * Expr::f32(factor));
+                }
+                if l.sends {
+                    f.send_with(c.key(SLOT_SPIKE, j.get().convert(ConvertOp::I32AsU32)), sb.y.at(j.get()));
+                }
+            });
+        });
+    }
+}
+
+/// One forward step `step >= 1` of a LIF slice after its inputs are in
+/// `acc` (`docs/contract.md` section 2): `I = alpha I + acc`; `Vt = beta V +
+/// (1 - beta) I`; a neuron with `Vt > theta` is reset to 0, handed to
+/// `on_spike(f, j, I, Vt)` and sends its spike; any other keeps `V = Vt`.
+fn update_lif(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    l: &Lif,
+    cs: LayerConsts,
+    on_spike: impl Fn(&mut FunctionBuilder, Var, Var, Var),
+) {
+    let ni = Expr::i32(l.n as i32);
+    f.for_range("j", Expr::i32(0), ni, |f, j| {
+        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
+        f.store(l.i_syn, j.get(), i.get());
+        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
+        f.if_else(
+            vt.get().gt(Expr::f32(cs.theta)),
+            |f| {
+                f.store(l.v, j.get(), Expr::f32(0.0));
+                on_spike(f, j, i, vt);
+                if l.sends {
+                    f.send(c.key(SLOT_SPIKE, j.get().convert(ConvertOp::I32AsU32)));
+                }
+            },
+            |f| f.store(l.v, j.get(), vt.get()),
+        );
+    });
 }
 
 /// Whether bit `step * k + pos` of `in_bits` (the input spikes) is set.
@@ -316,52 +741,10 @@ struct Lif {
     sends: bool,
 }
 
-/// One forward step `step >= 1` of a LIF slice (`docs/contract.md` section 2):
-/// `acc` = the weights of the inputs that spiked at `step - 1`, added in
-/// fan-in order; `I = alpha I + acc`; `Vt = beta V + (1 - beta) I`; a neuron
-/// with `Vt > theta` is reset to 0, handed to `on_spike(f, j, I, Vt)` and
-/// sends its spike; any other keeps `V = Vt`.
-fn integrate(
-    f: &mut FunctionBuilder,
-    c: &Common,
-    l: &Lif,
-    cs: crate::network::LayerConsts,
-    step: Var,
-    on_spike: impl Fn(&mut FunctionBuilder, Var, Var, Var),
-) {
-    let (kki, ni) = (Expr::i32(l.fan_in as i32), Expr::i32(l.n as i32));
-    fill(f, l.acc, l.n, Expr::f32(0.0));
-    let prev = f.let_("prev", step.get() - Expr::i32(1));
-    f.for_range("pos", Expr::i32(0), kki, |f, pos| {
-        let spiked = input_spiked(f, l.in_bits, l.fan_in, prev.get(), pos.get());
-        f.if_(spiked, |f| {
-            let row = f.let_("row", pos.get() * ni.clone());
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
-            });
-        });
-    });
-    f.for_range("j", Expr::i32(0), ni, |f, j| {
-        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
-        f.store(l.i_syn, j.get(), i.get());
-        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
-        f.if_else(
-            vt.get().gt(Expr::f32(cs.theta)),
-            |f| {
-                f.store(l.v, j.get(), Expr::f32(0.0));
-                on_spike(f, j, i, vt);
-                if l.sends {
-                    f.send(c.key(0, j.get().convert(ConvertOp::I32AsU32)));
-                }
-            },
-            |f| f.store(l.v, j.get(), vt.get()),
-        );
-    });
-}
-
-/// A LIF layer slice of `n` neurons of a network without training: the
-/// forward pass only. It records each neuron's first spike step in `first`
-/// (-1: silent), which the host reads after the sample.
+/// A layer slice of `n` neurons of a network without training: the forward
+/// pass only. A `lif` slice records each neuron's first spike step in
+/// `first` (-1: silent; an `li` slice never spikes), which the host reads
+/// after the sample.
 pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
     let kk = s.fan_in;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
@@ -378,7 +761,7 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
     };
     let first = k.buffer("first", Ty::I32, n);
 
-    k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.in_bits, kk, t, index)));
+    k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.in_bits, s.raw_fan_in, t, index)));
 
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
     let step = f.params()[0];
@@ -391,9 +774,13 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
             fill(f, first, n, Expr::i32(-1));
         },
         |f| {
-            integrate(f, &c, &lif, s.consts, step, |f, j, _, _| {
-                f.if_(first.at(j.get()).lt(Expr::i32(0)), |f| f.store(first, j.get(), step.get()));
-            });
+            accumulate_inputs(f, &lif, s, step);
+            match s.kind {
+                LayerKind::Lif => update_lif(f, &c, &lif, s.consts, |f, j, _, _| {
+                    f.if_(first.at(j.get()).lt(Expr::i32(0)), |f| f.store(first, j.get(), step.get()));
+                }),
+                LayerKind::Li => update_li(f, &c, &lif, s.consts, step, s, None, 0),
+            }
         },
     );
     f.store(c.step, Expr::i32(0), step.get());
@@ -463,9 +850,65 @@ pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
     });
     f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
         f.if_(first.at(kv.get()).equals(step.get()), |f| {
-            f.send_with(c.key(1, kv.get()), err.at(kv.get()));
+            f.send_with(c.key(SLOT_ERROR, kv.get()), err.at(kv.get()));
         });
     });
+    k.define(f.finish());
+    k.finish()
+}
+
+/// The voltage losses' loss PE of one batch copy (`docs/contract.md`
+/// section 6): it receives the readout's scores `y_k` (one packet per
+/// class, sent at the last forward tick), and on the last one computes the
+/// softmax cross-entropy and sends each readout neuron its error
+/// `e_k = (p_k - delta_kl) / B` (before the first backward tick).
+pub fn voltage_loss(s: VoltageLossShape, rx_len: u32) -> Kernel {
+    let classes = s.classes;
+    let mut k = KernelBuilder::new("loss");
+    let c = common(&mut k, rx_len);
+    let label = k.buffer("label", Ty::U32, 1);
+    let y = k.buffer("y", Ty::F32, classes);
+    let ez = k.buffer("ez", Ty::F32, classes);
+    let err = k.buffer("err", Ty::F32, classes);
+    let loss = k.buffer("loss", Ty::F32, 1);
+    let count = k.buffer("count", Ty::U32, 1);
+
+    k.define(c.packet(|f, t, index, payload| {
+        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
+            f.store(y, index.get(), payload.get().convert(ConvertOp::F32FromBits));
+            let got = f.let_("got", count.at(Expr::u32(0)) + Expr::u32(1));
+            f.store(count, Expr::u32(0), got.get());
+            f.if_(got.get().equals(Expr::u32(classes)), |f| {
+                f.store(count, Expr::u32(0), Expr::u32(0));
+                let l = f.let_("l", label.at(Expr::u32(0)));
+                let m = f.let_("m", Expr::f32(f32::NEG_INFINITY));
+                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+                    let yk = f.let_("yk", y.at(kv.get()));
+                    f.assign(m, Expr::select(yk.get().gt(m.get()), yk.get(), m.get()));
+                });
+                let sum = f.let_("s", Expr::f32(0.0));
+                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+                    let e = exp_f32(f, y.at(kv.get()) - m.get());
+                    let e = f.let_("e", e);
+                    f.store(ez, kv.get(), e.get());
+                    f.assign(sum, sum.get() + e.get());
+                });
+                let ln_s = ln_f32(f, sum.get());
+                f.store(loss, Expr::u32(0), (m.get() + ln_s) - y.at(l.get()));
+                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
+                    let delta = Expr::select(kv.get().equals(l.get()), Expr::f32(1.0), Expr::f32(0.0));
+                    let g = f.let_("g", ez.at(kv.get()) / sum.get() - delta);
+                    f.store(err, kv.get(), g.get() / Expr::f32(s.batch));
+                    f.send_with(c.key(SLOT_ERROR, kv.get()), err.at(kv.get()));
+                });
+            });
+        });
+    }));
+
+    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
+    let step = f.params()[0];
+    f.if_(step.get().equals(Expr::i32(0)), |f| f.store(count, Expr::u32(0), Expr::u32(0)));
+    f.store(c.step, Expr::i32(0), step.get());
     k.define(f.finish());
     k.finish()
 }
@@ -500,7 +943,7 @@ pub fn optimiser(s: AdamShape, rx_len: u32, index: usize) -> Kernel {
                 let wn = f.let_("wn", wi.get() + (-step_size.get()) * (mk.get() / denom));
                 f.store(w, i.get(), wn.get());
                 f.store(gsum, i.get(), Expr::f32(0.0));
-                f.send_with(c.key(3, i.get()), wn.get());
+                f.send_with(c.key(SLOT_WEIGHT, i.get()), wn.get());
             });
         });
     }));
@@ -568,7 +1011,7 @@ pub fn sgd_optimiser(s: SgdShape, rx_len: u32, index: usize) -> Kernel {
                 let wn = f.let_("wn", wi.get() + (-lr.get()) * b.get());
                 f.store(w, i.get(), wn.get());
                 f.store(gsum, i.get(), Expr::f32(0.0));
-                f.send_with(c.key(3, i.get()), wn.get());
+                f.send_with(c.key(SLOT_WEIGHT, i.get()), wn.get());
             });
         });
     }));

@@ -25,7 +25,7 @@
 //! `rec_len`, `overflow`, `first`, `loss`, `w`) from SRAM.
 //!
 //! Memory layout: what the partitioner's resource model
-//! (`crate::partition::resources`) budgets, sized by the same functions. A
+//! (`crate::resources`) budgets, sized by the same functions. A
 //! layer keeps for the backward pass a log of its own spikes (`(step,
 //! neuron)`, `I`, `Vt`: the jump's denominator) of `SPIKE_BUDGET` entries
 //! per neuron (grown into the room the PE has left, up to `T - 1` per
@@ -77,102 +77,15 @@ use std::collections::BTreeMap;
 
 use petgraph::graph::NodeIndex;
 
-use crate::driver::Mapped;
-use crate::kernel::{Kernel, KernelError, KernelErrors, verify};
-use crate::machine::PeAddr;
-use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, ValidNetwork};
-use crate::partition::{PacketKind, Role, SliceId, WeightRange, resources};
-use crate::route::KeyRange;
-
-/// Tags of the receive table: what an accepted packet is.
-pub mod tag {
-    /// A spike; index: fan-in position (layer) or class (loss).
-    pub const SPIKE: i32 = 0;
-    /// An error from a post layer; index: local neuron (added to `e_out`).
-    pub const ERROR: i32 = 1;
-    /// An error from the loss; index: local neuron (stored in `e_out`).
-    pub const LOSS_ERROR: i32 = 2;
-    /// A gradient; index: the optimiser's held weight.
-    pub const GRADIENT: i32 = 3;
-    /// A new weight; index: the layer's local weight `j * fan_in + pos`.
-    pub const WEIGHT: i32 = 4;
-    /// A partial error sum from the previous slice of the same population;
-    /// index: fan-in position (the slice adds its neurons and passes it on).
-    pub const PARTIAL: i32 = 5;
-}
-
-/// Index of each packet kind in the `tx` buffer.
-pub fn tx_slot(kind: PacketKind) -> usize {
-    match kind {
-        PacketKind::Spike => 0,
-        PacketKind::Error => 1,
-        PacketKind::Gradient => 2,
-        PacketKind::Weight => 3,
-    }
-}
-
-/// One entry of a receive table (see the module doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RxEntry {
-    pub range: KeyRange,
-    pub lo: u32,
-    pub hi: u32,
-    pub off: i32,
-    pub tag: i32,
-}
-
-/// One PE of the program.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoreProgram {
-    pub slice: SliceId,
-    pub pe: PeAddr,
-    pub role: Role,
-    pub population: NodeIndex,
-    pub batch_copy: Option<u32>,
-    /// The population's name (for messages).
-    pub population_name: String,
-    /// Neurons of the population this PE simulates (or encodes).
-    pub neurons: std::ops::Range<u32>,
-    /// Index into [`Program::kernels`].
-    pub kernel: usize,
-    /// Initial contents of buffers, by name (missing buffers start at zero).
-    pub data: BTreeMap<String, Vec<u32>>,
-    /// Optimiser PEs: the weights held, in order (the `w` buffer).
-    pub weights: Vec<WeightRange>,
-}
-
-/// The compiled program: what `snnc build` writes and the emulator runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Program {
-    pub name: String,
-    pub steps: u32,
-    pub batch: u32,
-    pub copies: u32,
-    pub kernels: Vec<Kernel>,
-    /// Indexed by slice id.
-    pub cores: Vec<CoreProgram>,
-    /// Every projection (declaration order): where its weights sit in the
-    /// numbering `post * fan_in + position` of its post population.
-    pub projections: Vec<ProjLayout>,
-}
-
-/// A projection's place in its post population's weight numbering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProjLayout {
-    pub post: NodeIndex,
-    pub n_pre: u32,
-    pub n_post: u32,
-    /// First fan-in position of this projection.
-    pub offset: u32,
-    pub fan_in: u32,
-}
-
-impl Program {
-    /// The cores of one batch copy, in slice order.
-    pub fn copy_cores(&self, copy: u32) -> impl Iterator<Item = &CoreProgram> {
-        self.cores.iter().filter(move |c| c.batch_copy == Some(copy))
-    }
-}
+use crate::ir::Mapped;
+use crate::ir::cores::{PacketKind, Role, SliceId};
+pub use crate::ir::program::{
+    CoreProgram, Program, ProjLayout, RxEntry, SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT, tag, tx_slot,
+};
+use crate::ir::routing::KeyRange;
+use crate::kernel::{Kernel, KernelError, KernelErrors, VerifiedKernel, verify};
+use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, SynapseLayout, ValidNetwork};
+use crate::resources;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LowerError {
@@ -214,12 +127,75 @@ fn unsupported(what: impl Into<String>) -> LowerError {
     LowerError::NotYetSupported { what: what.into() }
 }
 
+/// The neuron model of a layer slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LayerKind {
+    Lif,
+    Li,
+}
+
+/// One weight matrix into a layer slice (a projection, or one copy of a
+/// delay line), as the kernel reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CopyShape {
+    pub copy: u32,
+    pub delay: u32,
+    pub n_pre: u32,
+    pub weight_offset: u32,
+    pub raw_offset: u32,
+    /// Its pre population is a spiking layer: errors go down.
+    pub from_layer: bool,
+    /// Its projection sums errors in the ring.
+    pub ring: Option<crate::network::RingProjection>,
+}
+
+/// How an `li` readout turns its voltages into scores (`docs/contract.md` section 6).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ScoreShape {
+    Max,
+    Sum {
+        c: f32,
+    },
+    /// The weights of the steps `first .. end` (the table holds every step).
+    Weighted {
+        first: u32,
+        end: u32,
+        w: Vec<f32>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ReadoutShape {
+    pub score: ScoreShape,
+}
+
+/// The regulariser's constants of a layer, as the reference rounds them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RegShape {
+    /// `f32(strength / batch)`, `f32(strength_below / batch)`, `f32(target)`.
+    pub up: f32,
+    pub below: f32,
+    pub target: f32,
+}
+
 /// Everything the kernel generators need about one slice's population.
 #[derive(Clone, Debug)]
 pub(crate) struct LayerShape {
     pub name: String,
+    pub kind: LayerKind,
+    /// Neurons of the slice.
+    pub size: u32,
+    /// Weight (fan-in) positions.
     pub fan_in: u32,
-    /// Fan-in positions whose pre population is a LIF layer (errors go down).
+    /// Raw input positions (the input record's width).
+    pub raw_fan_in: u32,
+    /// Every projection is one copy without delay and nothing below needs
+    /// the general path: the kernel is the one plain `lif` layers always had.
+    pub plain: bool,
+    /// The weight matrices, in fan-in order.
+    pub copies: Vec<CopyShape>,
+    /// Fan-in positions whose pre population is a LIF layer (errors go down;
+    /// plain layers).
     pub lif_positions: Vec<std::ops::Range<u32>>,
     pub consts: LayerConsts,
     /// Entries of the spike record ([`resources::spike_record_capacity`],
@@ -230,13 +206,28 @@ pub(crate) struct LayerShape {
     /// Errors kept per neuron: one per outgoing projection, in declaration
     /// order ([`resources::error_parts`]).
     pub error_parts: u32,
+    /// The error ring: slots and positions per slot (0 without a ring).
+    pub ring_slots: u32,
+    pub ring_width: u32,
     /// The first slice of its population: it starts the sums of the errors
     /// for the layers below; the others continue the previous slice's sums
     /// ([`tag::PARTIAL`]).
     pub head: bool,
+    /// The last slice of its population: it sends the complete errors down.
+    pub last: bool,
     /// Its spikes go somewhere: it has a spike flow (to a post population or
     /// the loss). A dead-end layer, or a readout without a loss, sends none.
     pub sends_spikes: bool,
+    /// An `li` readout's score.
+    pub score: Option<ReadoutShape>,
+    pub regularizer: Option<RegShape>,
+}
+
+/// A voltage loss's constants.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct VoltageLossShape {
+    pub classes: u32,
+    pub batch: f32,
 }
 
 /// Loss constants in steps, as `f32`.
@@ -270,8 +261,81 @@ pub(crate) struct SgdShape {
     pub wd: f32,
 }
 
-/// Lowers a mapped network with its initial weights.
+/// The loss PE's kind.
+#[derive(Clone, Copy, Debug)]
+enum LossKind {
+    FirstSpike(LossShape),
+    Voltage(VoltageLossShape),
+}
+
+/// What every step of the lowering reads: the network, its mapping, the
+/// weights numbered per population, and the layers' input layouts.
+struct Ctx<'a> {
+    net: &'a ValidNetwork,
+    mapped: &'a Mapped,
+    train: Option<&'a crate::network::TrainSpec>,
+    steps: u32,
+    batch: u32,
+    loss: Option<LossKind>,
+    layouts: BTreeMap<NodeIndex, SynapseLayout>,
+    /// Each layer's weights numbered `post * fan_in + position`, and its fan-in.
+    numbered: BTreeMap<NodeIndex, (Vec<f32>, u32)>,
+    /// The flows into each slice, in flow order.
+    incoming: Vec<Vec<usize>>,
+    /// The receive-table length of each group of slices that share templates.
+    rx_len: BTreeMap<Option<(NodeIndex, bool)>, usize>,
+}
+
+/// Lowers a mapped network with its initial weights (one `[post][pre]`
+/// tensor per projection copy: declaration order, a delay line's copies
+/// ascending).
 pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Result<Program, LowerError> {
+    let cx = context(net, mapped, weights)?;
+    let g = &mapped.cores;
+    let copy_len = g.copy_slices[0].len();
+    let mut kernels: Vec<VerifiedKernel> = Vec::new();
+    let mut template_of_slice = BTreeMap::new();
+    let mut cores = Vec::with_capacity(g.slices.len());
+    for (id, slice) in g.slices.iter().enumerate() {
+        let (rx, grad_sources) = receive_table(&cx, id)?;
+        let data = initial_data(&cx, id, &rx, &grad_sources)?;
+        let template = match slice.batch_copy {
+            // The copies of a slice run copy 0's template.
+            Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
+            _ => {
+                let kernel = slice_kernel(&cx, id, rx.len() as u32)?;
+                let kernel =
+                    verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[slice.population].name))?;
+                template_for(&mut kernels, kernel)
+            }
+        };
+        template_of_slice.insert(id, template);
+        cores.push(CoreProgram {
+            slice: id,
+            pe: mapped.placement.cores[id].pe,
+            role: slice.role,
+            population: slice.population,
+            population_name: net.graph[slice.population].name.clone(),
+            batch_copy: slice.batch_copy,
+            neurons: slice.neurons.clone(),
+            kernel: template,
+            data,
+            weights: slice.weights.clone(),
+        });
+    }
+    Ok(Program {
+        name: net.name.clone(),
+        steps: cx.steps,
+        batch: cx.batch,
+        copies: g.copies,
+        kernels,
+        cores,
+        projections: projection_layouts(&cx),
+    })
+}
+
+/// Checks what the lowering supports and gathers what its steps read.
+fn context<'a>(net: &'a ValidNetwork, mapped: &'a Mapped, weights: &[Vec<f32>]) -> Result<Ctx<'a>, LowerError> {
     // Without a `train` block: one copy, forward only (no loss, no optimiser).
     let train = net.train.as_ref();
     let g = &mapped.cores;
@@ -288,369 +352,457 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             g.copies
         )));
     }
-    let projections: Vec<_> = net.projections().collect();
-    if weights.len() != projections.len() {
+    let expanded: usize = net.projections().map(|(_, _, _, p)| p.copies()).sum();
+    if weights.len() != expanded {
         return Err(unsupported("weights that do not match the projections"));
     }
-    // Not yet lowered: leaky integrators, delays, recurrence, the regulariser.
-    for (_, p) in net.populations() {
-        if p.li().is_some() {
-            return Err(unsupported(format!("the leaky-integrator population `{}`", p.name)));
-        }
-    }
-    for (e, a, b, proj) in net.projections() {
-        if proj.delays.len() != 1 || proj.delay_steps(net.time.dt) != [0] {
-            return Err(unsupported(format!("the delays of projection {}", net.projection_name(e))));
-        }
-        if net.topological_order().iter().position(|&n| n == a) >= net.topological_order().iter().position(|&n| n == b)
-        {
-            return Err(unsupported(format!("the recurrent projection {}", net.projection_name(e))));
-        }
-    }
-    if train.is_some_and(|t| t.regularizer.is_some()) {
-        return Err(unsupported("the spike-count regulariser"));
-    }
     for (pop, p) in net.populations() {
-        if let Some(lif) = p.lif() {
-            if lif.reset != Reset::Zero {
-                return Err(unsupported(format!("the reset of population `{}`", p.name)));
-            }
-            if train.is_some_and(|t| t.readout == pop) && !net.outgoing(pop).is_empty() {
-                return Err(unsupported("a readout with outgoing projections"));
-            }
+        if let Some(lif) = p.lif()
+            && lif.reset != Reset::Zero
+        {
+            return Err(unsupported(format!("the reset of population `{}`", p.name)));
+        }
+        if train.is_some_and(|t| t.readout == pop) && !net.outgoing(pop).is_empty() {
+            return Err(unsupported("a readout with outgoing projections"));
         }
     }
-    let dt = net.time.dt;
-    let loss = match train {
-        None => None,
-        Some(t) => {
-            let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss else {
-                return Err(unsupported(format!("the loss `{}` on the chip", t.loss.name())));
-            };
-            Some(LossShape {
-                classes: net.graph[t.readout].size,
-                xi: xi.in_steps(dt) as f32,
-                a: alpha as f32,
-                b: beta.in_steps(dt) as f32,
-                batch: t.batch as f32,
-            })
-        }
-    };
-
-    let key = |s: SliceId, kind: PacketKind| mapped.routing.keys.get(&(s, kind)).copied();
-    // Fan-in offset of each projection in its post population's fan-in.
-    let mut proj_offset = BTreeMap::new();
-    for (e, _, post, _) in &projections {
-        let offset: u32 =
-            net.incoming(*post).iter().take_while(|(f, _)| f != e).map(|(_, pre)| net.graph[*pre].size).sum();
-        proj_offset.insert(*e, offset);
-    }
-
-    let copy_len = g.copy_slices[0].len();
-    // The flows into each slice (one receive-table entry each), and the
-    // table length of each group of slices that share templates: a
-    // population's slices, or all optimiser slices. Shorter tables are
-    // padded, so slices of one shape run one kernel.
+    let loss = train.map(|t| match t.loss {
+        LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => LossKind::FirstSpike(LossShape {
+            classes: net.graph[t.readout].size,
+            xi: xi.in_steps(net.time.dt) as f32,
+            a: alpha as f32,
+            b: beta.in_steps(net.time.dt) as f32,
+            batch: t.batch as f32,
+        }),
+        _ => LossKind::Voltage(VoltageLossShape { classes: net.graph[t.readout].size, batch: t.batch as f32 }),
+    });
+    let layouts: BTreeMap<NodeIndex, SynapseLayout> =
+        net.populations().filter(|(_, p)| p.is_layer()).map(|(i, _)| (i, net.synapse_layout(i))).collect();
+    let numbered = layouts.iter().map(|(&pop, layout)| (pop, layer_weights(net, pop, layout, weights))).collect();
     let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); g.slices.len()];
     for (f, flow) in g.flows.iter().enumerate() {
         for t in flow.target_ids() {
             incoming[t].push(f);
         }
     }
-    let group = |s: &crate::partition::Slice| match s.role {
-        Role::Optimiser => None,
-        _ => Some((s.population, s.role == Role::Loss)),
-    };
+    // Slices of one shape share templates; shorter receive tables are
+    // padded to the longest of their group (a population's slices, or all
+    // optimiser slices).
     let mut rx_len: BTreeMap<Option<(NodeIndex, bool)>, usize> = BTreeMap::new();
     for (id, slice) in g.slices.iter().enumerate() {
-        let len = rx_len.entry(group(slice)).or_default();
+        let len = rx_len.entry(template_group(slice)).or_default();
         *len = (*len).max(incoming[id].len());
     }
-    // Each population's weights in its numbering, built once.
-    let mut numbered: BTreeMap<NodeIndex, (Vec<f32>, u32)> = BTreeMap::new();
-    for slice in &g.slices {
-        let pops: Vec<NodeIndex> = match slice.role {
-            Role::Layer => vec![slice.population],
-            Role::Optimiser => slice.weights.iter().map(|w| w.population).collect(),
-            _ => Vec::new(),
-        };
-        for pop in pops {
-            numbered.entry(pop).or_insert_with(|| layer_weights(net, pop, weights, &projections, &proj_offset));
-        }
+    Ok(Ctx { net, mapped, train, steps, batch, loss, layouts, numbered, incoming, rx_len })
+}
+
+/// The group of slices whose receive tables are padded to one length.
+fn template_group(s: &crate::ir::cores::Slice) -> Option<(NodeIndex, bool)> {
+    match s.role {
+        Role::Optimiser => None,
+        _ => Some((s.population, s.role == Role::Loss)),
     }
-    let mut kernels: Vec<Kernel> = Vec::new();
-    let mut template_of_slice = BTreeMap::new();
-    let mut cores = Vec::with_capacity(g.slices.len());
-    for (id, slice) in g.slices.iter().enumerate() {
-        let placed = &mapped.placement.cores[id];
-        let pop = slice.population;
-        let mut data: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        let mut rx: Vec<RxEntry> = Vec::new();
-        let mut grad_sources: Vec<(u32, u32, RxEntry)> = Vec::new();
-        let mut tx = [0u32; 4];
-        for kind in PacketKind::ALL {
-            if let Some(r) = key(id, kind) {
-                tx[tx_slot(kind)] = r.key;
-            }
-        }
-        // Receive table: every flow that targets this slice.
-        for &f in &incoming[id] {
-            let flow = &g.flows[f];
-            let src = &g.slices[flow.source];
-            let range = key(flow.source, flow.kind).ok_or_else(|| unsupported("a flow without keys"))?;
-            let n_src = src.neurons.end - src.neurons.start;
-            let entry = match (flow.kind, slice.role) {
-                (PacketKind::Spike, Role::Layer) => {
-                    let e = net
-                        .incoming(pop)
-                        .into_iter()
-                        .find(|(_, pre)| *pre == src.population)
-                        .ok_or_else(|| unsupported("a spike flow without a projection"))?
-                        .0;
-                    RxEntry {
-                        range,
-                        lo: 0,
-                        hi: n_src,
-                        off: (proj_offset[&e] + src.neurons.start) as i32,
-                        tag: tag::SPIKE,
-                    }
-                }
-                (PacketKind::Spike, Role::Loss) => {
-                    RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
-                }
-                (PacketKind::Error, Role::Layer) if src.role == Role::Layer && src.population == pop => {
-                    // The previous slice's partial sums, by fan-in position.
-                    RxEntry { range, lo: 0, hi: net.fan_in(pop), off: 0, tag: tag::PARTIAL }
-                }
-                (PacketKind::Error, Role::Layer) if src.role == Role::Loss => RxEntry {
-                    range,
-                    lo: slice.neurons.start,
-                    hi: slice.neurons.end,
-                    off: -(slice.neurons.start as i32),
-                    tag: tag::LOSS_ERROR,
-                },
-                (PacketKind::Error, Role::Layer) => {
-                    let e = net
-                        .incoming(src.population)
-                        .into_iter()
-                        .find(|(_, pre)| *pre == pop)
-                        .ok_or_else(|| unsupported("an error flow without a projection"))?
-                        .0;
-                    let start = proj_offset[&e] + slice.neurons.start;
-                    // Part `q`: the projection's place among the outgoing
-                    // ones, in declaration order (the order they are added).
-                    let q = net.outgoing(pop).iter().position(|&(out, _)| out == e).unwrap_or(0) as i32;
-                    let n = (slice.neurons.end - slice.neurons.start) as i32;
-                    RxEntry { range, lo: start, hi: start + n as u32, off: q * n - start as i32, tag: tag::ERROR }
-                }
-                (PacketKind::Gradient, Role::Optimiser) => {
-                    // Source weights: population weight numbers from
-                    // src.neurons.start * k; held index = number - part.start + part offset.
-                    let k = u64::from(net.fan_in(src.population));
-                    let base = u64::from(src.neurons.start) * k;
-                    let mut at = 0u64;
-                    let mut found = None;
-                    for part in &slice.weights {
-                        let len = part.range.end - part.range.start;
-                        if part.population == src.population {
-                            let lo = part.range.start.max(base);
-                            let hi = part.range.end.min(base + u64::from(n_src) * k);
-                            if lo < hi {
-                                found = Some(RxEntry {
-                                    range,
-                                    lo: (lo - base) as u32,
-                                    hi: (hi - base) as u32,
-                                    off: (base as i64 - part.range.start as i64 + at as i64) as i32,
-                                    tag: tag::GRADIENT,
-                                });
-                            }
-                        }
-                        at += len;
-                    }
-                    found.ok_or_else(|| unsupported("a gradient flow to an optimiser without its weights"))?
-                }
-                (PacketKind::Weight, Role::Layer) => {
-                    let k = u64::from(net.fan_in(pop));
-                    let base = u64::from(slice.neurons.start) * k;
-                    let n = u64::from(slice.neurons.end - slice.neurons.start);
-                    let mut at = 0u64;
-                    let mut found = None;
-                    for part in &src.weights {
-                        let len = part.range.end - part.range.start;
-                        if part.population == pop {
-                            let lo = part.range.start.max(base);
-                            let hi = part.range.end.min(base + n * k);
-                            if lo < hi {
-                                let raw_lo = lo - part.range.start + at;
-                                found = Some(RxEntry {
-                                    range,
-                                    lo: raw_lo as u32,
-                                    hi: (raw_lo + (hi - lo)) as u32,
-                                    off: (part.range.start as i64 - at as i64 - base as i64) as i32,
-                                    tag: tag::WEIGHT,
-                                });
-                            }
-                        }
-                        at += len;
-                    }
-                    found.ok_or_else(|| unsupported("a weight flow to a layer without its weights"))?
-                }
-                (kind, role) => {
-                    return Err(unsupported(format!("{} packets to a {} PE", kind.name(), role.name())));
-                }
-            };
-            if entry.tag == tag::GRADIENT {
-                grad_sources.push((range.key, src.batch_copy.unwrap_or(0), entry));
-            }
-            rx.push(entry);
-        }
-        rx.sort_by_key(|e| e.range.key);
-        // Padding: the highest key, matching only itself, with no index.
-        let pad = RxEntry { range: KeyRange { key: u32::MAX, mask: u32::MAX }, lo: 0, hi: 0, off: 0, tag: tag::SPIKE };
-        rx.resize(rx_len[&group(slice)], pad);
-        data.insert("tx".into(), tx.to_vec());
-        data.insert("rx_key".into(), rx.iter().map(|e| e.range.key).collect());
-        data.insert("rx_mask".into(), rx.iter().map(|e| e.range.mask).collect());
-        data.insert("rx_lo".into(), rx.iter().map(|e| e.lo).collect());
-        data.insert("rx_hi".into(), rx.iter().map(|e| e.hi).collect());
-        data.insert("rx_off".into(), rx.iter().map(|e| e.off as u32).collect());
-        data.insert("rx_tag".into(), rx.iter().map(|e| e.tag as u32).collect());
+}
 
-        if slice.role == Role::Optimiser {
-            check_copy_order(&grad_sources)?;
-            let mut w = Vec::new();
-            for part in &slice.weights {
-                let (e, _) = &numbered[&part.population];
-                w.extend(e[part.range.start as usize..part.range.end as usize].iter().map(|x| x.to_bits()));
-            }
-            data.insert("w".into(), w);
-        }
-        if slice.role == Role::Layer {
-            let (numbered, k) = &numbered[&pop];
-            let n = (slice.neurons.end - slice.neurons.start) as usize;
-            let k = *k as usize;
-            let mut wt = vec![0u32; n * k];
-            for j in 0..n {
-                for pos in 0..k {
-                    wt[pos * n + j] = numbered[(slice.neurons.start as usize + j) * k + pos].to_bits();
-                }
-            }
-            data.insert("weights".into(), wt);
-        }
+/// Whether `slice` is the last of its population (it sends the complete
+/// errors down; the others pass partial sums up the population).
+fn is_last(net: &ValidNetwork, slice: &crate::ir::cores::Slice) -> bool {
+    slice.neurons.end == net.graph[slice.population].size
+}
 
-        // A slice whose spikes go nowhere (no flow, so no key) sends none.
-        let sends_spikes = key(id, PacketKind::Spike).is_some();
-        let template = match slice.batch_copy {
-            Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
-            _ => {
-                let kernel = match slice.role {
-                    Role::Input => kernels::input(
-                        &net.graph[pop].name,
-                        slice.neurons.end - slice.neurons.start,
-                        rx.len() as u32,
-                        sends_spikes,
-                    ),
-                    Role::Layer if train.is_none() => {
-                        let shape = layer_shape(net, pop, slice, sends_spikes, &proj_offset)?;
-                        kernels::layer_inference(&shape, slice.neurons.end - slice.neurons.start, rx.len() as u32)
-                    }
-                    Role::Layer => {
-                        let mut shape = layer_shape(net, pop, slice, sends_spikes, &proj_offset)?;
-                        let n = slice.neurons.end - slice.neurons.start;
-                        // The spike record grows into the room the PE has left.
-                        let budgeted = kernels::layer(&shape, n, rx.len() as u32, steps);
-                        let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
-                        let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
-                        let room = u64::from(mapped.machine.spec.data_bytes).saturating_sub(reserved);
-                        let grown = resources::spike_record_grown(u64::from(n), u64::from(steps), room);
-                        shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
-                        kernels::layer(&shape, n, rx.len() as u32, steps)
-                    }
-                    Role::Loss => {
-                        let loss = loss.ok_or_else(|| unsupported("a loss PE without a `train` block"))?;
-                        kernels::loss(loss, rx.len() as u32, steps)
-                    }
-                    Role::Optimiser => {
-                        let train = train.ok_or_else(|| unsupported("an optimiser PE without a `train` block"))?;
-                        let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
-                        // One gradient per held weight and sample of the batch.
-                        let expected = u32::try_from(held * u64::from(train.batch))
-                            .map_err(|_| unsupported("more than 2^32 gradients per optimiser PE and batch"))?;
-                        let held = held as u32;
-                        let index = id - g.optimiser_slices.start;
-                        match train.optimizer {
-                            OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {
-                                let shape = AdamShape {
-                                    held,
-                                    expected,
-                                    beta2: beta2 as f32,
-                                    one_minus_b1: (1.0 - beta1) as f32,
-                                    one_minus_b2: (1.0 - beta2) as f32,
-                                    eps: eps as f32,
-                                    wd: weight_decay as f32,
-                                };
-                                kernels::optimiser(shape, rx.len() as u32, index)
-                            }
-                            OptimizerSpec::Sgd { momentum, weight_decay, .. } => {
-                                let shape =
-                                    SgdShape { held, expected, momentum: momentum as f32, wd: weight_decay as f32 };
-                                kernels::sgd_optimiser(shape, rx.len() as u32, index)
-                            }
+/// A gradient flow into an optimiser: its key, its batch copy, its entry.
+type GradSource = (u32, u32, RxEntry);
+
+/// A slice's receive table (sorted by key, padded) and, for an optimiser,
+/// the gradient sources.
+fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<GradSource>), LowerError> {
+    let (net, g) = (cx.net, &cx.mapped.cores);
+    let slice = &g.slices[id];
+    let pop = slice.population;
+    let mut rx: Vec<RxEntry> = Vec::new();
+    let mut grad_sources: Vec<GradSource> = Vec::new();
+    for &f in &cx.incoming[id] {
+        let flow = &g.flows[f];
+        let src = &g.slices[flow.source];
+        let range = cx.key(flow.source, flow.kind).ok_or_else(|| unsupported("a flow without keys"))?;
+        let n_src = src.neurons.end - src.neurons.start;
+        let entry = match (flow.kind, slice.role) {
+            (PacketKind::Spike, Role::Layer) => {
+                // Recorded at the projection's raw positions.
+                let e = net
+                    .incoming(pop)
+                    .into_iter()
+                    .find(|(_, pre)| *pre == src.population)
+                    .ok_or_else(|| unsupported("a spike flow without a projection"))?
+                    .0;
+                let raw = cx.layouts[&pop].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
+                RxEntry { range, lo: 0, hi: n_src, off: (raw + src.neurons.start) as i32, tag: tag::SPIKE }
+            }
+            (PacketKind::Spike, Role::Loss) => {
+                RxEntry { range, lo: 0, hi: n_src, off: src.neurons.start as i32, tag: tag::SPIKE }
+            }
+            (PacketKind::Error, Role::Layer)
+                if src.role == Role::Layer && src.population == pop && !is_last(net, src) =>
+            {
+                // The previous slice's partial sums, by fan-in position.
+                RxEntry { range, lo: 0, hi: net.fan_in(pop), off: 0, tag: tag::PARTIAL }
+            }
+            (PacketKind::Error, Role::Layer) if src.role == Role::Loss => RxEntry {
+                range,
+                lo: slice.neurons.start,
+                hi: slice.neurons.end,
+                off: -(slice.neurons.start as i32),
+                tag: tag::LOSS_ERROR,
+            },
+            (PacketKind::Error, Role::Layer) => {
+                // Errors of the post population's last slice, by raw position.
+                let e = net
+                    .incoming(src.population)
+                    .into_iter()
+                    .find(|(_, pre)| *pre == pop)
+                    .ok_or_else(|| unsupported("an error flow without a projection"))?
+                    .0;
+                let raw = cx.layouts[&src.population].copies.iter().find(|c| c.edge == e).map_or(0, |c| c.raw_offset);
+                let start = raw + slice.neurons.start;
+                // Part `q`: the projection's place among the outgoing
+                // ones, in declaration order (the order they are added).
+                let q = net.outgoing(pop).iter().position(|&(out, _)| out == e).unwrap_or(0) as i32;
+                let n = (slice.neurons.end - slice.neurons.start) as i32;
+                RxEntry { range, lo: start, hi: start + n as u32, off: q * n - start as i32, tag: tag::ERROR }
+            }
+            (PacketKind::Gradient, Role::Optimiser) => {
+                // Source weights: population weight numbers from
+                // src.neurons.start * k; held index = number - part.start + part offset.
+                let k = u64::from(net.fan_in(src.population));
+                let base = u64::from(src.neurons.start) * k;
+                let mut at = 0u64;
+                let mut found = None;
+                for part in &slice.weights {
+                    let len = part.range.end - part.range.start;
+                    if part.population == src.population {
+                        let lo = part.range.start.max(base);
+                        let hi = part.range.end.min(base + u64::from(n_src) * k);
+                        if lo < hi {
+                            found = Some(RxEntry {
+                                range,
+                                lo: (lo - base) as u32,
+                                hi: (hi - base) as u32,
+                                off: (base as i64 - part.range.start as i64 + at as i64) as i32,
+                                tag: tag::GRADIENT,
+                            });
                         }
                     }
-                };
-                verify(&kernel).map_err(|e| over_budget_as_unsupported(e, &net.graph[pop].name))?;
-                template_for(&mut kernels, kernel)
+                    at += len;
+                }
+                found.ok_or_else(|| unsupported("a gradient flow to an optimiser without its weights"))?
+            }
+            (PacketKind::Weight, Role::Layer) => {
+                let k = u64::from(net.fan_in(pop));
+                let base = u64::from(slice.neurons.start) * k;
+                let n = u64::from(slice.neurons.end - slice.neurons.start);
+                let mut at = 0u64;
+                let mut found = None;
+                for part in &src.weights {
+                    let len = part.range.end - part.range.start;
+                    if part.population == pop {
+                        let lo = part.range.start.max(base);
+                        let hi = part.range.end.min(base + n * k);
+                        if lo < hi {
+                            let raw_lo = lo - part.range.start + at;
+                            found = Some(RxEntry {
+                                range,
+                                lo: raw_lo as u32,
+                                hi: (raw_lo + (hi - lo)) as u32,
+                                off: (part.range.start as i64 - at as i64 - base as i64) as i32,
+                                tag: tag::WEIGHT,
+                            });
+                        }
+                    }
+                    at += len;
+                }
+                found.ok_or_else(|| unsupported("a weight flow to a layer without its weights"))?
+            }
+            (kind, role) => {
+                return Err(unsupported(format!("{} packets to a {} PE", kind.name(), role.name())));
             }
         };
-        template_of_slice.insert(id, template);
-        cores.push(CoreProgram {
-            slice: id,
-            pe: placed.pe,
-            role: slice.role,
-            population: pop,
-            population_name: net.graph[pop].name.clone(),
-            batch_copy: slice.batch_copy,
-            neurons: slice.neurons.clone(),
-            kernel: template,
-            data,
-            weights: slice.weights.clone(),
-        });
+        if entry.tag == tag::GRADIENT {
+            grad_sources.push((range.key, src.batch_copy.unwrap_or(0), entry));
+        }
+        rx.push(entry);
     }
-    let projections = projections
+    rx.sort_by_key(|e| e.range.key);
+    // Padding: the highest key, matching only itself, with no index.
+    let pad = RxEntry { range: KeyRange { key: u32::MAX, mask: u32::MAX }, lo: 0, hi: 0, off: 0, tag: tag::SPIKE };
+    rx.resize(cx.rx_len[&template_group(slice)], pad);
+    Ok((rx, grad_sources))
+}
+
+impl Ctx<'_> {
+    /// The key range of `slice`'s flow of `kind`, if it sends one.
+    fn key(&self, slice: SliceId, kind: PacketKind) -> Option<KeyRange> {
+        self.mapped.routing.keys.get(&(slice, kind)).copied()
+    }
+}
+
+/// A slice's initial memory: its send keys, its receive table, its weights
+/// (layers `[position][neuron]`, optimisers the held weights), an
+/// exp-weighted readout's step weights.
+fn initial_data(
+    cx: &Ctx<'_>,
+    id: SliceId,
+    rx: &[RxEntry],
+    grad_sources: &[GradSource],
+) -> Result<BTreeMap<String, Vec<u32>>, LowerError> {
+    let slice = &cx.mapped.cores.slices[id];
+    let pop = slice.population;
+    let mut data: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut tx = [0u32; 4];
+    for kind in PacketKind::ALL {
+        if let Some(r) = cx.key(id, kind) {
+            tx[tx_slot(kind)] = r.key;
+        }
+    }
+    data.insert("tx".into(), tx.to_vec());
+    data.insert("rx_key".into(), rx.iter().map(|e| e.range.key).collect());
+    data.insert("rx_mask".into(), rx.iter().map(|e| e.range.mask).collect());
+    data.insert("rx_lo".into(), rx.iter().map(|e| e.lo).collect());
+    data.insert("rx_hi".into(), rx.iter().map(|e| e.hi).collect());
+    data.insert("rx_off".into(), rx.iter().map(|e| e.off as u32).collect());
+    data.insert("rx_tag".into(), rx.iter().map(|e| e.tag as u32).collect());
+    if slice.role == Role::Optimiser {
+        check_copy_order(grad_sources)?;
+        let mut w = Vec::new();
+        for part in &slice.weights {
+            let (e, _) = &cx.numbered[&part.population];
+            w.extend(e[part.range.start as usize..part.range.end as usize].iter().map(|x| x.to_bits()));
+        }
+        data.insert("w".into(), w);
+    }
+    if slice.role == Role::Layer {
+        let (numbered, k) = &cx.numbered[&pop];
+        let n = (slice.neurons.end - slice.neurons.start) as usize;
+        let k = *k as usize;
+        let mut wt = vec![0u32; n * k];
+        for j in 0..n {
+            for pos in 0..k {
+                wt[pos * n + j] = numbered[(slice.neurons.start as usize + j) * k + pos].to_bits();
+            }
+        }
+        data.insert("weights".into(), wt);
+        if let Some(ReadoutShape { score: ScoreShape::Weighted { w, .. } }) = readout_shape(cx, pop) {
+            data.insert("wtab".into(), w.iter().map(|x| x.to_bits()).collect());
+        }
+    }
+    Ok(data)
+}
+
+/// The kernel of slice `id` (the template its copies share).
+fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerError> {
+    let (net, g) = (cx.net, &cx.mapped.cores);
+    let slice = &g.slices[id];
+    let pop = slice.population;
+    let n = slice.neurons.end - slice.neurons.start;
+    // A slice whose spikes go nowhere (no flow, so no key) sends none.
+    let sends_spikes = cx.key(id, PacketKind::Spike).is_some();
+    Ok(match slice.role {
+        Role::Input => kernels::input(&net.graph[pop].name, n, rx_len, sends_spikes),
+        Role::Layer if cx.train.is_none() => {
+            let shape = layer_shape(cx, slice, sends_spikes)?;
+            kernels::layer_inference(&shape, n, rx_len)
+        }
+        Role::Layer => {
+            let mut shape = layer_shape(cx, slice, sends_spikes)?;
+            if shape.kind == LayerKind::Lif {
+                // The spike record grows into the room the PE has left.
+                let budgeted = kernels::layer(&shape, n, rx_len, cx.steps);
+                let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
+                let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
+                let room = u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved);
+                let grown = resources::spike_record_grown(u64::from(n), u64::from(cx.steps), room);
+                shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
+            }
+            kernels::layer(&shape, n, rx_len, cx.steps)
+        }
+        Role::Loss => match cx.loss.ok_or_else(|| unsupported("a loss PE without a `train` block"))? {
+            LossKind::FirstSpike(loss) => kernels::loss(loss, rx_len, cx.steps),
+            LossKind::Voltage(loss) => kernels::voltage_loss(loss, rx_len),
+        },
+        Role::Optimiser => {
+            let train = cx.train.ok_or_else(|| unsupported("an optimiser PE without a `train` block"))?;
+            let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
+            // One gradient per held weight and sample of the batch.
+            let expected = u32::try_from(held * u64::from(train.batch))
+                .map_err(|_| unsupported("more than 2^32 gradients per optimiser PE and batch"))?;
+            let held = held as u32;
+            let index = id - g.optimiser_slices.start;
+            match train.optimizer {
+                OptimizerSpec::Adam { beta1, beta2, eps, weight_decay, .. } => {
+                    let shape = AdamShape {
+                        held,
+                        expected,
+                        beta2: beta2 as f32,
+                        one_minus_b1: (1.0 - beta1) as f32,
+                        one_minus_b2: (1.0 - beta2) as f32,
+                        eps: eps as f32,
+                        wd: weight_decay as f32,
+                    };
+                    kernels::optimiser(shape, rx_len, index)
+                }
+                OptimizerSpec::Sgd { momentum, weight_decay, .. } => {
+                    let shape = SgdShape { held, expected, momentum: momentum as f32, wd: weight_decay as f32 };
+                    kernels::sgd_optimiser(shape, rx_len, index)
+                }
+            }
+        }
+    })
+}
+
+/// Every projection copy's place in its post population's weight numbering
+/// (declaration order, copies ascending).
+fn projection_layouts(cx: &Ctx<'_>) -> Vec<ProjLayout> {
+    let mut out: Vec<(usize, ProjLayout)> = cx
+        .layouts
         .iter()
-        .map(|(e, pre, post, _)| ProjLayout {
-            post: *post,
-            n_pre: net.graph[*pre].size,
-            n_post: net.graph[*post].size,
-            offset: proj_offset[e],
-            fan_in: net.fan_in(*post),
+        .flat_map(|(&post, layout)| {
+            layout.copies.iter().map(move |c| {
+                (
+                    c.expanded,
+                    ProjLayout {
+                        post,
+                        n_pre: c.n_pre,
+                        n_post: cx.net.graph[post].size,
+                        offset: c.weight_offset,
+                        fan_in: layout.fan_in,
+                    },
+                )
+            })
         })
         .collect();
-    Ok(Program { name: net.name.clone(), steps, batch, copies: g.copies, kernels, cores, projections })
+    out.sort_by_key(|(e, _)| *e);
+    out.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The weights into `pop`, numbered `post * fan_in + position` (positions:
+/// its copies in fan-in order), and the fan-in.
+fn layer_weights(net: &ValidNetwork, pop: NodeIndex, layout: &SynapseLayout, weights: &[Vec<f32>]) -> (Vec<f32>, u32) {
+    let k = layout.fan_in;
+    let n = net.graph[pop].size;
+    let mut out = vec![0.0; (n * k) as usize];
+    for c in &layout.copies {
+        for j in 0..n {
+            for i in 0..c.n_pre {
+                out[(j * k + c.weight_offset + i) as usize] =
+                    weights[c.expanded].get((j * c.n_pre + i) as usize).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    (out, k)
+}
+
+/// The score shape of `pop`, when it is an `li` readout with a voltage loss.
+fn readout_shape(cx: &Ctx<'_>, pop: NodeIndex) -> Option<ReadoutShape> {
+    let t = cx.train.filter(|t| t.readout == pop && cx.net.graph[pop].li().is_some())?;
+    let score = match t.loss {
+        LossSpec::MaxVoltageCrossEntropy => ScoreShape::Max,
+        LossSpec::SumVoltageCrossEntropy => ScoreShape::Sum { c: (1.0 / f64::from(cx.steps)) as f32 },
+        LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
+            let (first, end, w) = crate::network::exp_window(cx.net.time, window);
+            ScoreShape::Weighted { first, end, w: w.into_iter().map(|x| x.unwrap_or(0.0)).collect() }
+        }
+        LossSpec::FirstSpikeCrossEntropy { .. } => return None,
+    };
+    Some(ReadoutShape { score })
+}
+
+/// The layer's shape; its records are sized by the partitioner's resource
+/// model, so the lowering allocates what the placement budgeted.
+fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool) -> Result<LayerShape, LowerError> {
+    let net = cx.net;
+    let pop = slice.population;
+    let n = slice.neurons.end - slice.neurons.start;
+    let p = &net.graph[pop];
+    let consts = p.layer_consts(net.time.dt).ok_or_else(|| unsupported("a layer slice of a spike source"))?;
+    let layout = &cx.layouts[&pop];
+    let training = cx.train.is_some();
+    let copies: Vec<CopyShape> = layout
+        .copies
+        .iter()
+        .map(|c| CopyShape {
+            copy: c.copy,
+            delay: c.delay,
+            n_pre: c.n_pre,
+            weight_offset: c.weight_offset,
+            raw_offset: c.raw_offset,
+            from_layer: net.graph[c.pre].lif().is_some(),
+            ring: if training { layout.ring_of(c.edge).copied() } else { None },
+        })
+        .collect();
+    let lif_positions =
+        copies.iter().filter(|c| c.from_layer).map(|c| c.weight_offset..c.weight_offset + c.n_pre).collect();
+    let regularizer = cx.train.and_then(|t| t.regularizer.as_ref()).filter(|r| r.populations.contains(&pop)).map(|r| {
+        let batch = f64::from(cx.batch);
+        RegShape { up: (r.strength / batch) as f32, below: (r.strength_below / batch) as f32, target: r.target as f32 }
+    });
+    let score = readout_shape(cx, pop);
+    let kind = if p.li().is_some() { LayerKind::Li } else { LayerKind::Lif };
+    let plain = kind == LayerKind::Lif && layout.plain() && regularizer.is_none();
+    let k = layout.fan_in;
+    let raw = layout.raw_fan_in;
+    let steps = net.time.steps;
+    let spike_capacity = resources::spike_record_capacity(u64::from(n), u64::from(steps));
+    let input_words = resources::input_record_words(u64::from(raw), u64::from(steps));
+    // Record keys are `step * n + neuron` and bits `step * raw + position` in `i32`.
+    let fits = |width: u32| u64::from(steps + 1) * u64::from(width) <= i32::MAX as u64;
+    if !fits(n) || !fits(raw) || !fits(k) || spike_capacity > i32::MAX as u64 {
+        return Err(unsupported(format!("population `{}`: records too long for 32-bit keys", p.name)));
+    }
+    Ok(LayerShape {
+        name: p.name.clone(),
+        kind,
+        size: n,
+        fan_in: k,
+        raw_fan_in: raw,
+        plain,
+        copies,
+        lif_positions,
+        consts,
+        spike_capacity: spike_capacity as u32,
+        input_words: input_words as u32,
+        error_parts: resources::error_parts(net, pop) as u32,
+        ring_slots: if training { layout.ring_slots } else { 0 },
+        ring_width: if training { layout.ring_width } else { 0 },
+        head: slice.neurons.start == 0,
+        last: slice.neurons.end == p.size,
+        sends_spikes,
+        score,
+        regularizer,
+    })
 }
 
 /// The index of `kernel` among the templates: an existing template with the
 /// same buffers and code (whatever its name), else `kernel` added under a
 /// name no other template has (`<name>_2`, `<name>_3`, ...).
-fn template_for(kernels: &mut Vec<Kernel>, mut kernel: Kernel) -> usize {
-    let same = |k: &Kernel| k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions;
+fn template_for(kernels: &mut Vec<VerifiedKernel>, kernel: VerifiedKernel) -> usize {
+    let same = |k: &VerifiedKernel| {
+        k.budget == kernel.budget && k.buffers == kernel.buffers && k.functions == kernel.functions
+    };
     if let Some(i) = kernels.iter().position(same) {
         return i;
     }
-    let base = kernel.name.clone();
     let mut n = 1;
-    while kernels.iter().any(|k| k.name == kernel.name) {
+    let mut name = kernel.name.clone();
+    while kernels.iter().any(|k| k.name == name) {
         n += 1;
-        kernel.name = format!("{base}_{n}");
+        name = format!("{}_{n}", kernel.name);
     }
-    kernels.push(kernel);
+    kernels.push(if n == 1 { kernel } else { kernel.with_suffix(n) });
     kernels.len() - 1
 }
 
 /// The optimiser sums the copies' gradients in the order it receives them,
 /// key order: for every weight that must be copy order.
-fn check_copy_order(sources: &[(u32, u32, RxEntry)]) -> Result<(), LowerError> {
+fn check_copy_order(sources: &[GradSource]) -> Result<(), LowerError> {
     let mut sorted = sources.to_vec();
     sorted.sort_by_key(|s| s.0);
     for (i, (_, copy, e)) in sorted.iter().enumerate() {
@@ -664,71 +816,6 @@ fn check_copy_order(sources: &[(u32, u32, RxEntry)]) -> Result<(), LowerError> {
         }
     }
     Ok(())
-}
-
-/// The weights into `pop`, numbered `post * fan_in + position`, and the fan-in.
-fn layer_weights(
-    net: &ValidNetwork,
-    pop: NodeIndex,
-    weights: &[Vec<f32>],
-    projections: &[(petgraph::graph::EdgeIndex, NodeIndex, NodeIndex, &crate::network::Projection)],
-    proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
-) -> (Vec<f32>, u32) {
-    let k = net.fan_in(pop);
-    let n = net.graph[pop].size;
-    let mut out = vec![0.0; (n * k) as usize];
-    for (p, (e, pre, post, _)) in projections.iter().enumerate() {
-        if *post != pop {
-            continue;
-        }
-        let n_pre = net.graph[*pre].size;
-        let off = proj_offset[e];
-        for j in 0..n {
-            for i in 0..n_pre {
-                out[(j * k + off + i) as usize] = weights[p].get((j * n_pre + i) as usize).copied().unwrap_or(0.0);
-            }
-        }
-    }
-    (out, k)
-}
-
-/// The layer's shape; its records are sized by the partitioner's resource
-/// model, so the lowering allocates what the placement budgeted.
-fn layer_shape(
-    net: &ValidNetwork,
-    pop: NodeIndex,
-    slice: &crate::partition::Slice,
-    sends_spikes: bool,
-    proj_offset: &BTreeMap<petgraph::graph::EdgeIndex, u32>,
-) -> Result<LayerShape, LowerError> {
-    let n = slice.neurons.end - slice.neurons.start;
-    let p = &net.graph[pop];
-    let consts = p.layer_consts(net.time.dt).ok_or_else(|| unsupported("a layer slice of a spike source"))?;
-    let lif_positions = net
-        .incoming(pop)
-        .into_iter()
-        .filter(|(_, pre)| net.graph[*pre].is_layer())
-        .map(|(e, pre)| proj_offset[&e]..proj_offset[&e] + net.graph[pre].size)
-        .collect();
-    let k = net.fan_in(pop);
-    let spike_capacity = resources::spike_record_capacity(u64::from(n), u64::from(net.time.steps));
-    let input_words = resources::input_record_words(u64::from(k), u64::from(net.time.steps));
-    // Record keys are `step * n + neuron` and bits `step * k + position` in `i32`.
-    let fits = |width: u32| u64::from(net.time.steps + 1) * u64::from(width) <= i32::MAX as u64;
-    if !fits(n) || !fits(k) || spike_capacity > i32::MAX as u64 {
-        return Err(unsupported(format!("population `{}`: records too long for 32-bit keys", p.name)));
-    }
-    Ok(LayerShape {
-        name: p.name.clone(),
-        fan_in: k,
-        lif_positions,
-        consts,
-        spike_capacity: spike_capacity as u32,
-        input_words: input_words as u32,
-        error_parts: resources::error_parts(net, pop) as u32,
-        head: slice.neurons.start == 0,
-        sends_spikes,
-    })
 }
 
 #[cfg(test)]

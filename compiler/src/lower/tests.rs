@@ -126,7 +126,7 @@ fn a_network_without_training_lowers_forward_only() {
     let roles: Vec<Role> = program.cores.iter().map(|c| c.role).collect();
     assert_eq!(roles, [Role::Input, Role::Layer, Role::Layer]);
     assert_eq!((program.copies, program.batch), (1, 1));
-    let text: String = program.kernels.iter().map(print_kernel).collect();
+    let text: String = program.kernels.iter().map(|k| print_kernel(k)).collect();
     assert!(!text.contains("fn tick_backward(step: i32) {\n  var"), "no backward pass:\n{text}");
     let output = &program.kernels[program.cores[2].kernel];
     assert!(output.buffer_named("first").is_some() && output.buffer_named("grad").is_none());
@@ -194,6 +194,31 @@ fn yinyang_kernels_snapshot() {
     let net = yinyang_network(120);
     let mapped = map_network(&net).unwrap();
     let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
-    let text: String = program.kernels.iter().map(print_kernel).collect();
+    let text: String = program.kernels.iter().map(|k| print_kernel(k)).collect();
     insta::assert_snapshot!(text);
+}
+
+/// The lowered program's verifier holds for the program the lowering makes,
+/// and catches a send key, a receive table or initial data that do not
+/// match the mapping.
+#[test]
+fn the_program_verifier_catches_keys_tables_and_data_that_do_not_match() {
+    let net = yinyang_network(16);
+    let m = map_network(&net).unwrap();
+    let program = lower(&net, &m, &zero_weights(&net)).unwrap();
+    let check = |p: &Program| crate::verify::check_program(&m.cores, &m.machine, &m.placement, &m.routing, p);
+    check(&program).unwrap();
+    let mut bad = program.clone();
+    bad.cores[1].data.get_mut("tx").unwrap()[SLOT_SPIKE as usize] ^= 1 << 20;
+    assert!(check(&bad).unwrap_err().violations[0].contains("send slot of spike packets"));
+    let mut bad = program.clone();
+    bad.cores[2].data.get_mut("rx_key").unwrap()[0] ^= 1 << 20;
+    assert!(check(&bad).unwrap_err().violations.iter().any(|v| v.contains("receive table")));
+    let mut bad = program.clone();
+    bad.cores[0].data.insert("nonsense".into(), vec![1]);
+    assert!(check(&bad).unwrap_err().violations[0].contains("lacks"));
+    let mut bad = program;
+    let len = bad.cores[1].data["weights"].len();
+    bad.cores[1].data.get_mut("weights").unwrap().resize(len + 1, 0);
+    assert!(check(&bad).unwrap_err().violations[0].contains("words for buffer `weights`"));
 }

@@ -21,61 +21,10 @@
 //! names the population whose slice found no PE, what was placed before,
 //! and what would make it fit.
 
-use std::ops::Range;
-
-use petgraph::graph::NodeIndex;
-
-use crate::machine::{Machine, PeAddr};
+use crate::ir::cores::{CoreGraph, Role, SliceId};
+pub use crate::ir::placement::{Layout, PlacedCore, Placement};
+use crate::machine::Machine;
 use crate::network::Mapping;
-use crate::partition::resources::Sram;
-use crate::partition::{CoreGraph, Role, SliceId};
-
-/// One slice on its PE: everything the emulator needs to know about a core.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlacedCore {
-    pub slice: SliceId,
-    pub pe: PeAddr,
-    pub role: Role,
-    pub population: NodeIndex,
-    pub neurons: Range<u32>,
-    pub batch_copy: Option<u32>,
-    pub sram: Sram,
-}
-
-/// How copies were laid out on the machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    Qpe,
-    Chip,
-    Packed,
-}
-
-impl Layout {
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::Qpe => "one QPE per batch copy",
-            Layout::Chip => "batch copies within chips",
-            Layout::Packed => "batch copies packed in PE order",
-        }
-    }
-}
-
-/// Every slice on its PE, indexed by [`SliceId`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Placement {
-    pub layout: Layout,
-    pub cores: Vec<PlacedCore>,
-}
-
-impl Placement {
-    /// Chips that hold at least one core.
-    pub fn chips_used(&self) -> usize {
-        let mut chips: Vec<u16> = self.cores.iter().map(|c| c.pe.chip.0).collect();
-        chips.sort_unstable();
-        chips.dedup();
-        chips.len()
-    }
-}
 
 /// The network needs more PEs than the machine has.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]

@@ -19,10 +19,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::ir::cores::{CoreGraph, Role};
+use crate::ir::placement::Placement;
+use crate::ir::routing::{KeyRange, Routing};
 use crate::machine::{ChipId, Machine, PeAddr};
-use crate::partition::{CoreGraph, Role};
-use crate::place::Placement;
-use crate::route::{KeyRange, Routing};
 
 /// Broken invariants after one pass.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
@@ -217,4 +217,97 @@ pub fn check_routing(g: &CoreGraph, m: &Machine, p: &Placement, r: &Routing) -> 
         }
     }
     Violations::check("routing", v)
+}
+
+/// The lowered program as a whole, against its mapping:
+/// - one core per slice, on the PE the placement gave it, running a
+///   template of its role;
+/// - every PE's initial data names buffers of its kernel and fits them, and
+///   the kernel's buffers fit the PE's data region;
+/// - every key a PE sends is the base key of one of its slice's flows (the
+///   send slots of `tx`), so every packet it sends has a route (the routing
+///   check walked every flow's key range);
+/// - every receive-table entry (but padding) is the key range of a flow that
+///   targets the slice, and every flow into the slice has its entry.
+pub fn check_program(
+    g: &CoreGraph,
+    m: &Machine,
+    p: &Placement,
+    r: &Routing,
+    program: &crate::ir::program::Program,
+) -> Result<(), Violations> {
+    use crate::ir::cores::PacketKind;
+    use crate::ir::program::{SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT};
+    let mut v = Vec::new();
+    if program.cores.len() != g.slices.len() {
+        v.push(format!("{} cores for {} slices", program.cores.len(), g.slices.len()));
+        return Violations::check("lowering", v);
+    }
+    let slot = |kind: PacketKind| match kind {
+        PacketKind::Spike => SLOT_SPIKE,
+        PacketKind::Error => SLOT_ERROR,
+        PacketKind::Gradient => SLOT_GRADIENT,
+        PacketKind::Weight => SLOT_WEIGHT,
+    } as usize;
+    let mut into: Vec<Vec<(u32, u32)>> = vec![Vec::new(); g.slices.len()];
+    for flow in &g.flows {
+        if let Some(k) = r.keys.get(&(flow.source, flow.kind)) {
+            for t in flow.target_ids() {
+                into[t].push((k.key, k.mask));
+            }
+        }
+    }
+    for (id, (core, slice)) in program.cores.iter().zip(&g.slices).enumerate() {
+        if core.slice != id || core.pe != p.cores[id].pe || core.role != slice.role {
+            v.push(format!("core {id}: slice {} on {:?} as {:?}", core.slice, core.pe, core.role));
+        }
+        let Some(kernel) = program.kernels.get(core.kernel) else {
+            v.push(format!("core {id}: no template {}", core.kernel));
+            continue;
+        };
+        let end = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max().unwrap_or(0);
+        if end > u64::from(m.spec.data_bytes) {
+            v.push(format!("core {id}: its buffers end at byte {end}, past the data region"));
+        }
+        for (name, words) in &core.data {
+            match kernel.buffers.iter().find(|b| &b.name == name) {
+                None => v.push(format!("core {id}: data for `{name}`, which template `{}` lacks", kernel.name)),
+                Some(b) if words.len() as u64 > u64::from(b.len) => {
+                    v.push(format!("core {id}: {} words for buffer `{name}` of {}", words.len(), b.len))
+                }
+                Some(_) => {}
+            }
+        }
+        // Send keys: exactly the slice's flows' base keys.
+        let tx = core.data.get("tx").cloned().unwrap_or_default();
+        for kind in PacketKind::ALL {
+            let want = r.keys.get(&(id, kind)).map_or(0, |k| k.key);
+            if tx.get(slot(kind)).copied().unwrap_or(0) != want {
+                v.push(format!(
+                    "core {id}: send slot of {} packets holds {:?}, not {want:#x}",
+                    kind.name(),
+                    tx.get(slot(kind))
+                ));
+            }
+        }
+        // Receive table: the flows into the slice, sorted, then padding.
+        let keys = core.data.get("rx_key").cloned().unwrap_or_default();
+        let masks = core.data.get("rx_mask").cloned().unwrap_or_default();
+        let mut have: Vec<(u32, u32)> = keys
+            .iter()
+            .zip(&masks)
+            .filter(|(k, m)| !(**k == u32::MAX && **m == u32::MAX))
+            .map(|(&k, &m)| (k, m))
+            .collect();
+        let mut want = into[id].clone();
+        if !keys.windows(2).all(|w| w[0] <= w[1]) {
+            v.push(format!("core {id}: receive table not sorted by key"));
+        }
+        have.sort_unstable();
+        want.sort_unstable();
+        if have != want {
+            v.push(format!("core {id}: receive table {have:x?} does not match the flows into it {want:x?}"));
+        }
+    }
+    Violations::check("lowering", v)
 }

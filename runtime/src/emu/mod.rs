@@ -290,9 +290,24 @@ struct Group {
 /// What one sample produced on its copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleResult {
-    /// First spike step per class, `T` when silent.
+    /// First spike step per class, `T` when silent (first-spike losses;
+    /// empty for voltage losses).
     pub first: Vec<u32>,
+    /// The scores of a voltage readout (empty for first-spike losses).
+    pub scores: Vec<f32>,
     pub loss: f32,
+}
+
+impl SampleResult {
+    /// The prediction and strict correctness for `label` (argmin of first
+    /// spikes, or argmax of scores; ties to the lowest class).
+    pub fn predict(&self, label: u32) -> (u32, bool) {
+        if self.scores.is_empty() {
+            crate::train::eventprop::predict(&self.first, label)
+        } else {
+            crate::train::eventprop::predict_scores(&self.scores, label)
+        }
+    }
 }
 
 /// The first spike step of every neuron of a layer population (`T` when
@@ -481,6 +496,10 @@ impl Group {
                 continue;
             }
             let k = sh.kernel(self.cores[l]).kernel();
+            // An `li` layer keeps no spike record.
+            if !k.buffers.iter().any(|b| b.name == "overflow") {
+                continue;
+            }
             let flag = buffer(k, &mut self.mem[l], "overflow")?[0] as i32;
             if flag == 0 {
                 continue;
@@ -586,10 +605,15 @@ impl Group {
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;
         let k = sh.kernel(self.cores[l]).kernel();
+        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
+        // A first-spike loss PE keeps `first`, a voltage loss PE the scores `y`.
+        if k.buffers.iter().any(|b| b.name == "y") {
+            let scores = buffer(k, &mut self.mem[l], "y")?.iter().map(|&y| f32::from_bits(y)).collect();
+            return Ok(SampleResult { first: Vec::new(), scores, loss });
+        }
         let first =
             buffer(k, &mut self.mem[l], "first")?.iter().map(|&f| if (f as i32) < 0 { t as u32 } else { f }).collect();
-        let loss = f32::from_bits(buffer(k, &mut self.mem[l], "loss")?[0]);
-        Ok(SampleResult { first, loss })
+        Ok(SampleResult { first, scores: Vec::new(), loss })
     }
 }
 

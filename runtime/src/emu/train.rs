@@ -15,7 +15,6 @@ use std::time::Instant;
 use super::{EmuError, Emulator, SampleInput};
 use crate::data::encode::Encoded;
 use crate::train::batch::Evaluation;
-use crate::train::eventprop::predict;
 use snnc_compiler::network::OptimizerSpec;
 
 use crate::train::optim::{OptState, Optimizer};
@@ -34,7 +33,7 @@ pub fn evaluate(emu: &mut Emulator, data: &Encoded) -> Result<Evaluation, EmuErr
             chunk.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
         for (r, &s) in emu.run_batch(&samples, None)?.iter().zip(chunk) {
             loss += r.loss;
-            let (prediction, strict_correct) = predict(&r.first, data.labels[s]);
+            let (prediction, strict_correct) = r.predict(data.labels[s]);
             correct += usize::from(prediction == data.labels[s]);
             strict += usize::from(strict_correct);
         }
@@ -97,7 +96,7 @@ pub fn train_batches(
         let mut batch_loss = 0.0f32;
         for (r, &s) in results.iter().zip(idx) {
             batch_loss += r.loss;
-            totals.correct += usize::from(predict(&r.first, p.train.labels[s]).0 == p.train.labels[s]);
+            totals.correct += usize::from(r.predict(p.train.labels[s]).0 == p.train.labels[s]);
         }
         if !batch_loss.is_finite() {
             let readout = p.plan.readout.as_ref().map_or("", |(r, _)| p.plan.layers[*r].name.as_str()).to_string();

@@ -1,16 +1,18 @@
 //! Interpreter: the reference semantics of the kernel IR.
 //!
-//! Input: a verified [`Kernel`], an [`Invocation`], the PE's memory image (a
-//! slice of little-endian 32-bit words, at least [`Kernel::memory_words`]
-//! long) and an outbox.
+//! Input: a [`VerifiedKernel`] (not verified again), an [`Invocation`], the
+//! PE's memory image (a slice of little-endian 32-bit words, at least
+//! [`memory_words`](snnc_compiler::kernel::Kernel::memory_words) long) and an outbox.
 //! Output: the memory updated in place, the sent packets appended to the
 //! outbox in send order, the executed operations added to an [`OpCounts`]
 //! (counted node by node, see [`OpClass`]), or the [`Trap`] that stopped the
 //! entry point (stores and sends before it remain).
 //!
 //! Every value is held as its 32 bits (`bool` as 0 or 1) and each operation
-//! is chosen by the static type of its operands, exactly as documented in
-//! `snnc_compiler::kernel`. Evaluation order, which decides the first trap:
+//! is chosen by the static type of its operands and computed by
+//! `snnc_compiler::kernel::eval`, the IR's one evaluator (which the C
+//! backend's constant folding also uses). This module adds the statements,
+//! memory, packets, operation counts and traps. Evaluation order, which decides the first trap:
 //! operands left to right, depth first; `select` evaluates the condition then
 //! both arms; a store evaluates its index, then its value, then checks the
 //! bounds; `send` evaluates the key then the payload; `for` evaluates the start
@@ -21,24 +23,21 @@
 //! (differential tests in `runtime/tests/kernel_*.rs`).
 
 use snnc_compiler::kernel::{
-    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, Expr, ExprKind, Invocation, Kernel, KernelErrors, OpClass,
-    OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    BufferId, Expr, ExprKind, Invocation, OpClass, OpCounts, Packet, Stmt, Trap, Ty, VerifiedKernel, eval,
 };
 
 /// A verified kernel, ready to interpret.
 #[derive(Clone, Debug)]
 pub struct Interpreter {
-    kernel: Kernel,
+    kernel: VerifiedKernel,
 }
 
 impl Interpreter {
-    /// Verifies the kernel; an invalid kernel is refused.
-    pub fn new(kernel: &Kernel) -> Result<Self, KernelErrors> {
-        verify(kernel)?;
-        Ok(Interpreter { kernel: kernel.clone() })
+    pub fn new(kernel: &VerifiedKernel) -> Self {
+        Interpreter { kernel: kernel.clone() }
     }
 
-    pub fn kernel(&self) -> &Kernel {
+    pub fn kernel(&self) -> &VerifiedKernel {
         &self.kernel
     }
 
@@ -52,9 +51,7 @@ impl Interpreter {
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         self.kernel.check_memory(memory.len())?;
-        let Some(function) = self.kernel.function(invocation.entry()) else {
-            return Ok(());
-        };
+        let function = self.kernel.function(invocation.entry());
         let mut locals = vec![0u32; function.locals.len()];
         let params = function.entry.params().len();
         for (slot, arg) in locals.iter_mut().zip(invocation.args()).take(params) {
@@ -66,7 +63,7 @@ impl Interpreter {
 }
 
 struct Frame<'a> {
-    kernel: &'a Kernel,
+    kernel: &'a VerifiedKernel,
     locals: Vec<u32>,
     memory: &'a mut [u32],
     outbox: &'a mut Vec<Packet>,
@@ -133,7 +130,7 @@ impl Frame<'_> {
     fn word(&self, buffer: BufferId, index_ty: Ty, index: u32) -> Result<usize, Trap> {
         let b = &self.kernel.buffers[buffer.0 as usize];
         if index < b.len {
-            return Ok((b.offset / 4) as usize + index as usize);
+            return Ok(self.kernel.first_word(buffer) + index as usize);
         }
         let index = if index_ty == Ty::I32 { i64::from(index as i32) } else { i64::from(index) };
         Err(Trap::OutOfBounds { kernel: self.kernel.name.clone(), buffer: b.name.clone(), index, len: b.len })
@@ -150,173 +147,24 @@ impl Frame<'_> {
                 let i = self.expr(index)?;
                 self.memory[self.word(*buffer, index.ty, i)?]
             }
-            ExprKind::Unary { op, arg } => unary(*op, arg.ty, self.expr(arg)?),
+            ExprKind::Unary { op, arg } => eval::unary(*op, arg.ty, self.expr(arg)?),
             ExprKind::Binary { op, lhs, rhs } => {
                 let a = self.expr(lhs)?;
                 let b = self.expr(rhs)?;
-                binary(*op, lhs.ty, a, b).map_err(|fault| fault.trap(&self.kernel.name))?
+                eval::binary(*op, lhs.ty, a, b).map_err(|fault| fault.trap(&self.kernel.name))?
             }
             ExprKind::Compare { op, lhs, rhs } => {
                 let a = self.expr(lhs)?;
                 let b = self.expr(rhs)?;
-                u32::from(compare(*op, lhs.ty, a, b))
+                u32::from(eval::compare(*op, lhs.ty, a, b))
             }
             ExprKind::Select { cond, then, otherwise } => {
                 let c = self.expr(cond)?;
                 let a = self.expr(then)?;
                 let b = self.expr(otherwise)?;
-                if c != 0 { a } else { b }
+                eval::select(c != 0, a, b)
             }
-            ExprKind::Convert { op, arg } => convert(*op, self.expr(arg)?),
+            ExprKind::Convert { op, arg } => eval::convert(*op, self.expr(arg)?),
         })
-    }
-}
-
-fn f(bits: u32) -> f32 {
-    f32::from_bits(bits)
-}
-
-/// The bits of an `f32` arithmetic result, NaN made canonical.
-fn canonical(x: f32) -> u32 {
-    if x.is_nan() { CANONICAL_NAN } else { x.to_bits() }
-}
-
-fn unary(op: UnaryOp, ty: Ty, a: u32) -> u32 {
-    match (op, ty) {
-        (UnaryOp::Neg, Ty::F32) => a ^ 0x8000_0000,
-        (UnaryOp::Neg, _) => a.wrapping_neg(),
-        (UnaryOp::Abs, _) => a & 0x7fff_ffff,
-        (UnaryOp::Sqrt, _) => canonical(f(a).sqrt()),
-        (UnaryOp::Not, Ty::Bool) => a ^ 1,
-        (UnaryOp::Not, _) => !a,
-    }
-}
-
-/// An integer division fault, before it is attributed to a kernel.
-enum Fault {
-    DivisionByZero,
-    DivisionOverflow,
-}
-
-impl Fault {
-    fn trap(self, kernel: &str) -> Trap {
-        let kernel = kernel.to_string();
-        match self {
-            Fault::DivisionByZero => Trap::IntegerDivisionByZero { kernel },
-            Fault::DivisionOverflow => Trap::IntegerDivisionOverflow { kernel },
-        }
-    }
-}
-
-fn binary(op: BinaryOp, ty: Ty, a: u32, b: u32) -> Result<u32, Fault> {
-    if ty == Ty::F32 {
-        let (x, y) = (f(a), f(b));
-        return Ok(match op {
-            BinaryOp::Add => canonical(x + y),
-            BinaryOp::Sub => canonical(x - y),
-            BinaryOp::Mul => canonical(x * y),
-            BinaryOp::Div => canonical(x / y),
-            BinaryOp::Min => {
-                if x < y {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Max => {
-                if x > y {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Rem | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr => {
-                unreachable!("the verifier rejects `{}` on f32", op.name())
-            }
-        });
-    }
-    let signed = ty == Ty::I32;
-    let (sa, sb) = (a as i32, b as i32);
-    Ok(match op {
-        BinaryOp::Add => a.wrapping_add(b),
-        BinaryOp::Sub => a.wrapping_sub(b),
-        BinaryOp::Mul => a.wrapping_mul(b),
-        BinaryOp::Div | BinaryOp::Rem => {
-            if b == 0 {
-                return Err(Fault::DivisionByZero);
-            }
-            if signed && sa == i32::MIN && sb == -1 {
-                return Err(Fault::DivisionOverflow);
-            }
-            match (op, signed) {
-                (BinaryOp::Div, true) => (sa / sb) as u32,
-                (BinaryOp::Div, false) => a / b,
-                (_, true) => (sa % sb) as u32,
-                (_, false) => a % b,
-            }
-        }
-        BinaryOp::Min => {
-            if compare(CmpOp::Lt, ty, a, b) {
-                a
-            } else {
-                b
-            }
-        }
-        BinaryOp::Max => {
-            if compare(CmpOp::Gt, ty, a, b) {
-                a
-            } else {
-                b
-            }
-        }
-        BinaryOp::And => a & b,
-        BinaryOp::Or => a | b,
-        BinaryOp::Xor => a ^ b,
-        BinaryOp::Shl => a.wrapping_shl(b),
-        BinaryOp::Shr if signed => sa.wrapping_shr(b) as u32,
-        BinaryOp::Shr => a.wrapping_shr(b),
-    })
-}
-
-fn compare(op: CmpOp, ty: Ty, a: u32, b: u32) -> bool {
-    match ty {
-        Ty::F32 => {
-            let (x, y) = (f(a), f(b));
-            match op {
-                CmpOp::Eq => x == y,
-                CmpOp::Ne => x != y,
-                CmpOp::Lt => x < y,
-                CmpOp::Le => x <= y,
-                CmpOp::Gt => x > y,
-                CmpOp::Ge => x >= y,
-            }
-        }
-        Ty::I32 => ordered(op, a as i32, b as i32),
-        Ty::U32 | Ty::Bool => ordered(op, a, b),
-    }
-}
-
-fn ordered<T: Ord>(op: CmpOp, a: T, b: T) -> bool {
-    match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
-        CmpOp::Lt => a < b,
-        CmpOp::Le => a <= b,
-        CmpOp::Gt => a > b,
-        CmpOp::Ge => a >= b,
-    }
-}
-
-fn convert(op: ConvertOp, a: u32) -> u32 {
-    match op {
-        ConvertOp::F32ToI32 => f(a) as i32 as u32,
-        ConvertOp::F32ToU32 => f(a) as u32,
-        ConvertOp::I32ToF32 => (a as i32 as f32).to_bits(),
-        ConvertOp::U32ToF32 => (a as f32).to_bits(),
-        ConvertOp::I32AsU32
-        | ConvertOp::U32AsI32
-        | ConvertOp::F32Bits
-        | ConvertOp::F32FromBits
-        | ConvertOp::BoolToU32 => a,
     }
 }

@@ -1,6 +1,6 @@
 //! Cranelift JIT: a verified kernel -> one native function per entry point.
 //!
-//! Input: a [`Kernel`] (verified here first).
+//! Input: a [`VerifiedKernel`] (not verified again).
 //! Output: a [`JitKernel`] whose [`JitKernel::run`] has the interpreter's
 //! signature and semantics (`crate::interp` is the reference).
 //!
@@ -42,16 +42,13 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use snnc_compiler::kernel::{
-    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Invocation, Kernel,
-    KernelErrors, OpClass, OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, verify,
+    BinaryOp, BufferId, CANONICAL_NAN, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Invocation, OpClass,
+    OpCounts, Packet, Stmt, Trap, Ty, UnaryOp, VerifiedKernel,
 };
 
 /// Why a kernel could not be compiled.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum JitError {
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Invalid(#[from] KernelErrors),
     #[error("Cranelift failed on kernel `{kernel}`: {message}")]
     #[diagnostic(code(snn::jit::codegen), help("this is a bug in snnc's JIT"))]
     Codegen { kernel: String, message: String },
@@ -85,7 +82,7 @@ pub unsafe extern "C" fn snnc_jit_send(outbox: *mut Vec<Packet>, key: u32, paylo
 
 /// A kernel compiled to native code.
 pub struct JitKernel {
-    kernel: Kernel,
+    kernel: VerifiedKernel,
     /// The compiled entry points, indexed by [`EntryPoint`] (`None`: the
     /// kernel does not define it, and invoking it does nothing).
     entries: [Option<EntryFn>; EntryPoint::ALL.len()],
@@ -112,9 +109,8 @@ impl Drop for JitKernel {
 }
 
 impl JitKernel {
-    /// Verifies and compiles every entry point of `kernel`.
-    pub fn compile(kernel: &Kernel) -> Result<JitKernel, JitError> {
-        verify(kernel)?;
+    /// Compiles every entry point of `kernel`.
+    pub fn compile(kernel: &VerifiedKernel) -> Result<JitKernel, JitError> {
         let fail = |message: String| JitError::Codegen { kernel: kernel.name.clone(), message };
         let mut flags = settings::builder();
         flags.set("opt_level", "speed").map_err(|e| fail(e.to_string()))?;
@@ -165,7 +161,7 @@ impl JitKernel {
         Ok(JitKernel { kernel: kernel.clone(), entries, module: Mutex::new(Some(module)) })
     }
 
-    pub fn kernel(&self) -> &Kernel {
+    pub fn kernel(&self) -> &VerifiedKernel {
         &self.kernel
     }
 
@@ -216,7 +212,7 @@ fn cl_type(ty: Ty) -> types::Type {
 /// Code generation for one function.
 struct Gen<'a, 'b> {
     b: FunctionBuilder<'b>,
-    kernel: &'a Kernel,
+    kernel: &'a VerifiedKernel,
     vars: Vec<Variable>,
     send: FuncRef,
     ptr: types::Type,
@@ -244,7 +240,7 @@ enum Scope {
 impl<'a, 'b> Gen<'a, 'b> {
     fn emit(
         mut b: FunctionBuilder<'b>,
-        kernel: &'a Kernel,
+        kernel: &'a VerifiedKernel,
         function: &'a Function,
         send: FuncRef,
         ptr: types::Type,
@@ -489,8 +485,8 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// The address of `buffer[index]` after its bounds check.
     fn address(&mut self, buffer: BufferId, index_ty: Ty, index: Value) -> Value {
-        let b = &self.kernel.buffers[buffer.0 as usize];
-        let (len, offset) = (i64::from(b.len), i64::from(b.offset));
+        let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
+        let offset = 4 * self.kernel.first_word(buffer) as i64;
         let bad = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, len);
         let reported = if index_ty == Ty::I32 {
             self.b.ins().sextend(types::I64, index)

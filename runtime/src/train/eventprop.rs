@@ -26,7 +26,7 @@
 //!   each incoming projection copy from a layer, added to that network
 //!   projection's error of the spike (`E = 0; E += e`, copies in the order
 //!   reached); 2. `lI = alpha*lI + (1-alpha)*lV`; `lV = beta*lV` plus, at a
-//!   spike of step `n+1`, `jump = (lV + e_out) / ((I - Vt) + 1e-10)` (old
+//!   spike of step `n+1`, `jump = (theta*lV + e_out) / ((I - Vt) + 1e-10)` (old
 //!   `lV`; `e_out = 0; e_out += E` over the outgoing projections in
 //!   declaration order) and minus the regulariser's `rho`; an `li` readout
 //!   adds its loss' direct term `q[n]`; 3. `grad[j][i] += (-tau_syn) *
@@ -403,7 +403,13 @@ pub fn loss_and_error(first: &[u32], label: u32, lc: LossConsts) -> (f32, Vec<f3
 /// and `g_k = p_k - delta_kl` (not yet divided by the batch size).
 pub fn score_loss_and_error(scores: &[f32], label: u32) -> (f32, Vec<f32>) {
     let l = label as usize;
-    let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // m = max y, scanning up: a larger score replaces it (never a NaN).
+    let mut m = f32::NEG_INFINITY;
+    for &y in scores {
+        if y > m {
+            m = y;
+        }
+    }
     let ez: Vec<f32> = scores.iter().map(|&y| exp_f32(y - m)).collect();
     let mut s = 0.0f32;
     for &e in &ez {
@@ -607,7 +613,7 @@ pub fn sample_gradient(
                             e_out += scratch.errors[gp][s];
                         }
                         let den = (own.i_at[s] - own.vt_at[s]) + GUARD;
-                        st.d.push((st.b[j] + e_out) / den);
+                        st.d.push((c.theta * st.b[j] + e_out) / den);
                     }
                     for (lij, lvj) in st.a.iter_mut().zip(&mut st.b) {
                         *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;

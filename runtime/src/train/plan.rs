@@ -14,7 +14,7 @@
 //! [`Group`]); a layer's `incoming` lists them in fan-in position order.
 
 use petgraph::graph::NodeIndex;
-use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, TimeValue, ValidNetwork};
+use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, ValidNetwork, exp_window};
 
 /// Where a projection comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ impl Plan {
                 LossSpec::MaxVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Max),
                 LossSpec::SumVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Sum { c: (1.0 / steps as f64) as f32 }),
                 LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
-                    ReadoutLoss::Voltage(Score::Weighted { w: exp_weights(grid, window) })
+                    ReadoutLoss::Voltage(Score::Weighted { w: exp_window(grid, window).2 })
                 }
             };
             layer_of(t.readout).map(|l| (l, loss))
@@ -249,26 +249,4 @@ impl Plan {
     pub fn max_delay(&self) -> usize {
         self.projections.iter().map(|p| p.delay).max().unwrap_or(0)
     }
-}
-
-/// `w[n] = f32(exp(-(t_n - A)/(B - A)) dt/(B - A))` for the steps `n >= 1`
-/// with `A <= t_n < B` (`docs/contract.md` section 6), `None` elsewhere.
-/// The window's ends are whole steps of the grid it was checked on; on a
-/// finer grid a window in time units scales with it.
-fn exp_weights(grid: TimeGrid, window: Option<(TimeValue, TimeValue)>) -> Vec<Option<f32>> {
-    let steps = grid.steps as usize;
-    let (a, b) = match window {
-        Some((a, b)) => (a.in_steps(grid.dt).round() as i64, b.in_steps(grid.dt).round() as i64),
-        None => (0, steps as i64),
-    };
-    let span = (b - a) as f64 * grid.dt;
-    (0..steps)
-        .map(|n| {
-            let n = n as i64;
-            (n >= 1 && n >= a && n < b).then(|| {
-                let t = (n - a) as f64 * grid.dt;
-                ((-t / span).exp() * grid.dt / span) as f32
-            })
-        })
-        .collect()
 }

@@ -3,8 +3,8 @@
 //! kernels (`random_kernel.rs`, which the including test must declare as a
 //! module next to this one).
 
-use snnc_compiler::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use snnc_compiler::kernel::{Invocation, Kernel};
+use snnc_compiler::kernel::examples::exp_ln_probe;
+use snnc_compiler::kernel::{Invocation, Kernel, parse_kernel, verify};
 
 use crate::c_harness::Case;
 use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
@@ -13,8 +13,10 @@ use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
 /// them: the LIF layer gets random weights and spikes, the exp/ln probe the
 /// edge cases of its argument.
 pub fn example_cases() -> Vec<Case> {
-    let p = LifExample::default();
-    let lif = lif_layer(p);
+    // The corpus's LIF layer: 5 inputs at keys 0x10000.., 4 neurons.
+    let (inputs, key_in) = (5, 0x0001_0000);
+    let lif = parse_kernel(include_str!("../../../tests/kir/examples/lif_layer.kir")).expect("the example parses");
+    let lif = verify(&lif).expect("the example verifies");
     let mut rng = Rng(7);
     let mut memory = vec![0u32; lif.memory_words()];
     let (_, weights) = lif.buffer_named("weights").expect("weights");
@@ -24,7 +26,7 @@ pub fn example_cases() -> Vec<Case> {
     let mut calls = vec![Invocation::Init];
     for step in 0..20 {
         for _ in 0..rng.below(4) {
-            calls.push(Invocation::Packet { key: p.key_in + rng.below(u64::from(p.inputs)) as u32, payload: 0 });
+            calls.push(Invocation::Packet { key: key_in + rng.below(inputs) as u32, payload: 0 });
         }
         calls.push(Invocation::TickForward { step });
     }
@@ -57,7 +59,7 @@ pub fn example_cases() -> Vec<Case> {
         -3e9,
         0.1,
     ];
-    let probe = exp_ln_probe(xs.len() as u32);
+    let probe = verify(&exp_ln_probe(xs.len() as u32)).expect("the probe verifies");
     let mut memory = vec![0u32; probe.memory_words()];
     let (_, x) = probe.buffer_named("x").expect("x");
     for (i, v) in xs.iter().enumerate() {
@@ -74,5 +76,5 @@ pub fn random_case(seed: u64) -> Case {
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
     let calls = invocations(&mut rng);
-    Case { kernel, memory, calls }
+    Case { kernel: verify(&kernel).expect("random kernels verify"), memory, calls }
 }

@@ -12,21 +12,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use snnc_compiler::emit::c::{emit_kernel, host_program_table, memory_words, program_symbol, support_files};
-use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap};
+use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap, VerifiedKernel};
 use snnc_runtime::interp::Interpreter;
 
 /// One program run: a kernel (with a name unique in its batch), its initial
 /// data memory (at least `memory_words()` long) and its invocations (`Init`
 /// first).
 pub struct Case {
-    pub kernel: Kernel,
+    pub kernel: VerifiedKernel,
     pub memory: Vec<u32>,
     pub calls: Vec<Invocation>,
 }
 
 /// The transcript the interpreter produces for `case` as program `number`.
 pub fn expected_transcript(case: &Case, number: usize) -> String {
-    let interp = Interpreter::new(&case.kernel).expect("the kernel verifies");
+    let interp = Interpreter::new(&case.kernel);
     let mut memory = case.memory.clone();
     let mut out = format!("program {number}\n");
     for (event, &call) in case.calls.iter().enumerate() {
@@ -155,10 +155,45 @@ pub fn write_sources(dir: &Path, cases: &[Case]) -> Vec<String> {
         files.push(file);
         programs.push(stem);
     }
-    let kernels: Vec<&Kernel> = cases.iter().map(|c| &c.kernel).collect();
+    let kernels: Vec<&Kernel> = cases.iter().map(|c| c.kernel.kernel()).collect();
     std::fs::write(dir.join("s2_host_programs.c"), host_program_table(&kernels)).expect("write table");
     std::fs::write(dir.join("programs.mk"), format!("PROGRAMS = {}\n", programs.join(" "))).expect("write programs.mk");
     files
+}
+
+/// Builds the host harness `dir/host` from the case sources `files` (see
+/// [`write_sources`]) and the host HAL: compiled with [`HOST_CFLAGS`] in
+/// two halves in parallel (two cores), then linked. Panics with the
+/// compiler's messages if a file does not compile without warnings.
+#[allow(dead_code)] // not every test binary that includes this builds a host harness
+pub fn build_host(dir: &Path, cc: &Path, files: &[String]) {
+    let mut sources: Vec<String> = files.to_vec();
+    sources.extend(["s2_run.c", "s2_hal_host.c", "s2_host_programs.c"].map(String::from));
+    let half = sources.len() / 2;
+    let compiles: Vec<_> = [&sources[..half], &sources[half..]]
+        .iter()
+        .map(|chunk| {
+            Command::new(cc)
+                .current_dir(dir)
+                .args(HOST_CFLAGS)
+                .arg("-c")
+                .args(chunk.iter())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("cc starts")
+        })
+        .collect();
+    for child in compiles {
+        let out = child.wait_with_output().expect("cc runs");
+        assert!(
+            out.status.success(),
+            "cc failed (emitted C must compile without warnings):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let objects: Vec<String> = sources.iter().map(|s| s.replace(".c", ".o")).collect();
+    run(Command::new(cc).current_dir(dir).args(&objects).args(["-o", "host", "-lm"]));
 }
 
 /// The path of a tool if `tool --version` runs, else `None` after printing

@@ -9,7 +9,7 @@ use std::path::Path;
 use snnc_compiler::driver::Mapped;
 use snnc_compiler::emit::c::memory_words;
 use snnc_compiler::emit::c::program::program_files;
-use snnc_compiler::kernel::{Invocation, Kernel};
+use snnc_compiler::kernel::{Invocation, Kernel, VerifiedKernel};
 use snnc_compiler::lower::Program;
 use snnc_runtime::emu::{Emulator, PeEvent, PeTrace, SampleInput};
 use snnc_runtime::train::optim::Optimizer;
@@ -109,7 +109,7 @@ pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
 /// What the firmware of program `number` must print for `trace`: its sent
 /// packets numbered by call (`init` is 0), then the emulator's final
 /// `memory` of the words the emitted program holds.
-pub fn expected_transcript(number: usize, kernel: &Kernel, trace: &PeTrace, memory: &[u32]) -> String {
+pub fn expected_transcript(number: usize, kernel: &VerifiedKernel, trace: &PeTrace, memory: &[u32]) -> String {
     let mut out = format!("program {number}\n");
     let calls = trace.events.iter().filter_map(|e| match e {
         PeEvent::Call { sent, .. } => Some(sent),

@@ -2,14 +2,17 @@
 //! contract). Statements are printed in order; each expression is printed
 //! depth first, left to right, and every operation that can trap is checked
 //! by statements emitted just before the statement that contains it, in that
-//! same order.
+//! same order. Constant folding, value ranges and decided comparisons come
+//! from `kernel::analysis` (whose constants are computed by `kernel::eval`,
+//! the interpreter's own semantics).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use crate::kernel::analysis::{Range, const_int, const_value, decided_comparison, value_range};
 use crate::kernel::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty,
-    UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, UnaryOp,
+    Value, VerifiedKernel,
 };
 
 /// C99 keywords and the identifiers the emitted code or its headers define
@@ -108,10 +111,10 @@ fn c_type(ty: Ty) -> &'static str {
     }
 }
 
-/// The C source of `kernel` (verified) with its data initialised from
-/// `memory`, or, for `None` (a template shared by several PEs), from the
-/// header named by the macro `S2_PE_DATA` (see [`pe_data`]; zero without it).
-pub fn emit(kernel: &Kernel, memory: Option<&[u32]>) -> String {
+/// The C source of `kernel` with its data initialised from `memory`, or,
+/// for `None` (a template shared by several PEs), from the header named by
+/// the macro `S2_PE_DATA` (see [`pe_data`]; zero without it).
+pub fn emit(kernel: &VerifiedKernel, memory: Option<&[u32]>) -> String {
     let prefix = c_prefix(&kernel.name);
     let buffer_names = c_names(kernel.buffers.iter().map(|b| b.name.as_str()));
     let mut out = String::new();
@@ -145,8 +148,14 @@ pub fn emit(kernel: &Kernel, memory: Option<&[u32]>) -> String {
 /// The data memory as a struct whose members are the buffers at their byte
 /// offsets (gaps filled with unused words), initialised from `memory`.
 /// Returns its size in bytes.
-fn memory_struct(out: &mut String, kernel: &Kernel, prefix: &str, names: &[String], memory: Option<&[u32]>) -> u64 {
-    let order = buffer_order(kernel);
+fn memory_struct(
+    out: &mut String,
+    kernel: &VerifiedKernel,
+    prefix: &str,
+    names: &[String],
+    memory: Option<&[u32]>,
+) -> u64 {
+    let order: Vec<usize> = kernel.buffers_by_address().iter().map(|id| id.0 as usize).collect();
     let _ = writeln!(out, "/* The PE's data memory: each buffer at its byte offset. */\nstruct {prefix}_memory {{");
     let mut end = 0u64;
     for &i in &order {
@@ -177,17 +186,14 @@ fn memory_struct(out: &mut String, kernel: &Kernel, prefix: &str, names: &[Strin
     end
 }
 
-/// The non-empty buffers in offset order.
-fn buffer_order(kernel: &Kernel) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..kernel.buffers.len()).filter(|&i| kernel.buffers[i].len > 0).collect();
-    order.sort_by_key(|&i| kernel.buffers[i].offset);
-    order
-}
-
 /// `static struct <prefix>_memory mem = { ... };` initialised from `memory`.
-fn memory_definition(kernel: &Kernel, prefix: &str, names: &[String], memory: &[u32]) -> String {
-    let inits: Vec<String> =
-        buffer_order(kernel).iter().filter_map(|&i| initializer(&kernel.buffers[i], &names[i], memory)).collect();
+fn memory_definition(kernel: &VerifiedKernel, prefix: &str, names: &[String], memory: &[u32]) -> String {
+    let inits: Vec<String> = kernel
+        .buffers_by_address()
+        .iter()
+        .map(|id| id.0 as usize)
+        .filter_map(|i| initializer(&kernel.buffers[i], &names[i], memory))
+        .collect();
     if inits.is_empty() {
         return format!("static struct {prefix}_memory mem;\n");
     }
@@ -202,7 +208,7 @@ fn memory_definition(kernel: &Kernel, prefix: &str, names: &[String], memory: &[
 /// One PE's data for a template emitted with `emit(kernel, None)`: the
 /// definition of its memory, included by the template when compiled with
 /// `-DS2_PE_DATA='"<this file>"'`.
-pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
+pub fn pe_data(kernel: &VerifiedKernel, memory: &[u32]) -> String {
     let prefix = c_prefix(&kernel.name);
     let names = c_names(kernel.buffers.iter().map(|b| b.name.as_str()));
     memory_definition(kernel, &prefix, &names, memory)
@@ -235,12 +241,7 @@ fn data_constant(ty: Ty, w: u32) -> String {
         let builtin = if w & 0x0040_0000 != 0 { "__builtin_nanf" } else { "__builtin_nansf" };
         return format!("{sign}{builtin}(\"{:#x}\")", w & 0x003f_ffff);
     }
-    constant_text(match ty {
-        Ty::F32 => Value::F32(x),
-        Ty::I32 => Value::I32(w as i32),
-        Ty::U32 => Value::U32(w),
-        Ty::Bool => Value::Bool(w != 0),
-    })
+    constant_text(Value::from_bits(ty, w))
 }
 
 /// A constant (not a NaN in an initializer) as C text.
@@ -288,9 +289,6 @@ impl CExpr {
         if self.atomic { self.text.clone() } else { format!("({})", self.text) }
     }
 }
-
-/// Inclusive value range of an integer expression, when known.
-type Range = (i64, i64);
 
 struct FunctionEmitter<'a> {
     kernel: &'a Kernel,
@@ -398,6 +396,10 @@ impl<'a> FunctionEmitter<'a> {
                 let i = self.expr(index, depth);
                 let v = self.expr(value, depth);
                 let i = self.checked_index(*buffer, index, i, depth);
+                if self.kernel.buffers[buffer.0 as usize].len == 0 {
+                    // Its check always traps; an empty buffer is no member.
+                    return;
+                }
                 self.uses(&i);
                 self.uses(&v);
                 let name = &self.buffers[buffer.0 as usize];
@@ -478,7 +480,7 @@ impl<'a> FunctionEmitter<'a> {
     fn checked_index(&mut self, buffer: BufferId, index: &Expr, i: CExpr, depth: usize) -> CExpr {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let len = i64::from(b.len);
-        if let Some((lo, hi)) = self.range(index)
+        if let Some((lo, hi)) = value_range(index, &|id| self.loop_ranges.get(&id).copied())
             && lo >= 0
             && hi < len
         {
@@ -506,52 +508,6 @@ impl<'a> FunctionEmitter<'a> {
         checked
     }
 
-    /// The value range of an integer expression, if known.
-    fn range(&self, e: &Expr) -> Option<Range> {
-        let limit = match e.ty {
-            Ty::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-            Ty::U32 => (0, i64::from(u32::MAX)),
-            _ => return None,
-        };
-        let r = match &e.kind {
-            ExprKind::Const(_) => {
-                let c = const_int(e)?;
-                (c, c)
-            }
-            ExprKind::Local(id) => *self.loop_ranges.get(id)?,
-            ExprKind::Binary { op, lhs, rhs } => match (op, e.ty) {
-                (BinaryOp::Rem, Ty::U32) => {
-                    let c = const_int(rhs)?;
-                    if c == 0 {
-                        return None;
-                    }
-                    (0, c - 1)
-                }
-                (BinaryOp::And, Ty::U32) => match (const_int(lhs), const_int(rhs)) {
-                    (_, Some(c)) | (Some(c), _) => (0, c),
-                    _ => return None,
-                },
-                (BinaryOp::Add, _) => {
-                    let (a, b) = (self.range(lhs)?, self.range(rhs)?);
-                    (a.0 + b.0, a.1 + b.1)
-                }
-                (BinaryOp::Mul, _) => {
-                    let (a, b) = (self.range(lhs)?, self.range(rhs)?);
-                    let products = [
-                        a.0.saturating_mul(b.0),
-                        a.0.saturating_mul(b.1),
-                        a.1.saturating_mul(b.0),
-                        a.1.saturating_mul(b.1),
-                    ];
-                    (*products.iter().min()?, *products.iter().max()?)
-                }
-                _ => return None,
-            },
-            _ => return None,
-        };
-        (r.0 >= limit.0 && r.1 <= limit.1).then_some(r)
-    }
-
     fn local(&self, id: LocalId) -> CExpr {
         let mut e = CExpr::atom(self.locals[id.0 as usize].clone());
         e.reads.insert(id);
@@ -561,7 +517,7 @@ impl<'a> FunctionEmitter<'a> {
     /// Prints `e`, emitting its trap checks first.
     fn expr(&mut self, e: &Expr, depth: usize) -> CExpr {
         if !matches!(e.kind, ExprKind::Const(_))
-            && let Some(v) = fold(e)
+            && let Some(v) = const_value(e)
         {
             return self.expr(&Expr::constant(v), depth);
         }
@@ -574,6 +530,12 @@ impl<'a> FunctionEmitter<'a> {
             ExprKind::Load { buffer, index } => {
                 let i = self.expr(index, depth);
                 let i = self.checked_index(*buffer, index, i, depth);
+                let b = &self.kernel.buffers[buffer.0 as usize];
+                if b.len == 0 {
+                    // Its check always traps; an empty buffer is no member,
+                    // so the (unreachable) value is a zero.
+                    return CExpr::atom(zero(b.elem).to_string());
+                }
                 let name = &self.buffers[buffer.0 as usize];
                 CExpr::atom(format!("mem.{name}[{}]", i.text)).reading(&[&i])
             }
@@ -592,7 +554,7 @@ impl<'a> FunctionEmitter<'a> {
             ExprKind::Compare { op, lhs, rhs } => {
                 let a = self.expr(lhs, depth);
                 let b = self.expr(rhs, depth);
-                if let Some(always) = tautology(*op, lhs, rhs) {
+                if let Some(always) = decided_comparison(*op, lhs, rhs) {
                     return CExpr::atom(always.to_string());
                 }
                 CExpr::compound(format!("{} {} {}", a.operand(), op.name(), b.operand())).reading(&[&a, &b])
@@ -657,253 +619,6 @@ fn zero(ty: Ty) -> &'static str {
         Ty::I32 => "0",
         Ty::U32 => "0u",
         Ty::Bool => "false",
-    }
-}
-
-/// The value of an integer expression that is constant (see [`fold`]).
-fn const_int(e: &Expr) -> Option<i64> {
-    match fold(e)? {
-        Value::I32(x) => Some(i64::from(x)),
-        Value::U32(x) => Some(i64::from(x)),
-        _ => None,
-    }
-}
-
-/// The value of an integer or `bool` expression without locals, loads or
-/// `f32` operands, computed as the interpreter does; `None` also for a
-/// constant division that traps (it is printed with its check). Constant
-/// sub-expressions are printed folded, because C compilers warn about
-/// comparisons whose constant operands decide them.
-fn fold(e: &Expr) -> Option<Value> {
-    let bits = |v: Value| v.bits();
-    let value = |ty: Ty, w: u32| match ty {
-        Ty::I32 => Some(Value::I32(w as i32)),
-        Ty::U32 => Some(Value::U32(w)),
-        Ty::Bool => Some(Value::Bool(w != 0)),
-        Ty::F32 => None,
-    };
-    if e.ty == Ty::F32 {
-        return None;
-    }
-    match &e.kind {
-        ExprKind::Const(v) => Some(*v),
-        ExprKind::Local(_) | ExprKind::Load { .. } => None,
-        ExprKind::Unary { op, arg } => {
-            let a = bits(fold(arg)?);
-            match (op, e.ty) {
-                (UnaryOp::Neg, _) => value(e.ty, a.wrapping_neg()),
-                (UnaryOp::Not, Ty::Bool) => value(e.ty, a ^ 1),
-                (UnaryOp::Not, _) => value(e.ty, !a),
-                _ => None,
-            }
-        }
-        ExprKind::Binary { op, lhs, rhs } => {
-            let (a, b) = (bits(fold(lhs)?), bits(fold(rhs)?));
-            let signed = e.ty == Ty::I32;
-            let (sa, sb) = (a as i32, b as i32);
-            let w = match op {
-                BinaryOp::Add => a.wrapping_add(b),
-                BinaryOp::Sub => a.wrapping_sub(b),
-                BinaryOp::Mul => a.wrapping_mul(b),
-                BinaryOp::Div | BinaryOp::Rem => {
-                    if b == 0 || (signed && sa == i32::MIN && sb == -1) {
-                        return None;
-                    }
-                    match (op, signed) {
-                        (BinaryOp::Div, true) => (sa / sb) as u32,
-                        (BinaryOp::Div, false) => a / b,
-                        (_, true) => (sa % sb) as u32,
-                        (_, false) => a % b,
-                    }
-                }
-                BinaryOp::Min | BinaryOp::Max => {
-                    let less = if signed { sa < sb } else { a < b };
-                    let greater = if signed { sa > sb } else { a > b };
-                    let first = if *op == BinaryOp::Min { less } else { greater };
-                    if first { a } else { b }
-                }
-                BinaryOp::And => a & b,
-                BinaryOp::Or => a | b,
-                BinaryOp::Xor => a ^ b,
-                BinaryOp::Shl => a.wrapping_shl(b),
-                BinaryOp::Shr if signed => sa.wrapping_shr(b) as u32,
-                BinaryOp::Shr => a.wrapping_shr(b),
-            };
-            value(e.ty, w)
-        }
-        ExprKind::Compare { op, lhs, rhs } => {
-            let (Some(a), Some(b)) = (fold(lhs), fold(rhs)) else {
-                return if is_pure(lhs) && is_pure(rhs) { tautology(*op, lhs, rhs).map(Value::Bool) } else { None };
-            };
-            let (a, b) = match (a, b) {
-                (Value::I32(x), Value::I32(y)) => (i64::from(x), i64::from(y)),
-                _ => (i64::from(bits(a)), i64::from(bits(b))),
-            };
-            Some(Value::Bool(match op {
-                CmpOp::Eq => a == b,
-                CmpOp::Ne => a != b,
-                CmpOp::Lt => a < b,
-                CmpOp::Le => a <= b,
-                CmpOp::Gt => a > b,
-                CmpOp::Ge => a >= b,
-            }))
-        }
-        ExprKind::Select { cond, then, otherwise } => {
-            let (c, a, b) = (fold(cond)?, fold(then)?, fold(otherwise)?);
-            Some(if c == Value::Bool(true) { a } else { b })
-        }
-        ExprKind::Convert { op, arg } => match op {
-            ConvertOp::I32AsU32 | ConvertOp::U32AsI32 | ConvertOp::BoolToU32 => value(e.ty, bits(fold(arg)?)),
-            _ => None,
-        },
-    }
-}
-
-/// A key equal for two expressions that C compilers see as the same
-/// operand: identity operations (`x | 0`, `x & ~0`, `x + 0`, `x * 1`,
-/// `x << 0`, ...) are dropped and the operands of commutative operators are
-/// sorted. Equal keys mean equal values (expressions have no side effects).
-fn canonical_form(e: &Expr) -> String {
-    if let Some(v) = fold(e) {
-        return format!("{}:{}", e.ty.name(), v.bits());
-    }
-    match &e.kind {
-        ExprKind::Binary { op, lhs, rhs } if e.ty != Ty::F32 => {
-            let ones = if e.ty == Ty::Bool { 1 } else { u32::MAX };
-            let identity = |x: &Expr| -> Option<u32> { fold(x).map(Value::bits) };
-            let (l, r) = (identity(lhs), identity(rhs));
-            let drops_rhs = match op {
-                BinaryOp::Or | BinaryOp::Xor | BinaryOp::Add | BinaryOp::Sub => r == Some(0),
-                BinaryOp::Shl | BinaryOp::Shr => r.is_some_and(|c| c % 32 == 0),
-                BinaryOp::And => r == Some(ones),
-                BinaryOp::Mul | BinaryOp::Div => r == Some(1),
-                _ => false,
-            };
-            let drops_lhs = match op {
-                BinaryOp::Or | BinaryOp::Xor | BinaryOp::Add => l == Some(0),
-                BinaryOp::And => l == Some(ones),
-                BinaryOp::Mul => l == Some(1),
-                _ => false,
-            };
-            if drops_rhs {
-                return canonical_form(lhs);
-            }
-            if drops_lhs {
-                return canonical_form(rhs);
-            }
-            let (mut a, mut b) = (canonical_form(lhs), canonical_form(rhs));
-            let commutative = matches!(
-                op,
-                BinaryOp::Add
-                    | BinaryOp::Mul
-                    | BinaryOp::And
-                    | BinaryOp::Or
-                    | BinaryOp::Xor
-                    | BinaryOp::Min
-                    | BinaryOp::Max
-            );
-            if commutative && b < a {
-                std::mem::swap(&mut a, &mut b);
-            }
-            format!("({a} {} {b})", op.name())
-        }
-        ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", canonical_form(lhs), op.name(), canonical_form(rhs)),
-        ExprKind::Const(v) => format!("{}:{}", e.ty.name(), v.bits()),
-        ExprKind::Local(id) => format!("local{}", id.0),
-        ExprKind::Load { buffer, index } => {
-            format!("buffer{}[{}]", buffer.0, canonical_form(index))
-        }
-        ExprKind::Unary { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
-        ExprKind::Convert { op, arg } => format!("{}({})", op.name(), canonical_form(arg)),
-        ExprKind::Compare { op, lhs, rhs } => {
-            format!("({} {} {})", canonical_form(lhs), op.name(), canonical_form(rhs))
-        }
-        ExprKind::Select { cond, then, otherwise } => {
-            format!("select({}, {}, {})", canonical_form(cond), canonical_form(then), canonical_form(otherwise))
-        }
-    }
-}
-
-/// Whether evaluating `e` cannot trap (no loads, no integer division that
-/// is not folded).
-fn is_pure(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Const(_) | ExprKind::Local(_) => true,
-        ExprKind::Load { .. } => false,
-        ExprKind::Unary { arg, .. } | ExprKind::Convert { arg, .. } => is_pure(arg),
-        ExprKind::Binary { op, lhs, rhs } => {
-            let divides = matches!(op, BinaryOp::Div | BinaryOp::Rem) && e.ty.is_int();
-            (!divides || fold(e).is_some()) && is_pure(lhs) && is_pure(rhs)
-        }
-        ExprKind::Compare { lhs, rhs, .. } => is_pure(lhs) && is_pure(rhs),
-        ExprKind::Select { cond, then, otherwise } => is_pure(cond) && is_pure(then) && is_pure(otherwise),
-    }
-}
-
-/// `(x | c1) == c2` and `(x & c1) == c2` (and `!=`) when the constants
-/// decide them: some bit of the result is known to differ from `c2`.
-fn bitwise_tautology(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
-    if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-        return None;
-    }
-    let (bitwise, c2) = match (fold(lhs), fold(rhs)) {
-        (None, Some(c)) => (lhs, c.bits()),
-        (Some(c), None) => (rhs, c.bits()),
-        _ => return None,
-    };
-    let ExprKind::Binary { op: bop @ (BinaryOp::Or | BinaryOp::And), lhs: a, rhs: b } = &bitwise.kind else {
-        return None;
-    };
-    let c1 = fold(b).or_else(|| fold(a))?.bits();
-    let differs = if *bop == BinaryOp::Or { c1 & !c2 != 0 } else { c2 & !c1 != 0 };
-    differs.then_some(op == CmpOp::Ne)
-}
-
-/// The value of a comparison that the operand type decides alone (`u < 0`,
-/// `i >= INT32_MIN`, ...) or that compares an integer with itself, which C
-/// compilers warn about.
-fn tautology(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
-    if lhs.ty != Ty::F32 && canonical_form(lhs) == canonical_form(rhs) {
-        return Some(matches!(op, CmpOp::Eq | CmpOp::Le | CmpOp::Ge));
-    }
-    if let Some(always) = bitwise_tautology(op, lhs, rhs) {
-        return Some(always);
-    }
-    let (lo, hi) = match lhs.ty {
-        Ty::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-        Ty::U32 => (0, i64::from(u32::MAX)),
-        _ => return None,
-    };
-    let (op, c) = match (const_int(lhs), const_int(rhs)) {
-        (Some(a), Some(b)) => {
-            return Some(match op {
-                CmpOp::Eq => a == b,
-                CmpOp::Ne => a != b,
-                CmpOp::Lt => a < b,
-                CmpOp::Le => a <= b,
-                CmpOp::Gt => a > b,
-                CmpOp::Ge => a >= b,
-            });
-        }
-        (None, Some(c)) => (op, c),
-        (Some(c), None) => (
-            match op {
-                CmpOp::Lt => CmpOp::Gt,
-                CmpOp::Le => CmpOp::Ge,
-                CmpOp::Gt => CmpOp::Lt,
-                CmpOp::Ge => CmpOp::Le,
-                other => other,
-            },
-            c,
-        ),
-        _ => return None,
-    };
-    match op {
-        CmpOp::Lt if c == lo => Some(false),
-        CmpOp::Ge if c == lo => Some(true),
-        CmpOp::Gt if c == hi => Some(false),
-        CmpOp::Le if c == hi => Some(true),
-        _ => None,
     }
 }
 

@@ -1,8 +1,9 @@
 //! C backend of the kernel IR: one C99 file per kernel, plus the fixed
 //! support files every PE program is built with.
 //!
-//! Input: a [`Kernel`] and the PE's initial data memory (little-endian 32-bit
-//! words from byte 0; words not given are zero).
+//! Input: a [`VerifiedKernel`] (this backend does not verify again) and the
+//! PE's initial data memory (little-endian 32-bit words from byte 0; words
+//! not given are zero).
 //! Output: `<kernel>.c`, which defines the buffers as one `static struct`
 //! initialised with the data (in `.data`, loaded by the host with the
 //! program), one `static` function per entry point, and the
@@ -32,12 +33,13 @@
 //! contains nothing board specific (only `s2_hal.h` calls); index checks are
 //! left out only where the index is proven in bounds (constants, loop
 //! variables with constant bounds, `x % c`, `x & c`, and sums and products of
-//! those).
+//! those); an access to an empty buffer (no member of the memory struct)
+//! prints only its check, which always traps.
 
 mod kernel;
 pub mod program;
 
-use crate::kernel::{Expr, ExprKind, Kernel, KernelErrors, Stmt, verify};
+use crate::kernel::{Expr, ExprKind, Kernel, Stmt, VerifiedKernel};
 
 /// Bytes of a PE's data region (SRAM above the 32 KiB of code).
 pub const DATA_REGION: u64 = 96 * 1024;
@@ -66,9 +68,6 @@ pub fn code_estimate(kernel: &Kernel) -> u64 {
 /// Why a kernel could not be emitted.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmitError {
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Invalid(#[from] KernelErrors),
     #[error(
         "kernel `{kernel}` needs {bytes} bytes of buffers; with {reserved} bytes of stack and HAL state that exceeds the PE's {region}-byte data region"
     )]
@@ -94,8 +93,7 @@ pub enum EmitError {
 /// The C source of one kernel, `<kernel>.c`, with its buffers initialised
 /// from `memory` (word `i` is the data memory's bytes `4i..4i+4`).
 /// Fails if the buffers and the reserved data do not fit the data region.
-pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError> {
-    verify(kernel)?;
+pub fn emit_kernel(kernel: &VerifiedKernel, memory: &[u32]) -> Result<String, EmitError> {
     let bytes = 4 * memory_words(kernel) as u64;
     if bytes + DATA_RESERVED > DATA_REGION {
         return Err(EmitError::DoesNotFit {
@@ -113,7 +111,7 @@ pub fn emit_kernel(kernel: &Kernel, memory: &[u32]) -> Result<String, EmitError>
 /// [`emit_kernel`] does, and when the template's estimated code
 /// ([`code_estimate`]) exceeds the PE's code region: every PE of a lowered
 /// program must fit (a single kernel emitted for tests is left to the linker).
-pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
+pub fn emit_template(kernel: &VerifiedKernel) -> Result<String, EmitError> {
     emit_kernel(kernel, &[])?;
     let code = code_estimate(kernel);
     if code > CODE_REGION {
@@ -129,16 +127,15 @@ pub fn emit_template(kernel: &Kernel) -> Result<String, EmitError> {
 
 /// One PE's data header for `kernel`'s template (see [`emit_template`]):
 /// the definition of its memory, initialised from `memory`.
-pub fn pe_data(kernel: &Kernel, memory: &[u32]) -> String {
+pub fn pe_data(kernel: &VerifiedKernel, memory: &[u32]) -> String {
     kernel::pe_data(kernel, memory)
 }
 
 /// The number of 32-bit words of data memory the emitted program holds
 /// (and outputs): from byte 0 to the end of the last non-empty buffer, at
 /// least one word.
-pub fn memory_words(kernel: &Kernel) -> usize {
-    let end = kernel.buffers.iter().filter(|b| b.len > 0).map(|b| b.end()).max().unwrap_or(4);
-    (end / 4) as usize
+pub fn memory_words(kernel: &VerifiedKernel) -> usize {
+    kernel.data_words()
 }
 
 /// The number of IR nodes of a kernel: statements and expression nodes,

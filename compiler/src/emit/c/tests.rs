@@ -1,22 +1,12 @@
+//! Unit tests of the C backend's refusals and of templates; the emitted C
+//! of example kernels is checked by the filetests (`tests/kir/`, `; test
+//! emit-c`).
+
 use super::*;
-use crate::kernel::examples::{LifExample, exp_ln_probe, lif_layer};
-use crate::kernel::{EntryPoint, Expr, FunctionBuilder, KernelBuilder, Ty};
+use crate::kernel::{EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, parse_kernel, verify};
 
-#[test]
-fn lif_layer_c() {
-    let kernel = lif_layer(LifExample::default());
-    let mut memory = vec![0u32; kernel.memory_words()];
-    for (i, w) in memory.iter_mut().take(20).enumerate() {
-        *w = (i as f32 * 0.125 - 1.0).to_bits();
-    }
-    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
-}
-
-#[test]
-fn exp_ln_probe_c() {
-    let kernel = exp_ln_probe(4);
-    let memory = [1.0f32.to_bits(), f32::NAN.to_bits(), 0x7fa0_0001, f32::NEG_INFINITY.to_bits()];
-    insta::assert_snapshot!(emit_kernel(&kernel, &memory).expect("emits"));
+fn verified(kernel: Kernel) -> VerifiedKernel {
+    verify(&kernel).expect("the kernel verifies")
 }
 
 /// Buffers that fill the kernel's 96 KiB budget leave no room for the stack:
@@ -25,14 +15,14 @@ fn exp_ln_probe_c() {
 fn buffers_without_room_for_the_stack_do_not_fit() {
     let mut k = KernelBuilder::new("full");
     k.buffer("big", Ty::F32, 23 * 1024);
-    let kernel = k.finish();
+    let kernel = verified(k.finish());
     match emit_kernel(&kernel, &[]) {
         Err(EmitError::DoesNotFit { bytes, .. }) => assert_eq!(bytes, 23 * 4096),
         other => panic!("expected DoesNotFit, got {other:?}"),
     }
     let mut k = KernelBuilder::new("fits");
     k.buffer("big", Ty::F32, 22 * 1024);
-    assert!(emit_kernel(&k.finish(), &[]).is_ok());
+    assert!(emit_kernel(&verified(k.finish()), &[]).is_ok());
 }
 
 /// A template is refused like a kernel when its buffers do not fit.
@@ -40,7 +30,7 @@ fn buffers_without_room_for_the_stack_do_not_fit() {
 fn a_template_that_does_not_fit_is_refused() {
     let mut k = KernelBuilder::new("full");
     k.buffer("big", Ty::F32, 23 * 1024);
-    assert!(matches!(emit_template(&k.finish()), Err(EmitError::DoesNotFit { .. })));
+    assert!(matches!(emit_template(&verified(k.finish())), Err(EmitError::DoesNotFit { .. })));
 }
 
 /// A template with a PE's data header is the kernel emitted with that data:
@@ -48,7 +38,8 @@ fn a_template_that_does_not_fit_is_refused() {
 /// of the template's `#ifdef S2_PE_DATA` block.
 #[test]
 fn template_plus_pe_data_is_the_kernel_with_its_data() {
-    let kernel = lif_layer(LifExample::default());
+    let kernel = parse_kernel(include_str!("../../../../tests/kir/examples/lif_layer.kir")).expect("parses");
+    let kernel = verified(kernel);
     let mut memory = vec![0u32; kernel.memory_words()];
     for (i, w) in memory.iter_mut().take(20).enumerate() {
         *w = (i as f32 * 0.5 + 0.25).to_bits();
@@ -71,7 +62,7 @@ fn reserved_names_are_renamed() {
     f.store(int, crate::kernel::Expr::u32(0), a.get());
     f.store(int, crate::kernel::Expr::u32(1), b.get());
     k.define(f.finish());
-    let c = emit_kernel(&k.finish(), &[]).expect("emits");
+    let c = emit_kernel(&verified(k.finish()), &[]).expect("emits");
     for expected in [
         "int32_t int_[2];",
         "int32_t mem__ = 0;",
@@ -96,7 +87,7 @@ fn code_over_the_code_region_does_not_fit() {
             f.store(out, Expr::u32(i % 4), Expr::f32(i as f32));
         }
         k.define(f.finish());
-        k.finish()
+        verified(k.finish())
     };
     // Each store is 3 nodes: 12 * 3 * 820 + 3072 = 32592 bytes fit ...
     assert!(emit_template(&kernel_with(820)).is_ok());

@@ -1,0 +1,134 @@
+//! The core graph: the partitioner's output, the placer's and router's
+//! input. Slices (one per PE, each a range of one population's neurons, or
+//! an optimiser's range of weights, in a batch copy) and the packet flows
+//! between them.
+//!
+//! Invariants (checked by `verify::check_partition`): in every copy the
+//! slices of a population cover its neurons exactly once; the optimiser
+//! slices cover every trained weight exactly once; every slice fits a PE.
+
+use std::ops::Range;
+
+use petgraph::graph::NodeIndex;
+
+use crate::network::Mapping;
+use crate::resources::Sram;
+
+/// Index of a slice in [`CoreGraph::slices`].
+pub type SliceId = usize;
+
+/// The program a PE runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Input,
+    Layer,
+    Loss,
+    Optimiser,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Input => "input",
+            Role::Layer => "layer",
+            Role::Loss => "loss",
+            Role::Optimiser => "optimiser",
+        }
+    }
+}
+
+/// What a multicast packet carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PacketKind {
+    Spike,
+    Error,
+    Gradient,
+    Weight,
+}
+
+impl PacketKind {
+    pub const ALL: [PacketKind; 4] = [PacketKind::Spike, PacketKind::Error, PacketKind::Gradient, PacketKind::Weight];
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketKind::Spike => "spike",
+            PacketKind::Error => "error",
+            PacketKind::Gradient => "gradient",
+            PacketKind::Weight => "weight",
+        }
+    }
+    /// Spikes and errors flow every sample; gradients and weights once per batch step.
+    pub fn per_sample(self) -> bool {
+        matches!(self, PacketKind::Spike | PacketKind::Error)
+    }
+}
+
+/// A population as later stages need it (names and spans for diagnostics).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationInfo {
+    pub name: String,
+    pub size: u32,
+    pub fan_in: u32,
+    pub span: miette::SourceSpan,
+}
+
+/// A part of a population (or a loss or optimiser program) that runs on one PE.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice {
+    pub role: Role,
+    /// The population simulated; for the loss, the readout; for an optimiser
+    /// slice, the population whose incoming weights it holds.
+    pub population: NodeIndex,
+    /// Neurons `[start, end)` of the population (for an optimiser slice, the
+    /// post neurons of `population` whose weights it holds).
+    pub neurons: Range<u32>,
+    /// `None` for optimiser slices (shared by every copy).
+    pub batch_copy: Option<u32>,
+    /// Optimiser slices: the weights it holds, in key order.
+    pub weights: Vec<WeightRange>,
+    pub sram: Sram,
+}
+
+/// Weights `range` of `population` (numbered `post_neuron * fan_in + position`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightRange {
+    pub population: NodeIndex,
+    pub range: Range<u64>,
+}
+
+/// A packet flow from one slice to a set of slices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flow {
+    pub source: SliceId,
+    pub kind: PacketKind,
+    /// Distinct keys the source sends (the key range covers `0..keys`).
+    pub keys: u64,
+    /// Upper bound on packets sent per sample (spike, error) or per batch step
+    /// (gradient, weight); a multicast packet counts once.
+    pub packets: u64,
+    /// Target slices, as sorted disjoint ranges of slice ids.
+    pub targets: Vec<Range<SliceId>>,
+}
+
+impl Flow {
+    pub fn target_ids(&self) -> impl Iterator<Item = SliceId> + '_ {
+        self.targets.iter().flat_map(|r| r.clone())
+    }
+}
+
+/// Slices and flows: the core-level graph the placer and the router consume.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreGraph {
+    /// Batch copies of the network on the machine.
+    pub copies: u32,
+    pub training: bool,
+    pub mapping: Mapping,
+    /// The target block, for diagnostics about the machine as a whole.
+    pub target_span: miette::SourceSpan,
+    /// Indexed by `NodeIndex::index()`.
+    pub populations: Vec<PopulationInfo>,
+    pub slices: Vec<Slice>,
+    /// Slices of each copy, in id order.
+    pub copy_slices: Vec<Range<SliceId>>,
+    pub optimiser_slices: Range<SliceId>,
+    pub flows: Vec<Flow>,
+}

@@ -1,0 +1,304 @@
+//! The resource model: the SRAM bytes one slice of a program needs on a PE.
+//!
+//! Input: the program (role), the slice's neuron count `n`, its fan-in `k`
+//! (the sum of its incoming projections' pre sizes), the time steps `T`,
+//! whether the network trains. Output: a [`Sram`] record, bytes per category.
+//! The lowering (`crate::lower`) sizes the layer kernel's buffers with the
+//! same functions ([`spike_record_capacity`], [`input_record_words`]), so
+//! what is placed is what runs (the spike record grown into the PE's room
+//! left, [`spike_record_grown`]).
+//!
+//! The formula (f32 values, 4 bytes each; "(model)" marks this project's choices):
+//!
+//! | category | input | layer (training) | layer (inference) | loss | optimiser (w weights) |
+//! |---|---|---|---|---|---|
+//! | weights | - | `4nk` | `4nk` | - | `4w` |
+//! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
+//! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
+//! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error; `4n` more per outgoing projection beyond the first) | `16n` (I, V, input sum, first spike) | `8n + 4` (first spike, error per class; label) | - |
+//! | spike record | - | `12 B n + 4(T + 1)` | - | - | - |
+//! | input-spike record | - | `4 ceil(T k / 32)` | `4 ceil(T k / 32)` | - | - |
+//! | receive buffers | 2048 | 2048 | 2048 | 2048 | 2048 |
+//! | stack | 4096 | 4096 | 4096 | 4096 | 4096 |
+//! | code (code region) | 4 KiB | 16 KiB | 16 KiB | 4 KiB | 8 KiB |
+//!
+//! - `B` = [`SPIKE_BUDGET`] spikes per neuron per sample on average (model;
+//!   `T - 1` when fewer: no neuron spikes more often): the backward pass
+//!   replays recorded spikes, so the record is a log of `B n` entries shared
+//!   by the slice's neurons; an entry is 12 bytes (step and neuron packed in
+//!   4 bytes as `step * n + neuron`, `I` and `Vt` at the spike), plus the
+//!   index of each step's first entry (`T + 1` words). This is what the
+//!   partitioner budgets; the lowering then grows the log into the room the
+//!   PE has left, up to `T - 1` entries per neuron, where no sample can
+//!   overflow it ([`spike_record_grown`]). A sample that spikes more than the
+//!   log holds is a run-time error of the emulator (the kernel drops the
+//!   entry and raises its `overflow` flag), never a silent truncation.
+//! - The input-spike record is one bit per (step, fan-in position): a log of
+//!   `B` entries of 4 bytes per LIF input would take `4 B` bytes per input,
+//!   more than the `T / 8` of the bits for any `T < 32 B`, and cannot
+//!   overflow.
+//!   `B = 24` covers the examples' busiest layers at initialisation with
+//!   room (`deep.snn`'s readout: at most 21 spikes per neuron per sample).
+//! - The input-spike record holds one bit per step and *raw* position: the
+//!   spikes of each incoming projection's pre population are recorded once,
+//!   and every copy of a delay line reads them at its own delay (`raw`
+//!   positions `sum |pre|`, weight positions `k = sum |pre| x copies`).
+//! - A delayed projection from a spiking layer adds an error ring to
+//!   training: `(max delay + 1) x |pre|` errors (4 bytes), where the
+//!   backward pass sums each presynaptic spike's errors over the copies
+//!   until it reaches the spike's step (`delay_ring`).
+//! - An `li` layer has no spike record and no per-projection errors; as a
+//!   readout it keeps a score, the step of its maximum and `kappa e` per
+//!   neuron (`12n`) and, for the exp-weighted loss, the weight of every step
+//!   (`4T`) (`readout`). A regularised `lif` layer keeps each neuron's spike
+//!   count and `rho` (`8n`, `regulariser`).
+//! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
+//! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
+//!
+//! Invariant: every category grows linearly in `n` (and in `w`), so the
+//! largest slice that fits is found by one division ([`max_neurons`]).
+
+use petgraph::graph::NodeIndex;
+
+use crate::network::{OptimizerSpec, ValidNetwork};
+
+/// Spikes per neuron per sample that the backward-pass records hold, on
+/// average over a slice (model).
+pub const SPIKE_BUDGET: u64 = 24;
+/// Spikes per neuron per sample the packet-traffic estimates assume: the
+/// latency code's design point (one spike per neuron and sample). The
+/// records are sized for the worst case ([`SPIKE_BUDGET`]), the traffic for
+/// the typical one; the emulator counts the real traffic.
+pub const TRAFFIC_SPIKES: u64 = 1;
+/// Bytes of one spike-record entry: packed (step, neuron), `I`, `V`.
+pub const SPIKE_RECORD_BYTES: u64 = 12;
+/// The receive ring: 256 packets of (32-bit key, 32-bit payload).
+pub const RECEIVE_BUFFER_BYTES: u64 = 256 * 8;
+/// Stack at the top of the data region (model).
+pub const STACK_BYTES: u64 = 4096;
+/// Code size of each program (model: estimates for the emitted C).
+pub const CODE_INPUT: u64 = 4 * 1024;
+pub const CODE_LAYER: u64 = 16 * 1024;
+pub const CODE_LOSS: u64 = 4 * 1024;
+pub const CODE_OPTIMISER: u64 = 8 * 1024;
+
+/// SRAM bytes of one slice, by category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sram {
+    pub code: u64,
+    pub weights: u64,
+    pub gradients: u64,
+    pub optimiser_state: u64,
+    pub state: u64,
+    pub spike_record: u64,
+    pub input_record: u64,
+    /// The errors of delayed projections from spiking layers, per slot.
+    pub delay_ring: u64,
+    /// An `li` readout's scores, maxima, `kappa e` and step weights.
+    pub readout: u64,
+    /// The spike counts and `rho` of a regularised layer.
+    pub regulariser: u64,
+    pub receive_buffers: u64,
+    pub stack: u64,
+}
+
+impl Sram {
+    /// Bytes in the data region (everything but code).
+    pub fn data(&self) -> u64 {
+        self.weights
+            + self.gradients
+            + self.optimiser_state
+            + self.state
+            + self.spike_record
+            + self.input_record
+            + self.delay_ring
+            + self.readout
+            + self.regulariser
+            + self.receive_buffers
+            + self.stack
+    }
+}
+
+fn fixed(code: u64) -> Sram {
+    Sram { code, receive_buffers: RECEIVE_BUFFER_BYTES, stack: STACK_BYTES, ..Sram::default() }
+}
+
+/// An input (spike source) slice of `n` neurons.
+pub fn input_sram(n: u64) -> Sram {
+    Sram { state: 4 * n, ..fixed(CODE_INPUT) }
+}
+
+/// Entries of the spike record the partitioner budgets for a slice of `n`
+/// neurons over `steps` steps: [`SPIKE_BUDGET`] per neuron, or `steps - 1`
+/// (a neuron spikes at most once per step, never at step 0) when fewer.
+pub fn spike_record_capacity(n: u64, steps: u64) -> u64 {
+    SPIKE_BUDGET.min(steps.saturating_sub(1)) * n
+}
+
+/// Entries of the spike record the lowering gives a slice of `n` neurons
+/// whose PE has `room` bytes of its data budget left with the budgeted
+/// record: the budgeted entries plus as many as the room holds, at most
+/// `steps - 1` per neuron, where no sample can overflow the record.
+pub fn spike_record_grown(n: u64, steps: u64, room: u64) -> u64 {
+    let most = steps.saturating_sub(1) * n;
+    (spike_record_capacity(n, steps) + room / SPIKE_RECORD_BYTES).min(most)
+}
+
+/// 32-bit words of the input-spike record (one bit per step and position)
+/// of a slice with fan-in `k` over `steps` steps.
+pub fn input_record_words(k: u64, steps: u64) -> u64 {
+    (steps * k).div_ceil(32)
+}
+
+/// Bytes of a record's step index (the first entry of each step, and the end).
+fn step_index_bytes(steps: u64) -> u64 {
+    4 * (steps + 1)
+}
+
+/// A LIF layer slice of `n` neurons with fan-in `k`, over `steps` time steps.
+pub fn layer_sram(n: u64, k: u64, steps: u64, training: bool) -> Sram {
+    if training {
+        Sram {
+            weights: 4 * n * k,
+            gradients: 4 * n * k,
+            state: 24 * n,
+            spike_record: SPIKE_RECORD_BYTES * spike_record_capacity(n, steps) + step_index_bytes(steps),
+            input_record: 4 * input_record_words(k, steps),
+            ..fixed(CODE_LAYER)
+        }
+    } else {
+        Sram { weights: 4 * n * k, state: 16 * n, input_record: 4 * input_record_words(k, steps), ..fixed(CODE_LAYER) }
+    }
+}
+
+/// The SRAM of a slice of `n` neurons of layer `pop` in `net` ([`layer_sram`]
+/// for a plain `lif` layer): its input record has one bit per step and raw
+/// position; with several outgoing projections, training keeps one error
+/// per neuron and projection (`4n` more per projection beyond the first),
+/// added in declaration order; and the delay ring, the readout's and the
+/// regulariser's buffers of the module doc.
+pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool) -> Sram {
+    let layout = net.synapse_layout(pop);
+    let (k, raw) = (u64::from(layout.fan_in), u64::from(layout.raw_fan_in));
+    let steps = u64::from(net.time.steps);
+    let mut s = layer_sram(n, k, steps, training);
+    s.input_record = 4 * input_record_words(raw, steps);
+    if !training {
+        return s;
+    }
+    let li = net.graph[pop].li().is_some();
+    if li {
+        // I, V, lI, lV, the input sum: no error, no spike record.
+        s.state = 20 * n;
+        s.spike_record = 0;
+        let train = net.train.as_ref().filter(|t| t.readout == pop);
+        if let Some(t) = train {
+            let table = match t.loss {
+                crate::network::LossSpec::ExpWeightedVoltageCrossEntropy { .. } => 4 * steps,
+                _ => 0,
+            };
+            s.readout = 12 * n + table;
+        }
+    } else {
+        s.state += 4 * n * (error_parts(net, pop) - 1);
+        let regularised =
+            net.train.as_ref().and_then(|t| t.regularizer.as_ref()).is_some_and(|r| r.populations.contains(&pop));
+        if regularised {
+            s.regulariser = 8 * n;
+        }
+    }
+    s.delay_ring = 4 * u64::from(layout.ring_slots) * u64::from(layout.ring_width);
+    s
+}
+
+/// Error parts a layer keeps per neuron: one per outgoing projection (the
+/// readout, which has none, one for the loss's error).
+pub fn error_parts(net: &ValidNetwork, pop: NodeIndex) -> u64 {
+    (net.outgoing(pop).len() as u64).max(1)
+}
+
+/// The loss program for a readout of `classes` neurons.
+pub fn loss_sram(classes: u64) -> Sram {
+    Sram { state: 8 * classes + 4, ..fixed(CODE_LOSS) }
+}
+
+/// Bytes of optimiser state per weight.
+pub fn optimiser_state_per_weight(opt: &OptimizerSpec) -> u64 {
+    match *opt {
+        OptimizerSpec::Adam { .. } => 8,
+        OptimizerSpec::Sgd { momentum, .. } if momentum != 0.0 => 4,
+        OptimizerSpec::Sgd { .. } => 0,
+    }
+}
+
+/// An optimiser slice holding `w` weights.
+pub fn optimiser_sram(w: u64, opt: &OptimizerSpec) -> Sram {
+    Sram {
+        weights: 4 * w,
+        gradients: 4 * w,
+        optimiser_state: optimiser_state_per_weight(opt) * w,
+        ..fixed(CODE_OPTIMISER)
+    }
+}
+
+/// The largest `n` with `sram(n).data() <= budget` (0 when even one does not fit),
+/// for an `sram` that is linear in `n`.
+pub fn max_neurons(budget: u64, sram: impl Fn(u64) -> Sram) -> u64 {
+    let base = sram(0).data();
+    let per = sram(1).data() - base;
+    match budget.checked_sub(base) {
+        None => 0,
+        Some(room) => room.checked_div(per).unwrap_or(u64::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADAM: OptimizerSpec =
+        OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+
+    #[test]
+    fn layer_formula_by_category() {
+        // The Yin-Yang hidden layer: n = 120, k = 5, T = 27.
+        let s = layer_sram(120, 5, 27, true);
+        assert_eq!(s.weights, 4 * 120 * 5);
+        assert_eq!(s.gradients, 4 * 120 * 5);
+        assert_eq!(s.state, 24 * 120);
+        assert_eq!(s.spike_record, 12 * 24 * 120 + 4 * 28);
+        assert_eq!(s.input_record, 4 * 5);
+        assert_eq!(s.data(), 2400 + 2400 + 2880 + 34_672 + 20 + 2048 + 4096);
+        assert_eq!(s.code, 16 * 1024);
+        // Its readout: 27 x 120 bits.
+        assert_eq!(layer_sram(3, 120, 27, true).input_record, 4 * 102);
+        let inference = layer_sram(120, 5, 27, false);
+        assert_eq!(inference.data(), 2400 + 1920 + 20 + 2048 + 4096);
+    }
+
+    #[test]
+    fn small_programs() {
+        assert_eq!(input_sram(5).data(), 20 + 2048 + 4096);
+        assert_eq!(loss_sram(3).data(), 28 + 2048 + 4096);
+        let o = optimiser_sram(615, &ADAM);
+        assert_eq!(o.data(), 16 * 615 + 2048 + 4096);
+        let sgd = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
+        assert_eq!(optimiser_sram(10, &sgd).data(), 80 + 6144);
+        let sgdm = OptimizerSpec::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 };
+        assert_eq!(optimiser_sram(10, &sgdm).data(), 120 + 6144);
+    }
+
+    #[test]
+    fn max_neurons_is_the_largest_that_fits() {
+        let budget = 96 * 1024;
+        for k in [1, 5, 120, 785, 2000, 11_000] {
+            let n = max_neurons(budget, |n| layer_sram(n, k, 50, true));
+            assert!(layer_sram(n, k, 50, true).data() <= budget, "k = {k}");
+            assert!(layer_sram(n + 1, k, 50, true).data() > budget, "k = {k}");
+        }
+        // 784-2000 layers: 4 neurons of fan-in 2000 per PE.
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 2000, 50, true)), 4);
+        assert_eq!(max_neurons(budget, |n| layer_sram(n, 20_000, 50, true)), 0);
+        assert_eq!(max_neurons(budget, |w| optimiser_sram(w, &ADAM)), (98_304 - 6144) / 16);
+    }
+}
