@@ -1,3 +1,6 @@
+//! Unit tests of the lowering: the kernels and data images it produces for
+//! small networks, checked against hand-computed layouts and snapshots.
+
 use super::*;
 use crate::driver::map_network;
 use crate::kernel::print_kernel;

@@ -179,61 +179,139 @@ fn overlapping<T>(ranges: &[(T, Range<u64>)], want: &Range<u64>) -> Range<usize>
     first..last
 }
 
-/// Splits the network into slices and lists the flows between them.
+/// Splits the network into slices and lists the flows between them: the
+/// pipeline's partitioning, as a list of named steps.
 pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, PartitionError> {
-    let budget = u64::from(machine.spec.data_bytes);
-    let training = net.train.is_some();
-    let cap = net.target.neurons_per_core.unwrap_or(DEFAULT_NEURONS_PER_PE).max(1);
-    let copies = match (net.target.mapping, &net.train) {
-        (Mapping::BatchParallel, Some(t)) => t.batch.max(1),
-        _ => 1,
-    };
-    let order = net.topological_order();
-    let n_pops = net.graph.node_count();
-    let populations: Vec<PopulationInfo> = net
-        .populations()
-        .map(|(i, p)| PopulationInfo { name: p.name.clone(), size: p.size, fan_in: net.fan_in(i), span: p.span.into() })
-        .collect();
+    let cx = Setup::new(net, machine);
+    let ranges = population_slices(&cx)?;
+    check_loss_fits(&cx)?;
+    let mut layout = copy_slices(&cx, &ranges);
+    let opt_parts = add_optimiser_slices(&cx, &mut layout);
+    let mut flows = copy_flows(&cx, &ranges, &layout, &opt_parts);
+    flows.extend(weight_flows(&cx, &ranges, &layout));
+    let Layout { slices, copy_slices, optimiser_slices, .. } = layout;
+    Ok(CoreGraph {
+        copies: cx.copies,
+        training: cx.training,
+        mapping: net.target.mapping,
+        target_span: net.target.span.into(),
+        populations: cx.populations,
+        slices,
+        copy_slices,
+        optimiser_slices,
+        flows,
+    })
+}
 
-    let mut ranges: Vec<Vec<Range<u32>>> = vec![Vec::new(); n_pops];
-    for &pop in &order {
-        ranges[pop.index()] = slice_population(net, pop, budget, cap, training)?;
-    }
-    let readout = net.train.as_ref().map(|t| t.readout);
-    if let Some(r) = readout {
-        let classes = net.graph[r].size;
-        let need = loss_sram(u64::from(classes)).data();
-        if need > budget {
-            return Err(PartitionError::LossTooLarge {
-                population: net.graph[r].name.clone(),
-                classes,
-                needed: need,
-                budget,
-                span: net.graph[r].span.into(),
-            });
+/// What every step reads: the network, the PE's data budget, the copies and
+/// the populations in topological order.
+struct Setup<'a> {
+    net: &'a ValidNetwork,
+    budget: u64,
+    training: bool,
+    /// Neurons per slice at most.
+    cap: u32,
+    copies: u32,
+    order: Vec<NodeIndex>,
+    populations: Vec<PopulationInfo>,
+    readout: Option<NodeIndex>,
+}
+
+impl<'a> Setup<'a> {
+    fn new(net: &'a ValidNetwork, machine: &Machine) -> Self {
+        let copies = match (net.target.mapping, &net.train) {
+            (Mapping::BatchParallel, Some(t)) => t.batch.max(1),
+            _ => 1,
+        };
+        Setup {
+            net,
+            budget: u64::from(machine.spec.data_bytes),
+            training: net.train.is_some(),
+            cap: net.target.neurons_per_core.unwrap_or(DEFAULT_NEURONS_PER_PE).max(1),
+            copies,
+            order: net.topological_order(),
+            populations: net
+                .populations()
+                .map(|(i, p)| PopulationInfo {
+                    name: p.name.clone(),
+                    size: p.size,
+                    fan_in: net.fan_in(i),
+                    span: p.span.into(),
+                })
+                .collect(),
+            readout: net.train.as_ref().map(|t| t.readout),
         }
     }
 
-    // Slices of every copy.
-    let mut slices = Vec::new();
-    let mut copy_slices = Vec::new();
-    // pop_ids[copy][pop] = slice ids of that population in that copy.
-    let mut pop_ids: Vec<Vec<Range<SliceId>>> = Vec::new();
-    let mut loss_ids = Vec::new();
-    for c in 0..copies {
-        let start = slices.len();
-        let mut ids = vec![0..0; n_pops];
-        for &pop in &order {
+    fn fan_in(&self, pop: NodeIndex) -> u64 {
+        u64::from(self.populations[pop.index()].fan_in)
+    }
+}
+
+/// The slices of every copy and the optimiser slices, with where each
+/// population's slices are.
+struct Layout {
+    slices: Vec<Slice>,
+    copy_slices: Vec<Range<SliceId>>,
+    /// `pop_ids[copy][pop]`: the slice ids of `pop` in `copy`.
+    pop_ids: Vec<Vec<Range<SliceId>>>,
+    /// The loss slice of each copy (training only).
+    loss_ids: Vec<SliceId>,
+    optimiser_slices: Range<SliceId>,
+}
+
+/// Step 1: the neuron ranges of every population's slices (indexed by
+/// population; the same in every copy).
+fn population_slices(cx: &Setup<'_>) -> Result<Vec<Vec<Range<u32>>>, PartitionError> {
+    let mut ranges = vec![Vec::new(); cx.net.graph.node_count()];
+    for &pop in &cx.order {
+        ranges[pop.index()] = slice_population(cx.net, pop, cx.budget, cx.cap, cx.training)?;
+    }
+    Ok(ranges)
+}
+
+/// Step 2: the loss runs on one PE, so its classes must fit one.
+fn check_loss_fits(cx: &Setup<'_>) -> Result<(), PartitionError> {
+    let Some(r) = cx.readout else { return Ok(()) };
+    let classes = cx.net.graph[r].size;
+    let need = loss_sram(u64::from(classes)).data();
+    if need > cx.budget {
+        return Err(PartitionError::LossTooLarge {
+            population: cx.net.graph[r].name.clone(),
+            classes,
+            needed: need,
+            budget: cx.budget,
+            span: cx.net.graph[r].span.into(),
+        });
+    }
+    Ok(())
+}
+
+/// Step 3: the slices of every copy: populations in topological order, each
+/// split by `ranges`, then the copy's loss slice.
+fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>]) -> Layout {
+    let net = cx.net;
+    let mut l = Layout {
+        slices: Vec::new(),
+        copy_slices: Vec::new(),
+        pop_ids: Vec::new(),
+        loss_ids: Vec::new(),
+        optimiser_slices: 0..0,
+    };
+    for c in 0..cx.copies {
+        let start = l.slices.len();
+        let mut ids = vec![0..0; net.graph.node_count()];
+        for &pop in &cx.order {
             let p = &net.graph[pop];
-            let first = slices.len();
+            let first = l.slices.len();
             for r in &ranges[pop.index()] {
                 let n = u64::from(r.end - r.start);
                 let (role, sram) = if p.is_layer() {
-                    (Role::Layer, layer_sram_in(net, pop, n, training))
+                    (Role::Layer, layer_sram_in(net, pop, n, cx.training))
                 } else {
                     (Role::Input, input_sram(n))
                 };
-                slices.push(Slice {
+                l.slices.push(Slice {
                     role,
                     population: pop,
                     neurons: r.clone(),
@@ -242,11 +320,11 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                     sram,
                 });
             }
-            ids[pop.index()] = first..slices.len();
+            ids[pop.index()] = first..l.slices.len();
         }
-        if let Some(r) = readout {
-            loss_ids.push(slices.len());
-            slices.push(Slice {
+        if let Some(r) = cx.readout {
+            l.loss_ids.push(l.slices.len());
+            l.slices.push(Slice {
                 role: Role::Loss,
                 population: r,
                 neurons: 0..net.graph[r].size,
@@ -255,52 +333,69 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                 sram: loss_sram(u64::from(net.graph[r].size)),
             });
         }
-        pop_ids.push(ids);
-        copy_slices.push(start..slices.len());
+        l.pop_ids.push(ids);
+        l.copy_slices.push(start..l.slices.len());
     }
+    l
+}
 
-    // Optimiser slices: the weights of every trained population, packed.
-    let opt_start = slices.len();
-    // opt_parts[pop]: (optimiser slice, weight range) in weight order.
-    let mut opt_parts: Vec<Vec<(SliceId, Range<u64>)>> = vec![Vec::new(); n_pops];
+/// Step 4: the optimiser slices, holding the weights of every trained
+/// population packed; returns, per population, `(optimiser slice, weight
+/// range)` in weight order.
+fn add_optimiser_slices(cx: &Setup<'_>, l: &mut Layout) -> Vec<Vec<(SliceId, Range<u64>)>> {
+    let net = cx.net;
+    let start = l.slices.len();
+    let mut opt_parts: Vec<Vec<(SliceId, Range<u64>)>> = vec![Vec::new(); net.graph.node_count()];
     if let Some(train) = &net.train {
-        let capacity = max_neurons(budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
-        let trained: Vec<(NodeIndex, u64)> = order
+        let capacity = max_neurons(cx.budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
+        let trained: Vec<(NodeIndex, u64)> = cx
+            .order
             .iter()
-            .filter(|&&pop| net.graph[pop].is_layer() && populations[pop.index()].fan_in > 0)
-            .map(|&pop| (pop, u64::from(populations[pop.index()].size) * u64::from(populations[pop.index()].fan_in)))
+            .filter(|&&pop| net.graph[pop].is_layer() && cx.fan_in(pop) > 0)
+            .map(|&pop| (pop, u64::from(cx.populations[pop.index()].size) * cx.fan_in(pop)))
             .collect();
         for parts in optimiser_parts(&trained, capacity) {
-            let id = slices.len();
+            let id = l.slices.len();
             for part in &parts {
                 opt_parts[part.population.index()].push((id, part.range.clone()));
             }
-            slices.push(optimiser_slice(parts, &populations, &train.optimizer));
+            l.slices.push(optimiser_slice(parts, &cx.populations, &train.optimizer));
         }
     }
-    let optimiser_slices = opt_start..slices.len();
+    l.optimiser_slices = start..l.slices.len();
+    opt_parts
+}
 
-    // Flows.
+/// Step 5: the flows inside each copy: spikes forward, errors backward,
+/// gradients to the optimiser slices, and the loss' errors to the readout.
+fn copy_flows(
+    cx: &Setup<'_>,
+    ranges: &[Vec<Range<u32>>],
+    l: &Layout,
+    opt_parts: &[Vec<(SliceId, Range<u64>)>],
+) -> Vec<Flow> {
+    let net = cx.net;
     let mut flows = Vec::new();
-    for c in 0..copies as usize {
-        for &pop in &order {
-            let k = u64::from(populations[pop.index()].fan_in);
+    for c in 0..cx.copies as usize {
+        let pop_ids = &l.pop_ids[c];
+        for &pop in &cx.order {
+            let k = cx.fan_in(pop);
             let mut spike_targets: Vec<Range<SliceId>> =
-                net.outgoing(pop).iter().map(|&(_, post)| pop_ids[c][post.index()].clone()).collect();
-            if readout == Some(pop) {
-                spike_targets.push(loss_ids[c]..loss_ids[c] + 1);
+                net.outgoing(pop).iter().map(|&(_, post)| pop_ids[post.index()].clone()).collect();
+            if cx.readout == Some(pop) {
+                spike_targets.push(l.loss_ids[c]..l.loss_ids[c] + 1);
             }
             let spike_targets = normalise(spike_targets);
             let lif_pre: Vec<NodeIndex> =
                 net.incoming(pop).iter().map(|&(_, pre)| pre).filter(|&pre| net.graph[pre].is_layer()).collect();
-            let error_targets = normalise(lif_pre.iter().map(|pre| pop_ids[c][pre.index()].clone()).collect());
+            let error_targets = normalise(lif_pre.iter().map(|pre| pop_ids[pre.index()].clone()).collect());
             let lif_fan_in: u64 = lif_pre.iter().map(|pre| u64::from(net.graph[*pre].size)).sum();
             let is_input = !net.graph[pop].is_layer();
             let layer_ranges: Vec<Range<u64>> =
                 ranges[pop.index()].iter().map(|r| u64::from(r.start) * k..u64::from(r.end) * k).collect();
-            let own = pop_ids[c][pop.index()].clone();
+            let own = pop_ids[pop.index()].clone();
             for (i, id) in own.clone().enumerate() {
-                let n = u64::from(slices[id].neurons.end - slices[id].neurons.start);
+                let n = u64::from(l.slices[id].neurons.end - l.slices[id].neurons.start);
                 if !spike_targets.is_empty() {
                     let packets = if is_input { n } else { resources::TRAFFIC_SPIKES * n };
                     flows.push(Flow {
@@ -311,7 +406,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                         targets: spike_targets.clone(),
                     });
                 }
-                if !training || is_input {
+                if !cx.training || is_input {
                     continue;
                 }
                 if !error_targets.is_empty() {
@@ -343,32 +438,40 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
                 }
             }
         }
-        if let Some(r) = readout {
+        if let Some(r) = cx.readout {
             let classes = u64::from(net.graph[r].size);
             flows.push(Flow {
-                source: loss_ids[c],
+                source: l.loss_ids[c],
                 kind: PacketKind::Error,
                 keys: classes,
                 packets: classes,
-                targets: vec![pop_ids[c][r.index()].clone()],
+                targets: vec![pop_ids[r.index()].clone()],
             });
         }
     }
-    let layer_weights: Vec<Vec<(SliceId, Range<u64>)>> = (0..n_pops)
+    flows
+}
+
+/// Step 6: the new weights, from each optimiser slice to every copy's layer
+/// slices holding them.
+fn weight_flows(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], l: &Layout) -> Vec<Flow> {
+    let layer_weights: Vec<Vec<(SliceId, Range<u64>)>> = (0..cx.populations.len())
         .map(|p| {
-            let k = u64::from(populations[p].fan_in);
+            let k = u64::from(cx.populations[p].fan_in);
             ranges[p].iter().enumerate().map(|(i, r)| (i, u64::from(r.start) * k..u64::from(r.end) * k)).collect()
         })
         .collect();
-    for id in optimiser_slices.clone() {
+    let mut flows = Vec::new();
+    for id in l.optimiser_slices.clone() {
         let mut targets = Vec::new();
-        for part in &slices[id].weights {
+        for part in &l.slices[id].weights {
             let pop = part.population.index();
             let o = overlapping(&layer_weights[pop], &part.range);
-            targets
-                .extend((0..copies as usize).map(|c| pop_ids[c][pop].start + o.start..pop_ids[c][pop].start + o.end));
+            targets.extend(
+                (0..cx.copies as usize).map(|c| l.pop_ids[c][pop].start + o.start..l.pop_ids[c][pop].start + o.end),
+            );
         }
-        let held: u64 = slices[id].weights.iter().map(|w| w.range.end - w.range.start).sum();
+        let held: u64 = l.slices[id].weights.iter().map(|w| w.range.end - w.range.start).sum();
         flows.push(Flow {
             source: id,
             kind: PacketKind::Weight,
@@ -377,18 +480,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
             targets: normalise(targets),
         });
     }
-
-    Ok(CoreGraph {
-        copies,
-        training,
-        mapping: net.target.mapping,
-        target_span: net.target.span.into(),
-        populations,
-        slices,
-        copy_slices,
-        optimiser_slices,
-        flows,
-    })
+    flows
 }
 
 fn optimiser_slice(parts: Vec<WeightRange>, populations: &[PopulationInfo], opt: &OptimizerSpec) -> Slice {
