@@ -1,6 +1,7 @@
-//! Event data through the binary: a short training run on SHD-layout files
-//! (the reference backend), bad files as snapshot-tested reports with no
-//! run directory left behind, and the emulator's "not yet supported".
+//! Event data through the binary: short training runs on SHD- and
+//! SSC-layout files (the reference backend), bad files as snapshot-tested
+//! reports with no run directory left behind, and the emulator's "not yet
+//! supported".
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -91,6 +92,25 @@ fn trains_on_shd_layout_files_through_the_cli() {
         summary.contains("augment    blend(p = 0.5, keep = 0.5), shift(40), dilate(0.9 .. 1.1), jitter(1 ms)"),
         "{summary}"
     );
+}
+
+/// SSC's layout: 35 classes, the validation split from its own file.
+#[test]
+fn trains_on_ssc_layout_files_with_their_validation_file() {
+    let p = project(
+        "ssc(train = \"data/ssc_small_train.h5\", validation = \"data/ssc_small_valid.h5\", test = \"data/ssc_small_test.h5\")",
+    );
+    let spec = std::fs::read_to_string(p.path().join("spec.snn")).unwrap().replace("li(20)", "li(35)");
+    std::fs::write(p.path().join("spec.snn"), spec).unwrap();
+    let out = snnc_in(p.path(), &["train", "spec.snn", "--backend", "reference", "--out", "run", "--epochs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // 70 training samples and round(0.5 * 70) = 35 blended per epoch.
+    assert!(stdout.contains("data train: 70 samples, "), "{stdout}");
+    assert!(stdout.contains("data validation: 35 samples, "), "{stdout}");
+    assert!(stdout.contains("data test: 35 samples, "), "{stdout}");
+    assert!(stdout.contains("(105 training samples per epoch)"), "{stdout}");
+    assert!(std::fs::read_to_string(p.path().join("run/metrics.csv")).unwrap().lines().count() == 2);
 }
 
 #[test]

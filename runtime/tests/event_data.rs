@@ -1,5 +1,6 @@
 //! Event data end to end below the CLI: the SHD reader on the h5py-written
-//! fixtures (validation by speaker, by fraction, by file), bad files as
+//! fixtures (validation by speaker, by fraction, by file), SSC's layout
+//! with its validation file, the user's own files of another shape, bad files as
 //! snapshot-tested diagnostics, the latency path's spikes unchanged by the
 //! event representation, augmentation replayed per epoch and resumed bit
 //! for bit, and the generators' statistics.
@@ -12,6 +13,7 @@ use snnc_runtime::data::encode::encode;
 use snnc_runtime::data::events::{RawEvents, load_files};
 use snnc_runtime::data::shd_like::ShdLike;
 use snnc_runtime::data::{order, yinyang};
+use snnc_runtime::h5io::{Value, read_event_file};
 use snnc_runtime::train::eventprop::{InputSpikes, Spikes};
 use snnc_runtime::train::run::{CHECKPOINT, RunDir, load_checkpoint, train_in_dir};
 use snnc_runtime::train::trainer::{Prepared, TrainError, TrainState, prepare};
@@ -90,6 +92,103 @@ fn validation_by_speaker_by_fraction_and_by_file() {
     )
     .unwrap();
     assert_eq!((s.train.len(), s.validation.unwrap().len()), (60, 24));
+}
+
+fn ssc(train: &str, test: Option<&str>, validation: Option<EventValidation>) -> DataSpec {
+    DataSpec::EventFiles {
+        set: EventSet::Ssc,
+        train: train.into(),
+        validation,
+        test: test.map(Into::into),
+        channels: 700,
+        classes: 35,
+    }
+}
+
+fn code(e: &dyn miette::Diagnostic) -> String {
+    e.code().map(|c| c.to_string()).unwrap_or_default()
+}
+
+/// The Spiking Speech Commands layout: 35 classes and a validation file of
+/// its own; speaker ids stored as strings are read (kept in `extra`) but
+/// cannot be held out; an SSC file is not an SHD file (labels beyond 20).
+#[test]
+fn ssc_files_read_with_their_own_validation_file() {
+    let spec =
+        ssc("ssc_small_train.h5", Some("ssc_small_test.h5"), Some(EventValidation::File("ssc_small_valid.h5".into())));
+    let s = load_files(&spec, &fixtures(), 1).unwrap();
+    let (v, t) = (s.validation.as_ref().unwrap(), s.test.as_ref().unwrap());
+    assert_eq!((s.train.len(), v.len(), t.len(), s.class_count), (70, 35, 35, 35));
+    assert_eq!(s.train.labels.iter().max(), Some(&34));
+    assert!(s.train.speakers.is_none(), "string speaker ids are not integer ids");
+    let f = read_event_file(&fixtures().join("ssc_small_train.h5")).unwrap();
+    assert_eq!(f.extra.keys().collect::<Vec<_>>(), ["keys", "speaker"]);
+    match (&f.extra["keys"], &f.extra["speaker"]) {
+        (Value::Strings { data: keys, .. }, Value::Strings { data: speakers, .. }) => {
+            assert_eq!((keys.len(), keys[0].as_str(), keys[34].as_str()), (35, "backward", "zero"));
+            assert_eq!(speakers.len(), 70);
+            assert!(speakers.iter().all(|x| x.len() == 8), "{speakers:?}");
+        }
+        other => panic!("extra read as {other:?}"),
+    }
+
+    let held_out = ssc("ssc_small_train.h5", None, Some(EventValidation::Speakers(vec![1])));
+    let err = load_files(&held_out, &fixtures(), 1).unwrap_err();
+    assert_eq!(code(&err), "snn::data::no_speakers", "{err}");
+    assert!(err.to_string().contains("ssc_small_train.h5 has no integer speaker ids"), "{err}");
+
+    let err = load_files(&shd("ssc_small_train.h5", None, None), &fixtures(), 1).unwrap_err();
+    assert_eq!(code(&err), "snn::data::label_out_of_range", "{err}");
+    assert!(err.to_string().contains("ssc_small_train.h5: `labels`[20] = 20"), "{err}");
+}
+
+/// The user's own files (`events(..)`) of another shape: 64 channels, 4
+/// classes, float32 times, uint32 units, int64 labels, no `extra`. The
+/// channels and classes come from the network: too few inputs or readout
+/// neurons are diagnosed naming the file, the dataset and the sample.
+#[test]
+fn own_files_of_any_shape_are_checked_against_the_network() {
+    let spec = |inputs: u32, pool: u32, classes: u32, test: &str| {
+        format!(
+            "network own {{
+    time {{ dt = 1 ms; steps = 250 }}
+    population i = spike_source({inputs}) {{ encoding = events(pool = {pool}) }}
+    population h = lif(16)
+    population o = li({classes})
+    projection i -> h = dense {{ init = normal(mean = 0.5, std = 0.5, scale = fan_in_sqrt) }}
+    projection h -> o = dense {{ init = normal(mean = 0, std = 1, scale = fan_in_sqrt) }}
+}}
+train {{
+    data = events(train = \"own_train.h5\", test = \"{test}\")
+    readout = o
+    loss = sum_voltage_cross_entropy()
+    batch = 8
+    epochs = 1
+}}
+"
+        )
+    };
+    let p = prepare(&net(&spec(16, 4, 4, "own_test.h5")), &fixtures()).unwrap();
+    assert_eq!((p.train.len(), p.test.as_ref().unwrap().len(), p.train.inputs), (40, 12, 16));
+    assert!(p.data_notes[0].starts_with("train: 40 samples, "), "{:?}", p.data_notes);
+    let mut state = TrainState::new(&p, 0, None);
+    snnc_runtime::train::trainer::run_epoch(&p, &mut state, &mut |_, _| {}).unwrap();
+    assert!(state.history[0].train_loss.is_finite());
+    // Every input neuron sees four channels: 64 channels need 16 inputs.
+    let cases = [
+        (
+            spec(8, 4, 4, "own_test.h5"),
+            "snn::data::channel_out_of_range",
+            "own_train.h5: `spikes/units`[2][0] = 41 is beyond the input's 32 channels",
+        ),
+        (spec(16, 4, 3, "own_test.h5"), "snn::data::label_out_of_range", "own_train.h5: `labels`[3] = 3"),
+        (spec(16, 4, 4, "own_bad_label.h5"), "snn::data::label_out_of_range", "own_bad_label.h5: `labels`[5] = 4"),
+    ];
+    for (text, want, names) in cases {
+        let Err(err) = prepare(&net(&text), &fixtures()) else { panic!("{want}: accepted") };
+        assert_eq!(code(&err), want, "{err}");
+        assert!(err.to_string().contains(names), "{err}");
+    }
 }
 
 #[test]

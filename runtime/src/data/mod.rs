@@ -122,7 +122,9 @@ pub enum DataError {
         help("the input population takes channels 0 to {} (its inputs times `pool` = {pool}); make it larger or drop those channels", channels - 1)
     )]
     ChannelOutOfRange { file: PathBuf, sample: usize, index: usize, unit: u32, channels: u32, pool: u32 },
-    #[error("{file} has no `extra/speaker`, so no speaker can be held out for validation")]
+    #[error(
+        "{file} has no integer speaker ids (`extra/speaker` is missing or holds strings), so no speaker can be held out for validation"
+    )]
     #[diagnostic(
         code(snn::data::no_speakers),
         help("use a validation fraction (`validation = 0.1`) or a validation file instead of `speakers(..)`")
