@@ -152,55 +152,51 @@ fn bad_event_files_are_reported_and_leave_no_run_directory() {
     }
 }
 
-/// The data lines of `examples/shd.snn` (mlGeNN's SHD recipe: 700 inputs
-/// through a 10-copy delay line, 256 recurrent LIF, 20 LI, exp-weighted
-/// voltage loss, spike-count regulariser, Adam, batch 32, dt 1 ms) and of
-/// `examples/recurrent.snn` (the `order` task) check with networks of
-/// that shape; `snnc check` does not open the data files.
+/// `examples/shd.snn` (mlGeNN's SHD recipe: 700 inputs through a 10-copy
+/// delay line, 256 recurrent LIF, 20 LI, exp-weighted voltage loss,
+/// spike-count regulariser, shift and blend, Adam, batch 32, dt 1 ms, 1000
+/// steps) with the h5py-written SHD-layout fixtures as its data files: it
+/// checks, trains an epoch with the reference trainer (the run directory
+/// complete), answers `place` with the does-not-fit diagnostic and `build`
+/// with "not yet supported", leaving nothing behind.
 #[test]
-fn the_example_data_lines_check() {
+fn the_shd_example_trains_on_shd_layout_files() {
     let dir = tempfile::tempdir().unwrap();
-    let shd = "network shd {
-    time { dt = 1 ms; steps = 1000 }
-    population input  = spike_source(700) { encoding = events() }
-    population hidden = lif(256) { tau_mem = 20 ms; tau_syn = 5 ms }
-    population output = li(20) { tau_mem = 20 ms; tau_syn = 5 ms }
-    projection input  -> hidden = dense { delays = 0 ms .. 90 ms step 10 ms; init = normal(mean = 0.03, std = 0.01) }
-    projection hidden -> hidden = dense { init = normal(mean = 0, std = 0.02) }
-    projection hidden -> output = dense { init = normal(mean = 0, std = 0.03) }
-}
-train {
-    data        = shd(train = \"data/shd_train.h5\", test = \"data/shd_test.h5\")
-    readout     = output
-    loss        = exp_weighted_voltage_cross_entropy()
-    regularizer = spike_count(populations = hidden, strength = 5e-11, target = 14)
-    optimizer   = adam(lr = 1e-3)
-    batch       = 32
-    epochs      = 50
-}
-";
-    let recurrent = "network recurrent {
-    time { dt = 1 ms; steps = 300 }
-    population input  = spike_source(20) { encoding = events() }
-    population hidden = lif(64)
-    population output = li(2)
-    projection input  -> hidden = dense { delays = 0 ms .. 120 ms step 20 ms; init = normal(mean = 0.5, std = 0.5, scale = fan_in_sqrt) }
-    projection hidden -> hidden = dense { init = normal(mean = 0, std = 0.5, scale = fan_in_sqrt) }
-    projection hidden -> output = dense { init = normal(mean = 0, std = 1, scale = fan_in_sqrt) }
-}
-train {
-    data      = order(channels = 20, train = 2000 @ seed 42, validation = 500 @ seed 41, test = 500 @ seed 40, duration = 300 ms, gap = 100 ms, burst = 10 ms, noise = 2 Hz)
-    readout   = output
-    loss      = max_voltage_cross_entropy()
-    batch     = 32
-    epochs    = 20
-}
-";
-    for (name, spec) in [("shd.snn", shd), ("recurrent.snn", recurrent)] {
-        std::fs::write(dir.path().join(name), spec).unwrap();
-        let out = snnc_in(dir.path(), &["check", name]);
-        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    let d = dir.path();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("examples/shd.snn"), d.join("shd.snn")).unwrap();
+    std::fs::create_dir(d.join("data")).unwrap();
+    std::fs::copy(fixtures().join("shd_small_train.h5"), d.join("data/shd_train.h5")).unwrap();
+    std::fs::copy(fixtures().join("shd_small_test.h5"), d.join("data/shd_test.h5")).unwrap();
+    let out = snnc_in(d, &["check", "shd.snn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(summary.contains("delays 0 ms .. 270 ms (10 copies)"), "{summary}");
+    assert!(summary.contains("1862656 trainable parameters"), "{summary}");
+
+    let out = snnc_in(d, &["train", "shd.snn", "--backend", "reference", "--epochs", "1", "--out", "run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for want in [
+        "training shd (1862656 trainable weights) on 60 samples",
+        "data train: 60 samples, 3472 events -> 3389 input spikes on 1000 steps (83 merged (same input, same step))",
+        "data test: 24 samples, 1399 events -> 1365 input spikes on 1000 steps",
+        "blend(p = 0.94, keep = 0.5), shift(40) every epoch (116 training samples per epoch)",
+        "epoch   1/1",
+        "test accuracy",
+    ] {
+        assert!(stdout.contains(want), "{want}:\n{stdout}");
     }
+    assert_eq!(std::fs::read_to_string(d.join("run/metrics.csv")).unwrap().lines().count(), 2);
+    assert!(d.join("run/weights.safetensors").exists());
+
+    let out = snnc_in(d, &["place", "shd.snn"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("snn::partition::neuron_too_large"), "{}", text(&out.stderr));
+    let out = snnc_in(d, &["build", "shd.snn", "-o", "prog"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("snn::lower::not_yet_supported"), "{}", text(&out.stderr));
+    assert!(!d.join("prog").exists());
 }
 
 /// The memory estimate covers event data (generated sets by their size,
