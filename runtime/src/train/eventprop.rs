@@ -590,14 +590,8 @@ pub fn sample_gradient(
                 let pre = &scratch.layers[k];
                 let d = &scratch.state[l].c;
                 let errs = &mut scratch.errors[proj.group];
-                for s in pre.at_step(n as isize - proj.delay as isize) {
-                    let row = &wt[p][pre.neuron[s] as usize * size..][..size];
-                    let mut e = 0.0f32;
-                    for (&w, &dj) in row.iter().zip(d.iter()) {
-                        e += w * dj;
-                    }
-                    errs[s] += e;
-                }
+                let spikes = pre.at_step(n as isize - proj.delay as isize);
+                spike_errors(&wt[p], size, &pre.neuron[spikes.clone()], d, &mut errs[spikes]);
             }
             // 2. Adjoint recurrences, jumps at own spikes of step n+1.
             let st = &mut scratch.state[l];
@@ -659,6 +653,45 @@ pub fn sample_gradient(
         }
     }
     out
+}
+
+/// `errs[k] += sum_j W[j][i_k] d[j]` for the presynaptic spikes `i_k` of one
+/// step, each sum `e = 0; e += w_0 d_0; e += w_1 d_1; ...` in ascending `j`
+/// (`wt` is `[pre][post]`, rows of `size`). Up to eight sums run side by
+/// side, each in its own order: independent chains the CPU overlaps, the
+/// same bits as one after another.
+fn spike_errors(wt: &[f32], size: usize, pre: &[u32], d: &[f32], errs: &mut [f32]) {
+    let mut k = 0;
+    while k < pre.len() {
+        let left = pre.len() - k;
+        let group = &pre[k..];
+        let out = &mut errs[k..];
+        k += if left >= 8 {
+            dots::<8>(wt, size, group, d, out)
+        } else if left >= 4 {
+            dots::<4>(wt, size, group, d, out)
+        } else if left >= 2 {
+            dots::<2>(wt, size, group, d, out)
+        } else {
+            dots::<1>(wt, size, group, d, out)
+        };
+    }
+}
+
+/// The first `G` sums of [`spike_errors`]; returns `G`.
+#[inline(always)]
+fn dots<const G: usize>(wt: &[f32], size: usize, pre: &[u32], d: &[f32], errs: &mut [f32]) -> usize {
+    let rows: [&[f32]; G] = std::array::from_fn(|g| &wt[pre[g] as usize * size..][..size]);
+    let mut e = [0.0f32; G];
+    for (j, &dj) in d[..size].iter().enumerate() {
+        for g in 0..G {
+            e[g] += rows[g][j] * dj;
+        }
+    }
+    for g in 0..G {
+        errs[g] += e[g];
+    }
+    G
 }
 
 /// `lV[n] = beta * lV[n+1] + q[n]` for the readout neurons whose support
