@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use super::eventprop::{Scratch, infer, sample_gradient, transpose, untranspose};
 use super::plan::Plan;
+use super::simd;
 use crate::data::encode::Encoded;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,9 +64,7 @@ pub fn batch_gradient_t(plan: &Plan, wt: &[Vec<f32>], data: &Encoded, idx: &[usi
             acc.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(c, part)| {
                 let range = c * SUM_CHUNK..c * SUM_CHUNK + part.len();
                 for g in &grads {
-                    for (a, &b) in part.iter_mut().zip(&g[range.clone()]) {
-                        *a += b;
-                    }
+                    simd::add_assign(part, &g[range.clone()]);
                 }
             });
         }

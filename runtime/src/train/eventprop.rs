@@ -42,6 +42,7 @@
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 
 use super::plan::{LayerKind, LossConsts, Plan, Pre, ReadoutLoss, Score};
+use super::simd;
 use crate::data::encode::{NO_SPIKE, SampleEvents};
 
 /// The denominator guard of the reference (`I - Vt + 1e-10`).
@@ -244,10 +245,7 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, scratch: &
                 };
                 let w = &wt[p];
                 for k in pre.at_step(n as isize - 1 - proj.delay as isize) {
-                    let row = &w[pre.neuron[k] as usize * size..][..size];
-                    for (a, &x) in acc.iter_mut().zip(row) {
-                        *a += x;
-                    }
+                    simd::add_assign(&mut acc, &w[pre.neuron[k] as usize * size..][..size]);
                 }
             }
             let st = &mut scratch.state[l];
@@ -645,9 +643,7 @@ pub fn sample_gradient(
                 let li = &scratch.state[l].a;
                 for s in pre.at_step(n as isize - proj.delay as isize) {
                     let gr = &mut scratch.grad[p][pre.neuron[s] as usize * size..][..size];
-                    for (gj, &x) in gr.iter_mut().zip(li.iter()) {
-                        *gj += c.neg_tau_syn * x;
-                    }
+                    simd::add_scaled(gr, c.neg_tau_syn, li);
                 }
             }
         }
