@@ -38,6 +38,41 @@ impl Mt19937 {
         Mt19937 { state, index: N }
     }
 
+    /// `init_by_array(key)`: numpy's seeding from a sequence of integers
+    /// (`RandomState([a, b, ...])`).
+    pub fn from_key(key: &[u32]) -> Self {
+        let mut mt = Mt19937::new(19_650_218);
+        let s = &mut mt.state;
+        let (mut i, mut j) = (1usize, 0usize);
+        let len = key.len().max(1);
+        for _ in 0..N.max(len) {
+            let prev = s[i - 1];
+            let k = key.get(j).copied().unwrap_or(0);
+            s[i] = (s[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525)).wrapping_add(k).wrapping_add(j as u32);
+            i += 1;
+            j += 1;
+            if i >= N {
+                s[0] = s[N - 1];
+                i = 1;
+            }
+            if j >= len {
+                j = 0;
+            }
+        }
+        for _ in 0..N - 1 {
+            let prev = s[i - 1];
+            s[i] = (s[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
+            i += 1;
+            if i >= N {
+                s[0] = s[N - 1];
+                i = 1;
+            }
+        }
+        s[0] = 0x8000_0000;
+        mt.index = N;
+        mt
+    }
+
     fn twist(&mut self) {
         for i in 0..N {
             let y = (self.state[i] & 0x8000_0000) | (self.state[(i + 1) % N] & 0x7fff_ffff);
@@ -108,6 +143,16 @@ impl RandomState {
     /// `np.random.RandomState(seed)`.
     pub fn new(seed: u32) -> Self {
         RandomState { mt: Mt19937::new(seed), gauss: None }
+    }
+
+    /// `np.random.RandomState([k0, k1, ...])` (numpy's `init_by_array`).
+    pub fn from_key(key: &[u32]) -> Self {
+        RandomState { mt: Mt19937::from_key(key), gauss: None }
+    }
+
+    /// `standard_exponential()` as `-ln(1 - random_sample())`.
+    pub fn exponential(&mut self, scale: f64) -> f64 {
+        -(1.0 - self.random_sample()).ln() * scale
     }
 
     pub fn state(&self) -> RngState {
@@ -194,6 +239,20 @@ mod tests {
         let mut mt = Mt19937::new(42);
         let got: Vec<u32> = (0..6).map(|_| mt.next_u32()).collect();
         assert_eq!(got, [1608637542, 3421126067, 4083286876, 787846414, 3143890026, 3348747335]);
+    }
+
+    #[test]
+    fn sequence_seeds_match_numpy() {
+        // RandomState([7, 1, 3]).randint(0, 2**32, 4, dtype=np.uint32), and
+        // RandomState([7, 1, 3]).random_sample(3), RandomState([0, 1]).random_sample(2)
+        let mut mt = Mt19937::from_key(&[7, 1, 3]);
+        let got: Vec<u32> = (0..4).map(|_| mt.next_u32()).collect();
+        assert_eq!(got, [341544878, 2418044667, 4131536797, 323697148]);
+        let mut r = RandomState::from_key(&[7, 1, 3]);
+        let got: Vec<f64> = (0..3).map(|_| r.random_sample()).collect();
+        assert_eq!(got, [0.07952211471643211, 0.9619483655345932, 0.18216339380953628]);
+        let mut r = RandomState::from_key(&[0, 1]);
+        assert_eq!([r.random_sample(), r.random_sample()], [0.11299430095636409, 0.41782886486292836]);
     }
 
     #[test]

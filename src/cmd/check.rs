@@ -95,6 +95,7 @@ fn data(d: &DataSpec) -> String {
             split(*validation),
             split(*test)
         ),
+        other => other.event_summary().unwrap_or_default(),
     }
 }
 
@@ -128,7 +129,16 @@ pub fn summary(net: &ValidNetwork) -> String {
     for (_, p) in net.populations() {
         let (kind, detail) = match &p.kind {
             PopulationKind::SpikeSource(s) => {
-                let Encoding::Latency(l) = &s.encoding;
+                let l = match &s.encoding {
+                    Encoding::Latency(l) => l,
+                    Encoding::Events(e) => {
+                        let bias = s.bias.map_or("no bias".to_string(), |b| format!("bias at {}", time_value(b)));
+                        let detail =
+                            format!("{} inputs + {}; {}", s.feature_count(p.size), bias, e.summary(dt, net.time.steps));
+                        let _ = writeln!(o, "  {:width$}  {:<12} {:>7}  {detail}", p.name, "spike_source", p.size);
+                        continue;
+                    }
+                };
                 let order = match l.order {
                     LatencyOrder::EarlyHigh => "early_high",
                     LatencyOrder::LateHigh => "late_high",
@@ -255,6 +265,9 @@ pub fn summary(net: &ValidNetwork) -> String {
                 "  batch {}, epochs {}, seed {}, filter_ambiguous {}",
                 t.batch, t.epochs, t.seed, t.filter_ambiguous
             );
+            if !t.augment.is_empty() {
+                let _ = writeln!(o, "  augment    {}", snnc_compiler::network::augment_summary(&t.augment));
+            }
         }
     }
     let machine = match net.target.machine {

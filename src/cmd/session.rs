@@ -112,6 +112,9 @@ pub fn train_session(req: TrainRequest<'_>) -> CmdResult {
         if net.train.as_ref().is_some_and(|t| t.filter_ambiguous) {
             out.line(format!("ambiguous-point filter removed {} training points", p.filtered));
         }
+        for note in &p.data_notes {
+            out.line(format!("data {note}"));
+        }
     }
     let show_bars = !req.json && std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;

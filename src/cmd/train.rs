@@ -90,10 +90,13 @@ pub struct BenchArgs {
     /// Epochs to time per thread count (the fastest is reported).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub epochs: u32,
-    /// `reference` times the reference trainer on 1 and 2 threads;
+    /// `reference` times the reference trainer on each thread count;
     /// `emulator` times the emulator and, side by side, the reference.
     #[arg(long, value_enum, default_value_t = Backend::Reference)]
     pub backend: Backend,
+    /// Thread counts to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2], value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub threads: Vec<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -256,6 +259,8 @@ struct BenchRow {
     cpu: Option<f64>,
     /// One validation pass, wall seconds.
     validation: Option<f64>,
+    /// Mean training loss of the last timed epoch.
+    loss: f64,
 }
 
 impl BenchRow {
@@ -267,8 +272,33 @@ impl BenchRow {
             "epoch_cpu_seconds": self.cpu,
             "samples_per_second": samples as f64 / self.best,
             "validation_seconds": self.validation,
+            "train_loss": self.loss,
         })
     }
+}
+
+/// Mean spikes per sample of each `lif` layer with `weights`, over the
+/// first 64 training samples.
+fn lif_activity(p: &Prepared, weights: &[Vec<f32>]) -> Vec<(String, f64)> {
+    use snnc_runtime::train::eventprop::{Scratch, forward, transpose};
+    use snnc_runtime::train::plan::LayerKind;
+    let wt = transpose(&p.plan, weights);
+    let samples = p.train.len().min(64);
+    let mut totals = vec![0usize; p.plan.layers.len()];
+    let mut scratch = Scratch::default();
+    for s in 0..samples {
+        forward(&p.plan, &wt, p.train.events(s), &mut scratch);
+        for (t, layer) in totals.iter_mut().zip(&scratch.layers) {
+            *t += layer.len();
+        }
+    }
+    p.plan
+        .layers
+        .iter()
+        .zip(totals)
+        .filter(|(l, _)| l.kind == LayerKind::Lif)
+        .map(|(l, t)| (l.name.clone(), t as f64 / samples.max(1) as f64))
+        .collect()
 }
 
 /// Times `epochs` epochs of `one_epoch` on a pool of `threads` threads.
@@ -294,12 +324,17 @@ fn time_epochs(
 
 pub fn bench(args: BenchArgs) -> CmdResult {
     let (_src, net) = load_network(&args.file)?;
+    let start = Instant::now();
     let p = prepare_for(&args.file, &net)?;
+    let prepared = start.elapsed().as_secs_f64();
     let mut rows = Vec::new();
-    for threads in [1usize, 2] {
+    let mut activity = Vec::new();
+    for &threads in &args.threads {
         let mut state = TrainState::new(&p, p.train_spec.seed, None);
+        let mut loss = f64::NAN;
         let (best, cpu) = time_epochs(threads, args.epochs, || {
-            train_batches(&p, &mut state, &mut |_, _| {})?;
+            let totals = train_batches(&p, &mut state, &mut |_, _| {})?;
+            loss = totals.loss_sum / totals.samples as f64;
             state.epoch += 1;
             Ok(())
         })?;
@@ -310,18 +345,21 @@ pub fn bench(args: BenchArgs) -> CmdResult {
                 t.elapsed().as_secs_f64()
             })
         });
-        rows.push(BenchRow { backend: "reference", threads, best, cpu, validation });
+        rows.push(BenchRow { backend: "reference", threads, best, cpu, validation, loss });
+        activity = lif_activity(&p, &state.weights);
     }
     if args.backend == Backend::Emulator {
-        for threads in [1usize, 2] {
+        for &threads in &args.threads {
             let mut state = TrainState::new(&p, p.train_spec.seed, None);
             let mut emu = snnc_runtime::pipeline::emulator(&net, &state.weights).map_err(pipeline_failure)?;
+            let mut loss = f64::NAN;
             let (best, cpu) = time_epochs(threads, args.epochs, || {
-                snnc_runtime::emu::train::train_batches(&p, &mut state, &mut emu, &mut |_, _| {})?;
+                let totals = snnc_runtime::emu::train::train_batches(&p, &mut state, &mut emu, &mut |_, _| {})?;
+                loss = totals.loss_sum / totals.samples as f64;
                 state.epoch += 1;
                 Ok(())
             })?;
-            rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None });
+            rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None, loss });
         }
     }
     let batch = p.train_spec.batch as usize;
@@ -338,33 +376,43 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             "samples_per_epoch": samples,
             "batch": batch,
             "epochs_timed": args.epochs,
+            "prepare_seconds": prepared,
             "rows": rows.iter().map(|r| r.json(samples)).collect::<Vec<_>>(),
             "emulator_over_reference_1_thread": ratio(1),
             "emulator_over_reference_2_threads": ratio(2),
             "peak_memory_kib": peak,
+            "lif_spikes_per_sample": activity.iter().map(|(name, n)| (name.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
         });
         out.line(v);
     } else {
         out.line(format!(
-            "{}: one training epoch (forward + backward + optimiser, no validation), {samples} samples, batch {batch}",
+            "{}: one training epoch (forward + backward + optimiser, no validation), {samples} samples, batch {batch}; data prepared in {prepared:.2} s",
             net.name
         ));
         for r in &rows {
             let validation = r.validation.map_or(String::new(), |v| format!("; validation pass {v:.4} s"));
             out.line(format!(
-                "  {:<9} {} thread(s): {:.4} s/epoch wall (best of {}), {} CPU s/epoch (mean), {:.0} samples/s{validation}",
+                "  {:<9} {} thread(s): {:.4} s/epoch wall (best of {}), {} CPU s/epoch (mean), {:.0} samples/s, train loss {:.4}{validation}",
                 r.backend,
                 r.threads,
                 r.best,
                 args.epochs,
                 r.cpu.map_or("?".to_string(), |c| format!("{c:.4}")),
                 samples as f64 / r.best,
+                r.loss,
             ));
         }
         for threads in [1, 2] {
             if let Some(x) = ratio(threads) {
                 out.line(format!("  emulator / reference, {threads} thread(s): {x:.1} x"));
             }
+        }
+        for (name, spikes) in &activity {
+            let size = p.plan.layers.iter().find(|l| &l.name == name).map_or(1, |l| l.size);
+            out.line(format!(
+                "  {name}: {spikes:.0} spikes per sample ({:.1} per neuron) after the timed epochs",
+                spikes / size as f64
+            ));
         }
         out.line(format!(
             "  peak memory: {}",

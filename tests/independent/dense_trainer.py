@@ -9,12 +9,12 @@ delay line, recurrence and cycles; first-spike cross-entropy on a `lif`
 readout, max / sum / exp-weighted voltage cross-entropy on an `li` readout; the
 spike-count regulariser; Adam with L2 weight decay (PyTorch's update) and an
 exponential per-batch schedule; seeded initialisers and shuffle as numpy's
-RandomState(seed); Yin-Yang generated from its seed (contract section 10) or
+RandomState(seed); Yin-Yang generated from its seed (contract section 11) or
 read from tests/data/yinyang/*.csv.
 
 Usage (needs numpy):
     python3 dense_trainer.py [epochs] [seed] [--json]
-        examples/yinyang.snn's recipe (contract section 9), as before: one
+        examples/yinyang.snn's recipe (contract section 10), as before: one
         line per epoch with train loss, train and test accuracy (--json: one
         JSON object per epoch, full precision).
     python3 dense_trainer.py --recipe RECIPE.json [--epochs N] [--seed S] [--json]
@@ -65,7 +65,7 @@ CSV_DIR = os.path.join(HERE, "..", "data", "yinyang")
 
 
 # ---------------------------------------------------------------------------
-# Data: Yin-Yang (contract section 10) and the latency code (section 8).
+# Data: Yin-Yang (contract section 11) and the latency code (section 8).
 
 def yinyang(n, seed):
     """The reference generator: numpy's legacy RandomState(seed)."""
@@ -426,7 +426,7 @@ def train(r, epochs, seed, emit):
         emit(res, W)
 
 
-# examples/yinyang.snn (contract section 9), with the CSV splits.
+# examples/yinyang.snn (contract section 10), with the CSV splits.
 SEED_RECIPE = {
     "steps": 27,
     "populations": [

@@ -6,7 +6,9 @@
 //! `{T}` a time block, `{I}` a 4-feature input, `{O}` a 3-neuron lif output,
 //! `{P}` the projection `i -> o`, `{NET}` the network made of those (on
 //! several lines, so that reports on the blocks after it stay narrow), and
-//! `{TR}` the required train parameters (Yin-Yang data, readout `o`).
+//! `{TR}` the required train parameters (Yin-Yang data, readout `o`);
+//! `{EI}` and `{ENET}` are `{I}` and `{NET}` with an event input
+//! (`encoding = events()`).
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, Report};
 use snnc_compiler::check_source;
@@ -414,6 +416,124 @@ const CASES: &[(&str, &str, &str)] = &[
         "snn::check::multiple_inputs",
         "network n { {T}; {I}; population j = spike_source(4) { encoding = latency(order = early_high) }; {O}; {P}; projection j -> o = dense { init = normal() } } train { {TR} }",
     ),
+    // Event data: encodings, data sets, augmentation.
+    (
+        "events_pool_zero",
+        "snn::check::out_of_range",
+        "network n { {T}; population i = spike_source(4) { encoding = events(pool = 0) }; {O}; {P} }",
+    ),
+    (
+        "events_duration_off_grid",
+        "snn::check::off_grid",
+        "network n { {T}; population i = spike_source(4) { encoding = events(duration = 2.5 ms) }; {O}; {P} }",
+    ),
+    (
+        "events_duration_past_the_trial",
+        "snn::check::out_of_range",
+        "network n { {T}; population i = spike_source(4) { encoding = events(duration = 21 ms) }; {O}; {P} }",
+    ),
+    (
+        "events_encoding_unknown",
+        "snn::check::unknown_keyword",
+        "network n { {T}; population i = spike_source(4) { encoding = event() }; {O}; {P} }",
+    ),
+    (
+        "event_data_with_a_latency_input",
+        "snn::check::encoding_data_mismatch",
+        "{NET} train { data = events(train = \"a.h5\"); readout = o; batch = 4; epochs = 1 }",
+    ),
+    ("feature_data_with_an_events_input", "snn::check::encoding_data_mismatch", "{ENET} train { {TR} }"),
+    (
+        "shd_channels_and_pool_mismatch",
+        "snn::check::channel_count_mismatch",
+        "network n { {T}; population i = spike_source(100) { encoding = events(pool = 5) }; population o = lif(20); {P} } train { data = shd(train = \"shd_train.h5\"); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "shd_channels_without_pool",
+        "snn::check::channel_count_mismatch",
+        "network n { {T}; population i = spike_source(140) { encoding = events() }; population o = lif(20); {P} } train { data = shd(train = \"shd_train.h5\"); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "ssc_class_count",
+        "snn::check::class_count_mismatch",
+        "network n { {T}; population i = spike_source(700) { encoding = events() }; {O}; {P} } train { data = ssc(train = \"ssc_train.h5\"); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "shd_missing_train",
+        "snn::check::missing_parameter",
+        "{ENET} train { data = events(test = \"t.h5\"); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "validation_fraction_out_of_range",
+        "snn::check::out_of_range",
+        "{ENET} train { data = events(train = \"a.h5\", validation = 1.5); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "validation_fraction_seed_out_of_range",
+        "snn::check::out_of_range",
+        "{ENET} train { data = events(train = \"a.h5\", validation = 0.1 @ seed 5000000000); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "validation_speakers_as_a_tuple",
+        "snn::check::type_mismatch",
+        "{ENET} train { data = events(train = \"a.h5\", validation = (4, 5)); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "validation_speakers_empty",
+        "snn::check::missing_parameter",
+        "{ENET} train { data = events(train = \"a.h5\", validation = speakers()); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "validation_speaker_negative",
+        "snn::check::out_of_range",
+        "{ENET} train { data = events(train = \"a.h5\", validation = speakers(4, -1)); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "order_too_short_for_its_gap",
+        "snn::check::out_of_range",
+        "network n { {T}; population i = spike_source(20) { encoding = events() }; population o = lif(2); {P} } train { data = order(duration = 150 ms); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "order_odd_channels",
+        "snn::check::out_of_range",
+        "network n { {T}; population i = spike_source(5) { encoding = events() }; population o = lif(2); {P} } train { data = order(channels = 5); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "order_burst_longer_than_gap",
+        "snn::check::out_of_range",
+        "network n { {T}; population i = spike_source(20) { encoding = events() }; population o = lif(2); {P} } train { data = order(gap = 10 ms, burst = 20 ms); readout = o; batch = 4; epochs = 1 }",
+    ),
+    (
+        "shd_like_duration_in_steps",
+        "snn::check::wrong_unit",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4, duration = 100 steps); readout = o; batch = 4; epochs = 1 }",
+    ),
+    ("augment_feature_data", "snn::check::augment_needs_events", "{NET} train { {TR}; augment = shift(2) }"),
+    (
+        "augment_twice",
+        "snn::check::duplicate_augment",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = (shift(2), jitter(1 ms), shift(1)) }",
+    ),
+    (
+        "augment_unknown",
+        "snn::check::unknown_keyword",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = (shift(2), stretch(1.1)) }",
+    ),
+    (
+        "augment_dilate_not_a_range",
+        "snn::check::type_mismatch",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = dilate(0.9) }",
+    ),
+    (
+        "augment_jitter_in_steps",
+        "snn::check::wrong_unit",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = jitter(2 steps) }",
+    ),
+    (
+        "augment_blend_keep_above_one",
+        "snn::check::out_of_range",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = blend(p = 0.5, keep = 2) }",
+    ),
     // Readout losses and the regulariser.
     (
         "voltage_loss_on_lif_readout",
@@ -554,10 +674,12 @@ const CASES: &[(&str, &str, &str)] = &[
 
 fn expand(input: &str) -> String {
     input
+        .replace("{ENET}", "network n {\n    {T}\n    {EI}\n    {O}\n    {P}\n}\n")
         .replace("{NET}", "network n {\n    {T}\n    {I}\n    {O}\n    {P}\n}\n")
         .replace("{TR}", "data = yin_yang(); readout = o; batch = 4; epochs = 1")
         .replace("{T}", "time { dt = 1 ms; steps = 20 }")
         .replace("{I}", "population i = spike_source(4) { encoding = latency(order = early_high) }")
+        .replace("{EI}", "population i = spike_source(4) { encoding = events() }")
         .replace("{O}", "population o = lif(3)")
         .replace("{P}", "projection i -> o = dense { init = normal() }")
 }
@@ -583,7 +705,13 @@ fn the_table_is_large_and_its_names_unique() {
 
 #[test]
 fn templates_alone_check_clean() {
-    for base in ["{NET}", "{NET} train { {TR} }", "{NET} train { {TR} } target spinnaker2 { chips = 2 }"] {
+    for base in [
+        "{NET}",
+        "{NET} train { {TR} }",
+        "{NET} train { {TR} } target spinnaker2 { chips = 2 }",
+        "{ENET} train { data = shd_like(classes = 3, channels = 4); readout = o; batch = 4; epochs = 1; augment = (jitter(1 ms), blend(p = 0.5), shift(2), dilate(0.9 .. 1.1)) }",
+        "{ENET} train { data = events(train = \"a.h5\", test = \"b.h5\", validation = speakers(4, 5)); readout = o; batch = 4; epochs = 1 }",
+    ] {
         let text = expand(base);
         if let Err(d) = check_source("case.snn", &text) {
             panic!("{text}: {:#?}", d.errors());

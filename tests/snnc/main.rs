@@ -15,6 +15,7 @@ mod diagnostics;
 mod emit_cli;
 mod emit_network;
 mod emu_cli;
+mod event_cli;
 mod fuzz_check;
 mod nir_cli;
 mod place_cli;

@@ -283,6 +283,20 @@ fn gradcheck_and_bench_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["samples_per_epoch"], 440);
+    assert_eq!(
+        v["rows"].as_array().unwrap().iter().map(|r| r["threads"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(v["rows"][0]["train_loss"].as_f64().unwrap().is_finite());
+    assert!(v["lif_spikes_per_sample"]["hidden"].as_f64().unwrap() > 0.0, "{v}");
+    let out = snnc(&["bench", s(&spec), "--epochs", "1", "--threads", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("reference 2 thread(s)") && !text.contains("1 thread(s)"), "{text}");
+    assert!(text.contains("hidden: ") && text.contains("spikes per sample"), "{text}");
+    for bad in ["0", "x", "1,,2"] {
+        assert_eq!(snnc(&["bench", s(&spec), "--threads", bad]).status.code(), Some(1), "--threads {bad}");
+    }
 }
 
 #[test]

@@ -391,4 +391,61 @@ pub enum CheckError {
         #[help]
         help: String,
     },
+
+    #[error("{data} is {kind} data, but input `{name}` has {encoding}")]
+    #[diagnostic(code(snn::check::encoding_data_mismatch))]
+    EncodingDataMismatch {
+        name: String,
+        data: String,
+        kind: String,
+        encoding: String,
+        #[label("{kind} data")]
+        span: SourceSpan,
+        #[label("{encoding}")]
+        input: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("the data set has {channels} channels, but input `{name}` takes {takes}")]
+    #[diagnostic(code(snn::check::channel_count_mismatch))]
+    ChannelCountMismatch {
+        name: String,
+        channels: u32,
+        takes: String,
+        #[label("{channels} channels")]
+        span: SourceSpan,
+        #[label("{takes}")]
+        input: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("augmentation needs event data, but `{data}` holds feature rows")]
+    #[diagnostic(
+        code(snn::check::augment_needs_events),
+        help(
+            "shift, blend, dilate and jitter act on event streams: use them with shd(..), ssc(..), events(..), shd_like(..) or order(..)"
+        )
+    )]
+    AugmentNeedsEvents {
+        data: String,
+        #[label("augments event streams")]
+        span: SourceSpan,
+        #[label("a feature data set")]
+        data_span: SourceSpan,
+    },
+
+    #[error("`{name}` is given twice in `augment`")]
+    #[diagnostic(
+        code(snn::check::duplicate_augment),
+        help("give each augmentation once; they apply in the order blend, shift, dilate, jitter")
+    )]
+    DuplicateAugment {
+        name: String,
+        #[label("second `{name}`")]
+        span: SourceSpan,
+        #[label("first given here")]
+        first: SourceSpan,
+    },
 }

@@ -144,6 +144,7 @@ fn assemble(
             epochs: t.epochs,
             seed: t.seed,
             filter_ambiguous: t.filter_ambiguous,
+            augment: t.augment,
             span: t.span,
         }),
     };

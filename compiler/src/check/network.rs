@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use super::error::CheckError;
 use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
 use crate::network::{
-    Encoding, Init, InitScale, LatencyEncoding, LatencyOrder, LiParams, LifParams, PopulationKind, Reset, Span,
-    SpikeSource, TimeGrid, TimeValue,
+    Encoding, EventEncoding, Init, InitScale, LatencyEncoding, LatencyOrder, LiParams, LifParams, PopulationKind,
+    Reset, Span, SpikeSource, TimeGrid, TimeValue,
 };
 use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl, ValueKind};
 
@@ -86,6 +86,7 @@ pub(crate) const LIF: Shape =
 pub(crate) const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
 pub(crate) const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
 pub(crate) const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
+pub(crate) const EVENTS: Shape = Shape { name: "events", args: &["pool", "duration"], body: &[] };
 pub(crate) const SPIKE: Shape = Shape { name: "spike", args: &["at"], body: &[] };
 pub(crate) const DENSE: Shape = Shape { name: "dense", args: &[], body: &["init", "delay", "delays"] };
 pub(crate) const NORMAL: Shape = Shape { name: "normal", args: &["mean", "std", "scale"], body: &[] };
@@ -226,7 +227,11 @@ fn population(
             let min = if p.get("bias").is_some() { 2 } else { 1 };
             let size = size(errs, p.get("size"), &p, min);
             let encoding = errs
-                .require(&p, "encoding", "add `encoding = latency(order = early_high)`")
+                .require(
+                    &p,
+                    "encoding",
+                    "add `encoding = latency(order = early_high)` (feature data) or `encoding = events()` (event data)",
+                )
                 .and_then(|g| encoding(errs, g, grid));
             let kind = match (encoding, p.get("bias")) {
                 (Some(encoding), None) => Some(SpikeSource { encoding, bias: None }),
@@ -362,7 +367,10 @@ pub fn whole_steps(errs: &mut Errors, g: Given, v: TimeValue, grid: TimeGrid) ->
 }
 
 fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encoding> {
-    let c = errs.call(g, "encoding", &["latency"])?;
+    let c = errs.call(g, "encoding", &["latency", "events"])?;
+    if c.name.text == "events" {
+        return events_encoding(errs, c, grid);
+    }
     let p = errs.call_params(c, &LATENCY);
     let order = errs
         .require(&p, "order", "add `order = early_high` (high values spike early) or `order = late_high`")
@@ -406,6 +414,34 @@ fn encoding(errs: &mut Errors, g: Given, grid: Option<TimeGrid>) -> Option<Encod
         return None;
     }
     Some(Encoding::Latency(LatencyEncoding { order, t_min, t_max, clip_low }))
+}
+
+/// `events(pool, duration)`: event streams binned onto the grid.
+fn events_encoding(errs: &mut Errors, c: &Call, grid: Option<TimeGrid>) -> Option<Encoding> {
+    let p = errs.call_params(c, &EVENTS);
+    let pool = match p.get("pool") {
+        None => Some(1),
+        Some(g) => errs
+            .integer_in(g, 1, MAX_POPULATION, false, Some("`pool` adjacent channels are merged into one input"))
+            .map(|n| n as u32),
+    };
+    let duration = match p.get("duration") {
+        None => Some(None),
+        Some(g) => errs.time_value(g, false).and_then(|v| {
+            let Some(grid) = grid else { return Some(Some(v)) };
+            let n = whole_steps(errs, g, v, grid)?;
+            if n < 1 || n > i64::from(grid.steps) {
+                errs.range(
+                    g,
+                    &format!("is {n} steps, not within the trial of {} steps", grid.steps),
+                    "the input window starts at 0 and ends after it, at most at the end of the trial",
+                );
+                return None;
+            }
+            Some(Some(v))
+        }),
+    };
+    Some(Encoding::Events(EventEncoding { pool: pool?, duration: duration? }))
 }
 
 fn projection(

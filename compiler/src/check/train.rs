@@ -10,8 +10,8 @@ use super::error::CheckError;
 use super::network::{NetworkParts, whole_steps};
 use super::params::{Errors, Given, Params, Shape, sp};
 use crate::network::{
-    DataSpec, LossSpec, MachineSize, Mapping, OptimizerSpec, PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
-    TimeValue,
+    Augment, DataSpec, Encoding, EventSet, EventValidation, LossSpec, MachineSize, Mapping, OptimizerSpec, OrderTask,
+    PopulationKind, Schedule, Span, SplitSpec, TargetSpec, TimeValue,
 };
 use crate::syntax::ast::{Body, Ident, ValueKind};
 
@@ -27,6 +27,7 @@ pub struct TrainParts {
     pub epochs: u32,
     pub seed: u32,
     pub filter_ambiguous: bool,
+    pub augment: Vec<Augment>,
     pub span: Span,
 }
 
@@ -38,8 +39,19 @@ pub struct RegularizerParts {
     pub target: f64,
 }
 
-pub(crate) const TRAIN: &[&str] =
-    &["data", "readout", "loss", "regularizer", "optimizer", "schedule", "batch", "epochs", "seed", "filter_ambiguous"];
+pub(crate) const TRAIN: &[&str] = &[
+    "data",
+    "readout",
+    "loss",
+    "regularizer",
+    "optimizer",
+    "schedule",
+    "batch",
+    "epochs",
+    "seed",
+    "filter_ambiguous",
+    "augment",
+];
 pub(crate) const LOSSES: &[&str] = &[
     "first_spike_cross_entropy",
     "max_voltage_cross_entropy",
@@ -56,6 +68,28 @@ pub(crate) const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "v
 pub(crate) const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
 pub(crate) const SYNTHETIC: Shape =
     Shape { name: "synthetic", args: &["features", "classes", "train", "validation", "test"], body: &[] };
+pub(crate) const SHD: Shape = Shape { name: "shd", args: &["train", "test", "validation"], body: &[] };
+pub(crate) const SSC: Shape = Shape { name: "ssc", args: &["train", "test", "validation"], body: &[] };
+pub(crate) const EVENTS: Shape = Shape { name: "events", args: &["train", "test", "validation"], body: &[] };
+pub(crate) const SHD_LIKE: Shape = Shape {
+    name: "shd_like",
+    args: &["classes", "channels", "train", "validation", "test", "duration", "seed"],
+    body: &[],
+};
+pub(crate) const ORDER: Shape = Shape {
+    name: "order",
+    args: &["channels", "train", "validation", "test", "duration", "gap", "burst", "noise"],
+    body: &[],
+};
+pub(crate) const SPEAKERS: Shape = Shape { name: "speakers", args: &[], body: &[] };
+pub(crate) const SHIFT: Shape = Shape { name: "shift", args: &["max"], body: &[] };
+pub(crate) const BLEND: Shape = Shape { name: "blend", args: &["p", "keep"], body: &[] };
+pub(crate) const DILATE: Shape = Shape { name: "dilate", args: &["range"], body: &[] };
+pub(crate) const JITTER: Shape = Shape { name: "jitter", args: &["sigma"], body: &[] };
+/// The data sets, as the `data` parameter names them.
+pub(crate) const DATA_SETS: &[&str] = &["yin_yang", "csv", "synthetic", "shd", "ssc", "events", "shd_like", "order"];
+/// The channels of the Spiking Heidelberg Digits and Spiking Speech Commands.
+pub const SHD_CHANNELS: u32 = 700;
 pub(crate) const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
 pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
 pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
@@ -107,8 +141,65 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
         Some(PopulationKind::SpikeSource(s)) => net.pops[i].size.map(|n| s.feature_count(n)),
         _ => None,
     });
+    let pool = input.and_then(|i| match &net.pops[i].kind {
+        Some(PopulationKind::SpikeSource(s)) => match &s.encoding {
+            Encoding::Events(e) => Some(e.pool),
+            Encoding::Latency(_) => None,
+        },
+        _ => None,
+    });
     let classes = readout.and_then(|r| net.pops[r].size);
-    let data = data_g.and_then(|g| data(errs, g, features, classes));
+    // `events(..)` takes its channels from the input: its inputs times the pool.
+    let channels = features.map(|f| f * pool.unwrap_or(1));
+    let data = data_g.and_then(|g| data(errs, g, channels, classes));
+    let augment = match p.get("augment") {
+        None => Some(Vec::new()),
+        Some(g) => augment(errs, g),
+    };
+    if let (Some(data), Some(a), Some(ag), Some(dg)) = (&data, &augment, p.get("augment"), data_g)
+        && !a.is_empty()
+        && !data.is_events()
+    {
+        errs.push(CheckError::AugmentNeedsEvents {
+            data: data.name().into(),
+            span: sp(ag.value.span),
+            data_span: sp(dg.value.span),
+        });
+    }
+
+    let source_kind = input.and_then(|i| match &net.pops[i].kind {
+        Some(PopulationKind::SpikeSource(s)) => Some(&s.encoding),
+        _ => None,
+    });
+    let mut encoding_fits = true;
+    if let (Some(data), Some(g), Some(i), Some(enc)) = (&data, data_g, input, source_kind)
+        && data.is_events() != matches!(enc, Encoding::Events(_))
+    {
+        encoding_fits = false;
+        let pop = &net.pops[i];
+        let (kind, encoding, help) = if data.is_events() {
+            (
+                "event",
+                "a latency code",
+                "event data needs `encoding = events()` on the input (`events(pool = 5)` merges 5 adjacent channels into one input)",
+            )
+        } else {
+            (
+                "feature",
+                "an event encoding",
+                "feature rows need a latency code: `encoding = latency(order = early_high)`",
+            )
+        };
+        errs.push(CheckError::EncodingDataMismatch {
+            name: pop.name.clone(),
+            data: format!("`{}`", data.name()),
+            kind: kind.into(),
+            encoding: encoding.into(),
+            span: sp(g.value.span),
+            input: sp(pop.span),
+            help: help.into(),
+        });
+    }
 
     if let (Some(data), Some(g)) = (&data, data_g) {
         if let (Some(r), Some(size)) = (readout, classes)
@@ -122,7 +213,37 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                 readout: sp(net.pops[r].size_span),
             });
         }
-        if let (Some(i), Some(features)) = (input, features)
+        if let (Some(i), Some(features), Some(pool), true) = (input, features, pool, encoding_fits)
+            && data.is_events()
+            && data.feature_count().div_ceil(pool) != features
+        {
+            let pop = &net.pops[i];
+            let channels = data.feature_count();
+            let need = channels.div_ceil(pool);
+            let bias = matches!(&pop.kind, Some(PopulationKind::SpikeSource(s)) if s.bias.is_some());
+            let takes = if pool == 1 {
+                format!("{features} channels")
+            } else {
+                format!("{} channels ({features} inputs of {pool} channels)", features * pool)
+            };
+            errs.push(CheckError::ChannelCountMismatch {
+                name: pop.name.clone(),
+                channels,
+                takes,
+                span: sp(g.value.span),
+                input: sp(pop.size_span),
+                help: if pool == 1 {
+                    format!("make the input `spike_source({})`", need + u32::from(bias))
+                } else {
+                    format!(
+                        "with `pool = {pool}` the {channels} channels make {need} inputs: make the input `spike_source({})`",
+                        need + u32::from(bias)
+                    )
+                },
+            });
+        }
+        if let (Some(i), Some(features), true) = (input, features, encoding_fits)
+            && !data.is_events()
             && data.feature_count() != features
         {
             let pop = &net.pops[i];
@@ -146,7 +267,12 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
                 },
             });
         }
-        if let (Some(b), DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. }) = (batch, data)
+        let generated_train = match data {
+            DataSpec::YinYang { train, .. } | DataSpec::Synthetic { train, .. } => Some(*train),
+            DataSpec::ShdLike { splits, .. } | DataSpec::Order(OrderTask { splits, .. }) => Some(splits[0]),
+            _ => None,
+        };
+        if let (Some(b), Some(train)) = (batch, generated_train)
             && u64::from(train.size) < b
             && let Some(bg) = p.get("batch")
         {
@@ -169,6 +295,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
         epochs: epochs? as u32,
         seed: seed?,
         filter_ambiguous: filter_ambiguous?,
+        augment: augment?,
         span: Span::new(keyword.start, body.span.end),
     })
 }
@@ -213,8 +340,98 @@ fn splits(errs: &mut Errors, p: &Params) -> Option<[SplitSpec; 3]> {
 }
 
 fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>) -> Option<DataSpec> {
-    let c = errs.call(g, "data set", &["yin_yang", "csv", "synthetic"])?;
+    let c = errs.call(g, "data set", DATA_SETS)?;
     match c.name.text.as_str() {
+        "shd" | "ssc" | "events" => {
+            let (set, shape) = match c.name.text.as_str() {
+                "shd" => (EventSet::Shd, &SHD),
+                "ssc" => (EventSet::Ssc, &SSC),
+                _ => (EventSet::Custom, &EVENTS),
+            };
+            let p = errs.call_params(c, shape);
+            let example = format!("`{}(train = \"data/{}_train.h5\")`", set.name(), set.name());
+            let train = errs
+                .require(&p, "train", &format!("add the training file, e.g. {example}"))
+                .and_then(|g| errs.string(g));
+            let test = match p.get("test") {
+                Some(g) => Some(errs.string(g)?),
+                None => None,
+            };
+            let validation = match p.get("validation") {
+                Some(g) => Some(event_validation(errs, g)?),
+                None => None,
+            };
+            let (channels, classes) = match set {
+                EventSet::Shd => (Some(SHD_CHANNELS), Some(20)),
+                EventSet::Ssc => (Some(SHD_CHANNELS), Some(35)),
+                EventSet::Custom => (features, classes),
+            };
+            Some(DataSpec::EventFiles { set, train: train?, validation, test, channels: channels?, classes: classes? })
+        }
+        "shd_like" => {
+            let p = errs.call_params(c, &SHD_LIKE);
+            let classes = p.get("classes").map_or(Some(20), |g| errs.integer(g, 2, 1_000_000, false));
+            let channels = p.get("channels").map_or(Some(700), |g| errs.integer(g, 1, 1_000_000, false));
+            let splits = event_splits(errs, &p, [(8156, 42), (0, 41), (2264, 40)]);
+            let duration = p.get("duration").map_or(Some(1.0), |g| positive_seconds(errs, g));
+            let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
+            Some(DataSpec::ShdLike {
+                classes: classes? as u32,
+                channels: channels? as u32,
+                splits: splits?,
+                duration: duration?,
+                seed: seed?,
+            })
+        }
+        "order" => {
+            let p = errs.call_params(c, &ORDER);
+            let channels = p.get("channels").map_or(Some(20), |g| {
+                let n = errs.integer(g, 2, 1_000_000, false)?;
+                if n % 2 != 0 {
+                    errs.range(g, "must be even", "the channels form two equal groups, A and B");
+                    return None;
+                }
+                Some(n)
+            });
+            let splits = event_splits(errs, &p, [(2000, 42), (500, 41), (500, 40)]);
+            let duration = p.get("duration").map_or(Some(0.3), |g| positive_seconds(errs, g));
+            let gap = p.get("gap").map_or(Some(0.1), |g| positive_seconds(errs, g));
+            let burst = p.get("burst").map_or(Some(0.01), |g| positive_seconds(errs, g));
+            let noise = p.get("noise").map_or(Some(2.0), |g| {
+                let hz = errs.frequency(g)?;
+                if hz < 0.0 {
+                    errs.range(g, "must be >= 0", "the background rate of every channel, e.g. `noise = 2 Hz`");
+                    return None;
+                }
+                Some(hz)
+            });
+            let (duration, gap, burst) = (duration?, gap?, burst?);
+            if burst >= gap {
+                let at = p.get("burst").or(p.get("gap")).unwrap_or(g);
+                errs.range(at, "must be shorter than `gap`", "a burst ends before the other group's burst starts");
+                return None;
+            }
+            if duration < 2.0 * gap + burst {
+                let at = p.get("duration").unwrap_or(g);
+                errs.range(
+                    at,
+                    &format!(
+                        "is shorter than 2 gap + burst = {}",
+                        super::fmt_time(2.0 * gap + burst)
+                    ),
+                    "the first burst starts in [0, duration - 2 gap - burst), so that the second ends a gap before the end",
+                );
+                return None;
+            }
+            Some(DataSpec::Order(OrderTask {
+                channels: channels? as u32,
+                splits: splits?,
+                duration,
+                gap,
+                burst,
+                noise: noise?,
+            }))
+        }
         "yin_yang" => {
             let p = errs.call_params(c, &YIN_YANG);
             let [train, validation, test] = splits(errs, &p)?;
@@ -249,6 +466,227 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
             Some(DataSpec::Synthetic { features: f? as u32, classes: k? as u32, train, validation, test })
         }
     }
+}
+
+/// The splits of a generated event data set, with its defaults (size, seed).
+fn event_splits(errs: &mut Errors, p: &Params, defaults: [(u64, u32); 3]) -> Option<[SplitSpec; 3]> {
+    let names = ["train", "validation", "test"];
+    let mut out = [SplitSpec { size: 0, seed: 0 }; 3];
+    let mut ok = true;
+    for (k, name) in names.iter().enumerate() {
+        let (dsize, dseed) = defaults[k];
+        let got = match p.get(name) {
+            None => Some((dsize, dseed)),
+            Some(g) => errs.split(g, dseed).and_then(|(size, seed)| {
+                if k == 0 && size == 0 {
+                    errs.range(g, "must be at least 1", "the training set cannot be empty");
+                    return None;
+                }
+                Some((size, seed))
+            }),
+        };
+        match got {
+            Some((size, seed)) => out[k] = SplitSpec { size: size as u32, seed },
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A time in seconds, > 0.
+fn positive_seconds(errs: &mut Errors, g: Given) -> Option<f64> {
+    let v = errs.time(g)?;
+    if v <= 0.0 {
+        errs.range(g, "must be > 0", "a length of time, e.g. `100 ms`");
+        return None;
+    }
+    Some(v)
+}
+
+/// `validation = "file.h5"`, `validation = 0.1` (`@ seed S`) or
+/// `validation = speakers(4, 5)`.
+fn event_validation(errs: &mut Errors, g: Given) -> Option<EventValidation> {
+    let help = "give a file (`\"data/ssc_valid.h5\"`), a fraction of the training file (`0.1` or `0.1 @ seed 3`) or held-out speakers (`speakers(4, 5)`)";
+    let fraction = |errs: &mut Errors, v: f64, at: Given| {
+        if v > 0.0 && v < 1.0 {
+            Some(v)
+        } else {
+            errs.range(at, "must be a fraction in (0, 1)", "the share of the training file held out, e.g. `0.1`");
+            None
+        }
+    };
+    match &g.value.kind {
+        ValueKind::String(s) => Some(EventValidation::File(s.clone())),
+        ValueKind::Quantity { .. } => {
+            let v = errs.number(g)?;
+            Some(EventValidation::Fraction { fraction: fraction(errs, v, g)?, seed: 0 })
+        }
+        ValueKind::Split { size, seed } => {
+            let size_v = crate::syntax::ast::Value {
+                kind: ValueKind::Quantity { number: size.clone(), unit: None },
+                span: size.span,
+            };
+            let seed_v = crate::syntax::ast::Value {
+                kind: ValueKind::Quantity { number: seed.clone(), unit: None },
+                span: seed.span,
+            };
+            let v = errs.number(g.with_value(&size_v));
+            let seed = errs.seed(g.with_value(&seed_v));
+            let f = fraction(errs, v?, g.with_value(&size_v))?;
+            Some(EventValidation::Fraction { fraction: f, seed: seed? })
+        }
+        ValueKind::Call(c) if c.name.text == "speakers" => {
+            if c.body.is_some() {
+                errs.call_params(&crate::syntax::ast::Call { args: None, ..c.clone() }, &SPEAKERS);
+            }
+            let Some(args) = c.args.as_ref().map(|a| &a.args).filter(|a| !a.is_empty()) else {
+                errs.push(CheckError::MissingParameter {
+                    name: "speakers".into(),
+                    context: "of `speakers`".into(),
+                    span: sp(g.value.span),
+                    help: "name the held-out speakers, e.g. `speakers(4, 5)`".into(),
+                });
+                return None;
+            };
+            let mut out = Vec::new();
+            let mut ok = true;
+            for a in args {
+                if let Some(name) = &a.name {
+                    errs.push(CheckError::UnexpectedArgument {
+                        message: format!("`speakers` takes speaker numbers, not `{}`", name.text),
+                        span: sp(name.span),
+                        help: "write the speakers as numbers, e.g. `speakers(4, 5)`".into(),
+                    });
+                    ok = false;
+                    continue;
+                }
+                match errs.integer(g.with_value(&a.value), 0, u64::from(u32::MAX), false) {
+                    Some(n) if !out.contains(&(n as u32)) => out.push(n as u32),
+                    Some(_) => {}
+                    None => ok = false,
+                }
+            }
+            ok.then_some(EventValidation::Speakers(out))
+        }
+        _ => {
+            errs.push(CheckError::TypeMismatch {
+                name: g.name.to_string(),
+                expected: "a file, a fraction or `speakers(..)`".into(),
+                found: super::params::describe(g.value),
+                span: sp(g.value.span),
+                help: help.into(),
+            });
+            None
+        }
+    }
+}
+
+/// `augment = shift(40)` or a tuple `(shift(40), blend(p = 0.5), dilate(0.9 .. 1.1), jitter(1 ms))`.
+fn augment(errs: &mut Errors, g: Given) -> Option<Vec<Augment>> {
+    let items: Vec<&crate::syntax::ast::Value> = match &g.value.kind {
+        ValueKind::Tuple(items) => items.iter().collect(),
+        _ => vec![g.value],
+    };
+    let mut out: Vec<(Augment, Span)> = Vec::new();
+    let mut ok = true;
+    for v in items {
+        let ig = g.with_value(v);
+        let Some(c) = errs.call(ig, "augmentation", &["shift", "blend", "dilate", "jitter"]) else {
+            ok = false;
+            continue;
+        };
+        let a = match c.name.text.as_str() {
+            "shift" => {
+                let p = errs.call_params(c, &SHIFT);
+                errs.require(&p, "max", "give the largest shift in channels, e.g. `shift(40)`")
+                    .and_then(|g| errs.integer(g, 1, 1_000_000, false))
+                    .map(|m| Augment::Shift { max: m as u32 })
+            }
+            "blend" => {
+                let p = errs.call_params(c, &BLEND);
+                let prob = p.get("p").map_or(Some(0.5), |g| {
+                    bounded(
+                        errs,
+                        g,
+                        |v| v > 0.0 && v <= 10.0,
+                        "must be in (0, 10]",
+                        "blended samples per training sample and epoch, e.g. `p = 0.5`",
+                    )
+                });
+                let keep = p.get("keep").map_or(Some(0.5), |g| {
+                    bounded(
+                        errs,
+                        g,
+                        |v| v > 0.0 && v <= 1.0,
+                        "must be in (0, 1]",
+                        "the probability that an event of a mixed sample is kept",
+                    )
+                });
+                prob.zip(keep).map(|(p, keep)| Augment::Blend { p, keep })
+            }
+            "dilate" => {
+                let p = errs.call_params(c, &DILATE);
+                errs.require(&p, "range", "give the range of time factors, e.g. `dilate(0.9 .. 1.1)`").and_then(|g| {
+                    let ValueKind::Range { start, end, step: None } = &g.value.kind else {
+                        errs.push(CheckError::TypeMismatch {
+                            name: g.name.to_string(),
+                            expected: "a range of factors `low .. high`".into(),
+                            found: super::params::describe(g.value),
+                            span: sp(g.value.span),
+                            help: "write e.g. `dilate(0.9 .. 1.1)`".into(),
+                        });
+                        return None;
+                    };
+                    let lo = errs.number(g.with_value(start));
+                    let hi = errs.number(g.with_value(end));
+                    let (lo, hi) = (lo?, hi?);
+                    if !(lo > 0.0 && lo <= hi) {
+                        errs.range(g, "must be `low .. high` with 0 < low <= high", "time factors, e.g. `0.9 .. 1.1`");
+                        return None;
+                    }
+                    Some(Augment::Dilate { low: lo, high: hi })
+                })
+            }
+            _ => {
+                let p = errs.call_params(c, &JITTER);
+                errs.require(&p, "sigma", "give the jitter's standard deviation, e.g. `jitter(1 ms)`").and_then(|g| {
+                    let v = errs.time(g)?;
+                    if v <= 0.0 {
+                        errs.range(g, "must be > 0", "the standard deviation of each event's time shift");
+                        return None;
+                    }
+                    Some(Augment::Jitter { sigma: v })
+                })
+            }
+        };
+        match a {
+            Some(a) => {
+                if let Some((_, first)) = out.iter().find(|(b, _)| b.name() == a.name()) {
+                    errs.push(CheckError::DuplicateAugment {
+                        name: a.name().into(),
+                        span: sp(v.span),
+                        first: sp(*first),
+                    });
+                    ok = false;
+                } else {
+                    out.push((a, v.span));
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let rank = |a: &Augment| match a {
+        Augment::Blend { .. } => 0,
+        Augment::Shift { .. } => 1,
+        Augment::Dilate { .. } => 2,
+        Augment::Jitter { .. } => 3,
+    };
+    let mut list: Vec<Augment> = out.into_iter().map(|(a, _)| a).collect();
+    list.sort_by_key(rank);
+    Some(list)
 }
 
 pub fn default_loss() -> LossSpec {

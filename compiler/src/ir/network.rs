@@ -193,6 +193,27 @@ impl SpikeSource {
 pub enum Encoding {
     /// One spike per feature; see `docs/contract.md` section 8.
     Latency(LatencyEncoding),
+    /// Event streams (spike times and channels) binned onto the grid; see
+    /// `docs/contract.md` section 9.
+    Events(EventEncoding),
+}
+
+/// `events(pool, duration)`: how event streams become input spikes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventEncoding {
+    /// Adjacent channels merged into one input: input `i` takes channels
+    /// `pool * i .. pool * (i + 1)`.
+    pub pool: u32,
+    /// The input window: events at or past it are dropped (counted). `None`:
+    /// the whole trial. On the grid, at most the trial.
+    pub duration: Option<TimeValue>,
+}
+
+impl EventEncoding {
+    /// The window in steps of a grid of step `dt` and `steps` steps.
+    pub fn window_steps(&self, dt: f64, steps: u32) -> u32 {
+        self.duration.map_or(steps, |d| (d.in_steps(dt).round() as u32).min(steps))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -350,6 +371,9 @@ pub struct TrainSpec {
     /// Drop training points whose encoded spike pattern is identical to that of
     /// a point with another label (off by default).
     pub filter_ambiguous: bool,
+    /// Augmentations of event data, applied every epoch in the order
+    /// blend, shift, dilate, jitter (at most one of each).
+    pub augment: Vec<Augment>,
     pub span: Span,
 }
 
@@ -380,19 +404,223 @@ pub enum DataSpec {
         validation: SplitSpec,
         test: SplitSpec,
     },
+    /// Event files in the Zenke lab's layout (`spikes/times`, `spikes/units`,
+    /// `labels`, `extra/speaker`): the Spiking Heidelberg Digits, the Spiking
+    /// Speech Commands, or the user's own. Paths are as written in the spec
+    /// (relative to the spec file's folder).
+    EventFiles {
+        set: EventSet,
+        train: String,
+        validation: Option<EventValidation>,
+        test: Option<String>,
+        /// The data's channel count: 700 for SHD and SSC; for `events(..)`
+        /// the input's inputs times the pool.
+        channels: u32,
+        classes: u32,
+    },
+    /// Seeded synthetic event data with the shape and statistics of SHD.
+    ShdLike {
+        classes: u32,
+        channels: u32,
+        splits: [SplitSpec; 3],
+        duration: f64,
+        seed: u32,
+    },
+    /// A seeded two-class temporal task: the order of two bursts.
+    Order(OrderTask),
+}
+
+/// Which event data set a `DataSpec::EventFiles` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSet {
+    /// `shd(..)`: 700 channels, 20 classes.
+    Shd,
+    /// `ssc(..)`: 700 channels, 35 classes.
+    Ssc,
+    /// `events(..)`: channels and classes from the network.
+    Custom,
+}
+
+impl EventSet {
+    /// Its name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventSet::Shd => "shd",
+            EventSet::Ssc => "ssc",
+            EventSet::Custom => "events",
+        }
+    }
+}
+
+/// Where the validation samples of an event data set come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventValidation {
+    /// A file of its own (SSC publishes one).
+    File(String),
+    /// A seeded fraction of the training file.
+    Fraction { fraction: f64, seed: u32 },
+    /// The training file's samples of these speakers (`extra/speaker`).
+    Speakers(Vec<u32>),
+}
+
+/// `order(..)`: two bursts on two channel groups, `gap` apart; the class is
+/// which group bursts first (`docs/language.md`, "Event data sets").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OrderTask {
+    /// Even; group A is channels `0 .. channels/2`, group B the rest.
+    pub channels: u32,
+    pub splits: [SplitSpec; 3],
+    /// Seconds: the sample's length, the onset gap, a burst's length.
+    pub duration: f64,
+    pub gap: f64,
+    pub burst: f64,
+    /// Background Poisson rate per channel, hertz.
+    pub noise: f64,
 }
 
 impl DataSpec {
+    /// The number of feature columns (feature data) or channels (event data).
     pub fn feature_count(&self) -> u32 {
         match self {
             DataSpec::YinYang { .. } => 4,
             DataSpec::Csv { features, .. } | DataSpec::Synthetic { features, .. } => *features,
+            DataSpec::EventFiles { channels, .. } | DataSpec::ShdLike { channels, .. } => *channels,
+            DataSpec::Order(o) => o.channels,
         }
     }
     pub fn class_count(&self) -> u32 {
         match self {
             DataSpec::YinYang { .. } => 3,
-            DataSpec::Csv { classes, .. } | DataSpec::Synthetic { classes, .. } => *classes,
+            DataSpec::Csv { classes, .. }
+            | DataSpec::Synthetic { classes, .. }
+            | DataSpec::EventFiles { classes, .. }
+            | DataSpec::ShdLike { classes, .. } => *classes,
+            DataSpec::Order(_) => 2,
+        }
+    }
+    /// Whether it holds event streams (fed through `encoding = events(..)`)
+    /// rather than feature rows (fed through a latency code).
+    pub fn is_events(&self) -> bool {
+        matches!(self, DataSpec::EventFiles { .. } | DataSpec::ShdLike { .. } | DataSpec::Order(_))
+    }
+    /// Its name in the language (`yin_yang`, `shd`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DataSpec::YinYang { .. } => "yin_yang",
+            DataSpec::Csv { .. } => "csv",
+            DataSpec::Synthetic { .. } => "synthetic",
+            DataSpec::EventFiles { set, .. } => set.name(),
+            DataSpec::ShdLike { .. } => "shd_like",
+            DataSpec::Order(_) => "order",
+        }
+    }
+}
+
+fn seconds_text(s: f64) -> String {
+    crate::check::fmt_time(s)
+}
+
+impl DataSpec {
+    /// How `snnc check` shows an event data set (`None` for feature data).
+    pub fn event_summary(&self) -> Option<String> {
+        let split = |s: &SplitSpec| format!("{} @ seed {}", s.size, s.seed);
+        match self {
+            DataSpec::EventFiles { set, train, validation, test, channels, classes } => {
+                let mut s = format!("{}(train = {train:?}", set.name());
+                if let Some(t) = test {
+                    s += &format!(", test = {t:?}");
+                }
+                match validation {
+                    None => {}
+                    Some(EventValidation::File(f)) => s += &format!(", validation = {f:?}"),
+                    Some(EventValidation::Fraction { fraction, seed }) => {
+                        s += &format!(", validation = {} @ seed {seed}", crate::check::fmt_plain(*fraction))
+                    }
+                    Some(EventValidation::Speakers(v)) => {
+                        let list: Vec<String> = v.iter().map(u32::to_string).collect();
+                        s += &format!(", validation = speakers({})", list.join(", "));
+                    }
+                }
+                Some(s + &format!("), {channels} channels, {classes} classes"))
+            }
+            DataSpec::ShdLike { classes, channels, splits, duration, seed } => Some(format!(
+                "shd_like(classes = {classes}, channels = {channels}, train = {}, validation = {}, test = {}, duration = {}, seed = {seed})",
+                split(&splits[0]),
+                split(&splits[1]),
+                split(&splits[2]),
+                seconds_text(*duration)
+            )),
+            DataSpec::Order(o) => Some(format!(
+                "order(channels = {}, train = {}, validation = {}, test = {}, duration = {}, gap = {}, burst = {}, noise = {} Hz), 2 classes",
+                o.channels,
+                split(&o.splits[0]),
+                split(&o.splits[1]),
+                split(&o.splits[2]),
+                seconds_text(o.duration),
+                seconds_text(o.gap),
+                seconds_text(o.burst),
+                crate::check::fmt_plain(o.noise)
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl EventEncoding {
+    /// How `snnc check` shows it, on a grid of step `dt` and `steps` steps.
+    pub fn summary(&self, dt: f64, steps: u32) -> String {
+        let window = self.window_steps(dt, steps);
+        let pool = if self.pool == 1 {
+            "one channel per input".to_string()
+        } else {
+            format!("pool {} channels per input", self.pool)
+        };
+        format!("events, {pool}, window {window} steps ({})", seconds_text(f64::from(window) * dt))
+    }
+}
+
+/// How `snnc check` shows a list of augmentations (empty: none).
+pub fn augment_summary(list: &[Augment]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|a| match a {
+            Augment::Shift { max } => format!("shift({max})"),
+            Augment::Blend { p, keep } => {
+                format!("blend(p = {}, keep = {})", crate::check::fmt_plain(*p), crate::check::fmt_plain(*keep))
+            }
+            Augment::Dilate { low, high } => {
+                format!("dilate({} .. {})", crate::check::fmt_plain(*low), crate::check::fmt_plain(*high))
+            }
+            Augment::Jitter { sigma } => format!("jitter({})", seconds_text(*sigma)),
+        })
+        .collect();
+    items.join(", ")
+}
+
+/// A training-time augmentation of event data (mlGeNN's SHD recipe), drawn
+/// anew every epoch from the run's seed and the epoch
+/// (`docs/contract.md` section 9).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Augment {
+    /// Every channel of a sample moved by `trunc(uniform(-max, max))`.
+    Shift { max: u32 },
+    /// `round(p n)` extra samples per epoch, each two training samples of
+    /// one class mixed, every event kept with probability `keep`.
+    Blend { p: f64, keep: f64 },
+    /// Every time of a sample multiplied by `exp(uniform(ln low, ln high))`.
+    Dilate { low: f64, high: f64 },
+    /// Every event's time moved by `normal(0, sigma)` (seconds).
+    Jitter { sigma: f64 },
+}
+
+impl Augment {
+    /// Its name in the language.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Augment::Shift { .. } => "shift",
+            Augment::Blend { .. } => "blend",
+            Augment::Dilate { .. } => "dilate",
+            Augment::Jitter { .. } => "jitter",
         }
     }
 }
@@ -705,6 +933,7 @@ pub fn yinyang_network(hidden: u32) -> ValidNetwork {
         epochs: 40,
         seed: 0,
         filter_ambiguous: false,
+        augment: Vec::new(),
         span: Span::default(),
     });
     b.build()

@@ -116,6 +116,25 @@ fn trial_texts_are_plain_specs() {
 }
 
 #[test]
+fn relative_event_file_paths_become_absolute() {
+    let text = NET.replace(
+        "yin_yang(train = 40 @ seed 1)",
+        "ssc(train = \"d/ssc_train.h5\", test = \"/abs/t.h5\", validation = \"d/ssc_valid.h5\")",
+    );
+    let t = trial_text(&text, &[], Path::new("/work/specs")).unwrap();
+    assert!(
+        t.contains(
+            "ssc(train = \"/work/specs/d/ssc_train.h5\", test = \"/abs/t.h5\", validation = \"/work/specs/d/ssc_valid.h5\")"
+        ),
+        "{t}"
+    );
+    // A validation fraction stays a number.
+    let text = NET.replace("yin_yang(train = 40 @ seed 1)", "shd(train = \"shd_train.h5\", validation = 0.1 @ seed 3)");
+    let t = trial_text(&text, &[], Path::new("/work/specs")).unwrap();
+    assert!(t.contains("shd(train = \"/work/specs/shd_train.h5\", validation = 0.1 @ seed 3)"), "{t}");
+}
+
+#[test]
 fn relative_csv_paths_become_absolute() {
     let text = NET.replace("yin_yang(train = 40 @ seed 1)", "csv(train = \"d/train.csv\", test = \"/abs/t.csv\")");
     let t = trial_text(&text, &[], Path::new("/work/specs")).unwrap();

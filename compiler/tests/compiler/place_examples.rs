@@ -1,7 +1,8 @@
 //! Every `examples/*.snn` maps onto its target: its YAML placement report is
 //! a snapshot (the summary form for networks of more than 500 PEs, whose full
 //! report would be megabytes), and the acceptance cases of the seed paper and
-//! of the 48-chip board are checked field by field.
+//! of the 48-chip board are checked field by field. The examples listed in
+//! `DOES_NOT_FIT_YET` snapshot their does-not-fit diagnostic instead.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,9 +25,33 @@ fn example(name: &str) -> (ValidNetwork, Mapped) {
     load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name))
 }
 
+/// Examples that do not place yet, with the code of their does-not-fit
+/// diagnostic, which is their snapshot instead of a placement report:
+/// `shd.snn`'s hidden neurons (fan-in 700 x 10 + 256, an input record of
+/// 1000 steps) need more data memory than a PE has.
+const DOES_NOT_FIT_YET: &[(&str, &str)] = &[("shd.snn", "snn::partition::neuron_too_large")];
+
+fn render(e: snnc_compiler::driver::CompileError, name: &str, text: &str) -> String {
+    let report = miette::Report::new(e).with_source_code(miette::NamedSource::new(name, text.to_string()));
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, report.as_ref())
+        .expect("rendering to a string");
+    out
+}
+
 #[test]
 fn example_placement_reports() {
     insta::glob!("../../../examples", "*.snn", |path| {
+        let name = path.file_name().expect("file name").to_string_lossy().to_string();
+        if let Some((_, code)) = DOES_NOT_FIT_YET.iter().find(|(n, _)| *n == name) {
+            let text = std::fs::read_to_string(path).expect("example is readable");
+            let Err(e) = compile(&name, &text) else { panic!("{name} places now: remove it from DOES_NOT_FIT_YET") };
+            assert_eq!(miette::Diagnostic::code(&e).map(|c| c.to_string()).as_deref(), Some(*code), "{name}");
+            insta::assert_snapshot!("placement", render(e, &name, &text));
+            return;
+        }
         let (net, mapped) = load(path);
         let summary = mapped.placement.cores.len() > 500;
         let report = placement_report(&net, &mapped, summary);

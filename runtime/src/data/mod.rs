@@ -1,17 +1,25 @@
-//! Data sets: the `data = ...` line of a `train` block -> three [`Split`]s.
+//! Data sets: the `data = ...` line of a `train` block -> three splits.
 //!
 //! Input: a [`DataSpec`] from the checked network and the folder of the spec
-//! file (CSV paths are relative to it). Output: [`Splits`] with `f64` features
-//! (row-major) and `u32` labels; the encoders ([`encode`]) turn them into spike
-//! steps.
+//! file (CSV and event-file paths are relative to it). Output: feature data
+//! as [`Splits`] with `f64` features (row-major) and `u32` labels, which the
+//! latency encoders ([`encode`]) turn into spikes; event data as
+//! [`events::EventSplits`] (spike times and channels per sample, from files
+//! or the generators [`shd_like`] and [`order`]), which [`events::bin`]
+//! puts on the time grid, and [`augment`] varies per epoch.
 //!
 //! Invariants: every label is below the class count and every row has exactly
-//! `feature_count` features (checked when loading, reported as a
-//! [`DataError`] naming the file and line); generated sets are deterministic
+//! `feature_count` features, every channel is below the data's channel count
+//! (checked when loading, reported as a [`DataError`] naming the file and
+//! line, or the file, dataset and sample); generated sets are deterministic
 //! functions of their seeds.
 
+pub mod augment;
 pub mod csv;
 pub mod encode;
+pub mod events;
+pub mod order;
+pub mod shd_like;
 pub mod synthetic;
 pub mod yinyang;
 
@@ -59,7 +67,7 @@ pub struct Splits {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DataError {
     #[error("cannot read data file {path}: {reason}")]
-    #[diagnostic(code(snn::data::missing_file), help("CSV paths are relative to the folder of the .snn file"))]
+    #[diagnostic(code(snn::data::missing_file), help("data paths are relative to the folder of the .snn file"))]
     MissingFile { path: PathBuf, reason: String },
     #[error("{path}:{line}: the file is not UTF-8 text")]
     #[diagnostic(code(snn::data::not_text), help("save the CSV file as UTF-8 (plain ASCII is UTF-8)"))]
@@ -93,6 +101,46 @@ pub enum DataError {
     #[error("{path} holds no data rows")]
     #[diagnostic(code(snn::data::empty), help("the first line is a header; data rows follow it"))]
     Empty { path: PathBuf },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    H5(#[from] crate::h5io::H5Error),
+    #[error("{file}: sample {sample} has no events (`spikes/times`[{sample}] is empty)")]
+    #[diagnostic(
+        code(snn::data::empty_sample),
+        help("every sample of an event file needs at least one spike; remove the sample or its label")
+    )]
+    EmptySample { file: PathBuf, sample: usize },
+    #[error("{file}: `labels`[{sample}] = {label} is out of range: the readout has {classes} classes, labelled 0 to {}", classes - 1)]
+    #[diagnostic(
+        code(snn::data::label_out_of_range),
+        help("labels count from 0; the readout needs one neuron per class")
+    )]
+    EventLabelOutOfRange { file: PathBuf, sample: usize, label: u32, classes: u32 },
+    #[error("{file}: `spikes/units`[{sample}][{index}] = {unit} is beyond the input's {channels} channels (0 to {})", channels - 1)]
+    #[diagnostic(
+        code(snn::data::channel_out_of_range),
+        help("the input population takes channels 0 to {} (its inputs times `pool` = {pool}); make it larger or drop those channels", channels - 1)
+    )]
+    ChannelOutOfRange { file: PathBuf, sample: usize, index: usize, unit: u32, channels: u32, pool: u32 },
+    #[error(
+        "{file} has no integer speaker ids (`extra/speaker` is missing or holds strings), so no speaker can be held out for validation"
+    )]
+    #[diagnostic(
+        code(snn::data::no_speakers),
+        help("use a validation fraction (`validation = 0.1`) or a validation file instead of `speakers(..)`")
+    )]
+    NoSpeakers { file: PathBuf },
+    #[error("{file}: no sample is spoken by speaker{} {}", if asked.len() == 1 { "" } else { "s" }, list(asked))]
+    #[diagnostic(code(snn::data::unknown_speakers), help("the training file holds speakers {}", list(present)))]
+    UnknownSpeakers { file: PathBuf, asked: Vec<u32>, present: Vec<u32> },
+    #[error("{file}: no training samples are left: {why}")]
+    #[diagnostic(code(snn::data::no_training_samples), help("hold out fewer samples for validation"))]
+    NoTrainingSamples { file: PathBuf, why: String },
+}
+
+fn list(v: &[u32]) -> String {
+    let items: Vec<String> = v.iter().map(u32::to_string).collect();
+    items.join(", ")
 }
 
 /// A source of the three splits (Yin-Yang, CSV files, synthetic blobs).
@@ -113,7 +161,9 @@ impl DataSource for YinYang {
     }
 }
 
-/// The [`DataSource`] a spec names; CSV paths are resolved against `base_dir`.
+/// The [`DataSource`] a feature-data spec names; CSV paths are resolved
+/// against `base_dir`. Event data ([`DataSpec::is_events`]) loads through
+/// [`events`].
 pub fn source(spec: &DataSpec, base_dir: &Path) -> Box<dyn DataSource> {
     match spec {
         DataSpec::YinYang { train, validation, test } => Box::new(YinYang {
@@ -132,5 +182,8 @@ pub fn source(spec: &DataSpec, base_dir: &Path) -> Box<dyn DataSource> {
             classes: *classes,
             splits: [*train, *validation, *test],
         }),
+        DataSpec::EventFiles { .. } | DataSpec::ShdLike { .. } | DataSpec::Order(_) => {
+            unreachable!("event data loads through `events` (train::trainer::prepare), not as feature rows")
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! `(x, y, 1-x, 1-y)` (f64) and labels 0 (yang), 1 (yin), 2 (dot).
 //!
 //! Invariant: reproduces the reference generator (numpy legacy `RandomState`)
-//! bit for bit, see `docs/contract.md` section 10; the project never needs the
+//! bit for bit, see `docs/contract.md` section 11; the project never needs the
 //! reference CSV files at run time (they are test data only).
 
 use super::Split;

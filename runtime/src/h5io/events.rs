@@ -19,7 +19,7 @@ pub struct EventFile {
     pub times: Vec<Vec<f64>>,
     pub units: Vec<Vec<u32>>,
     pub labels: Vec<u32>,
-    /// `extra/speaker`, when present.
+    /// `extra/speaker`, when present as integers.
     pub speaker: Option<Vec<u32>>,
     /// Every dataset below `extra/` (`speaker` included), by its path relative
     /// to `extra/` (`keys`, `meta_info/age`, ...).
@@ -33,8 +33,8 @@ impl EventFile {
 }
 
 /// Reads and checks an event file: `times` and `units` of equal length per
-/// sample, one label per sample (and one speaker, if given), no negative or NaN
-/// time, no negative unit or label.
+/// sample, one label per sample (and one speaker, if given as integers), no
+/// negative or NaN time, no negative unit or label.
 pub fn read_event_file(path: &Path) -> Result<EventFile, H5Error> {
     let h5 = H5Reader::open(path)?;
     let file = path.to_path_buf();
@@ -77,7 +77,13 @@ pub fn read_event_file(path: &Path) -> Result<EventFile, H5Error> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let labels = per_sample(&h5, "labels", samples)?;
-    let speaker = if h5.is_dataset("extra/speaker") { Some(per_sample(&h5, "extra/speaker", samples)?) } else { None };
+    // Speaker ids are integers in SHD; a file whose `extra/speaker` holds
+    // strings (Speech Commands names speakers by hashes) keeps them in
+    // `extra` only.
+    let speaker = match h5.is_dataset("extra/speaker").then(|| h5.read("extra/speaker")).transpose()? {
+        None | Some(Value::Strings { .. }) => None,
+        Some(_) => Some(per_sample(&h5, "extra/speaker", samples)?),
+    };
     let mut extra = BTreeMap::new();
     if h5.is_group("extra") {
         for name in h5.datasets_under("extra")? {

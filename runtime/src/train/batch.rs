@@ -7,12 +7,14 @@
 //!
 //! Invariant: the result does not depend on the number of threads: each
 //! sample's gradient is computed alone, and `grad = ((0 + g_0) + g_1) + ...`
-//! in the batch's sample order; the loss sum likewise.
+//! in the batch's sample order for every weight (threads split the weights,
+//! never the samples); the loss sum likewise.
 
 use rayon::prelude::*;
 
 use super::eventprop::{Scratch, forward, infer, sample_gradient, transpose, untranspose};
 use super::plan::Plan;
+use super::simd;
 use crate::data::encode::Encoded;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,46 +37,44 @@ pub fn batch_gradient(plan: &Plan, weights: &[Vec<f32>], data: &Encoded, idx: &[
 /// As [`batch_gradient`], with weights already transposed to `[pre][post]`.
 pub fn batch_gradient_t(plan: &Plan, wt: &[Vec<f32>], data: &Encoded, idx: &[usize]) -> BatchOut {
     let batch = idx.len();
-    let total: usize = wt.iter().map(Vec::len).sum();
-    // Samples run in windows of a few per thread; each writes its gradient
-    // into its own slot, then the window is added to the sum in sample order.
-    // No reduction happens in parallel, and memory stays `window x weights`.
+    // Samples run in windows of a few per thread, each in a scratch of its
+    // own that keeps its gradient; then the window's gradients are added to
+    // the sum in sample order. Threads share that addition by splitting the
+    // weights, never the samples: each weight's sum is `((0 + g_0) + g_1) +
+    // ...`, whatever the thread count. Memory stays `window x weights`.
     let threads = rayon::current_num_threads().max(1);
     let window = (2 * threads).min(batch.max(1));
-    let mut slots = vec![0.0f32; window * total];
+    let mut scratches: Vec<Scratch> = (0..window).map(|_| Scratch::default()).collect();
     let mut sum: Vec<Vec<f32>> = wt.iter().map(|w| vec![0.0; w.len()]).collect();
     let mut out = BatchOut { loss_sum: 0.0, correct: 0, strict_correct: 0, grad: Vec::new() };
     for chunk in idx.chunks(window) {
-        let outs: Vec<_> = slots
-            .par_chunks_mut(total.max(1))
+        let used = &mut scratches[..chunk.len()];
+        let outs: Vec<_> = used
+            .par_iter_mut()
             .zip(chunk.par_iter())
-            .map_init(Scratch::default, |scratch, (buf, &s)| {
-                let out = sample_gradient(plan, wt, data.sample(s), data.labels[s], batch, scratch);
-                let mut at = 0;
-                for g in &scratch.grad {
-                    buf[at..at + g.len()].copy_from_slice(g);
-                    at += g.len();
-                }
-                out
-            })
+            .map(|(scratch, &s)| sample_gradient(plan, wt, data.events(s), data.labels[s], batch, scratch))
             .collect();
-        for (k, (s, &i)) in outs.iter().zip(chunk).enumerate() {
+        for (s, &i) in outs.iter().zip(chunk) {
             out.loss_sum += s.loss;
             out.correct += usize::from(s.prediction == data.labels[i]);
             out.strict_correct += usize::from(s.strict_correct);
-            let mut at = k * total;
-            for acc in sum.iter_mut() {
-                let len = acc.len();
-                for (a, &b) in acc.iter_mut().zip(&slots[at..at + len]) {
-                    *a += b;
+        }
+        for (p, acc) in sum.iter_mut().enumerate() {
+            let grads: Vec<&[f32]> = used.iter().map(|s| s.grad[p].as_slice()).collect();
+            acc.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(c, part)| {
+                let range = c * SUM_CHUNK..c * SUM_CHUNK + part.len();
+                for g in &grads {
+                    simd::add_assign(part, &g[range.clone()]);
                 }
-                at += len;
-            }
+            });
         }
     }
     out.grad = untranspose(plan, &sum);
     out
 }
+
+/// Weights per task of the ordered gradient sum (64 KiB of `f32`).
+const SUM_CHUNK: usize = 16 * 1024;
 
 /// Accuracy and mean loss of a whole encoded split (forward only).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,7 +88,7 @@ pub fn evaluate(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Evaluation
     let wt = transpose(plan, weights);
     let outs: Vec<_> = (0..data.len())
         .into_par_iter()
-        .map_init(Scratch::default, |scratch, s| infer(plan, &wt, data.sample(s), data.labels[s], scratch))
+        .map_init(Scratch::default, |scratch, s| infer(plan, &wt, data.events(s), data.labels[s], scratch))
         .collect();
     let mut loss = 0.0f32;
     let (mut correct, mut strict) = (0usize, 0usize);

@@ -3,7 +3,8 @@
 //! recurrent, with delays and delay lines.
 //!
 //! Input: a [`Plan`], the weights transposed to `[pre][post]` ([`transpose`]),
-//! one sample's input spike steps. Output: the spikes of every layer (with `I`
+//! one sample's input spikes ([`InputSpikes`]: its events, or one step per
+//! input). Output: the spikes of every layer (with `I`
 //! and `Vt` at each spike), the sample's loss, readout scores, prediction, and
 //! its gradient (transposed, `[pre][post]`), already divided by the batch size.
 //!
@@ -41,7 +42,8 @@
 use snnc_compiler::numerics::{exp_f32, ln_f32};
 
 use super::plan::{LayerKind, LossConsts, Plan, Pre, ReadoutLoss, Score};
-use crate::data::encode::NO_SPIKE;
+use super::simd;
+use crate::data::encode::{NO_SPIKE, SampleEvents};
 
 /// The denominator guard of the reference (`I - Vt + 1e-10`).
 pub const GUARD: f32 = 1e-10;
@@ -163,24 +165,48 @@ pub struct SampleOut {
     pub strict_correct: bool,
 }
 
-/// Builds the input spikes from one sample's steps.
-fn input_spikes(plan: &Plan, steps: &[u32], out: &mut Spikes) {
-    out.clear();
-    out.offsets.push(0);
-    for n in 0..plan.steps {
-        for (i, &s) in steps.iter().enumerate() {
-            if s != NO_SPIKE && s as usize == n {
-                out.neuron.push(i as u32);
+/// One sample's input spikes, in either form: its events (an
+/// [`Encoded`](crate::data::encode::Encoded) sample: `(step, input)` by
+/// step, then input) or one step per input ([`NO_SPIKE`] for none, the
+/// latency codes' view). Both give the same [`Spikes`].
+pub trait InputSpikes {
+    /// The spikes of steps `0 .. steps`, per step in ascending input order.
+    fn spikes(&self, steps: usize, out: &mut Spikes);
+}
+
+impl InputSpikes for &[u32] {
+    fn spikes(&self, steps: usize, out: &mut Spikes) {
+        out.clear();
+        out.offsets.push(0);
+        for n in 0..steps {
+            for (i, &s) in self.iter().enumerate() {
+                if s != NO_SPIKE && s as usize == n {
+                    out.neuron.push(i as u32);
+                }
             }
+            out.offsets.push(out.neuron.len() as u32);
         }
-        out.offsets.push(out.neuron.len() as u32);
+    }
+}
+
+impl InputSpikes for SampleEvents<'_> {
+    fn spikes(&self, steps: usize, out: &mut Spikes) {
+        out.clear();
+        out.offsets.push(0);
+        let mut events = self.iter().peekable();
+        for n in 0..steps {
+            while let Some((_, i)) = events.next_if(|&(s, _)| s as usize == n) {
+                out.neuron.push(i);
+            }
+            out.offsets.push(out.neuron.len() as u32);
+        }
     }
 }
 
 /// The forward pass: fills `scratch.input`, `scratch.layers` and the
 /// readout's scores.
-pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratch) {
-    input_spikes(plan, steps, &mut scratch.input);
+pub fn forward(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, scratch: &mut Scratch) {
+    input.spikes(plan.steps, &mut scratch.input);
     let n_layers = plan.layers.len();
     scratch.layers.resize_with(n_layers, Spikes::default);
     scratch.state.resize_with(n_layers, LayerState::default);
@@ -219,10 +245,7 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], scratch: &mut Scratc
                 };
                 let w = &wt[p];
                 for k in pre.at_step(n as isize - 1 - proj.delay as isize) {
-                    let row = &w[pre.neuron[k] as usize * size..][..size];
-                    for (a, &x) in acc.iter_mut().zip(row) {
-                        *a += x;
-                    }
+                    simd::add_assign(&mut acc, &w[pre.neuron[k] as usize * size..][..size]);
                 }
             }
             let st = &mut scratch.state[l];
@@ -423,8 +446,8 @@ fn readout_outcome(plan: &Plan, label: u32, scratch: &Scratch) -> (SampleOut, Ve
 }
 
 /// Forward only: the readout's loss and the prediction.
-pub fn infer(plan: &Plan, wt: &[Vec<f32>], steps: &[u32], label: u32, scratch: &mut Scratch) -> SampleOut {
-    forward(plan, wt, steps, scratch);
+pub fn infer(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, label: u32, scratch: &mut Scratch) -> SampleOut {
+    forward(plan, wt, input, scratch);
     readout_outcome(plan, label, scratch).0
 }
 
@@ -455,12 +478,12 @@ fn regulariser_rho(plan: &Plan, l: usize, batch: usize, st: &mut LayerState, spi
 pub fn sample_gradient(
     plan: &Plan,
     wt: &[Vec<f32>],
-    steps: &[u32],
+    input: impl InputSpikes,
     label: u32,
     batch: usize,
     scratch: &mut Scratch,
 ) -> SampleOut {
-    forward(plan, wt, steps, scratch);
+    forward(plan, wt, input, scratch);
     let (out, g, event) = readout_outcome(plan, label, scratch);
     let t = plan.steps;
     let bf = batch as f32;
@@ -565,14 +588,8 @@ pub fn sample_gradient(
                 let pre = &scratch.layers[k];
                 let d = &scratch.state[l].c;
                 let errs = &mut scratch.errors[proj.group];
-                for s in pre.at_step(n as isize - proj.delay as isize) {
-                    let row = &wt[p][pre.neuron[s] as usize * size..][..size];
-                    let mut e = 0.0f32;
-                    for (&w, &dj) in row.iter().zip(d.iter()) {
-                        e += w * dj;
-                    }
-                    errs[s] += e;
-                }
+                let spikes = pre.at_step(n as isize - proj.delay as isize);
+                spike_errors(&wt[p], size, &pre.neuron[spikes.clone()], d, &mut errs[spikes]);
             }
             // 2. Adjoint recurrences, jumps at own spikes of step n+1.
             let st = &mut scratch.state[l];
@@ -626,14 +643,51 @@ pub fn sample_gradient(
                 let li = &scratch.state[l].a;
                 for s in pre.at_step(n as isize - proj.delay as isize) {
                     let gr = &mut scratch.grad[p][pre.neuron[s] as usize * size..][..size];
-                    for (gj, &x) in gr.iter_mut().zip(li.iter()) {
-                        *gj += c.neg_tau_syn * x;
-                    }
+                    simd::add_scaled(gr, c.neg_tau_syn, li);
                 }
             }
         }
     }
     out
+}
+
+/// `errs[k] += sum_j W[j][i_k] d[j]` for the presynaptic spikes `i_k` of one
+/// step, each sum `e = 0; e += w_0 d_0; e += w_1 d_1; ...` in ascending `j`
+/// (`wt` is `[pre][post]`, rows of `size`). Up to eight sums run side by
+/// side, each in its own order: independent chains the CPU overlaps, the
+/// same bits as one after another.
+fn spike_errors(wt: &[f32], size: usize, pre: &[u32], d: &[f32], errs: &mut [f32]) {
+    let mut k = 0;
+    while k < pre.len() {
+        let left = pre.len() - k;
+        let group = &pre[k..];
+        let out = &mut errs[k..];
+        k += if left >= 8 {
+            dots::<8>(wt, size, group, d, out)
+        } else if left >= 4 {
+            dots::<4>(wt, size, group, d, out)
+        } else if left >= 2 {
+            dots::<2>(wt, size, group, d, out)
+        } else {
+            dots::<1>(wt, size, group, d, out)
+        };
+    }
+}
+
+/// The first `G` sums of [`spike_errors`]; returns `G`.
+#[inline(always)]
+fn dots<const G: usize>(wt: &[f32], size: usize, pre: &[u32], d: &[f32], errs: &mut [f32]) -> usize {
+    let rows: [&[f32]; G] = std::array::from_fn(|g| &wt[pre[g] as usize * size..][..size]);
+    let mut e = [0.0f32; G];
+    for (j, &dj) in d[..size].iter().enumerate() {
+        for g in 0..G {
+            e[g] += rows[g][j] * dj;
+        }
+    }
+    for g in 0..G {
+        errs[g] += e[g];
+    }
+    G
 }
 
 /// `lV[n] = beta * lV[n+1] + q[n]` for the readout neurons whose support

@@ -3,7 +3,8 @@
 //!
 //! Modules: `plan` (network -> layers and `f32` constants), `eventprop` (one
 //! sample's forward, loss and backward, with the exact order of every sum),
-//! `batch` (a batch: samples in parallel, reduced in sample order), `init`
+//! `batch` (a batch: samples in parallel, reduced in sample order), `simd`
+//! (the element-wise row loops, for the widest vector unit), `init`
 //! (seeded initialisers), `optim` (Adam and SGD with PyTorch semantics, the
 //! schedule), `trainer` (the epoch loop), `run` (run directories and atomic
 //! checkpoints), `svg` (the curves), `exact` (the continuous-time model in
@@ -17,5 +18,6 @@ pub mod init;
 pub mod optim;
 pub mod plan;
 pub mod run;
+pub mod simd;
 pub mod svg;
 pub mod trainer;

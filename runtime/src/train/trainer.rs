@@ -13,11 +13,12 @@
 //! loss, gradient or weight stops the epoch with an error naming the epoch,
 //! batch and projection, leaving the caller's last checkpoint untouched.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Instant;
 
 use snnc_compiler::ErrorClass;
-use snnc_compiler::network::{DataSpec, TrainSpec, ValidNetwork};
+use snnc_compiler::network::{Augment, DataSpec, Encoding, TrainSpec, ValidNetwork};
 
 use super::batch::{Evaluation, batch_gradient_t, evaluate};
 use super::eventprop::transpose;
@@ -25,7 +26,8 @@ use super::init::init_weights;
 use super::optim::Optimizer;
 use super::plan::{Plan, PlanError};
 use crate::data::encode::{Encoded, encode, unambiguous};
-use crate::data::{DataError, source};
+use crate::data::events::{BinStats, Binning, EventSplits, RawEvents, bin, load_files};
+use crate::data::{DataError, augment, order, shd_like, source};
 use crate::rng::RandomState;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -88,16 +90,39 @@ impl std::fmt::Display for ByteSize {
     }
 }
 
+/// Bytes per event while event data loads and trains: the file's
+/// per-sample arrays (times `f64`, units), the flat copy, the binned key;
+/// with augmentation the raw events stay and each epoch copies them.
+const EVENT_BYTES: u64 = 32;
+/// Bytes per event in an uncompressed event file (float16 time, uint16 unit).
+const FILE_BYTES_PER_EVENT: u64 = 4;
+
 /// The memory a training run of `net` needs, estimated before anything is
 /// allocated: the data (features as `f64` and their encoded spike steps,
-/// per split; a CSV file by its size) and the model (weights, per-thread
-/// gradients, optimiser state), with what dominates it.
+/// per split; a CSV file by its size; event files by their size, about 4
+/// bytes per event, 32 bytes per event held) and the model (weights,
+/// per-thread gradients, optimiser state), with what dominates it.
 pub fn memory_estimate(net: &ValidNetwork, base_dir: &Path) -> (u64, String) {
     let Some(t) = &net.train else { return (0, String::new()) };
     let inputs: u64 = net.populations().filter_map(|(_, p)| p.spike_source().map(|_| u64::from(p.size))).sum();
     let features = u64::from(t.data.feature_count());
     let per_sample = 8 * features + 4 * inputs + 4;
+    let total = |splits: &[snnc_compiler::network::SplitSpec; 3], events: f64| -> u64 {
+        let n: u64 = splits.iter().map(|s| u64::from(s.size)).sum();
+        (n as f64 * events) as u64 * EVENT_BYTES
+    };
     let data = match &t.data {
+        DataSpec::EventFiles { .. } => {
+            let bytes: u64 = crate::data::events::files(&t.data, base_dir)
+                .iter()
+                .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+                .sum();
+            (bytes / FILE_BYTES_PER_EVENT).saturating_mul(EVENT_BYTES)
+        }
+        DataSpec::ShdLike { splits, channels, .. } => {
+            total(splits, 1.05 * shd_like::SPIKES_PER_SAMPLE * f64::from(*channels) / 700.0)
+        }
+        DataSpec::Order(o) => total(&o.splits, f64::from(o.channels) * (1.0 + o.noise * o.duration)),
         DataSpec::YinYang { train, validation, test } | DataSpec::Synthetic { train, validation, test, .. } => {
             [train, validation, test].iter().map(|s| u64::from(s.size).saturating_mul(per_sample)).sum()
         }
@@ -137,21 +162,143 @@ pub fn memory_limit() -> Option<u64> {
 pub struct Prepared {
     pub plan: Plan,
     pub train_spec: TrainSpec,
+    /// The training samples (event data: without augmentation).
     pub train: Encoded,
     pub validation: Option<Encoded>,
     pub test: Option<Encoded>,
     /// Training points removed by the ambiguous-point filter.
     pub filtered: usize,
+    /// What loading the data reports (event data: one line per split, with
+    /// the events binning dropped and merged).
+    pub data_notes: Vec<String>,
+    /// Event data with augmentation: the raw training events each epoch
+    /// augments and bins anew.
+    pub augmenter: Option<Augmenter>,
 }
 
-/// Loads the data of `net`'s `train` block (CSV paths relative to
-/// `base_dir`), encodes it and applies the ambiguous-point filter.
+/// The augmentation of a run's training events.
+#[derive(Clone, Debug)]
+pub struct Augmenter {
+    pub raw: RawEvents,
+    pub list: Vec<Augment>,
+    pub binning: Binning,
+    pub size: usize,
+}
+
+impl Augmenter {
+    /// Training samples per epoch (the originals and the blended ones).
+    pub fn samples(&self) -> usize {
+        let blended = self.list.iter().find_map(|a| match a {
+            Augment::Blend { p, .. } => Some((p * self.raw.len() as f64).round_ties_even() as usize),
+            _ => None,
+        });
+        self.raw.len() + blended.unwrap_or(0)
+    }
+
+    /// Epoch `epoch`'s (1-based) training samples of a run seeded `seed`.
+    pub fn epoch(&self, seed: u32, epoch: u32) -> (Encoded, BinStats) {
+        let (raw, dropped) = augment::augment(&self.raw, &self.list, self.binning.channels, seed, epoch);
+        let (enc, mut stats) = bin(&raw, &self.binning, self.size);
+        stats.off_channels += dropped;
+        (enc, stats)
+    }
+}
+
+impl Prepared {
+    /// Training samples per epoch.
+    pub fn train_len(&self) -> usize {
+        self.augmenter.as_ref().map_or(self.train.len(), Augmenter::samples)
+    }
+
+    /// The training samples of epoch `epoch` (1-based) of a run seeded
+    /// `seed`: the data itself, or its augmentation for that epoch.
+    pub fn epoch_train(&self, seed: u32, epoch: u32) -> Cow<'_, Encoded> {
+        match &self.augmenter {
+            None => Cow::Borrowed(&self.train),
+            Some(a) => Cow::Owned(a.epoch(seed, epoch).0),
+        }
+    }
+}
+
+/// The event splits of an event data spec, loaded or generated.
+fn event_splits(spec: &DataSpec, base_dir: &Path, pool: u32) -> Result<EventSplits, DataError> {
+    Ok(match spec {
+        DataSpec::EventFiles { .. } => load_files(spec, base_dir, pool)?,
+        DataSpec::ShdLike { classes, channels, splits, duration, seed } => {
+            shd_like::ShdLike::new(*classes, *channels, *duration, *seed).splits(*splits)
+        }
+        DataSpec::Order(task) => order::splits(task),
+        _ => unreachable!("event_splits is called for event data only"),
+    })
+}
+
+/// Loads, bins and reports event data; keeps the raw training events when
+/// the spec augments them.
+fn prepare_events(plan: &Plan, train_spec: &TrainSpec, base_dir: &Path) -> Result<Prepared, TrainError> {
+    let Encoding::Events(enc) = &plan.input.encoding else {
+        unreachable!("the checker pairs event data with an events encoding")
+    };
+    let splits = event_splits(&train_spec.data, base_dir, enc.pool)?;
+    let binning = Binning::new(&plan.input, enc, plan.inputs as u32, plan.grid, splits.channels);
+    let size = plan.inputs;
+    let mut notes = Vec::new();
+    let mut binned = |name: &str, raw: &RawEvents| {
+        let (e, stats) = bin(raw, &binning, size);
+        notes.push(stats.line(name, binning.window, binning.dt));
+        e
+    };
+    let train = binned("train", &splits.train);
+    let validation = splits.validation.as_ref().filter(|s| !s.is_empty()).map(|v| binned("validation", v));
+    let test = splits.test.as_ref().filter(|s| !s.is_empty()).map(|t| binned("test", t));
+    let augmenter = (!train_spec.augment.is_empty()).then(|| Augmenter {
+        raw: splits.train,
+        list: train_spec.augment.clone(),
+        binning,
+        size,
+    });
+    if let Some(a) = &augmenter {
+        notes.push(format!(
+            "augment: {} every epoch ({} training samples per epoch)",
+            snnc_compiler::network::augment_summary(&a.list),
+            a.samples()
+        ));
+    }
+    Ok(Prepared {
+        plan: plan.clone(),
+        train_spec: train_spec.clone(),
+        train,
+        validation,
+        test,
+        filtered: 0,
+        data_notes: notes,
+        augmenter,
+    })
+}
+
+/// Loads the data of `net`'s `train` block (CSV and event-file paths
+/// relative to `base_dir`), encodes it (latency codes) or bins it (event
+/// data) and applies the ambiguous-point filter.
 pub fn prepare(net: &ValidNetwork, base_dir: &Path) -> Result<Prepared, TrainError> {
     let train_spec = net.train.clone().ok_or(TrainError::NoTrainBlock)?;
     let plan = Plan::new(net)?;
     let (estimate, what) = memory_estimate(net, base_dir);
     if let Some(limit) = memory_limit().filter(|&l| estimate > l) {
         return Err(TrainError::TooLarge { estimate: ByteSize(estimate), limit: ByteSize(limit), what });
+    }
+    if train_spec.data.is_events() {
+        let mut p = prepare_events(&plan, &train_spec, base_dir)?;
+        if train_spec.filter_ambiguous {
+            let (keep, removed) = unambiguous(&p.train);
+            p.train = p.train.select(&keep);
+            p.filtered = removed;
+            if let Some(a) = &mut p.augmenter {
+                a.raw = a.raw.select(&keep);
+            }
+        }
+        if p.train_len() < train_spec.batch as usize {
+            return Err(TrainError::TooFewSamples { samples: p.train_len(), batch: train_spec.batch as usize });
+        }
+        return Ok(p);
     }
     let splits = source(&train_spec.data, base_dir).load()?;
     let enc = |s: &crate::data::Split| encode(s, &plan.input, plan.inputs as u32, plan.grid);
@@ -174,6 +321,8 @@ pub fn prepare(net: &ValidNetwork, base_dir: &Path) -> Result<Prepared, TrainErr
         train_spec,
         train,
         filtered,
+        data_notes: Vec::new(),
+        augmenter: None,
     })
 }
 
@@ -210,7 +359,7 @@ impl TrainState {
     pub fn new(p: &Prepared, seed: u32, weights: Option<Vec<Vec<f32>>>) -> TrainState {
         let weights = weights.unwrap_or_else(|| init_weights(&p.plan, seed));
         let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
-        let bpe = p.train.len() / p.train_spec.batch as usize;
+        let bpe = p.train_len() / p.train_spec.batch as usize;
         TrainState {
             seed,
             epoch: 0,
@@ -252,12 +401,13 @@ pub fn train_batches(
 ) -> Result<BatchTotals, TrainError> {
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
-    let order = state.rng.permutation(p.train.len());
+    let data = p.epoch_train(state.seed, epoch);
+    let order = state.rng.permutation(data.len());
     let batches = order.len() / batch;
     let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
     for (b, idx) in order.chunks_exact(batch).enumerate() {
         let wt = transpose(&p.plan, &state.weights);
-        let out = batch_gradient_t(&p.plan, &wt, &p.train, idx);
+        let out = batch_gradient_t(&p.plan, &wt, &data, idx);
         if !out.loss_sum.is_finite() {
             let readout = p.plan.readout.as_ref().map_or("", |(r, _)| p.plan.layers[*r].name.as_str()).to_string();
             return Err(TrainError::NotFinite { epoch, batch: b + 1, what: format!("the loss of readout {readout}") });

@@ -21,7 +21,7 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
     if let (Some(o), Some(t)) = (optimizer, net.train.as_mut()) {
         t.optimizer = o;
     }
-    let mapped = map_network(&net).unwrap();
+    let mapped = map_network(&net).map_err(|e| format!("{}", miette::Diagnostic::code(&e).unwrap()))?;
     let weights = init_weights(&Plan::new(&net).unwrap(), 0);
     let program = match lower(&net, &mapped, &weights) {
         Ok(p) => p,
@@ -70,8 +70,10 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
             assert!(a == b && out_a == out_b && ops_a == ops_b, "{example}: {} differs after {inv:?}", kernel.name);
         }
         assert!(ops_a.0.iter().sum::<u64>() > 0, "{example}: {} ran nothing", kernel.name);
-        // An optimiser steps only once every copy's gradients arrived: two
-        // full rounds of every key it accepts (the second not a first step).
+        // An optimiser steps only once every sample's gradients arrived: two
+        // steps (the second not a first step), each after rounds of every
+        // key it accepts until it sends (one round with a copy per sample,
+        // `batch` rounds with `single_copy`).
         if let Some((_, hyper)) = kernel.buffer_named("hyper") {
             let stream: Vec<Invocation> = (0..core.data["rx_key"].len())
                 .flat_map(|e| {
@@ -82,20 +84,25 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
                     })
                 })
                 .collect();
-            let sent = out_a.len();
             for first in [1.0f32, 0.0] {
                 for m in [&mut a, &mut b] {
                     m[(hyper.offset / 4) as usize] = 0.01f32.to_bits();
                     m[(hyper.offset / 4 + 1) as usize] = first.to_bits();
                 }
-                for &inv in &stream {
-                    let ra = jit.run(inv, &mut a, &mut out_a, &mut ops_a);
-                    let rb = interp.run(inv, &mut b, &mut out_b, &mut ops_b);
-                    assert_eq!(ra, rb, "{example}: {} at {inv:?}", kernel.name);
+                let sent = out_a.len();
+                for _round in 0..net.train.as_ref().map_or(1, |t| t.batch) {
+                    for &inv in &stream {
+                        let ra = jit.run(inv, &mut a, &mut out_a, &mut ops_a);
+                        let rb = interp.run(inv, &mut b, &mut out_b, &mut ops_b);
+                        assert_eq!(ra, rb, "{example}: {} at {inv:?}", kernel.name);
+                    }
+                    if out_a.len() > sent {
+                        break;
+                    }
                 }
                 assert!(a == b && out_a == out_b && ops_a == ops_b, "{example}: {} differs after a step", kernel.name);
+                assert!(out_a.len() > sent, "{example}: {} took no step", kernel.name);
             }
-            assert!(out_a.len() > sent, "{example}: {} took no step", kernel.name);
         }
     }
     Ok(())
@@ -118,8 +125,9 @@ fn every_example_kernels_jit_equals_interpreter() {
             Err(why) => refused.push(format!("{name}: {why}")),
         }
     }
-    assert_eq!(refused, Vec::<String>::new());
-    assert_eq!(checked, ["deep.snn", "large.snn", "yinyang.snn", "yinyang_eventprop2021.snn"]);
+    // shd.snn's hidden neurons do not fit a PE (examples/shd.snn says why).
+    assert_eq!(refused, ["shd.snn: snn::partition::neuron_too_large"]);
+    assert_eq!(checked, ["deep.snn", "large.snn", "recurrent.snn", "yinyang.snn", "yinyang_eventprop2021.snn"]);
 }
 
 /// The SGD optimiser templates (with and without momentum) on both backends.

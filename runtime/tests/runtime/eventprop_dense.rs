@@ -908,11 +908,12 @@ impl Snnc {
     }
 
     fn encoded(net: &Net, data: &Data) -> Encoded {
-        Encoded {
-            inputs: net.pops[net.input()].size,
-            steps: data.inputs.iter().flatten().copied().collect(),
-            labels: data.labels.iter().map(|&l| l as u32).collect(),
-        }
+        Encoded::from_per_input(
+            net.pops[net.input()].size,
+            net.steps as u32,
+            data.inputs.iter().flatten().copied().collect(),
+            data.labels.iter().map(|&l| l as u32).collect(),
+        )
     }
 
     /// snnc's spikes `[layer name][n] -> neurons` for one sample.

@@ -25,6 +25,7 @@ mod emu_large;
 mod emu_parity;
 mod emu_random_networks;
 mod emu_trace;
+mod event_data;
 mod eventprop_dense;
 mod eventprop_golden;
 mod eventprop_naive;

@@ -44,6 +44,7 @@ pub fn feed_forward(sizes: &[u32], batch: Option<u32>, machine: MachineSize, map
             epochs: 1,
             seed: 0,
             filter_ambiguous: false,
+            augment: Vec::new(),
             span: Default::default(),
         });
     }

@@ -32,7 +32,7 @@ pub use render::{GRAZING, markdown, samples_csv, summarize, summary, table};
 
 use rayon::prelude::*;
 use snnc_compiler::ValidNetwork;
-use snnc_compiler::network::{LossSpec, TimeGrid, TimeValue};
+use snnc_compiler::network::{Encoding, LossSpec, TimeGrid, TimeValue};
 
 use super::eventprop::{Scratch, sample_gradient, transpose};
 use super::exact::{Exact, ExactLoss, ExactSample};
@@ -219,6 +219,13 @@ pub enum GradcheckError {
 
 /// What the exact model does not cover yet, if `net` has it.
 fn unsupported(net: &ValidNetwork) -> Option<String> {
+    if let Some(p) = net
+        .populations()
+        .map(|(_, p)| p)
+        .find(|p| p.spike_source().is_some_and(|s| matches!(s.encoding, Encoding::Events(_))))
+    {
+        return Some(format!("event data (input `{}` has `encoding = events(..)`)", p.name));
+    }
     if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
         return Some(format!("the leaky-integrator population `{}`", p.name));
     }
