@@ -196,7 +196,7 @@ fn bad_event_files_are_diagnosed_naming_file_dataset_and_sample() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("text.h5"), "not hdf5\n").unwrap();
     // (case, spec, code, what the message names besides the file); the
-    // CLI test `tests/event_cli.rs` snapshots the rendered reports.
+    // CLI test `tests/snnc/event_cli.rs` snapshots the rendered reports.
     let cases: Vec<(&str, DataSpec, &str, &str)> = vec![
         ("label_beyond", shd("bad_label_beyond.h5", None, None), "snn::data::label_out_of_range", "`labels`[2] = 25"),
         (
