@@ -157,6 +157,7 @@ fn no_build_output_is_tracked() {
             p.split('/').any(|c| c == "target")
                 || p.ends_with(".pending-snap")
                 || p.ends_with(".snap.new")
+                || p.contains("__pycache__/")
                 || p.starts_with("runs/")
                 || p.starts_with("sweeps/")
         })
