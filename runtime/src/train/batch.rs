@@ -114,7 +114,7 @@ pub fn spike_counts(plan: &Plan, weights: &[Vec<f32>], data: &Encoded) -> Vec<u6
     (0..data.len())
         .into_par_iter()
         .map_init(Scratch::default, |scratch, s| {
-            forward(plan, &wt, data.sample(s), scratch);
+            forward(plan, &wt, data.events(s), scratch);
             scratch.layers.iter().map(|l| l.neuron.len() as u64).collect::<Vec<u64>>()
         })
         .reduce(|| vec![0; plan.layers.len()], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
