@@ -236,6 +236,12 @@ fn gradcheck_and_bench_run() {
     let rows = std::fs::read_to_string(&csv).unwrap();
     // Header + seeds x samples x grids x projections.
     assert_eq!(rows.lines().count(), 1 + 2 * 3 * 2 * 2, "{rows}");
+    // An li readout: its voltage loss' gradient is compared without a dt factor.
+    let li = root().join("examples/gradcheck/li_sum.snn");
+    let out = snnc(&["gradcheck", s(&li), "--samples", "2", "--refine", "1,20"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("no dt factor") && text.contains("  hidden->output: "), "{text}");
     // The exact model has no delays yet: not yet supported (2), saying what.
     let delayed = dir.path().join("delayed.snn");
     let text = std::fs::read_to_string(&spec).unwrap();

@@ -1,14 +1,16 @@
-//! The gradient check on three network shapes: at dt = 0.05 ms the discrete
+//! The gradient check on several network shapes: at dt = 0.05 ms the discrete
 //! EventProp gradient points the same way as the exact gradient of the exact
 //! continuous-time model (cosine > 0.99 per projection), and its size is
-//! about dt (seconds) times the exact one (the relative error after dividing
-//! by dt shrinks as dt does); per sample, away from the threshold, the error
-//! is first order in dt.
+//! about dt (seconds) times the exact one for the first-spike loss, the
+//! exact one itself for the voltage losses (the relative error after
+//! dividing by that unit shrinks as dt does); per sample, away from the
+//! threshold, the error is first order in dt: for the first-spike loss, and
+//! for `li` readouts with each voltage loss.
 
 use snnc_compiler::network::*;
 use snnc_runtime::data::encode::encode;
 use snnc_runtime::data::yinyang::generate;
-use snnc_runtime::train::gradcheck::{Options, Weights, check as run_check, gradcheck, stats, summary, table};
+use snnc_runtime::train::gradcheck::{Options, Report, Weights, check as run_check, gradcheck, stats, summary, table};
 use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::plan::Plan;
 
@@ -109,27 +111,11 @@ fn per_sample_errors_are_first_order_with_a_threshold_other_than_one() {
 /// Error ratios per halving of dt of projection `layer`'s per-sample
 /// gradient, over samples whose spike counts agree on every grid.
 fn first_order(net: &ValidNetwork, layer: usize, check_summary: bool) {
-    let split = generate(16, 42);
-    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
-    let data = encode(&split, &src, 5, net.time);
-    let options = Options { refinements: vec![80, 160, 320], exclude_grazing: Some(0.01), delay_per_step: false };
-    let r = run_check(net, &Weights::Seeds(vec![0, 1]), &data, &options, &|| ()).unwrap();
-    let mut ratios = Vec::new();
-    let mut finest = Vec::new();
-    for s in r.seeds.iter().flat_map(|s| &s.samples) {
-        let alike = s.grids.iter().all(|g| g.count_changes == 0 && g.silence_changes == 0);
-        if s.margin < 0.01 || !alike || s.exact_norm[layer] == 0.0 {
-            continue;
-        }
-        let e: Vec<f64> = s.grids.iter().map(|g| g.layers[layer].relative_error).collect();
-        ratios.push(e[0] / e[1]);
-        ratios.push(e[1] / e[2]);
-        finest.push(e[2]);
-    }
+    let r = halvings(net, &[0, 1]);
+    let (ratios, finest) = ratios(&r, layer, 0.01);
     assert!(ratios.len() >= 8, "only {} ratios", ratios.len() / 2);
     let m = stats::median(&ratios);
     println!("{} error ratios per halving of dt, median {m}", ratios.len());
-    finest.sort_by(f64::total_cmp);
     let close = finest.iter().filter(|&&e| e < 0.01).count();
     println!("finest-grid relative errors {finest:.4?}");
     assert!((1.6..2.5).contains(&m), "error ratio per halving of dt: median {m}, all {ratios:?}");
@@ -144,4 +130,105 @@ fn first_order(net: &ValidNetwork, layer: usize, check_summary: bool) {
         let text = summary(&r);
         assert!(text.contains("verdict") && text.contains("h0->output:"), "{text}");
     }
+}
+
+/// The check on 16 Yin-Yang samples at dt / 80, dt / 160, dt / 320
+/// (12.5, 6.25, 3.125 us) for the initial weights of `seeds`.
+fn halvings(net: &ValidNetwork, seeds: &[u32]) -> Report {
+    let split = generate(16, 42);
+    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
+    let data = encode(&split, &src, 5, net.time);
+    let options = Options { refinements: vec![80, 160, 320], exclude_grazing: Some(0.01), delay_per_step: false };
+    run_check(net, &Weights::Seeds(seeds.to_vec()), &data, &options, &|| ()).unwrap()
+}
+
+/// The error ratios per halving of dt of projection `layer` over the samples
+/// whose margin is at least `margin` and whose spike counts agree with the
+/// exact model on every grid (two per sample), and those samples' errors on
+/// the finest grid, ascending.
+fn ratios(r: &Report, layer: usize, margin: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut ratios = Vec::new();
+    let mut finest = Vec::new();
+    for s in r.seeds.iter().flat_map(|s| &s.samples) {
+        let alike = s.grids.iter().all(|g| g.count_changes == 0 && g.silence_changes == 0);
+        if s.margin < margin || !alike || s.exact_norm[layer] == 0.0 {
+            continue;
+        }
+        let e: Vec<f64> = s.grids.iter().map(|g| g.layers[layer].relative_error).collect();
+        ratios.push(e[0] / e[1]);
+        ratios.push(e[1] / e[2]);
+        finest.push(e[2]);
+    }
+    finest.sort_by(f64::total_cmp);
+    (ratios, finest)
+}
+
+/// 5 -> 16 lif -> 3 li with a skip projection input -> output (the readout
+/// weights drawn around 0, so both signs reach it), trained with `loss`.
+fn li_network(loss: LossSpec) -> ValidNetwork {
+    let base = yinyang_network(4);
+    let input_kind = base.graph[base.population_by_name("input").unwrap()].kind.clone();
+    let mut b = NetworkBuilder::new("li", 1e-3, 27);
+    let input = b.population("input", 5, input_kind);
+    let h = b.population("h0", 16, lif(1.0));
+    let out = b.population("output", 3, PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3 }));
+    b.dense(input, h, Init::Normal { mean: 3.2, std: 3.2, scale: InitScale::FanInSqrt });
+    b.dense(h, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });
+    b.dense(input, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });
+    let mut train = base.train.clone().unwrap();
+    train.readout = out;
+    train.loss = loss;
+    b.train(train);
+    b.build()
+}
+
+/// Per sample, the error of each projection of an `li` readout network
+/// halves with dt (median ratio per halving in 1.6 .. 2.5) and is below 2 %
+/// at dt = 3.125 us for at least 85 % of the samples, for the samples whose
+/// hidden voltage peaks stay 1 % clear of the threshold and whose spike
+/// counts agree with the exact model (no seed or sample picked otherwise).
+/// `layers` are the projections checked: 0 input->h0, 1 h0->output,
+/// 2 input->output.
+fn li_first_order(loss: LossSpec, layers: &[usize]) {
+    let net = li_network(loss);
+    let r = halvings(&net, &[0, 1, 2]);
+    for &layer in layers {
+        let (ratios, finest) = ratios(&r, layer, 0.01);
+        let m = stats::median(&ratios);
+        let close = finest.iter().filter(|&&e| e < 0.02).count();
+        println!(
+            "{loss:?} {}: {} samples, error ratio per halving of dt: median {m:.3}; finest-grid errors {finest:.4?}",
+            r.projections[layer],
+            finest.len()
+        );
+        assert!(finest.len() >= 8, "{}: only {} samples", r.projections[layer], finest.len());
+        assert!((1.6..2.5).contains(&m), "{}: median ratio {m}, all {ratios:?}", r.projections[layer]);
+        assert!(
+            close * 100 >= finest.len() * 85,
+            "{}: {close} of {} samples within 2% at the finest grid: {finest:?}",
+            r.projections[layer],
+            finest.len()
+        );
+    }
+}
+
+#[test]
+fn li_readout_with_the_sum_voltage_loss_converges_first_order() {
+    li_first_order(LossSpec::SumVoltageCrossEntropy, &[0, 1, 2]);
+}
+
+#[test]
+fn li_readout_with_the_exp_weighted_voltage_loss_converges_first_order() {
+    let window = Some((TimeValue::Steps(4.0), TimeValue::Steps(20.0)));
+    li_first_order(LossSpec::ExpWeightedVoltageCrossEntropy { window }, &[0, 1, 2]);
+}
+
+/// The max-voltage loss: the readout's weights converge; the hidden layer's
+/// gradient does not where the maximum is a kink at an inhibitory hidden
+/// spike's arrival (docs/gradcheck.md: the contract's gradient leaves out how
+/// the maximum moves with that spike), so only the readout's projections are
+/// checked here.
+#[test]
+fn li_readout_with_the_max_voltage_loss_converges_first_order() {
+    li_first_order(LossSpec::MaxVoltageCrossEntropy, &[1, 2]);
 }

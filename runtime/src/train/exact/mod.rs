@@ -1,18 +1,23 @@
-//! The exact continuous-time LIF network (the original EventProp forward
-//! model) and its exact gradient, in `f64`.
+//! The exact continuous-time network of `lif` and `li` layers (the original
+//! EventProp forward model) and its exact gradient, in `f64`.
 //!
 //! Input: a checked network, its [`Plan`] (for the layer order), `[post][pre]`
 //! weights, input spike times in seconds. Output: a [`Trace`] (spike times of
 //! every layer, and every moment a voltage peak came near the threshold), the
-//! first-spike cross-entropy loss on exact first-spike times (constants in
-//! seconds), and its gradient ([`Exact::sample`]).
+//! readout's loss (constants in seconds) and its gradient ([`Exact::sample`]).
 //!
-//! Model: each neuron follows [`lif`] between events; a presynaptic spike at
-//! `t` reaches its targets at `t + d` (`d` the projection's delay, 0 unless
-//! [`Exact::with_delay`] says otherwise) and adds `W[j][i]` to `I` there.
-//! Spikes are only searched in the window `[0, T dt)`; a readout neuron
-//! without a spike there has first-spike time `T dt` (so a first spike that
-//! leaves the window through its end changes the loss continuously).
+//! Model: each `lif` neuron follows [`lif`] between events, each `li` neuron
+//! [`li`]; a presynaptic spike at `t` reaches its targets at `t + d` (`d` the
+//! projection's delay, 0 unless [`Exact::with_delay`] says otherwise) and
+//! adds `W[j][i]` to `I` there. Spikes are only searched in the window
+//! `[0, T dt)`.
+//!
+//! Losses ([`ExactLoss`]): the first-spike cross-entropy on exact first-spike
+//! times (a readout neuron without a spike in the window has first-spike time
+//! `T dt`, so a first spike that leaves the window through its end changes
+//! the loss continuously), and softmax cross-entropy on the scores of an `li`
+//! readout: the maximum of `V` over the window, its mean, or its
+//! exp-weighted mean over a window ([`li`]).
 //!
 //! Schedule: populations are simulated one after another, each after the
 //! populations it receives from ([`schedule`]), each neuron on its own (its
@@ -22,7 +27,11 @@
 //! presynaptic spikes that arrived before `t_s` and to the neuron's previous
 //! spike (its reset), i.e. `dt_s/dx = -(dV/dx) / V'(t_s)` with
 //! `V'(t_s) = (I(t_s) - theta) / tau_mem`. A spike whose voltage grazes the
-//! threshold has a small `V'` and a large gradient.
+//! threshold has a small `V'` and a large gradient. A voltage score is pushed
+//! the same way: `dy/dx` is `dV(t*)/dx` at the maximum's fixed time `t*`
+//! (plus `V'(t*-)` times the derivative of an event's time when the maximum
+//! is a kink at that event), or the integral of `dV(t)/dx` against the
+//! score's weight, in closed form per event.
 //!
 //! Recurrent or delayed projections fit this shape: a delay is the `d`
 //! above; a recurrent group of populations is one stage of the schedule
@@ -34,11 +43,14 @@
 //! differentiable (no spike appears, vanishes or crosses the window's end
 //! for small weight changes); tests compare it with central differences.
 
+mod li;
 mod lif;
 
+pub use li::{Li, Peak, PeakKind, Weighting};
 pub use lif::{Lif, Psp, State};
 
 use snnc_compiler::ValidNetwork;
+use snnc_compiler::network::{LossSpec, PopulationKind};
 
 use super::plan::{Plan, Pre};
 
@@ -46,25 +58,39 @@ use super::plan::{Plan, Pre};
 /// are recorded as [`Encounter`]s.
 pub const NEAR: f64 = 0.5;
 
+/// A layer's neuron model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Model {
+    Lif(Lif),
+    Li(Li),
+}
+
+/// The readout's loss, constants in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExactLoss {
+    /// `-log softmax(-t/xi)[label] + a (exp(t_label/b) - 1)` on first-spike
+    /// times `t` of a `lif` readout.
+    FirstSpike { xi: f64, a: f64, b: f64 },
+    /// Softmax cross-entropy on `y_k = max_{0 <= t <= T dt} V_k(t)` of an `li`
+    /// readout.
+    MaxVoltage,
+    /// Softmax cross-entropy on `y_k = int omega(t) V_k(t) dt` of an `li`
+    /// readout (the mean and the exp-weighted mean).
+    Integral(Weighting),
+}
+
 /// The exact model of one network.
 #[derive(Clone, Debug)]
 pub struct Exact {
     plan: Plan,
-    lif: Vec<Lif>,
+    models: Vec<Model>,
     window: f64,
     /// Per projection, seconds.
     delay: Vec<f64>,
     /// The layers in the order they are simulated: every layer after the
     /// layers it receives from.
     schedule: Vec<usize>,
-}
-
-/// Loss constants in seconds.
-#[derive(Clone, Copy, Debug)]
-pub struct ExactLoss {
-    pub xi: f64,
-    pub a: f64,
-    pub b: f64,
+    loss: ExactLoss,
 }
 
 /// A voltage peak near the threshold: a spike (`margin` is how far the
@@ -80,7 +106,7 @@ pub struct Encounter {
 /// One sample's forward pass.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trace {
-    /// `[layer][neuron] -> spike times`, seconds.
+    /// `[layer][neuron] -> spike times`, seconds (none for `li` layers).
     pub spikes: Vec<Vec<Vec<f64>>>,
     /// `[layer][neuron] -> encounters` in time order.
     pub encounters: Vec<Vec<Vec<Encounter>>>,
@@ -90,8 +116,21 @@ pub struct Trace {
 #[derive(Clone, Debug)]
 pub struct ExactSample {
     pub loss: f64,
-    /// First-spike time of each readout neuron (the window when silent).
+    /// First-spike time of each readout neuron (the window when silent);
+    /// empty for voltage losses.
     pub first: Vec<f64>,
+    /// The class scores of a voltage loss (empty for the first-spike loss).
+    pub scores: Vec<f64>,
+    /// Where each readout neuron's voltage peaks (the max-voltage loss).
+    pub peaks: Vec<Peak>,
+    /// Readout neurons whose maximum is a kink where a spike of a layer
+    /// arrives: the maximum moves with that spike's time
+    /// ([`PeakKind::Kink`]).
+    pub moving_kinks: usize,
+    /// The time after which no spike can change the loss: the readout's
+    /// last first spike (the window when one is silent), the window's end
+    /// (max-voltage loss) or the end of the integral's weight.
+    pub decision: f64,
     /// `dL/dW`, `[post][pre]` per projection.
     pub grad: Vec<Vec<f64>>,
     /// `dL/dt` of every spike, `[layer][neuron][spike]` (zero for spikes
@@ -110,25 +149,55 @@ struct Arrival {
     m: usize,
 }
 
+/// What the readout makes of a forward pass.
+struct Outcome {
+    loss: f64,
+    first: Vec<f64>,
+    scores: Vec<f64>,
+    peaks: Vec<Peak>,
+    moving_kinks: usize,
+    /// `dL/dt_k` (first spike) or `dL/dy_k` (voltage losses).
+    dl: Vec<f64>,
+    decision: f64,
+}
+
 impl Exact {
-    /// `plan` gives the layers and projections; the window is `T dt` of
-    /// the plan's grid. The network must be feed-forward and of `lif`
-    /// layers (`gradcheck` refuses others first).
+    /// `plan` (on `net`'s own grid) gives the layers and projections; the
+    /// window is `T dt`, the loss `net`'s, its constants in seconds. The
+    /// network must be feed-forward (`gradcheck` refuses others first).
     pub fn new(net: &ValidNetwork, plan: &Plan) -> Exact {
-        let lif = plan
+        let models = plan
             .layers
             .iter()
-            .map(|l| {
-                let p = net.graph[l.node].lif().expect("layers are lif");
-                Lif { tau_syn: p.tau_syn, tau_mem: p.tau_mem, theta: p.threshold }
+            .map(|l| match &net.graph[l.node].kind {
+                PopulationKind::Lif(p) => {
+                    Model::Lif(Lif { tau_syn: p.tau_syn, tau_mem: p.tau_mem, theta: p.threshold })
+                }
+                PopulationKind::Li(p) => Model::Li(Li { tau_syn: p.tau_syn, tau_mem: p.tau_mem }),
+                PopulationKind::SpikeSource(_) => unreachable!("layers are lif or li"),
             })
             .collect();
+        let window = plan.steps as f64 * plan.grid.dt;
+        let dt = net.time.dt;
+        let loss = match net.train.as_ref().map(|t| t.loss) {
+            Some(LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta }) => {
+                ExactLoss::FirstSpike { xi: xi.in_seconds(dt), a: alpha, b: beta.in_seconds(dt) }
+            }
+            Some(LossSpec::MaxVoltageCrossEntropy) => ExactLoss::MaxVoltage,
+            Some(LossSpec::SumVoltageCrossEntropy) => ExactLoss::Integral(Weighting::mean(window)),
+            Some(LossSpec::ExpWeightedVoltageCrossEntropy { window: w }) => {
+                let (a, b) = w.map_or((0.0, window), |(a, b)| (a.in_seconds(dt), b.in_seconds(dt)));
+                ExactLoss::Integral(Weighting::exp(a, b))
+            }
+            None => ExactLoss::FirstSpike { xi: 1.0, a: 0.0, b: 1.0 },
+        };
         Exact {
             plan: plan.clone(),
-            lif,
-            window: plan.steps as f64 * plan.grid.dt,
+            models,
+            window,
             delay: vec![0.0; plan.projections.len()],
             schedule: schedule(plan),
+            loss,
         }
     }
 
@@ -141,6 +210,10 @@ impl Exact {
     /// `T dt` in seconds.
     pub fn window(&self) -> f64 {
         self.window
+    }
+
+    pub fn exact_loss(&self) -> ExactLoss {
+        self.loss
     }
 
     /// Spikes reaching layer `l`, sorted by time, then projection, then
@@ -174,6 +247,16 @@ impl Exact {
         weights[a.p][j * self.plan.projections[a.p].n_pre + a.i]
     }
 
+    /// Adds `g_phi` to the weight of arrival `a` at neuron `j` and `g_te`
+    /// times that weight to the adjoint of the spike it carries.
+    fn credit(&self, weights: &[Vec<f64>], a: &Arrival, j: usize, g_phi: f64, g_te: f64, out: &mut Backward) {
+        let n_pre = self.plan.projections[a.p].n_pre;
+        out.grad[a.p][j * n_pre + a.i] += g_phi;
+        if let Pre::Layer(k) = self.plan.projections[a.p].pre {
+            out.adj[k][a.i][a.m] += g_te * self.weight(weights, a, j);
+        }
+    }
+
     /// The forward pass of one sample. `inputs[i]` is the spike time of
     /// input `i` (`None`: silent).
     pub fn forward(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Trace {
@@ -181,8 +264,12 @@ impl Exact {
         let mut trace = Trace { spikes: vec![Vec::new(); n], encounters: vec![Vec::new(); n] };
         for &l in &self.schedule {
             let layer = &self.plan.layers[l];
+            let Model::Lif(c) = self.models[l] else {
+                trace.spikes[l] = vec![Vec::new(); layer.size];
+                trace.encounters[l] = vec![Vec::new(); layer.size];
+                continue;
+            };
             let arrivals = self.arrivals(l, inputs, &trace.spikes);
-            let c = self.lif[l];
             let (mut spikes, mut enc) = (Vec::with_capacity(layer.size), Vec::with_capacity(layer.size));
             for j in 0..layer.size {
                 let (s, e) = self.neuron(c, &arrivals, |a| self.weight(weights, a, j));
@@ -252,35 +339,89 @@ impl Exact {
         spikes[self.readout()].iter().map(|t| t.first().copied().unwrap_or(self.window)).collect()
     }
 
-    /// `-log softmax(-t/xi)[label] + a (exp(t_label/b) - 1)` on exact times.
-    pub fn loss(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize, lc: ExactLoss) -> f64 {
-        first_spike_loss(&self.first_spikes(weights, inputs), label, lc).0
+    /// The readout's loss of one sample, on exact times and voltages.
+    pub fn loss(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize) -> f64 {
+        let trace = self.forward(weights, inputs);
+        self.outcome(weights, inputs, &trace, label).loss
+    }
+
+    /// Loss, scores and the loss' derivatives of a forward pass.
+    fn outcome(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], trace: &Trace, label: usize) -> Outcome {
+        let r = self.readout();
+        let Model::Li(li) = self.models[r] else {
+            let ExactLoss::FirstSpike { xi, a, b } = self.loss else { unreachable!("a voltage loss on a lif readout") };
+            let first = self.first_of(&trace.spikes);
+            let (loss, dl) = first_spike_loss(&first, label, xi, a, b);
+            let decision = first.iter().copied().fold(0.0, f64::max);
+            return Outcome { loss, first, scores: Vec::new(), peaks: Vec::new(), moving_kinks: 0, dl, decision };
+        };
+        let arrivals = self.arrivals(r, inputs, &trace.spikes);
+        let size = self.plan.layers[r].size;
+        let (scores, peaks, decision): (Vec<f64>, _, _) = match self.loss {
+            ExactLoss::MaxVoltage => {
+                let peaks: Vec<Peak> = (0..size)
+                    .map(|k| li.peak(arrivals.iter().map(|a| (a.t, self.weight(weights, a, k))), self.window))
+                    .collect();
+                // A spike anywhere in the window can make a new maximum.
+                (peaks.iter().map(|p| p.y).collect(), peaks, self.window)
+            }
+            ExactLoss::Integral(wt) => {
+                let scores = (0..size)
+                    .map(|k| {
+                        arrivals
+                            .iter()
+                            .take_while(|a| a.t < wt.to)
+                            .map(|a| self.weight(weights, a, k) * wt.kernel(li, a.t).0)
+                            .sum()
+                    })
+                    .collect();
+                (scores, Vec::new(), wt.to)
+            }
+            ExactLoss::FirstSpike { .. } => unreachable!("a first-spike loss on an li readout"),
+        };
+        let (loss, dl) = score_loss(&scores, label);
+        let moving = |p: &&Peak| {
+            matches!(p.kind, PeakKind::Kink { .. })
+                && arrivals.iter().any(|a| a.t == p.t && matches!(self.plan.projections[a.p].pre, Pre::Layer(_)))
+        };
+        let moving_kinks = peaks.iter().filter(moving).count();
+        Outcome { loss, first: Vec::new(), scores, peaks, moving_kinks, dl, decision }
     }
 
     /// Forward pass, loss and exact gradient of one sample.
-    pub fn sample(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize, lc: ExactLoss) -> ExactSample {
+    pub fn sample(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize) -> ExactSample {
         let trace = self.forward(weights, inputs);
+        let o = self.outcome(weights, inputs, &trace, label);
         let r = self.readout();
-        let first = self.first_of(&trace.spikes);
-        let (loss, dl) = first_spike_loss(&first, label, lc);
-        // adj[l][j][m] = dL/d(time of spike m of neuron j of layer l).
-        let mut adj: Vec<Vec<Vec<f64>>> =
-            trace.spikes.iter().map(|l| l.iter().map(|t| vec![0.0; t.len()]).collect()).collect();
-        for (k, t) in trace.spikes[r].iter().enumerate() {
-            if !t.is_empty() {
-                adj[r][k][0] = dl[k];
+        let mut b = Backward {
+            // adj[l][j][m] = dL/d(time of spike m of neuron j of layer l).
+            adj: trace.spikes.iter().map(|l| l.iter().map(|t| vec![0.0; t.len()]).collect()).collect(),
+            grad: weights.iter().map(|w| vec![0.0; w.len()]).collect(),
+        };
+        if let ExactLoss::FirstSpike { .. } = self.loss {
+            for (k, t) in trace.spikes[r].iter().enumerate() {
+                if !t.is_empty() {
+                    b.adj[r][k][0] = o.dl[k];
+                }
             }
         }
-        let mut grad: Vec<Vec<f64>> = weights.iter().map(|w| vec![0.0; w.len()]).collect();
         let mut psp: Vec<(usize, Psp)> = Vec::new();
         for &l in self.schedule.iter().rev() {
             let layer = &self.plan.layers[l];
             let arrivals = self.arrivals(l, inputs, &trace.spikes);
-            let c = self.lif[l];
+            let c = match self.models[l] {
+                Model::Lif(c) => c,
+                Model::Li(li) => {
+                    if l == r {
+                        self.readout_backward(li, weights, &arrivals, &o, &mut b);
+                    }
+                    continue;
+                }
+            };
             for j in 0..layer.size {
                 let times = &trace.spikes[l][j];
                 for m in (0..times.len()).rev() {
-                    let a = adj[l][j][m];
+                    let a = b.adj[l][j][m];
                     if a == 0.0 {
                         continue;
                     }
@@ -301,21 +442,70 @@ impl Exact {
                     // dt/dx = -(dV/dx) / V'(t).
                     let g = -a / slope;
                     for &(e, q) in &psp {
-                        let ar = arrivals[e];
-                        let n_pre = self.plan.projections[ar.p].n_pre;
-                        grad[ar.p][j * n_pre + ar.i] += g * q.phi;
-                        if let Pre::Layer(k) = self.plan.projections[ar.p].pre {
-                            adj[k][ar.i][ar.m] += g * self.weight(weights, &ar, j) * q.d_te;
-                        }
+                        self.credit(weights, &arrivals[e], j, g * q.phi, g * q.d_te, &mut b);
                     }
                     if m > 0 {
-                        adj[l][j][m - 1] += g * d_tp;
+                        b.adj[l][j][m - 1] += g * d_tp;
                     }
                 }
             }
         }
-        ExactSample { loss, first, grad, adjoint: adj, trace }
+        ExactSample {
+            loss: o.loss,
+            first: o.first,
+            scores: o.scores,
+            peaks: o.peaks,
+            moving_kinks: o.moving_kinks,
+            decision: o.decision,
+            grad: b.grad,
+            adjoint: b.adj,
+            trace,
+        }
     }
+
+    /// Pushes `dL/dy_k` of an `li` readout to its weights and to the spikes
+    /// that reached it.
+    fn readout_backward(&self, li: Li, weights: &[Vec<f64>], arrivals: &[Arrival], o: &Outcome, b: &mut Backward) {
+        for (k, &e) in o.dl.iter().enumerate() {
+            if e == 0.0 {
+                continue;
+            }
+            match self.loss {
+                ExactLoss::MaxVoltage => {
+                    let peak = o.peaks[k];
+                    if peak.kind == PeakKind::Start {
+                        continue;
+                    }
+                    // y = V(t*) at fixed t*: every event before it.
+                    for a in arrivals.iter().take_while(|a| a.t < peak.t) {
+                        let (phi, d_te) = li.point(peak.t - a.t);
+                        self.credit(weights, a, k, e * phi, e * d_te, b);
+                    }
+                    // A kink moves with its event: dy/dt_e = V'(t*-).
+                    if let PeakKind::Kink { slope } = peak.kind {
+                        for a in arrivals.iter().filter(|a| a.t == peak.t) {
+                            if let Pre::Layer(q) = self.plan.projections[a.p].pre {
+                                b.adj[q][a.i][a.m] += e * slope;
+                            }
+                        }
+                    }
+                }
+                ExactLoss::Integral(wt) => {
+                    for a in arrivals.iter().take_while(|a| a.t < wt.to) {
+                        let (phi, d_te) = wt.kernel(li, a.t);
+                        self.credit(weights, a, k, e * phi, e * d_te, b);
+                    }
+                }
+                ExactLoss::FirstSpike { .. } => unreachable!("a first-spike loss on an li readout"),
+            }
+        }
+    }
+}
+
+/// The gradient being accumulated by the backward pass.
+struct Backward {
+    adj: Vec<Vec<Vec<f64>>>,
+    grad: Vec<Vec<f64>>,
 }
 
 /// The plan's layers ordered so that each comes after the layers it
@@ -340,15 +530,24 @@ fn schedule(plan: &Plan) -> Vec<usize> {
 }
 
 /// The loss on first-spike times `t` (seconds) and `dL/dt_k`.
-pub fn first_spike_loss(t: &[f64], label: usize, lc: ExactLoss) -> (f64, Vec<f64>) {
-    let z: Vec<f64> = t.iter().map(|&tk| -tk / lc.xi).collect();
+pub fn first_spike_loss(t: &[f64], label: usize, xi: f64, a: f64, b: f64) -> (f64, Vec<f64>) {
+    let z: Vec<f64> = t.iter().map(|&tk| -tk / xi).collect();
     let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let s: f64 = z.iter().map(|&x| (x - m).exp()).sum();
-    let reg = (t[label] / lc.b).exp();
-    let loss = m + s.ln() - z[label] + lc.a * (reg - 1.0);
+    let reg = (t[label] / b).exp();
+    let loss = m + s.ln() - z[label] + a * (reg - 1.0);
     let mut g: Vec<f64> =
-        z.iter().enumerate().map(|(k, &zk)| (f64::from(u8::from(k == label)) - (zk - m).exp() / s) / lc.xi).collect();
-    g[label] += lc.a * reg / lc.b;
+        z.iter().enumerate().map(|(k, &zk)| (f64::from(u8::from(k == label)) - (zk - m).exp() / s) / xi).collect();
+    g[label] += a * reg / b;
+    (loss, g)
+}
+
+/// Softmax cross-entropy on scores `y` and `dL/dy_k = p_k - delta_kl`.
+pub fn score_loss(y: &[f64], label: usize) -> (f64, Vec<f64>) {
+    let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let s: f64 = y.iter().map(|&x| (x - m).exp()).sum();
+    let loss = m + s.ln() - y[label];
+    let g = y.iter().enumerate().map(|(k, &yk)| (yk - m).exp() / s - f64::from(u8::from(k == label))).collect();
     (loss, g)
 }
 

@@ -6,24 +6,26 @@
 //! seeds to draw them from) and encoded samples (spike steps on the network's
 //! own grid). Output: a [`Report`]: for each seed, each grid refinement `k`
 //! (dt / k, T k steps) and each projection, the cosine similarity and the
-//! relative error `|g_disc / dt - g_exact| / |g_exact|` of the batch gradient
+//! relative error `|g_disc / u - g_exact| / |g_exact|` of the batch gradient
 //! and of every sample's gradient, and what happens near each sample in the
 //! exact model (how close its voltage peaks come to the threshold, how close
 //! its first output spikes come to the window's end, whether the discrete
 //! model spikes as often).
 //!
-//! The factor: the discrete adjoint approximates the continuous one with
-//! `lV ≈ (dt/tau_mem) mu_V` and `lI ≈ (dt/tau_syn) mu_I` (`mu` the
-//! continuous sensitivities), because the error is injected per step
-//! (`dL/dn = dt dL/dt`); the contract's gradient multiplies `lI` by `tau_syn`
-//! in seconds, so `g_disc ≈ (dt in seconds) * g_cont`. Errors are reported
-//! after dividing by `dt` in seconds.
+//! The unit `u` ([`Unit`]): the first-spike loss injects its error per step
+//! (`dL/dn = dt dL/dt`, the error of a spike time in steps), so the discrete
+//! adjoint approximates the continuous one with `lV ≈ (dt/tau_mem) mu_V` and
+//! `lI ≈ (dt/tau_syn) mu_I` (`mu` the continuous sensitivities); the
+//! contract's gradient multiplies `lI` by `tau_syn` in seconds, so
+//! `g_disc ≈ (dt in seconds) * g_cont`, and `u = dt` in seconds. A voltage
+//! loss injects `dL/dV[n]`, the reverse-mode derivative of the discrete
+//! score, whose limit is the continuous one: `u = 1`.
 //!
 //! Invariants: input spike times stay on the network's own grid (every
-//! refinement represents them exactly); loss constants given in steps are
-//! converted to time on the network's grid before refining; results do not
-//! depend on the number of threads (samples run in parallel, every sum is
-//! taken in sample order).
+//! refinement represents them exactly); times given in steps (loss
+//! constants, the exp-weighted loss' window) are converted to time on the
+//! network's grid before refining; results do not depend on the number of
+//! threads (samples run in parallel, every sum is taken in sample order).
 
 mod render;
 pub mod stats;
@@ -80,10 +82,44 @@ impl Default for Options {
     }
 }
 
+/// What the discrete gradient is divided by before it is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// The grid's `dt` in seconds (the first-spike loss).
+    Dt,
+    /// 1 (the voltage losses).
+    One,
+}
+
+impl Unit {
+    fn of(loss: ExactLoss) -> Unit {
+        match loss {
+            ExactLoss::FirstSpike { .. } => Unit::Dt,
+            ExactLoss::MaxVoltage | ExactLoss::Integral(_) => Unit::One,
+        }
+    }
+
+    /// Its value on a grid of step `dt` seconds.
+    pub fn value(self, dt: f64) -> f64 {
+        match self {
+            Unit::Dt => dt,
+            Unit::One => 1.0,
+        }
+    }
+
+    /// `g_disc / u` in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unit::Dt => "discrete gradient / dt (seconds)",
+            Unit::One => "discrete gradient (a voltage loss: no dt factor)",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Compare {
     pub cosine: f64,
-    /// `|g_disc / dt - g_exact| / |g_exact|`, dt in seconds.
+    /// `|g_disc / u - g_exact| / |g_exact|`.
     pub relative_error: f64,
 }
 
@@ -91,10 +127,10 @@ pub struct Compare {
 pub struct LayerCheck {
     pub projection: String,
     pub cosine: f64,
-    /// `|g_disc / dt - g_cont| / |g_cont|`, dt in seconds.
+    /// `|g_disc / u - g_cont| / |g_cont|`.
     pub relative_error: f64,
     /// The largest share one sample has in `sum_s |e_s|^2`, `e_s` the
-    /// sample's error `g_disc / dt - g_exact`.
+    /// sample's error `g_disc / u - g_exact`.
     pub top_share: f64,
 }
 
@@ -126,10 +162,11 @@ pub struct SampleReport {
     pub loss: f64,
     /// The smallest distance (relative to the threshold) between a voltage
     /// peak and the threshold, among the peaks that can change the loss:
-    /// spikes and sub-threshold maxima of hidden neurons before the last
-    /// first spike of the readout, of readout neurons up to their first
-    /// spike. A spike's margin is how far its voltage would have risen
-    /// above the threshold ([`super::exact::Lif::crossing_margin`]).
+    /// spikes and sub-threshold maxima of hidden neurons before the
+    /// decision time ([`ExactSample::decision`]), of first-spike readout
+    /// neurons up to their first spike. A spike's margin is how far its
+    /// voltage would have risen above the threshold
+    /// ([`super::exact::Lif::crossing_margin`]).
     pub margin: f64,
     /// The layer (index into the plan's layers) of that peak.
     pub margin_layer: usize,
@@ -139,12 +176,19 @@ pub struct SampleReport {
     /// The smallest margin among sub-threshold peaks that can change the
     /// loss: where the discrete model may spike and the exact one does not.
     pub peak_margin: f64,
+    /// Max-voltage loss: the smallest gap between a readout neuron's
+    /// highest and next-highest voltage maxima ([`super::exact::Peak::gap`];
+    /// infinite otherwise).
+    pub peak_gap: f64,
+    /// Max-voltage loss: readout neurons whose maximum is a kink where a
+    /// spike of a layer arrives ([`ExactSample::moving_kinks`]).
+    pub moving_kinks: usize,
     /// The window's end minus the latest readout first spike, seconds
-    /// (infinite when the readout is silent).
+    /// (infinite when the readout is silent or reads voltages).
     pub end_gap: f64,
     /// `|g_exact|` per projection.
     pub exact_norm: Vec<f64>,
-    /// `|g_disc / dt - g_exact|` per grid and projection.
+    /// `|g_disc / u - g_exact|` per grid and projection.
     pub error_norm: Vec<Vec<f64>>,
     pub grids: Vec<SampleGrid>,
 }
@@ -176,6 +220,7 @@ pub struct Report {
     pub layers: Vec<String>,
     pub exclude_grazing: Option<f64>,
     pub delay_per_step: bool,
+    pub unit: Unit,
     pub seeds: Vec<SeedReport>,
 }
 
@@ -188,17 +233,22 @@ pub struct GradcheckReport {
     pub continuous: Vec<Vec<f64>>,
 }
 
-/// `net` with its loss constants expressed in seconds on its own grid.
-pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
+/// `net` with every time given in steps (loss constants, the exp-weighted
+/// loss' window) expressed in seconds on its own grid, so that a finer grid
+/// keeps them fixed in time.
+pub fn in_time(net: &ValidNetwork) -> ValidNetwork {
     let mut net = net.clone();
     let dt = net.time.dt;
-    if let Some(t) = net.train.as_mut()
-        && let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss
-    {
-        t.loss = LossSpec::FirstSpikeCrossEntropy {
-            xi: TimeValue::Seconds(xi.in_seconds(dt)),
-            alpha,
-            beta: TimeValue::Seconds(beta.in_seconds(dt)),
+    let secs = |v: TimeValue| TimeValue::Seconds(v.in_seconds(dt));
+    if let Some(t) = net.train.as_mut() {
+        t.loss = match t.loss {
+            LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => {
+                LossSpec::FirstSpikeCrossEntropy { xi: secs(xi), alpha, beta: secs(beta) }
+            }
+            LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
+                LossSpec::ExpWeightedVoltageCrossEntropy { window: window.map(|(a, b)| (secs(a), secs(b))) }
+            }
+            other => other,
         };
     }
     net
@@ -212,16 +262,13 @@ pub enum GradcheckError {
     #[error("the exact continuous-time model of {what} is not yet supported")]
     #[diagnostic(
         code(snn::gradcheck::not_yet_supported),
-        help("gradcheck covers feed-forward lif networks without delays and with a first-spike loss")
+        help("gradcheck covers feed-forward networks of lif layers and li readouts, without delays or a regulariser")
     )]
     NotYetSupported { what: String },
 }
 
 /// What the exact model does not cover yet, if `net` has it.
 fn unsupported(net: &ValidNetwork) -> Option<String> {
-    if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
-        return Some(format!("the leaky-integrator population `{}`", p.name));
-    }
     let order = net.topological_order();
     let rank = |n| order.iter().position(|&m| m == n);
     for (e, a, b, proj) in net.projections() {
@@ -233,10 +280,7 @@ fn unsupported(net: &ValidNetwork) -> Option<String> {
         }
     }
     let t = net.train.as_ref()?;
-    if t.regularizer.is_some() {
-        return Some("the spike-count regulariser".into());
-    }
-    t.loss.on_voltage().then(|| format!("the loss `{}`", t.loss.name()))
+    t.regularizer.is_some().then(|| "the spike-count regulariser".into())
 }
 
 /// Runs the check at `weights` on all samples of `data` with the default
@@ -275,16 +319,10 @@ pub fn check(
     if let Some(what) = unsupported(net) {
         return Err(GradcheckError::NotYetSupported { what });
     }
-    let net = loss_in_time(net);
+    let net = in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
-    let lc = match net.train.as_ref().map(|t| t.loss) {
-        Some(LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta }) => {
-            ExactLoss { xi: xi.in_seconds(net.time.dt), a: alpha, b: beta.in_seconds(net.time.dt) }
-        }
-        Some(other) => return Err(GradcheckError::NotYetSupported { what: format!("the loss `{}`", other.name()) }),
-        None => ExactLoss { xi: 1.0, a: 0.0, b: 1.0 },
-    };
+    let unit = Unit::of(exact.exact_loss());
     let grids: Vec<Grid> = options
         .refinements
         .iter()
@@ -302,7 +340,7 @@ pub fn check(
     let mut seeds = Vec::new();
     if net.train.is_some() {
         for (seed, w) in sets {
-            seeds.push(check_weights(&base, &exact, &grids, lc, &w, data, options, tick, seed));
+            seeds.push(check_weights(&base, &exact, &grids, unit, &w, data, options, tick, seed));
         }
     }
     Ok(Report {
@@ -314,12 +352,13 @@ pub fn check(
         layers: base.layers.iter().map(|l| l.name.clone()).collect(),
         exclude_grazing: options.exclude_grazing,
         delay_per_step: options.delay_per_step,
+        unit,
         seeds,
     })
 }
 
 /// One sample's gradients: exact (one per grid when the exact model
-/// depends on the grid, else one) and discrete divided by `dt`, all
+/// depends on the grid, else one) and discrete divided by the unit, all
 /// `[post][pre]`.
 struct SampleWork {
     report: SampleReport,
@@ -338,7 +377,7 @@ fn check_weights(
     base: &Plan,
     exact: &Exact,
     grids: &[Grid],
-    lc: ExactLoss,
+    unit: Unit,
     weights: &[Vec<f32>],
     data: &Encoded,
     options: &Options,
@@ -354,16 +393,16 @@ fn check_weights(
             let inputs: Vec<Option<f64>> =
                 data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * dt0)).collect();
             let label = data.labels[s];
-            let ex = exact.sample(&w64, &inputs, label as usize, lc);
+            let ex = exact.sample(&w64, &inputs, label as usize);
             let m = relevant_margin(base, &ex);
             let mut exact_per_grid = Vec::new();
             let mut disc_per_grid = Vec::new();
             let mut sample_grids = Vec::new();
             let mut error_norm = Vec::new();
             for g in grids {
-                let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize, lc));
+                let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize));
                 let ex_g = delayed.as_ref().unwrap_or(&ex);
-                let dt = g.plan.grid.dt;
+                let u = unit.value(g.plan.grid.dt);
                 let out = sample_gradient(&g.plan, &wt, g.data.sample(s), label, 1, scratch);
                 let disc: Vec<Vec<f64>> = g
                     .plan
@@ -374,7 +413,7 @@ fn check_weights(
                         let mut w = vec![0.0; t.len()];
                         for j in 0..p.n_post {
                             for i in 0..p.n_pre {
-                                w[j * p.n_pre + i] = f64::from(t[i * p.n_post + j]) / dt;
+                                w[j * p.n_pre + i] = f64::from(t[i * p.n_post + j]) / u;
                             }
                         }
                         w
@@ -401,6 +440,8 @@ fn check_weights(
                 margin_layer: m.all.1,
                 spike_margin: m.spike,
                 peak_margin: m.peak,
+                peak_gap: ex.peaks.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min),
+                moving_kinks: ex.moving_kinks,
                 end_gap: exact.window() - first_max,
                 exact_norm: ex.grad.iter().map(|g| norm(g)).collect(),
                 error_norm,
@@ -498,12 +539,6 @@ pub fn compare(d: &[f64], c: &[f64]) -> Compare {
     }
 }
 
-/// The time of the readout's last first spike (the window when one is
-/// silent): spikes after it cannot change the loss.
-fn decision_time(first: &[f64]) -> f64 {
-    first.iter().copied().fold(0.0, f64::max)
-}
-
 /// The margins of [`SampleReport`].
 struct Margins {
     /// The smallest relevant margin and its layer.
@@ -514,7 +549,7 @@ struct Margins {
 
 fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
     let r = plan.readout.as_ref().expect("a readout").0;
-    let t_dec = decision_time(&ex.first);
+    let t_dec = ex.decision;
     let mut m = Margins { all: (f64::INFINITY, r), spike: f64::INFINITY, peak: f64::INFINITY };
     for (l, layer) in ex.trace.encounters.iter().enumerate() {
         for (j, enc) in layer.iter().enumerate() {
@@ -540,12 +575,16 @@ fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
 
 /// Neurons whose spike count before the decision time differs between the
 /// discrete forward in `scratch` and the exact trace, and readout neurons
-/// silent in one model only.
+/// silent in one model only (first-spike readouts; `first` is empty for a
+/// voltage loss, whose decision step is the exact one's on this grid).
 fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample) -> (usize, usize) {
     let r = plan.readout.as_ref().expect("a readout").0;
     let t = plan.steps;
-    let dec_disc = first.iter().copied().max().unwrap_or(0).min(t as u32) as usize;
-    let dec_exact = decision_time(&ex.first);
+    let dec_disc = match first.iter().copied().max() {
+        Some(f) => f.min(t as u32) as usize,
+        None => ((ex.decision / plan.grid.dt).ceil() as usize).min(t),
+    };
+    let dec_exact = ex.decision;
     let mut changes = 0;
     for (l, layer) in plan.layers.iter().enumerate() {
         let mut counts = vec![0usize; layer.size];
