@@ -242,15 +242,19 @@ fn gradcheck_and_bench_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("no dt factor") && text.contains("  hidden->output: "), "{text}");
-    // The exact model has no delays yet: not yet supported (2), saying what.
-    let delayed = dir.path().join("delayed.snn");
+    // The exact model has no recurrence yet: not yet supported (2), saying what.
+    let recurrent = dir.path().join("recurrent.snn");
     let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replacen("scale = fan_in_sqrt) }", "scale = fan_in_sqrt); delay = 2 steps }", 1);
-    assert!(text.contains("delay = 2 steps"), "the example changed shape");
-    std::fs::write(&delayed, text).unwrap();
-    let out = snnc(&["gradcheck", s(&delayed), "--samples", "2"]);
+    let text = text.replacen(
+        "    projection hidden -> output",
+        "    projection hidden -> hidden = dense { init = normal(mean = 0.0, std = 0.1) }\n    projection hidden -> output",
+        1,
+    );
+    assert!(text.contains("hidden -> hidden"), "the example changed shape");
+    std::fs::write(&recurrent, text).unwrap();
+    let out = snnc(&["gradcheck", s(&recurrent), "--samples", "2"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the delays of input->hidden"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the recurrent projection hidden->hidden"));
     for bad in [&["--refine", "0"][..], &["--exclude-grazing", "-1"], &["--samples", "100000"]] {
         let mut a = vec!["gradcheck", s(&spec)];
         a.extend_from_slice(bad);

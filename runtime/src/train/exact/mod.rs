@@ -8,9 +8,10 @@
 //!
 //! Model: each `lif` neuron follows [`lif`] between events, each `li` neuron
 //! [`li`]; a presynaptic spike at `t` reaches its targets at `t + d` (`d` the
-//! projection's delay, 0 unless [`Exact::with_delay`] says otherwise) and
-//! adds `W[j][i]` to `I` there. Spikes are only searched in the window
-//! `[0, T dt)`.
+//! delay of the projection or of the delay line's copy, in seconds, plus
+//! what [`Exact::with_delay`] adds; the discrete forward's extra step is
+//! not modelled: it vanishes as `dt -> 0`) and adds `W[j][i]` to `I` there.
+//! Spikes are only searched in the window `[0, T dt)`.
 //!
 //! Losses ([`ExactLoss`]): the first-spike cross-entropy on exact first-spike
 //! times (a readout neuron without a spike in the window has first-spike time
@@ -33,8 +34,9 @@
 //! is a kink at that event), or the integral of `dV(t)/dx` against the
 //! score's weight, in closed form per event.
 //!
-//! Recurrent or delayed projections fit this shape: a delay is the `d`
-//! above; a recurrent group of populations is one stage of the schedule
+//! A delay is the `d` above: arrivals are sorted by their time, so the
+//! backward pass needs nothing else. Recurrent projections fit this shape
+//! too: a recurrent group of populations is one stage of the schedule
 //! whose neurons are advanced together in time order (a queue of each
 //! neuron's next crossing and of spikes in flight) instead of one by one,
 //! and whose backward pass walks its spikes in reverse time order.
@@ -195,15 +197,17 @@ impl Exact {
             plan: plan.clone(),
             models,
             window,
-            delay: vec![0.0; plan.projections.len()],
+            delay: plan.projections.iter().map(|p| p.delay as f64 * plan.grid.dt).collect(),
             schedule: schedule(plan),
             loss,
         }
     }
 
-    /// The same model with every projection delayed by `d` seconds.
+    /// The same model with every projection delayed by `d` seconds more.
     pub fn with_delay(mut self, d: f64) -> Exact {
-        self.delay.fill(d);
+        for x in &mut self.delay {
+            *x += d;
+        }
         self
     }
 

@@ -124,6 +124,39 @@ fn exact_gradient_of_each_voltage_loss_is_the_derivative_of_its_loss() {
     }
 }
 
+/// Delays in steps and in time, a delay line, and a delayed skip
+/// projection, so that the paths into the readout differ in latency.
+#[test]
+fn exact_gradient_with_delays_is_the_derivative_of_the_exact_loss() {
+    let mut net = network();
+    let steps = |v: &[f64]| v.iter().map(|&x| TimeValue::Steps(x)).collect::<Vec<_>>();
+    let delays = [steps(&[0.0, 2.0, 5.0]), vec![TimeValue::Seconds(3e-3)], steps(&[1.0]), steps(&[4.0])];
+    for (e, d) in net.graph.edge_indices().collect::<Vec<_>>().into_iter().zip(delays) {
+        net.graph[e].delays = d;
+    }
+    let plan = Plan::new(&net).unwrap();
+    assert_eq!(plan.projections.iter().map(|p| p.delay).collect::<Vec<_>>(), [0, 2, 5, 3, 1, 4]);
+    let checked = matches_central_differences(&net, 3, 12);
+    assert!(checked.len() >= 10, "only {} samples were checked", checked.len());
+    // A delay of the first projection moves the first layer's spikes by
+    // exactly that much.
+    let plain = network();
+    let mut late = network();
+    let e = late.graph.edge_indices().next().unwrap();
+    late.graph[e].delays = vec![TimeValue::Steps(3.0)];
+    let plan = Plan::new(&plain).unwrap();
+    let w: Vec<Vec<f64>> = init_weights(&plan, 0).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
+    let inputs = [Some(3e-3), Some(20e-3), Some(10e-3), None, Some(0.0)];
+    let a = Exact::new(&plain, &plan).spikes(&w, &inputs);
+    let b = Exact::new(&late, &Plan::new(&late).unwrap()).spikes(&w, &inputs);
+    assert!(a[0].iter().any(|x| !x.is_empty()), "h1 spikes");
+    for (x, y) in a[0].iter().zip(&b[0]) {
+        for (s, t) in x.iter().zip(y) {
+            assert!((t - s - 3e-3).abs() < 1e-12, "{s} {t}");
+        }
+    }
+}
+
 #[test]
 fn a_delay_shifts_every_spike_of_a_feed_forward_layer() {
     let net = network();

@@ -23,8 +23,8 @@
 //!
 //! Invariants: input spike times stay on the network's own grid (every
 //! refinement represents them exactly); times given in steps (loss
-//! constants, the exp-weighted loss' window) are converted to time on the
-//! network's grid before refining; results do not depend on the number of
+//! constants, the exp-weighted loss' window, delays) are converted to time
+//! on the network's grid before refining; results do not depend on the number of
 //! threads (samples run in parallel, every sum is taken in sample order).
 
 mod render;
@@ -71,8 +71,8 @@ pub struct Options {
     /// ([`SampleReport::margin`]) is below this.
     pub exclude_grazing: Option<f64>,
     /// Compare each grid with an exact model whose projections delay
-    /// spikes by that grid's `dt` (the discrete forward's one-step delay)
-    /// instead of the undelayed one.
+    /// spikes by one more `dt` of that grid (the discrete forward's
+    /// one-step latency) instead of the exact model without it.
     pub delay_per_step: bool,
 }
 
@@ -234,12 +234,15 @@ pub struct GradcheckReport {
 }
 
 /// `net` with every time given in steps (loss constants, the exp-weighted
-/// loss' window) expressed in seconds on its own grid, so that a finer grid
-/// keeps them fixed in time.
+/// loss' window, delays) expressed in seconds on its own grid, so that a
+/// finer grid keeps them fixed in time.
 pub fn in_time(net: &ValidNetwork) -> ValidNetwork {
     let mut net = net.clone();
     let dt = net.time.dt;
     let secs = |v: TimeValue| TimeValue::Seconds(v.in_seconds(dt));
+    for p in net.graph.edge_weights_mut() {
+        p.delays = p.delays.iter().map(|&d| secs(d)).collect();
+    }
     if let Some(t) = net.train.as_mut() {
         t.loss = match t.loss {
             LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => {
@@ -262,7 +265,9 @@ pub enum GradcheckError {
     #[error("the exact continuous-time model of {what} is not yet supported")]
     #[diagnostic(
         code(snn::gradcheck::not_yet_supported),
-        help("gradcheck covers feed-forward networks of lif layers and li readouts, without delays or a regulariser")
+        help(
+            "gradcheck covers feed-forward networks of lif layers and li readouts, with delays, without a regulariser"
+        )
     )]
     NotYetSupported { what: String },
 }
@@ -271,10 +276,7 @@ pub enum GradcheckError {
 fn unsupported(net: &ValidNetwork) -> Option<String> {
     let order = net.topological_order();
     let rank = |n| order.iter().position(|&m| m == n);
-    for (e, a, b, proj) in net.projections() {
-        if proj.delay_steps(net.time.dt) != [0] {
-            return Some(format!("the delays of {}", net.projection_name(e)));
-        }
+    for (e, a, b, _) in net.projections() {
         if rank(a) >= rank(b) {
             return Some(format!("the recurrent projection {}", net.projection_name(e)));
         }
@@ -348,7 +350,7 @@ pub fn check(
         samples: data.len(),
         dt: net.time.dt,
         refinements: options.refinements.clone(),
-        projections: base.projections.iter().map(|p| p.name.clone()).collect(),
+        projections: labels(&base),
         layers: base.layers.iter().map(|l| l.name.clone()).collect(),
         exclude_grazing: options.exclude_grazing,
         delay_per_step: options.delay_per_step,
@@ -468,9 +470,25 @@ fn check_weights(
     }
 }
 
+/// Each projection's name in the report: a delay line's copies are
+/// `pre->post@<delay>ms`.
+fn labels(plan: &Plan) -> Vec<String> {
+    plan.projections
+        .iter()
+        .map(|p| {
+            if plan.groups[p.group].members.len() > 1 {
+                format!("{}@{}ms", p.name, (p.delay as f64 * plan.grid.dt * 1e9).round() / 1e6)
+            } else {
+                p.name.clone()
+            }
+        })
+        .collect()
+}
+
 /// The batch gradient of the samples `keep` (their mean) per grid.
 fn batch_checks(base: &Plan, grids: &[Grid], work: &[SampleWork], keep: &[usize]) -> Vec<GridCheck> {
     let n = keep.len().max(1) as f64;
+    let labels = labels(base);
     grids
         .iter()
         .enumerate()
@@ -494,7 +512,7 @@ fn batch_checks(base: &Plan, grids: &[Grid], work: &[SampleWork], keep: &[usize]
                     let total: f64 = errs.iter().sum();
                     let top = errs.iter().copied().fold(0.0, f64::max);
                     LayerCheck {
-                        projection: proj.name.clone(),
+                        projection: labels[p].clone(),
                         cosine: cmp.cosine,
                         relative_error: cmp.relative_error,
                         top_share: if total > 0.0 { top / total } else { 0.0 },

@@ -220,7 +220,7 @@ pub fn summary(r: &Report) -> String {
         r.network,
         r.samples,
         seeds_line(r),
-        if r.delay_per_step { ", its projections delayed by each grid's dt" } else { "" }
+        if r.delay_per_step { ", every projection delayed by one more dt of each grid" } else { "" }
     );
     let _ = writeln!(
         o,
@@ -316,7 +316,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
         "{} training samples, {}{}.\n",
         r.samples,
         seeds_line(r),
-        if r.delay_per_step { "; exact model with every projection delayed by the grid's dt" } else { "" }
+        if r.delay_per_step { "; exact model with every projection delayed by one more dt of the grid" } else { "" }
     );
     let ng_head = if r.exclude_grazing.is_some() {
         format!(" cosine without grazing samples (margin < {}) | >= 0.99 |", s.grazing)
