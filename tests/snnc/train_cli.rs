@@ -242,19 +242,19 @@ fn gradcheck_and_bench_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("no dt factor") && text.contains("  hidden->output: "), "{text}");
-    // The exact model has no recurrence yet: not yet supported (2), saying what.
-    let recurrent = dir.path().join("recurrent.snn");
+    // The exact model has no regulariser yet: not yet supported (2), saying what.
+    let regularised = dir.path().join("regularised.snn");
     let text = std::fs::read_to_string(&spec).unwrap();
     let text = text.replacen(
-        "    projection hidden -> output",
-        "    projection hidden -> hidden = dense { init = normal(mean = 0.0, std = 0.1) }\n    projection hidden -> output",
+        "    batch     = 22",
+        "    regularizer = spike_count(populations = hidden, strength = 1e-3, target = 2)\n    batch     = 22",
         1,
     );
-    assert!(text.contains("hidden -> hidden"), "the example changed shape");
-    std::fs::write(&recurrent, text).unwrap();
-    let out = snnc(&["gradcheck", s(&recurrent), "--samples", "2"]);
+    assert!(text.contains("spike_count"), "the example changed shape");
+    std::fs::write(&regularised, text).unwrap();
+    let out = snnc(&["gradcheck", s(&regularised), "--samples", "2"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the recurrent projection hidden->hidden"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the spike-count regulariser"));
     for bad in [&["--refine", "0"][..], &["--exclude-grazing", "-1"], &["--samples", "100000"]] {
         let mut a = vec!["gradcheck", s(&spec)];
         a.extend_from_slice(bad);

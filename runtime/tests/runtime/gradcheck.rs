@@ -276,3 +276,39 @@ fn delay_lines_converge_first_order() {
     // Projections: input->h0 at 0, 2, 4 ms; h0->output at 0, 1 step; input->output.
     first_order_per_layer(&net, &[0, 1, 2, 3, 4, 5]);
 }
+
+/// 5 -> 16 `lif` with a recurrent projection h0 -> h0 (`delay` steps; none
+/// by default: the discrete forward's one step) -> 3 `lif`, the seed's
+/// first-spike loss. The recurrent weights are drawn around 0 (both signs
+/// recur); the other layers' scales are the seed's (3.2 / sqrt(5) and
+/// 5.2 / sqrt(16)), written out because the recurrent fan-in would change
+/// `fan_in_sqrt`.
+fn recurrent_network(delay: f64) -> ValidNetwork {
+    let base = yinyang_network(4);
+    let input_kind = base.graph[base.population_by_name("input").unwrap()].kind.clone();
+    let mut b = NetworkBuilder::new("recurrent", 1e-3, 27);
+    let input = b.population("input", 5, input_kind);
+    let h = b.population("h0", 16, lif(1.0));
+    let out = b.population("output", 3, lif(1.0));
+    b.dense(input, h, Init::Normal { mean: 1.43, std: 1.43, scale: InitScale::None });
+    b.dense_delayed(h, h, Init::Normal { mean: 0.0, std: 0.5, scale: InitScale::None }, vec![TimeValue::Steps(delay)]);
+    b.dense(h, out, Init::Normal { mean: 1.3, std: 0.7, scale: InitScale::None });
+    let mut train = base.train.clone().unwrap();
+    train.readout = out;
+    b.train(train);
+    b.build()
+}
+
+/// A recurrent layer: the exact model delivers its spikes to itself at the
+/// same instant (the limit of the discrete one-step latency).
+#[test]
+fn a_recurrent_layer_converges_first_order() {
+    // Projections: 0 input->h0, 1 h0->h0, 2 h0->output.
+    first_order_per_layer(&recurrent_network(0.0), &[0, 1, 2]);
+}
+
+/// The same with a recurrent delay of 2 ms.
+#[test]
+fn a_delayed_recurrent_layer_converges_first_order() {
+    first_order_per_layer(&recurrent_network(2.0), &[0, 1, 2]);
+}

@@ -20,10 +20,17 @@
 //! readout: the maximum of `V` over the window, its mean, or its
 //! exp-weighted mean over a window ([`li`]).
 //!
-//! Schedule: populations are simulated one after another, each after the
-//! populations it receives from ([`schedule`]), each neuron on its own (its
-//! inputs are all known once the populations before it are done). The gradient walks the same
-//! schedule backwards: the adjoint of a spike time (`dL/dt_s`) is pushed,
+//! Schedule ([`stages`]): the layers in stages, each stage after the stages
+//! it receives from. A stage is one layer, or a recurrent group (the layers
+//! of a cycle of projections, or one projecting to itself). A stage of one
+//! layer is simulated neuron by neuron (its inputs are all known once the
+//! stages before it are done); a recurrent group's neurons are advanced
+//! together in time order: each neuron's next threshold crossing is
+//! predicted from its state, and the earliest of those and of the spikes in
+//! flight (a queue) is the next event. The gradient walks the same schedule
+//! backwards (a recurrent group's spikes in reverse time order, so every
+//! spike is pushed after all the spikes it can influence): the adjoint of a
+//! spike time (`dL/dt_s`) is pushed,
 //! through the implicit function `V(t_s) = theta`, to the weights, to the
 //! presynaptic spikes that arrived before `t_s` and to the neuron's previous
 //! spike (its reset), i.e. `dt_s/dx = -(dV/dx) / V'(t_s)` with
@@ -35,11 +42,10 @@
 //! score's weight, in closed form per event.
 //!
 //! A delay is the `d` above: arrivals are sorted by their time, so the
-//! backward pass needs nothing else. Recurrent projections fit this shape
-//! too: a recurrent group of populations is one stage of the schedule
-//! whose neurons are advanced together in time order (a queue of each
-//! neuron's next crossing and of spikes in flight) instead of one by one,
-//! and whose backward pass walks its spikes in reverse time order.
+//! backward pass needs nothing else. A recurrent projection without a delay
+//! delivers at the spike's own instant (the discrete forward's one step
+//! vanishes as `dt -> 0`); `V` is continuous, so that arrival cannot make
+//! another spike at the same instant.
 //!
 //! Invariant: the gradient is that of [`Exact::loss`] wherever the loss is
 //! differentiable (no spike appears, vanishes or crosses the window's end
@@ -50,6 +56,8 @@ mod lif;
 
 pub use li::{Li, Peak, PeakKind, Weighting};
 pub use lif::{Lif, Psp, State};
+
+use std::collections::BinaryHeap;
 
 use snnc_compiler::ValidNetwork;
 use snnc_compiler::network::{LossSpec, PopulationKind};
@@ -89,9 +97,9 @@ pub struct Exact {
     window: f64,
     /// Per projection, seconds.
     delay: Vec<f64>,
-    /// The layers in the order they are simulated: every layer after the
-    /// layers it receives from.
-    schedule: Vec<usize>,
+    /// The stages in the order they are simulated: every stage after the
+    /// stages it receives from.
+    stages: Vec<Stage>,
     loss: ExactLoss,
 }
 
@@ -165,8 +173,7 @@ struct Outcome {
 
 impl Exact {
     /// `plan` (on `net`'s own grid) gives the layers and projections; the
-    /// window is `T dt`, the loss `net`'s, its constants in seconds. The
-    /// network must be feed-forward (`gradcheck` refuses others first).
+    /// window is `T dt`, the loss `net`'s, its constants in seconds.
     pub fn new(net: &ValidNetwork, plan: &Plan) -> Exact {
         let models = plan
             .layers
@@ -198,7 +205,7 @@ impl Exact {
             models,
             window,
             delay: plan.projections.iter().map(|p| p.delay as f64 * plan.grid.dt).collect(),
-            schedule: schedule(plan),
+            stages: stages(plan),
             loss,
         }
     }
@@ -243,7 +250,7 @@ impl Exact {
                 }
             }
         }
-        out.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.p.cmp(&b.p)).then(a.i.cmp(&b.i)));
+        out.sort_by(arrival_order);
         out
     }
 
@@ -266,7 +273,12 @@ impl Exact {
     pub fn forward(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Trace {
         let n = self.plan.layers.len();
         let mut trace = Trace { spikes: vec![Vec::new(); n], encounters: vec![Vec::new(); n] };
-        for &l in &self.schedule {
+        for stage in &self.stages {
+            if stage.recurrent {
+                self.recurrent_forward(&stage.layers, weights, inputs, &mut trace);
+                continue;
+            }
+            let l = stage.layers[0];
             let layer = &self.plan.layers[l];
             let Model::Lif(c) = self.models[l] else {
                 trace.spikes[l] = vec![Vec::new(); layer.size];
@@ -410,47 +422,34 @@ impl Exact {
             }
         }
         let mut psp: Vec<(usize, Psp)> = Vec::new();
-        for &l in self.schedule.iter().rev() {
-            let layer = &self.plan.layers[l];
-            let arrivals = self.arrivals(l, inputs, &trace.spikes);
-            let c = match self.models[l] {
-                Model::Lif(c) => c,
-                Model::Li(li) => {
-                    if l == r {
-                        self.readout_backward(li, weights, &arrivals, &o, &mut b);
+        for stage in self.stages.iter().rev() {
+            let arrivals: Vec<Vec<Arrival>> =
+                stage.layers.iter().map(|&l| self.arrivals(l, inputs, &trace.spikes)).collect();
+            if stage.recurrent {
+                // Every spike of the group, latest first.
+                let mut order: Vec<(f64, usize, usize, usize)> = Vec::new();
+                for (q, &l) in stage.layers.iter().enumerate() {
+                    for (j, times) in trace.spikes[l].iter().enumerate() {
+                        order.extend(times.iter().enumerate().map(|(m, &t)| (t, q, j, m)));
                     }
-                    continue;
                 }
-            };
-            for j in 0..layer.size {
-                let times = &trace.spikes[l][j];
-                for m in (0..times.len()).rev() {
-                    let a = b.adj[l][j][m];
-                    if a == 0.0 {
-                        continue;
-                    }
-                    let t = times[m];
-                    let tp = (m > 0).then(|| times[m - 1]);
-                    psp.clear();
-                    let (mut slope, mut d_tp) = (0.0, 0.0);
-                    for (e, ar) in arrivals.iter().enumerate() {
-                        if ar.t >= t {
-                            break;
-                        }
-                        let we = self.weight(weights, ar, j);
-                        let q = c.psp(t - ar.t, tp.filter(|&tp| ar.t < tp).map(|tp| t - tp));
-                        slope += we * q.d_t;
-                        d_tp += we * q.d_tp;
-                        psp.push((e, q));
-                    }
-                    // dt/dx = -(dV/dx) / V'(t).
-                    let g = -a / slope;
-                    for &(e, q) in &psp {
-                        self.credit(weights, &arrivals[e], j, g * q.phi, g * q.d_te, &mut b);
-                    }
-                    if m > 0 {
-                        b.adj[l][j][m - 1] += g * d_tp;
-                    }
+                order.sort_by(|a, b| b.0.total_cmp(&a.0).then((b.1, b.2).cmp(&(a.1, a.2))));
+                for (_, q, j, m) in order {
+                    let l = stage.layers[q];
+                    self.spike_backward(l, j, m, weights, &arrivals[q], &trace, &mut b, &mut psp);
+                }
+                continue;
+            }
+            let l = stage.layers[0];
+            if let Model::Li(li) = self.models[l] {
+                if l == r {
+                    self.readout_backward(li, weights, &arrivals[0], &o, &mut b);
+                }
+                continue;
+            }
+            for j in 0..self.plan.layers[l].size {
+                for m in (0..trace.spikes[l][j].len()).rev() {
+                    self.spike_backward(l, j, m, weights, &arrivals[0], &trace, &mut b, &mut psp);
                 }
             }
         }
@@ -464,6 +463,158 @@ impl Exact {
             grad: b.grad,
             adjoint: b.adj,
             trace,
+        }
+    }
+
+    /// Pushes the adjoint of spike `m` of neuron `j` of `lif` layer `l`
+    /// through the implicit function `V(t) = theta`, `dt/dx = -(dV/dx) /
+    /// V'(t)`, to the weights and times of the events before it (`arrivals`
+    /// are the layer's) and to the neuron's previous spike (its reset).
+    #[allow(clippy::too_many_arguments)]
+    fn spike_backward(
+        &self,
+        l: usize,
+        j: usize,
+        m: usize,
+        weights: &[Vec<f64>],
+        arrivals: &[Arrival],
+        trace: &Trace,
+        b: &mut Backward,
+        psp: &mut Vec<(usize, Psp)>,
+    ) {
+        let a = b.adj[l][j][m];
+        if a == 0.0 {
+            return;
+        }
+        let Model::Lif(c) = self.models[l] else { unreachable!("only lif layers spike") };
+        let times = &trace.spikes[l][j];
+        let t = times[m];
+        let tp = (m > 0).then(|| times[m - 1]);
+        psp.clear();
+        let (mut slope, mut d_tp) = (0.0, 0.0);
+        for (e, ar) in arrivals.iter().enumerate() {
+            if ar.t >= t {
+                break;
+            }
+            let we = self.weight(weights, ar, j);
+            let q = c.psp(t - ar.t, tp.filter(|&tp| ar.t < tp).map(|tp| t - tp));
+            slope += we * q.d_t;
+            d_tp += we * q.d_tp;
+            psp.push((e, q));
+        }
+        // dt/dx = -(dV/dx) / V'(t).
+        let g = -a / slope;
+        for &(e, q) in psp.iter() {
+            self.credit(weights, &arrivals[e], j, g * q.phi, g * q.d_te, b);
+        }
+        if m > 0 {
+            b.adj[l][j][m - 1] += g * d_tp;
+        }
+    }
+
+    /// The forward pass of a recurrent group of `lif` layers, all neurons
+    /// together in time order.
+    fn recurrent_forward(&self, layers: &[usize], weights: &[Vec<f64>], inputs: &[Option<f64>], trace: &mut Trace) {
+        let inside = |l: usize| layers.iter().position(|&k| k == l);
+        let lif = |q: usize| match self.models[layers[q]] {
+            Model::Lif(c) => c,
+            Model::Li(_) => unreachable!("li layers project nowhere, so are never recurrent"),
+        };
+        // The spikes from outside the group, known already.
+        let mut outside: Vec<Arrival> = Vec::new();
+        for &l in layers {
+            outside.extend(
+                self.arrivals(l, inputs, &trace.spikes)
+                    .into_iter()
+                    .filter(|a| !matches!(self.plan.projections[a.p].pre, Pre::Layer(k) if inside(k).is_some())),
+            );
+        }
+        outside.sort_by(arrival_order);
+        let mut outside = outside.into_iter().peekable();
+        let mut flight: BinaryHeap<InFlight> = BinaryHeap::new();
+        let predict = |c: Lif, cell: &Cell| {
+            c.crossing(cell.st, self.window - cell.t0).map(|s| cell.t0 + s).filter(|&t| t < self.window)
+        };
+        let mut cells: Vec<Vec<Cell>> = layers
+            .iter()
+            .enumerate()
+            .map(|(q, &l)| {
+                let cell = Cell { st: State::default(), t0: 0.0, next: None };
+                vec![Cell { next: predict(lif(q), &cell), ..cell }; self.plan.layers[l].size]
+            })
+            .collect();
+        let mut spikes: Vec<Vec<Vec<f64>>> =
+            layers.iter().map(|&l| vec![Vec::new(); self.plan.layers[l].size]).collect();
+        let mut enc: Vec<Vec<Vec<Encounter>>> = spikes.clone().into_iter().map(|l| vec![Vec::new(); l.len()]).collect();
+        loop {
+            // The earliest predicted spike (the lowest layer and neuron on a tie).
+            let mut first: Option<(f64, usize, usize)> = None;
+            for (q, layer) in cells.iter().enumerate() {
+                for (j, cell) in layer.iter().enumerate() {
+                    if let Some(t) = cell.next
+                        && first.is_none_or(|f| t < f.0)
+                    {
+                        first = Some((t, q, j));
+                    }
+                }
+            }
+            // The earliest arrival, from outside or in flight.
+            let from_outside = match (outside.peek(), flight.peek()) {
+                (Some(a), Some(f)) => arrival_order(a, &f.0).is_le(),
+                (a, _) => a.is_some(),
+            };
+            let next = if from_outside { outside.peek().copied() } else { flight.peek().map(|f| f.0) };
+            let t_arr = next.map_or(f64::INFINITY, |a| a.t);
+            // A spike at an arrival's time comes before the arrival.
+            if let Some((t, q, j)) = first.filter(|f| f.0 <= t_arr) {
+                let c = lif(q);
+                let cell = &mut cells[q][j];
+                let at = c.evolve(cell.st, t - cell.t0);
+                let m = spikes[q][j].len();
+                spikes[q][j].push(t);
+                enc[q][j].push(Encounter { time: t, margin: c.crossing_margin(at.i), spike: true });
+                *cell = Cell { st: State { v: 0.0, i: at.i }, t0: t, next: None };
+                cell.next = predict(c, cell);
+                let l = layers[q];
+                for (p, proj) in self.plan.projections.iter().enumerate() {
+                    let arrival = Arrival { t: t + self.delay[p], p, i: j, m };
+                    if proj.pre == Pre::Layer(l) && inside(proj.post).is_some() && arrival.t < self.window {
+                        flight.push(InFlight(arrival));
+                    }
+                }
+                continue;
+            }
+            let Some(a) = next.filter(|a| a.t < self.window) else { break };
+            if from_outside {
+                outside.next();
+            } else {
+                flight.pop();
+            }
+            let q = inside(self.plan.projections[a.p].post).expect("an arrival into the group");
+            let c = lif(q);
+            for (j, cell) in cells[q].iter_mut().enumerate() {
+                if a.t > cell.t0 {
+                    if let Some((s, gap)) = c.subthreshold_peak(cell.st, a.t - cell.t0).filter(|&(_, g)| g < NEAR) {
+                        enc[q][j].push(Encounter { time: cell.t0 + s, margin: gap, spike: false });
+                    }
+                    cell.st = c.evolve(cell.st, a.t - cell.t0);
+                    cell.t0 = a.t;
+                }
+                cell.st.i += self.weight(weights, &a, j);
+                cell.next = predict(c, cell);
+            }
+        }
+        for (q, layer) in cells.iter().enumerate() {
+            for (j, cell) in layer.iter().enumerate() {
+                let peak = lif(q).subthreshold_peak(cell.st, self.window - cell.t0).filter(|&(_, g)| g < NEAR);
+                if let Some((s, gap)) = peak {
+                    enc[q][j].push(Encounter { time: cell.t0 + s, margin: gap, spike: false });
+                }
+            }
+        }
+        for ((&l, s), e) in layers.iter().zip(spikes).zip(enc) {
+            trace.spikes[l] = s;
+            trace.encounters[l] = e;
         }
     }
 
@@ -512,25 +663,97 @@ struct Backward {
     grad: Vec<Vec<f64>>,
 }
 
-/// The plan's layers ordered so that each comes after the layers it
-/// receives from (declaration order among the ready ones).
-fn schedule(plan: &Plan) -> Vec<usize> {
+/// Layers simulated together.
+#[derive(Clone, Debug)]
+struct Stage {
+    /// Declaration order.
+    layers: Vec<usize>,
+    /// A cycle of projections, or one layer projecting to itself.
+    recurrent: bool,
+}
+
+/// One neuron of a recurrent group: its state at `t0` and its next
+/// threshold crossing without further input.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    st: State,
+    t0: f64,
+    next: Option<f64>,
+}
+
+/// Arrivals in time order, then projection, then presynaptic index.
+fn arrival_order(a: &Arrival, b: &Arrival) -> std::cmp::Ordering {
+    a.t.total_cmp(&b.t).then(a.p.cmp(&b.p)).then(a.i.cmp(&b.i))
+}
+
+/// A spike in flight inside a recurrent group; the heap pops the earliest.
+#[derive(Clone, Copy, Debug)]
+struct InFlight(Arrival);
+
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for InFlight {}
+
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        arrival_order(&other.0, &self.0)
+    }
+}
+
+/// The plan's layers in stages (the strongly connected groups of the
+/// projection graph), each stage after the stages it receives from
+/// (declaration order among the ready ones), so a feed-forward network gets
+/// one stage per layer in its topological order.
+fn stages(plan: &Plan) -> Vec<Stage> {
     let n = plan.layers.len();
+    // reach[a][b]: a path of projections leads from layer a to layer b.
+    let mut reach = vec![vec![false; n]; n];
+    for p in &plan.projections {
+        if let Pre::Layer(k) = p.pre {
+            reach[k][p.post] = true;
+        }
+    }
+    for m in 0..n {
+        let via = reach[m].clone();
+        for row in reach.iter_mut().filter(|row| row[m]) {
+            for (x, &y) in row.iter_mut().zip(&via) {
+                *x |= y;
+            }
+        }
+    }
+    // Each layer's group is named by its lowest member.
+    let group: Vec<usize> =
+        (0..n).map(|a| (0..n).find(|&b| b == a || (reach[a][b] && reach[b][a])).unwrap_or(a)).collect();
     let mut done = vec![false; n];
-    let mut order = Vec::with_capacity(n);
-    while order.len() < n {
-        let ready = (0..n).find(|&l| {
-            !done[l]
-                && plan.layers[l].incoming.iter().all(|&p| match plan.projections[p].pre {
-                    Pre::Input => true,
-                    Pre::Layer(k) => done[k],
+    let mut out = Vec::new();
+    loop {
+        let ready = (0..n).find(|&g| {
+            group[g] == g
+                && !done[g]
+                && (0..n).filter(|&l| group[l] == g).all(|l| {
+                    plan.layers[l].incoming.iter().all(|&p| match plan.projections[p].pre {
+                        Pre::Input => true,
+                        Pre::Layer(k) => group[k] == g || done[group[k]],
+                    })
                 })
         });
-        let l = ready.expect("a feed-forward network (gradcheck refuses recurrence first)");
-        done[l] = true;
-        order.push(l);
+        let Some(g) = ready else { break };
+        done[g] = true;
+        let layers: Vec<usize> = (0..n).filter(|&l| group[l] == g).collect();
+        let recurrent = layers.len() > 1 || reach[g][g];
+        out.push(Stage { layers, recurrent });
     }
-    order
+    out
 }
 
 /// The loss on first-spike times `t` (seconds) and `dL/dt_k`.

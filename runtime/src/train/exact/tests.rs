@@ -157,6 +157,69 @@ fn exact_gradient_with_delays_is_the_derivative_of_the_exact_loss() {
     }
 }
 
+/// [`network`] with a recurrent h1 -> h1 and a cycle h1 -> h2 -> h1 (the
+/// second with a delay), drawn around 0 so that both signs recur.
+fn recurrent_network(std: f64) -> ValidNetwork {
+    let mut net = network();
+    let (h1, h2) = (net.population_by_name("h1").unwrap(), net.population_by_name("h2").unwrap());
+    let init = Init::Normal { mean: 0.0, std, scale: InitScale::FanInSqrt };
+    let span = Span::default();
+    let dense = |delays| Projection { kind: Connectivity::Dense, init, delays, span };
+    net.graph.add_edge(h1, h1, dense(vec![TimeValue::Steps(0.0)]));
+    net.graph.add_edge(h2, h1, dense(vec![TimeValue::Seconds(2e-3)]));
+    net
+}
+
+#[test]
+fn exact_gradient_with_recurrence_is_the_derivative_of_the_exact_loss() {
+    let net = recurrent_network(4.0);
+    let checked = matches_central_differences(&net, 3, 12);
+    assert!(checked.len() >= 10, "only {} samples were checked", checked.len());
+    // The recurrent layer spikes repeatedly in the checked samples.
+    let most = checked.iter().flat_map(|s| &s.trace.spikes[0]).map(Vec::len).max().unwrap();
+    println!("{} samples checked, up to {most} spikes per h1 neuron", checked.len());
+    assert!(most >= 3, "at most {most} spikes per h1 neuron");
+}
+
+/// A recurrent group whose recurrent weights are all 0 spikes as the same
+/// layers without those projections: the group's event queue reproduces
+/// the neuron-by-neuron simulation.
+#[test]
+fn a_silent_recurrence_changes_no_spike() {
+    let mut net = recurrent_network(1.0);
+    for e in net.graph.edge_indices().skip(4).collect::<Vec<_>>() {
+        net.graph[e].init = Init::Constant { value: 0.0, scale: InitScale::None };
+    }
+    let plain = network();
+    let (plan, plain_plan) = (Plan::new(&net).unwrap(), Plan::new(&plain).unwrap());
+    let w = |plan: &Plan| -> Vec<Vec<f64>> {
+        init_weights(plan, 0).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect()
+    };
+    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
+    let data = encode(&generate(12, 42), &src, 5, net.time);
+    let (mut compared, mut spikes) = (0, 0);
+    for s in 0..data.len() {
+        let inputs: Vec<Option<f64>> =
+            data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * 1e-3)).collect();
+        // The recurrent weights come last in the plan; the others are drawn alike.
+        let mut wr = w(&plan);
+        let wp = w(&plain_plan);
+        wr[..wp.len()].clone_from_slice(&wp);
+        let a = Exact::new(&net, &plan).forward(&wr, &inputs);
+        let b = Exact::new(&plain, &plain_plan).forward(&wp, &inputs);
+        for (x, y) in a.spikes.iter().flatten().zip(b.spikes.iter().flatten()) {
+            assert_eq!(x.len(), y.len(), "sample {s}: {x:?} vs {y:?}");
+            for (u, v) in x.iter().zip(y) {
+                assert!((u - v).abs() < 1e-12, "sample {s}: {u} vs {v}");
+                spikes += 1;
+            }
+        }
+        assert_eq!(a.encounters.iter().flatten().count(), b.encounters.iter().flatten().count());
+        compared += 1;
+    }
+    assert!(compared == 12 && spikes > 100, "{compared} samples, {spikes} spikes");
+}
+
 #[test]
 fn a_delay_shifts_every_spike_of_a_feed_forward_layer() {
     let net = network();

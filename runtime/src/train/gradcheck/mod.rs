@@ -274,13 +274,6 @@ pub enum GradcheckError {
 
 /// What the exact model does not cover yet, if `net` has it.
 fn unsupported(net: &ValidNetwork) -> Option<String> {
-    let order = net.topological_order();
-    let rank = |n| order.iter().position(|&m| m == n);
-    for (e, a, b, _) in net.projections() {
-        if rank(a) >= rank(b) {
-            return Some(format!("the recurrent projection {}", net.projection_name(e)));
-        }
-    }
     let t = net.train.as_ref()?;
     t.regularizer.is_some().then(|| "the spike-count regulariser".into())
 }
