@@ -188,9 +188,15 @@ fn li_network(loss: LossSpec) -> ValidNetwork {
 /// clear of the threshold and whose spike counts agree with the exact model
 /// (seeds 0, 1, 2; no seed or sample picked otherwise).
 fn first_order_per_layer(net: &ValidNetwork, layers: &[usize]) {
+    first_order_with_margin(net, layers, 0.01);
+}
+
+/// [`first_order_per_layer`] over the samples whose margin is at least
+/// `margin`.
+fn first_order_with_margin(net: &ValidNetwork, layers: &[usize], margin: f64) {
     let r = halvings(net, &[0, 1, 2]);
     for &layer in layers {
-        let (ratios, finest) = ratios(&r, layer, 0.01);
+        let (ratios, finest) = ratios(&r, layer, margin);
         let m = stats::median(&ratios);
         let close = finest.iter().filter(|&&e| e < 0.02).count();
         println!(
@@ -311,4 +317,33 @@ fn a_recurrent_layer_converges_first_order() {
 #[test]
 fn a_delayed_recurrent_layer_converges_first_order() {
     first_order_per_layer(&recurrent_network(2.0), &[0, 1, 2]);
+}
+
+/// `net` with the spike-count regulariser on `h0` (target 0: every spike
+/// counts), strong enough that its part of the hidden layer's gradient is
+/// as large as the loss' or larger.
+fn regularised(mut net: ValidNetwork, strength: f64) -> ValidNetwork {
+    let h = net.population_by_name("h0").unwrap();
+    net.train.as_mut().unwrap().regularizer =
+        Some(SpikeCountRegularizer { populations: vec![h], strength, strength_below: strength, target: 0.0 });
+    net
+}
+
+/// The regulariser with a voltage loss (mlGeNN's setting): its continuous
+/// contribution, `rho tau_mem` times the voltage's gradient at each spike,
+/// is what the discrete one converges to (`-rho / kappa`, `-1/kappa ->
+/// tau_mem`).
+#[test]
+fn the_regularizer_with_a_voltage_loss_converges_first_order() {
+    first_order_per_layer(&regularised(li_network(LossSpec::SumVoltageCrossEntropy), 10.0), &[0, 1, 2]);
+}
+
+/// The regulariser with the first-spike loss: the discrete gradient is `dt`
+/// times the loss' plus the regulariser's without that factor, so each grid
+/// is compared with the exact loss gradient plus the regulariser's divided
+/// by its `dt`.
+#[test]
+fn the_regularizer_with_the_first_spike_loss_converges_first_order() {
+    let none = || vec![TimeValue::Steps(0.0)];
+    first_order_per_layer(&regularised(delayed_network("regularised", [none(), none(), none()]), 1e-4), &[0, 1, 2]);
 }

@@ -13,12 +13,14 @@
 //! not modelled: it vanishes as `dt -> 0`) and adds `W[j][i]` to `I` there.
 //! Spikes are only searched in the window `[0, T dt)`.
 //!
-//! Losses ([`ExactLoss`]): the first-spike cross-entropy on exact first-spike
-//! times (a readout neuron without a spike in the window has first-spike time
-//! `T dt`, so a first spike that leaves the window through its end changes
-//! the loss continuously), and softmax cross-entropy on the scores of an `li`
-//! readout: the maximum of `V` over the window, its mean, or its
-//! exp-weighted mean over a window ([`li`]).
+//! Losses ([`ExactLoss`]): the first-spike cross-entropy on exact
+//! first-spike times (a readout neuron without a spike in the window has
+//! first-spike time `T dt`, so a first spike that leaves the window through
+//! its end changes the loss continuously), and softmax cross-entropy on the
+//! scores of an `li` readout: the maximum of `V` over the window, its mean,
+//! or its exp-weighted mean over a window ([`li`]). The spike-count
+//! regulariser's contribution ([`ExactRegularizer`]) is kept apart
+//! ([`ExactSample::grad_reg`]).
 //!
 //! Schedule ([`stages`]): the layers in stages, each stage after the stages
 //! it receives from. A stage is one layer, or a recurrent group (the layers
@@ -30,8 +32,8 @@
 //! flight (a queue) is the next event. The gradient walks the same schedule
 //! backwards (a recurrent group's spikes in reverse time order, so every
 //! spike is pushed after all the spikes it can influence): the adjoint of a
-//! spike time (`dL/dt_s`) is pushed,
-//! through the implicit function `V(t_s) = theta`, to the weights, to the
+//! spike time (`dL/dt_s`) is pushed, through the implicit function
+//! `V(t_s) = theta`, to the weights, to the
 //! presynaptic spikes that arrived before `t_s` and to the neuron's previous
 //! spike (its reset), i.e. `dt_s/dx = -(dV/dx) / V'(t_s)` with
 //! `V'(t_s) = (I(t_s) - theta) / tau_mem`. A spike whose voltage grazes the
@@ -39,7 +41,8 @@
 //! the same way: `dy/dx` is `dV(t*)/dx` at the maximum's fixed time `t*`
 //! (plus `V'(t*-)` times the derivative of an event's time when the maximum
 //! is a kink at that event), or the integral of `dV(t)/dx` against the
-//! score's weight, in closed form per event.
+//! score's weight, in closed form per event; the regulariser's `rho
+//! tau_mem` at each regularised spike multiplies `dV(t_s-)/dx` alike.
 //!
 //! A delay is the `d` above: arrivals are sorted by their time, so the
 //! backward pass needs nothing else. A recurrent projection without a delay
@@ -49,7 +52,9 @@
 //!
 //! Invariant: the gradient is that of [`Exact::loss`] wherever the loss is
 //! differentiable (no spike appears, vanishes or crosses the window's end
-//! for small weight changes); tests compare it with central differences.
+//! for small weight changes), and the regulariser's that of `sum_s rho_j
+//! tau_mem V_j(t_s-)` at fixed spike times; tests compare both with central
+//! differences.
 
 mod li;
 mod lif;
@@ -101,6 +106,50 @@ pub struct Exact {
     /// stages it receives from.
     stages: Vec<Stage>,
     loss: ExactLoss,
+    regularizer: Option<ExactRegularizer>,
+}
+
+/// The spike-count regulariser of `docs/contract.md` section 7 in continuous
+/// time (one sample, `B = 1`): with `c_j` the number of spikes of neuron `j`
+/// in the window, `rho_j = s_j (c_j - nu)`, `s_j` the strength above or
+/// below the target. The contract subtracts `rho_j` from `lambda_V` at each
+/// of `j`'s spikes, i.e. adds the gradient of `(rho_j / -kappa) V` at the
+/// step before the spike, `-1/kappa -> tau_mem`: in continuous time, the
+/// gradient of `sum_s rho_j tau_mem V_j(t_s-)` at fixed spike times `t_s`
+/// (the voltage just before each spike, through the events before it and
+/// the neuron's previous reset).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExactRegularizer {
+    /// Per layer: whether it is regularised.
+    pub layers: Vec<bool>,
+    pub strength: f64,
+    pub strength_below: f64,
+    pub target: f64,
+}
+
+impl ExactRegularizer {
+    /// `rho_j tau_mem` of every neuron, `[layer][neuron]` (0 where not
+    /// regularised).
+    fn coefficients(&self, models: &[Model], trace: &Trace) -> Vec<Vec<f64>> {
+        trace
+            .spikes
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| {
+                layer
+                    .iter()
+                    .map(|times| match models[l] {
+                        Model::Lif(c) if self.layers[l] => {
+                            let n = times.len() as f64;
+                            let s = if n > self.target { self.strength } else { self.strength_below };
+                            s * (n - self.target) * c.tau_mem
+                        }
+                        _ => 0.0,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// A voltage peak near the threshold: a spike (`margin` is how far the
@@ -137,14 +186,19 @@ pub struct ExactSample {
     /// arrives: the maximum moves with that spike's time
     /// ([`PeakKind::Kink`]).
     pub moving_kinks: usize,
-    /// The time after which no spike can change the loss: the readout's
-    /// last first spike (the window when one is silent), the window's end
-    /// (max-voltage loss) or the end of the integral's weight.
+    /// The time after which no spike of a layer other than the readout can
+    /// change the loss: the readout's last first spike (the window when one
+    /// is silent), the window's end (max-voltage loss, or any loss with the
+    /// regulariser, which counts every spike) or the end of the integral's
+    /// weight.
     pub decision: f64,
     /// `dL/dW`, `[post][pre]` per projection.
     pub grad: Vec<Vec<f64>>,
-    /// `dL/dt` of every spike, `[layer][neuron][spike]` (zero for spikes
-    /// that cannot change the loss).
+    /// The regulariser's contribution, `[post][pre]` per projection, when
+    /// the network has one ([`ExactRegularizer`]).
+    pub grad_reg: Option<Vec<Vec<f64>>>,
+    /// `dL/dt` of every spike (the loss' plus the regulariser's),
+    /// `[layer][neuron][spike]` (zero for spikes that change neither).
     pub adjoint: Vec<Vec<Vec<f64>>>,
     pub trace: Trace,
 }
@@ -200,6 +254,12 @@ impl Exact {
             }
             None => ExactLoss::FirstSpike { xi: 1.0, a: 0.0, b: 1.0 },
         };
+        let regularizer = net.train.as_ref().and_then(|t| t.regularizer.as_ref()).map(|r| ExactRegularizer {
+            layers: plan.layers.iter().map(|l| r.populations.contains(&l.node)).collect(),
+            strength: r.strength,
+            strength_below: r.strength_below,
+            target: r.target,
+        });
         Exact {
             plan: plan.clone(),
             models,
@@ -207,6 +267,7 @@ impl Exact {
             delay: plan.projections.iter().map(|p| p.delay as f64 * plan.grid.dt).collect(),
             stages: stages(plan),
             loss,
+            regularizer,
         }
     }
 
@@ -225,6 +286,10 @@ impl Exact {
 
     pub fn exact_loss(&self) -> ExactLoss {
         self.loss
+    }
+
+    pub fn regularizer(&self) -> Option<&ExactRegularizer> {
+        self.regularizer.as_ref()
     }
 
     /// Spikes reaching layer `l`, sorted by time, then projection, then
@@ -408,19 +473,56 @@ impl Exact {
     pub fn sample(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize) -> ExactSample {
         let trace = self.forward(weights, inputs);
         let o = self.outcome(weights, inputs, &trace, label);
+        let loss = self.backward(weights, inputs, &trace, Some(&o), None);
+        let reg = self.regularizer.as_ref().map(|reg| {
+            let coef = reg.coefficients(&self.models, &trace);
+            self.backward(weights, inputs, &trace, None, Some(&coef))
+        });
+        let mut adjoint = loss.adj;
+        if let Some(reg) = &reg {
+            for (x, y) in adjoint.iter_mut().flatten().flatten().zip(reg.adj.iter().flatten().flatten()) {
+                *x += y;
+            }
+        }
+        ExactSample {
+            loss: o.loss,
+            first: o.first,
+            scores: o.scores,
+            peaks: o.peaks,
+            moving_kinks: o.moving_kinks,
+            decision: if reg.is_some() { self.window } else { o.decision },
+            grad: loss.grad,
+            grad_reg: reg.map(|r| r.grad),
+            adjoint,
+            trace,
+        }
+    }
+
+    /// The backward pass from the loss' derivatives `o` and from the
+    /// coefficients `coef` of each regularised spike's voltage
+    /// (`[layer][neuron]`, [`ExactRegularizer::coefficients`]).
+    fn backward(
+        &self,
+        weights: &[Vec<f64>],
+        inputs: &[Option<f64>],
+        trace: &Trace,
+        o: Option<&Outcome>,
+        coef: Option<&[Vec<f64>]>,
+    ) -> Backward {
         let r = self.readout();
         let mut b = Backward {
             // adj[l][j][m] = dL/d(time of spike m of neuron j of layer l).
             adj: trace.spikes.iter().map(|l| l.iter().map(|t| vec![0.0; t.len()]).collect()).collect(),
             grad: weights.iter().map(|w| vec![0.0; w.len()]).collect(),
         };
-        if let ExactLoss::FirstSpike { .. } = self.loss {
+        if let (Some(o), ExactLoss::FirstSpike { .. }) = (o, self.loss) {
             for (k, t) in trace.spikes[r].iter().enumerate() {
                 if !t.is_empty() {
                     b.adj[r][k][0] = o.dl[k];
                 }
             }
         }
+        let c = |l: usize, j: usize| coef.map_or(0.0, |c| c[l][j]);
         let mut psp: Vec<(usize, Psp)> = Vec::new();
         for stage in self.stages.iter().rev() {
             let arrivals: Vec<Vec<Arrival>> =
@@ -436,46 +538,37 @@ impl Exact {
                 order.sort_by(|a, b| b.0.total_cmp(&a.0).then((b.1, b.2).cmp(&(a.1, a.2))));
                 for (_, q, j, m) in order {
                     let l = stage.layers[q];
-                    self.spike_backward(l, j, m, weights, &arrivals[q], &trace, &mut b, &mut psp);
+                    self.spike_backward((l, j, m), c(l, j), weights, &arrivals[q], trace, &mut b, &mut psp);
                 }
                 continue;
             }
             let l = stage.layers[0];
             if let Model::Li(li) = self.models[l] {
-                if l == r {
-                    self.readout_backward(li, weights, &arrivals[0], &o, &mut b);
+                if let Some(o) = o.filter(|_| l == r) {
+                    self.readout_backward(li, weights, &arrivals[0], o, &mut b);
                 }
                 continue;
             }
             for j in 0..self.plan.layers[l].size {
                 for m in (0..trace.spikes[l][j].len()).rev() {
-                    self.spike_backward(l, j, m, weights, &arrivals[0], &trace, &mut b, &mut psp);
+                    self.spike_backward((l, j, m), c(l, j), weights, &arrivals[0], trace, &mut b, &mut psp);
                 }
             }
         }
-        ExactSample {
-            loss: o.loss,
-            first: o.first,
-            scores: o.scores,
-            peaks: o.peaks,
-            moving_kinks: o.moving_kinks,
-            decision: o.decision,
-            grad: b.grad,
-            adjoint: b.adj,
-            trace,
-        }
+        b
     }
 
-    /// Pushes the adjoint of spike `m` of neuron `j` of `lif` layer `l`
+    /// Pushes the adjoint `a` of spike `m` of neuron `j` of `lif` layer `l`
     /// through the implicit function `V(t) = theta`, `dt/dx = -(dV/dx) /
-    /// V'(t)`, to the weights and times of the events before it (`arrivals`
-    /// are the layer's) and to the neuron's previous spike (its reset).
+    /// V'(t)`, and `coef` times the voltage just before it, `coef dV(t-)/dx`
+    /// at fixed `t` (the regulariser), to the weights and times of the
+    /// events before it (`arrivals` are the layer's) and to the neuron's
+    /// previous spike (its reset).
     #[allow(clippy::too_many_arguments)]
     fn spike_backward(
         &self,
-        l: usize,
-        j: usize,
-        m: usize,
+        (l, j, m): (usize, usize, usize),
+        coef: f64,
         weights: &[Vec<f64>],
         arrivals: &[Arrival],
         trace: &Trace,
@@ -483,7 +576,7 @@ impl Exact {
         psp: &mut Vec<(usize, Psp)>,
     ) {
         let a = b.adj[l][j][m];
-        if a == 0.0 {
+        if a == 0.0 && coef == 0.0 {
             return;
         }
         let Model::Lif(c) = self.models[l] else { unreachable!("only lif layers spike") };
@@ -503,7 +596,7 @@ impl Exact {
             psp.push((e, q));
         }
         // dt/dx = -(dV/dx) / V'(t).
-        let g = -a / slope;
+        let g = -a / slope + coef;
         for &(e, q) in psp.iter() {
             self.credit(weights, &arrivals[e], j, g * q.phi, g * q.d_te, b);
         }

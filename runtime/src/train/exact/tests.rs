@@ -220,6 +220,99 @@ fn a_silent_recurrence_changes_no_spike() {
     assert!(compared == 12 && spikes > 100, "{compared} samples, {spikes} spikes");
 }
 
+/// The voltage of `lif` neuron `j` of layer `l` at time `t`, from its reset
+/// at spike `m - 1` (none for `m = 0`) and the events before `t`, in the
+/// forward pass `trace` at `weights`: the quantity whose derivative the
+/// regulariser pushes at spike `m`.
+fn voltage_before(
+    ex: &Exact,
+    weights: &[Vec<f64>],
+    inputs: &[Option<f64>],
+    trace: &Trace,
+    (l, j, m): (usize, usize, usize),
+    t: f64,
+) -> f64 {
+    let Model::Lif(c) = ex.models[l] else { unreachable!() };
+    let tp = (m > 0).then(|| trace.spikes[l][j][m - 1]);
+    ex.arrivals(l, inputs, &trace.spikes)
+        .iter()
+        .take_while(|a| a.t < t)
+        .map(|a| ex.weight(weights, a, j) * c.psp(t - a.t, tp.filter(|&tp| a.t < tp).map(|tp| t - tp)).phi)
+        .sum()
+}
+
+/// The regulariser's exact gradient is the derivative of `sum_s rho_j
+/// tau_mem V_j(t_s-)`, each spike's voltage taken at its fixed time `t_s`
+/// (from the moving previous reset and events), against central differences
+/// (`h = 1e-6`, `1e-6` relative) on the samples where no spike appears or
+/// vanishes under `h`.
+#[test]
+fn the_regularizer_gradient_is_the_derivative_of_the_voltage_at_each_spike() {
+    let mut net = network();
+    let (h1, h2) = (net.population_by_name("h1").unwrap(), net.population_by_name("h2").unwrap());
+    net.train.as_mut().unwrap().regularizer =
+        Some(SpikeCountRegularizer { populations: vec![h1, h2], strength: 0.5, strength_below: 0.2, target: 1.5 });
+    let plan = Plan::new(&net).unwrap();
+    let ex = Exact::new(&net, &plan);
+    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
+    let data = encode(&generate(12, 42), &src, 5, net.time);
+    let reg = ex.regularizer().unwrap().clone();
+    let mut checked = 0;
+    for seed in 0..2 {
+        let w: Vec<Vec<f64>> =
+            init_weights(&plan, seed).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
+        for s in 0..data.len() {
+            let inputs: Vec<Option<f64>> =
+                data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * 1e-3)).collect();
+            let got = ex.sample(&w, &inputs, data.labels[s] as usize);
+            let margin = got.trace.encounters.iter().flatten().flatten().map(|e| e.margin).fold(1.0, f64::min);
+            let coef = reg.coefficients(&ex.models, &got.trace);
+            if margin < 1e-3 || coef.iter().flatten().all(|&c| c == 0.0) {
+                continue;
+            }
+            // At the spikes of the unperturbed pass, the voltage is theta.
+            let spikes: Vec<(usize, usize, usize, f64)> = (0..2)
+                .flat_map(|l| {
+                    got.trace.spikes[l]
+                        .iter()
+                        .enumerate()
+                        .flat_map(move |(j, ts)| ts.iter().enumerate().map(move |(m, &t)| (l, j, m, t)))
+                })
+                .collect();
+            let objective = |w: &[Vec<f64>]| -> f64 {
+                let trace = ex.forward(w, &inputs);
+                spikes
+                    .iter()
+                    .map(|&(l, j, m, t)| coef[l][j] * voltage_before(&ex, w, &inputs, &trace, (l, j, m), t))
+                    .sum()
+            };
+            for &(l, j, m, t) in &spikes {
+                let v = voltage_before(&ex, &w, &inputs, &got.trace, (l, j, m), t);
+                assert!((v - 1.0).abs() < 1e-9, "spike {l} {j} {m}: V = {v}");
+            }
+            let reg_grad = got.grad_reg.as_ref().unwrap();
+            let h = 1e-6;
+            for p in 0..w.len() {
+                for k in 0..w[p].len() {
+                    let mut wp = w.clone();
+                    wp[p][k] += h;
+                    let plus = objective(&wp);
+                    wp[p][k] -= 2.0 * h;
+                    let minus = objective(&wp);
+                    let fd = (plus - minus) / (2.0 * h);
+                    let g = reg_grad[p][k];
+                    assert!(
+                        (fd - g).abs() <= 1e-6 * g.abs().max(1.0),
+                        "seed {seed} sample {s} projection {p} weight {k}: exact {g} vs central difference {fd}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} samples were checked");
+}
+
 #[test]
 fn a_delay_shifts_every_spike_of_a_feed_forward_layer() {
     let net = network();

@@ -204,8 +204,9 @@ pub struct SeedReport {
     /// samples were left out.
     pub non_grazing: Option<(usize, Vec<GridCheck>)>,
     pub samples: Vec<SampleReport>,
-    /// The exact gradient (mean over the samples), `[post][pre]` (with
-    /// `delay_per_step`, that of the coarsest grid's delayed model).
+    /// The exact gradient (mean over the samples), `[post][pre]` (where it
+    /// depends on the grid, with `delay_per_step` or a regulariser beside
+    /// the first-spike loss, the coarsest grid's).
     pub exact: Vec<Vec<f64>>,
 }
 
@@ -262,20 +263,6 @@ pub enum GradcheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] PlanError),
-    #[error("the exact continuous-time model of {what} is not yet supported")]
-    #[diagnostic(
-        code(snn::gradcheck::not_yet_supported),
-        help(
-            "gradcheck covers feed-forward networks of lif layers and li readouts, with delays, without a regulariser"
-        )
-    )]
-    NotYetSupported { what: String },
-}
-
-/// What the exact model does not cover yet, if `net` has it.
-fn unsupported(net: &ValidNetwork) -> Option<String> {
-    let t = net.train.as_ref()?;
-    t.regularizer.is_some().then(|| "the spike-count regulariser".into())
 }
 
 /// Runs the check at `weights` on all samples of `data` with the default
@@ -311,9 +298,6 @@ pub fn check(
     options: &Options,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Report, GradcheckError> {
-    if let Some(what) = unsupported(net) {
-        return Err(GradcheckError::NotYetSupported { what });
-    }
     let net = in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
@@ -390,6 +374,9 @@ fn check_weights(
             let label = data.labels[s];
             let ex = exact.sample(&w64, &inputs, label as usize);
             let m = relevant_margin(base, &ex);
+            // The exact gradient depends on the grid with a delay per step,
+            // and with a regulariser beside a loss whose unit is dt.
+            let per_grid = options.delay_per_step || (ex.grad_reg.is_some() && unit == Unit::Dt);
             let mut exact_per_grid = Vec::new();
             let mut disc_per_grid = Vec::new();
             let mut sample_grids = Vec::new();
@@ -398,6 +385,7 @@ fn check_weights(
                 let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize));
                 let ex_g = delayed.as_ref().unwrap_or(&ex);
                 let u = unit.value(g.plan.grid.dt);
+                let exact_g = total(ex_g, u);
                 let out = sample_gradient(&g.plan, &wt, g.data.sample(s), label, 1, scratch);
                 let disc: Vec<Vec<f64>> = g
                     .plan
@@ -414,18 +402,16 @@ fn check_weights(
                         w
                     })
                     .collect();
-                let layers = disc.iter().zip(&ex_g.grad).map(|(d, c)| compare(d, c)).collect();
-                error_norm.push(disc.iter().zip(&ex_g.grad).map(|(d, c)| distance(d, c)).collect());
-                let (count_changes, silence_changes) = spike_changes(&g.plan, scratch, &out.first, ex_g);
+                let layers = disc.iter().zip(&exact_g).map(|(d, c)| compare(d, c)).collect();
+                error_norm.push(disc.iter().zip(&exact_g).map(|(d, c)| distance(d, c)).collect());
+                let (count_changes, silence_changes) =
+                    spike_changes(&g.plan, scratch, &out.first, ex_g, exact.regularizer().is_some());
                 sample_grids.push(SampleGrid { layers, count_changes, silence_changes });
                 disc_per_grid.push(disc);
-                if let Some(d) = delayed {
-                    exact_per_grid.push(d.grad);
+                if per_grid || exact_per_grid.is_empty() {
+                    exact_per_grid.push(exact_g);
                 }
                 tick();
-            }
-            if exact_per_grid.is_empty() {
-                exact_per_grid.push(ex.grad.clone());
             }
             let first_max = ex.first.iter().copied().filter(|&t| t < exact.window()).fold(f64::NEG_INFINITY, f64::max);
             let report = SampleReport {
@@ -438,7 +424,7 @@ fn check_weights(
                 peak_gap: ex.peaks.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min),
                 moving_kinks: ex.moving_kinks,
                 end_gap: exact.window() - first_max,
-                exact_norm: ex.grad.iter().map(|g| norm(g)).collect(),
+                exact_norm: exact_per_grid[0].iter().map(|g| norm(g)).collect(),
                 error_norm,
                 grids: sample_grids,
             };
@@ -476,6 +462,17 @@ fn labels(plan: &Plan) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The exact gradient compared with the discrete one divided by `u`: the
+/// loss' plus the regulariser's divided by `u`. The contract's regulariser
+/// acts on `lambda_V` directly, so its part of the discrete gradient has no
+/// `dt` factor even where the loss' has (the first-spike loss).
+fn total(ex: &ExactSample, u: f64) -> Vec<Vec<f64>> {
+    match &ex.grad_reg {
+        None => ex.grad.clone(),
+        Some(reg) => ex.grad.iter().zip(reg).map(|(g, r)| g.iter().zip(r).map(|(a, b)| a + b / u).collect()).collect(),
+    }
 }
 
 /// The batch gradient of the samples `keep` (their mean) per grid.
@@ -587,19 +584,25 @@ fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
 /// Neurons whose spike count before the decision time differs between the
 /// discrete forward in `scratch` and the exact trace, and readout neurons
 /// silent in one model only (first-spike readouts; `first` is empty for a
-/// voltage loss, whose decision step is the exact one's on this grid).
-fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample) -> (usize, usize) {
+/// voltage loss). The decision time of the hidden layers is
+/// [`ExactSample::decision`], on the discrete side the discrete readout's
+/// last first spike (a first-spike loss without regulariser) or the same
+/// time; a first-spike readout's own is its last first spike in each model.
+fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample, regularised: bool) -> (usize, usize) {
     let r = plan.readout.as_ref().expect("a readout").0;
     let t = plan.steps;
-    let dec_disc = match first.iter().copied().max() {
-        Some(f) => f.min(t as u32) as usize,
-        None => ((ex.decision / plan.grid.dt).ceil() as usize).min(t),
+    let readout_disc = first.iter().copied().max().map(|f| (f as usize).min(t));
+    let readout_exact = ex.first.iter().copied().fold(0.0, f64::max);
+    let hidden_disc = match readout_disc {
+        Some(f) if !regularised => f,
+        _ => ((ex.decision / plan.grid.dt).ceil() as usize).min(t),
     };
-    let dec_exact = ex.decision;
     let mut changes = 0;
     for (l, layer) in plan.layers.iter().enumerate() {
         let mut counts = vec![0usize; layer.size];
         let sp = &scratch.layers[l];
+        let (dec_disc, dec_exact) =
+            if l == r { (readout_disc.unwrap_or(0), readout_exact) } else { (hidden_disc, ex.decision) };
         for n in 0..dec_disc.min(t) {
             for s in sp.at(n) {
                 counts[sp.neuron[s] as usize] += 1;
