@@ -265,15 +265,25 @@ fn gradcheck_and_bench_run() {
     let rows = std::fs::read_to_string(&csv).unwrap();
     // Header + seeds x samples x grids x projections.
     assert_eq!(rows.lines().count(), 1 + 2 * 3 * 2 * 2, "{rows}");
-    // The exact model has no delays yet: not yet supported (2), saying what.
-    let delayed = dir.path().join("delayed.snn");
+    // An li readout: its voltage loss' gradient is compared without a dt factor.
+    let li = root().join("examples/gradcheck/li_sum.snn");
+    let out = snnc(&["gradcheck", s(&li), "--samples", "2", "--refine", "1,20"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("no dt factor") && text.contains("  hidden->output: "), "{text}");
+    // The whole model class is covered: a regularised spec runs too.
+    let regularised = dir.path().join("regularised.snn");
     let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replacen("scale = fan_in_sqrt) }", "scale = fan_in_sqrt); delay = 2 steps }", 1);
-    assert!(text.contains("delay = 2 steps"), "the example changed shape");
-    std::fs::write(&delayed, text).unwrap();
-    let out = snnc(&["gradcheck", s(&delayed), "--samples", "2"]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the delays of input->hidden"));
+    let text = text.replacen(
+        "    batch     = 22",
+        "    regularizer = spike_count(populations = hidden, strength = 1e-3, target = 2)\n    batch     = 22",
+        1,
+    );
+    assert!(text.contains("spike_count"), "the example changed shape");
+    std::fs::write(&regularised, text).unwrap();
+    let out = snnc(&["gradcheck", s(&regularised), "--samples", "2", "--refine", "1,20"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  hidden->output: "));
     for bad in [&["--refine", "0"][..], &["--exclude-grazing", "-1"], &["--samples", "100000"]] {
         let mut a = vec!["gradcheck", s(&spec)];
         a.extend_from_slice(bad);

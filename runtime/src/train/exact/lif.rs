@@ -61,7 +61,7 @@ impl Lif {
     }
 
     /// The time `s > 0` of `V`'s only extremum, if any.
-    fn extremum(&self, st: State) -> Option<f64> {
+    pub(super) fn extremum(&self, st: State) -> Option<f64> {
         // V(s) = A e^{-s/tm} + B e^{-s/ts}; V'(s) = 0 at most once.
         let k = self.k();
         let (a, b) = (st.v - st.i * k, st.i * k);

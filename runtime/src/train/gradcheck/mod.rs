@@ -6,24 +6,26 @@
 //! seeds to draw them from) and encoded samples (spike steps on the network's
 //! own grid). Output: a [`Report`]: for each seed, each grid refinement `k`
 //! (dt / k, T k steps) and each projection, the cosine similarity and the
-//! relative error `|g_disc / dt - g_exact| / |g_exact|` of the batch gradient
+//! relative error `|g_disc / u - g_exact| / |g_exact|` of the batch gradient
 //! and of every sample's gradient, and what happens near each sample in the
 //! exact model (how close its voltage peaks come to the threshold, how close
 //! its first output spikes come to the window's end, whether the discrete
 //! model spikes as often).
 //!
-//! The factor: the discrete adjoint approximates the continuous one with
-//! `lV ≈ (dt/tau_mem) mu_V` and `lI ≈ (dt/tau_syn) mu_I` (`mu` the
-//! continuous sensitivities), because the error is injected per step
-//! (`dL/dn = dt dL/dt`); the contract's gradient multiplies `lI` by `tau_syn`
-//! in seconds, so `g_disc ≈ (dt in seconds) * g_cont`. Errors are reported
-//! after dividing by `dt` in seconds.
+//! The unit `u` ([`Unit`]): the first-spike loss injects its error per step
+//! (`dL/dn = dt dL/dt`, the error of a spike time in steps), so the discrete
+//! adjoint approximates the continuous one with `lV ≈ (dt/tau_mem) mu_V` and
+//! `lI ≈ (dt/tau_syn) mu_I` (`mu` the continuous sensitivities); the
+//! contract's gradient multiplies `lI` by `tau_syn` in seconds, so
+//! `g_disc ≈ (dt in seconds) * g_cont`, and `u = dt` in seconds. A voltage
+//! loss injects `dL/dV[n]`, the reverse-mode derivative of the discrete
+//! score, whose limit is the continuous one: `u = 1`.
 //!
 //! Invariants: input spike times stay on the network's own grid (every
-//! refinement represents them exactly); loss constants given in steps are
-//! converted to time on the network's grid before refining; results do not
-//! depend on the number of threads (samples run in parallel, every sum is
-//! taken in sample order).
+//! refinement represents them exactly); times given in steps (loss
+//! constants, the exp-weighted loss' window, delays) are converted to time
+//! on the network's grid before refining; results do not depend on the number of
+//! threads (samples run in parallel, every sum is taken in sample order).
 
 mod render;
 pub mod stats;
@@ -69,8 +71,8 @@ pub struct Options {
     /// ([`SampleReport::margin`]) is below this.
     pub exclude_grazing: Option<f64>,
     /// Compare each grid with an exact model whose projections delay
-    /// spikes by that grid's `dt` (the discrete forward's one-step delay)
-    /// instead of the undelayed one.
+    /// spikes by one more `dt` of that grid (the discrete forward's
+    /// one-step latency) instead of the exact model without it.
     pub delay_per_step: bool,
 }
 
@@ -80,10 +82,44 @@ impl Default for Options {
     }
 }
 
+/// What the discrete gradient is divided by before it is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// The grid's `dt` in seconds (the first-spike loss).
+    Dt,
+    /// 1 (the voltage losses).
+    One,
+}
+
+impl Unit {
+    fn of(loss: ExactLoss) -> Unit {
+        match loss {
+            ExactLoss::FirstSpike { .. } => Unit::Dt,
+            ExactLoss::MaxVoltage | ExactLoss::Integral(_) => Unit::One,
+        }
+    }
+
+    /// Its value on a grid of step `dt` seconds.
+    pub fn value(self, dt: f64) -> f64 {
+        match self {
+            Unit::Dt => dt,
+            Unit::One => 1.0,
+        }
+    }
+
+    /// `g_disc / u` in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unit::Dt => "discrete gradient / dt (seconds)",
+            Unit::One => "discrete gradient (a voltage loss: no dt factor)",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Compare {
     pub cosine: f64,
-    /// `|g_disc / dt - g_exact| / |g_exact|`, dt in seconds.
+    /// `|g_disc / u - g_exact| / |g_exact|`.
     pub relative_error: f64,
 }
 
@@ -91,10 +127,10 @@ pub struct Compare {
 pub struct LayerCheck {
     pub projection: String,
     pub cosine: f64,
-    /// `|g_disc / dt - g_cont| / |g_cont|`, dt in seconds.
+    /// `|g_disc / u - g_cont| / |g_cont|`.
     pub relative_error: f64,
     /// The largest share one sample has in `sum_s |e_s|^2`, `e_s` the
-    /// sample's error `g_disc / dt - g_exact`.
+    /// sample's error `g_disc / u - g_exact`.
     pub top_share: f64,
 }
 
@@ -126,10 +162,11 @@ pub struct SampleReport {
     pub loss: f64,
     /// The smallest distance (relative to the threshold) between a voltage
     /// peak and the threshold, among the peaks that can change the loss:
-    /// spikes and sub-threshold maxima of hidden neurons before the last
-    /// first spike of the readout, of readout neurons up to their first
-    /// spike. A spike's margin is how far its voltage would have risen
-    /// above the threshold ([`super::exact::Lif::crossing_margin`]).
+    /// spikes and sub-threshold maxima of hidden neurons before the
+    /// decision time ([`ExactSample::decision`]), of first-spike readout
+    /// neurons up to their first spike. A spike's margin is how far its
+    /// voltage would have risen above the threshold
+    /// ([`super::exact::Lif::crossing_margin`]).
     pub margin: f64,
     /// The layer (index into the plan's layers) of that peak.
     pub margin_layer: usize,
@@ -139,12 +176,19 @@ pub struct SampleReport {
     /// The smallest margin among sub-threshold peaks that can change the
     /// loss: where the discrete model may spike and the exact one does not.
     pub peak_margin: f64,
+    /// Max-voltage loss: the smallest gap between a readout neuron's
+    /// highest and next-highest voltage maxima ([`super::exact::Peak::gap`];
+    /// infinite otherwise).
+    pub peak_gap: f64,
+    /// Max-voltage loss: readout neurons whose maximum is a kink where a
+    /// spike of a layer arrives ([`ExactSample::moving_kinks`]).
+    pub moving_kinks: usize,
     /// The window's end minus the latest readout first spike, seconds
-    /// (infinite when the readout is silent).
+    /// (infinite when the readout is silent or reads voltages).
     pub end_gap: f64,
     /// `|g_exact|` per projection.
     pub exact_norm: Vec<f64>,
-    /// `|g_disc / dt - g_exact|` per grid and projection.
+    /// `|g_disc / u - g_exact|` per grid and projection.
     pub error_norm: Vec<Vec<f64>>,
     pub grids: Vec<SampleGrid>,
 }
@@ -160,8 +204,9 @@ pub struct SeedReport {
     /// samples were left out.
     pub non_grazing: Option<(usize, Vec<GridCheck>)>,
     pub samples: Vec<SampleReport>,
-    /// The exact gradient (mean over the samples), `[post][pre]` (with
-    /// `delay_per_step`, that of the coarsest grid's delayed model).
+    /// The exact gradient (mean over the samples), `[post][pre]` (where it
+    /// depends on the grid, with `delay_per_step` or a regulariser beside
+    /// the first-spike loss, the coarsest grid's).
     pub exact: Vec<Vec<f64>>,
 }
 
@@ -176,6 +221,7 @@ pub struct Report {
     pub layers: Vec<String>,
     pub exclude_grazing: Option<f64>,
     pub delay_per_step: bool,
+    pub unit: Unit,
     pub seeds: Vec<SeedReport>,
 }
 
@@ -188,17 +234,25 @@ pub struct GradcheckReport {
     pub continuous: Vec<Vec<f64>>,
 }
 
-/// `net` with its loss constants expressed in seconds on its own grid.
-pub fn loss_in_time(net: &ValidNetwork) -> ValidNetwork {
+/// `net` with every time given in steps (loss constants, the exp-weighted
+/// loss' window, delays) expressed in seconds on its own grid, so that a
+/// finer grid keeps them fixed in time.
+pub fn in_time(net: &ValidNetwork) -> ValidNetwork {
     let mut net = net.clone();
     let dt = net.time.dt;
-    if let Some(t) = net.train.as_mut()
-        && let LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } = t.loss
-    {
-        t.loss = LossSpec::FirstSpikeCrossEntropy {
-            xi: TimeValue::Seconds(xi.in_seconds(dt)),
-            alpha,
-            beta: TimeValue::Seconds(beta.in_seconds(dt)),
+    let secs = |v: TimeValue| TimeValue::Seconds(v.in_seconds(dt));
+    for p in net.graph.edge_weights_mut() {
+        p.delays = p.delays.iter().map(|&d| secs(d)).collect();
+    }
+    if let Some(t) = net.train.as_mut() {
+        t.loss = match t.loss {
+            LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => {
+                LossSpec::FirstSpikeCrossEntropy { xi: secs(xi), alpha, beta: secs(beta) }
+            }
+            LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
+                LossSpec::ExpWeightedVoltageCrossEntropy { window: window.map(|(a, b)| (secs(a), secs(b))) }
+            }
+            other => other,
         };
     }
     net
@@ -212,38 +266,19 @@ pub enum GradcheckError {
     #[error("the exact continuous-time model of {what} is not yet supported")]
     #[diagnostic(
         code(snn::gradcheck::not_yet_supported),
-        help("gradcheck covers feed-forward lif networks without delays and with a first-spike loss")
+        help(
+            "gradcheck's exact model reads latency-coded inputs (one spike per input); event data trains, but is not checked"
+        )
     )]
     NotYetSupported { what: String },
 }
 
-/// What the exact model does not cover yet, if `net` has it.
+/// What the exact model does not cover yet, if `net` has it: event data.
 fn unsupported(net: &ValidNetwork) -> Option<String> {
-    if let Some(p) = net
-        .populations()
+    net.populations()
         .map(|(_, p)| p)
         .find(|p| p.spike_source().is_some_and(|s| matches!(s.encoding, Encoding::Events(_))))
-    {
-        return Some(format!("event data (input `{}` has `encoding = events(..)`)", p.name));
-    }
-    if let Some(p) = net.populations().map(|(_, p)| p).find(|p| p.li().is_some()) {
-        return Some(format!("the leaky-integrator population `{}`", p.name));
-    }
-    let order = net.topological_order();
-    let rank = |n| order.iter().position(|&m| m == n);
-    for (e, a, b, proj) in net.projections() {
-        if proj.delay_steps(net.time.dt) != [0] {
-            return Some(format!("the delays of {}", net.projection_name(e)));
-        }
-        if rank(a) >= rank(b) {
-            return Some(format!("the recurrent projection {}", net.projection_name(e)));
-        }
-    }
-    let t = net.train.as_ref()?;
-    if t.regularizer.is_some() {
-        return Some("the spike-count regulariser".into());
-    }
-    t.loss.on_voltage().then(|| format!("the loss `{}`", t.loss.name()))
+        .map(|p| format!("event data (input `{}` has `encoding = events(..)`)", p.name))
 }
 
 /// Runs the check at `weights` on all samples of `data` with the default
@@ -282,16 +317,10 @@ pub fn check(
     if let Some(what) = unsupported(net) {
         return Err(GradcheckError::NotYetSupported { what });
     }
-    let net = loss_in_time(net);
+    let net = in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
-    let lc = match net.train.as_ref().map(|t| t.loss) {
-        Some(LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta }) => {
-            ExactLoss { xi: xi.in_seconds(net.time.dt), a: alpha, b: beta.in_seconds(net.time.dt) }
-        }
-        Some(other) => return Err(GradcheckError::NotYetSupported { what: format!("the loss `{}`", other.name()) }),
-        None => ExactLoss { xi: 1.0, a: 0.0, b: 1.0 },
-    };
+    let unit = Unit::of(exact.exact_loss());
     let grids: Vec<Grid> = options
         .refinements
         .iter()
@@ -309,7 +338,7 @@ pub fn check(
     let mut seeds = Vec::new();
     if net.train.is_some() {
         for (seed, w) in sets {
-            seeds.push(check_weights(&base, &exact, &grids, lc, &w, data, options, tick, seed));
+            seeds.push(check_weights(&base, &exact, &grids, unit, &w, data, options, tick, seed));
         }
     }
     Ok(Report {
@@ -317,16 +346,17 @@ pub fn check(
         samples: data.len(),
         dt: net.time.dt,
         refinements: options.refinements.clone(),
-        projections: base.projections.iter().map(|p| p.name.clone()).collect(),
+        projections: labels(&base),
         layers: base.layers.iter().map(|l| l.name.clone()).collect(),
         exclude_grazing: options.exclude_grazing,
         delay_per_step: options.delay_per_step,
+        unit,
         seeds,
     })
 }
 
 /// One sample's gradients: exact (one per grid when the exact model
-/// depends on the grid, else one) and discrete divided by `dt`, all
+/// depends on the grid, else one) and discrete divided by the unit, all
 /// `[post][pre]`.
 struct SampleWork {
     report: SampleReport,
@@ -345,7 +375,7 @@ fn check_weights(
     base: &Plan,
     exact: &Exact,
     grids: &[Grid],
-    lc: ExactLoss,
+    unit: Unit,
     weights: &[Vec<f32>],
     data: &Encoded,
     options: &Options,
@@ -361,16 +391,20 @@ fn check_weights(
             let inputs: Vec<Option<f64>> =
                 data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * dt0)).collect();
             let label = data.labels[s];
-            let ex = exact.sample(&w64, &inputs, label as usize, lc);
+            let ex = exact.sample(&w64, &inputs, label as usize);
             let m = relevant_margin(base, &ex);
+            // The exact gradient depends on the grid with a delay per step,
+            // and with a regulariser beside a loss whose unit is dt.
+            let per_grid = options.delay_per_step || (ex.grad_reg.is_some() && unit == Unit::Dt);
             let mut exact_per_grid = Vec::new();
             let mut disc_per_grid = Vec::new();
             let mut sample_grids = Vec::new();
             let mut error_norm = Vec::new();
             for g in grids {
-                let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize, lc));
+                let delayed = g.exact.as_ref().map(|e| e.sample(&w64, &inputs, label as usize));
                 let ex_g = delayed.as_ref().unwrap_or(&ex);
-                let dt = g.plan.grid.dt;
+                let u = unit.value(g.plan.grid.dt);
+                let exact_g = total(ex_g, u);
                 let out = sample_gradient(&g.plan, &wt, g.data.sample(s), label, 1, scratch);
                 let disc: Vec<Vec<f64>> = g
                     .plan
@@ -381,24 +415,22 @@ fn check_weights(
                         let mut w = vec![0.0; t.len()];
                         for j in 0..p.n_post {
                             for i in 0..p.n_pre {
-                                w[j * p.n_pre + i] = f64::from(t[i * p.n_post + j]) / dt;
+                                w[j * p.n_pre + i] = f64::from(t[i * p.n_post + j]) / u;
                             }
                         }
                         w
                     })
                     .collect();
-                let layers = disc.iter().zip(&ex_g.grad).map(|(d, c)| compare(d, c)).collect();
-                error_norm.push(disc.iter().zip(&ex_g.grad).map(|(d, c)| distance(d, c)).collect());
-                let (count_changes, silence_changes) = spike_changes(&g.plan, scratch, &out.first, ex_g);
+                let layers = disc.iter().zip(&exact_g).map(|(d, c)| compare(d, c)).collect();
+                error_norm.push(disc.iter().zip(&exact_g).map(|(d, c)| distance(d, c)).collect());
+                let (count_changes, silence_changes) =
+                    spike_changes(&g.plan, scratch, &out.first, ex_g, exact.regularizer().is_some());
                 sample_grids.push(SampleGrid { layers, count_changes, silence_changes });
                 disc_per_grid.push(disc);
-                if let Some(d) = delayed {
-                    exact_per_grid.push(d.grad);
+                if per_grid || exact_per_grid.is_empty() {
+                    exact_per_grid.push(exact_g);
                 }
                 tick();
-            }
-            if exact_per_grid.is_empty() {
-                exact_per_grid.push(ex.grad.clone());
             }
             let first_max = ex.first.iter().copied().filter(|&t| t < exact.window()).fold(f64::NEG_INFINITY, f64::max);
             let report = SampleReport {
@@ -408,8 +440,10 @@ fn check_weights(
                 margin_layer: m.all.1,
                 spike_margin: m.spike,
                 peak_margin: m.peak,
+                peak_gap: ex.peaks.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min),
+                moving_kinks: ex.moving_kinks,
                 end_gap: exact.window() - first_max,
-                exact_norm: ex.grad.iter().map(|g| norm(g)).collect(),
+                exact_norm: exact_per_grid[0].iter().map(|g| norm(g)).collect(),
                 error_norm,
                 grids: sample_grids,
             };
@@ -434,9 +468,36 @@ fn check_weights(
     }
 }
 
+/// Each projection's name in the report: a delay line's copies are
+/// `pre->post@<delay>ms`.
+fn labels(plan: &Plan) -> Vec<String> {
+    plan.projections
+        .iter()
+        .map(|p| {
+            if plan.groups[p.group].members.len() > 1 {
+                format!("{}@{}ms", p.name, (p.delay as f64 * plan.grid.dt * 1e9).round() / 1e6)
+            } else {
+                p.name.clone()
+            }
+        })
+        .collect()
+}
+
+/// The exact gradient compared with the discrete one divided by `u`: the
+/// loss' plus the regulariser's divided by `u`. The contract's regulariser
+/// acts on `lambda_V` directly, so its part of the discrete gradient has no
+/// `dt` factor even where the loss' has (the first-spike loss).
+fn total(ex: &ExactSample, u: f64) -> Vec<Vec<f64>> {
+    match &ex.grad_reg {
+        None => ex.grad.clone(),
+        Some(reg) => ex.grad.iter().zip(reg).map(|(g, r)| g.iter().zip(r).map(|(a, b)| a + b / u).collect()).collect(),
+    }
+}
+
 /// The batch gradient of the samples `keep` (their mean) per grid.
 fn batch_checks(base: &Plan, grids: &[Grid], work: &[SampleWork], keep: &[usize]) -> Vec<GridCheck> {
     let n = keep.len().max(1) as f64;
+    let labels = labels(base);
     grids
         .iter()
         .enumerate()
@@ -460,7 +521,7 @@ fn batch_checks(base: &Plan, grids: &[Grid], work: &[SampleWork], keep: &[usize]
                     let total: f64 = errs.iter().sum();
                     let top = errs.iter().copied().fold(0.0, f64::max);
                     LayerCheck {
-                        projection: proj.name.clone(),
+                        projection: labels[p].clone(),
                         cosine: cmp.cosine,
                         relative_error: cmp.relative_error,
                         top_share: if total > 0.0 { top / total } else { 0.0 },
@@ -505,12 +566,6 @@ pub fn compare(d: &[f64], c: &[f64]) -> Compare {
     }
 }
 
-/// The time of the readout's last first spike (the window when one is
-/// silent): spikes after it cannot change the loss.
-fn decision_time(first: &[f64]) -> f64 {
-    first.iter().copied().fold(0.0, f64::max)
-}
-
 /// The margins of [`SampleReport`].
 struct Margins {
     /// The smallest relevant margin and its layer.
@@ -521,7 +576,7 @@ struct Margins {
 
 fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
     let r = plan.readout.as_ref().expect("a readout").0;
-    let t_dec = decision_time(&ex.first);
+    let t_dec = ex.decision;
     let mut m = Margins { all: (f64::INFINITY, r), spike: f64::INFINITY, peak: f64::INFINITY };
     for (l, layer) in ex.trace.encounters.iter().enumerate() {
         for (j, enc) in layer.iter().enumerate() {
@@ -547,16 +602,26 @@ fn relevant_margin(plan: &Plan, ex: &ExactSample) -> Margins {
 
 /// Neurons whose spike count before the decision time differs between the
 /// discrete forward in `scratch` and the exact trace, and readout neurons
-/// silent in one model only.
-fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample) -> (usize, usize) {
+/// silent in one model only (first-spike readouts; `first` is empty for a
+/// voltage loss). The decision time of the hidden layers is
+/// [`ExactSample::decision`], on the discrete side the discrete readout's
+/// last first spike (a first-spike loss without regulariser) or the same
+/// time; a first-spike readout's own is its last first spike in each model.
+fn spike_changes(plan: &Plan, scratch: &Scratch, first: &[u32], ex: &ExactSample, regularised: bool) -> (usize, usize) {
     let r = plan.readout.as_ref().expect("a readout").0;
     let t = plan.steps;
-    let dec_disc = first.iter().copied().max().unwrap_or(0).min(t as u32) as usize;
-    let dec_exact = decision_time(&ex.first);
+    let readout_disc = first.iter().copied().max().map(|f| (f as usize).min(t));
+    let readout_exact = ex.first.iter().copied().fold(0.0, f64::max);
+    let hidden_disc = match readout_disc {
+        Some(f) if !regularised => f,
+        _ => ((ex.decision / plan.grid.dt).ceil() as usize).min(t),
+    };
     let mut changes = 0;
     for (l, layer) in plan.layers.iter().enumerate() {
         let mut counts = vec![0usize; layer.size];
         let sp = &scratch.layers[l];
+        let (dec_disc, dec_exact) =
+            if l == r { (readout_disc.unwrap_or(0), readout_exact) } else { (hidden_disc, ex.decision) };
         for n in 0..dec_disc.min(t) {
             for s in sp.at(n) {
                 counts[sp.neuron[s] as usize] += 1;

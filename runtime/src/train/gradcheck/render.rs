@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::stats::{Evidence, Verdict, log_slope, median, quantile, verdict};
-use super::{COSINE_GOAL, GradcheckReport, Report, SEED_GOAL, VERDICT_REFINEMENT};
+use super::{COSINE_GOAL, GradcheckReport, Report, SEED_GOAL, Unit, VERDICT_REFINEMENT};
 
 /// Samples whose margin is below this are counted as grazing in the
 /// per-sample statistics when no `exclude_grazing` was given.
@@ -220,11 +220,13 @@ pub fn summary(r: &Report) -> String {
         r.network,
         r.samples,
         seeds_line(r),
-        if r.delay_per_step { ", its projections delayed by each grid's dt" } else { "" }
+        if r.delay_per_step { ", every projection delayed by one more dt of each grid" } else { "" }
     );
     let _ = writeln!(
         o,
-        "discrete gradient / dt (seconds) against the exact gradient, batch = mean over the samples; cosine: median [25 %, 75 %] over seeds; rel. error = |g_disc/dt - g_exact| / |g_exact| (median); order: slope of log rel. error against log dt from the coarser grid; top: the largest share of one sample in the squared error (median)"
+        "{} against the exact gradient, batch = mean over the samples; cosine: median [25 %, 75 %] over seeds; rel. error = |g_disc{} - g_exact| / |g_exact| (median); order: slope of log rel. error against log dt from the coarser grid; top: the largest share of one sample in the squared error (median)",
+        r.unit.describe(),
+        if r.unit == Unit::Dt { "/dt" } else { "" }
     );
     let _ = writeln!(
         o,
@@ -314,7 +316,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
         "{} training samples, {}{}.\n",
         r.samples,
         seeds_line(r),
-        if r.delay_per_step { "; exact model with every projection delayed by the grid's dt" } else { "" }
+        if r.delay_per_step { "; exact model with every projection delayed by one more dt of the grid" } else { "" }
     );
     let ng_head = if r.exclude_grazing.is_some() {
         format!(" cosine without grazing samples (margin < {}) | >= 0.99 |", s.grazing)
@@ -404,7 +406,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
 /// One CSV row per seed, sample, grid and projection.
 pub fn samples_csv(r: &Report) -> String {
     let mut o = String::from(
-        "seed,sample,loss,margin,margin_layer,spike_margin,peak_margin,end_gap_ms,dt_ms,projection,exact_norm,error_norm,cosine,relative_error,count_changes,silence_changes\n",
+        "seed,sample,loss,margin,margin_layer,spike_margin,peak_margin,peak_gap,moving_kinks,end_gap_ms,dt_ms,projection,exact_norm,error_norm,cosine,relative_error,count_changes,silence_changes\n",
     );
     for s in &r.seeds {
         let seed = s.seed.map_or(String::new(), |x| x.to_string());
@@ -413,13 +415,15 @@ pub fn samples_csv(r: &Report) -> String {
                 for (p, c) in sg.layers.iter().enumerate() {
                     let _ = writeln!(
                         o,
-                        "{seed},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        "{seed},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                         smp.index,
                         smp.loss,
                         smp.margin,
                         r.layers.get(smp.margin_layer).map_or("", String::as_str),
                         smp.spike_margin,
                         smp.peak_margin,
+                        smp.peak_gap,
+                        smp.moving_kinks,
                         smp.end_gap * 1e3,
                         ms(s.grids[g].dt),
                         r.projections[p],
