@@ -284,10 +284,12 @@ impl Exact {
         self.window
     }
 
+    /// The readout's loss, constants in seconds.
     pub fn exact_loss(&self) -> ExactLoss {
         self.loss
     }
 
+    /// The spike-count regulariser, when the network has one.
     pub fn regularizer(&self) -> Option<&ExactRegularizer> {
         self.regularizer.as_ref()
     }
