@@ -111,6 +111,10 @@ fn yinyang_firmware_builds_and_fits() {
     }
 }
 
+/// Examples fed event streams: the lowering takes one spike per input, so
+/// `emit` answers "not yet supported" for them.
+const EVENT_EXAMPLES: &[&str] = &["recurrent.snn", "shd.snn"];
+
 /// Every example's firmware: one image per kernel template (its first PE;
 /// every PE of a template has the same code and data layout) builds with
 /// arm-none-eabi-gcc without warnings and fits a PE: 32 KiB of code, 96 KiB
@@ -135,8 +139,14 @@ fn every_example_firmware_builds_and_fits() {
     for name in &names {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
-        emit(EmitArgs { file: example(name), output: out.clone(), force: false })
-            .unwrap_or_else(|_| panic!("{name} emits"));
+        let emitted = emit(EmitArgs { file: example(name), output: out.clone(), force: false });
+        if EVENT_EXAMPLES.contains(&name.as_str()) {
+            let Err(e) = emitted else { panic!("{name} emits now: remove it from EVENT_EXAMPLES") };
+            assert_eq!(e.class, snnc_compiler::ErrorClass::NotYetSupported, "{name}: {:?}", e.report);
+            assert!(!out.exists(), "{name}: wrote {}", out.display());
+            continue;
+        }
+        emitted.unwrap_or_else(|_| panic!("{name} emits"));
         let mk = std::fs::read_to_string(out.join("programs.mk")).expect("programs.mk");
         let list = |key: &str| -> Vec<String> {
             mk.lines()
