@@ -33,7 +33,7 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Compute the mean loss gradient over some samples, for given weights.
     Grad(cmd::train::GradArgs),
-    /// Time one training epoch on 1 and 2 threads; report samples/s and peak memory.
+    /// Time one training epoch on 1 and 2 threads; report samples/s and peak memory (progress on stderr).
     Bench(cmd::train::BenchArgs),
     /// Compare discrete EventProp gradients with an exact continuous-time model.
     Gradcheck(cmd::train::GradcheckArgs),

@@ -323,6 +323,56 @@ fn time_epochs(
     Ok((best, cpu))
 }
 
+/// `bench`'s progress on stderr (a terminal only): one bar per timed row,
+/// over its epochs' batches, with the time left.
+struct BenchBar {
+    bar: Option<indicatif::ProgressBar>,
+    /// Batches of the epochs already timed.
+    before: std::sync::atomic::AtomicU64,
+    /// Batches per epoch, known after the first batch.
+    per_epoch: std::sync::atomic::AtomicU64,
+    epochs: u32,
+}
+
+impl BenchBar {
+    fn new(show: bool, backend: &str, threads: usize, epochs: u32) -> BenchBar {
+        let bar = show.then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_message(format!("{backend} {threads} thread(s)"));
+            b
+        });
+        BenchBar { bar, before: 0.into(), per_epoch: 0.into(), epochs }
+    }
+
+    fn batch(&self, done: usize, total: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(b) = &self.bar {
+            if self.per_epoch.swap(total as u64, Relaxed) != total as u64 {
+                b.set_length(total as u64 * u64::from(self.epochs));
+            }
+            b.set_position(self.before.load(Relaxed) + done as u64);
+        }
+    }
+
+    fn epoch_done(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.before.fetch_add(self.per_epoch.load(Relaxed), Relaxed);
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
 pub fn bench(args: BenchArgs) -> CmdResult {
     let (_src, net) = load_network(&args.file)?;
     let start = Instant::now();
@@ -330,15 +380,19 @@ pub fn bench(args: BenchArgs) -> CmdResult {
     let prepared = start.elapsed().as_secs_f64();
     let mut rows = Vec::new();
     let mut activity = Vec::new();
+    let show_bars = !args.json && std::io::stderr().is_terminal();
     for &threads in &args.threads {
         let mut state = TrainState::new(&p, p.train_spec.seed, None);
         let mut loss = f64::NAN;
+        let bar = BenchBar::new(show_bars, "reference", threads, args.epochs);
         let (best, cpu) = time_epochs(threads, args.epochs, || {
-            let totals = train_batches(&p, &mut state, &mut |_, _| {})?;
+            let totals = train_batches(&p, &mut state, &mut |done, total| bar.batch(done, total))?;
             loss = totals.loss_sum / totals.samples as f64;
             state.epoch += 1;
+            bar.epoch_done();
             Ok(())
         })?;
+        bar.finish();
         let t = Instant::now();
         let validation = p.validation.as_ref().map(|v| {
             rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_or(0.0, |pool| {
@@ -354,12 +408,17 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             let mut state = TrainState::new(&p, p.train_spec.seed, None);
             let mut emu = snnc_runtime::pipeline::emulator(&net, &state.weights).map_err(pipeline_failure)?;
             let mut loss = f64::NAN;
+            let bar = BenchBar::new(show_bars, "emulator", threads, args.epochs);
             let (best, cpu) = time_epochs(threads, args.epochs, || {
-                let totals = snnc_runtime::emu::train::train_batches(&p, &mut state, &mut emu, &mut |_, _| {})?;
+                let totals = snnc_runtime::emu::train::train_batches(&p, &mut state, &mut emu, &mut |done, total| {
+                    bar.batch(done, total)
+                })?;
                 loss = totals.loss_sum / totals.samples as f64;
                 state.epoch += 1;
+                bar.epoch_done();
                 Ok(())
             })?;
+            bar.finish();
             rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None, loss });
         }
     }
