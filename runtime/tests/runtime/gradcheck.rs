@@ -5,10 +5,11 @@
 //! exact one itself for the voltage losses (the relative error after
 //! dividing by that unit shrinks as dt does); per sample, away from the
 //! threshold, the error is first order in dt: for the first-spike loss, and
-//! for `li` readouts with each voltage loss.
+//! for `li` readouts with each voltage loss, and for event data (several
+//! spikes per input).
 
 use snnc_compiler::network::*;
-use snnc_runtime::data::encode::encode;
+use snnc_runtime::data::encode::{Encoded, EncodedBuilder, encode};
 use snnc_runtime::data::yinyang::generate;
 use snnc_runtime::train::gradcheck::{Options, Report, Weights, check as run_check, gradcheck, stats, summary, table};
 use snnc_runtime::train::init::init_weights;
@@ -135,11 +136,19 @@ fn first_order(net: &ValidNetwork, layer: usize, check_summary: bool) {
 /// The check on 16 Yin-Yang samples at dt / 80, dt / 160, dt / 320
 /// (12.5, 6.25, 3.125 us) for the initial weights of `seeds`.
 fn halvings(net: &ValidNetwork, seeds: &[u32]) -> Report {
-    let split = generate(16, 42);
+    halvings_on(net, seeds, &yinyang_spikes(net))
+}
+
+/// 16 Yin-Yang samples, latency-coded for `net`.
+fn yinyang_spikes(net: &ValidNetwork) -> Encoded {
     let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
-    let data = encode(&split, &src, 5, net.time);
+    encode(&generate(16, 42), &src, 5, net.time)
+}
+
+/// [`halvings`] on given input spikes.
+fn halvings_on(net: &ValidNetwork, seeds: &[u32], data: &Encoded) -> Report {
     let options = Options { refinements: vec![80, 160, 320], exclude_grazing: Some(0.01), delay_per_step: false };
-    run_check(net, &Weights::Seeds(seeds.to_vec()), &data, &options, &|| ()).unwrap()
+    run_check(net, &Weights::Seeds(seeds.to_vec()), data, &options, &|| ()).unwrap()
 }
 
 /// The error ratios per halving of dt of projection `layer` over the samples
@@ -194,7 +203,12 @@ fn first_order_per_layer(net: &ValidNetwork, layers: &[usize]) {
 /// [`first_order_per_layer`] over the samples whose margin is at least
 /// `margin`.
 fn first_order_with_margin(net: &ValidNetwork, layers: &[usize], margin: f64) {
-    let r = halvings(net, &[0, 1, 2]);
+    first_order_on(net, layers, margin, &yinyang_spikes(net));
+}
+
+/// [`first_order_with_margin`] on given input spikes.
+fn first_order_on(net: &ValidNetwork, layers: &[usize], margin: f64, data: &Encoded) {
+    let r = halvings_on(net, &[0, 1, 2], data);
     for &layer in layers {
         let (ratios, finest) = ratios(&r, layer, margin);
         let m = stats::median(&ratios);
@@ -217,6 +231,32 @@ fn first_order_with_margin(net: &ValidNetwork, layers: &[usize], margin: f64) {
 }
 
 // Projections of `li_network`: 0 input->h0, 1 h0->output, 2 input->output.
+
+/// Event data: each input spikes several times (every Yin-Yang latency spike
+/// repeated 4 and 9 steps later, inside the window). The exact model takes
+/// every spike of an input (it fails this test if it keeps only the first:
+/// the discrete model sees them all), and each projection converges at first
+/// order, as with one spike per input.
+#[test]
+fn event_inputs_with_several_spikes_per_input_converge_first_order() {
+    let net = li_network(LossSpec::SumVoltageCrossEntropy);
+    let once = yinyang_spikes(&net);
+    let mut b = EncodedBuilder::new(once.inputs, once.time_steps);
+    for s in 0..once.len() {
+        let mut keys: Vec<u64> = once
+            .events(s)
+            .iter()
+            .flat_map(|(n, i)| [n, n + 4, n + 9].into_iter().filter(|&m| m < once.time_steps).map(move |m| (m, i)))
+            .map(|(m, i)| b.key(m, i))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        b.push_sample(&keys, once.labels[s]);
+    }
+    let data = b.finish();
+    assert!(data.event_count() > 2 * once.event_count(), "{} events", data.event_count());
+    first_order_on(&net, &[0, 1, 2], 0.01, &data);
+}
 
 #[test]
 fn li_readout_with_the_sum_voltage_loss_converges_first_order() {

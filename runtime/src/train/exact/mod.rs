@@ -68,6 +68,7 @@ use snnc_compiler::ValidNetwork;
 use snnc_compiler::network::{LossSpec, PopulationKind};
 
 use super::plan::{Plan, Pre};
+use crate::data::encode::Encoded;
 
 /// Sub-threshold voltage peaks closer than this to the threshold (relative)
 /// are recorded as [`Encounter`]s.
@@ -296,15 +297,15 @@ impl Exact {
 
     /// Spikes reaching layer `l`, sorted by time, then projection, then
     /// presynaptic index.
-    fn arrivals(&self, l: usize, inputs: &[Option<f64>], spikes: &[Vec<Vec<f64>>]) -> Vec<Arrival> {
+    fn arrivals(&self, l: usize, inputs: &[Vec<f64>], spikes: &[Vec<Vec<f64>>]) -> Vec<Arrival> {
         let mut out = Vec::new();
         for &p in &self.plan.layers[l].incoming {
             let d = self.delay[p];
             match self.plan.projections[p].pre {
                 Pre::Input => {
-                    for (i, t) in inputs.iter().enumerate() {
-                        if let Some(t) = t {
-                            out.push(Arrival { t: t + d, p, i, m: 0 });
+                    for (i, times) in inputs.iter().enumerate() {
+                        for (m, &t) in times.iter().enumerate() {
+                            out.push(Arrival { t: t + d, p, i, m });
                         }
                     }
                 }
@@ -335,9 +336,10 @@ impl Exact {
         }
     }
 
-    /// The forward pass of one sample. `inputs[i]` is the spike time of
-    /// input `i` (`None`: silent).
-    pub fn forward(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Trace {
+    /// The forward pass of one sample. `inputs[i]` holds the spike times of
+    /// input `i`, ascending (empty: silent; one for a latency code, any
+    /// number for event data).
+    pub fn forward(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>]) -> Trace {
         let n = self.plan.layers.len();
         let mut trace = Trace { spikes: vec![Vec::new(); n], encounters: vec![Vec::new(); n] };
         for stage in &self.stages {
@@ -404,7 +406,7 @@ impl Exact {
     }
 
     /// Spike times (seconds) of every layer: `[layer][neuron] -> times`.
-    pub fn spikes(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Vec<Vec<Vec<f64>>> {
+    pub fn spikes(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>]) -> Vec<Vec<Vec<f64>>> {
         self.forward(weights, inputs).spikes
     }
 
@@ -413,7 +415,7 @@ impl Exact {
     }
 
     /// First-spike times (seconds) of the readout, `T dt` when silent.
-    pub fn first_spikes(&self, weights: &[Vec<f64>], inputs: &[Option<f64>]) -> Vec<f64> {
+    pub fn first_spikes(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>]) -> Vec<f64> {
         let spikes = self.spikes(weights, inputs);
         self.first_of(&spikes)
     }
@@ -423,13 +425,13 @@ impl Exact {
     }
 
     /// The readout's loss of one sample, on exact times and voltages.
-    pub fn loss(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize) -> f64 {
+    pub fn loss(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>], label: usize) -> f64 {
         let trace = self.forward(weights, inputs);
         self.outcome(weights, inputs, &trace, label).loss
     }
 
     /// Loss, scores and the loss' derivatives of a forward pass.
-    fn outcome(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], trace: &Trace, label: usize) -> Outcome {
+    fn outcome(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>], trace: &Trace, label: usize) -> Outcome {
         let r = self.readout();
         let Model::Li(li) = self.models[r] else {
             let ExactLoss::FirstSpike { xi, a, b } = self.loss else { unreachable!("a voltage loss on a lif readout") };
@@ -472,7 +474,7 @@ impl Exact {
     }
 
     /// Forward pass, loss and exact gradient of one sample.
-    pub fn sample(&self, weights: &[Vec<f64>], inputs: &[Option<f64>], label: usize) -> ExactSample {
+    pub fn sample(&self, weights: &[Vec<f64>], inputs: &[Vec<f64>], label: usize) -> ExactSample {
         let trace = self.forward(weights, inputs);
         let o = self.outcome(weights, inputs, &trace, label);
         let loss = self.backward(weights, inputs, &trace, Some(&o), None);
@@ -506,7 +508,7 @@ impl Exact {
     fn backward(
         &self,
         weights: &[Vec<f64>],
-        inputs: &[Option<f64>],
+        inputs: &[Vec<f64>],
         trace: &Trace,
         o: Option<&Outcome>,
         coef: Option<&[Vec<f64>]>,
@@ -609,7 +611,7 @@ impl Exact {
 
     /// The forward pass of a recurrent group of `lif` layers, all neurons
     /// together in time order.
-    fn recurrent_forward(&self, layers: &[usize], weights: &[Vec<f64>], inputs: &[Option<f64>], trace: &mut Trace) {
+    fn recurrent_forward(&self, layers: &[usize], weights: &[Vec<f64>], inputs: &[Vec<f64>], trace: &mut Trace) {
         let inside = |l: usize| layers.iter().position(|&k| k == l);
         let lif = |q: usize| match self.models[layers[q]] {
             Model::Lif(c) => c,
@@ -852,6 +854,18 @@ fn stages(plan: &Plan) -> Vec<Stage> {
 }
 
 /// The loss on first-spike times `t` (seconds) and `dL/dt_k`.
+/// Sample `s` of `data` as the exact model's inputs: each input's spikes
+/// at the start of their steps (`step * dt` seconds), ascending; latency
+/// codes give at most one per input, event data any number.
+pub fn input_times(data: &Encoded, s: usize, dt: f64) -> Vec<Vec<f64>> {
+    let mut times = vec![Vec::new(); data.inputs];
+    // Events come by step, then input: each input's times ascend.
+    for (step, input) in data.events(s).iter() {
+        times[input as usize].push(f64::from(step) * dt);
+    }
+    times
+}
+
 pub fn first_spike_loss(t: &[f64], label: usize, xi: f64, a: f64, b: f64) -> (f64, Vec<f64>) {
     let z: Vec<f64> = t.iter().map(|&tk| -tk / xi).collect();
     let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -3,7 +3,7 @@
 use snnc_compiler::network::*;
 
 use super::*;
-use crate::data::encode::{NO_SPIKE, encode};
+use crate::data::encode::{EncodedBuilder, encode};
 use crate::data::yinyang::generate;
 use crate::train::init::init_weights;
 
@@ -47,17 +47,20 @@ fn li() -> PopulationKind {
 /// loss is smooth: every voltage peak clear of the threshold, so that no
 /// spike appears or vanishes under `h`. Returns the samples checked.
 fn matches_central_differences(net: &ValidNetwork, seeds: u32, samples: u32) -> Vec<ExactSample> {
+    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
+    matches_central_differences_on(net, seeds, &encode(&generate(samples, 42), &src, 5, net.time))
+}
+
+/// [`matches_central_differences`] on given input spikes.
+fn matches_central_differences_on(net: &ValidNetwork, seeds: u32, data: &Encoded) -> Vec<ExactSample> {
     let plan = Plan::new(net).unwrap();
     let exact = Exact::new(net, &plan);
-    let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
-    let data = encode(&generate(samples, 42), &src, 5, net.time);
     let mut checked = Vec::new();
     for seed in 0..seeds {
         let w: Vec<Vec<f64>> =
             init_weights(&plan, seed).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
         for s in 0..data.len() {
-            let inputs: Vec<Option<f64>> =
-                data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * 1e-3)).collect();
+            let inputs = input_times(data, s, 1e-3);
             let label = data.labels[s] as usize;
             let got = exact.sample(&w, &inputs, label);
             let margin = got.trace.encounters.iter().flatten().flatten().map(|e| e.margin).fold(1.0, f64::min);
@@ -92,6 +95,36 @@ fn matches_central_differences(net: &ValidNetwork, seeds: u32, samples: u32) -> 
 fn exact_gradient_is_the_derivative_of_the_exact_loss() {
     let checked = matches_central_differences(&network(), 3, 12).len();
     assert!(checked >= 10, "only {checked} samples were checked");
+}
+
+/// Event data: inputs that spike several times (each Yin-Yang latency spike
+/// repeated 4 and 9 steps later, inside the window), with a first-spike and
+/// a voltage readout. The second and third spikes of an input reach the same
+/// weight, so its gradient sums over them.
+#[test]
+fn exact_gradient_with_several_spikes_per_input_is_the_derivative_of_the_exact_loss() {
+    for net in [network(), network_with(li(), Some(LossSpec::SumVoltageCrossEntropy))] {
+        let src = net.graph[net.population_by_name("input").unwrap()].spike_source().unwrap().clone();
+        let once = encode(&generate(12, 42), &src, 5, net.time);
+        let mut b = EncodedBuilder::new(once.inputs, once.time_steps);
+        let mut repeats = 0;
+        for s in 0..once.len() {
+            let mut keys: Vec<u64> = once
+                .events(s)
+                .iter()
+                .flat_map(|(n, i)| [n, n + 4, n + 9].into_iter().filter(|&m| m < once.time_steps).map(move |m| (m, i)))
+                .map(|(m, i)| b.key(m, i))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            repeats += keys.len() - once.events(s).len();
+            b.push_sample(&keys, once.labels[s]);
+        }
+        let data = b.finish();
+        assert!(repeats > 2 * once.len(), "only {repeats} repeated spikes");
+        let checked = matches_central_differences_on(&net, 3, &data);
+        assert!(checked.len() >= 8, "{}: only {} samples were checked", net.name, checked.len());
+    }
 }
 
 /// The voltage losses on an `li` readout: every event's weight and time
@@ -146,7 +179,7 @@ fn exact_gradient_with_delays_is_the_derivative_of_the_exact_loss() {
     late.graph[e].delays = vec![TimeValue::Steps(3.0)];
     let plan = Plan::new(&plain).unwrap();
     let w: Vec<Vec<f64>> = init_weights(&plan, 0).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
-    let inputs = [Some(3e-3), Some(20e-3), Some(10e-3), None, Some(0.0)];
+    let inputs = [vec![3e-3], vec![20e-3], vec![10e-3], vec![], vec![0.0]];
     let a = Exact::new(&plain, &plan).spikes(&w, &inputs);
     let b = Exact::new(&late, &Plan::new(&late).unwrap()).spikes(&w, &inputs);
     assert!(a[0].iter().any(|x| !x.is_empty()), "h1 spikes");
@@ -199,8 +232,7 @@ fn a_silent_recurrence_changes_no_spike() {
     let data = encode(&generate(12, 42), &src, 5, net.time);
     let (mut compared, mut spikes) = (0, 0);
     for s in 0..data.len() {
-        let inputs: Vec<Option<f64>> =
-            data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * 1e-3)).collect();
+        let inputs = input_times(&data, s, 1e-3);
         // The recurrent weights come last in the plan; the others are drawn alike.
         let mut wr = w(&plan);
         let wp = w(&plain_plan);
@@ -227,7 +259,7 @@ fn a_silent_recurrence_changes_no_spike() {
 fn voltage_before(
     ex: &Exact,
     weights: &[Vec<f64>],
-    inputs: &[Option<f64>],
+    inputs: &[Vec<f64>],
     trace: &Trace,
     (l, j, m): (usize, usize, usize),
     t: f64,
@@ -262,8 +294,7 @@ fn the_regularizer_gradient_is_the_derivative_of_the_voltage_at_each_spike() {
         let w: Vec<Vec<f64>> =
             init_weights(&plan, seed).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
         for s in 0..data.len() {
-            let inputs: Vec<Option<f64>> =
-                data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * 1e-3)).collect();
+            let inputs = input_times(&data, s, 1e-3);
             let got = ex.sample(&w, &inputs, data.labels[s] as usize);
             let margin = got.trace.encounters.iter().flatten().flatten().map(|e| e.margin).fold(1.0, f64::min);
             let coef = reg.coefficients(&ex.models, &got.trace);
@@ -318,7 +349,7 @@ fn a_delay_shifts_every_spike_of_a_feed_forward_layer() {
     let net = network();
     let plan = Plan::new(&net).unwrap();
     let w: Vec<Vec<f64>> = init_weights(&plan, 0).iter().map(|w| w.iter().map(|&x| f64::from(x)).collect()).collect();
-    let inputs = [Some(3e-3), Some(20e-3), Some(10e-3), None, Some(0.0)];
+    let inputs = [vec![3e-3], vec![20e-3], vec![10e-3], vec![], vec![0.0]];
     let a = Exact::new(&net, &plan).spikes(&w, &inputs);
     let b = Exact::new(&net, &plan).with_delay(1e-3).spikes(&w, &inputs);
     // h1 (one projection) moves by exactly one delay, inside the window.

@@ -34,13 +34,13 @@ pub use render::{GRAZING, markdown, samples_csv, summarize, summary, table};
 
 use rayon::prelude::*;
 use snnc_compiler::ValidNetwork;
-use snnc_compiler::network::{Encoding, LossSpec, TimeGrid, TimeValue};
+use snnc_compiler::network::{LossSpec, TimeGrid, TimeValue};
 
 use super::eventprop::{Scratch, sample_gradient, transpose};
-use super::exact::{Exact, ExactLoss, ExactSample};
+use super::exact::{Exact, ExactLoss, ExactSample, input_times};
 use super::init::init_weights;
 use super::plan::{Plan, PlanError};
-use crate::data::encode::{Encoded, NO_SPIKE};
+use crate::data::encode::Encoded;
 
 /// Grid refinements of the check: dt, dt/2, dt/4, dt/10, dt/20, dt/50,
 /// dt/100 (1, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01 ms for a 1 ms network).
@@ -263,22 +263,6 @@ pub enum GradcheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] PlanError),
-    #[error("the exact continuous-time model of {what} is not yet supported")]
-    #[diagnostic(
-        code(snn::gradcheck::not_yet_supported),
-        help(
-            "gradcheck's exact model reads latency-coded inputs (one spike per input); event data trains, but is not checked"
-        )
-    )]
-    NotYetSupported { what: String },
-}
-
-/// What the exact model does not cover yet, if `net` has it: event data.
-fn unsupported(net: &ValidNetwork) -> Option<String> {
-    net.populations()
-        .map(|(_, p)| p)
-        .find(|p| p.spike_source().is_some_and(|s| matches!(s.encoding, Encoding::Events(_))))
-        .map(|p| format!("event data (input `{}` has `encoding = events(..)`)", p.name))
 }
 
 /// Runs the check at `weights` on all samples of `data` with the default
@@ -314,9 +298,6 @@ pub fn check(
     options: &Options,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Report, GradcheckError> {
-    if let Some(what) = unsupported(net) {
-        return Err(GradcheckError::NotYetSupported { what });
-    }
     let net = in_time(net);
     let base = Plan::new(&net)?;
     let exact = Exact::new(&net, &base);
@@ -388,8 +369,7 @@ fn check_weights(
     let work: Vec<SampleWork> = (0..data.len())
         .into_par_iter()
         .map_init(Scratch::default, |scratch, s| {
-            let inputs: Vec<Option<f64>> =
-                data.sample(s).iter().map(|&st| (st != NO_SPIKE).then(|| f64::from(st) * dt0)).collect();
+            let inputs = input_times(data, s, dt0);
             let label = data.labels[s];
             let ex = exact.sample(&w64, &inputs, label as usize);
             let m = relevant_margin(base, &ex);
@@ -405,7 +385,7 @@ fn check_weights(
                 let ex_g = delayed.as_ref().unwrap_or(&ex);
                 let u = unit.value(g.plan.grid.dt);
                 let exact_g = total(ex_g, u);
-                let out = sample_gradient(&g.plan, &wt, g.data.sample(s), label, 1, scratch);
+                let out = sample_gradient(&g.plan, &wt, g.data.events(s), label, 1, scratch);
                 let disc: Vec<Vec<f64>> = g
                     .plan
                     .projections
