@@ -15,6 +15,8 @@ pub mod eventprop;
 pub mod exact;
 pub mod gradcheck;
 pub mod init;
+pub mod losses;
+pub mod models;
 pub mod optim;
 pub mod plan;
 pub mod run;
