@@ -1,4 +1,6 @@
-//! The kernel templates: input, LIF layer, first-spike loss, Adam and SGD
+//! The kernel templates: input, layer (each neuron model's forward and
+//! adjoint ticks in its `lower.rs`, `compiler/src/models/`), the loss PEs (in
+//! their losses' `lower.rs`, `compiler/src/losses/`), Adam and SGD
 //! optimisers. Buffer names are the host interface documented in the parent
 //! module; floating-point order follows the reference trainer exactly.
 
@@ -7,9 +9,7 @@ use super::{
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
 use crate::ir::program::buffers;
-use crate::kernel::{
-    BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
-};
+use crate::kernel::{BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var};
 use crate::network::LayerConsts;
 
 // Each neuron model's forward and adjoint steps live in its folder (`compiler/src/models/`).

@@ -19,7 +19,7 @@
 //!   keeps `V = Vt` and feeds its readout score. Spikes are listed per step in
 //!   ascending neuron index.
 //! - Losses: first-spike (section 5) and the voltage losses (section 6), with
-//!   [`exp_f32`]/[`ln_f32`].
+//!   `exp_f32`/`ln_f32` (`snnc_compiler::numerics`).
 //! - Backward, step by step `n = T-2 down to 0`, each layer holding `lV`,
 //!   `lI` of step `n+1` (section 4.2): 1. errors `e = sum_j W[j][i] (lV[j] -
 //!   lI[j])` (ascending `j`) for the presynaptic spikes of step `n - delay` of

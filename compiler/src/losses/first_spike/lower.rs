@@ -4,7 +4,9 @@
 //! Part of the lowering's kernel templates (`compiler/src/lower/kernels.rs`,
 //! which declares it).
 
-use super::*;
+use super::{LossShape, SLOT_ERROR, common, fill, tag};
+use crate::ir::program::buffers;
+use crate::kernel::{ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, exp_f32, ln_f32};
 
 /// The first-spike loss of one batch copy.
 pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {

@@ -7,7 +7,9 @@
 //! Part of the lowering's kernel templates (`compiler/src/lower/kernels.rs`,
 //! which declares it).
 
-use super::*;
+use super::{SLOT_ERROR, VoltageLossShape, common, tag};
+use crate::ir::program::buffers;
+use crate::kernel::{ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, exp_f32, ln_f32};
 
 /// The voltage losses' loss PE of one batch copy (`docs/contract.md`
 /// section 6): it receives the readout's scores `y_k` (one packet per

@@ -1,6 +1,6 @@
-//! `li`'s kernel IR: the forward step of a leaky-integrator slice with its
-//! readout's score, and the readout's direct term in the adjoint
-//! (`docs/contract.md` sections 3 and 6), as the reference trainer's
+//! `li`'s kernel IR (`docs/contract.md` sections 3 and 6): a
+//! leaky-integrator slice's forward step with its readout's score, and its
+//! adjoint tick with the readout's direct term, as the reference trainer's
 //! `runtime/src/train/models/li.rs` and its voltage losses compute them.
 //! Part of the lowering's kernel templates (`compiler/src/lower/kernels.rs`,
 //! which declares it and calls it from the layer kernel).

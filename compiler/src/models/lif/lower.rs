@@ -1,8 +1,9 @@
-//! `lif`'s kernel IR: the forward step of a layer slice (`docs/contract.md`
-//! section 2), as the reference trainer's `runtime/src/train/models/lif.rs`
-//! computes it. Part of the lowering's kernel templates
-//! (`compiler/src/lower/kernels.rs`, which declares it and calls it from the
-//! layer kernel).
+//! `lif`'s kernel IR (`docs/contract.md` sections 2 and 4): a layer slice's
+//! forward tick (the update, each spike logged with `I` and `Vt`) and its
+//! adjoint tick (the jumps at its own spikes, the regulariser's `rho`), as
+//! the reference trainer's `runtime/src/train/models/lif.rs` computes them.
+//! Part of the lowering's kernel templates (`compiler/src/lower/kernels.rs`,
+//! which declares it and calls it from the layer kernel).
 
 use super::{AdjointBufs, Common, GUARD, LayerShape, Lif, OVERFLOW_SPIKES, SLOT_SPIKE, SpikeLog, accumulate_inputs};
 use crate::kernel::{BufRef, ConvertOp, Expr, FunctionBuilder, Var};
