@@ -60,7 +60,13 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::network::{OptimizerSpec, ValidNetwork};
+use crate::network::{OptimizerSpec, PopulationKind, ValidNetwork};
+
+// Each neuron model's training records live in its folder (`compiler/src/models/`).
+#[path = "models/li/resources.rs"]
+mod li;
+#[path = "models/lif/resources.rs"]
+mod lif;
 
 /// Spikes per neuron per sample that the backward-pass records hold, on
 /// average over a slice (model).
@@ -186,26 +192,9 @@ pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool)
     if !training {
         return s;
     }
-    let li = net.graph[pop].li().is_some();
-    if li {
-        // I, V, lI, lV, the input sum: no error, no spike record.
-        s.state = 20 * n;
-        s.spike_record = 0;
-        let train = net.train.as_ref().filter(|t| t.readout == pop);
-        if let Some(t) = train {
-            let table = match t.loss {
-                crate::network::LossSpec::ExpWeightedVoltageCrossEntropy { .. } => 4 * steps,
-                _ => 0,
-            };
-            s.readout = 12 * n + table;
-        }
-    } else {
-        s.state += 4 * n * (error_parts(net, pop) - 1);
-        let regularised =
-            net.train.as_ref().and_then(|t| t.regularizer.as_ref()).is_some_and(|r| r.populations.contains(&pop));
-        if regularised {
-            s.regulariser = 8 * n;
-        }
+    match net.graph[pop].kind {
+        PopulationKind::Li(_) => li::training_records(&mut s, net, pop, n, steps),
+        _ => lif::training_records(&mut s, net, pop, n),
     }
     s.delay_ring = 4 * u64::from(layout.ring_slots) * u64::from(layout.ring_width);
     s

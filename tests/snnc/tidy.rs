@@ -4,7 +4,9 @@
 //! every repository path a document or a comment names exists; no build
 //! output is tracked; every `#[ignore]` gives its reason; no compiler stage
 //! imports a sibling stage (they share the IR types in `compiler/src/ir`
-//! and the machine model, never each other), and the modules of each crate
+//! and the machine model, never each other; a file in a neuron model's or a
+//! loss's folder, `compiler/src/models/` and `compiler/src/losses/`, counts
+//! as part of the stage that declares it), and the modules of each crate
 //! import each other without a cycle; the sources are formatted as
 //! `rustfmt.toml` says. Each check names the file and line it objects to.
 
@@ -181,16 +183,40 @@ fn every_ignored_test_says_why() {
     assert!(bare.is_empty(), "`#[ignore]` without a reason (write `#[ignore = \"why\"]`):\n  {}", bare.join("\n  "));
 }
 
+/// The compiler's folders of one module per neuron model and per loss
+/// (`compiler/src/models/<model>/`, `compiler/src/losses/<loss>/`): their
+/// files are not a module of their own but parts of the stage or shared
+/// module that declares them (`#[path]`), named after it.
+const FOLDERS: [&str; 2] = ["models", "losses"];
+/// What each file of a model's or loss's folder is part of, by its name.
+const FOLDER_FILES: [(&str, &str); 4] =
+    [("params.rs", "ir"), ("check.rs", "check"), ("resources.rs", "resources"), ("lower.rs", "lower")];
+
+/// The module a file of a model's or loss's folder belongs to.
+fn folder_host(f: &Path) -> &'static str {
+    let name = f.file_name().unwrap_or_default().to_string_lossy();
+    let found = FOLDER_FILES.iter().find(|(file, _)| *file == name);
+    found.map(|(_, host)| *host).unwrap_or_else(|| {
+        panic!("{}: a model's or loss's folder holds only {FOLDER_FILES:?}", rel(f));
+    })
+}
+
 /// `use crate::m` edges between the top-level modules of a crate's `src`,
 /// outside comments and test code (`tests.rs` files and everything after a
-/// `#[cfg(test)]` line, where fixtures may reach anywhere).
+/// `#[cfg(test)]` line, where fixtures may reach anywhere). A file of a
+/// model's or loss's folder counts as part of its host ([`folder_host`]), so
+/// the stage rule holds for it as for the stage's own files.
 fn module_imports(src: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut edges: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for f in files(src, &[".rs"]) {
         let r = f.strip_prefix(root().join(src)).unwrap();
-        let module = r.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        let mut module =
+            r.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
         if module == "lib" || module == "main" || r.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
+        }
+        if src == "compiler/src" && FOLDERS.contains(&module.as_str()) {
+            module = folder_host(&f).to_string();
         }
         let text = read(&f);
         for (n, line) in text.lines().enumerate() {

@@ -10,11 +10,17 @@
 
 use std::collections::BTreeMap;
 
+// Each neuron model's parameter checks live in its folder (`compiler/src/models/`).
+#[path = "../models/li/check.rs"]
+mod li;
+#[path = "../models/lif/check.rs"]
+mod lif;
+
 use super::error::CheckError;
 use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
 use crate::network::{
-    Encoding, EventEncoding, Init, InitScale, LatencyEncoding, LatencyOrder, LiParams, LifParams, PopulationKind,
-    Reset, Span, SpikeSource, TimeGrid, TimeValue,
+    Encoding, EventEncoding, Init, InitScale, LatencyEncoding, LatencyOrder, PopulationKind, Span, SpikeSource,
+    TimeGrid, TimeValue,
 };
 use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl, ValueKind};
 
@@ -80,10 +86,7 @@ impl NetworkParts {
 
 /// The parameters of the `time` block.
 pub(crate) const TIME: &[&str] = &["dt", "steps"];
-pub(crate) const LIF: Shape =
-    Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
-// `threshold` and `reset` are accepted here only to be refused with `not_for_li`.
-pub(crate) const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+pub(crate) use lif::LIF;
 pub(crate) const SPIKE_SOURCE: Shape = Shape { name: "spike_source", args: &["size"], body: &["encoding", "bias"] };
 pub(crate) const LATENCY: Shape = Shape { name: "latency", args: &["order", "t_min", "t_max", "clip_low"], body: &[] };
 pub(crate) const EVENTS: Shape = Shape { name: "events", args: &["pool", "duration"], body: &[] };
@@ -189,26 +192,12 @@ fn population(
 ) -> (Option<bool>, Option<u32>, Option<PopulationKind>) {
     match call.name.text.as_str() {
         "lif" => {
-            let p = errs.call_params(call, &LIF);
-            let size = size(errs, p.get("size"), &p, 1);
-            (Some(false), size, lif(errs, &p).map(PopulationKind::Lif))
+            let (size, kind) = lif::population(errs, call);
+            (Some(false), size, kind)
         }
         "li" => {
-            let p = errs.call_params(call, &LI);
-            let size = size(errs, p.get("size"), &p, 1);
-            let mut ok = true;
-            for param in ["threshold", "reset"] {
-                if let Some(g) = p.get(param) {
-                    errs.push(CheckError::NotForLi {
-                        name: name.to_string(),
-                        param: param.into(),
-                        span: sp(g.name_span),
-                    });
-                    ok = false;
-                }
-            }
-            let kind = time_constants(errs, &p).filter(|_| ok);
-            (Some(false), size, kind.map(|(tau_mem, tau_syn)| PopulationKind::Li(LiParams { tau_mem, tau_syn })))
+            let (size, kind) = li::population(errs, call, name);
+            (Some(false), size, kind)
         }
         "spike_source" => {
             let p = errs.call_params(call, &SPIKE_SOURCE);
@@ -292,21 +281,6 @@ fn time_constants(errs: &mut Errors, p: &super::params::Params) -> Option<(f64, 
         return None;
     }
     Some((tau_mem, tau_syn))
-}
-
-fn lif(errs: &mut Errors, p: &super::params::Params) -> Option<LifParams> {
-    let taus = time_constants(errs, p);
-    let threshold = p.get("threshold").map_or(Some(1.0), |g| {
-        let v = errs.number(g)?;
-        if v <= 0.0 {
-            errs.range(g, "must be > 0", "the firing threshold is positive, e.g. `threshold = 1.0`");
-            return None;
-        }
-        Some(v)
-    });
-    let reset = p.get("reset").map_or(Some(Reset::Zero), |g| errs.word(g, "reset", &["zero"]).map(|_| Reset::Zero));
-    let (tau_mem, tau_syn) = taus?;
-    Some(LifParams { tau_mem, tau_syn, threshold: threshold?, reset: reset? })
 }
 
 /// Checks that a time lies on the grid: a whole number of steps within

@@ -6,12 +6,24 @@
 //! readout's size, its feature count equals the input's feature count, and
 //! a regulariser names `lif` populations.
 
+// Each loss's parameters and their checks live in its folder (`compiler/src/losses/`).
+#[path = "../losses/exp_weighted_voltage/check.rs"]
+mod exp_weighted_voltage;
+#[path = "../losses/first_spike/check.rs"]
+mod first_spike;
+#[path = "../losses/max_voltage/check.rs"]
+mod max_voltage;
+#[path = "../losses/spike_count/check.rs"]
+mod spike_count;
+#[path = "../losses/sum_voltage/check.rs"]
+mod sum_voltage;
+
 use super::error::CheckError;
-use super::network::{NetworkParts, whole_steps};
+use super::network::NetworkParts;
 use super::params::{Errors, Given, Params, Shape, sp};
 use crate::network::{
     Augment, DataSpec, Encoding, EventSet, EventValidation, LossSpec, MachineSize, Mapping, OptimizerSpec, OrderTask,
-    PopulationKind, Schedule, Span, SplitSpec, TargetSpec, TimeValue,
+    PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
 };
 use crate::syntax::ast::{Body, Ident, ValueKind};
 
@@ -58,12 +70,6 @@ pub(crate) const LOSSES: &[&str] = &[
     "sum_voltage_cross_entropy",
     "exp_weighted_voltage_cross_entropy",
 ];
-pub(crate) const MAX_VOLTAGE: Shape = Shape { name: "max_voltage_cross_entropy", args: &[], body: &[] };
-pub(crate) const SUM_VOLTAGE: Shape = Shape { name: "sum_voltage_cross_entropy", args: &[], body: &[] };
-pub(crate) const EXP_VOLTAGE: Shape =
-    Shape { name: "exp_weighted_voltage_cross_entropy", args: &["window"], body: &[] };
-pub(crate) const SPIKE_COUNT: Shape =
-    Shape { name: "spike_count", args: &["populations", "strength", "strength_below", "target"], body: &[] };
 pub(crate) const YIN_YANG: Shape = Shape { name: "yin_yang", args: &["train", "validation", "test"], body: &[] };
 pub(crate) const CSV: Shape = Shape { name: "csv", args: &["train", "validation", "test"], body: &[] };
 pub(crate) const SYNTHETIC: Shape =
@@ -90,7 +96,7 @@ pub(crate) const JITTER: Shape = Shape { name: "jitter", args: &["sigma"], body:
 pub(crate) const DATA_SETS: &[&str] = &["yin_yang", "csv", "synthetic", "shd", "ssc", "events", "shd_like", "order"];
 /// The channels of the Spiking Heidelberg Digits and Spiking Speech Commands.
 pub const SHD_CHANNELS: u32 = 700;
-pub(crate) const LOSS: Shape = Shape { name: "first_spike_cross_entropy", args: &["xi", "alpha", "beta"], body: &[] };
+pub(crate) use first_spike::{LOSS, default_loss};
 pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps", "weight_decay"], body: &[] };
 pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
 pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
@@ -125,7 +131,7 @@ pub fn check_train(errs: &mut Errors, body: &Body, keyword: Span, net: &NetworkP
     }
     let regularizer = match p.get("regularizer") {
         None => Some(None),
-        Some(g) => regularizer(errs, g, net).map(Some),
+        Some(g) => spike_count::regularizer(errs, g, net).map(Some),
     };
     let input = net.pops.iter().position(|p| p.is_source == Some(true));
     if let Some(first) = input {
@@ -689,24 +695,8 @@ fn augment(errs: &mut Errors, g: Given) -> Option<Vec<Augment>> {
     Some(list)
 }
 
-pub fn default_loss() -> LossSpec {
-    LossSpec::FirstSpikeCrossEntropy { xi: TimeValue::Steps(1.5), alpha: 1e-2, beta: TimeValue::Steps(100.0) }
-}
-
 pub fn default_adam() -> OptimizerSpec {
     OptimizerSpec::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
-}
-
-fn positive_time_value(errs: &mut Errors, g: Given) -> Option<TimeValue> {
-    let v = errs.time_value(g, true)?;
-    let raw = match v {
-        TimeValue::Seconds(s) | TimeValue::Steps(s) => s,
-    };
-    if raw <= 0.0 {
-        errs.range(g, "must be > 0", "the loss divides by this time");
-        return None;
-    }
-    Some(v)
 }
 
 /// A number checked against a predicate, with the range's words for the error.
@@ -722,73 +712,11 @@ fn bounded(errs: &mut Errors, g: Given, ok: impl Fn(f64) -> bool, message: &str,
 fn loss(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<LossSpec> {
     let c = errs.call(g, "loss", LOSSES)?;
     match c.name.text.as_str() {
-        "first_spike_cross_entropy" => {
-            let p = errs.call_params(c, &LOSS);
-            let LossSpec::FirstSpikeCrossEntropy { xi: dxi, alpha: dalpha, beta: dbeta } = default_loss() else {
-                return None;
-            };
-            let xi = p.get("xi").map_or(Some(dxi), |g| positive_time_value(errs, g));
-            let alpha = p.get("alpha").map_or(Some(dalpha), |g| {
-                bounded(errs, g, |v| v >= 0.0, "must be >= 0", "alpha weighs the late-spike penalty; 0 turns it off")
-            });
-            let beta = p.get("beta").map_or(Some(dbeta), |g| positive_time_value(errs, g));
-            Some(LossSpec::FirstSpikeCrossEntropy { xi: xi?, alpha: alpha?, beta: beta? })
-        }
-        "max_voltage_cross_entropy" => {
-            errs.call_params(c, &MAX_VOLTAGE);
-            Some(LossSpec::MaxVoltageCrossEntropy)
-        }
-        "sum_voltage_cross_entropy" => {
-            errs.call_params(c, &SUM_VOLTAGE);
-            Some(LossSpec::SumVoltageCrossEntropy)
-        }
-        _ => {
-            let p = errs.call_params(c, &EXP_VOLTAGE);
-            let window = match p.get("window") {
-                None => None,
-                Some(w) => Some(window(errs, w, net)?),
-            };
-            Some(LossSpec::ExpWeightedVoltageCrossEntropy { window })
-        }
+        "first_spike_cross_entropy" => first_spike::loss(errs, c),
+        "max_voltage_cross_entropy" => max_voltage::loss(errs, c),
+        "sum_voltage_cross_entropy" => sum_voltage::loss(errs, c),
+        _ => exp_weighted_voltage::loss(errs, c, net),
     }
-}
-
-/// `window = A .. B`: two times on the grid, `0 <= A < B <= T dt`.
-fn window(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<(TimeValue, TimeValue)> {
-    let ValueKind::Range { start, end, step } = &g.value.kind else {
-        errs.push(CheckError::TypeMismatch {
-            name: g.name.to_string(),
-            expected: "a time range `A .. B`".into(),
-            found: super::params::describe(g.value),
-            span: sp(g.value.span),
-            help: "write the readout window as e.g. `window = 0 ms .. 1000 ms`".into(),
-        });
-        return None;
-    };
-    if let Some(step) = step {
-        errs.push(CheckError::UnexpectedArgument {
-            message: "a readout window has no `step`".into(),
-            span: sp(step.span),
-            help: "write the window as `A .. B`".into(),
-        });
-        return None;
-    }
-    let a = errs.time_value(Given { value: start, ..g }, false);
-    let b = errs.time_value(Given { value: end, ..g }, false);
-    let (a, b) = (a?, b?);
-    let Some(grid) = net.grid else { return Some((a, b)) };
-    let na = whole_steps(errs, Given { value: start, ..g }, a, grid);
-    let nb = whole_steps(errs, Given { value: end, ..g }, b, grid);
-    let (na, nb) = (na?, nb?);
-    if na < 0 || nb > i64::from(grid.steps) || na >= nb {
-        errs.range(
-            g,
-            &format!("is steps {na} .. {nb}, not a window within the trial of {} steps", grid.steps),
-            "the window starts at 0 or later, ends after it starts and at most at the end of the trial",
-        );
-        return None;
-    }
-    Some((a, b))
 }
 
 /// A first-spike loss needs a `lif` readout, a voltage loss an `li` one.
@@ -827,66 +755,6 @@ fn loss_fits_readout(
             help: help.into(),
         });
     }
-}
-
-/// `spike_count(populations, strength, strength_below, target)`.
-fn regularizer(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<RegularizerParts> {
-    let c = errs.call(g, "regularizer", &["spike_count"])?;
-    let p = errs.call_params(c, &SPIKE_COUNT);
-    let populations = errs
-        .require(&p, "populations", "name the regularised layers, e.g. `populations = hidden` or `(h1, h2)`")
-        .and_then(|pg| {
-            let names: Vec<&crate::syntax::ast::Value> = match &pg.value.kind {
-                ValueKind::Tuple(items) => items.iter().collect(),
-                _ => vec![pg.value],
-            };
-            let mut out = Vec::new();
-            let mut ok = true;
-            for v in names {
-                let Some(id) = errs.name(Given { value: v, ..pg }) else {
-                    ok = false;
-                    continue;
-                };
-                let Some(i) = net.resolve(errs, id) else {
-                    ok = false;
-                    continue;
-                };
-                let pop = &net.pops[i];
-                if pop.is_source != Some(false) || pop.li {
-                    let kind = if pop.li { "li" } else { "spike_source" };
-                    errs.push(CheckError::RegularizerNotLif {
-                        name: id.text.clone(),
-                        kind: kind.into(),
-                        span: sp(id.span),
-                    });
-                    ok = false;
-                    continue;
-                }
-                if !out.contains(&i) {
-                    out.push(i);
-                }
-            }
-            ok.then_some(out)
-        });
-    let strength =
-        errs.require(&p, "strength", "add the strength above the target, e.g. `strength = 5e-11`").and_then(|g| {
-            bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the regulariser's strength is a non-negative factor")
-        });
-    let strength_below = match p.get("strength_below") {
-        None => strength,
-        Some(g) => {
-            bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the regulariser's strength is a non-negative factor")
-        }
-    };
-    let target = errs.require(&p, "target", "add the spike count aimed at, e.g. `target = 14`").and_then(|g| {
-        bounded(errs, g, |v| v >= 0.0, "must be >= 0", "the target is a number of spikes per neuron and sample")
-    });
-    Some(RegularizerParts {
-        populations: populations?,
-        strength: strength?,
-        strength_below: strength_below?,
-        target: target?,
-    })
 }
 
 fn lr(errs: &mut Errors, p: &Params, default: f64) -> Option<f64> {

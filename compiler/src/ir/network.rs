@@ -26,6 +26,14 @@
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 
+// Each neuron model's parameters live in its folder (`compiler/src/models/`).
+#[path = "../models/li/params.rs"]
+mod li_params;
+#[path = "../models/lif/params.rs"]
+mod lif_params;
+pub use li_params::LiParams;
+pub use lif_params::{LifParams, Reset};
+
 /// A byte range into the source text, kept so that later stages (the placer's
 /// does-not-fit error) can point back at the declaration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -144,21 +152,11 @@ impl Population {
     /// A layer's `f32` constants on a grid of step `dt` (`None` for a spike source).
     pub fn layer_consts(&self, dt: f64) -> Option<LayerConsts> {
         match &self.kind {
-            PopulationKind::Lif(p) => Some(LayerConsts::new(p.tau_mem, p.tau_syn, p.threshold, dt)),
-            PopulationKind::Li(p) => Some(LayerConsts::new(p.tau_mem, p.tau_syn, f64::INFINITY, dt)),
+            PopulationKind::Lif(p) => Some(p.f32_consts(dt)),
+            PopulationKind::Li(p) => Some(p.f32_consts(dt)),
             PopulationKind::SpikeSource(_) => None,
         }
     }
-}
-
-/// A leaky integrator: the LIF's current and membrane equations without a
-/// threshold or reset (`docs/contract.md` section 3).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LiParams {
-    /// Membrane time constant, seconds.
-    pub tau_mem: f64,
-    /// Synaptic time constant, seconds.
-    pub tau_syn: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -235,16 +233,6 @@ pub enum LatencyOrder {
     LateHigh,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LifParams {
-    /// Membrane time constant, seconds.
-    pub tau_mem: f64,
-    /// Synaptic time constant, seconds.
-    pub tau_syn: f64,
-    pub threshold: f64,
-    pub reset: Reset,
-}
-
 /// The `f32` constants of one layer on a time grid, computed in `f64` and
 /// rounded to `f32` once. Every backend (reference trainer, lowering) takes
 /// them from [`LayerConsts::new`], so that they are the same bits.
@@ -280,19 +268,6 @@ impl LayerConsts {
             kappa: (-(1.0 - beta) / ((1.0 - alpha) * tau_syn)) as f32,
         }
     }
-}
-
-impl LifParams {
-    /// This layer's constants on a grid of step `dt` seconds.
-    pub fn f32_consts(&self, dt: f64) -> LayerConsts {
-        LayerConsts::new(self.tau_mem, self.tau_syn, self.threshold, dt)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reset {
-    /// V is set to zero after a spike (the only reset EventProp's contract defines).
-    Zero,
 }
 
 #[derive(Clone, Debug, PartialEq)]

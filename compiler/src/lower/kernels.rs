@@ -1,4 +1,6 @@
-//! The kernel templates: input, LIF layer, first-spike loss, Adam and SGD
+//! The kernel templates: input, layer (each neuron model's forward and
+//! adjoint ticks in its `lower.rs`, `compiler/src/models/`), the loss PEs (in
+//! their losses' `lower.rs`, `compiler/src/losses/`), Adam and SGD
 //! optimisers. Buffer names are the host interface documented in the parent
 //! module; floating-point order follows the reference trainer exactly.
 
@@ -7,10 +9,24 @@ use super::{
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
 use crate::ir::program::buffers;
-use crate::kernel::{
-    BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var, exp_f32, ln_f32,
-};
+use crate::kernel::{BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var};
 use crate::network::LayerConsts;
+
+// Each neuron model's forward and adjoint steps live in its folder (`compiler/src/models/`).
+#[path = "../models/li/lower.rs"]
+mod li;
+#[path = "../models/lif/lower.rs"]
+mod lif;
+use li::update_li;
+use lif::update_lif;
+
+// The loss PEs live in their losses' folders (`compiler/src/losses/`).
+#[path = "../losses/first_spike/lower.rs"]
+mod first_spike;
+#[path = "../losses/voltage/lower.rs"]
+mod voltage;
+pub use first_spike::loss;
+pub use voltage::voltage_loss;
 
 /// The reference's denominator guard (`I - Vt + 1e-10`).
 const GUARD: f32 = 1e-10;
@@ -247,28 +263,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         |f| {
             let lif = Lif { weights, i_syn, v, acc, in_bits, n, fan_in: kk, sends: s.sends_spikes };
             match &record {
-                Some(r) => {
-                    f.store(r.off, step.get(), r.len.at(Expr::i32(0)));
-                    accumulate_inputs(f, &lif, s, step);
-                    let rec_cap = Expr::i32(s.spike_capacity as i32);
-                    update_lif(f, &c, &lif, cs, |f, j, i, vt| {
-                        let at = f.let_("at", r.len.at(Expr::i32(0)));
-                        f.if_else(
-                            at.get().lt(rec_cap.clone()),
-                            |f| {
-                                f.store(r.key, at.get(), step.get() * ni.clone() + j.get());
-                                f.store(r.i, at.get(), i.get());
-                                f.store(r.vt, at.get(), vt.get());
-                                f.store(r.len, Expr::i32(0), at.get() + Expr::i32(1));
-                            },
-                            |f| f.store(r.overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES)),
-                        );
-                    });
-                    f.store(r.off, step.get() + Expr::i32(1), r.len.at(Expr::i32(0)));
-                }
+                Some(r) => lif::forward_tick(f, &c, &lif, s, step, r),
                 None => {
                     accumulate_inputs(f, &lif, s, step);
-                    update_li(f, &c, &lif, cs, step, s, score.as_ref(), steps);
+                    update_li(f, &c, &lif, s.consts, step, s, score.as_ref(), steps);
                 }
             }
         },
@@ -303,7 +301,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     if let Some(sb) = &score {
         // lambda_V[T-1] = beta * 0 + q[T-1] (section 6).
         f.if_(step.get().equals(first_backward.clone()), |f| {
-            inject(f, s, sb, lv, cs, Expr::i32(steps as i32 - 1));
+            li::first_adjoint(f, s, sb, lv, cs, steps);
         });
     }
     // Rings whose smallest delay is at least 1: the errors of the pre spikes
@@ -364,53 +362,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     //    `rec_key[sp .. sp_end]`, ascending neuron; `nxt`: the next one).
     match (&record, e_out) {
         (Some(r), Some(e_out)) => {
-            let next = f.let_("next", (step.get() + Expr::i32(1)) * ni.clone());
-            let sp = f.let_("sp", r.off.at(step.get() + Expr::i32(1)));
-            let sp_end = f.let_("sp_end", r.off.at(step.get() + Expr::i32(2)));
-            let nxt = f.let_("nxt", ni.clone());
-            f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, r.key.at(sp.get()) - next.get()));
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                let old = f.let_("old", lv.at(j.get()));
-                f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
-                f.if_else(
-                    j.get().equals(nxt.get()),
-                    |f| {
-                        let den = (r.i.at(sp.get()) - r.vt.at(sp.get())) + Expr::f32(GUARD);
-                        // The parts added in declaration order, as the reference does.
-                        let part = |q: u32| e_out.at(j.get() + Expr::i32((q * n) as i32));
-                        let e = (1..parts).fold(e_out.at(j.get()), |e, q| e + part(q));
-                        // `theta * lV` (section 4.1); a threshold of 1 multiplies by 1.0,
-                        // which changes no bits, so the kernel leaves it out.
-                        let lvt = if cs.theta == 1.0 { old.get() } else { Expr::f32(cs.theta) * old.get() };
-                        let jump = f.let_("jump", (lvt + e) / den);
-                        f.store(lv, j.get(), Expr::f32(cs.beta) * old.get() + jump.get());
-                        if let Some((_, rho, _)) = &reg {
-                            f.store(lv, j.get(), lv.at(j.get()) - rho.at(j.get()));
-                        }
-                        f.store(e_out, j.get(), Expr::f32(0.0));
-                        for q in 1..parts {
-                            f.store(e_out, j.get() + Expr::i32((q * n) as i32), Expr::f32(0.0));
-                        }
-                        f.assign(sp, sp.get() + Expr::i32(1));
-                        f.assign(nxt, ni.clone());
-                        f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, r.key.at(sp.get()) - next.get()));
-                    },
-                    |f| f.store(lv, j.get(), Expr::f32(cs.beta) * old.get()),
-                );
-            });
+            let rho = reg.as_ref().map(|(_, rho, _)| *rho);
+            lif::adjoint_tick(&mut f, AdjointBufs { lv, li, cs, n }, step, r, e_out, parts, rho);
         }
-        _ => {
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                let old = f.let_("old", lv.at(j.get()));
-                f.store(li, j.get(), Expr::f32(cs.alpha) * li.at(j.get()) + Expr::f32(cs.one_minus_alpha) * old.get());
-            });
-            match &score {
-                Some(sb) => inject(&mut f, s, sb, lv, cs, step.get()),
-                None => f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()));
-                }),
-            }
-        }
+        _ => li::adjoint_tick(&mut f, AdjointBufs { lv, li, cs, n }, step, s, score.as_ref()),
     }
     // 3. Gradients where an input landed at step n + 1.
     if s.plain {
@@ -554,47 +509,6 @@ fn send_ring(f: &mut FunctionBuilder, c: &Common, rc: &RingCtx, cp: &CopyShape, 
     });
 }
 
-/// `lambda_V[n] = beta lambda_V[n+1] + q[n]` for the neurons whose support
-/// holds step `n`, else `beta lambda_V[n+1]` (`docs/contract.md` section 6).
-fn inject(f: &mut FunctionBuilder, s: &LayerShape, sb: &ReadoutBufs, lv: BufRef, cs: LayerConsts, n: Expr) {
-    let sc = s.score.as_ref().expect("a readout");
-    let ni = Expr::i32(s.size as i32);
-    let decay = |f: &mut FunctionBuilder, j: Var| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()));
-    match &sc.score {
-        ScoreShape::Max => f.for_range("j", Expr::i32(0), ni, |f, j| {
-            f.if_else(
-                sb.arg.at(j.get()).equals(n.clone()),
-                |f| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get())),
-                |f| decay(f, j),
-            );
-        }),
-        ScoreShape::Sum { c } => f.for_range("j", Expr::i32(0), ni, |f, j| {
-            f.if_else(
-                n.clone().ge(Expr::i32(1)),
-                |f| f.store(lv, j.get(), Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * Expr::f32(*c)),
-                |f| decay(f, j),
-            );
-        }),
-        ScoreShape::Weighted { first, end, .. } => {
-            let wtab = sb.wtab.expect("a weight table");
-            let inside = n.clone().ge(Expr::i32(*first as i32)) & n.clone().lt(Expr::i32(*end as i32));
-            f.for_range("j", Expr::i32(0), ni, |f, j| {
-                f.if_else(
-                    inside.clone(),
-                    |f| {
-                        f.store(
-                            lv,
-                            j.get(),
-                            Expr::f32(cs.beta) * lv.at(j.get()) + sb.ke.at(j.get()) * wtab.at(n.clone()),
-                        )
-                    },
-                    |f| decay(f, j),
-                );
-            });
-        }
-    }
-}
-
 /// The inputs that landed at this step, added into `acc` in fan-in order
 /// (`docs/contract.md` section 2): every copy reads its pre spikes of step
 /// `step - 1 - delay`.
@@ -627,90 +541,6 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
     }
 }
 
-/// One forward step of an `li` slice (`docs/contract.md` section 3): `I =
-/// alpha I + acc`, `V = beta V + (1 - beta) I`, and its readout's score; at
-/// the last step the scores go to the loss.
-#[expect(clippy::too_many_arguments, reason = "the step's buffers and shapes, each used once")]
-fn update_li(
-    f: &mut FunctionBuilder,
-    c: &Common,
-    l: &Lif,
-    cs: LayerConsts,
-    step: Var,
-    s: &LayerShape,
-    score: Option<&ReadoutBufs>,
-    steps: u32,
-) {
-    let ni = Expr::i32(l.n as i32);
-    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
-        f.store(l.i_syn, j.get(), i.get());
-        let vn = f.let_("vn", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
-        f.store(l.v, j.get(), vn.get());
-        if let (Some(sb), Some(sc)) = (score, &s.score) {
-            match &sc.score {
-                ScoreShape::Max => {
-                    let better = step.get().equals(Expr::i32(1)) | vn.get().gt(sb.y.at(j.get()));
-                    f.if_(better, |f| {
-                        f.store(sb.y, j.get(), vn.get());
-                        f.store(sb.arg, j.get(), step.get());
-                    });
-                }
-                ScoreShape::Sum { .. } => f.store(sb.y, j.get(), sb.y.at(j.get()) + vn.get()),
-                ScoreShape::Weighted { first, end, .. } => {
-                    let wtab = sb.wtab.expect("a weight table");
-                    let inside = step.get().ge(Expr::i32(*first as i32)) & step.get().lt(Expr::i32(*end as i32));
-                    f.if_(inside, |f| {
-                        f.store(sb.y, j.get(), sb.y.at(j.get()) + wtab.at(step.get()) * vn.get());
-                    });
-                }
-            }
-        }
-    });
-    if let (Some(sb), Some(sc)) = (score, &s.score) {
-        f.if_(step.get().equals(Expr::i32(steps as i32 - 1)), |f| {
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                if let ScoreShape::Sum { c: factor } = sc.score {
-                    f.store(sb.y, j.get(), sb.y.at(j.get()) * Expr::f32(factor));
-                }
-                if l.sends {
-                    f.send_with(c.key(SLOT_SPIKE, j.get().convert(ConvertOp::I32AsU32)), sb.y.at(j.get()));
-                }
-            });
-        });
-    }
-}
-
-/// One forward step `step >= 1` of a LIF slice after its inputs are in
-/// `acc` (`docs/contract.md` section 2): `I = alpha I + acc`; `Vt = beta V +
-/// (1 - beta) I`; a neuron with `Vt > theta` is reset to 0, handed to
-/// `on_spike(f, j, I, Vt)` and sends its spike; any other keeps `V = Vt`.
-fn update_lif(
-    f: &mut FunctionBuilder,
-    c: &Common,
-    l: &Lif,
-    cs: LayerConsts,
-    on_spike: impl Fn(&mut FunctionBuilder, Var, Var, Var),
-) {
-    let ni = Expr::i32(l.n as i32);
-    f.for_range("j", Expr::i32(0), ni, |f, j| {
-        let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
-        f.store(l.i_syn, j.get(), i.get());
-        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
-        f.if_else(
-            vt.get().gt(Expr::f32(cs.theta)),
-            |f| {
-                f.store(l.v, j.get(), Expr::f32(0.0));
-                on_spike(f, j, i, vt);
-                if l.sends {
-                    f.send(c.key(SLOT_SPIKE, j.get().convert(ConvertOp::I32AsU32)));
-                }
-            },
-            |f| f.store(l.v, j.get(), vt.get()),
-        );
-    });
-}
-
 /// Whether bit `step * k + pos` of `in_bits` (the input spikes) is set.
 fn input_spiked(f: &mut FunctionBuilder, in_bits: BufRef, k: u32, step: Expr, pos: Expr) -> Expr {
     let bit = f.let_("bit", (step * Expr::i32(k as i32) + pos).convert(ConvertOp::I32AsU32));
@@ -727,6 +557,15 @@ fn record_input_spike(f: &mut FunctionBuilder, c: &Common, in_bits: BufRef, k: u
         let word = f.let_("word", bit.get() >> Expr::u32(5));
         f.store(in_bits, word.get(), in_bits.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
     });
+}
+
+/// What a layer's adjoint tick updates: `lV` and `lI` of its `n` neurons,
+/// with its constants.
+struct AdjointBufs {
+    lv: BufRef,
+    li: BufRef,
+    cs: LayerConsts,
+    n: u32,
 }
 
 /// The buffers of a LIF slice's forward pass (`weights` as `[position][neuron]`).
@@ -784,131 +623,6 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
             }
         },
     );
-    f.store(c.step, Expr::i32(0), step.get());
-    k.define(f.finish());
-    k.finish()
-}
-
-/// The first-spike loss of one batch copy.
-pub fn loss(s: LossShape, rx_len: u32, steps: u32) -> Kernel {
-    let classes = s.classes;
-    let mut k = KernelBuilder::new("loss");
-    let c = common(&mut k, rx_len);
-    let label = k.buffer(buffers::LABEL, Ty::U32, 1);
-    let first = k.buffer(buffers::FIRST, Ty::I32, classes);
-    let z = k.buffer("z", Ty::F32, classes);
-    let ez = k.buffer("ez", Ty::F32, classes);
-    let err = k.buffer("err", Ty::F32, classes);
-    let loss = k.buffer(buffers::LOSS, Ty::F32, 1);
-
-    k.define(c.packet(|f, t, index, _| {
-        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
-            f.if_(first.at(index.get()).lt(Expr::i32(0)), |f| {
-                f.store(first, index.get(), c.step.at(Expr::i32(0)));
-            });
-        });
-    }));
-
-    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
-    let step = f.params()[0];
-    f.if_(step.get().equals(Expr::i32(0)), |f| fill(f, first, classes, Expr::i32(-1)));
-    f.store(c.step, Expr::i32(0), step.get());
-    k.define(f.finish());
-
-    let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
-    let step = f.params()[0];
-    f.if_(step.get().equals(Expr::i32(steps as i32 - 2)), |f| {
-        let l = f.let_("l", label.at(Expr::u32(0)));
-        let m = f.let_("m", Expr::f32(f32::NEG_INFINITY));
-        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-            let fk = first.at(kv.get());
-            let t = Expr::select(fk.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fk).convert(ConvertOp::I32ToF32);
-            let zk = f.let_("zk", -(t / Expr::f32(s.xi)));
-            f.store(z, kv.get(), zk.get());
-            f.assign(m, Expr::select(zk.get().gt(m.get()), zk.get(), m.get()));
-        });
-        let sum = f.let_("s", Expr::f32(0.0));
-        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-            let e = exp_f32(f, z.at(kv.get()) - m.get());
-            let e = f.let_("e", e);
-            f.store(ez, kv.get(), e.get());
-            f.assign(sum, sum.get() + e.get());
-        });
-        let fl = first.at(l.get());
-        let tl = Expr::select(fl.clone().lt(Expr::i32(0)), Expr::i32(steps as i32), fl).convert(ConvertOp::I32ToF32);
-        let reg = exp_f32(f, tl / Expr::f32(s.b));
-        let reg = f.let_("reg", reg);
-        let ln_s = ln_f32(f, sum.get());
-        f.store(loss, Expr::u32(0), ((m.get() + ln_s) - z.at(l.get())) + Expr::f32(s.a) * (reg.get() - Expr::f32(1.0)));
-        f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-            let delta = Expr::select(kv.get().equals(l.get()), Expr::f32(1.0), Expr::f32(0.0));
-            let g = f.let_("g", (delta - ez.at(kv.get()) / sum.get()) / Expr::f32(s.xi));
-            f.if_(kv.get().equals(l.get()), |f| {
-                f.assign(g, g.get() + (Expr::f32(s.a) * reg.get()) / Expr::f32(s.b));
-            });
-            f.store(err, kv.get(), g.get() / Expr::f32(s.batch));
-        });
-    });
-    f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-        f.if_(first.at(kv.get()).equals(step.get()), |f| {
-            f.send_with(c.key(SLOT_ERROR, kv.get()), err.at(kv.get()));
-        });
-    });
-    k.define(f.finish());
-    k.finish()
-}
-
-/// The voltage losses' loss PE of one batch copy (`docs/contract.md`
-/// section 6): it receives the readout's scores `y_k` (one packet per
-/// class, sent at the last forward tick), and on the last one computes the
-/// softmax cross-entropy and sends each readout neuron its error
-/// `e_k = (p_k - delta_kl) / B` (before the first backward tick).
-pub fn voltage_loss(s: VoltageLossShape, rx_len: u32) -> Kernel {
-    let classes = s.classes;
-    let mut k = KernelBuilder::new("loss");
-    let c = common(&mut k, rx_len);
-    let label = k.buffer(buffers::LABEL, Ty::U32, 1);
-    let y = k.buffer(buffers::Y, Ty::F32, classes);
-    let ez = k.buffer("ez", Ty::F32, classes);
-    let err = k.buffer("err", Ty::F32, classes);
-    let loss = k.buffer(buffers::LOSS, Ty::F32, 1);
-    let count = k.buffer("count", Ty::U32, 1);
-
-    k.define(c.packet(|f, t, index, payload| {
-        f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
-            f.store(y, index.get(), payload.get().convert(ConvertOp::F32FromBits));
-            let got = f.let_("got", count.at(Expr::u32(0)) + Expr::u32(1));
-            f.store(count, Expr::u32(0), got.get());
-            f.if_(got.get().equals(Expr::u32(classes)), |f| {
-                f.store(count, Expr::u32(0), Expr::u32(0));
-                let l = f.let_("l", label.at(Expr::u32(0)));
-                let m = f.let_("m", Expr::f32(f32::NEG_INFINITY));
-                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-                    let yk = f.let_("yk", y.at(kv.get()));
-                    f.assign(m, Expr::select(yk.get().gt(m.get()), yk.get(), m.get()));
-                });
-                let sum = f.let_("s", Expr::f32(0.0));
-                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-                    let e = exp_f32(f, y.at(kv.get()) - m.get());
-                    let e = f.let_("e", e);
-                    f.store(ez, kv.get(), e.get());
-                    f.assign(sum, sum.get() + e.get());
-                });
-                let ln_s = ln_f32(f, sum.get());
-                f.store(loss, Expr::u32(0), (m.get() + ln_s) - y.at(l.get()));
-                f.for_range("k", Expr::u32(0), Expr::u32(classes), |f, kv| {
-                    let delta = Expr::select(kv.get().equals(l.get()), Expr::f32(1.0), Expr::f32(0.0));
-                    let g = f.let_("g", ez.at(kv.get()) / sum.get() - delta);
-                    f.store(err, kv.get(), g.get() / Expr::f32(s.batch));
-                    f.send_with(c.key(SLOT_ERROR, kv.get()), err.at(kv.get()));
-                });
-            });
-        });
-    }));
-
-    let mut f = FunctionBuilder::new(EntryPoint::TickForward);
-    let step = f.params()[0];
-    f.if_(step.get().equals(Expr::i32(0)), |f| f.store(count, Expr::u32(0), Expr::u32(0)));
     f.store(c.step, Expr::i32(0), step.get());
     k.define(f.finish());
     k.finish()

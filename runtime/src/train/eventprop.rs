@@ -19,7 +19,7 @@
 //!   keeps `V = Vt` and feeds its readout score. Spikes are listed per step in
 //!   ascending neuron index.
 //! - Losses: first-spike (section 5) and the voltage losses (section 6), with
-//!   [`exp_f32`]/[`ln_f32`].
+//!   `exp_f32`/`ln_f32` (`snnc_compiler::numerics`).
 //! - Backward, step by step `n = T-2 down to 0`, each layer holding `lV`,
 //!   `lI` of step `n+1` (section 4.2): 1. errors `e = sum_j W[j][i] (lV[j] -
 //!   lI[j])` (ascending `j`) for the presynaptic spikes of step `n - delay` of
@@ -39,9 +39,11 @@
 //! Invariant: no allocation depends on anything but the sizes; the result is a
 //! pure function of the inputs.
 
-use snnc_compiler::numerics::{exp_f32, ln_f32};
-
-use super::plan::{LayerKind, LossConsts, Plan, Pre, ReadoutLoss, Score};
+pub use super::losses::first_spike::{first_spikes, loss_and_error, predict};
+pub use super::losses::voltage::{predict_scores, score_loss_and_error};
+use super::losses::{self, ReadoutLoss, spike_count};
+use super::models::{self, AdjointInputs};
+use super::plan::{Plan, Pre};
 use super::simd;
 use crate::data::encode::{NO_SPIKE, SampleEvents};
 
@@ -117,22 +119,22 @@ pub fn untranspose(plan: &Plan, t: &[Vec<f32>]) -> Vec<Vec<f32>> {
 
 /// One layer's buffers for one sample.
 #[derive(Clone, Debug, Default)]
-struct LayerState {
+pub(crate) struct LayerState {
     /// `I` (forward), `lI` (backward).
-    a: Vec<f32>,
+    pub(crate) a: Vec<f32>,
     /// `V` (forward), `lV` (backward).
-    b: Vec<f32>,
+    pub(crate) b: Vec<f32>,
     /// `acc` (forward), `lV - lI` (backward).
-    c: Vec<f32>,
+    pub(crate) c: Vec<f32>,
     /// `Vt` of the step (forward), jumps (backward).
-    d: Vec<f32>,
+    pub(crate) d: Vec<f32>,
     /// `e_out` of each own spike.
-    e_out: Vec<f32>,
+    pub(crate) e_out: Vec<f32>,
     /// Readout score per neuron (`li` readouts), and the step of its maximum.
-    score: Vec<f32>,
-    arg: Vec<u32>,
+    pub(crate) score: Vec<f32>,
+    pub(crate) arg: Vec<u32>,
     /// Spikes per neuron (the regulariser's counts).
-    count: Vec<u32>,
+    pub(crate) count: Vec<u32>,
     /// Whether its adjoints can be non-zero (see the module doc).
     live: bool,
 }
@@ -250,179 +252,13 @@ pub fn forward(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, scratch: &
             }
             let st = &mut scratch.state[l];
             st.c = acc;
-            let c = layer.consts;
-            match layer.kind {
-                LayerKind::Lif => {
-                    // Pass 1 (branch-free, vectorisable): the new state of every neuron.
-                    let mut any = false;
-                    let lanes = st.a.iter_mut().zip(&mut st.b).zip(&st.c).zip(&mut st.d);
-                    for (((ij, vj), &aj), vtj) in lanes {
-                        let i_new = c.alpha * *ij + aj;
-                        *ij = i_new;
-                        let vt = c.beta * *vj + c.one_minus_beta * i_new;
-                        *vtj = vt;
-                        let spike = vt > c.theta;
-                        any |= spike;
-                        *vj = if spike { 0.0 } else { vt };
-                    }
-                    // Pass 2, only at steps with spikes: record them in neuron order.
-                    let out = &mut scratch.layers[l];
-                    if any {
-                        for j in 0..size {
-                            if st.d[j] > c.theta {
-                                out.neuron.push(j as u32);
-                                out.i_at.push(st.a[j]);
-                                out.vt_at.push(st.d[j]);
-                            }
-                        }
-                    }
-                    out.offsets.push(out.neuron.len() as u32);
-                }
-                LayerKind::Li => {
-                    for ((ij, vj), &aj) in st.a.iter_mut().zip(&mut st.b).zip(&st.c) {
-                        let i_new = c.alpha * *ij + aj;
-                        *ij = i_new;
-                        *vj = c.beta * *vj + c.one_minus_beta * i_new;
-                    }
-                    if let Some((r, score)) = readout
-                        && r == l
-                    {
-                        accumulate_score(score, n, st);
-                    }
-                    let out = &mut scratch.layers[l];
-                    out.offsets.push(out.neuron.len() as u32);
-                }
-            }
+            let score = readout.filter(|&(r, _)| r == l).map(|(_, score)| score);
+            models::forward_step(layer.kind, layer.consts, st, &mut scratch.layers[l], score, n);
         }
     }
-    if let Some((r, Score::Sum { c })) = readout {
-        for y in &mut scratch.state[r].score {
-            *y *= *c;
-        }
+    if let Some((r, score)) = readout {
+        losses::finish_scores(score, &mut scratch.state[r]);
     }
-}
-
-/// Step `n`'s contribution to a voltage readout's scores.
-fn accumulate_score(score: &Score, n: usize, st: &mut LayerState) {
-    match score {
-        Score::Max => {
-            for ((y, arg), &v) in st.score.iter_mut().zip(&mut st.arg).zip(&st.b) {
-                if n == 1 || v > *y {
-                    *y = v;
-                    *arg = n as u32;
-                }
-            }
-        }
-        Score::Sum { .. } => {
-            for (y, &v) in st.score.iter_mut().zip(&st.b) {
-                *y += v;
-            }
-        }
-        Score::Weighted { w } => {
-            if let Some(w) = w[n] {
-                for (y, &v) in st.score.iter_mut().zip(&st.b) {
-                    *y += w * v;
-                }
-            }
-        }
-    }
-}
-
-/// First spike step of each neuron of `spikes` (`T` when silent) and the index
-/// of that spike in the list (`usize::MAX` when silent).
-pub fn first_spikes(spikes: &Spikes, size: usize, steps: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut first = vec![steps as u32; size];
-    let mut event = vec![usize::MAX; size];
-    for n in 0..steps {
-        for k in spikes.at(n) {
-            let j = spikes.neuron[k] as usize;
-            if event[j] == usize::MAX {
-                first[j] = n as u32;
-                event[j] = k;
-            }
-        }
-    }
-    (first, event)
-}
-
-/// The prediction of first-spike times (argmin, ties to the lowest index)
-/// and strict correctness.
-pub fn predict(first: &[u32], label: u32) -> (u32, bool) {
-    let mut best = 0;
-    for (k, &t) in first.iter().enumerate() {
-        if t < first[best] {
-            best = k;
-        }
-    }
-    let l = label as usize;
-    let strict = best == l && first.iter().enumerate().all(|(k, &t)| k == l || t != first[l]);
-    (best as u32, strict)
-}
-
-/// The prediction of scores (argmax, ties to the lowest index) and strict
-/// correctness.
-pub fn predict_scores(scores: &[f32], label: u32) -> (u32, bool) {
-    let mut best = 0;
-    for (k, &y) in scores.iter().enumerate() {
-        if y > scores[best] {
-            best = k;
-        }
-    }
-    let l = label as usize;
-    let strict = best == l && scores.iter().enumerate().all(|(k, &y)| k == l || y != scores[l]);
-    (best as u32, strict)
-}
-
-/// Loss of one sample and `dL/dt_k` (not yet divided by the batch size).
-pub fn loss_and_error(first: &[u32], label: u32, lc: LossConsts) -> (f32, Vec<f32>) {
-    let l = label as usize;
-    let z: Vec<f32> = first.iter().map(|&t| -(t as f32 / lc.xi)).collect();
-    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let ez: Vec<f32> = z.iter().map(|&zk| exp_f32(zk - m)).collect();
-    let mut s = 0.0f32;
-    for &e in &ez {
-        s += e;
-    }
-    let reg = exp_f32(first[l] as f32 / lc.b);
-    let loss = ((m + ln_f32(s)) - z[l]) + lc.a * (reg - 1.0);
-    let mut g: Vec<f32> = ez
-        .iter()
-        .enumerate()
-        .map(|(k, &e)| {
-            let delta = if k == l { 1.0 } else { 0.0 };
-            (delta - e / s) / lc.xi
-        })
-        .collect();
-    g[l] += (lc.a * reg) / lc.b;
-    (loss, g)
-}
-
-/// Softmax cross-entropy of scores (`docs/contract.md` section 6): the loss
-/// and `g_k = p_k - delta_kl` (not yet divided by the batch size).
-pub fn score_loss_and_error(scores: &[f32], label: u32) -> (f32, Vec<f32>) {
-    let l = label as usize;
-    // m = max y, scanning up: a larger score replaces it (never a NaN).
-    let mut m = f32::NEG_INFINITY;
-    for &y in scores {
-        if y > m {
-            m = y;
-        }
-    }
-    let ez: Vec<f32> = scores.iter().map(|&y| exp_f32(y - m)).collect();
-    let mut s = 0.0f32;
-    for &e in &ez {
-        s += e;
-    }
-    let loss = (m + ln_f32(s)) - scores[l];
-    let g = ez
-        .iter()
-        .enumerate()
-        .map(|(k, &e)| {
-            let delta = if k == l { 1.0 } else { 0.0 };
-            e / s - delta
-        })
-        .collect();
-    (loss, g)
 }
 
 /// The readout's outcome after a forward pass: loss, per-class errors (not
@@ -455,22 +291,7 @@ pub fn infer(plan: &Plan, wt: &[Vec<f32>], input: impl InputSpikes, label: u32, 
 /// is not regularised (`docs/contract.md` section 7).
 fn regulariser_rho(plan: &Plan, l: usize, batch: usize, st: &mut LayerState, spikes: &Spikes) -> Option<Vec<f32>> {
     let reg = plan.regularizer.as_ref().filter(|r| r.layers[l])?;
-    st.count.clear();
-    st.count.resize(plan.layers[l].size, 0);
-    for &j in &spikes.neuron {
-        st.count[j as usize] += 1;
-    }
-    let up = (reg.strength / batch as f64) as f32;
-    let lo = (reg.strength_below / batch as f64) as f32;
-    Some(
-        st.count
-            .iter()
-            .map(|&c| {
-                let s = if c as f32 > reg.target { up } else { lo };
-                s * (c as f32 - reg.target)
-            })
-            .collect(),
-    )
+    Some(spike_count::rho(reg, plan.layers[l].size, batch, st, spikes))
 }
 
 /// Forward, loss and backward of one sample; the gradient (divided by
@@ -544,7 +365,7 @@ pub fn sample_gradient(
     // lambda_V[T-1] of a voltage readout: beta * 0 + q[T-1].
     if let Some((r, score)) = voltage {
         let st = &mut scratch.state[r];
-        inject(score, t - 1, &direct, st, plan.layers[r].consts.beta);
+        losses::inject(score, t - 1, &direct, st, plan.layers[r].consts.beta);
         st.live = true;
     }
 
@@ -592,47 +413,16 @@ pub fn sample_gradient(
                 spike_errors(&wt[p], size, &pre.neuron[spikes.clone()], d, &mut errs[spikes]);
             }
             // 2. Adjoint recurrences, jumps at own spikes of step n+1.
-            let st = &mut scratch.state[l];
-            match layer.kind {
-                LayerKind::Lif => {
-                    st.d.clear();
-                    for s in spikes_next.clone() {
-                        let j = own.neuron[s] as usize;
-                        // e_out: the loss' error (readout) or the sum of the
-                        // outgoing projections' errors, in declaration order.
-                        let mut e_out = st.e_out[s];
-                        for &gp in &layer.outgoing {
-                            e_out += scratch.errors[gp][s];
-                        }
-                        let den = (own.i_at[s] - own.vt_at[s]) + GUARD;
-                        st.d.push((c.theta * st.b[j] + e_out) / den);
-                    }
-                    for (lij, lvj) in st.a.iter_mut().zip(&mut st.b) {
-                        *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
-                        *lvj *= c.beta;
-                    }
-                    for (q, s) in spikes_next.enumerate() {
-                        let j = own.neuron[s] as usize;
-                        st.b[j] += st.d[q];
-                        if let Some(rho) = &rho[l] {
-                            st.b[j] -= rho[j];
-                        }
-                    }
-                }
-                LayerKind::Li => {
-                    for (lij, lvj) in st.a.iter_mut().zip(&st.b) {
-                        *lij = c.alpha * *lij + c.one_minus_alpha * *lvj;
-                    }
-                    match voltage {
-                        Some((r, score)) if r == l => inject(score, n, &direct, st, c.beta),
-                        _ => {
-                            for lvj in &mut st.b {
-                                *lvj *= c.beta;
-                            }
-                        }
-                    }
-                }
-            }
+            let x = AdjointInputs {
+                own,
+                spikes_next,
+                outgoing: &layer.outgoing,
+                errors: &scratch.errors,
+                rho: rho[l].as_deref(),
+                readout: voltage.filter(|&(r, _)| r == l).map(|(_, score)| (score, &direct[..])),
+                n,
+            };
+            models::adjoint_step(layer.kind, c, &mut scratch.state[l], x);
             // 3. Gradients where an input landed at step n + 1.
             for &p in &layer.incoming {
                 let proj = &plan.projections[p];
@@ -688,33 +478,4 @@ fn dots<const G: usize>(wt: &[f32], size: usize, pre: &[u32], d: &[f32], errs: &
         errs[g] += e[g];
     }
     G
-}
-
-/// `lV[n] = beta * lV[n+1] + q[n]` for the readout neurons whose support
-/// holds `n`, `beta * lV[n+1]` for the others (`docs/contract.md` section 6).
-fn inject(score: &Score, n: usize, direct: &[f32], st: &mut LayerState, beta: f32) {
-    match score {
-        Score::Max => {
-            for ((lv, &arg), &ke) in st.b.iter_mut().zip(&st.arg).zip(direct) {
-                *lv = if arg as usize == n { beta * *lv + ke } else { beta * *lv };
-            }
-        }
-        Score::Sum { c } => {
-            for (lv, &ke) in st.b.iter_mut().zip(direct) {
-                *lv = if n >= 1 { beta * *lv + ke * *c } else { beta * *lv };
-            }
-        }
-        Score::Weighted { w } => match w[n] {
-            Some(w) => {
-                for (lv, &ke) in st.b.iter_mut().zip(direct) {
-                    *lv = beta * *lv + ke * w;
-                }
-            }
-            None => {
-                for lv in &mut st.b {
-                    *lv *= beta;
-                }
-            }
-        },
-    }
 }

@@ -14,7 +14,10 @@
 //! [`Group`]); a layer's `incoming` lists them in fan-in position order.
 
 use petgraph::graph::NodeIndex;
-use snnc_compiler::network::{Init, LayerConsts, LossSpec, SpikeSource, TimeGrid, ValidNetwork, exp_window};
+use snnc_compiler::network::{Init, LayerConsts, SpikeSource, TimeGrid, ValidNetwork};
+
+pub use super::losses::{LossConsts, ReadoutLoss, RegularizerPlan, Score};
+pub use super::models::LayerKind;
 
 /// Where a projection comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,15 +58,6 @@ pub struct Group {
     pub pre: Pre,
 }
 
-/// The neuron model of a layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LayerKind {
-    /// Spiking, with threshold and reset (`docs/contract.md` section 2).
-    Lif,
-    /// Leaky integrator: no threshold, no reset (section 3).
-    Li,
-}
-
 #[derive(Clone, Debug)]
 pub struct LayerPlan {
     pub name: String,
@@ -75,42 +69,6 @@ pub struct LayerPlan {
     pub incoming: Vec<usize>,
     /// Outgoing network projections (indices into [`Plan::groups`]), declaration order.
     pub outgoing: Vec<usize>,
-}
-
-/// First-spike loss constants in steps of the plan's grid, as `f32`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LossConsts {
-    pub xi: f32,
-    pub a: f32,
-    pub b: f32,
-}
-
-/// How a voltage loss turns a readout neuron's voltage into its score.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Score {
-    /// `max_n V[n]`, the first maximum's step is the support.
-    Max,
-    /// `(sum_{n >= 1} V[n]) * c`, every step `n >= 1` in the support.
-    Sum { c: f32 },
-    /// `sum_n w[n] V[n]` over the steps with `w[n] != None`.
-    Weighted { w: Vec<Option<f32>> },
-}
-
-/// The readout's loss.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ReadoutLoss {
-    FirstSpike(LossConsts),
-    Voltage(Score),
-}
-
-/// The spike-count regulariser (`docs/contract.md` section 7) on the plan's layers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegularizerPlan {
-    /// Per layer: whether it is regularised.
-    pub layers: Vec<bool>,
-    pub strength: f64,
-    pub strength_below: f64,
-    pub target: f32,
 }
 
 #[derive(Clone, Debug)]
@@ -163,7 +121,7 @@ impl Plan {
                     name: p.name.clone(),
                     node: n,
                     size: p.size as usize,
-                    kind: if p.lif().is_some() { LayerKind::Lif } else { LayerKind::Li },
+                    kind: LayerKind::of(p).expect("layers have a model"),
                     consts: p.layer_consts(grid.dt).expect("layers have constants"),
                     incoming: Vec::new(),
                     outgoing: Vec::new(),
@@ -205,26 +163,11 @@ impl Plan {
         }
         let steps = grid.steps as usize;
         let readout = net.train.as_ref().and_then(|t| {
-            let loss = match t.loss {
-                LossSpec::FirstSpikeCrossEntropy { xi, alpha, beta } => ReadoutLoss::FirstSpike(LossConsts {
-                    xi: xi.in_steps(grid.dt) as f32,
-                    a: alpha as f32,
-                    b: beta.in_steps(grid.dt) as f32,
-                }),
-                LossSpec::MaxVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Max),
-                LossSpec::SumVoltageCrossEntropy => ReadoutLoss::Voltage(Score::Sum { c: (1.0 / steps as f64) as f32 }),
-                LossSpec::ExpWeightedVoltageCrossEntropy { window } => {
-                    ReadoutLoss::Voltage(Score::Weighted { w: exp_window(grid, window).2 })
-                }
-            };
+            let loss = ReadoutLoss::of(&t.loss, grid, steps);
             layer_of(t.readout).map(|l| (l, loss))
         });
-        let regularizer = net.train.as_ref().and_then(|t| t.regularizer.as_ref()).map(|r| RegularizerPlan {
-            layers: order.iter().map(|n| r.populations.contains(n)).collect(),
-            strength: r.strength,
-            strength_below: r.strength_below,
-            target: r.target as f32,
-        });
+        let regularizer =
+            net.train.as_ref().and_then(|t| t.regularizer.as_ref()).map(|r| RegularizerPlan::of(r, &order));
         let src = &net.graph[source];
         Ok(Plan {
             grid,

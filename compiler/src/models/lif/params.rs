@@ -1,0 +1,28 @@
+//! `lif`'s parameters as the checked network holds them (`docs/contract.md`
+//! section 2), and its `f32` constants. Part of [`crate::network`] (the IR
+//! every stage reads), declared there.
+
+use super::LayerConsts;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LifParams {
+    /// Membrane time constant, seconds.
+    pub tau_mem: f64,
+    /// Synaptic time constant, seconds.
+    pub tau_syn: f64,
+    pub threshold: f64,
+    pub reset: Reset,
+}
+
+impl LifParams {
+    /// This layer's constants on a grid of step `dt` seconds.
+    pub fn f32_consts(&self, dt: f64) -> LayerConsts {
+        LayerConsts::new(self.tau_mem, self.tau_syn, self.threshold, dt)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reset {
+    /// V is set to zero after a spike (the only reset EventProp's contract defines).
+    Zero,
+}
