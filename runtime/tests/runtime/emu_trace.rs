@@ -32,14 +32,30 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
             matches!(trace.events.first(), Some(PeEvent::Call { call: Invocation::Init, .. })),
             "{example}: core {c}'s trace starts with init"
         );
+        // The DMA engine of an event input: the DRAM words the trace
+        // announced, read by the pending transfer before a forward tick.
+        let dma = kernel.buffer_named(snnc_compiler::ir::program::buffers::DMA).map(|(_, b)| (b.offset / 4) as usize);
+        let mut dram: std::collections::VecDeque<(u32, u32)> = Default::default();
         for (n, e) in trace.events.iter().enumerate() {
             match e {
                 PeEvent::Call { call, sent } => {
+                    if let (Invocation::TickForward { .. }, Some(d)) = (call, dma)
+                        && memory[d + 2] != 0
+                    {
+                        let (src, dst, words) = (memory[d], memory[d + 1] as usize, memory[d + 2]);
+                        for i in 0..words {
+                            let (addr, value) = dram.pop_front().expect("the trace announces the DRAM words");
+                            assert_eq!(addr, src + i, "{example}: core {c}, event {n}: DRAM address");
+                            memory[dst + i as usize] = value;
+                        }
+                        memory[d + 2] = 0;
+                    }
                     let mut packets = Vec::new();
                     interp.run(*call, &mut memory, &mut packets, &mut OpCounts::default()).expect("no trap");
                     assert_eq!(&packets, sent, "{example}: core {c}, event {n} ({call:?})");
                 }
                 PeEvent::Write { word, value } => memory[*word as usize] = *value,
+                PeEvent::Dram { addr, value } => dram.push_back((*addr, *value)),
             }
         }
         assert!(memory == r.emu.memory(c), "{example}: core {c}'s final memory differs from the emulator's");
