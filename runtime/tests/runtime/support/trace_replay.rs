@@ -92,20 +92,24 @@ pub fn host_script(out: &mut String, number: usize, trace: &PeTrace) {
     out.push_str("run\n");
 }
 
-/// The QEMU HAL's `s2_events.bin` of a trace.
+/// The QEMU HAL's `s2_events.bin` of a trace. The DRAM words a transfer
+/// read (recorded before the forward tick it completes before) follow that
+/// tick's record: the HAL reads them from the trace as its `s2_dma_read`
+/// goes, keeping no copy.
 pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
-    let mut bytes = Vec::new();
+    let mut records: Vec<[u32; 3]> = Vec::new();
+    let mut dram: Vec<[u32; 3]> = Vec::new();
     for e in &trace.events {
-        let record: [u32; 3] = match *e {
-            PeEvent::Call { call, .. } => crate::c_harness::call_record(call),
-            PeEvent::Write { word, value } => [6, word, value],
-            PeEvent::Dram { addr, value } => [7, addr, value],
-        };
-        for w in record {
-            bytes.extend_from_slice(&w.to_le_bytes());
+        match *e {
+            PeEvent::Call { call, .. } => {
+                records.push(crate::c_harness::call_record(call));
+                records.append(&mut dram);
+            }
+            PeEvent::Write { word, value } => records.push([6, word, value]),
+            PeEvent::Dram { addr, value } => dram.push([7, addr, value]),
         }
     }
-    bytes
+    records.iter().flatten().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 /// What the firmware of program `number` must print for `trace`: its sent

@@ -7,8 +7,10 @@
  * (first), 1 packet (a = key, b = payload), 2 forward tick (a = step),
  * 3 backward tick (a = step), 4 end of sample, 5 end of batch, 6 host write
  * (b into word a of the data memory, applied before the next event; not an
- * event itself), 7 DRAM word (word a of the chip's DRAM holds b; the next
- * s2_dma_read must read the announced words in order; not an event).
+ * event itself), 7 DRAM word (word a of the chip's DRAM holds b; not an
+ * event: the words the DMA transfer completed before a forward tick reads,
+ * in order, right after that tick's record; s2_dma_read reads them from
+ * the trace as it goes, so the HAL keeps no copy of DRAM).
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
  * `memory WORDS W0 W1 ...`; EVENT is the record number.
@@ -32,9 +34,6 @@ enum {
 };
 
 enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE, REC_DRAM };
-
-/* DRAM words announced by the trace and not yet read (a ring). */
-#define DRAM_WORDS 4096u
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -139,35 +138,19 @@ static bool peek(void) {
     return true;
 }
 
-static uint32_t dram_addr[DRAM_WORDS];
-static uint32_t dram_value[DRAM_WORDS];
-static uint32_t dram_head;
-static uint32_t dram_len;
-
 void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
     for (uint32_t i = 0; i < words; i++) {
-        if (dram_len == 0u || dram_addr[dram_head] != src + i) {
-            bad_trace("DMA read of a DRAM word the trace did not announce");
+        if (!peek() || next[0] != REC_DRAM || next[1] != src + i) {
+            bad_trace("DMA read of a DRAM word the trace does not give next");
         }
-        memcpy((unsigned char *)dst + 4u * i, &dram_value[dram_head], sizeof(uint32_t));
-        dram_head = (dram_head + 1u) % DRAM_WORDS;
-        dram_len--;
+        memcpy((unsigned char *)dst + 4u * i, &next[2], sizeof(uint32_t));
+        have_next = false;
     }
 }
 
-/* Applies the host writes (and takes the DRAM words) at the head of the trace. */
+/* Applies the host writes at the head of the trace. */
 static void apply_writes(void) {
-    while (peek() && (next[0] == REC_WRITE || next[0] == REC_DRAM)) {
-        if (next[0] == REC_DRAM) {
-            if (dram_len == DRAM_WORDS) {
-                bad_trace("more DRAM words announced than the HAL holds");
-            }
-            dram_addr[(dram_head + dram_len) % DRAM_WORDS] = next[1];
-            dram_value[(dram_head + dram_len) % DRAM_WORDS] = next[2];
-            dram_len++;
-            have_next = false;
-            continue;
-        }
+    while (peek() && next[0] == REC_WRITE) {
         if (next[1] >= memory_bytes / 4u) {
             bad_trace("write outside the data memory");
         }
