@@ -113,3 +113,25 @@ pub fn input_events(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
 pub fn window_word(kernel: &Kernel) -> Option<u32> {
     kernel.buffers.iter().find(|b| b.name == buffers::EV_WIN).map(|b| b.offset / 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{DEFAULT_DATA_BUDGET, verify};
+
+    /// SHD's 700 channels on one PE: the kernel verifies within the data
+    /// budget, its window is the last buffer, and the first transfer of a
+    /// sample fills the window or takes every event.
+    #[test]
+    fn the_event_input_kernel_verifies_and_its_first_transfer_fills_the_window() {
+        let k = input_events("input", 700, 1, true);
+        assert!(k.buffers.iter().map(|b| b.end()).max().unwrap() <= u64::from(DEFAULT_DATA_BUDGET));
+        let v = verify(&k).expect("verifies");
+        let (_, win) = v.buffer_named(buffers::EV_WIN).unwrap();
+        assert_eq!((win.len, window_word(&v)), (700, Some(win.offset / 4)));
+        assert_eq!(first_transfer(100, 5000, 700, 40), (800, 4300, 700, [100, 40, 700]));
+        assert_eq!(first_transfer(100, 3, 700, 40), (103, 0, 3, [100, 40, 3]));
+        assert_eq!(event_word(999, 699), 999 << 16 | 699);
+        assert!(fits_event_word(700, 1000) && !fits_event_word(70_000, 10));
+    }
+}

@@ -16,7 +16,12 @@ use trace_replay::{record_training_batch, training_batch};
 /// Replays every PE's trace through the interpreter; returns the number of
 /// events replayed.
 fn interpreter_replays_every_pe(example: &str) -> usize {
-    let r = record_training_batch(example);
+    interpreter_replays_every_pe_of(example, record_training_batch(example))
+}
+
+/// [`interpreter_replays_every_pe`] of a recorded batch: an event input's
+/// DMA transfers read the DRAM words its trace gives.
+fn interpreter_replays_every_pe_of(example: &str, r: trace_replay::Recorded) -> usize {
     let mut events = 0;
     for (c, core) in r.program.cores.iter().enumerate() {
         let kernel = &r.program.kernels[core.kernel];
@@ -67,6 +72,13 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
 #[test]
 fn yinyang_traces_replay_through_the_interpreter() {
     assert!(interpreter_replays_every_pe("yinyang.snn") > 10_000);
+}
+
+/// Event inputs read from DRAM (`support/order.snn`).
+#[test]
+fn order_traces_replay_through_the_interpreter_with_their_dma_transfers() {
+    let r = trace_replay::training_batch_of("order.snn", include_str!("support/order.snn"), true);
+    assert!(interpreter_replays_every_pe_of("order.snn", r) > 10_000);
 }
 
 #[test]
