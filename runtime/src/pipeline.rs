@@ -25,11 +25,6 @@ pub enum PipelineError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Emulator(#[from] EmuError),
-    #[error(
-        "not yet supported: the lowering and the emulator take one spike per input; input `{input}` is fed event streams (`encoding = events(..)`)"
-    )]
-    #[diagnostic(code(snn::lower::not_yet_supported), help("train and evaluate event data with `--backend reference`"))]
-    EventInput { input: String },
 }
 
 impl PipelineError {
@@ -38,7 +33,6 @@ impl PipelineError {
             PipelineError::Plan(PlanError::SpikeSources(_)) => ErrorClass::NotYetSupported,
             PipelineError::Compile(e) => e.class(),
             PipelineError::Emulator(e) => e.class(),
-            PipelineError::EventInput { .. } => ErrorClass::NotYetSupported,
         }
     }
 }
@@ -51,15 +45,9 @@ pub fn initial_weights(net: &ValidNetwork) -> Result<Vec<Vec<f32>>, PipelineErro
     Ok(init_weights(&plan, seed))
 }
 
-/// Maps and lowers `net` with `weights`. A network whose input is fed event
-/// streams is refused: the kernels' host interface is one spike step per
-/// input (latency codes).
+/// Maps and lowers `net` with `weights` (an event-stream input's PEs read
+/// their samples' events from DRAM: `snnc_compiler::lower::input_events`).
 pub fn compile(net: &ValidNetwork, weights: &[Vec<f32>]) -> Result<(Mapped, Program), PipelineError> {
-    if let Some((_, p)) = net.populations().find(|(_, p)| {
-        p.spike_source().is_some_and(|s| matches!(s.encoding, snnc_compiler::network::Encoding::Events(_)))
-    }) {
-        return Err(PipelineError::EventInput { input: p.name.clone() });
-    }
     Ok(compile_network(net, weights)?)
 }
 

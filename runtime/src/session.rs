@@ -227,13 +227,13 @@ pub fn gradient(
         net.target.mapping = Mapping::SingleCopy;
     }
     let mut emu = emulator(&net, weights)?;
+    emu.load_inputs(data).map_err(runner)?;
     let copies = emu.program().copies as usize;
     let mut loss_sum = 0.0f32;
     let mut sum: Vec<Vec<f32>> = p.plan.projections.iter().map(|q| vec![0.0; q.n_pre * q.n_post]).collect();
     // Waves of one sample per copy (one wave with a copy per sample).
     for wave in idx.chunks(copies.max(1)) {
-        let samples: Vec<SampleInput> =
-            wave.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+        let samples: Vec<SampleInput> = wave.iter().map(|&s| SampleInput::of(data, s)).collect();
         for r in emu.run_batch(&samples, None).map_err(runner)? {
             loss_sum += r.loss;
         }

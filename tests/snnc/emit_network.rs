@@ -111,9 +111,10 @@ fn yinyang_firmware_builds_and_fits() {
     }
 }
 
-/// Examples fed event streams: the lowering takes one spike per input, so
-/// `emit` answers "not yet supported" for them.
-const EVENT_EXAMPLES: &[&str] = &["recurrent.snn", "shd.snn"];
+/// Examples that do not place on SpiNNaker2: a hidden neuron of `shd.snn`
+/// needs more than a PE's SRAM (its synapses are not yet in DRAM), so `emit`
+/// answers the partitioner's diagnostic.
+const UNPLACED_EXAMPLES: &[&str] = &["shd.snn"];
 
 /// Every example's firmware: one image per kernel template (its first PE;
 /// every PE of a template has the same code and data layout) builds with
@@ -140,9 +141,9 @@ fn every_example_firmware_builds_and_fits() {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
         let emitted = emit(EmitArgs { file: example(name), output: out.clone(), force: false });
-        if EVENT_EXAMPLES.contains(&name.as_str()) {
-            let Err(e) = emitted else { panic!("{name} emits now: remove it from EVENT_EXAMPLES") };
-            assert_eq!(e.class, snnc_compiler::ErrorClass::NotYetSupported, "{name}: {:?}", e.report);
+        if UNPLACED_EXAMPLES.contains(&name.as_str()) {
+            let Err(e) = emitted else { panic!("{name} emits now: remove it from UNPLACED_EXAMPLES") };
+            assert_eq!(e.class, snnc_compiler::ErrorClass::Rejected, "{name}: {:?}", e.report);
             assert!(!out.exists(), "{name}: wrote {}", out.display());
             continue;
         }

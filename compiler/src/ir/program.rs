@@ -128,6 +128,17 @@ pub mod buffers {
     pub const RX_TAG: &str = "rx_tag";
     /// An input slice's spike step per neuron, written by the host per sample.
     pub const SPIKE_STEP: &str = "spike_step";
+    /// An event-input slice (`encoding = events(..)`, `lower::input_events`):
+    /// the DRAM word address of its sample's next unfetched event, the events
+    /// not yet fetched, the events in its SRAM window, the window, and its
+    /// DMA descriptor `[DRAM word address, data-memory word, words]` (a
+    /// transfer is pending while `words` is not 0). The host writes the first
+    /// four and the descriptor of the first transfer per sample.
+    pub const EV_NEXT: &str = "ev_next";
+    pub const EV_LEFT: &str = "ev_left";
+    pub const EV_HAVE: &str = "ev_have";
+    pub const EV_WIN: &str = "ev_win";
+    pub const DMA: &str = "dma";
     /// A layer slice's weights and gradient accumulators, `[post][fan-in]`.
     pub const WEIGHTS: &str = "weights";
     pub const GRAD: &str = "grad";

@@ -70,6 +70,11 @@ impl KernelBuilder {
         BufRef { id, elem }
     }
 
+    /// The byte offset the next [`KernelBuilder::buffer`] will get.
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
     /// Adds a function (replacing an earlier one for the same entry point).
     pub fn define(&mut self, function: Function) {
         self.kernel.functions.retain(|f| f.entry != function.entry);

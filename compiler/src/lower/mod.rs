@@ -18,7 +18,8 @@
 //! `key & mask == rx_key` and raw index `raw = key & !mask` in `lo..hi` is
 //! handled as index `raw + off` of kind `tag` ([`tag`]). So the copies of a
 //! slice share one kernel. The host (the emulator) writes the sample's spike
-//! steps (`spike_step`, input PEs), its label (`label`, loss PE) and the
+//! steps (`spike_step`, input PEs of latency-coded inputs; an event input's
+//! PE fetches its sample's events from DRAM by DMA, [`input_events`]), its label (`label`, loss PE) and the
 //! optimiser step's f64-derived scalars (`hyper`; Adam: `lr / (1 - b1^t)`
 //! and `sqrt(1 - b2^t)`, rounded to `f32`; SGD: `lr` rounded to `f32` and
 //! `1.0` on the first step, else `0.0`) and reads results (`rec_key`,
@@ -69,6 +70,7 @@
 //! projections: neither reachable from a checked spec) is refused with
 //! [`LowerError::NotYetSupported`].
 
+pub mod input_events;
 mod kernels;
 
 pub use kernels::OVERFLOW_SPIKES;
@@ -607,7 +609,20 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
     // A slice whose spikes go nowhere (no flow, so no key) sends none.
     let sends_spikes = cx.key(id, PacketKind::Spike).is_some();
     Ok(match slice.role {
-        Role::Input => kernels::input(&net.graph[pop].name, n, rx_len, sends_spikes),
+        Role::Input => {
+            let source = net.graph[pop].spike_source();
+            if source.is_some_and(|s| matches!(s.encoding, crate::network::Encoding::Events(_))) {
+                if !input_events::fits_event_word(n, cx.steps) {
+                    return Err(unsupported(format!(
+                        "an event input slice of {n} inputs over {} steps (at most 65,536 of each)",
+                        cx.steps
+                    )));
+                }
+                input_events::input_events(&net.graph[pop].name, n, rx_len, sends_spikes)
+            } else {
+                kernels::input(&net.graph[pop].name, n, rx_len, sends_spikes)
+            }
+        }
         Role::Layer if cx.train.is_none() => {
             let shape = layer_shape(cx, slice, sends_spikes)?;
             kernels::layer_inference(&shape, n, rx_len)

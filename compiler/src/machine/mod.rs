@@ -12,6 +12,10 @@
 //! - 148 PEs per chip run applications: the 4 PEs of QPE (1,1) are kept by the
 //!   system software (model: the public record says 4 PEs, not which);
 //! - a PE has 128 KiB SRAM: 32 KiB code, 96 KiB data (stack at the top of data);
+//! - a chip has 2 GiB of LPDDR4 DRAM, about 6.4 GB/s, which its PEs reach by
+//!   DMA; a transfer costs a PE `dma_setup_cycles` plus one cycle per
+//!   `dma_bytes_per_cycle` bytes (model: no public per-transfer figure; see
+//!   [`ChipSpec::dma_cycles`]);
 //! - one router per chip with 16,384 key/mask entries, first match wins;
 //! - chips of a board sit on SpiNNaker1's 48-chip board: the chips `(x, y)`
 //!   with `0 <= x, y < 8` and `-3 <= x - y <= 4`, 6 links each
@@ -58,6 +62,20 @@ pub struct ChipSpec {
     pub clocks_hz: [f64; 2],
     /// Chips on one board.
     pub board_chips: u32,
+    /// DRAM of one chip, bytes (`docs/machine.md`: LPDDR4, "2 GB per chip on
+    /// shipped boards", taken as 2 GiB).
+    pub dram_bytes: u64,
+    /// The chip's DRAM bandwidth, bytes per second (`docs/machine.md`:
+    /// "about 6.4 GB/s"), shared by its PEs.
+    pub dram_bytes_per_second: f64,
+    /// Cycles a PE's DMA transfer costs before its first byte (model: the
+    /// public record gives no figure; SpiNNaker1's DMA controller needs some
+    /// tens of cycles to read a descriptor and open the SDRAM burst).
+    pub dma_setup_cycles: u64,
+    /// Bytes a PE's DMA transfer moves per PE cycle (model: one 128-bit NoC
+    /// flit per cycle; the chip's 6.4 GB/s is about 43 bytes per 150 MHz
+    /// cycle, so one transfer is bound by the PE's port, not by the DRAM).
+    pub dma_bytes_per_cycle: u64,
 }
 
 /// SpiNNaker2, as described in `docs/machine.md`.
@@ -73,6 +91,10 @@ pub const SPINNAKER2: ChipSpec = ChipSpec {
     router_entries: 16_384,
     clocks_hz: [150e6, 300e6],
     board_chips: 48,
+    dram_bytes: 2 << 30,
+    dram_bytes_per_second: 6.4e9,
+    dma_setup_cycles: 50,
+    dma_bytes_per_cycle: 16,
 };
 
 impl ChipSpec {
@@ -100,6 +122,15 @@ impl ChipSpec {
     /// QPEs that run applications, in placement order.
     pub fn app_qpes(&self) -> Vec<Qpe> {
         self.qpes().into_iter().filter(|&q| !self.is_reserved(q)).collect()
+    }
+    /// Estimated PE cycles of one DMA transfer of `bytes` bytes between DRAM
+    /// and SRAM: the setup, then `dma_bytes_per_cycle` bytes per cycle
+    /// (rounded up). A transfer of nothing costs nothing.
+    pub fn dma_cycles(&self, bytes: u64) -> u64 {
+        if bytes == 0 {
+            return 0;
+        }
+        self.dma_setup_cycles + bytes.div_ceil(self.dma_bytes_per_cycle)
     }
     /// Application PEs per chip.
     pub fn app_pes_per_chip(&self) -> u32 {
@@ -404,6 +435,10 @@ mod tests {
     fn chip_has_38_qpes_and_148_application_pes() {
         assert_eq!(SPINNAKER2.qpes().len(), 38);
         assert_eq!(SPINNAKER2.app_pes_per_chip(), 148);
+        assert_eq!(SPINNAKER2.dram_bytes, 2_147_483_648);
+        assert_eq!(SPINNAKER2.dma_cycles(0), 0);
+        assert_eq!(SPINNAKER2.dma_cycles(4), 51);
+        assert_eq!(SPINNAKER2.dma_cycles(2800), 50 + 175);
         let m = Machine::from_target(&target(MachineSize::Chips(1))).unwrap();
         assert_eq!(m.app_pe_count(), 148);
         let all: Vec<PeAddr> = (0..148).map(|i| m.app_pe(i).unwrap()).collect();

@@ -220,9 +220,14 @@ impl Group {
         let timed = matches!(inv, Invocation::TickForward { .. } | Invocation::TickBackward { .. });
         let mut busiest = 0;
         for l in 0..self.cores.len() {
+            // A pending DMA transfer completes before the PE's forward tick.
+            let dma = match inv {
+                Invocation::TickForward { .. } => self.dma(sh, l)?,
+                _ => 0,
+            };
             self.invoke(sh, l, inv, away)?;
             if timed {
-                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]));
+                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]) + dma);
                 self.counters.ops.absorb(&self.ops[l]);
                 self.ops[l] = OpCounts::default();
             }
@@ -231,6 +236,29 @@ impl Group {
             self.counters.count_tick(busiest, &sh.cost);
         }
         Ok(())
+    }
+
+    /// Completes local core `l`'s pending DMA transfer, if it has one:
+    /// counts it and, when tracing, records the DRAM words it read; returns
+    /// its estimated cycles.
+    fn dma(&mut self, sh: &Shared, l: usize) -> Result<u64, EmuError> {
+        let core = self.cores[l];
+        let Some(descriptor) = sh.dma[core] else {
+            return Ok(0);
+        };
+        let chip = usize::from(sh.chip(core).0);
+        let Some(t) = sh.dram.service(core, chip, descriptor, &mut self.mem[l])? else {
+            return Ok(0);
+        };
+        let bytes = 4 * u64::from(t.words);
+        let cycles = sh.cost.dma_cycles(bytes);
+        self.counters.dma_transfers += 1;
+        self.counters.dma_bytes += bytes;
+        self.counters.dma_cycles += cycles;
+        if let Some(trace) = &mut self.trace {
+            trace[l].dram(t.src, sh.dram.words(chip, t));
+        }
+        Ok(cycles)
     }
 
     /// Records, when tracing, that the host wrote buffer `name` of local
@@ -327,6 +355,13 @@ impl Group {
             let core = self.cores[l];
             let k = sh.kernel(core).kernel();
             match sh.program.cores[core].role {
+                Role::Input if sh.dma[core].is_some() => {
+                    // An event input: where its sample's events are in DRAM.
+                    for (name, words) in sh.dram.sample_start(core, k, input.sample)?.into_iter().flatten() {
+                        buffer(k, &mut self.mem[l], name)?.copy_from_slice(&words);
+                        self.trace_write(l, k, name);
+                    }
+                }
                 Role::Input => {
                     let buf = buffer(k, &mut self.mem[l], buffers::SPIKE_STEP)?;
                     let start = sh.program.cores[core].neurons.start as usize;

@@ -3,15 +3,18 @@
 //!
 //! Counted (exact, from the run): entry-point invocations, ticks, packets
 //! sent by kind, packets received, router lookups, chip-to-chip hops, and
-//! kernel-IR operations executed per [`OpClass`] (the JIT counts them).
+//! kernel-IR operations executed per [`OpClass`] (the JIT counts them),
+//! DMA transfers from DRAM and their bytes, bytes the host wrote into DRAM.
 //! A packet's kind follows from the entry point that sent it (the lowering's
 //! timeline): forward ticks send spikes, backward ticks errors,
 //! `end_of_batch` gradients, packet handlers (the optimiser) weights.
 //!
 //! Estimated ([`CostModel`], every constant a field; defaults from
 //! `docs/machine.md`, "Cost model for the emulator", for a Cortex-M4F):
-//! cycles of an operation class; a PE's cycles in a tick are its operations
-//! since its previous tick (its packet handlers included); a tick costs the
+//! cycles of an operation class; a DMA transfer's cycles
+//! (`SPINNAKER2.dma_cycles`: setup plus bytes per cycle); a PE's cycles in a
+//! tick are its operations and DMA transfers since its previous tick (its
+//! packet handlers included); a tick costs the
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
 //! 1 ms of cycles at a clock is an overrun at that clock.
 
@@ -30,6 +33,10 @@ pub struct CostModel {
     pub joules_per_packet: f64,
     /// Power of one active PE (SpiNNaker1's 0.034 W per core).
     pub watts_per_pe: f64,
+    /// Cycles before a DMA transfer's first byte (`SPINNAKER2.dma_setup_cycles`).
+    pub dma_setup_cycles: u64,
+    /// Bytes a DMA transfer moves per cycle (`SPINNAKER2.dma_bytes_per_cycle`).
+    pub dma_bytes_per_cycle: u64,
 }
 
 impl Default for CostModel {
@@ -41,11 +48,26 @@ impl Default for CostModel {
         cycles[OpClass::Load as usize] = 2;
         cycles[OpClass::Branch as usize] = 2;
         cycles[OpClass::Send as usize] = 10;
-        CostModel { cycles, clocks_hz: [150e6, 300e6], joules_per_packet: 1e-9, watts_per_pe: 0.034 }
+        let chip = snnc_compiler::machine::SPINNAKER2;
+        CostModel {
+            cycles,
+            clocks_hz: chip.clocks_hz,
+            joules_per_packet: 1e-9,
+            watts_per_pe: 0.034,
+            dma_setup_cycles: chip.dma_setup_cycles,
+            dma_bytes_per_cycle: chip.dma_bytes_per_cycle,
+        }
     }
 }
 
 impl CostModel {
+    /// Estimated cycles of one DMA transfer of `bytes` bytes (none for nothing).
+    pub fn dma_cycles(&self, bytes: u64) -> u64 {
+        if bytes == 0 {
+            return 0;
+        }
+        self.dma_setup_cycles + bytes.div_ceil(self.dma_bytes_per_cycle.max(1))
+    }
     pub fn cycles_of(&self, ops: &OpCounts) -> u64 {
         OpClass::ALL.iter().map(|&c| ops.get(c) * self.cycles[c as usize]).sum()
     }
@@ -70,6 +92,14 @@ pub struct Counters {
     pub max_tick_cycles: u64,
     /// Ticks whose busiest PE needs more than 1 ms, at each clock of the model.
     pub overruns: [u64; 2],
+    /// DMA transfers from DRAM into a PE's SRAM, all PEs.
+    pub dma_transfers: u64,
+    /// Bytes those transfers moved.
+    pub dma_bytes: u64,
+    /// Their estimated cycles ([`CostModel::dma_cycles`], summed).
+    pub dma_cycles: u64,
+    /// Bytes the host wrote into the chips' DRAM (input event lists).
+    pub dram_written_bytes: u64,
 }
 
 impl Counters {
@@ -110,6 +140,10 @@ impl Counters {
         for (a, b) in self.overruns.iter_mut().zip(other.overruns) {
             *a += b;
         }
+        self.dma_transfers += other.dma_transfers;
+        self.dma_bytes += other.dma_bytes;
+        self.dma_cycles += other.dma_cycles;
+        self.dram_written_bytes += other.dram_written_bytes;
     }
 
     /// Estimated compute time of the ticks run, per sample, at each clock
@@ -142,6 +176,7 @@ mod tests {
         ops.add(OpClass::Load, 2);
         ops.add(OpClass::Send, 1);
         assert_eq!(model.cycles_of(&ops), 3 + 14 + 4 + 10);
+        assert_eq!((model.dma_cycles(0), model.dma_cycles(4), model.dma_cycles(33)), (0, 51, 53));
         let mut c = Counters::default();
         c.count_tick(200_000, &model);
         c.count_tick(100_000, &model);
@@ -201,6 +236,10 @@ impl RunReport {
             "router_lookups": c.router_lookups,
             "chip_hops": c.chip_hops,
             "invocations": c.invocations,
+            "dma": {
+                "transfers": c.dma_transfers, "bytes": c.dma_bytes, "cycles": c.dma_cycles,
+                "dram_written_bytes": c.dram_written_bytes,
+            },
             "operations": ops,
             "estimate": {
                 "cycles_per_sample": c.tick_cycles / self.samples.max(1),
@@ -220,8 +259,17 @@ impl RunReport {
         let t = c.seconds_per_sample(self.samples, &self.cost);
         let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
         let ops: u64 = c.ops.0.iter().sum();
+        // Only programs that read DRAM (event inputs) say so.
+        let dma = if c.dma_transfers == 0 && c.dram_written_bytes == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {} bytes written into DRAM by the host, {} DMA transfers from DRAM ({} bytes, {} cycles estimated)",
+                c.dram_written_bytes, c.dma_transfers, c.dma_bytes, c.dma_cycles
+            )
+        };
         format!(
-            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations\n\
+            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
              ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
             self.pes,
             if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
@@ -234,6 +282,7 @@ impl RunReport {
             c.router_lookups,
             c.chip_hops,
             ops,
+            dma,
             t[0] * 1e6,
             t[1] * 1e6,
             c.max_tick_cycles,

@@ -53,6 +53,7 @@
 
 mod copy;
 pub mod counters;
+pub mod dram;
 mod host;
 mod router;
 pub mod trace;
@@ -74,6 +75,7 @@ pub use trace::{PeEvent, PeTrace};
 use copy::{Group, Inboxes};
 use router::{Router, Routes};
 
+use crate::data::encode::Encoded;
 use crate::jit::{JitError, JitKernel};
 
 /// Why an emulation stopped.
@@ -107,6 +109,27 @@ pub enum EmuError {
         )
     )]
     RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
+    #[error(
+        "the input event lists of {samples} samples need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}"
+    )]
+    #[diagnostic(
+        code(snn::emu::dram_full),
+        help(
+            "a data split's events are written into the DRAM of every chip that holds an input PE; use fewer samples, a coarser time step, or spread the input over more chips"
+        )
+    )]
+    DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize },
+    #[error(
+        "a DMA transfer of {words} words from DRAM word {src} (of {dram_words} written) to data word {dst} (of {memory_words}) is out of bounds"
+    )]
+    #[diagnostic(code(snn::emu::dma), help("this is a bug in the lowering of event inputs"))]
+    Dma { src: u32, dst: u32, words: u32, dram_words: usize, memory_words: usize },
+    #[error("sample {sample} of the input events was asked for, but the split in DRAM has {loaded} samples")]
+    #[diagnostic(
+        code(snn::emu::no_input_data),
+        help("write the split's events into DRAM first (`Emulator::load_inputs`)")
+    )]
+    NoInputData { sample: usize, loaded: usize },
     #[error("{what} is not yet supported by the emulator")]
     #[diagnostic(code(snn::emu::not_yet_supported))]
     NotYetSupported { what: String },
@@ -124,7 +147,7 @@ impl EmuError {
         match self {
             EmuError::NotYetSupported { .. } => ErrorClass::NotYetSupported,
             // A budget of the mapping that this input exceeds.
-            EmuError::RecordOverflow { .. } => ErrorClass::Rejected,
+            EmuError::RecordOverflow { .. } | EmuError::DramFull { .. } => ErrorClass::Rejected,
             _ => ErrorClass::Internal,
         }
     }
@@ -147,6 +170,10 @@ struct Shared {
     program: Program,
     jits: Vec<JitKernel>,
     router: Router,
+    /// The chips' DRAM: event inputs.
+    dram: dram::Dram,
+    /// Per core: the data-memory word of its DMA descriptor (event inputs).
+    dma: Vec<Option<usize>>,
     /// Core index -> (group, position in the group).
     place: Vec<(usize, usize)>,
     cost: CostModel,
@@ -183,11 +210,23 @@ pub struct FirstSpikes {
     pub first: Vec<u32>,
 }
 
-/// One sample for a batch copy: spike step of every input neuron, label.
+/// One sample for a batch copy: spike step of every input neuron (latency
+/// codes), the sample's number in the split the DRAM holds (event inputs,
+/// [`Emulator::load_inputs`]), label.
 #[derive(Clone, Copy, Debug)]
 pub struct SampleInput<'a> {
     pub steps: &'a [u32],
+    pub sample: usize,
     pub label: u32,
+}
+
+impl<'a> SampleInput<'a> {
+    /// Sample `s` of `data`: its per-input steps when it has at most one
+    /// spike per input (none for event data, which the PEs read from DRAM).
+    pub fn of(data: &'a Encoded, s: usize) -> SampleInput<'a> {
+        let steps = if data.one_per_input() { data.sample(s) } else { &[] };
+        SampleInput { steps, sample: s, label: data.labels[s] }
+    }
 }
 
 /// A loaded program, ready to run.
@@ -273,7 +312,13 @@ impl Emulator {
             }
         }
         let router = Router::new(tables.clone(), machine.clone(), pe_core);
-        let shared = Shared { program, jits, router, place, cost: CostModel::default() };
+        let dram = dram::Dram::new(&program, machine);
+        let dma = program
+            .cores
+            .iter()
+            .map(|c| program.kernels[c.kernel].buffer_named(buffers::DMA).map(|(_, b)| (b.offset / 4) as usize))
+            .collect();
+        let shared = Shared { program, jits, router, dram, dma, place, cost: CostModel::default() };
         let mut emu = Emulator { shared, groups, jit_seconds };
         for g in &mut emu.groups {
             let mut away = copy::Parcels::default();
@@ -302,6 +347,23 @@ impl Emulator {
     pub fn memory(&self, core: usize) -> &[u32] {
         let (g, pos) = self.shared.place[core];
         &self.groups[g].mem[pos]
+    }
+
+    /// Writes the event lists of `data` into the DRAM of every chip that
+    /// holds an event-input PE (the host's upload of a split, once per epoch
+    /// for augmented training data), replacing the split there before;
+    /// samples then name their number in `data` ([`SampleInput::sample`]).
+    /// Does nothing for a program without event inputs. A split that does
+    /// not fit a chip's DRAM is refused ([`EmuError::DramFull`]).
+    pub fn load_inputs(&mut self, data: &Encoded) -> Result<(), EmuError> {
+        let bytes = self.shared.dram.load(data, &self.shared.router.machine)?;
+        self.groups[0].counters.dram_written_bytes += bytes;
+        Ok(())
+    }
+
+    /// Whether the program's input PEs read their events from DRAM.
+    pub fn reads_dram(&self) -> bool {
+        self.shared.dram.used()
     }
 
     /// Runs up to one sample per batch copy (copy `i` gets `samples[i]`), in

@@ -3,7 +3,8 @@
 //!
 //! Input: the emulator's hooks, when a run is traced
 //! ([`super::Emulator::new_traced`]): every entry-point call of a PE (with the
-//! packets it sent) and every host write into the PE's data memory.
+//! packets it sent), every host write into the PE's data memory, and the
+//! DRAM words each DMA transfer of the PE read.
 //! Output: one [`PeTrace`] per PE (program core order); with the PE's initial
 //! data memory (`CoreProgram::data`) and its final memory
 //! ([`super::Emulator::memory`]) it is a complete record of the PE's run.
@@ -39,6 +40,10 @@ pub enum PeEvent {
     /// (between calls: a sample's `spike_step` and `label`, the optimiser's
     /// `hyper`).
     Write { word: u32, value: u32 },
+    /// Word `addr` of the chip's DRAM holds `value`: what the PE's next DMA
+    /// transfer reads (recorded before the forward tick it completes
+    /// before, one event per word, in address order).
+    Dram { addr: u32, value: u32 },
 }
 
 /// The events of one PE, in the order it handled them.
@@ -60,6 +65,13 @@ impl PeTrace {
         }
     }
 
+    /// Records the DRAM words a DMA transfer read from word `first` on.
+    pub fn dram(&mut self, first: u32, words: &[u32]) {
+        for (i, &value) in words.iter().enumerate() {
+            self.events.push(PeEvent::Dram { addr: first + i as u32, value });
+        }
+    }
+
     /// The number of calls (`Init` included).
     pub fn calls(&self) -> usize {
         self.events.iter().filter(|e| matches!(e, PeEvent::Call { .. })).count()
@@ -71,7 +83,7 @@ impl PeTrace {
             .iter()
             .map(|e| match e {
                 PeEvent::Call { sent, .. } => sent.len(),
-                PeEvent::Write { .. } => 0,
+                PeEvent::Write { .. } | PeEvent::Dram { .. } => 0,
             })
             .sum()
     }

@@ -28,9 +28,9 @@ pub fn evaluate(emu: &mut Emulator, data: &Encoded) -> Result<Evaluation, EmuErr
     let mut loss = 0.0f32;
     let (mut correct, mut strict) = (0usize, 0usize);
     let idx: Vec<usize> = (0..data.len()).collect();
+    emu.load_inputs(data)?;
     for chunk in idx.chunks(copies.max(1)) {
-        let samples: Vec<SampleInput> =
-            chunk.iter().map(|&s| SampleInput { steps: data.sample(s), label: data.labels[s] }).collect();
+        let samples: Vec<SampleInput> = chunk.iter().map(|&s| SampleInput::of(data, s)).collect();
         for (r, &s) in emu.run_batch(&samples, None)?.iter().zip(chunk) {
             loss += r.loss;
             let (prediction, strict_correct) = r.predict(data.labels[s]);
@@ -85,18 +85,21 @@ pub fn train_batches(
 ) -> Result<BatchTotals, RunError> {
     let epoch = state.epoch + 1;
     let batch = p.train_spec.batch as usize;
-    let order = state.rng.permutation(p.train.len());
+    // The epoch's training data (augmented anew each epoch, as the
+    // reference's), written into DRAM once when the inputs read it there.
+    let data = p.epoch_train(state.seed, epoch);
+    emu.load_inputs(&data)?;
+    let order = state.rng.permutation(data.len());
     let batches = order.len() / batch;
     let mut totals = BatchTotals { loss_sum: 0.0, correct: 0, samples: batches * batch };
     for (b, idx) in order.chunks_exact(batch).enumerate() {
         let hyper = state.optimizer.step_scalars();
-        let samples: Vec<SampleInput> =
-            idx.iter().map(|&s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
+        let samples: Vec<SampleInput> = idx.iter().map(|&s| SampleInput::of(&data, s)).collect();
         let results = emu.run_batch(&samples, Some(hyper))?;
         let mut batch_loss = 0.0f32;
         for (r, &s) in results.iter().zip(idx) {
             batch_loss += r.loss;
-            totals.correct += usize::from(r.predict(p.train.labels[s]).0 == p.train.labels[s]);
+            totals.correct += usize::from(r.predict(data.labels[s]).0 == data.labels[s]);
         }
         if !batch_loss.is_finite() {
             let readout = p.plan.readout.as_ref().map_or("", |(r, _)| p.plan.layers[*r].name.as_str()).to_string();

@@ -24,8 +24,7 @@ fn large_trains_one_batch_identically() {
 
     let batch = p.train_spec.batch as usize;
     let idx: Vec<usize> = (0..batch).collect();
-    let samples: Vec<SampleInput> =
-        idx.iter().map(|&s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
+    let samples: Vec<SampleInput> = idx.iter().map(|&s| SampleInput::of(&p.train, s)).collect();
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
     let mut opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
     let results = emu.run_batch(&samples, Some(opt.step_scalars())).unwrap();

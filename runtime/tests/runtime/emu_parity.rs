@@ -55,7 +55,8 @@ fn forward_and_backward_match_loaded(example: &str, (p, mut emu, weights): (Prep
     for b in 0..3 {
         let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
         let data = inputs(&p, &idx);
-        let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+        let samples: Vec<SampleInput> =
+            data.iter().map(|(s, l)| SampleInput { steps: s, sample: 0, label: *l }).collect();
         let results = emu.run_batch(&samples, None).unwrap();
         let spikes: usize = p
             .plan
@@ -153,7 +154,8 @@ fn optimiser_steps_match_loaded(example: &str, (p, mut emu, weights): (Prepared,
     for b in 0..2 {
         let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
         let data = inputs(&p, &idx);
-        let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+        let samples: Vec<SampleInput> =
+            data.iter().map(|(s, l)| SampleInput { steps: s, sample: 0, label: *l }).collect();
         emu.run_batch(&samples, Some(opt.step_scalars())).unwrap();
         let out = batch_gradient(&p.plan, &want, &p.train, &idx);
         opt.apply(&mut want, &out.grad);
@@ -281,7 +283,7 @@ fn a_spike_record_overflow_stops_the_run() {
     assert!(capacity > 24 * 200 && capacity < (p.plan.steps as u32 - 1) * 200, "{capacity}");
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
     let data = inputs(&p, &[0]);
-    let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
+    let samples = [SampleInput { steps: &data[0].0, sample: 0, label: data[0].1 }];
     let err = emu.run_batch(&samples, None).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -312,7 +314,7 @@ fn a_corrupted_routing_table_drops_a_packet() {
     assert_eq!(table.len(), before - 1);
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
     let data = inputs(&p, &[0]);
-    let samples = [SampleInput { steps: &data[0].0, label: data[0].1 }];
+    let samples = [SampleInput { steps: &data[0].0, sample: 0, label: data[0].1 }];
     let err = emu.run_batch(&samples, None).unwrap_err();
     // The first spike is the bias input's (neuron 4, at step 0).
     let key = key | 4;
@@ -335,7 +337,8 @@ fn results_do_not_depend_on_the_thread_count() {
             for b in 0..3 {
                 let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
                 let data = inputs(&p, &idx);
-                let samples: Vec<SampleInput> = data.iter().map(|(s, l)| SampleInput { steps: s, label: *l }).collect();
+                let samples: Vec<SampleInput> =
+                    data.iter().map(|(s, l)| SampleInput { steps: s, sample: 0, label: *l }).collect();
                 let r = emu.run_batch(&samples, Some((1e-3, 0.5))).unwrap();
                 out.push(format!("{r:?}"));
             }
@@ -452,7 +455,7 @@ fn a_network_without_training_infers_identically() {
     let mut scratch = Scratch::default();
     let mut spikes = 0;
     for s in 0..60 {
-        let got = emu.infer(&[SampleInput { steps: p.train.sample(s), label: 0 }]).unwrap().remove(0);
+        let got = emu.infer(&[SampleInput { steps: p.train.sample(s), sample: s, label: 0 }]).unwrap().remove(0);
         forward(&p.plan, &wt, p.train.sample(s), &mut scratch);
         assert_eq!(got.len(), p.plan.layers.len());
         for (l, layer) in p.plan.layers.iter().enumerate() {

@@ -16,7 +16,12 @@ use trace_replay::{record_training_batch, training_batch};
 /// Replays every PE's trace through the interpreter; returns the number of
 /// events replayed.
 fn interpreter_replays_every_pe(example: &str) -> usize {
-    let r = record_training_batch(example);
+    interpreter_replays_every_pe_of(example, record_training_batch(example))
+}
+
+/// [`interpreter_replays_every_pe`] of a recorded batch: an event input's
+/// DMA transfers read the DRAM words its trace gives.
+fn interpreter_replays_every_pe_of(example: &str, r: trace_replay::Recorded) -> usize {
     let mut events = 0;
     for (c, core) in r.program.cores.iter().enumerate() {
         let kernel = &r.program.kernels[core.kernel];
@@ -32,14 +37,30 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
             matches!(trace.events.first(), Some(PeEvent::Call { call: Invocation::Init, .. })),
             "{example}: core {c}'s trace starts with init"
         );
+        // The DMA engine of an event input: the DRAM words the trace
+        // announced, read by the pending transfer before a forward tick.
+        let dma = kernel.buffer_named(snnc_compiler::ir::program::buffers::DMA).map(|(_, b)| (b.offset / 4) as usize);
+        let mut dram: std::collections::VecDeque<(u32, u32)> = Default::default();
         for (n, e) in trace.events.iter().enumerate() {
             match e {
                 PeEvent::Call { call, sent } => {
+                    if let (Invocation::TickForward { .. }, Some(d)) = (call, dma)
+                        && memory[d + 2] != 0
+                    {
+                        let (src, dst, words) = (memory[d], memory[d + 1] as usize, memory[d + 2]);
+                        for i in 0..words {
+                            let (addr, value) = dram.pop_front().expect("the trace announces the DRAM words");
+                            assert_eq!(addr, src + i, "{example}: core {c}, event {n}: DRAM address");
+                            memory[dst + i as usize] = value;
+                        }
+                        memory[d + 2] = 0;
+                    }
                     let mut packets = Vec::new();
                     interp.run(*call, &mut memory, &mut packets, &mut OpCounts::default()).expect("no trap");
                     assert_eq!(&packets, sent, "{example}: core {c}, event {n} ({call:?})");
                 }
                 PeEvent::Write { word, value } => memory[*word as usize] = *value,
+                PeEvent::Dram { addr, value } => dram.push_back((*addr, *value)),
             }
         }
         assert!(memory == r.emu.memory(c), "{example}: core {c}'s final memory differs from the emulator's");
@@ -51,6 +72,13 @@ fn interpreter_replays_every_pe(example: &str) -> usize {
 #[test]
 fn yinyang_traces_replay_through_the_interpreter() {
     assert!(interpreter_replays_every_pe("yinyang.snn") > 10_000);
+}
+
+/// Event inputs read from DRAM (`support/order.snn`).
+#[test]
+fn order_traces_replay_through_the_interpreter_with_their_dma_transfers() {
+    let r = trace_replay::training_batch_of("order.snn", include_str!("support/order.snn"), true);
+    assert!(interpreter_replays_every_pe_of("order.snn", r) > 10_000);
 }
 
 #[test]

@@ -352,3 +352,38 @@ fn split_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
         qemu_parity_of("split.snn", r, &want);
     }
 }
+
+/// Event inputs (`support/order.snn`, the order task of
+/// `examples/recurrent.snn` on a few samples): the input PEs' DMA transfers
+/// out of DRAM (the trace's DRAM words, read through the HAL's
+/// `s2_dma_read`) and every other PE replay their training batch.
+#[test]
+fn order_every_pe_replays_its_training_batch_from_dram_on_host() {
+    if crate::slow::skip("order_every_pe_replays_its_training_batch_from_dram_on_host") {
+        return;
+    }
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    let r = trace_replay::training_batch_of("order.snn", include_str!("support/order.snn"), true);
+    let cores = r.emu.program().cores.len();
+    let dram_words: usize = (0..cores)
+        .map(|c| r.emu.trace(c).expect("traced").events.iter().filter(|e| matches!(e, PeEvent::Dram { .. })).count())
+        .sum();
+    assert!(dram_words > 0, "the input PEs read DRAM");
+    assert_eq!(host_parity_of("order.snn", Instant::now(), r), cores);
+}
+
+/// One PE of each template of `support/order.snn` on the Cortex-M4F: the
+/// event input reads DRAM through the QEMU HAL.
+#[test]
+fn order_pe_of_each_template_replays_its_training_batch_from_dram_on_cortex_m4() {
+    if crate::slow::skip("order_pe_of_each_template_replays_its_training_batch_from_dram_on_cortex_m4") {
+        return;
+    }
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("order.snn", include_str!("support/order.snn"), true);
+        let want = ["input", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser", "optimiser"];
+        qemu_parity_of("order.snn", r, &want);
+    }
+}

@@ -108,4 +108,5 @@ const s2_program exp_ln_probe_program = {
     end_of_batch,
     &mem,
     48u,
+    S2_NO_DMA,
 };

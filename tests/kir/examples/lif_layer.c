@@ -100,4 +100,5 @@ const s2_program lif_layer_program = {
     end_of_batch,
     &mem,
     144u,
+    S2_NO_DMA,
 };

@@ -59,4 +59,5 @@ const s2_program k_s2_hal_program = {
     end_of_batch,
     &mem,
     8u,
+    S2_NO_DMA,
 };

@@ -59,4 +59,5 @@ const s2_program f32_constants_program = {
     end_of_batch,
     &mem,
     32u,
+    S2_NO_DMA,
 };

@@ -91,4 +91,5 @@ const s2_program folding_program = {
     end_of_batch,
     &mem,
     76u,
+    S2_NO_DMA,
 };

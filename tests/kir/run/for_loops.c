@@ -77,4 +77,5 @@ const s2_program for_loops_program = {
     end_of_batch,
     &mem,
     52u,
+    S2_NO_DMA,
 };

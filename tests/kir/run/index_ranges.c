@@ -73,4 +73,5 @@ const s2_program index_ranges_program = {
     end_of_batch,
     &mem,
     100u,
+    S2_NO_DMA,
 };

@@ -75,4 +75,5 @@ const s2_program load_store_bounds_program = {
     end_of_batch,
     &mem,
     20u,
+    S2_NO_DMA,
 };

@@ -84,4 +84,5 @@ const s2_program select_program = {
     end_of_batch,
     &mem,
     52u,
+    S2_NO_DMA,
 };

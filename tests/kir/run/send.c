@@ -69,4 +69,5 @@ const s2_program sender_program = {
     end_of_batch,
     &mem,
     16u,
+    S2_NO_DMA,
 };

@@ -84,4 +84,5 @@ const s2_program shifts_program = {
     end_of_batch,
     &mem,
     208u,
+    S2_NO_DMA,
 };

@@ -131,9 +131,14 @@ pub fn emit(kernel: &VerifiedKernel, memory: Option<&[u32]>) -> String {
         out.push('\n');
         FunctionEmitter::emit(&mut out, kernel, &buffer_names, function);
     }
+    // The DMA descriptor of an event input (`lower::input_events`).
+    let dma = match kernel.buffer_named(crate::ir::program::buffers::DMA) {
+        Some((_, b)) => format!("{}u", b.offset / 4),
+        None => "S2_NO_DMA".to_string(),
+    };
     let _ = writeln!(
         out,
-        "\nconst s2_program {prefix}_program = {{\n    \"{}\",\n    {},\n    {},\n    {},\n    {},\n    {},\n    {},\n    &mem,\n    {data_bytes}u,\n}};",
+        "\nconst s2_program {prefix}_program = {{\n    \"{}\",\n    {},\n    {},\n    {},\n    {},\n    {},\n    {},\n    &mem,\n    {data_bytes}u,\n    {dma},\n}};",
         kernel.name,
         EntryPoint::Init.name(),
         EntryPoint::Packet.name(),

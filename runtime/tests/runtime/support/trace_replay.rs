@@ -43,8 +43,8 @@ pub fn training_batch_of(name: &str, text: &str, traced: bool) -> Recorded {
     let batch = p.train_spec.batch as usize;
     let shapes: Vec<usize> = weights.iter().map(Vec::len).collect();
     let opt = Optimizer::new(p.train_spec.optimizer, p.train_spec.schedule, p.train.len() / batch, &shapes);
-    let samples: Vec<SampleInput> =
-        (0..batch).map(|s| SampleInput { steps: p.train.sample(s), label: p.train.labels[s] }).collect();
+    let samples: Vec<SampleInput> = (0..batch).map(|s| SampleInput::of(&p.train, s)).collect();
+    emu.load_inputs(&p.train).expect("the inputs fit DRAM");
     emu.run_batch(&samples, opt.adam_scalars()).expect("runs a training batch");
     Recorded { program, mapped, emu }
 }
@@ -85,25 +85,31 @@ pub fn host_script(out: &mut String, number: usize, trace: &PeTrace) {
         match e {
             PeEvent::Call { call, .. } => out.push_str(&script_call(*call)),
             PeEvent::Write { word, value } => write!(out, "write {word} {value:x}").expect("string"),
+            PeEvent::Dram { addr, value } => write!(out, "dram {addr} {value:x}").expect("string"),
         }
         out.push('\n');
     }
     out.push_str("run\n");
 }
 
-/// The QEMU HAL's `s2_events.bin` of a trace.
+/// The QEMU HAL's `s2_events.bin` of a trace. The DRAM words a transfer
+/// read (recorded before the forward tick it completes before) follow that
+/// tick's record: the HAL reads them from the trace as its `s2_dma_read`
+/// goes, keeping no copy.
 pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
-    let mut bytes = Vec::new();
+    let mut records: Vec<[u32; 3]> = Vec::new();
+    let mut dram: Vec<[u32; 3]> = Vec::new();
     for e in &trace.events {
-        let record: [u32; 3] = match *e {
-            PeEvent::Call { call, .. } => crate::c_harness::call_record(call),
-            PeEvent::Write { word, value } => [6, word, value],
-        };
-        for w in record {
-            bytes.extend_from_slice(&w.to_le_bytes());
+        match *e {
+            PeEvent::Call { call, .. } => {
+                records.push(crate::c_harness::call_record(call));
+                records.append(&mut dram);
+            }
+            PeEvent::Write { word, value } => records.push([6, word, value]),
+            PeEvent::Dram { addr, value } => dram.push([7, addr, value]),
         }
     }
-    bytes
+    records.iter().flatten().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 /// What the firmware of program `number` must print for `trace`: its sent
@@ -113,7 +119,7 @@ pub fn expected_transcript(number: usize, kernel: &VerifiedKernel, trace: &PeTra
     let mut out = format!("program {number}\n");
     let calls = trace.events.iter().filter_map(|e| match e {
         PeEvent::Call { sent, .. } => Some(sent),
-        PeEvent::Write { .. } => None,
+        PeEvent::Write { .. } | PeEvent::Dram { .. } => None,
     });
     for (event, sent) in calls.enumerate() {
         for p in sent {

@@ -2,15 +2,17 @@
  * s2_hal.h: the hardware-abstraction layer an emitted PE program runs on.
  *
  * The emitted kernel code calls only s2_send, s2_send_payload and s2_trap;
- * the event loop (s2_run.c) calls the rest. One implementation per board:
+ * the event loop (s2_run.c) calls the rest (s2_dma_read for a kernel with a
+ * DMA descriptor: an event input, whose events are in the chip's DRAM). One implementation per board:
  *   s2_hal_host.c  host tests: packets and ticks through in-memory queues,
  *                  driven by a script on stdin;
  *   s2_hal_qemu.c  QEMU mps2-an386 (Cortex-M4F): the event trace is read and
  *                  the results are written through ARM semihosting.
  * On SpiNNaker2, s2_receive drains the packet-received interrupt's queue,
  * s2_wait_tick sleeps (WFI) until the timer interrupt of the next simulation
- * step, and s2_send writes the communication controller's key and payload
- * registers.
+ * step, s2_send writes the communication controller's key and payload
+ * registers, and s2_dma_read programs the PE's DMA controller and waits for
+ * its completion.
  */
 #ifndef S2_HAL_H
 #define S2_HAL_H
@@ -42,8 +44,14 @@ typedef struct {
 typedef enum {
     S2_TRAP_OUT_OF_BOUNDS = 1,
     S2_TRAP_DIVISION_BY_ZERO = 2,
-    S2_TRAP_DIVISION_OVERFLOW = 3
+    S2_TRAP_DIVISION_OVERFLOW = 3,
+    /* A DMA descriptor whose destination is outside the data memory
+     * (s2_run.c; buffer 0, index the destination word). */
+    S2_TRAP_DMA = 4
 } s2_trap_kind;
+
+/* s2_program.dma_word of a kernel without a DMA descriptor. */
+#define S2_NO_DMA 0xffffffffu
 
 /* Board bring-up, before the kernel's init entry point. `data` is the
  * PE's data memory (`bytes` long): the host writes a sample's inputs into it
@@ -63,6 +71,10 @@ void s2_send_payload(uint32_t key, uint32_t payload);
  * `buffer` is the buffer's number in the kernel and `index` the index (an
  * i32 index sign-extended); otherwise both are 0. */
 void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index);
+/* Copies `words` 32-bit words from word address `src` of the chip's DRAM
+ * to `dst` (4-byte aligned, inside the data memory) and returns when they
+ * are there. */
+void s2_dma_read(uint32_t src, void *dst, uint32_t words);
 /* Hands the PE's data memory (its results) to the host. */
 void s2_output(const void *data, uint32_t bytes);
 /* Stops the PE; returns the exit status for main. */
@@ -79,11 +91,15 @@ typedef struct {
     void (*end_of_batch)(void);
     void *data;
     uint32_t data_bytes;
+    /* The data-memory word of the kernel's DMA descriptor `dma` = {DRAM
+     * word address, data-memory word, words}, a transfer pending while
+     * words is not 0; S2_NO_DMA when it has none. */
+    uint32_t dma_word;
 } s2_program;
 
 /* The PE's event loop (s2_run.c): start, init, then repeatedly the packets
- * received so far and the next tick; at stop, the output of the data memory
- * and the exit status. */
+ * received so far and the next tick (before a forward tick, the pending DMA
+ * transfer); at stop, the output of the data memory and the exit status. */
 int s2_run(const s2_program *program);
 
 #endif

@@ -11,6 +11,9 @@
  *   write WORD VALUE                queued host write of VALUE into word
  *                                   WORD of the data memory, applied before
  *                                   the next event (not an event itself)
+ *   dram ADDR VALUE                 queued: word ADDR of the chip's DRAM
+ *                                   holds VALUE; the next s2_dma_read must
+ *                                   read the queued words in order
  *   run                             s2_run the program over its queue
  * and prints, per block, `program N`, then `send EVENT KEY [PAYLOAD]` and
  * `trap EVENT KIND BUFFER INDEX` lines in the order they happened, then
@@ -27,13 +30,14 @@
 extern const s2_program *const s2_host_programs[];
 extern const uint32_t s2_host_program_count;
 
-typedef enum { ITEM_PACKET, ITEM_TICK, ITEM_WRITE } item_kind;
+typedef enum { ITEM_PACKET, ITEM_TICK, ITEM_WRITE, ITEM_DRAM } item_kind;
 
 typedef struct {
     item_kind kind;
     s2_packet packet;
     s2_tick tick;
-    /* ITEM_WRITE: the word and its new value. */
+    /* ITEM_WRITE: the word and its new value; ITEM_DRAM: the DRAM word
+     * address and its value. */
     uint32_t word;
     uint32_t value;
 } item;
@@ -48,6 +52,12 @@ static uint32_t core;
 static uint32_t event;
 static unsigned char *memory;
 static uint32_t memory_bytes;
+/* DRAM words announced by the script, not yet read by a DMA transfer. */
+static uint32_t *dram_addr;
+static uint32_t *dram_value;
+static uint32_t dram_cap;
+static uint32_t dram_len;
+static uint32_t dram_next;
 
 void s2_start(void *data, uint32_t bytes) {
     event = 0;
@@ -55,10 +65,47 @@ void s2_start(void *data, uint32_t bytes) {
     memory_bytes = bytes;
 }
 
-/* Applies the host writes at the head of the queue. */
+static void fail(const char *why) {
+    fprintf(stderr, "s2_hal_host: %s\n", why);
+    exit(2);
+}
+
+/* Takes the DRAM word at the head of the queue. */
+static void take_dram(const item *it) {
+    if (dram_len == dram_cap) {
+        dram_cap = dram_cap == 0 ? 4096 : 2 * dram_cap;
+        dram_addr = realloc(dram_addr, (size_t)dram_cap * sizeof *dram_addr);
+        dram_value = realloc(dram_value, (size_t)dram_cap * sizeof *dram_value);
+        if (dram_addr == NULL || dram_value == NULL) {
+            fail("out of memory for DRAM words");
+        }
+    }
+    dram_addr[dram_len] = it->word;
+    dram_value[dram_len] = it->value;
+    dram_len++;
+}
+
+void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
+    for (uint32_t i = 0; i < words; i++) {
+        if (dram_next == dram_len || dram_addr[dram_next] != src + i) {
+            fprintf(stderr, "s2_hal_host: DMA read of DRAM word %" PRIu32 " at event %" PRIu32 " not in the script\n",
+                    src + i, event);
+            exit(2);
+        }
+        memcpy((unsigned char *)dst + 4 * (size_t)i, &dram_value[dram_next], sizeof(uint32_t));
+        dram_next++;
+    }
+}
+
+/* Applies the host writes (and takes the DRAM words) at the head of the queue. */
 static void apply_writes(void) {
-    while (queue_next < queue_len && queue[queue_next].kind == ITEM_WRITE) {
+    while (queue_next < queue_len && (queue[queue_next].kind == ITEM_WRITE || queue[queue_next].kind == ITEM_DRAM)) {
         const item *it = &queue[queue_next];
+        if (it->kind == ITEM_DRAM) {
+            take_dram(it);
+            queue_next++;
+            continue;
+        }
         if (it->word >= memory_bytes / 4) {
             fprintf(stderr, "s2_hal_host: write to word %" PRIu32 " outside the %" PRIu32 "-byte data memory\n",
                     it->word, memory_bytes);
@@ -155,6 +202,8 @@ int main(void) {
             core = program;
             queue_len = 0;
             queue_next = 0;
+            dram_len = 0;
+            dram_next = 0;
         } else if (strcmp(word, "init") == 0) {
             printf("program %" PRIu32 "\n", program);
         } else if (strcmp(word, "packet") == 0 && scanf("%lx %lx", &a, &b) == 2) {
@@ -176,6 +225,13 @@ int main(void) {
             item it;
             memset(&it, 0, sizeof it);
             it.kind = ITEM_WRITE;
+            it.word = (uint32_t)a;
+            it.value = (uint32_t)b;
+            push(it);
+        } else if (strcmp(word, "dram") == 0 && scanf("%lu %lx", &a, &b) == 2) {
+            item it;
+            memset(&it, 0, sizeof it);
+            it.kind = ITEM_DRAM;
             it.word = (uint32_t)a;
             it.value = (uint32_t)b;
             push(it);

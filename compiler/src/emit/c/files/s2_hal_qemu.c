@@ -7,7 +7,10 @@
  * (first), 1 packet (a = key, b = payload), 2 forward tick (a = step),
  * 3 backward tick (a = step), 4 end of sample, 5 end of batch, 6 host write
  * (b into word a of the data memory, applied before the next event; not an
- * event itself).
+ * event itself), 7 DRAM word (word a of the chip's DRAM holds b; not an
+ * event: the words the DMA transfer completed before a forward tick reads,
+ * in order, right after that tick's record; s2_dma_read reads them from
+ * the trace as it goes, so the HAL keeps no copy of DRAM).
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
  * `memory WORDS W0 W1 ...`; EVENT is the record number.
@@ -30,7 +33,7 @@ enum {
     ADP_STOPPED_APPLICATION_EXIT = 0x20026
 };
 
-enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE };
+enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE, REC_DRAM };
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -133,6 +136,16 @@ static bool peek(void) {
         have_next = true;
     }
     return true;
+}
+
+void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
+    for (uint32_t i = 0; i < words; i++) {
+        if (!peek() || next[0] != REC_DRAM || next[1] != src + i) {
+            bad_trace("DMA read of a DRAM word the trace does not give next");
+        }
+        memcpy((unsigned char *)dst + 4u * i, &next[2], sizeof(uint32_t));
+        have_next = false;
+    }
 }
 
 /* Applies the host writes at the head of the trace. */

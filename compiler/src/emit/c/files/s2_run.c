@@ -1,5 +1,28 @@
 /* s2_run.c: the event loop of a PE program, the same on every board. */
+#include <string.h>
+
 #include "s2_hal.h"
+
+/* Completes the kernel's pending DMA transfer, if any (before a forward
+ * tick, as the emulator does), and marks it done. */
+static void complete_dma(const s2_program *program) {
+    uint32_t d[3];
+    unsigned char *mem = program->data;
+    if (program->dma_word == S2_NO_DMA) {
+        return;
+    }
+    memcpy(d, mem + 4u * program->dma_word, sizeof d);
+    if (d[2] == 0u) {
+        return;
+    }
+    if (d[1] > program->data_bytes / 4u || d[2] > program->data_bytes / 4u - d[1]) {
+        s2_trap(S2_TRAP_DMA, 0u, (int64_t)d[1]);
+        return;
+    }
+    s2_dma_read(d[0], mem + 4u * d[1], d[2]);
+    d[2] = 0u;
+    memcpy(mem + 4u * program->dma_word + 8u, &d[2], sizeof d[2]);
+}
 
 static void drain_packets(const s2_program *program) {
     s2_packet packet;
@@ -19,6 +42,7 @@ int s2_run(const s2_program *program) {
         }
         switch (tick.kind) {
         case S2_TICK_FORWARD:
+            complete_dma(program);
             program->tick_forward(tick.step);
             break;
         case S2_TICK_BACKWARD:
