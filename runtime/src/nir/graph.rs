@@ -351,7 +351,7 @@ fn read_array(
 
 /// Writes `file` (version [`NIR_VERSION`]) to HDF5 bytes, as `nir.write`
 /// lays it out: every array float32 (sizes int64), gzip-compressed; strings
-/// UTF-8 (fixed-length, see `h5io`).
+/// variable-length UTF-8 (a scalar each, edges `[N, 2]`).
 pub fn write_bytes(graph: &Graph) -> Result<Vec<u8>, NirError> {
     let mut b = H5Builder::new();
     b.string("version", NIR_VERSION);
