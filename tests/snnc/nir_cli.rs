@@ -7,8 +7,11 @@
 //!   (without the spec the file carries) give the same populations and
 //!   delays.
 //! - Files the `nir` package wrote (`tests/fixtures/nir/`, made by its
-//!   `make_fixtures.py`): each imports to the weights `expected.json` lists
-//!   (bit for bit), checks, places and trains.
+//!   `make_fixtures.py`), by nir 1.0.8 and by the older releases nir 1.0
+//!   still reads (0.1.0, 0.2.0, 1.0.0, 1.0.4): each imports to the weights
+//!   `expected.json` lists (bit for bit), checks, places and trains; files of
+//!   nir 0.0.5 and 0.0.6, which nir 1.0 cannot read, are refused naming the
+//!   release.
 //! - Files snnc writes load in `nir.read` with its type check, and have the
 //!   HDF5 layout `nir.write` gives the same graph (variable-length UTF-8
 //!   strings, scalar or `[N, 2]`; gzip arrays; no attributes), when a
@@ -180,7 +183,8 @@ fn expected() -> BTreeMap<String, Expected> {
         .map(|(name, f)| {
             let list = |k: &str| f[k].as_array().unwrap().clone();
             let e = Expected {
-                version: f["version"].as_str().unwrap().to_string(),
+                // nir 0.1 wrote no version.
+                version: f["version"].as_str().unwrap_or("0.1 (no version)").to_string(),
                 populations: list("populations"),
                 projections: list("projections"),
                 readouts: list("readouts").iter().map(|r| r.as_str().unwrap().to_string()).collect(),
@@ -202,7 +206,16 @@ fn files_the_nir_package_wrote_import_check_place_and_train() {
     let all = expected();
     assert_eq!(
         all.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["delay.nir", "feedforward.nir", "li_readout.nir", "old_v0.2.0.nir", "recurrent.nir"]
+        [
+            "delay.nir",
+            "feedforward.nir",
+            "li_readout.nir",
+            "old_v0.1.0.nir",
+            "old_v0.2.0.nir",
+            "old_v1.0.0.nir",
+            "old_v1.0.4.nir",
+            "recurrent.nir"
+        ]
     );
     for (file, e) in &all {
         let stem = file.trim_end_matches(".nir");
@@ -630,6 +643,19 @@ fn refused(dir: &Path, case: &str, file: &Path, code: i32, diag: &str, says: &[&
         assert!(squash(&stderr).contains(&squash(w)), "{case}: the diagnostic does not say {w:?}\n{stderr}");
     }
     assert!(!spec.exists(), "{case}: a refused import wrote {}", spec.display());
+}
+
+/// nir 0.0.5 and 0.0.6 files (`make_fixtures.py` checks that nir 1.0's
+/// `nir.read` fails on them too): a diagnostic that names the release.
+#[test]
+fn formats_the_nir_package_no_longer_reads_are_refused_naming_the_release() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, says) in [
+        ("old_v0.0.5.nir", &["nir 0.0.5 or older", "`nodes`, `edges`", "nir.write"][..]),
+        ("old_v0.0.6.nir", &["nir 0.0.6", "pairs of node numbers", "nir.write"][..]),
+    ] {
+        refused(dir.path(), file, &fixtures().join(file), 1, "snn::nir::too_old", says);
+    }
 }
 
 #[test]
