@@ -7,9 +7,14 @@
 //!   (without the spec the file carries) give the same populations and
 //!   delays.
 //! - Files the `nir` package wrote (`tests/fixtures/nir/`, made by its
-//!   `make_fixtures.py`): each imports to the weights `expected.json` lists
-//!   (bit for bit), checks, places and trains.
-//! - Files snnc writes load in `nir.read` with its type check, when a
+//!   `make_fixtures.py`), by nir 1.0.8 and by the older releases nir 1.0
+//!   still reads (0.1.0, 0.2.0, 1.0.0, 1.0.4): each imports to the weights
+//!   `expected.json` lists (bit for bit), checks, places and trains; files of
+//!   nir 0.0.5 and 0.0.6, which nir 1.0 cannot read, are refused naming the
+//!   release.
+//! - Files snnc writes load in `nir.read` with its type check, and have the
+//!   HDF5 layout `nir.write` gives the same graph (variable-length UTF-8
+//!   strings, scalar or `[N, 2]`; gzip arrays; no attributes), when a
 //!   Python with `nir` and `h5py` is found (`python3`, else the venv
 //!   `.ci/run` makes); without one the test prints `SKIPPED: ...`, and
 //!   with `CI=true` it fails instead.
@@ -178,7 +183,8 @@ fn expected() -> BTreeMap<String, Expected> {
         .map(|(name, f)| {
             let list = |k: &str| f[k].as_array().unwrap().clone();
             let e = Expected {
-                version: f["version"].as_str().unwrap().to_string(),
+                // nir 0.1 wrote no version.
+                version: f["version"].as_str().unwrap_or("0.1 (no version)").to_string(),
                 populations: list("populations"),
                 projections: list("projections"),
                 readouts: list("readouts").iter().map(|r| r.as_str().unwrap().to_string()).collect(),
@@ -200,7 +206,16 @@ fn files_the_nir_package_wrote_import_check_place_and_train() {
     let all = expected();
     assert_eq!(
         all.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["delay.nir", "feedforward.nir", "li_readout.nir", "old_v0.2.0.nir", "recurrent.nir"]
+        [
+            "delay.nir",
+            "feedforward.nir",
+            "li_readout.nir",
+            "old_v0.1.0.nir",
+            "old_v0.2.0.nir",
+            "old_v1.0.0.nir",
+            "old_v1.0.4.nir",
+            "recurrent.nir"
+        ]
     );
     for (file, e) in &all {
         let stem = file.trim_end_matches(".nir");
@@ -328,28 +343,34 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 "#;
 
-#[test]
-fn files_snnc_writes_load_in_nir_read() {
-    let Some(python) = python_with_nir() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    // The seed network and the whole model class, and each fixture imported
-    // and exported again.
+/// The NIR files snnc writes, with the weights each was exported with: the
+/// seed network and the whole model class (`temporal.snn`), and each fixture
+/// imported and exported again.
+fn files_snnc_writes(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for spec in [small_yinyang(dir.path()), root().join("runtime/tests/runtime/support/temporal.snn")] {
+    for spec in [small_yinyang(dir), root().join("runtime/tests/runtime/support/temporal.snn")] {
         let stem = spec.file_stem().unwrap().to_str().unwrap().to_string();
-        let [nir, back, back_w] = round_trip(dir.path(), &spec, None, &stem, &[]);
+        let [nir, back, back_w] = round_trip(dir, &spec, None, &stem, &[]);
         files.push((nir, back_w));
         assert!(back.exists());
     }
     for (file, e) in expected() {
         let stem = file.trim_end_matches(".nir");
-        let spec = dir.path().join(format!("{stem}.snn"));
+        let spec = dir.join(format!("{stem}.snn"));
         ok(&["import", s(&fixtures().join(&file)), "-o", s(&spec), "--template", s(&template_for(&e))]);
-        let weights = dir.path().join(format!("{stem}.safetensors"));
-        let nir = dir.path().join(format!("{stem}_again.nir"));
+        let weights = dir.join(format!("{stem}.safetensors"));
+        let nir = dir.join(format!("{stem}_again.nir"));
         ok(&["export", s(&spec), "--weights", s(&weights), "-o", s(&nir)]);
         files.push((nir, weights));
     }
+    files
+}
+
+#[test]
+fn files_snnc_writes_load_in_nir_read() {
+    let Some(python) = python_with_nir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_snnc_writes(dir.path());
     let mut cmd = Command::new(&python);
     cmd.arg("-c").arg(NIR_READ);
     for (nir, _) in &files {
@@ -411,6 +432,105 @@ fn files_snnc_writes_load_in_nir_read() {
         assert!(linear == want, "{}: the Linear weights are not the weights file's", nir.display());
     }
     eprintln!("nir.read loaded and type-checked {} files snnc wrote", files.len());
+}
+
+/// For each file: the HDF5 layout of every object (dataset shapes, dtype
+/// kind and size, string encoding and whether variable-length, compression
+/// filters, attributes) as h5py reports it, of the file itself and of the
+/// file `nir.write` makes of the graph `nir.read` gives (the same graph,
+/// written by the package).
+const NIR_LAYOUT: &str = r#"
+import json, os, sys, tempfile
+import h5py, nir
+
+def layout(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            attrs = sorted(obj.attrs)
+            if isinstance(obj, h5py.Dataset):
+                sd = h5py.check_string_dtype(obj.dtype)
+                out[name] = {
+                    "shape": list(obj.shape),
+                    "kind": obj.dtype.kind,
+                    "itemsize": obj.dtype.itemsize,
+                    "string": None if sd is None else {"encoding": sd.encoding, "vlen": sd.length is None},
+                    "compression": obj.compression,
+                    "filters": sorted(obj._filters),
+                    "attrs": attrs,
+                }
+            else:
+                out[name + "/"] = {"attrs": attrs}
+        f.visititems(visit)
+        out["/"] = {"attrs": sorted(f.attrs), "superblock": f.id.get_create_plist().get_version()[0]}
+    return out
+
+out = {}
+with tempfile.TemporaryDirectory() as tmp:
+    for i, path in enumerate(sys.argv[1:]):
+        g = nir.read(path)
+        g.infer_types()
+        assert g.check_types()
+        ref = os.path.join(tmp, f"{i}.nir")
+        nir.write(ref, g)
+        out[path] = {"snnc": layout(path), "nir": layout(ref)}
+print(json.dumps(out))
+"#;
+
+#[test]
+fn files_snnc_writes_have_the_layout_nir_write_gives() {
+    let Some(python) = python_with_nir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_snnc_writes(dir.path());
+    let mut cmd = Command::new(&python);
+    cmd.arg("-c").arg(NIR_LAYOUT);
+    for (nir, _) in &files {
+        cmd.arg(nir);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "h5py or nir refused a file snnc wrote:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vlen_utf8 = serde_json::json!({"encoding": "utf-8", "vlen": true});
+    for (nir, _) in &files {
+        let (ours, theirs) = (&json[s(nir)]["snnc"], &json[s(nir)]["nir"]);
+        let ours_map = ours.as_object().unwrap();
+        // Every string is a variable-length UTF-8 string: `version` and every
+        // `type` scalars, `edges` [N, 2].
+        let mut strings = 0;
+        for (path, l) in ours_map {
+            if l.get("shape").is_none() {
+                continue;
+            }
+            let name = path.rsplit('/').next().unwrap();
+            if ["version", "type", "edges"].contains(&name) || path.contains("metadata/") {
+                assert_eq!(l["string"], vlen_utf8, "{}: {path}: {l}", nir.display());
+                assert_eq!(l["kind"], "O", "{}: {path}: {l}", nir.display());
+                strings += 1;
+                let rank = l["shape"].as_array().unwrap().len();
+                if name == "edges" {
+                    assert!(rank == 2 && l["shape"][1] == 2, "{}: {path}: {l}", nir.display());
+                } else {
+                    assert_eq!(rank, 0, "{}: {path}: {l}", nir.display());
+                }
+            } else {
+                assert_eq!(l["string"], serde_json::Value::Null, "{}: {path}: {l}", nir.display());
+                assert_eq!(l["compression"], "gzip", "{}: {path}: {l}", nir.display());
+            }
+            assert_eq!(l["attrs"], serde_json::json!([]), "{}: {path}: no attributes", nir.display());
+        }
+        assert!(strings >= 4 && ours_map.contains_key("version"), "{}: {ours}", nir.display());
+        // And the whole layout is the one nir.write gives the same graph.
+        for (path, l) in ours_map {
+            assert_eq!(Some(l), theirs.get(path), "{}: `{path}` differs from nir.write's", nir.display());
+        }
+        assert_eq!(ours, theirs, "{}: nir.write's file has objects snnc's has not", nir.display());
+    }
+    eprintln!("{} files snnc wrote have nir.write's layout (variable-length UTF-8 strings)", files.len());
 }
 
 /// A NIR file as a test writes it: datasets by path.
@@ -523,6 +643,19 @@ fn refused(dir: &Path, case: &str, file: &Path, code: i32, diag: &str, says: &[&
         assert!(squash(&stderr).contains(&squash(w)), "{case}: the diagnostic does not say {w:?}\n{stderr}");
     }
     assert!(!spec.exists(), "{case}: a refused import wrote {}", spec.display());
+}
+
+/// nir 0.0.5 and 0.0.6 files (`make_fixtures.py` checks that nir 1.0's
+/// `nir.read` fails on them too): a diagnostic that names the release.
+#[test]
+fn formats_the_nir_package_no_longer_reads_are_refused_naming_the_release() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, says) in [
+        ("old_v0.0.5.nir", &["nir 0.0.5 or older", "`nodes`, `edges`", "nir.write"][..]),
+        ("old_v0.0.6.nir", &["nir 0.0.6", "pairs of node numbers", "nir.write"][..]),
+    ] {
+        refused(dir.path(), file, &fixtures().join(file), 1, "snn::nir::too_old", says);
+    }
 }
 
 #[test]

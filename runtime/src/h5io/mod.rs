@@ -9,7 +9,9 @@
 //!
 //! The HDF5 format itself is the `rust-hdf5` crate's (pure Rust, no system
 //! library); this module hides it behind these types, so no other module names
-//! it.
+//! it. Reading goes through the crate's file API; writing assembles the file
+//! from the crate's encoders of each on-disk structure ([`encode`]), because
+//! the crate's file API writes variable-length strings only as 1-D datasets.
 //!
 //! Invariants:
 //! - Nothing here panics on any input: a missing, truncated, corrupted or
@@ -22,12 +24,15 @@
 //!   for a chunked dataset, above the 1032:1 limit of deflate), since the crate
 //!   allocates what the header declares.
 //! - Strings are UTF-8 (ASCII included), or refused. The builder writes them as
-//!   fixed-length, NUL-padded UTF-8 strings (h5py dtype `S<n>`): the crate
-//!   writes variable-length strings only as one-dimensional datasets, while NIR
-//!   needs scalars and `[N, 2]` arrays. h5py reads both kinds as `bytes`, which
-//!   `nir.read` decodes.
+//!   h5py does (`h5py.string_dtype()`): variable-length UTF-8, of any shape
+//!   (NIR needs scalars and `[N, 2]` arrays), in global heap collections.
+//! - Written files have h5py's default layout: superblock 0, symbol-table
+//!   groups, numbers gzip-compressed in chunks, strings contiguous.
+//! - A file shorter than its superblock declares is refused as truncated, as
+//!   libhdf5 does.
 //! - A written file appears whole or not at all (temp file + rename).
 
+mod encode;
 mod events;
 mod read;
 mod write;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use rust_hdf5::format::superblock::{SuperblockV0V1, SuperblockV2V3};
 use rust_hdf5::{ByteOrder, DatatypeMessage, H5Dataset, H5File, H5Group};
 
 use super::H5Error;
@@ -72,10 +73,17 @@ impl H5Reader {
         if path.is_dir() {
             return Err(H5Error::MissingFile { file, reason: "it is a folder".into() });
         }
-        if !has_signature(path) {
+        let Some(declared) = superblock_end(path) else {
             return Err(H5Error::NotHdf5 { file });
-        }
+        };
         let corrupt = |reason: String| H5Error::Corrupt { file: file.clone(), path: "/".into(), reason };
+        // libhdf5 refuses a file shorter than its superblock says ("truncated
+        // file"); the crate would read the missing tail as nothing.
+        if let Some(end) = declared
+            && end > len
+        {
+            return Err(corrupt(format!("truncated: the superblock says {end} bytes, the file has {len}")));
+        }
         let inner = H5File::open(path).map_err(|e| corrupt(e.to_string()))?;
         let datasets: BTreeSet<String> = inner.dataset_names().iter().map(|p| normalize(p).to_string()).collect();
         let mut groups = BTreeSet::from([String::new()]);
@@ -301,20 +309,27 @@ fn normalize(path: &str) -> &str {
 
 /// Whether the HDF5 signature is at offset 0, 512, 1024, 2048, ... (a user
 /// block shifts it), looked for in the first MiB.
-fn has_signature(path: &Path) -> bool {
+/// None without an HDF5 signature (at 0, 512, 1024, ...); else the file
+/// length the superblock there declares (its end-of-file address), when it
+/// decodes.
+fn superblock_end(path: &Path) -> Option<Option<u64>> {
     let mut head = Vec::new();
-    let Ok(f) = std::fs::File::open(path) else { return false };
-    if f.take(1 << 20).read_to_end(&mut head).is_err() {
-        return false;
-    }
+    let f = std::fs::File::open(path).ok()?;
+    f.take(1 << 20).read_to_end(&mut head).ok()?;
     let mut at = 0usize;
     while at + SIGNATURE.len() <= head.len() {
         if &head[at..at + SIGNATURE.len()] == SIGNATURE {
-            return true;
+            let sb = &head[at..];
+            let end = match sb.get(SIGNATURE.len()) {
+                Some(0 | 1) => SuperblockV0V1::decode(sb).ok().map(|s| s.end_of_file_address),
+                Some(2 | 3) => SuperblockV2V3::decode(sb).ok().map(|s| s.end_of_file_address),
+                _ => None,
+            };
+            return Some(end.filter(|&e| e != u64::MAX));
         }
         at = if at == 0 { 512 } else { at * 2 };
     }
-    false
+    None
 }
 
 fn walk_groups(group: &H5Group, path: &str, depth: usize, out: &mut BTreeSet<String>) -> Result<(), String> {

@@ -1,36 +1,11 @@
 //! The write side: a builder of groups and datasets, written in one go.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
-use rust_hdf5::types::H5Type;
-use rust_hdf5::{DatatypeMessage, H5File, H5Group};
-
 use super::H5Error;
-
-/// gzip level of compressed datasets (h5py's default).
-const GZIP_LEVEL: u32 = 4;
-/// Chunks of compressed datasets hold at most this many bytes (whole rows).
-const CHUNK_BYTES: usize = 1 << 20;
-
-#[derive(Clone, Debug)]
-enum Data {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    I64(Vec<i64>),
-    Strings(Vec<String>),
-}
-
-impl Data {
-    fn len(&self) -> usize {
-        match self {
-            Data::F32(d) => d.len(),
-            Data::F64(d) => d.len(),
-            Data::I64(d) => d.len(),
-            Data::Strings(d) => d.len(),
-        }
-    }
-}
+use super::encode::{Data, Member, Tree, encode};
 
 #[derive(Clone, Debug)]
 enum Entry {
@@ -41,7 +16,8 @@ enum Entry {
 /// Groups and datasets to write to one file, by path (`a/b/c`, relative to the
 /// root). Parent groups are created as needed. Numeric arrays of one element or
 /// more that are not scalars are gzip-compressed in chunks; strings are
-/// fixed-length UTF-8 (see the module doc). Nothing is checked until
+/// variable-length UTF-8 of any shape, as h5py writes them (see
+/// [`super::encode`]). Nothing is checked until
 /// [`H5Builder::write`], which reports the first problem.
 #[derive(Clone, Debug, Default)]
 pub struct H5Builder {
@@ -113,28 +89,16 @@ impl H5Builder {
             .suffix(".h5.tmp")
             .tempfile_in(dir)
             .map_err(|e| failed(e.to_string()))?;
-        let h5 = H5File::create(tmp.path()).map_err(|e| failed(e.to_string()))?;
-        let mut groups: BTreeMap<String, H5Group> = BTreeMap::new();
-        groups.insert(String::new(), h5.root_group());
-        for (path, entry) in &self.entries {
-            match entry {
-                Entry::Group => ensure_group(&mut groups, path).map_err(|e| failed(format!("group `{path}`: {e}")))?,
-                Entry::Dataset { shape, data } => {
-                    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-                    ensure_group(&mut groups, parent).map_err(|e| failed(format!("group `{parent}`: {e}")))?;
-                    write_dataset(&groups[parent], name, shape, data)
-                        .map_err(|e| failed(format!("dataset `{path}`: {e}")))?
-                }
-            }
-        }
-        h5.close().map_err(|e| failed(e.to_string()))?;
+        let bytes = encode(&self.tree().map_err(&failed)?).map_err(failed)?;
+        let mut handle = tmp.as_file();
+        handle.write_all(&bytes).and_then(|()| handle.sync_all()).map_err(|e| failed(e.to_string()))?;
         tmp.persist(file).map_err(|e| failed(e.error.to_string()))?;
         Ok(())
     }
 
     /// Every path well formed, every dataset's data filling its shape, no path
-    /// both a dataset and a group, no string holding NUL (fixed-length strings
-    /// end at it).
+    /// both a dataset and a group, no string holding NUL (libhdf5 reads a
+    /// string up to it).
     fn check(&self, file: &Path) -> Result<(), H5Error> {
         let bad =
             |path: &str, reason: String| H5Error::BadWrite { file: file.to_path_buf(), path: path.into(), reason };
@@ -169,57 +133,32 @@ impl H5Builder {
         }
         Ok(())
     }
-}
 
-/// Creates the group at `path` and its missing ancestors.
-fn ensure_group(groups: &mut BTreeMap<String, H5Group>, path: &str) -> Result<(), rust_hdf5::Hdf5Error> {
-    if groups.contains_key(path) {
-        return Ok(());
-    }
-    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-    ensure_group(groups, parent)?;
-    let g = groups[parent].create_group(name)?;
-    groups.insert(path.to_string(), g);
-    Ok(())
-}
-
-fn write_dataset(group: &H5Group, name: &str, shape: &[usize], data: &Data) -> Result<(), rust_hdf5::Hdf5Error> {
-    match data {
-        Data::F32(d) => write_numbers(group, name, shape, d),
-        Data::F64(d) => write_numbers(group, name, shape, d),
-        Data::I64(d) => write_numbers(group, name, shape, d),
-        Data::Strings(values) => {
-            let width = values.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-            let mut bytes = Vec::with_capacity(width * values.len());
-            for s in values {
-                bytes.extend_from_slice(s.as_bytes());
-                bytes.resize(bytes.len() + width - s.len(), 0);
+    /// The entries as a tree of groups (checked: no path is both a dataset
+    /// and a group).
+    fn tree(&self) -> Result<Tree, String> {
+        let mut root = Tree::default();
+        for (path, entry) in &self.entries {
+            let mut node = &mut root;
+            let parts: Vec<&str> = path.split('/').collect();
+            let Some((last, parents)) = parts.split_last() else { continue };
+            for p in parents {
+                let m = node.members.entry(p.to_string()).or_insert_with(|| Member::Group(Tree::default()));
+                let Member::Group(g) = m else { return Err(format!("`{path}`: a parent is a dataset")) };
+                node = g;
             }
-            let ds = group
-                .new_dataset::<u8>()
-                .datatype(DatatypeMessage::fixed_string_utf8(width as u32))
-                .shape(shape)
-                .create(name)?;
-            if !bytes.is_empty() { ds.write_raw_bytes(&bytes) } else { Ok(()) }
+            match entry {
+                Entry::Group => {
+                    node.members.entry(last.to_string()).or_insert_with(|| Member::Group(Tree::default()));
+                }
+                Entry::Dataset { shape, data } => {
+                    node.members.insert(
+                        last.to_string(),
+                        Member::Dataset { shape: shape.clone(), data: data.clone(), compress: true },
+                    );
+                }
+            }
         }
+        Ok(root)
     }
-}
-
-fn write_numbers<T: H5Type>(
-    group: &H5Group,
-    name: &str,
-    shape: &[usize],
-    data: &[T],
-) -> Result<(), rust_hdf5::Hdf5Error> {
-    let builder = group.new_dataset::<T>().shape(shape);
-    if shape.is_empty() || data.is_empty() {
-        let ds = builder.create(name)?;
-        return if data.is_empty() { Ok(()) } else { ds.write_raw(data) };
-    }
-    // Chunks of whole rows (along the first axis), at most CHUNK_BYTES each.
-    let row = shape[1..].iter().product::<usize>() * std::mem::size_of::<T>();
-    let rows = (CHUNK_BYTES / row.max(1)).clamp(1, shape[0]);
-    let mut chunk = shape.to_vec();
-    chunk[0] = rows;
-    builder.chunk(&chunk).deflate(GZIP_LEVEL).create(name)?.write_raw(data)
 }

@@ -154,11 +154,29 @@ pub fn read(path: &Path) -> Result<NirFile, NirError> {
         }
     }
     if !h5.is_group("node") {
+        // nir 0.0.1 to 0.0.5: the graph at the root (`nodes/0`, `nodes/1`,
+        // ... and `edges` of node numbers), no `node` group.
+        if h5.is_group("nodes") && h5.is_dataset("edges") {
+            return Err(NirError::TooOld {
+                file,
+                writer: "0.0.5 or older".into(),
+                reason: "its graph is at the root (`nodes`, `edges`), not in a group `node`".into(),
+            });
+        }
         return Err(not_nir("it has no group `node`"));
     }
     let kind = read_type(&h5, "node/type", "")?;
     if kind != "NIRGraph" {
         return Err(not_nir(&format!("its root node is a `{kind}`, not a `NIRGraph`")));
+    }
+    // nir 0.0.6: nodes numbered, edges pairs of node numbers, and `Output`
+    // without a shape.
+    if version.is_none() && matches!(h5.read("node/edges"), Ok(Value::Ints { .. })) {
+        return Err(NirError::TooOld {
+            file,
+            writer: "0.0.6".into(),
+            reason: "its edges are pairs of node numbers, not of node names".into(),
+        });
     }
     let graph = read_graph(&h5, "node", "", 0)?;
     Ok(NirFile { version, graph })
@@ -351,7 +369,7 @@ fn read_array(
 
 /// Writes `file` (version [`NIR_VERSION`]) to HDF5 bytes, as `nir.write`
 /// lays it out: every array float32 (sizes int64), gzip-compressed; strings
-/// UTF-8 (fixed-length, see `h5io`).
+/// variable-length UTF-8 (a scalar each, edges `[N, 2]`).
 pub fn write_bytes(graph: &Graph) -> Result<Vec<u8>, NirError> {
     let mut b = H5Builder::new();
     b.string("version", NIR_VERSION);

@@ -61,6 +61,15 @@ pub enum NirError {
         help("snnc reads NIR 1.0.x and the 0.x files the nir package still reads; write the graph with nir 1.0")
     )]
     Version { file: String, version: String },
+    #[error("{file} is in the format of nir {writer}, which the nir package itself no longer reads: {reason}")]
+    #[diagnostic(
+        code(snn::nir::too_old),
+        help(
+            "nir 1.0's `nir.read` refuses it too; load the graph with the nir release that wrote it and write it \
+             again with nir 1.0 (`nir.write`)"
+        )
+    )]
+    TooOld { file: String, writer: String, reason: String },
     #[error("{} ({kind}) has no parameter `{param}` (no dataset `{dataset}`)", who(.node))]
     #[diagnostic(
         code(snn::nir::missing_parameter),

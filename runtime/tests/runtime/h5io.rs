@@ -330,6 +330,12 @@ fn written_files_read_back_exactly() {
         .string("text/unicode", "Grüße, ニューロン")
         .string("text/empty", "")
         .strings("text/none", &[0, 2], &[]);
+    // A group wider than one symbol table node (and than the default 32
+    // nodes of 8), and more string bytes than one global heap collection.
+    let long = |i: usize| format!("{i:04}-{}", "x".repeat(200));
+    for i in 0..700 {
+        b.string(&format!("wide/s{i:04}"), &long(i));
+    }
     b.write(&path).unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers, ["round.h5"], "no temporary file left");
@@ -368,6 +374,11 @@ fn written_files_read_back_exactly() {
     assert!(h5.is_group("empty/group") && h5.children("empty/group").unwrap().is_empty());
     assert_eq!(h5.children("node/nodes").unwrap(), ["fc", "input", "lif", "output", "sub"]);
     assert_eq!(h5.children("node/nodes/sub/nodes").unwrap(), ["input", "li", "output"]);
+    let wide = h5.children("wide").unwrap();
+    assert_eq!(wide, (0..700).map(|i| format!("s{i:04}")).collect::<Vec<_>>());
+    for i in [0, 1, 350, 699] {
+        assert_eq!(h5.read(&format!("wide/s{i:04}")).unwrap(), s(&[], &[&long(i)]));
+    }
 
     // Writing again replaces the file whole.
     let mut small = H5Builder::new();
