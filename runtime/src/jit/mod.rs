@@ -12,8 +12,10 @@
 //! u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
 //! fresh locals each time ([`JitKernel::run_packets`]: one host call per
 //! inbox). Operation counts ([`OpClass`]) are summed at compile time per
-//! block and added to `counts` once per executed block (the interpreter
-//! counts node by node; the differential tests compare the two). `send` calls
+//! block and added to `counts` once per executed block, or, for a branch
+//! inside a loop (the packet loop included), counted as runs in a register
+//! and added as runs x counts after the loop (the interpreter counts node by
+//! node; the differential tests compare the two). `send` calls
 //! the host function [`snnc_jit_send`] (with the index of the packet being
 //! drained, so that a trapping handler's sends can be dropped), registered with
 //! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
