@@ -10,12 +10,12 @@
 //! index it wrote to `trap`. The packet entry point is also compiled as a
 //! drain function `(memory, outbox, trap, counts, pairs: *const [u32; 2], n:
 //! u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
-//! fresh locals each time ([`JitKernel::run_packets`]: one host call per
-//! inbox). Operation counts ([`OpClass`]) are summed at compile time per
-//! block and added to `counts` once per executed block, or, for a branch
-//! inside a loop (the packet loop included), counted as runs in a register
-//! and added as runs x counts after the loop (the interpreter counts node by
-//! node; the differential tests compare the two). `send` calls
+//! fresh locals each time ([`JitKernel::run_packets`], [`JitKernel::run_pairs`]:
+//! one host call per inbox). Operation counts ([`OpClass`]) are summed at
+//! compile time per block and added to `counts` once per executed block, or,
+//! for a branch inside a loop (the packet loop included), counted as runs in
+//! a register and added as runs x counts after the loop (the interpreter
+//! counts node by node; the differential tests compare the two). `send` calls
 //! the host function [`snnc_jit_send`] (with the index of the packet being
 //! drained, so that a trapping handler's sends can be dropped), registered with
 //! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
@@ -271,12 +271,24 @@ impl JitKernel {
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
+        pairs.clear();
+        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+        self.run_pairs(pairs, memory, outbox, counts)
+    }
+
+    /// [`JitKernel::run_packets`] on packets given as `[key, payload]`
+    /// pairs (payload 0 when a packet has none).
+    pub fn run_pairs(
+        &self,
+        pairs: &[[u32; 2]],
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+        counts: &mut OpCounts,
+    ) -> Result<(), (usize, Trap)> {
         self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
         let Some(drain) = self.drain else {
             return Ok(());
         };
-        pairs.clear();
-        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
         let n = u32::try_from(pairs.len()).expect("fewer than 2^32 packets in an inbox");
         let mut record = TrapRecord::default();
         let mut buffer = SendBuffer { packets: std::mem::take(outbox), packet: u32::MAX, start: 0 };
