@@ -11,7 +11,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
 
 use super::ranges::Ranges;
-use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
+use super::{SendBuffer, TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
 
 /// Code generation for one function.
 pub(super) struct Gen<'a, 'b> {
@@ -365,13 +365,54 @@ impl<'a, 'b> Gen<'a, 'b> {
                 };
                 let outbox = self.b.use_var(self.outbox);
                 let at = self.packet_index();
-                self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
-                for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
-                    let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
-                    self.b.def_var(var, v);
-                }
+                self.emit_send(outbox, [key, bits, has], at);
             }
         }
+    }
+
+    /// Appends `[key, payload, has_payload]` to the send buffer `outbox`:
+    /// in place while there is room, else (a cold path) through
+    /// `snnc_jit_send`, after which the pointers are reloaded.
+    fn emit_send(&mut self, outbox: Value, triple: [Value; 3], at: Value) {
+        let flags = MemFlagsData::trusted();
+        let field = |offset: usize| offset as i32;
+        let len = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, len)));
+        let cap = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, cap)));
+        let full = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let fast = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(full, slow, &[], fast, &[]);
+        self.b.seal_block(slow);
+        self.b.seal_block(fast);
+        self.b.switch_to_block(fast);
+        let data = self.b.ins().load(self.ptr, flags, outbox, field(offset_of!(SendBuffer, data)));
+        let offset = self.b.ins().imul_imm_u(len, 12);
+        let slot = self.b.ins().iadd(data, offset);
+        for (i, v) in triple.into_iter().enumerate() {
+            self.b.ins().store(flags, v, slot, 4 * i as i32);
+        }
+        let next = self.b.ins().iadd_imm_u(len, 1);
+        self.b.ins().store(flags, next, outbox, field(offset_of!(SendBuffer, len)));
+        // `start` becomes `len` when this send is the first of packet `at`.
+        let last = self.b.ins().load(types::I32, flags, outbox, field(offset_of!(SendBuffer, packet)));
+        let same = self.b.ins().icmp(IntCC::Equal, last, at);
+        let start = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, start)));
+        let start = self.b.ins().select(same, start, len);
+        self.b.ins().store(flags, at, outbox, field(offset_of!(SendBuffer, packet)));
+        self.b.ins().store(flags, start, outbox, field(offset_of!(SendBuffer, start)));
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(slow);
+        let [key, bits, has] = triple;
+        self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
+        for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
+            let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
+            self.b.def_var(var, v);
+        }
+        self.b.ins().jump(merge, &[]);
+        self.b.seal_block(merge);
+        self.b.switch_to_block(merge);
     }
 
     /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
