@@ -7,6 +7,9 @@
 //! backward ticks `T-2 .. 0`, a delivery, `end_of_sample`; before every tick
 //! the PEs drain the packets sent to them during the previous tick in rounds
 //! until none is left, each PE its inbox sorted by `(key, payload)`.
+//! Packets travel as `[key, payload]` pairs (payload 0 when it has none: a
+//! handler sees no difference, and sorted pairs give the handlers the order
+//! sorted packets give).
 //!
 //! Invariant: a group touches only its own PEs' memories, inboxes and
 //! counters, so groups run in parallel without sharing anything mutable.
@@ -21,10 +24,13 @@ use snnc_compiler::partition::PacketKind;
 use super::router::{Dest, Hit, Routes};
 use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult, Shared, buffer};
 
+/// A packet on its way: `[key, payload]` (payload 0 when it has none).
+pub(super) type Pair = [u32; 2];
+
 /// Where a group puts the packets it sends to other groups.
 pub(super) trait Away {
     /// `packets`, in order, for the core `to`.
-    fn send(&mut self, to: Dest, packets: &[Packet]);
+    fn send(&mut self, to: Dest, packets: &[Pair]);
 }
 
 /// Packets collected to be posted after the round (by groups that run in
@@ -33,12 +39,12 @@ pub(super) trait Away {
 pub(super) struct Parcels {
     /// `(core, first packet, packets)`.
     pub(super) runs: Vec<(Dest, u32, u32)>,
-    pub(super) packets: Vec<Packet>,
+    pub(super) packets: Vec<Pair>,
 }
 
 impl Away for Parcels {
     #[inline]
-    fn send(&mut self, to: Dest, packets: &[Packet]) {
+    fn send(&mut self, to: Dest, packets: &[Pair]) {
         self.runs.push((to, self.packets.len() as u32, packets.len() as u32));
         self.packets.extend_from_slice(packets);
     }
@@ -51,7 +57,7 @@ pub(super) struct Inboxes<'a>(pub(super) &'a mut [Group]);
 
 impl Away for Inboxes<'_> {
     #[inline]
-    fn send(&mut self, to: Dest, packets: &[Packet]) {
+    fn send(&mut self, to: Dest, packets: &[Pair]) {
         self.0[to.group as usize].inbox[to.pos as usize].extend_from_slice(packets);
     }
 }
@@ -62,18 +68,18 @@ pub(super) struct Group {
     pub(super) id: usize,
     pub(super) cores: Vec<usize>,
     pub(super) mem: Vec<Vec<u32>>,
-    pub(super) inbox: Vec<Vec<Packet>>,
+    pub(super) inbox: Vec<Vec<Pair>>,
     pub(super) routes: Routes,
     /// What the running entry point sent (reused between invocations).
     pub(super) outbox: Vec<Packet>,
+    /// What the running entry point sent, as pairs (reused).
+    pub(super) sent: Vec<Pair>,
     /// The inbox being drained (reused, so that inboxes keep their capacity).
-    pub(super) draining: Vec<Packet>,
+    pub(super) draining: Vec<Pair>,
     /// Packets for other groups, between the rounds of a batch's end.
     pub(super) away: Parcels,
     /// Scratch room for sorting an inbox.
-    pub(super) scratch: Vec<Packet>,
-    /// Scratch room for an inbox as `(key, payload)` words.
-    pub(super) pairs: Vec<[u32; 2]>,
+    pub(super) scratch: Vec<Pair>,
     pub(super) counters: Counters,
     /// Operations of each core since its previous tick.
     pub(super) ops: Vec<OpCounts>,
@@ -116,9 +122,11 @@ impl Group {
         kind: PacketKind,
         away: &mut impl Away,
     ) -> Result<(), EmuError> {
-        let outbox = std::mem::take(&mut self.outbox);
-        let routed = self.route(sh, core, kind, &outbox, away);
-        self.outbox = outbox;
+        let mut sent = std::mem::take(&mut self.sent);
+        sent.clear();
+        sent.extend(self.outbox.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+        let routed = self.route(sh, core, kind, &sent, away);
+        self.sent = sent;
         routed
     }
 
@@ -130,15 +138,15 @@ impl Group {
         sh: &Shared,
         core: usize,
         kind: PacketKind,
-        packets: &[Packet],
+        packets: &[Pair],
         away: &mut impl Away,
     ) -> Result<(), EmuError> {
         let chip = sh.chip(core);
         self.counters.packets_sent[kind as usize] += packets.len() as u64;
         let mut i = 0;
         while i < packets.len() {
-            let Hit { route, lo, hi, dests } = self.routes.get(&sh.router, &sh.place, chip, packets[i].key)?;
-            let run = 1 + packets[i + 1..].iter().take_while(|p| lo <= p.key && p.key <= hi).count();
+            let Hit { route, lo, hi, dests } = self.routes.get(&sh.router, &sh.place, chip, packets[i][0])?;
+            let run = 1 + packets[i + 1..].iter().take_while(|p| lo <= p[0] && p[0] <= hi).count();
             let run_packets = &packets[i..i + run];
             self.counters.router_lookups += u64::from(route.lookups) * run as u64;
             self.counters.chip_hops += u64::from(route.chip_hops) * run as u64;
@@ -174,8 +182,8 @@ impl Group {
             sort_inbox(&mut packets, &mut self.scratch);
             self.counters.packets_received += packets.len() as u64;
             let handled = if self.trace.is_some() {
-                packets.iter().try_for_each(|p| {
-                    let inv = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
+                packets.iter().try_for_each(|&[key, payload]| {
+                    let inv = Invocation::Packet { key, payload };
                     self.invoke(sh, l, inv, away)
                 })
             } else {
@@ -191,11 +199,11 @@ impl Group {
     /// Runs local core `l`'s packet handler on each of `packets`, then routes
     /// what the handlers sent; a trap is reported after the packets sent
     /// before it are routed (the order of errors of one call per packet).
-    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Packet], away: &mut impl Away) -> Result<(), EmuError> {
+    fn handle_all(&mut self, sh: &Shared, l: usize, packets: &[Pair], away: &mut impl Away) -> Result<(), EmuError> {
         let core = self.cores[l];
         let kernel = sh.kernel(core);
         self.outbox.clear();
-        let ran = kernel.run_packets(packets, &mut self.pairs, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
+        let ran = kernel.run_pairs(packets, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
         self.counters.invocations += match &ran {
             Ok(()) => packets.len(),
             Err((i, _)) => *i,
@@ -227,9 +235,14 @@ impl Group {
             };
             self.invoke(sh, l, inv, away)?;
             if timed {
-                busiest = busiest.max(sh.cost.cycles_of(&self.ops[l]) + dma);
-                self.counters.ops.absorb(&self.ops[l]);
-                self.ops[l] = OpCounts::default();
+                // `cost.cycles_of` and `counters.ops.absorb` in one pass.
+                let ops = std::mem::take(&mut self.ops[l]);
+                let mut cycles = 0;
+                for ((total, n), c) in self.counters.ops.0.iter_mut().zip(ops.0).zip(sh.cost.cycles) {
+                    *total += n;
+                    cycles += n * c;
+                }
+                busiest = busiest.max(cycles + dma);
             }
         }
         if timed {
@@ -308,7 +321,7 @@ impl Group {
 
     fn no_crossing(&self, away: &Parcels, copy: usize) -> Result<(), EmuError> {
         match away.packets.first() {
-            Some(p) => Err(EmuError::CrossedCopies { key: p.key, from: copy }),
+            Some(p) => Err(EmuError::CrossedCopies { key: p[0], from: copy }),
             None => Ok(()),
         }
     }
@@ -415,6 +428,12 @@ impl Group {
     }
 }
 
+/// A pair's place in the sorted order: `(key, payload)` as one number.
+#[inline]
+fn rank(p: &Pair) -> u64 {
+    (u64::from(p[0]) << 32) | u64::from(p[1])
+}
+
 /// Sorts an inbox by `(key, payload)`. Arrivals are ascending runs (one per
 /// sender and round, each made of whole flows in disjoint key ranges), so
 /// the runs are merged a block at a time: the run with the smallest head
@@ -422,20 +441,23 @@ impl Group {
 /// holds the result while it is built). Runs that interleave packet by
 /// packet, or too many runs, fall back to a full sort. Both give the one
 /// sorted order, since `(key, payload)` is a total order.
-fn sort_inbox(packets: &mut Vec<Packet>, scratch: &mut Vec<Packet>) {
+fn sort_inbox(packets: &mut Vec<Pair>, scratch: &mut Vec<Pair>) {
     const MAX_RUNS: usize = 64;
     let (mut heads, mut ends) = ([0usize; MAX_RUNS], [0usize; MAX_RUNS]);
     let mut runs = 1;
+    let Some(mut previous) = packets.first().map(rank) else { return };
     for i in 1..packets.len() {
-        if packets[i] < packets[i - 1] {
+        let r = rank(&packets[i]);
+        if r < previous {
             if runs == MAX_RUNS {
-                packets.sort_unstable();
+                packets.sort_unstable_by_key(rank);
                 return;
             }
             ends[runs - 1] = i;
             heads[runs] = i;
             runs += 1;
         }
+        previous = r;
     }
     if runs == 1 {
         return;
@@ -445,16 +467,16 @@ fn sort_inbox(packets: &mut Vec<Packet>, scratch: &mut Vec<Packet>) {
     let max_blocks = packets.len() / 8 + MAX_RUNS;
     scratch.clear();
     for _ in 0..max_blocks {
-        let (mut first, mut second): (Option<usize>, Option<Packet>) = (None, None);
+        let (mut first, mut second): (Option<usize>, Option<u64>) = (None, None);
         for r in 0..runs {
             if heads[r] == ends[r] {
                 continue;
             }
-            let head = packets[heads[r]];
+            let head = rank(&packets[heads[r]]);
             match first {
-                Some(f) if head >= packets[heads[f]] => second = Some(second.map_or(head, |s| s.min(head))),
+                Some(f) if head >= rank(&packets[heads[f]]) => second = Some(second.map_or(head, |s| s.min(head))),
                 Some(f) => {
-                    second = Some(packets[heads[f]]);
+                    second = Some(rank(&packets[heads[f]]));
                     first = Some(r);
                 }
                 None => first = Some(r),
@@ -465,24 +487,24 @@ fn sort_inbox(packets: &mut Vec<Packet>, scratch: &mut Vec<Packet>) {
             return;
         };
         let run = &packets[heads[f]..ends[f]];
-        let take = second.map_or(run.len(), |s| run.partition_point(|p| *p <= s));
+        let take = second.map_or(run.len(), |s| run.partition_point(|p| rank(p) <= s));
         scratch.extend_from_slice(&run[..take]);
         heads[f] += take;
     }
-    packets.sort_unstable();
+    packets.sort_unstable_by_key(rank);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn p(key: u32, payload: Option<u32>) -> Packet {
-        Packet { key, payload }
+    fn p(key: u32, payload: Option<u32>) -> Pair {
+        [key, payload.unwrap_or(0)]
     }
 
     #[test]
     fn inboxes_sort_as_a_full_sort_does() {
-        let cases: Vec<Vec<Packet>> = vec![
+        let cases: Vec<Vec<Pair>> = vec![
             vec![],
             vec![p(3, None)],
             (0..10).map(|k| p(k, Some(k))).collect(),

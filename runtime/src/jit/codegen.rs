@@ -11,7 +11,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
 
 use super::ranges::Ranges;
-use super::{TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
+use super::{SendBuffer, TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
 
 /// Code generation for one function.
 pub(super) struct Gen<'a, 'b> {
@@ -48,12 +48,31 @@ pub(super) struct Gen<'a, 'b> {
 pub(super) enum Scope {
     /// The top level of a loop body: it runs once per iteration, so its
     /// tally is added, times the trip count, once after the loop.
-    Loop(OpCounts),
+    Loop(LoopTally),
     /// The function's body or a branch of an `if`: it runs whole each time
     /// it is entered (or traps, after which counts are unspecified), so its
     /// tally is added once, at its end.
     Once(OpCounts),
 }
+
+/// The counts of a loop (or of a drain function's packet loop) known at
+/// compile time.
+pub(super) struct LoopTally {
+    /// The top level of the body, per iteration.
+    pub(super) per_iteration: OpCounts,
+    /// Counters (`i64` variables, zero before the loop) not yet given to a
+    /// branch.
+    pub(super) spare: Vec<Variable>,
+    /// Branches inside the body (not inside an inner loop) that count their
+    /// runs in a register: each runs its tally once per increment of its
+    /// counter, added as counter x tally after the loop, so the branch adds
+    /// one to a register instead of each class's count to memory.
+    pub(super) branches: Vec<(Variable, OpCounts)>,
+}
+
+/// At most this many branches of one loop body count their runs in a
+/// register (the others add their tallies to memory each time).
+const MAX_COUNTERS: usize = 32;
 
 /// Loops with constant bounds and at most this many iterations are unrolled.
 const UNROLL_TRIPS: i64 = 8;
@@ -105,6 +124,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             let i = b.declare_var(types::I32);
             let zero = b.ins().iconst(types::I32, 0);
             b.def_var(i, zero);
+            // The packet loop counts like a loop: its body's tally once per
+            // packet, after the last.
+            let spare = new_counters(&mut b, branches(&function.body));
             let header = b.create_block();
             let body = b.create_block();
             let exit = b.create_block();
@@ -115,9 +137,6 @@ impl<'a, 'b> Gen<'a, 'b> {
             b.ins().brif(more, body, &[], exit, &[]);
             b.seal_block(body);
             b.seal_block(exit);
-            b.switch_to_block(exit);
-            let ok = b.ins().iconst(types::I32, 0);
-            b.ins().return_(&[ok]);
             b.switch_to_block(body);
             let wide = b.ins().uextend(ptr, at);
             let offset = b.ins().ishl_imm_u(wide, 3);
@@ -125,7 +144,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             let key = b.ins().load(types::I32, MemFlagsData::trusted(), pair, 0);
             let payload = b.ins().load(types::I32, MemFlagsData::trusted(), pair, 4);
             init_locals(&mut b, &[key, payload][..nparams]);
-            (i, header)
+            (i, header, exit, n, spare)
         });
         if !drain {
             init_locals(&mut b, &params[4..4 + nparams]);
@@ -150,17 +169,25 @@ impl<'a, 'b> Gen<'a, 'b> {
             pending: OpCounts::default(),
             scopes: Vec::new(),
             ranges: Ranges::of_function(function),
-            packet: packet.map(|(i, _)| i),
+            packet: packet.as_ref().map(|p| p.0),
             checked: Vec::new(),
         };
-        g.once(&function.body);
-        if let Some((i, header)) = packet {
+        if let Some((i, header, exit, n, spare)) = packet {
+            g.scopes.push(Scope::Loop(LoopTally { per_iteration: OpCounts::default(), spare, branches: Vec::new() }));
+            g.block(&function.body);
+            let Some(Scope::Loop(tally)) = g.scopes.pop() else { unreachable!("the packet loop's own scope") };
             let at = g.b.use_var(i);
             let next = g.b.ins().iadd_imm_u(at, 1);
             g.b.def_var(i, next);
             g.b.ins().jump(header, &[]);
             g.b.seal_block(header);
+            g.b.switch_to_block(exit);
+            let trips = g.b.ins().uextend(types::I64, n);
+            g.add_loop_counts(&tally, &OpCounts::default(), trips);
+            let ok = g.b.ins().iconst(types::I32, 0);
+            g.b.ins().return_(&[ok]);
         } else {
+            g.once(&function.body);
             let ok = g.b.ins().iconst(types::I32, 0);
             g.b.ins().return_(&[ok]);
         }
@@ -203,7 +230,24 @@ impl<'a, 'b> Gen<'a, 'b> {
         // What the block checked holds only inside it.
         self.checked.truncate(checked);
         let Some(Scope::Once(tally)) = self.scopes.pop() else { unreachable!("the block's own scope") };
-        self.add_counts(&tally);
+        if tally == OpCounts::default() {
+            return;
+        }
+        // Inside a loop, a spare counter of the innermost loop counts the
+        // block's runs instead.
+        let innermost = self.scopes.iter_mut().rev().find_map(|s| match s {
+            Scope::Loop(l) => Some(l),
+            Scope::Once(_) => None,
+        });
+        match innermost.and_then(|l| l.spare.pop().map(|counter| (l, counter))) {
+            Some((l, counter)) => {
+                l.branches.push((counter, tally));
+                let k = self.b.use_var(counter);
+                let k = self.b.ins().iadd_imm_u(k, 1);
+                self.b.def_var(counter, k);
+            }
+            None => self.add_counts(&tally),
+        }
     }
 
     pub(super) fn stmt(&mut self, stmt: &Stmt) {
@@ -268,6 +312,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let first = self.expr(start);
                 let last = self.expr(end);
                 self.flush_counts();
+                let spare = new_counters(&mut self.b, branches(body));
                 let below = if start.ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
                 let header = self.b.create_block();
                 let i = self.b.append_block_param(header, types::I32);
@@ -286,18 +331,22 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.b.seal_block(exit);
                 self.b.switch_to_block(body_block);
                 self.b.def_var(self.vars[var.0 as usize], i);
-                self.scopes.push(Scope::Loop(OpCounts::default()));
+                self.scopes.push(Scope::Loop(LoopTally {
+                    per_iteration: OpCounts::default(),
+                    spare,
+                    branches: Vec::new(),
+                }));
                 self.pending.add(OpClass::IntArith, 1);
                 let checked = self.checked.len();
                 self.block(body);
                 self.checked.truncate(checked);
-                let Some(Scope::Loop(per_iteration)) = self.scopes.pop() else { unreachable!("the loop's own scope") };
+                let Some(Scope::Loop(tally)) = self.scopes.pop() else { unreachable!("the loop's own scope") };
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.b.ins().jump(header, &[BlockArg::Value(next)]);
                 self.b.seal_block(header);
                 self.b.switch_to_block(exit);
                 let trips = self.trips(start.ty, first, last);
-                self.add_loop_counts(&per_iteration, &head, trips);
+                self.add_loop_counts(&tally, &head, trips);
             }
             Stmt::Send { key, payload } => {
                 self.count(key);
@@ -316,13 +365,54 @@ impl<'a, 'b> Gen<'a, 'b> {
                 };
                 let outbox = self.b.use_var(self.outbox);
                 let at = self.packet_index();
-                self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
-                for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
-                    let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
-                    self.b.def_var(var, v);
-                }
+                self.emit_send(outbox, [key, bits, has], at);
             }
         }
+    }
+
+    /// Appends `[key, payload, has_payload]` to the send buffer `outbox`:
+    /// in place while there is room, else (a cold path) through
+    /// `snnc_jit_send`, after which the pointers are reloaded.
+    fn emit_send(&mut self, outbox: Value, triple: [Value; 3], at: Value) {
+        let flags = MemFlagsData::trusted();
+        let field = |offset: usize| offset as i32;
+        let len = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, len)));
+        let cap = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, cap)));
+        let full = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let fast = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(full, slow, &[], fast, &[]);
+        self.b.seal_block(slow);
+        self.b.seal_block(fast);
+        self.b.switch_to_block(fast);
+        let data = self.b.ins().load(self.ptr, flags, outbox, field(offset_of!(SendBuffer, data)));
+        let offset = self.b.ins().imul_imm_u(len, 12);
+        let slot = self.b.ins().iadd(data, offset);
+        for (i, v) in triple.into_iter().enumerate() {
+            self.b.ins().store(flags, v, slot, 4 * i as i32);
+        }
+        let next = self.b.ins().iadd_imm_u(len, 1);
+        self.b.ins().store(flags, next, outbox, field(offset_of!(SendBuffer, len)));
+        // `start` becomes `len` when this send is the first of packet `at`.
+        let last = self.b.ins().load(types::I32, flags, outbox, field(offset_of!(SendBuffer, packet)));
+        let same = self.b.ins().icmp(IntCC::Equal, last, at);
+        let start = self.b.ins().load(types::I64, flags, outbox, field(offset_of!(SendBuffer, start)));
+        let start = self.b.ins().select(same, start, len);
+        self.b.ins().store(flags, at, outbox, field(offset_of!(SendBuffer, packet)));
+        self.b.ins().store(flags, start, outbox, field(offset_of!(SendBuffer, start)));
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(slow);
+        let [key, bits, has] = triple;
+        self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
+        for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
+            let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
+            self.b.def_var(var, v);
+        }
+        self.b.ins().jump(merge, &[]);
+        self.b.seal_block(merge);
+        self.b.switch_to_block(merge);
     }
 
     /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
@@ -401,6 +491,30 @@ fn unrolled(start: &Expr, end: &Expr, body: &[Stmt]) -> Option<Vec<u32>> {
         return None;
     }
     Some((first..last).map(|i| i as u32).collect())
+}
+
+/// `n` counters (at most [`MAX_COUNTERS`]), zero from here on.
+fn new_counters(b: &mut FunctionBuilder, n: usize) -> Vec<Variable> {
+    (0..n.min(MAX_COUNTERS))
+        .map(|_| {
+            let counter = b.declare_var(types::I64);
+            let zero = b.ins().iconst(types::I64, 0);
+            b.def_var(counter, zero);
+            counter
+        })
+        .collect()
+}
+
+/// The branches (blocks emitted by `Gen::once`) of a loop body outside its
+/// inner loops: those that may take one of its counters.
+fn branches(body: &[Stmt]) -> usize {
+    body.iter()
+        .map(|s| match s {
+            Stmt::If { then_body, else_body, .. } => 2 + branches(then_body) + branches(else_body),
+            Stmt::For { start, end, body, .. } => unrolled(start, end, body).map_or(0, |i| i.len() * branches(body)),
+            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Send { .. } => 0,
+        })
+        .sum()
 }
 
 /// Statements and expression nodes of a block.

@@ -8,7 +8,7 @@
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use snnc_compiler::kernel::{Expr, ExprKind, OpClass, OpCounts};
 
-use super::codegen::{Gen, Scope};
+use super::codegen::{Gen, LoopTally, Scope};
 
 impl Gen<'_, '_> {
     /// Ends the pending segment: its counts go to the innermost scope's
@@ -16,7 +16,7 @@ impl Gen<'_, '_> {
     pub(super) fn flush_counts(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         match self.scopes.last_mut() {
-            Some(Scope::Loop(tally) | Scope::Once(tally)) => tally.absorb(&pending),
+            Some(Scope::Loop(LoopTally { per_iteration: tally, .. }) | Scope::Once(tally)) => tally.absorb(&pending),
             None => unreachable!("every statement is inside the function body's scope"),
         }
     }
@@ -43,15 +43,28 @@ impl Gen<'_, '_> {
     }
 
     /// The counts of a finished loop: `per_iteration * trips + header *
-    /// (trips + 1)` per class, `trips` an `i64` value.
-    pub(super) fn add_loop_counts(&mut self, per_iteration: &OpCounts, header: &OpCounts, trips: Value) {
+    /// (trips + 1)` per class, `trips` an `i64` value, plus each counted
+    /// branch's tally times its counter.
+    pub(super) fn add_loop_counts(&mut self, tally: &LoopTally, header: &OpCounts, trips: Value) {
         for class in OpClass::ALL {
-            let (n, h) = (per_iteration.get(class), header.get(class));
-            if n == 0 && h == 0 {
-                continue;
+            let (n, h) = (tally.per_iteration.get(class), header.get(class));
+            let mut total = (n != 0 || h != 0).then(|| {
+                let body = self.b.ins().imul_imm_u(trips, (n + h) as i64);
+                self.b.ins().iadd_imm_u(body, h as i64)
+            });
+            for &(counter, ref branch) in &tally.branches {
+                let t = branch.get(class);
+                if t == 0 {
+                    continue;
+                }
+                let k = self.b.use_var(counter);
+                let runs = if t == 1 { k } else { self.b.ins().imul_imm_u(k, t as i64) };
+                total = Some(match total {
+                    Some(sum) => self.b.ins().iadd(sum, runs),
+                    None => runs,
+                });
             }
-            let body = self.b.ins().imul_imm_u(trips, (n + h) as i64);
-            let total = self.b.ins().iadd_imm_u(body, h as i64);
+            let Some(total) = total else { continue };
             // Inside an outer loop body this runs once per outer iteration.
             self.add_count(class, total);
         }

@@ -10,13 +10,16 @@
 //! index it wrote to `trap`. The packet entry point is also compiled as a
 //! drain function `(memory, outbox, trap, counts, pairs: *const [u32; 2], n:
 //! u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
-//! fresh locals each time ([`JitKernel::run_packets`]: one host call per
-//! inbox). Operation counts ([`OpClass`]) are summed at compile time per
-//! block and added to `counts` once per executed block (the interpreter
-//! counts node by node; the differential tests compare the two). `send` calls
-//! the host function [`snnc_jit_send`] (with the index of the packet being
-//! drained, so that a trapping handler's sends can be dropped), registered with
-//! `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
+//! fresh locals each time ([`JitKernel::run_packets`], [`JitKernel::run_pairs`]:
+//! one host call per inbox). Operation counts ([`OpClass`]) are summed at
+//! compile time per block and added to `counts` once per executed block, or,
+//! for a branch inside a loop (the packet loop included), counted as runs in
+//! a register and added as runs x counts after the loop (the interpreter
+//! counts node by node; the differential tests compare the two). `send`
+//! appends to the [`SendBuffer`] in place while it has room, and otherwise
+//! calls the host function [`snnc_jit_send`] (either way with the index of the
+//! packet being drained, so that a trapping handler's sends can be dropped),
+//! registered with `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
 //! and a branch to a cold block that sets the trap's arguments and jumps to
 //! the function's trap block, except where the index's value range (`ranges`:
 //! loop variables and what is computed from them) lies inside the buffer, so
@@ -51,6 +54,7 @@ mod counts;
 mod expr;
 mod ranges;
 
+use std::cell::Cell;
 use std::sync::Mutex;
 
 use cranelift_codegen::ir::{AbiParam, UserFuncName, types};
@@ -90,31 +94,71 @@ type EntryFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, 
 /// A packet entry point run on `n` `(key, payload)` pairs in turn.
 type DrainFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, *const [u32; 2], u32) -> u32;
 
-/// What compiled code sends into: the outbox, and where the sends of the
-/// packet handled last began (a drain function passes each send the index
-/// of the packet it handles).
+/// What compiled code sends into: the sends as `[key, payload,
+/// has_payload]` triples, and where the sends of the packet handled last
+/// began (a drain function passes each send the index of the packet it
+/// handles). Compiled code appends a triple itself while `len < cap` (and
+/// updates `packet` and `start` as [`snnc_jit_send`] does), and calls
+/// [`snnc_jit_send`] when the buffer is full.
+#[repr(C)]
 pub struct SendBuffer {
-    packets: Vec<Packet>,
+    /// `staged`'s buffer and capacity, and how many triples are written.
+    data: *mut [u32; 3],
+    len: usize,
+    cap: usize,
     /// The packet index of the last send.
     packet: u32,
-    /// The outbox length before the first send of that packet.
+    /// `len` before the first send of that packet.
     start: usize,
+    staged: Vec<[u32; 3]>,
 }
 
-/// The host side of `send`: appends a packet to the outbox.
+thread_local! {
+    /// Room for the sends of one call, reused.
+    static STAGED: Cell<Vec<[u32; 3]>> = const { Cell::new(Vec::new()) };
+}
+
+impl SendBuffer {
+    fn new(packet: u32) -> SendBuffer {
+        let mut staged = STAGED.take();
+        staged.clear();
+        SendBuffer { data: staged.as_mut_ptr(), len: 0, cap: staged.capacity(), packet, start: 0, staged }
+    }
+
+    /// Appends the sends, but those from `drop_from` on, to `outbox`.
+    fn finish(mut self, outbox: &mut Vec<Packet>, drop_from: Option<usize>) {
+        // SAFETY: compiled code and `snnc_jit_send` wrote every triple below
+        // `len`, which is at most `cap`, the capacity of `staged`'s buffer.
+        unsafe { self.staged.set_len(self.len) };
+        if let Some(start) = drop_from {
+            self.staged.truncate(start);
+        }
+        outbox.extend(
+            self.staged.iter().map(|&[key, payload, has]| Packet { key, payload: (has != 0).then_some(payload) }),
+        );
+        STAGED.set(std::mem::take(&mut self.staged));
+    }
+}
+
+/// The host side of `send` when the buffer is full: appends a packet.
 ///
 /// # Safety
 /// `outbox` is the `SendBuffer` that [`JitKernel::run`] or
-/// [`JitKernel::run_packets`] passed to the compiled code, valid and
+/// [`JitKernel::run_pairs`] passed to the compiled code, valid and
 /// unaliased for the duration of the call.
 pub unsafe extern "C" fn snnc_jit_send(outbox: *mut SendBuffer, key: u32, payload: u32, has_payload: u32, at: u32) {
     // SAFETY: see the function's contract.
     let outbox = unsafe { &mut *outbox };
     if outbox.packet != at {
         outbox.packet = at;
-        outbox.start = outbox.packets.len();
+        outbox.start = outbox.len;
     }
-    outbox.packets.push(Packet { key, payload: (has_payload != 0).then_some(payload) });
+    // SAFETY: the triples below `len` (at most the capacity) are written.
+    unsafe { outbox.staged.set_len(outbox.len) };
+    outbox.staged.push([key, payload, has_payload]);
+    outbox.len = outbox.staged.len();
+    outbox.cap = outbox.staged.capacity();
+    outbox.data = outbox.staged.as_mut_ptr();
 }
 
 /// A kernel compiled to native code.
@@ -248,9 +292,9 @@ impl JitKernel {
         // bounds-checked or proven inside its buffer) and `memory` holds at
         // least that many words; the outbox pointer is only used by
         // `snnc_jit_send` during this call.
-        let mut buffer = SendBuffer { packets: std::mem::take(outbox), packet: 0, start: 0 };
+        let mut buffer = SendBuffer::new(0);
         let status = unsafe { code(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
-        *outbox = buffer.packets;
+        buffer.finish(outbox, None);
         if status == 0 { Ok(()) } else { Err(self.trap(record)) }
     }
 
@@ -269,22 +313,32 @@ impl JitKernel {
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
+        pairs.clear();
+        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+        self.run_pairs(pairs, memory, outbox, counts)
+    }
+
+    /// [`JitKernel::run_packets`] on packets given as `[key, payload]`
+    /// pairs (payload 0 when a packet has none).
+    pub fn run_pairs(
+        &self,
+        pairs: &[[u32; 2]],
+        memory: &mut [u32],
+        outbox: &mut Vec<Packet>,
+        counts: &mut OpCounts,
+    ) -> Result<(), (usize, Trap)> {
         self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
         let Some(drain) = self.drain else {
             return Ok(());
         };
-        pairs.clear();
-        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
         let n = u32::try_from(pairs.len()).expect("fewer than 2^32 packets in an inbox");
         let mut record = TrapRecord::default();
-        let mut buffer = SendBuffer { packets: std::mem::take(outbox), packet: u32::MAX, start: 0 };
+        let mut buffer = SendBuffer::new(u32::MAX);
         // SAFETY: as in `run`, for the whole call; `pairs` holds `n` pairs.
         let status =
             unsafe { drain(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), pairs.as_ptr(), n) };
-        if status != 0 && buffer.packet == record.packet {
-            buffer.packets.truncate(buffer.start);
-        }
-        *outbox = buffer.packets;
+        let dropped = (status != 0 && buffer.packet == record.packet).then_some(buffer.start);
+        buffer.finish(outbox, dropped);
         if status == 0 { Ok(()) } else { Err((record.packet as usize, self.trap(record))) }
     }
 
