@@ -177,16 +177,35 @@ impl<'a> Facts<'a> {
 
     /// What chip `c` holds: its PE count and `"copies 0-21, optimiser"`.
     fn chip_contents(&self, c: ChipId) -> (usize, String) {
+        let (n, copies, optimiser) = self.chip_parts(c);
+        let parts: Vec<String> = copies.into_iter().chain(optimiser.then(|| "optimiser".to_string())).collect();
+        (n, parts.join(", "))
+    }
+
+    /// A chip's PE count, the batch copies on it (`copies 0-21`, when
+    /// copies are numbered) and whether it holds optimiser PEs.
+    fn chip_parts(&self, c: ChipId) -> (usize, Option<String>, bool) {
         let cores: Vec<&PlacedCore> = self.by_pe.range(chip_range(c)).map(|(_, core)| *core).collect();
-        let mut parts = Vec::new();
         let copies: BTreeSet<u32> = cores.iter().filter_map(|core| core.batch_copy).collect();
-        if self.numbered && !copies.is_empty() {
-            parts.push(format!("cop{} {}", if copies.len() == 1 { "y" } else { "ies" }, ranges(&copies)));
+        let copies = (self.numbered && !copies.is_empty())
+            .then(|| format!("cop{} {}", if copies.len() == 1 { "y" } else { "ies" }, ranges(&copies)));
+        (cores.len(), copies, cores.iter().any(|core| core.role == Role::Optimiser))
+    }
+
+    /// A chip panel's second line: `89 of 148 PEs used by copies 0-21 and
+    /// the optimiser`.
+    fn chip_header(&self, c: ChipId, app: u32) -> String {
+        let (n, copies, optimiser) = self.chip_parts(c);
+        let mut line = format!("{n} of {app} PEs used");
+        if let Some(copies) = copies {
+            line += &format!(" by {copies}");
+            if optimiser {
+                line += " and the optimiser";
+            }
+        } else if optimiser {
+            line += ", the optimiser among them";
         }
-        if cores.iter().any(|core| core.role == Role::Optimiser) {
-            parts.push("optimiser".to_string());
-        }
-        (cores.len(), parts.join(", "))
+        line
     }
 
     /// The bounding box of `chips` on the board: (min x, max y, columns, rows).
@@ -322,16 +341,8 @@ pub fn placement_svg(name: &str, m: &Mapped) -> String {
     let grid_w = cols * QPE_PITCH - (QPE_PITCH - QPE_BOX);
     let grid_h = rows * QPE_PITCH - (QPE_PITCH - QPE_BOX);
     let app = spec.app_pes_per_chip();
-    let headers: Vec<(String, String)> = f
-        .used
-        .iter()
-        .map(|&c| {
-            let (n, holds) = f.chip_contents(c);
-            let line =
-                if holds.is_empty() { format!("{n} of {app} PEs") } else { format!("{n} of {app} PEs: {holds}") };
-            (format!("chip ({}, {})", f.at(c).x, f.at(c).y), line)
-        })
-        .collect();
+    let headers: Vec<(String, String)> =
+        f.used.iter().map(|&c| (format!("chip ({}, {})", f.at(c).x, f.at(c).y), f.chip_header(c, app))).collect();
     let text_w = headers.iter().map(|(a, b)| width_of(a, 12.0, true).max(width_of(b, 10.0, false))).max().unwrap_or(0);
     let panel_w = (PAD + LABEL_W + grid_w + PAD).max(text_w + 2 * PAD);
     let panel_h = HEADER + grid_h + FOOTER + PAD;

@@ -173,7 +173,7 @@ fn yinyang_on_one_chip() {
             "free: 59 PEs",
         ]
     );
-    assert!(svg.contains(">89 of 148 PEs: copies 0-21, optimiser<"));
+    assert!(svg.contains(">89 of 148 PEs used by copies 0-21 and the optimiser<"));
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn yinyang_on_two_chips() {
     check_full(&m, &svg);
     check_overview(&m, &board_overview_svg("yinyang", &m));
     assert!(svg.contains(">chip (0, 0)<") && svg.contains(">chip (1, 0)<"));
-    assert!(svg.contains(">13 of 148 PEs: copies 37-39, optimiser<"), "the second chip's header");
+    assert!(svg.contains(">13 of 148 PEs used by copies 37-39 and the optimiser<"), "the second chip's header");
 }
 
 #[test]
