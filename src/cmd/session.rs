@@ -124,18 +124,7 @@ pub fn train_session(req: TrainRequest<'_>) -> CmdResult {
             if !show_bars {
                 return;
             }
-            let b = bar.get_or_insert_with(|| {
-                let b = ProgressBar::new(total as u64);
-                b.set_style(
-                    ProgressStyle::with_template(
-                        "epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> "),
-                );
-                b.set_message(format!("{epoch}/{epochs}"));
-                b
-            });
+            let b = bar.get_or_insert_with(|| batch_bar(total as u64, format!("epoch {epoch}/{epochs}")));
             b.set_position(done as u64);
         }
         Event::Epoch(m) => {
@@ -210,6 +199,19 @@ fn summary_line(summary: &Summary, dir: &Path) -> String {
 }
 
 /// The folder a spec's data paths are relative to.
+/// A progress bar over `len` batches on stderr, led by `label`, with the
+/// time left (`train`, `run` and `bench`).
+pub fn batch_bar(len: u64, label: String) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    b.set_message(label);
+    b
+}
+
 pub fn data_dir(file: &Path) -> &Path {
     file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }

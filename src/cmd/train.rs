@@ -17,7 +17,7 @@ use snnc_runtime::train::batch::evaluate;
 use snnc_runtime::train::run::{read_weights, weights_bytes};
 use snnc_runtime::train::trainer::{Prepared, TrainState, prepare, train_batches};
 
-use super::session::{Backend, TrainRequest, data_dir, epochs_arg, session_failure, train_session};
+use super::session::{Backend, TrainRequest, batch_bar, data_dir, epochs_arg, session_failure, train_session};
 use super::{CmdResult, Failure, Out, load_network};
 
 #[derive(clap::Args, Debug)]
@@ -336,18 +336,7 @@ struct BenchBar {
 
 impl BenchBar {
     fn new(show: bool, backend: &str, threads: usize, epochs: u32) -> BenchBar {
-        let bar = show.then(|| {
-            let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{msg} [{bar:40}] {pos}/{len} batches {elapsed}, about {eta} left",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            b.set_message(format!("{backend} {threads} thread(s)"));
-            b
-        });
+        let bar = show.then(|| batch_bar(0, format!("{backend} {threads} thread(s)")));
         BenchBar { bar, before: 0.into(), per_epoch: 0.into(), epochs }
     }
 

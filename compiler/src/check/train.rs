@@ -321,28 +321,9 @@ fn readout(errs: &mut Errors, g: Given, net: &NetworkParts) -> Option<usize> {
     Some(r)
 }
 
+/// The splits of a generated feature data set, with the Yin-Yang defaults.
 fn splits(errs: &mut Errors, p: &Params) -> Option<[SplitSpec; 3]> {
-    let names = ["train", "validation", "test"];
-    let mut out = [SplitSpec { size: 0, seed: 0 }; 3];
-    let mut ok = true;
-    for (k, name) in names.iter().enumerate() {
-        let (dsize, dseed) = DEFAULT_SPLITS[k];
-        let got = match p.get(name) {
-            None => Some((dsize, dseed)),
-            Some(g) => errs.split(g, dseed).and_then(|(size, seed)| {
-                if k == 0 && size == 0 {
-                    errs.range(g, "must be at least 1", "the training set cannot be empty");
-                    return None;
-                }
-                Some((size, seed))
-            }),
-        };
-        match got {
-            Some((size, seed)) => out[k] = SplitSpec { size: size as u32, seed },
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+    splits_with(errs, p, DEFAULT_SPLITS)
 }
 
 fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>) -> Option<DataSpec> {
@@ -378,7 +359,7 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
             let p = errs.call_params(c, &SHD_LIKE);
             let classes = p.get("classes").map_or(Some(20), |g| errs.integer(g, 2, 1_000_000, false));
             let channels = p.get("channels").map_or(Some(700), |g| errs.integer(g, 1, 1_000_000, false));
-            let splits = event_splits(errs, &p, [(8156, 42), (0, 41), (2264, 40)]);
+            let splits = splits_with(errs, &p, [(8156, 42), (0, 41), (2264, 40)]);
             let duration = p.get("duration").map_or(Some(1.0), |g| positive_seconds(errs, g));
             let seed = p.get("seed").map_or(Some(0), |g| errs.seed(g));
             Some(DataSpec::ShdLike {
@@ -399,7 +380,7 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
                 }
                 Some(n)
             });
-            let splits = event_splits(errs, &p, [(2000, 42), (500, 41), (500, 40)]);
+            let splits = splits_with(errs, &p, [(2000, 42), (500, 41), (500, 40)]);
             let duration = p.get("duration").map_or(Some(0.3), |g| positive_seconds(errs, g));
             let gap = p.get("gap").map_or(Some(0.1), |g| positive_seconds(errs, g));
             let burst = p.get("burst").map_or(Some(0.01), |g| positive_seconds(errs, g));
@@ -474,8 +455,9 @@ fn data(errs: &mut Errors, g: Given, features: Option<u32>, classes: Option<u32>
     }
 }
 
-/// The splits of a generated event data set, with its defaults (size, seed).
-fn event_splits(errs: &mut Errors, p: &Params, defaults: [(u64, u32); 3]) -> Option<[SplitSpec; 3]> {
+/// The `train`, `validation` and `test` splits of a generated data set,
+/// with its defaults (size, seed); the training split cannot be empty.
+fn splits_with(errs: &mut Errors, p: &Params, defaults: [(u64, u32); 3]) -> Option<[SplitSpec; 3]> {
     let names = ["train", "validation", "test"];
     let mut out = [SplitSpec { size: 0, seed: 0 }; 3];
     let mut ok = true;

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::NirError;
-use super::graph::{Array, Graph, Node};
+use super::graph::{Array, Graph, Node, Params};
 use super::mapping::{row_factor, snnc_weight};
 
 /// A population of the imported network.
@@ -401,16 +401,7 @@ pub fn import(graph: &Graph, dt: f64, order: &Order) -> Result<Imported, NirErro
                 positive_time(name, "tau_syn", tau_syn)?;
                 positive_time(name, "tau_mem", tau_mem)?;
                 distinct(name, tau_syn, tau_mem)?;
-                zeros(name, "v_leak", &params["v_leak"], "snnc's neurons leak towards 0 (v_leak = 0)")?;
-                let lif = kind == "CubaLIF";
-                let kind_v = if lif {
-                    zeros(name, "v_reset", &params["v_reset"], "snnc's lif resets the voltage to 0")?;
-                    let threshold = uniform(name, "v_threshold", &params["v_threshold"])?;
-                    positive(name, "v_threshold", threshold)?;
-                    Kind::Lif { tau_mem, tau_syn, threshold }
-                } else {
-                    Kind::Li { tau_mem, tau_syn }
-                };
+                let kind_v = membrane(name, kind == "CubaLIF", params, tau_mem, tau_syn)?;
                 let row = (0..size)
                     .map(|j| {
                         let r = finite(name, "r", &params["r"], j)?;
@@ -435,15 +426,7 @@ pub fn import(graph: &Graph, dt: f64, order: &Order) -> Result<Imported, NirErro
                 let tau_mem = uniform(mname, "tau", &mparams["tau"])?;
                 positive_time(mname, "tau", tau_mem)?;
                 distinct(mname, tau_syn, tau_mem)?;
-                zeros(mname, "v_leak", &mparams["v_leak"], "snnc's neurons leak towards 0 (v_leak = 0)")?;
-                let kind_v = if mkind == "LIF" {
-                    zeros(mname, "v_reset", &mparams["v_reset"], "snnc's lif resets the voltage to 0")?;
-                    let threshold = uniform(mname, "v_threshold", &mparams["v_threshold"])?;
-                    positive(mname, "v_threshold", threshold)?;
-                    Kind::Lif { tau_mem, tau_syn, threshold }
-                } else {
-                    Kind::Li { tau_mem, tau_syn }
-                };
+                let kind_v = membrane(mname, mkind == "LIF", mparams, tau_mem, tau_syn)?;
                 let row = (0..size)
                     .map(|j| {
                         let r_syn = finite(name, "r", &params["r"], j)?;
@@ -923,6 +906,20 @@ fn unsupported_shape(node: &str, param: &str, shape: &[usize]) -> NirError {
         reason: "is not one-dimensional (a Linear's weight: two-dimensional)".into(),
         help: "snnc's populations are one-dimensional: flatten the data before the graph".into(),
     }
+}
+
+/// The membrane of node `node` (a CubaLIF/CubaLI, or the LIF/LI an LI
+/// synapse feeds) as snnc's model: no leak towards anything but 0, and for
+/// a spiking one a reset to 0 and a positive threshold.
+fn membrane(node: &str, spiking: bool, params: &Params, tau_mem: f64, tau_syn: f64) -> Result<Kind, NirError> {
+    zeros(node, "v_leak", &params["v_leak"], "snnc's neurons leak towards 0 (v_leak = 0)")?;
+    if !spiking {
+        return Ok(Kind::Li { tau_mem, tau_syn });
+    }
+    zeros(node, "v_reset", &params["v_reset"], "snnc's lif resets the voltage to 0")?;
+    let threshold = uniform(node, "v_threshold", &params["v_threshold"])?;
+    positive(node, "v_threshold", threshold)?;
+    Ok(Kind::Lif { tau_mem, tau_syn, threshold })
 }
 
 /// The one value of a parameter that must be the same for every neuron.
