@@ -325,21 +325,25 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     if s.head {
         if s.plain {
             for range in &s.lif_positions {
-                f.for_range("pos", Expr::i32(range.start as i32), Expr::i32(range.end as i32), |f, pos| {
-                    let spiked = input_spiked(f, step.get(), pos.get());
-                    f.if_(spiked, |f| {
-                        let row = f.let_("row", pos.get() * ni.clone());
-                        let e = f.let_("e", Expr::f32(0.0));
-                        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                            f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                let (start, len) = (range.start, range.end - range.start);
+                for_input_words(&mut f, (in_bits, raw), step.get(), start, len, |f, lo, hi| {
+                    let at = |e: Expr| e + Expr::i32(start as i32);
+                    f.for_range("pos", at(lo), at(hi), |f, pos| {
+                        let spiked = input_spiked(f, step.get(), pos.get());
+                        f.if_(spiked, |f| {
+                            let row = f.let_("row", pos.get() * ni.clone());
+                            let e = f.let_("e", Expr::f32(0.0));
+                            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                                f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                            });
+                            f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
                         });
-                        f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
                     });
                 });
             }
         } else {
             for cp in &from_layers {
-                copy_loop(&mut f, cp, step.get(), |f, src, i| {
+                copy_loop(&mut f, cp, step.get(), (in_bits, raw), |f, src, i| {
                     let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
                     f.if_(spiked, |f| {
                         let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
@@ -369,19 +373,21 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     }
     // 3. Gradients where an input landed at step n + 1.
     if s.plain {
-        f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-            let spiked = input_spiked(f, step.get(), pos.get());
-            f.if_(spiked, |f| {
-                let row = f.let_("row", pos.get() * ni.clone());
-                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    let at = row.get() + j.get();
-                    f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
+        for_input_words(&mut f, (in_bits, raw), step.get(), 0, kk, |f, lo, hi| {
+            f.for_range("pos", lo, hi, |f, pos| {
+                let spiked = input_spiked(f, step.get(), pos.get());
+                f.if_(spiked, |f| {
+                    let row = f.let_("row", pos.get() * ni.clone());
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        let at = row.get() + j.get();
+                        f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
+                    });
                 });
             });
         });
     } else {
         for cp in &s.copies {
-            copy_loop(&mut f, cp, step.get(), |f, src, i| {
+            copy_loop(&mut f, cp, step.get(), (in_bits, raw), |f, src, i| {
                 let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
                 f.if_(spiked, |f| {
                     let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
@@ -455,11 +461,19 @@ impl RingCtx {
 
 /// Runs `body(f, src, i)` over the pre neurons `i` of copy `cp` whose spikes
 /// of step `src = step - delay` the tick at `step` reads; no steps before 0.
-fn copy_loop(f: &mut FunctionBuilder, cp: &CopyShape, step: Expr, body: impl Fn(&mut FunctionBuilder, Expr, Var)) {
+fn copy_loop(
+    f: &mut FunctionBuilder,
+    cp: &CopyShape,
+    step: Expr,
+    bits: (BufRef, u32),
+    body: impl Fn(&mut FunctionBuilder, Expr, Var),
+) {
     let src = step - Expr::i32(cp.delay as i32);
     let run = |f: &mut FunctionBuilder| {
         let src = f.let_("src", src.clone());
-        f.for_range("i", Expr::i32(0), Expr::i32(cp.n_pre as i32), |f, i| body(f, src.get(), i));
+        for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, lo, hi| {
+            f.for_range("i", lo, hi, |f, i| body(f, src.get(), i));
+        });
     };
     if cp.delay > 0 {
         f.if_(src.clone().ge(Expr::i32(0)), run);
@@ -517,19 +531,21 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
     fill(f, l.acc, l.n, Expr::f32(0.0));
     let prev = f.let_("prev", step.get() - Expr::i32(1));
     if s.plain {
-        f.for_range("pos", Expr::i32(0), Expr::i32(l.fan_in as i32), |f, pos| {
-            let spiked = input_spiked(f, l.in_bits, s.raw_fan_in, prev.get(), pos.get());
-            f.if_(spiked, |f| {
-                let row = f.let_("row", pos.get() * ni.clone());
-                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+        for_input_words(f, (l.in_bits, s.raw_fan_in), prev.get(), 0, l.fan_in, |f, lo, hi| {
+            f.for_range("pos", lo, hi, |f, pos| {
+                let spiked = input_spiked(f, l.in_bits, s.raw_fan_in, prev.get(), pos.get());
+                f.if_(spiked, |f| {
+                    let row = f.let_("row", pos.get() * ni.clone());
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+                    });
                 });
             });
         });
         return;
     }
     for cp in &s.copies {
-        copy_loop(f, cp, prev.get(), |f, src, i| {
+        copy_loop(f, cp, prev.get(), (l.in_bits, s.raw_fan_in), |f, src, i| {
             let spiked = input_spiked(f, l.in_bits, s.raw_fan_in, src, Expr::i32(cp.raw_offset as i32) + i.get());
             f.if_(spiked, |f| {
                 let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
@@ -539,6 +555,35 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
             });
         });
     }
+}
+
+/// Loops over positions `0 .. len` whose bits `step * k + start + pos` of
+/// `in_bits` may be set, in ascending order: per word of `in_bits` holding
+/// some of them, `body(lo, hi)` (a loop over `lo .. hi`) runs only if the
+/// word is not zero. A loop body that only acts on set bits does nothing on
+/// the skipped positions: same results, same order.
+fn for_input_words(
+    f: &mut FunctionBuilder,
+    (in_bits, k): (BufRef, u32),
+    step: Expr,
+    start: u32,
+    len: u32,
+    body: impl FnOnce(&mut FunctionBuilder, Expr, Expr),
+) {
+    if len == 0 {
+        return;
+    }
+    let first = f.let_("first", step * Expr::i32(k as i32) + Expr::i32(start as i32));
+    let w0 = first.get().convert(ConvertOp::I32AsU32) >> Expr::u32(5);
+    let end = ((first.get() + Expr::i32(len as i32 - 1)).convert(ConvertOp::I32AsU32) >> Expr::u32(5)) + Expr::u32(1);
+    f.for_range("w", w0, end, |f, w| {
+        f.if_(in_bits.at(w.get()).not_equals(Expr::u32(0)), |f| {
+            let base = f.let_("base", w.get().convert(ConvertOp::U32AsI32) * Expr::i32(32) - first.get());
+            let lo = base.get().max(Expr::i32(0));
+            let hi = (base.get() + Expr::i32(32)).min(Expr::i32(len as i32));
+            body(f, lo, hi);
+        });
+    });
 }
 
 /// Whether bit `step * k + pos` of `in_bits` (the input spikes) is set.
