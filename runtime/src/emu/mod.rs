@@ -37,8 +37,15 @@
 //! cross copies stops the run): they run in parallel with rayon, each on its
 //! own PE memories, so results do not depend on the thread count.
 //!
+//! A core whose kernel has a private DRAM region (`Kernel::dram_words`, for
+//! its DMA statements) gets its own `Vec<u32>`, `CoreProgram::dram` then
+//! zeros at load, which the host reads and writes between runs
+//! ([`Emulator::dram_region`], [`Emulator::dram_region_mut`]); the regions of
+//! a chip's PEs count against its DRAM ([`dram`]).
+//!
 //! A traced emulator ([`Emulator::new_traced`]) also records, per PE, every
-//! call and host write it handled and the packets it sent ([`trace`]).
+//! call and host write it handled and the packets it sent ([`trace`]); not
+//! yet for a program with a private DRAM region.
 //!
 //! Layout: this file loads a program and drives batches (waves of samples
 //! over the copies, the end of a batch with the optimiser); [`copy`] runs
@@ -48,8 +55,9 @@
 //! (weights, optimiser state, spike records); [`counters`] the counters and
 //! cost model, [`trace`] per-PE traces, [`train`] the epoch loop.
 //!
-//! Invariant: a kernel reads and writes only its own PE's memory; the host
-//! writes only inputs (`spike_step`, `label`, `hyper`) and reads results.
+//! Invariant: a kernel reads and writes only its own PE's memory (and its
+//! own private DRAM region); the host writes only inputs (`spike_step`,
+//! `label`, `hyper`, a region's words) and reads results.
 
 mod copy;
 pub mod counters;
@@ -110,15 +118,16 @@ pub enum EmuError {
     )]
     RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
     #[error(
-        "the input event lists of {samples} samples need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}"
+        "the input event lists of {samples} samples{} need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}",
+        private_regions(*.private)
     )]
     #[diagnostic(
         code(snn::emu::dram_full),
         help(
-            "a data split's events are written into the DRAM of every chip that holds an input PE; use fewer samples, a coarser time step, or spread the input over more chips"
+            "a data split's events are written into the DRAM of every chip that holds an input PE, next to the private regions of its PEs; use fewer samples, a coarser time step, or spread the input or the layers over more chips"
         )
     )]
-    DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize },
+    DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize, private: u64 },
     #[error(
         "a DMA transfer of {words} words from DRAM word {src} (of {dram_words} written) to data word {dst} (of {memory_words}) is out of bounds"
     )]
@@ -139,6 +148,12 @@ pub enum EmuError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Jit(#[from] JitError),
+}
+
+/// The part of [`EmuError::DramFull`]'s message about the private DRAM
+/// regions of a chip's PEs (none: nothing).
+fn private_regions(bytes: u64) -> String {
+    if bytes == 0 { String::new() } else { format!(" and the PEs' private DRAM regions ({bytes} bytes)") }
 }
 
 impl EmuError {
@@ -262,12 +277,22 @@ impl Emulator {
     }
 
     /// Loads a program like [`Emulator::new`], recording every PE's events
-    /// from `init` on ([`Emulator::trace`]).
+    /// from `init` on ([`Emulator::trace`]). Not yet for a program with a
+    /// private DRAM region (`EmuError::NotYetSupported`: the trace does not
+    /// carry the region's contents).
     pub fn new_traced(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
         Emulator::load(program, machine, tables, true)
     }
 
     fn load(program: Program, machine: &Machine, tables: &RoutingTables, traced: bool) -> Result<Emulator, EmuError> {
+        // A trace does not carry a private DRAM region's contents yet, so its
+        // replay could not reproduce the PE.
+        if traced && let Some(k) = program.kernels.iter().find(|k| k.dram_words > 0) {
+            let what = format!("tracing kernel `{}`, which has a private DRAM region", k.name);
+            return Err(EmuError::NotYetSupported { what });
+        }
+        // Private DRAM regions that do not fit are refused before any is made.
+        let dram = dram::Dram::new(&program, machine)?;
         let start = std::time::Instant::now();
         let jits = program.kernels.iter().map(JitKernel::compile).collect::<Result<Vec<_>, _>>()?;
         let jit_seconds = start.elapsed().as_secs_f64();
@@ -281,6 +306,7 @@ impl Emulator {
                 id,
                 cores: Vec::new(),
                 mem: Vec::new(),
+                dram: Vec::new(),
                 inbox: Vec::new(),
                 routes: Routes::default(),
                 outbox: Vec::new(),
@@ -305,6 +331,12 @@ impl Emulator {
             place.push((g, groups[g].cores.len()));
             groups[g].cores.push(i);
             groups[g].mem.push(mem);
+            let mut region = vec![0u32; kernel.dram_words as usize];
+            // `verify::check_program`: the initial words fit the region.
+            for (word, &init) in region.iter_mut().zip(&c.dram) {
+                *word = init;
+            }
+            groups[g].dram.push(region);
             groups[g].inbox.push(Vec::new());
             groups[g].ops.push(OpCounts::default());
             if let Some(trace) = &mut groups[g].trace {
@@ -312,7 +344,6 @@ impl Emulator {
             }
         }
         let router = Router::new(tables.clone(), machine.clone(), pe_core);
-        let dram = dram::Dram::new(&program, machine);
         let dma = program
             .cores
             .iter()
@@ -347,6 +378,20 @@ impl Emulator {
     pub fn memory(&self, core: usize) -> &[u32] {
         let (g, pos) = self.shared.place[core];
         &self.groups[g].mem[pos]
+    }
+
+    /// The private DRAM region of core `core` (an index into the program's
+    /// cores): its kernel's `dram_words` words, empty without one.
+    pub fn dram_region(&self, core: usize) -> &[u32] {
+        let (g, pos) = self.shared.place[core];
+        &self.groups[g].dram[pos]
+    }
+
+    /// The private DRAM region of core `core`, for the host to write
+    /// (initial weights) between runs; see [`Emulator::dram_region`].
+    pub fn dram_region_mut(&mut self, core: usize) -> &mut [u32] {
+        let (g, pos) = self.shared.place[core];
+        &mut self.groups[g].dram[pos]
     }
 
     /// Writes the event lists of `data` into the DRAM of every chip that

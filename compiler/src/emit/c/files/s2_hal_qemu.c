@@ -10,10 +10,19 @@
  * event itself), 7 DRAM word (word a of the chip's DRAM holds b; not an
  * event: the words the DMA transfer completed before a forward tick reads,
  * in order, right after that tick's record; s2_dma_read reads them from
- * the trace as it goes, so the HAL keeps no copy of DRAM).
+ * the trace as it goes, so the HAL keeps no copy of DRAM), 8 region size
+ * (the PE's private DRAM region has a words; before init), 9 region word
+ * (word a of the region holds b; after record 8, before init or between
+ * events like a host write). Records 6, 8 and 9 may come before init.
+ * The private DRAM region of DMA statements (s2_dram_read, s2_dram_write)
+ * is RAM at S2_REGION_BASE, 1 MiB above the data memory, up to the end of
+ * the board's 4 MiB of RAM (S2_REGION_MAX_WORDS words), zero when QEMU
+ * starts. (Kept small: this code is in every image, and snnc's code
+ * estimate, emit::c::code_estimate, must stay above every image's size.)
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
- * `memory WORDS W0 W1 ...`; EVENT is the record number.
+ * `memory WORDS W0 W1 ...` and, with a region, `dram WORDS W0 W1 ...`;
+ * EVENT is the record number.
  * The exit status is 0, or 2 for a bad trace, 3 for a processor fault.
  */
 #include <stdint.h>
@@ -33,7 +42,21 @@ enum {
     ADP_STOPPED_APPLICATION_EXIT = 0x20026
 };
 
-enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE, REC_DRAM };
+enum {
+    REC_INIT,
+    REC_PACKET,
+    REC_FORWARD,
+    REC_BACKWARD,
+    REC_END_OF_SAMPLE,
+    REC_END_OF_BATCH,
+    REC_WRITE,
+    REC_DRAM,
+    REC_REGION,
+    REC_REGION_WORD
+};
+
+#define S2_REGION_BASE 0x20100000u
+#define S2_REGION_MAX_WORDS ((0x20400000u - S2_REGION_BASE) / 4u)
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -56,6 +79,9 @@ static uint32_t next[3];
 static bool have_next;
 static unsigned char *memory;
 static uint32_t memory_bytes;
+static uint32_t region_words;
+
+#define REGION ((unsigned char *)(uintptr_t)S2_REGION_BASE)
 
 static int open_file(const char *name, uint32_t len, uint32_t mode) {
     const uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, len};
@@ -148,13 +174,34 @@ void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
     }
 }
 
-/* Applies the host writes at the head of the trace. */
+void s2_dram_read(uint32_t dram_word, void *dst, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        bad_trace("DMA statement outside the private DRAM region");
+    }
+    memcpy(dst, REGION + 4u * dram_word, 4u * words);
+}
+
+void s2_dram_write(const void *src, uint32_t dram_word, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        bad_trace("DMA statement outside the private DRAM region");
+    }
+    memcpy(REGION + 4u * dram_word, src, 4u * words);
+}
+
+/* Applies the host writes (of data memory and region words, and the
+ * region's size) at the head of the trace. */
 static void apply_writes(void) {
-    while (peek() && next[0] == REC_WRITE) {
-        if (next[1] >= memory_bytes / 4u) {
-            bad_trace("write outside the data memory");
+    while (peek() && (next[0] == REC_WRITE || next[0] >= REC_REGION)) {
+        bool region = next[0] != REC_WRITE;
+        if (next[0] == REC_REGION) {
+            region_words = next[1];
+            next[1] = 0u;
+            next[2] = 0u;
         }
-        memcpy(memory + 4u * next[1], &next[2], sizeof next[2]);
+        if (next[1] >= (region ? region_words : memory_bytes / 4u) || region_words > S2_REGION_MAX_WORDS) {
+            bad_trace("write outside the memory");
+        }
+        memcpy((region ? REGION : memory) + 4u * next[1], &next[2], sizeof next[2]);
         have_next = false;
     }
 }
@@ -168,6 +215,7 @@ void s2_start(void *data, uint32_t bytes) {
     if (trace < 0) {
         bad_trace("cannot open s2_events.bin");
     }
+    apply_writes();
     if (!peek() || next[0] != REC_INIT) {
         bad_trace("the first record must be init");
     }
@@ -246,14 +294,26 @@ void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index) {
 }
 
 void s2_output(const void *data, uint32_t bytes) {
-    put_text("memory");
-    put_dec(bytes / 4u);
-    for (uint32_t i = 0; i < bytes / 4u; i++) {
-        uint32_t w;
-        memcpy(&w, (const unsigned char *)data + 4u * i, sizeof w);
-        put_hex(w);
+    /* The data memory, then the private DRAM region if there is one. */
+    const char *label = "memory";
+    const unsigned char *at = data;
+    uint32_t words = bytes / 4u;
+    for (;;) {
+        put_text(label);
+        put_dec(words);
+        for (uint32_t i = 0; i < words; i++) {
+            uint32_t w;
+            memcpy(&w, at + 4u * i, sizeof w);
+            put_hex(w);
+        }
+        end_line();
+        if (at == REGION || region_words == 0u) {
+            return;
+        }
+        label = "dram";
+        at = REGION;
+        words = region_words;
     }
-    end_line();
 }
 
 int s2_stop(void) {
