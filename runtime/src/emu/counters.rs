@@ -7,7 +7,9 @@
 //! DMA transfers from DRAM and their bytes, bytes the host wrote into DRAM.
 //! A packet's kind follows from the entry point that sent it (the lowering's
 //! timeline): forward ticks send spikes, backward ticks errors,
-//! `end_of_batch` gradients, packet handlers (the optimiser) weights.
+//! `end_of_batch` gradients, packet handlers weights (the optimiser; a
+//! split population's partial error sums count there too), except a layer's
+//! handler in a batch's end, which sends the gradient chain's sums.
 //!
 //! Estimated ([`CostModel`], every constant a field; defaults from
 //! `docs/machine.md`, "Cost model for the emulator", for a Cortex-M4F):
@@ -81,6 +83,9 @@ pub struct Counters {
     /// Packets sent, indexed like [`PacketKind::ALL`].
     pub packets_sent: [u64; 4],
     pub packets_received: u64,
+    /// Packets handled by the optimiser PEs (the gradients: `copies x
+    /// weights` per batch, direct; `weights` with the chain).
+    pub optimiser_received: u64,
     /// Routing-table lookups (one per chip a packet visits).
     pub router_lookups: u64,
     pub chip_hops: u64,
@@ -132,6 +137,7 @@ impl Counters {
             *a += b;
         }
         self.packets_received += other.packets_received;
+        self.optimiser_received += other.optimiser_received;
         self.router_lookups += other.router_lookups;
         self.chip_hops += other.chip_hops;
         self.ops.absorb(&other.ops);
@@ -233,6 +239,7 @@ impl RunReport {
                 "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
             },
             "packets_received": c.packets_received,
+            "packets_received_by_optimisers": c.optimiser_received,
             "router_lookups": c.router_lookups,
             "chip_hops": c.chip_hops,
             "invocations": c.invocations,

@@ -28,7 +28,11 @@
 //! one run (lookups and hops still counted per packet).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
 //! parallel, then the optimiser PEs, whose packets go straight into the
-//! copies' inboxes) until no packet is in flight. After each
+//! copies' inboxes) until no packet is in flight. The gradient chain's sums
+//! cross from copy `c` to copy `c + 1` between rounds (posted after every
+//! copy has run), so copy `c` adds its gradients in round `c`, whatever the
+//! threads, and the optimiser steps on the last copy's sums before any
+//! weight is sent. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
 //! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
 //! capacity).
@@ -291,6 +295,7 @@ impl Emulator {
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),
+                batch_end: false,
             })
             .collect();
         let mut place = Vec::with_capacity(program.cores.len());
@@ -471,16 +476,26 @@ impl Emulator {
                 copies[from].away = away;
             }
         };
-        step(copies, opt_group, Some(Invocation::EndOfBatch))?;
-        const ROUNDS: usize = 8;
-        // A round that handles no packet sends none: nothing is in flight.
-        for _ in 0..ROUNDS {
-            post(copies, opt_group);
-            if !step(copies, opt_group, None)? {
-                return Ok(());
-            }
+        for g in copies.iter_mut() {
+            g.batch_end = true;
         }
-        Err(EmuError::Unsettled { rounds: ROUNDS })
+        let settled = (|| {
+            step(copies, opt_group, Some(Invocation::EndOfBatch))?;
+            // The gradient chain takes a round per copy; the weights, two more.
+            let rounds = copies.len() + 8;
+            // A round that handles no packet sends none: nothing is in flight.
+            for _ in 0..rounds {
+                post(copies, opt_group);
+                if !step(copies, opt_group, None)? {
+                    return Ok(());
+                }
+            }
+            Err(EmuError::Unsettled { rounds })
+        })();
+        for g in copies.iter_mut() {
+            g.batch_end = false;
+        }
+        settled
     }
 
     /// Counters summed over every PE (operations of ticks not yet closed
