@@ -82,7 +82,8 @@ pub struct MappingReport {
 pub struct GradientsReport {
     /// `direct` or `chain`.
     pub scheme: String,
-    /// `cost model` or `spec`.
+    /// `cost model`, `spec`, `routing tables` (the cheaper chain's routes
+    /// did not fit), or `one copy` (nothing to chain).
     pub chosen_by: String,
     pub modelled_end_of_batch_cycles: GradientCyclesReport,
 }
@@ -91,7 +92,9 @@ pub struct GradientsReport {
 #[serde(deny_unknown_fields)]
 pub struct GradientCyclesReport {
     pub direct: u64,
-    pub chain: u64,
+    /// Absent with one copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -409,7 +412,13 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
             spike_budget_per_neuron: SPIKE_BUDGET,
             gradients: g.training.then(|| GradientsReport {
                 scheme: if g.gradients.chain { "chain" } else { "direct" }.to_string(),
-                chosen_by: if g.gradients.forced { "spec" } else { "cost model" }.to_string(),
+                chosen_by: match (g.gradients.chain_cycles, g.gradients.forced, g.gradients.chain_unroutable) {
+                    (None, ..) => "one copy: nothing to chain",
+                    (_, true, _) => "spec",
+                    (_, false, false) => "cost model",
+                    (_, false, true) => "routing tables (the chain's routes do not fit)",
+                }
+                .to_string(),
                 modelled_end_of_batch_cycles: GradientCyclesReport {
                     direct: g.gradients.direct_cycles,
                     chain: g.gradients.chain_cycles,

@@ -126,8 +126,12 @@ pub struct GradientPlan {
     /// The spec chose the scheme (`gradients = direct | chain`), not the
     /// cost model.
     pub forced: bool,
+    /// The cost model chose the chain, but its routes did not fit the
+    /// routers' tables: direct (`driver::map_onto`).
+    pub chain_unroutable: bool,
     pub direct_cycles: u64,
-    pub chain_cycles: u64,
+    /// `None` with one copy: nothing to chain.
+    pub chain_cycles: Option<u64>,
 }
 
 /// Slices and flows: the core-level graph the placer and the router consume.

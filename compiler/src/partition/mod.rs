@@ -579,8 +579,9 @@ fn gradient_plan(cx: &Setup<'_>, machine: &Machine, l: &Layout, flows: &[Flow]) 
     GradientPlan {
         chain,
         forced: scheme != GradientScheme::Auto,
+        chain_unroutable: false,
         direct_cycles: cycles.direct,
-        chain_cycles: cycles.chain,
+        chain_cycles: (cx.copies > 1).then_some(cycles.chain),
     }
 }
 
@@ -725,7 +726,7 @@ mod tests {
         let mut net = yinyang_network(120);
         let g = partition(&net, &machine(&net)).unwrap();
         assert!(g.gradients.chain && !g.gradients.forced, "{:?}", g.gradients);
-        assert!(g.gradients.chain_cycles < g.gradients.direct_cycles);
+        assert!(g.gradients.chain_cycles.is_some_and(|c| c < g.gradients.direct_cycles));
         for c in 0..21 {
             assert_eq!(gradient_targets(&g, c), vec![vec![4 * c + 5..4 * c + 6], vec![4 * c + 6..4 * c + 7]]);
         }
@@ -740,6 +741,6 @@ mod tests {
         net.target.gradients = GradientScheme::Chain;
         net.target.mapping = Mapping::SingleCopy;
         let g = partition(&net, &machine(&net)).unwrap();
-        assert!(!g.gradients.chain);
+        assert!(!g.gradients.chain && g.gradients.chain_cycles.is_none());
     }
 }

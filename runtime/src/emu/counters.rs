@@ -276,7 +276,7 @@ impl RunReport {
             )
         };
         format!(
-            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
+            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} packets into the optimisers; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
              ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
             self.pes,
             if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
@@ -286,6 +286,7 @@ impl RunReport {
             c.packets_sent[1],
             c.packets_sent[2],
             c.packets_sent[3],
+            c.optimiser_received,
             c.router_lookups,
             c.chip_hops,
             ops,
