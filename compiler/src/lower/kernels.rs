@@ -143,6 +143,13 @@ pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
 /// sends its scores at the last forward tick; a regularised `lif` computes
 /// `rho` from its spike counts at the first backward tick.
 ///
+/// At `end_of_batch` the layer sends its gradients, one packet per weight
+/// (`j * fan_in + pos`): all to the optimiser (direct), or, with the
+/// gradient chain, copy 0 (`chain_head` set) sends `0 + g` and every other
+/// copy adds its gradient to the previous copy's sum in the packet handler
+/// ([`tag::GRADIENT_CHAIN`]) and passes it on. [`own_gradient`] is the one
+/// read of the layer's own gradient there.
+///
 /// A plain `lif` layer (no delays, no delay lines, no regulariser) gets
 /// exactly the kernel it always had.
 pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
