@@ -273,6 +273,18 @@ impl Group {
         Ok(())
     }
 
+    /// Closes every core's operation count of a batch's end; returns the
+    /// busiest core's estimated cycles.
+    pub(super) fn close_batch_end(&mut self, sh: &Shared) -> u64 {
+        let mut busiest = 0;
+        for ops in &mut self.ops {
+            let ops = std::mem::take(ops);
+            busiest = busiest.max(sh.cost.cycles_of(&ops));
+            self.counters.ops.absorb(&ops);
+        }
+        busiest
+    }
+
     /// Completes local core `l`'s pending DMA transfer, if it has one:
     /// counts it and, when tracing, records the DRAM words it read; returns
     /// its estimated cycles.

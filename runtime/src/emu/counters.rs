@@ -18,7 +18,9 @@
 //! tick are its operations and DMA transfers since its previous tick (its
 //! packet handlers included); a tick costs the
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
-//! 1 ms of cycles at a clock is an overrun at that clock.
+//! 1 ms of cycles at a clock is an overrun at that clock. A batch's end
+//! (`end_of_batch` and its deliveries) is counted apart: its busiest PE's
+//! cycles, over every PE, the optimisers' included.
 
 use snnc_compiler::kernel::{Invocation, OpClass, OpCounts};
 use snnc_compiler::partition::PacketKind;
@@ -97,6 +99,11 @@ pub struct Counters {
     pub max_tick_cycles: u64,
     /// Ticks whose busiest PE needs more than 1 ms, at each clock of the model.
     pub overruns: [u64; 2],
+    /// Batch ends run (`end_of_batch` and its deliveries: gradients, the
+    /// optimiser's step, the weights).
+    pub batch_ends: u64,
+    /// Sum over batch ends of the busiest PE's estimated cycles in it.
+    pub batch_end_cycles: u64,
     /// DMA transfers from DRAM into a PE's SRAM, all PEs.
     pub dma_transfers: u64,
     /// Bytes those transfers moved.
@@ -146,6 +153,8 @@ impl Counters {
         for (a, b) in self.overruns.iter_mut().zip(other.overruns) {
             *a += b;
         }
+        self.batch_ends += other.batch_ends;
+        self.batch_end_cycles += other.batch_end_cycles;
         self.dma_transfers += other.dma_transfers;
         self.dma_bytes += other.dma_bytes;
         self.dma_cycles += other.dma_cycles;
@@ -251,6 +260,7 @@ impl RunReport {
             "estimate": {
                 "cycles_per_sample": c.tick_cycles / self.samples.max(1),
                 "max_tick_cycles": c.max_tick_cycles,
+                "batch_end_cycles_per_batch": c.batch_end_cycles / c.batch_ends.max(1),
                 "seconds_per_sample_150mhz": t[0],
                 "seconds_per_sample_300mhz": t[1],
                 "tick_overruns_150mhz": c.overruns[0],
@@ -277,7 +287,7 @@ impl RunReport {
         };
         format!(
             "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} packets into the optimisers; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
-             ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+             ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; end of a batch (gradients, optimiser step, weights) {} cycles on its busiest PE; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
             self.pes,
             if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
             self.jit_seconds * 1000.0,
@@ -294,6 +304,7 @@ impl RunReport {
             t[0] * 1e6,
             t[1] * 1e6,
             c.max_tick_cycles,
+            c.batch_end_cycles / c.batch_ends.max(1),
             c.overruns[0],
             c.overruns[1],
             e[0],

@@ -452,7 +452,14 @@ impl Emulator {
             any
         };
         let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
-            let any: Vec<bool> = copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?;
+            // A delivery round of the gradient chain has mail for one copy:
+            // run it here rather than fork threads (the same work).
+            let mailed = copies.iter().filter(|g| g.inbox.iter().any(|b| !b.is_empty())).count();
+            let any: Vec<bool> = if inv.is_none() && mailed <= 1 {
+                copies.iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?
+            } else {
+                copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?
+            };
             let mut inboxes = Inboxes(copies);
             let opt_any = match inv {
                 Some(inv) => opt_group.tick(sh, inv, &mut inboxes).map(|()| true),
@@ -495,7 +502,11 @@ impl Emulator {
         for g in copies.iter_mut() {
             g.batch_end = false;
         }
-        settled
+        settled?;
+        let busiest = copies.iter_mut().chain([opt_group]).map(|g| g.close_batch_end(sh)).max().unwrap_or(0);
+        self.groups[opt].counters.batch_ends += 1;
+        self.groups[opt].counters.batch_end_cycles += busiest;
+        Ok(())
     }
 
     /// Counters summed over every PE (operations of ticks not yet closed
