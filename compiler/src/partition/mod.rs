@@ -60,8 +60,9 @@ use std::ops::Range;
 
 use petgraph::graph::NodeIndex;
 
-pub use crate::ir::cores::GradientPlan;
-pub use crate::ir::cores::{CoreGraph, Flow, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange};
+pub use crate::ir::cores::{
+    CoreGraph, Flow, GradientPlan, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange,
+};
 use crate::machine::{GradientTraffic, Machine};
 use crate::network::{GradientScheme, Mapping, OptimizerSpec, ValidNetwork};
 use crate::resources::{input_sram, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram};
@@ -594,7 +595,7 @@ fn chain_gradients(cx: &Setup<'_>, l: &Layout, flows: &mut [Flow]) {
         let copy = l.slices[f.source].batch_copy.unwrap_or(last);
         if copy < last {
             let next = f.source + l.copy_slices[0].len();
-            f.targets = vec![next..next + 1];
+            f.targets = std::iter::once(next..next + 1).collect();
         }
     }
 }

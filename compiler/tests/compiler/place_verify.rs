@@ -165,7 +165,7 @@ fn a_chain_flow_to_the_wrong_copy_is_caught() {
     let mut m = yinyang();
     let copy_len = m.cores.copy_slices[0].len();
     let f = m.cores.flows.iter_mut().find(|f| f.source == 1 && f.kind == PacketKind::Gradient).unwrap();
-    f.targets = vec![1 + 2 * copy_len..2 + 2 * copy_len];
+    f.targets = std::iter::once(1 + 2 * copy_len..2 + 2 * copy_len).collect();
     let errors = check_partition(&m.cores, &m.machine).err().unwrap().violations;
     assert_found(&errors, "gradient flow of slice 1");
 }

@@ -66,6 +66,9 @@ fn yinyang_trains_identically_with_and_without_the_chain() {
     // The same weights come back: the same weight packets.
     let weights = PacketKind::Weight as usize;
     assert_eq!(chain.packets_sent[weights], direct.packets_sent[weights]);
+    // A batch's end costs its busiest PE (the optimiser, direct) far less.
+    assert_eq!((chain.batch_ends, direct.batch_ends), (batches, batches));
+    assert!(10 * chain.batch_end_cycles < direct.batch_end_cycles, "{chain:?}\n{direct:?}");
     eprintln!(
         "yinyang: gradient packets into the optimiser per batch: direct {}, chain {}",
         direct.optimiser_received / batches,
