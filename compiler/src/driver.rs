@@ -14,6 +14,9 @@
 //!   lower        -> Program     kernel::verify (each template), verify::check_program
 //! ```
 //!
+//! With `gradients = auto`, a chain whose routes overflow a router's table
+//! is mapped again with the direct scheme.
+//!
 //! Invariant: a mapping either succeeds and passes every check, or fails with
 //! a user-facing diagnostic (invalid target, does not fit); a failed check is
 //! reported as an internal error, never a panic.
@@ -23,7 +26,7 @@ use crate::check::{Diagnostics, check_source};
 pub use crate::ir::Mapped;
 use crate::lower::{LowerError, Program, lower};
 use crate::machine::{Machine, TargetError};
-use crate::network::ValidNetwork;
+use crate::network::{GradientScheme, ValidNetwork};
 use crate::partition::{PartitionError, partition};
 use crate::place::{PlaceError, place};
 use crate::route::{RouteError, route};
@@ -95,7 +98,20 @@ pub fn map_onto(net: &ValidNetwork, machine: Machine) -> Result<Mapped, MapError
     verify::check_partition(&cores, &machine)?;
     let placement = place(&cores, &machine)?;
     verify::check_placement(&cores, &machine, &placement)?;
-    let routing = route(&cores, &machine, &placement)?;
+    let routing = match route(&cores, &machine, &placement) {
+        // The cost model's chain needs a routing entry per copy and slice
+        // (the direct scheme's merge); when they do not fit the tables, the
+        // direct scheme may.
+        Err(RouteError::TableFull { .. }) if cores.gradients.chain && !cores.gradients.forced => {
+            let mut direct = net.clone();
+            direct.target.gradients = GradientScheme::Direct;
+            let mut mapped = map_onto(&direct, machine)?;
+            mapped.cores.gradients.forced = false;
+            mapped.cores.gradients.chain_unroutable = true;
+            return Ok(mapped);
+        }
+        routing => routing?,
+    };
     verify::check_routing(&cores, &machine, &placement, &routing)?;
     Ok(Mapped { machine, cores, placement, routing })
 }

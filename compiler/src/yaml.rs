@@ -6,7 +6,8 @@
 //! types with `deny_unknown_fields`; internal IR types are never serialized)
 //! and its YAML text.
 //!
-//! The placement report: the machine; the mapping; one summary per
+//! The placement report: the machine; the mapping (training: the gradient
+//! scheme and the modelled end-of-batch cycles of both); one summary per
 //! population; one record per used PE (chip, QPE, PE, role, population,
 //! neurons `[first, last]`, batch copy, SRAM bytes per category and free);
 //! one record per slice with its key and mask per packet kind; every used
@@ -69,6 +70,31 @@ pub struct MappingReport {
     pub pes_per_copy: u32,
     pub optimiser_pes: u32,
     pub spike_budget_per_neuron: u64,
+    /// Training: how the copies' gradients reach the optimiser PEs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradients: Option<GradientsReport>,
+}
+
+/// The gradient scheme (`docs/machine.md`, "Gradient traffic") and the
+/// modelled end-of-batch cycles of both schemes (`machine::ChipSpec::gradient_cycles`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GradientsReport {
+    /// `direct` or `chain`.
+    pub scheme: String,
+    /// `cost model`, `spec`, `routing tables` (the cheaper chain's routes
+    /// did not fit), or `one copy` (nothing to chain).
+    pub chosen_by: String,
+    pub modelled_end_of_batch_cycles: GradientCyclesReport,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GradientCyclesReport {
+    pub direct: u64,
+    /// Absent with one copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -384,6 +410,20 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
             pes_per_copy: g.copy_slices.first().map_or(0, |c| c.len() as u32),
             optimiser_pes: g.optimiser_slices.len() as u32,
             spike_budget_per_neuron: SPIKE_BUDGET,
+            gradients: g.training.then(|| GradientsReport {
+                scheme: if g.gradients.chain { "chain" } else { "direct" }.to_string(),
+                chosen_by: match (g.gradients.chain_cycles, g.gradients.forced, g.gradients.chain_unroutable) {
+                    (None, ..) => "one copy: nothing to chain",
+                    (_, true, _) => "spec",
+                    (_, false, false) => "cost model",
+                    (_, false, true) => "routing tables (the chain's routes do not fit)",
+                }
+                .to_string(),
+                modelled_end_of_batch_cycles: GradientCyclesReport {
+                    direct: g.gradients.direct_cycles,
+                    chain: g.gradients.chain_cycles,
+                },
+            }),
         },
         populations,
         pes: (!summary).then_some(pes),

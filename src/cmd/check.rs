@@ -281,8 +281,9 @@ pub fn summary(net: &ValidNetwork) -> String {
     let npc = net.target.neurons_per_core.map_or("placer's choice".to_string(), |n| n.to_string());
     let _ = writeln!(
         o,
-        "target spinnaker2: {machine}, clock = {} MHz, mapping = {mapping}, neurons_per_core = {npc}",
-        fmt_plain(net.target.clock_hz / 1e6)
+        "target spinnaker2: {machine}, clock = {} MHz, mapping = {mapping}, gradients = {}, neurons_per_core = {npc}",
+        fmt_plain(net.target.clock_hz / 1e6),
+        net.target.gradients.name()
     );
     o
 }

@@ -659,6 +659,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("board_not_48", "snn::check::out_of_range", "{NET} target spinnaker2 { board = 24 }"),
     ("chips_zero", "snn::check::out_of_range", "{NET} target spinnaker2 { chips = 0 }"),
     ("mapping_unknown", "snn::check::unknown_keyword", "{NET} target spinnaker2 { mapping = batch_paralel }"),
+    ("gradients_unknown", "snn::check::unknown_keyword", "{NET} target spinnaker2 { gradients = chained }"),
     (
         "two_target_blocks",
         "snn::check::duplicate_block",

@@ -22,8 +22,8 @@ use super::error::CheckError;
 use super::network::NetworkParts;
 use super::params::{Errors, Given, Params, Shape, sp};
 use crate::network::{
-    Augment, DataSpec, Encoding, EventSet, EventValidation, LossSpec, MachineSize, Mapping, OptimizerSpec, OrderTask,
-    PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
+    Augment, DataSpec, Encoding, EventSet, EventValidation, GradientScheme, LossSpec, MachineSize, Mapping,
+    OptimizerSpec, OrderTask, PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
 };
 use crate::syntax::ast::{Body, Ident, ValueKind};
 
@@ -101,7 +101,7 @@ pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps
 pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
 pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
 pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "neurons_per_core"];
+pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "gradients", "neurons_per_core"];
 
 /// The range of `epochs` (and of `snnc train --epochs`).
 pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
@@ -844,6 +844,13 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span)
             _ => Mapping::SingleCopy,
         })
     });
+    let gradients = p.get("gradients").map_or(Some(d.gradients), |g| {
+        errs.word(g, "gradient scheme", &["auto", "direct", "chain"]).map(|w| match w {
+            "direct" => GradientScheme::Direct,
+            "chain" => GradientScheme::Chain,
+            _ => GradientScheme::Auto,
+        })
+    });
     let npc = p.get("neurons_per_core").map(|g| errs.integer(g, 1, 1_000_000, false));
     let neurons_per_core = match npc {
         Some(v) => Some(v? as u32),
@@ -853,6 +860,7 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span)
         machine: machine?,
         clock_hz: clock?,
         mapping: mapping?,
+        gradients: gradients?,
         neurons_per_core,
         span: Span::new(keyword.start, body.span.end),
     })

@@ -115,6 +115,25 @@ impl Flow {
     }
 }
 
+/// How the batch copies' gradients reach the optimiser PEs: the
+/// partitioner's choice and the modelled end-of-batch cycles of both schemes
+/// (`machine::ChipSpec::gradient_cycles`; 0 without training).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GradientPlan {
+    /// The chain: copy `c`'s gradient flows go to copy `c + 1`'s slice of the
+    /// same neurons, which adds its own; the last copy's go to the optimisers.
+    pub chain: bool,
+    /// The spec chose the scheme (`gradients = direct | chain`), not the
+    /// cost model.
+    pub forced: bool,
+    /// The cost model chose the chain, but its routes did not fit the
+    /// routers' tables: direct (`driver::map_onto`).
+    pub chain_unroutable: bool,
+    pub direct_cycles: u64,
+    /// `None` with one copy: nothing to chain.
+    pub chain_cycles: Option<u64>,
+}
+
 /// Slices and flows: the core-level graph the placer and the router consume.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CoreGraph {
@@ -131,4 +150,5 @@ pub struct CoreGraph {
     pub copy_slices: Vec<Range<SliceId>>,
     pub optimiser_slices: Range<SliceId>,
     pub flows: Vec<Flow>,
+    pub gradients: GradientPlan,
 }

@@ -698,6 +698,8 @@ pub struct TargetSpec {
     /// Clock in hertz.
     pub clock_hz: f64,
     pub mapping: Mapping,
+    /// How the batch copies' gradients reach the optimiser (`gradients = ..`).
+    pub gradients: GradientScheme,
     /// Optional cap on neurons per PE (`neurons_per_core = N`).
     pub neurons_per_core: Option<u32>,
     /// The block's span, or an empty span at 0 when the block is absent.
@@ -719,12 +721,36 @@ pub enum Mapping {
     SingleCopy,
 }
 
+/// How the batch copies' gradients reach the optimiser PEs
+/// (`docs/machine.md`, "Gradient traffic"): the spec's choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GradientScheme {
+    /// The partitioner's cost model picks `Direct` or `Chain`.
+    Auto,
+    /// Every copy sends each gradient to the optimiser.
+    Direct,
+    /// Copy `c` adds its gradients to copy `c - 1`'s partial sums and
+    /// passes them on; only the last copy's sums reach the optimiser.
+    Chain,
+}
+
+impl GradientScheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            GradientScheme::Auto => "auto",
+            GradientScheme::Direct => "direct",
+            GradientScheme::Chain => "chain",
+        }
+    }
+}
+
 impl Default for TargetSpec {
     fn default() -> Self {
         TargetSpec {
             machine: MachineSize::Chips(1),
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            gradients: GradientScheme::Auto,
             neurons_per_core: None,
             span: Span::default(),
         }

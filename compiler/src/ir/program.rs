@@ -31,6 +31,11 @@ pub mod tag {
     /// A partial error sum from the previous slice of the same population;
     /// index: fan-in position (the slice adds its neurons and passes it on).
     pub const PARTIAL: i32 = 5;
+    /// The previous batch copy's partial gradient sum (the chain of
+    /// `docs/machine.md`, "Gradient traffic"); index: the layer's local
+    /// weight `j * fan_in + pos` (the slice adds its own gradient and passes
+    /// the sum on).
+    pub const GRADIENT_CHAIN: i32 = 6;
 }
 
 /// Index of each packet kind in the `tx` buffer.
@@ -158,4 +163,7 @@ pub mod buffers {
     pub const LOSS: &str = "loss";
     /// An optimiser slice's hyper-parameters (step size, first step).
     pub const HYPER: &str = "hyper";
+    /// A layer slice under the gradient chain: 1 on batch copy 0, which
+    /// starts the partial sums at the end of a batch, else 0.
+    pub const CHAIN_HEAD: &str = "chain_head";
 }

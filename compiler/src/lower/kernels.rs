@@ -143,6 +143,13 @@ pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
 /// sends its scores at the last forward tick; a regularised `lif` computes
 /// `rho` from its spike counts at the first backward tick.
 ///
+/// At `end_of_batch` the layer sends its gradients, one packet per weight
+/// (`j * fan_in + pos`): all to the optimiser (direct), or, with the
+/// gradient chain, copy 0 (`chain_head` set) sends `0 + g` and every other
+/// copy adds its gradient to the previous copy's sum in the packet handler
+/// ([`tag::GRADIENT_CHAIN`]) and passes it on. [`own_gradient`] is the one
+/// read of the layer's own gradient there.
+///
 /// A plain `lif` layer (no delays, no delay lines, no regulariser) gets
 /// exactly the kernel it always had.
 pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
@@ -177,6 +184,8 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         ke: k.buffer("ke", Ty::F32, n),
         wtab: matches!(sc.score, ScoreShape::Weighted { .. }).then(|| k.buffer("wtab", Ty::F32, steps)),
     });
+    // With the chain: 1 on copy 0, which starts the sums.
+    let chain_head = s.chain.then(|| k.buffer(buffers::CHAIN_HEAD, Ty::I32, 1));
     let cs = s.consts;
     let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
     let raw = s.raw_fan_in;
@@ -205,6 +214,14 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             let pos = index.get() % kki.clone();
             f.store(weights, pos * ni.clone() + j, value.clone());
         });
+        if chain_head.is_some() {
+            // The previous copy's sum for weight `index`: add this copy's
+            // gradient and pass it on (to the next copy or the optimiser).
+            f.if_(t.get().equals(Expr::i32(tag::GRADIENT_CHAIN)), |f| {
+                let g = own_gradient(grad, n, index.get() / kki.clone(), index.get() % kki.clone());
+                f.send_with(c.key(SLOT_GRADIENT, index.get().convert(ConvertOp::I32AsU32)), value.clone() + g);
+            });
+        }
         if !s.head && !from_layers.is_empty() {
             // The previous slice's sum for position `index`: add this
             // slice's neurons (`acc` holds lV - lI of step n+1) and pass it on.
@@ -394,18 +411,33 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     }
     k.define(f.finish());
 
+    // Gradients: every one to the optimiser (direct), or the chain's start
+    // on copy 0 (`0 + g`, the optimiser's first addition); the other copies
+    // send theirs from the packet handler, added to the previous copy's sums.
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
-    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-        f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-            let index = j.get() * kki.clone() + pos.get();
-            f.send_with(
-                c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)),
-                grad.at(pos.get() * ni.clone() + j.get()),
-            );
+    let send_all = |f: &mut FunctionBuilder, from_zero: bool| {
+        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+                let index = j.get() * kki.clone() + pos.get();
+                let g = own_gradient(grad, n, j.get(), pos.get());
+                let g = if from_zero { Expr::f32(0.0) + g } else { g };
+                f.send_with(c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)), g);
+            });
         });
-    });
+    };
+    match chain_head {
+        Some(head) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| send_all(f, true)),
+        None => send_all(&mut f, false),
+    }
     k.define(f.finish());
     k.finish()
+}
+
+/// The layer's own gradient of local weight `j * fan_in + pos` (`grad` is
+/// `[pos][neuron]` over the slice's `n` neurons): the one place that reads
+/// it at the end of a batch.
+fn own_gradient(grad: BufRef, n: u32, j: Expr, pos: Expr) -> Expr {
+    grad.at(pos * Expr::i32(n as i32) + j)
 }
 
 /// The buffers of a `lif` layer's spike log.

@@ -44,7 +44,11 @@
 //! one more delivery, `end_of_sample`; per batch, `end_of_batch` on every
 //! PE, then deliveries until no packet is left: the layers' gradients reach
 //! the optimiser, which runs Adam on the last one and sends the new weights
-//! back. With one copy for a batch of `B` (`mapping = single_copy`) the
+//! back. With the gradient chain (`CoreGraph::gradients`), copy 0's layers
+//! send `0 + g` at `end_of_batch`, copy `c`'s add their own gradients to
+//! copy `c - 1`'s sums in the packet handler ([`tag::GRADIENT_CHAIN`]) and
+//! pass them on, one delivery round per copy, and the optimiser steps on
+//! the last copy's sums (one per weight). With one copy for a batch of `B` (`mapping = single_copy`) the
 //! samples run one after another, each followed by `end_of_batch` and its
 //! deliveries: the optimiser adds the gradients in sample order (as it adds
 //! the copies' in copy order) and steps after the `B`-th.
@@ -224,6 +228,9 @@ pub(crate) struct LayerShape {
     /// An `li` readout's score.
     pub score: Option<ReadoutShape>,
     pub regularizer: Option<RegShape>,
+    /// The gradients go by the chain across the batch copies
+    /// ([`tag::GRADIENT_CHAIN`]).
+    pub chain: bool,
 }
 
 /// A voltage loss's constants.
@@ -500,6 +507,13 @@ fn receive_table(cx: &Ctx<'_>, id: SliceId) -> Result<(Vec<RxEntry>, Vec<GradSou
                 }
                 found.ok_or_else(|| unsupported("a gradient flow to an optimiser without its weights"))?
             }
+            (PacketKind::Gradient, Role::Layer) => {
+                // The chain: the previous copy's partial sums of the same
+                // slice, by local weight.
+                let weights = u64::from(n_src) * u64::from(net.fan_in(src.population));
+                let hi = u32::try_from(weights).map_err(|_| unsupported("more than 2^32 weights in one slice"))?;
+                RxEntry { range, lo: 0, hi, off: 0, tag: tag::GRADIENT_CHAIN }
+            }
             (PacketKind::Weight, Role::Layer) => {
                 let k = u64::from(net.fan_in(pop));
                 let base = u64::from(slice.neurons.start) * k;
@@ -594,6 +608,9 @@ fn initial_data(
             }
         }
         data.insert(buffers::WEIGHTS.into(), wt);
+        if cx.train.is_some() && cx.mapped.cores.gradients.chain {
+            data.insert(buffers::CHAIN_HEAD.into(), vec![u32::from(slice.batch_copy == Some(0))]);
+        }
         if let Some(ReadoutShape { score: ScoreShape::Weighted { w, .. } }) = readout_shape(cx, pop) {
             data.insert("wtab".into(), w.iter().map(|x| x.to_bits()).collect());
         }
@@ -648,8 +665,10 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
         Role::Optimiser => {
             let train = cx.train.ok_or_else(|| unsupported("an optimiser PE without a `train` block"))?;
             let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
-            // One gradient per held weight and sample of the batch.
-            let expected = u32::try_from(held * u64::from(train.batch))
+            // One gradient per held weight and sample of the batch; with
+            // the chain, one per held weight (the last copy's sums).
+            let per_weight = if g.gradients.chain { 1 } else { u64::from(train.batch) };
+            let expected = u32::try_from(held * per_weight)
                 .map_err(|_| unsupported("more than 2^32 gradients per optimiser PE and batch"))?;
             let held = held as u32;
             let index = id - g.optimiser_slices.start;
@@ -794,6 +813,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         sends_spikes,
         score,
         regularizer,
+        chain: training && cx.mapped.cores.gradients.chain,
     })
 }
 

@@ -24,10 +24,25 @@ fn yinyang_lowers_to_five_templates_on_89_pes() {
     assert_ne!(tx, tx0);
     let kernels: Vec<usize> = program.copy_cores(5).map(|c| c.kernel).collect();
     assert_eq!(kernels, [0, 1, 2, 3]);
-    // The optimiser hears 22 gradient flows per layer.
+    // With the chain (the cost model's choice), the optimiser hears the
+    // last copy's gradient flow per layer, and each copy's layers but the
+    // first the previous copy's; only copy 0 starts the sums.
+    assert!(mapped.cores.gradients.chain);
+    let opt = program.cores.last().unwrap();
+    assert_eq!(opt.data["rx_tag"].iter().filter(|&&t| t == tag::GRADIENT as u32).count(), 2);
+    assert_eq!(opt.data["w"].len(), 960);
+    let chained = |c: &CoreProgram| c.data["rx_tag"].iter().filter(|&&t| t == tag::GRADIENT_CHAIN as u32).count();
+    let layers = |copy| program.copy_cores(copy).filter(|c| c.role == Role::Layer);
+    assert!(layers(0).all(|c| chained(c) == 0 && c.data[buffers::CHAIN_HEAD] == [1]));
+    assert!(layers(21).all(|c| chained(c) == 1 && c.data[buffers::CHAIN_HEAD] == [0]));
+    // Direct: 22 gradient flows per layer into the optimiser, no chain.
+    let mut direct = net.clone();
+    direct.target.gradients = crate::network::GradientScheme::Direct;
+    let mapped = map_network(&direct).unwrap();
+    let program = lower(&direct, &mapped, &zero_weights(&direct)).unwrap();
     let opt = program.cores.last().unwrap();
     assert_eq!(opt.data["rx_tag"].iter().filter(|&&t| t == tag::GRADIENT as u32).count(), 44);
-    assert_eq!(opt.data["w"].len(), 960);
+    assert!(program.cores.iter().all(|c| !c.data.contains_key(buffers::CHAIN_HEAD)));
     // The layer weights are stored [pre][post].
     let hidden = &program.cores[1];
     assert_eq!(hidden.data["weights"].len(), 600);
@@ -168,8 +183,19 @@ fn layer_buffers_are_the_resource_model() {
         for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
             let kernel = &program.kernels[core.kernel];
             let what = format!("{} of hidden = {hidden}, T = {steps}", kernel.name);
-            let control =
-                ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow"];
+            let control = [
+                "tx",
+                "rx_key",
+                "rx_mask",
+                "rx_lo",
+                "rx_hi",
+                "rx_off",
+                "rx_tag",
+                "step",
+                "rec_len",
+                "overflow",
+                "chain_head",
+            ];
             let log = ["rec_key", "rec_i", "rec_vt", "rec_off"];
             let bytes = |names: &dyn Fn(&str) -> bool| -> u64 {
                 kernel.buffers.iter().filter(|b| names(&b.name)).map(|b| 4 * u64::from(b.len)).sum()

@@ -76,6 +76,25 @@ pub struct ChipSpec {
     /// flit per cycle; the chip's 6.4 GB/s is about 43 bytes per 150 MHz
     /// cycle, so one transfer is bound by the PE's port, not by the DRAM).
     pub dma_bytes_per_cycle: u64,
+    /// Cycles of the sender per multicast packet (`docs/machine.md`: "packet
+    /// send about 10 cycles").
+    pub packet_send_cycles: u64,
+    /// NoC cycles per router hop (`docs/machine.md`: "about 5").
+    pub hop_cycles: u64,
+    /// Cycles of an optimiser's packet handler for a gradient, besides its
+    /// receive table search: the key/mask match, the index range, the tag
+    /// test, the add and the count (model: the lowered handler's operations
+    /// under the emulator's cost model, `runtime/src/emu/counters.rs`;
+    /// `runtime/tests/runtime/emu_chain.rs` compares them).
+    pub packet_handler_cycles: u64,
+    /// Cycles of one round of a handler's binary search of its receive
+    /// table (model, as above: a halving, which counts as an integer
+    /// division, a load, a compare, a branch).
+    pub rx_search_round_cycles: u64,
+    /// What a layer's handler of a chain's partial sum costs beyond an
+    /// optimiser's (model, as above: the layer's other tag tests and the
+    /// index split into neuron and position, two integer divisions).
+    pub chain_add_cycles: u64,
 }
 
 /// SpiNNaker2, as described in `docs/machine.md`.
@@ -95,6 +114,11 @@ pub const SPINNAKER2: ChipSpec = ChipSpec {
     dram_bytes_per_second: 6.4e9,
     dma_setup_cycles: 50,
     dma_bytes_per_cycle: 16,
+    packet_send_cycles: 10,
+    hop_cycles: 5,
+    packet_handler_cycles: 51,
+    rx_search_round_cycles: 22,
+    chain_add_cycles: 30,
 };
 
 impl ChipSpec {
@@ -136,6 +160,67 @@ impl ChipSpec {
     pub fn app_pes_per_chip(&self) -> u32 {
         self.app_qpes().len() as u32 * u32::from(self.pes_per_qpe)
     }
+    /// Estimated cycles of a PE's handler for one packet that its receive
+    /// table of `rx_len` entries matches: the binary search's rounds, then
+    /// the match and the add.
+    pub fn handler_cycles(&self, rx_len: u64) -> u64 {
+        let rounds = u64::from(u64::BITS - rx_len.saturating_sub(1).leading_zeros());
+        self.packet_handler_cycles + rounds * self.rx_search_round_cycles
+    }
+    /// Estimated NoC cycles of one packet's route across a chip's mesh (its
+    /// diameter, an upper bound).
+    pub fn route_cycles(&self) -> u64 {
+        u64::from(self.qpe_columns + self.qpe_rows - 2) * self.hop_cycles
+    }
+    /// The modelled end-of-batch cycles of both gradient schemes
+    /// (`docs/machine.md`, "Gradient traffic"), from the copies' gradient
+    /// traffic. Both are pipelined: a PE handles packets while its sources
+    /// still send, so a scheme takes its busiest PE's packet work plus the
+    /// time the first packet needs to reach the end.
+    ///
+    /// - direct: every layer slice sends its weights' gradients; an
+    ///   optimiser PE handles `copies x held` of them;
+    /// - chain: a slice of copy `c > 0` handles and sends each of its
+    ///   weights once (copy 0 only sends), an optimiser handles `held`
+    ///   (from the last copy only: a shorter receive table); the first
+    ///   packet passes `copies` stages.
+    pub fn gradient_cycles(&self, t: &GradientTraffic) -> GradientCycles {
+        let send = self.packet_send_cycles;
+        let route = self.route_cycles();
+        let copies = t.copies.max(1);
+        let senders = t.slices.iter().map(|&(w, _)| w * send).max().unwrap_or(0);
+        let direct_opt =
+            t.optimisers.iter().map(|&(held, rx)| copies * held * self.handler_cycles(rx)).max().unwrap_or(0);
+        // A chain stage also matches the previous copy's key range.
+        let stage = |rx: u64| self.handler_cycles(rx + 1) + self.chain_add_cycles + send;
+        let chain_pe = t.slices.iter().map(|&(w, rx)| w * stage(rx)).max().unwrap_or(0);
+        let chain_opt =
+            t.optimisers.iter().map(|&(held, rx)| held * self.handler_cycles(rx.div_ceil(copies))).max().unwrap_or(0);
+        let fill = t.slices.iter().map(|&(_, rx)| stage(rx) + route).max().unwrap_or(0);
+        GradientCycles {
+            direct: senders.max(direct_opt) + route,
+            chain: senders.max(chain_pe).max(chain_opt) + copies * fill,
+        }
+    }
+}
+
+/// What the gradient schemes' cost model reads: the batch copies, each
+/// layer slice of a copy (its weights and its receive-table entries under
+/// the direct scheme) and each optimiser PE (the weights it holds and its
+/// receive-table entries under the direct scheme: one per copy and slice
+/// that sends to it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GradientTraffic {
+    pub copies: u64,
+    pub slices: Vec<(u64, u64)>,
+    pub optimisers: Vec<(u64, u64)>,
+}
+
+/// The modelled end-of-batch cycles of the two gradient schemes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GradientCycles {
+    pub direct: u64,
+    pub chain: u64,
 }
 
 /// A chip, by its index in the machine (dense, in placement order).
@@ -426,6 +511,7 @@ mod tests {
             machine,
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
             span: Span::default(),
         }
@@ -521,6 +607,47 @@ mod tests {
         let mut t = target(MachineSize::Chips(1));
         t.neurons_per_core = Some(0);
         assert!(matches!(Machine::from_target(&t), Err(TargetError::NeuronsPerCore { .. })));
+    }
+
+    /// The two gradient schemes' modelled end-of-batch cycles
+    /// ([`ChipSpec::gradient_cycles`]): an optimiser's handler of a table of
+    /// `r` entries costs `51 + 22 ceil(log2 r)`, a chain stage 30 more and a
+    /// send 10, a route across the mesh 55.
+    #[test]
+    fn gradient_schemes_on_yinyang_and_shd_sized_traffic() {
+        let s = SPINNAKER2;
+        assert_eq!((s.handler_cycles(1), s.handler_cycles(2), s.handler_cycles(44)), (51, 73, 183));
+        assert_eq!(s.route_cycles(), 55);
+        // Yin-Yang: 22 copies; the hidden slice's 600 weights and the
+        // output's 360, each slice with 3 receive entries (spikes, errors or
+        // the loss's, weights); one optimiser of all 960, 44 entries.
+        let yinyang = GradientTraffic { copies: 22, slices: vec![(600, 3), (360, 3)], optimisers: vec![(960, 44)] };
+        let c = s.gradient_cycles(&yinyang);
+        // Direct: the optimiser handles 22 x 960 packets at 183 cycles.
+        // Chain: the hidden slice's 600 at 95 + 30 + 10 (4 entries) are the
+        // busiest stage (the optimiser's 960 at 73 less); the first packet
+        // passes 22 stages of 135 + 55.
+        assert_eq!(c, GradientCycles { direct: 22 * 960 * 183 + 55, chain: 600 * 135 + 22 * (135 + 55) });
+        assert_eq!((c.direct, c.chain), (3_865_015, 85_180));
+        // shd.snn-sized (1,862,656 weights, 32 copies; it does not place yet,
+        // so the slicing is assumed): the hidden 256 neurons (fan-in 7,256)
+        // in 32 slices of 8, 40 receive entries each, the readout's 5,120
+        // weights in one slice of 4 entries; 321 Adam optimisers of 5,803
+        // weights (their SRAM's capacity), each fed by 2 slices of every copy.
+        let mut slices = vec![(8 * 7_256, 40); 32];
+        slices.push((5_120, 4));
+        assert_eq!(slices.iter().map(|s| s.0).sum::<u64>(), 1_862_656);
+        let shd = GradientTraffic { copies: 32, slices, optimisers: vec![(5_803, 64); 321] };
+        let c = s.gradient_cycles(&shd);
+        // Direct: 32 x 5,803 packets at 183 cycles into each optimiser.
+        // Chain: a hidden slice handles and sends its 58,048 weights at
+        // 183 + 30 + 10 cycles (41 entries); the first packet passes 32 stages.
+        assert_eq!(c, GradientCycles { direct: 32 * 5_803 * 183 + 55, chain: 58_048 * 223 + 32 * (223 + 55) });
+        assert_eq!((c.direct, c.chain), (33_982_423, 12_953_600));
+        // One copy: the chain is never cheaper.
+        let one = GradientTraffic { copies: 1, ..yinyang };
+        let c = s.gradient_cycles(&one);
+        assert!(c.chain >= c.direct, "{c:?}");
     }
 
     #[test]

@@ -22,8 +22,13 @@
 //!   population, which continues the sum (`W^T (lV - lI)` summed over the
 //!   post neurons in ascending order, slice after slice, the reference's
 //!   order); the loss slice to the readout slices, one key per class.
-//! - `gradient` (f32 payload, once per batch step): a layer slice to the
-//!   optimiser slices holding its weights, one key per weight of the slice.
+//! - `gradient` (f32 payload, once per batch step), one key per weight of
+//!   the slice: a layer slice to the optimiser slices holding its weights
+//!   (direct); or, with the chain, copy `c`'s slice to copy `c + 1`'s slice
+//!   of the same neurons, the last copy's to the optimiser slices. The
+//!   scheme is the spec's `gradients`, or with `auto` the one of lower
+//!   modelled end-of-batch cycles ([`GradientPlan`],
+//!   `machine::ChipSpec::gradient_cycles`; a tie keeps direct).
 //! - `weight` (f32 payload, once per batch step): an optimiser slice to every
 //!   copy's layer slices holding its weights, one key per weight it holds.
 //!
@@ -55,9 +60,11 @@ use std::ops::Range;
 
 use petgraph::graph::NodeIndex;
 
-pub use crate::ir::cores::{CoreGraph, Flow, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange};
-use crate::machine::Machine;
-use crate::network::{Mapping, OptimizerSpec, ValidNetwork};
+pub use crate::ir::cores::{
+    CoreGraph, Flow, GradientPlan, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange,
+};
+use crate::machine::{GradientTraffic, Machine};
+use crate::network::{GradientScheme, Mapping, OptimizerSpec, ValidNetwork};
 use crate::resources::{input_sram, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram};
 
 /// Neurons per PE when the target sets no `neurons_per_core` (model).
@@ -240,6 +247,10 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
     let opt_parts = add_optimiser_slices(&cx, &mut layout);
     let mut flows = copy_flows(&cx, &ranges, &layout, &opt_parts);
     flows.extend(weight_flows(&cx, &ranges, &layout));
+    let gradients = gradient_plan(&cx, machine, &layout, &flows);
+    if gradients.chain {
+        chain_gradients(&cx, &layout, &mut flows);
+    }
     let Layout { slices, copy_slices, optimiser_slices, .. } = layout;
     Ok(CoreGraph {
         copies: cx.copies,
@@ -251,6 +262,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
         copy_slices,
         optimiser_slices,
         flows,
+        gradients,
     })
 }
 
@@ -534,6 +546,60 @@ fn weight_flows(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], l: &Layout) -> Vec<F
     flows
 }
 
+/// Step 7: the gradient scheme (`docs/machine.md`, "Gradient traffic"):
+/// the spec's, or the one of lower modelled end-of-batch cycles (a tie
+/// keeps the direct one). With one copy there is nothing to chain.
+fn gradient_plan(cx: &Setup<'_>, machine: &Machine, l: &Layout, flows: &[Flow]) -> GradientPlan {
+    if !cx.training {
+        return GradientPlan::default();
+    }
+    let mut rx = vec![0u64; l.slices.len()];
+    for f in flows {
+        for t in f.target_ids() {
+            rx[t] += 1;
+        }
+    }
+    let senders = flows.iter().filter(|f| f.kind == PacketKind::Gradient && l.slices[f.source].batch_copy == Some(0));
+    let traffic = GradientTraffic {
+        copies: u64::from(cx.copies),
+        slices: senders.map(|f| (f.packets, rx[f.source])).collect(),
+        optimisers: l
+            .optimiser_slices
+            .clone()
+            .map(|id| (l.slices[id].weights.iter().map(|w| w.range.end - w.range.start).sum(), rx[id]))
+            .collect(),
+    };
+    let cycles = machine.spec.gradient_cycles(&traffic);
+    let scheme = cx.net.target.gradients;
+    let chain = cx.copies > 1
+        && match scheme {
+            GradientScheme::Auto => cycles.chain < cycles.direct,
+            GradientScheme::Chain => true,
+            GradientScheme::Direct => false,
+        };
+    GradientPlan {
+        chain,
+        forced: scheme != GradientScheme::Auto,
+        chain_unroutable: false,
+        direct_cycles: cycles.direct,
+        chain_cycles: (cx.copies > 1).then_some(cycles.chain),
+    }
+}
+
+/// Step 8, for the chain: every gradient flow of copy `c` but the last goes
+/// to copy `c + 1`'s slice of the same neurons instead of the optimisers
+/// (the copies are split alike, so that slice is `copy_len` ids on).
+fn chain_gradients(cx: &Setup<'_>, l: &Layout, flows: &mut [Flow]) {
+    let last = cx.copies - 1;
+    for f in flows.iter_mut().filter(|f| f.kind == PacketKind::Gradient) {
+        let copy = l.slices[f.source].batch_copy.unwrap_or(last);
+        if copy < last {
+            let next = f.source + l.copy_slices[0].len();
+            f.targets = std::iter::once(next..next + 1).collect();
+        }
+    }
+}
+
 fn optimiser_slice(parts: Vec<WeightRange>, populations: &[PopulationInfo], opt: &OptimizerSpec) -> Slice {
     let first = &parts[0];
     let k = u64::from(populations[first.population.index()].fan_in);
@@ -620,7 +686,8 @@ mod tests {
     #[test]
     #[allow(clippy::single_range_in_vec_init, reason = "targets are lists of slice-id ranges")]
     fn flows_of_yinyang() {
-        let net = yinyang_network(120);
+        let mut net = yinyang_network(120);
+        net.target.gradients = GradientScheme::Direct;
         let g = partition(&net, &machine(&net)).unwrap();
         let kinds = |src: SliceId| -> Vec<(PacketKind, Vec<Range<SliceId>>)> {
             g.flows.iter().filter(|f| f.source == src).map(|f| (f.kind, f.targets.clone())).collect()
@@ -639,5 +706,42 @@ mod tests {
         assert_eq!(kinds(3), vec![(PacketKind::Error, vec![2..3])]);
         let w: Vec<Range<SliceId>> = (0..22).map(|c| 4 * c + 1..4 * c + 3).collect();
         assert_eq!(kinds(88), vec![(PacketKind::Weight, w)]);
+    }
+
+    /// The gradient targets of copy `c`'s hidden and output slices.
+    fn gradient_targets(g: &CoreGraph, c: usize) -> Vec<Vec<Range<SliceId>>> {
+        [4 * c + 1, 4 * c + 2]
+            .iter()
+            .map(|&src| g.flows.iter().find(|f| f.source == src && f.kind == PacketKind::Gradient).unwrap())
+            .map(|f| f.targets.clone())
+            .collect()
+    }
+
+    /// Yin-Yang: the cost model picks the chain (the optimiser would handle
+    /// 22 x 960 gradients; a chain stage 600); copy `c`'s gradients go to
+    /// copy `c + 1`'s slice of the same neurons, the last copy's to the
+    /// optimiser. `gradients = direct` keeps them all on the optimiser.
+    #[test]
+    #[allow(clippy::single_range_in_vec_init, reason = "targets are lists of slice-id ranges")]
+    fn yinyang_chains_its_gradients_unless_told_not_to() {
+        let mut net = yinyang_network(120);
+        let g = partition(&net, &machine(&net)).unwrap();
+        assert!(g.gradients.chain && !g.gradients.forced, "{:?}", g.gradients);
+        assert!(g.gradients.chain_cycles.is_some_and(|c| c < g.gradients.direct_cycles));
+        for c in 0..21 {
+            assert_eq!(gradient_targets(&g, c), vec![vec![4 * c + 5..4 * c + 6], vec![4 * c + 6..4 * c + 7]]);
+        }
+        assert_eq!(gradient_targets(&g, 21), vec![vec![88..89], vec![88..89]]);
+        net.target.gradients = GradientScheme::Direct;
+        let g = partition(&net, &machine(&net)).unwrap();
+        assert!(!g.gradients.chain && g.gradients.forced);
+        for c in 0..22 {
+            assert_eq!(gradient_targets(&g, c), vec![vec![88..89], vec![88..89]]);
+        }
+        // One copy: nothing to chain, even when asked.
+        net.target.gradients = GradientScheme::Chain;
+        net.target.mapping = Mapping::SingleCopy;
+        let g = partition(&net, &machine(&net)).unwrap();
+        assert!(!g.gradients.chain && g.gradients.chain_cycles.is_none());
     }
 }

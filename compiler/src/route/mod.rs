@@ -353,6 +353,7 @@ mod tests {
             machine: crate::network::MachineSize::Chips(2),
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
             span: Span::default(),
         };

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::cores::{CoreGraph, Role};
+use crate::ir::cores::{CoreGraph, PacketKind, Role, SliceId};
 use crate::ir::placement::Placement;
 use crate::ir::program::buffers;
 use crate::ir::routing::{KeyRange, Routing};
@@ -88,6 +88,25 @@ pub fn check_partition(g: &CoreGraph, m: &Machine) -> Result<(), Violations> {
             if next.get(&i).copied().unwrap_or(0) != want {
                 v.push(format!("optimiser covers {:?} of the {want} weights of `{}`", next.get(&i), p.name));
             }
+        }
+    }
+    // The gradient chain: copy `c`'s gradients go to its twin slice in copy
+    // `c + 1` (same population, same neurons), the last copy's to optimisers.
+    let last = g.copies.saturating_sub(1);
+    for f in g.flows.iter().filter(|f| f.kind == PacketKind::Gradient) {
+        let src = &g.slices[f.source];
+        let ok = match src.batch_copy {
+            Some(c) if g.gradients.chain && c < last => {
+                let twin = |t: SliceId| {
+                    let s = &g.slices[t];
+                    s.batch_copy == Some(c + 1) && s.population == src.population && s.neurons == src.neurons
+                };
+                f.target_ids().count() == 1 && f.target_ids().all(twin)
+            }
+            _ => f.target_ids().all(|t| g.slices[t].role == Role::Optimiser),
+        };
+        if !ok {
+            v.push(format!("gradient flow of slice {} goes to {:?}", f.source, f.targets));
         }
     }
     for (id, s) in g.slices.iter().enumerate() {
@@ -237,7 +256,6 @@ pub fn check_program(
     r: &Routing,
     program: &crate::ir::program::Program,
 ) -> Result<(), Violations> {
-    use crate::ir::cores::PacketKind;
     use crate::ir::program::{SLOT_ERROR, SLOT_GRADIENT, SLOT_SPIKE, SLOT_WEIGHT};
     let mut v = Vec::new();
     if program.cores.len() != g.slices.len() {

@@ -134,6 +134,24 @@ fn router_table_full() {
     });
 }
 
+/// `gradients = auto`: a chain whose routes overflow a router table (one
+/// entry per copy and slice) falls back to the direct scheme, whose routes
+/// merge; a forced chain is refused.
+#[test]
+fn an_unroutable_chain_falls_back_to_direct() {
+    let text = snn(&[5, 120, 3], 4, "chips = 1\n    neurons_per_core = 16");
+    let net = check_source("net.snn", &text).expect("checks");
+    let mut machine = Machine::from_target(&net.target).expect("valid target");
+    machine.spec.router_entries = 40;
+    let m = map_onto(&net, machine.clone()).expect("maps with direct gradients");
+    let g = m.cores.gradients;
+    assert!(!g.chain && !g.forced && g.chain_unroutable, "{g:?}");
+    assert!(g.chain_cycles.is_some_and(|c| c < g.direct_cycles), "{g:?}");
+    let mut chain = net.clone();
+    chain.target.gradients = snnc_compiler::network::GradientScheme::Chain;
+    assert!(matches!(map_onto(&chain, machine), Err(MapError::Route(_))));
+}
+
 #[test]
 fn invalid_targets_in_source() {
     check("chips_64", &snn(&[5, 120, 3], 22, "chips = 64"));

@@ -133,3 +133,39 @@ fn a_gap_in_the_slices_is_caught() {
     let v = check_partition(&m.cores, &m.machine).unwrap_err().violations;
     assert_found(&v, "covered up to");
 }
+
+/// The gradient chain's routes (Yin-Yang, one chip): copy `c`'s gradient
+/// keys of a slice reach only copy `c + 1`'s PE of that slice, the last
+/// copy's only the optimiser's PE.
+#[test]
+fn chain_gradients_route_to_the_next_copy() {
+    let m = yinyang();
+    assert!(m.cores.gradients.chain, "{:?}", m.cores.gradients);
+    let g = &m.cores;
+    let copy_len = g.copy_slices[0].len();
+    let opt = m.placement.cores[g.optimiser_slices.start].pe;
+    for (id, s) in g.slices.iter().enumerate().filter(|(_, s)| s.role == snnc_compiler::partition::Role::Layer) {
+        let keys = m.routing.keys[&(id, PacketKind::Gradient)];
+        let here = m.placement.cores[id].pe;
+        let want = if s.batch_copy == Some(g.copies - 1) { opt } else { m.placement.cores[id + copy_len].pe };
+        for key in [keys.key, keys.last()] {
+            let e = m.routing.tables.lookup(here.chip, key).expect("an entry");
+            assert_eq!(
+                (e.route.pes.as_slice(), e.route.links.as_slice()),
+                (&[want.pe_id()][..], &[][..]),
+                "slice {id}"
+            );
+        }
+    }
+}
+
+/// A chain flow that skips a copy is caught.
+#[test]
+fn a_chain_flow_to_the_wrong_copy_is_caught() {
+    let mut m = yinyang();
+    let copy_len = m.cores.copy_slices[0].len();
+    let f = m.cores.flows.iter_mut().find(|f| f.source == 1 && f.kind == PacketKind::Gradient).unwrap();
+    f.targets = std::iter::once(1 + 2 * copy_len..2 + 2 * copy_len).collect();
+    let errors = check_partition(&m.cores, &m.machine).err().unwrap().violations;
+    assert_found(&errors, "gradient flow of slice 1");
+}

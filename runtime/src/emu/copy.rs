@@ -87,6 +87,9 @@ pub(super) struct Group {
     pub(super) ops: Vec<OpCounts>,
     /// Each core's events, when the run is traced.
     pub(super) trace: Option<Vec<PeTrace>>,
+    /// In a batch's end: a layer's packet handler sends gradients (the
+    /// chain), not error sums.
+    pub(super) batch_end: bool,
 }
 
 impl Group {
@@ -113,7 +116,23 @@ impl Group {
         if self.outbox.is_empty() {
             return Ok(());
         }
-        self.route_outbox(sh, core, Counters::kind_sent(inv), away)
+        let kind = match inv {
+            Invocation::Packet { .. } => self.handler_kind(sh, core),
+            _ => Counters::kind_sent(inv),
+        };
+        self.route_outbox(sh, core, kind, away)
+    }
+
+    /// The kind of the packets core `core`'s packet handler sends: a layer's
+    /// in a batch's end are the gradient chain's sums; any other handler's
+    /// count as weights (the optimisers', and a split population's partial
+    /// error sums, as they always have).
+    fn handler_kind(&self, sh: &Shared, core: usize) -> PacketKind {
+        if self.batch_end && sh.program.cores[core].role == Role::Layer {
+            PacketKind::Gradient
+        } else {
+            PacketKind::Weight
+        }
     }
 
     /// Routes what core `core` sent (the outbox, packets of one kind).
@@ -183,6 +202,9 @@ impl Group {
             std::mem::swap(&mut packets, &mut self.inbox[l]);
             sort_inbox(&mut packets, &mut self.scratch);
             self.counters.packets_received += packets.len() as u64;
+            if sh.program.cores[self.cores[l]].role == Role::Optimiser {
+                self.counters.optimiser_received += packets.len() as u64;
+            }
             let handled = if self.trace.is_some() {
                 packets.iter().try_for_each(|&[key, payload]| {
                     let inv = Invocation::Packet { key, payload };
@@ -211,7 +233,7 @@ impl Group {
             Err((i, _)) => *i,
         } as u64;
         if !self.outbox.is_empty() {
-            self.route_outbox(sh, core, PacketKind::Weight, away)?;
+            self.route_outbox(sh, core, self.handler_kind(sh, core), away)?;
         }
         ran.map_err(|(_, trap)| trap.into())
     }

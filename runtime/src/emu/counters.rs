@@ -10,7 +10,9 @@
 //! [`OpClass::DmaFlit`]).
 //! A packet's kind follows from the entry point that sent it (the lowering's
 //! timeline): forward ticks send spikes, backward ticks errors,
-//! `end_of_batch` gradients, packet handlers (the optimiser) weights.
+//! `end_of_batch` gradients, packet handlers weights (the optimiser; a
+//! split population's partial error sums count there too), except a layer's
+//! handler in a batch's end, which sends the gradient chain's sums.
 //!
 //! Estimated ([`CostModel`], every constant a field; defaults from
 //! `docs/machine.md`, "Cost model for the emulator", for a Cortex-M4F):
@@ -100,6 +102,9 @@ pub struct Counters {
     /// Packets sent, indexed like [`PacketKind::ALL`].
     pub packets_sent: [u64; 4],
     pub packets_received: u64,
+    /// Packets handled by the optimiser PEs (the gradients: `copies x
+    /// weights` per batch, direct; `weights` with the chain).
+    pub optimiser_received: u64,
     /// Routing-table lookups (one per chip a packet visits).
     pub router_lookups: u64,
     pub chip_hops: u64,
@@ -195,6 +200,7 @@ impl Counters {
             *a += b;
         }
         self.packets_received += other.packets_received;
+        self.optimiser_received += other.optimiser_received;
         self.router_lookups += other.router_lookups;
         self.chip_hops += other.chip_hops;
         self.ops.absorb(&other.ops);
@@ -333,6 +339,7 @@ impl RunReport {
                 "gradient": c.packets_sent[2], "weight": c.packets_sent[3],
             },
             "packets_received": c.packets_received,
+            "packets_received_by_optimisers": c.optimiser_received,
             "router_lookups": c.router_lookups,
             "chip_hops": c.chip_hops,
             "invocations": c.invocations,
@@ -347,6 +354,7 @@ impl RunReport {
             "estimate": {
                 "cycles_per_sample": c.tick_cycles / self.samples.max(1),
                 "max_tick_cycles": c.max_tick_cycles,
+                "batch_end_cycles_per_batch": c.batch_end_cycles / c.batches.max(1),
                 "seconds_per_sample_150mhz": t[0],
                 "seconds_per_sample_300mhz": t[1],
                 "tick_overruns_150mhz": c.overruns[0],
@@ -387,8 +395,8 @@ impl RunReport {
             ));
         }
         format!(
-            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
-             ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
+            "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} packets into the optimisers; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
+             ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; end of a batch (gradients, optimiser step, weights) {} cycles on its busiest PE; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",
             self.pes,
             if self.kernels == 1 { "1 kernel".to_string() } else { format!("{} kernels", self.kernels) },
             self.jit_seconds * 1000.0,
@@ -397,6 +405,7 @@ impl RunReport {
             c.packets_sent[1],
             c.packets_sent[2],
             c.packets_sent[3],
+            c.optimiser_received,
             c.router_lookups,
             c.chip_hops,
             ops,
@@ -404,6 +413,7 @@ impl RunReport {
             t[0] * 1e6,
             t[1] * 1e6,
             c.max_tick_cycles,
+            c.batch_end_cycles / c.batches.max(1),
             c.overruns[0],
             c.overruns[1],
             e[0],
@@ -420,14 +430,8 @@ impl RunReport {
         }
         let tr = c.training_seconds(&self.cost);
         format!(
-            "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks; {} waves of {} batch copies side by side, each ending in an end-of-batch phase of {:.2} ms at 150 MHz (busiest PE)\n",
-            tr[0].0,
-            tr[1].0,
-            tr[0].1,
-            tr[1].1,
-            c.batches,
-            self.copies,
-            c.batch_end_cycles as f64 / c.batches as f64 / self.cost.clocks_hz[0] * 1e3,
+            "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks ({} waves of {} batch copies side by side, each with its end of a batch)\n",
+            tr[0].0, tr[1].0, tr[0].1, tr[1].1, c.batches, self.copies,
         )
     }
 }

@@ -28,7 +28,11 @@
 //! one run (lookups and hops still counted per packet).
 //! Per batch: `end_of_batch` on every PE, then delivery rounds (copies in
 //! parallel, then the optimiser PEs, whose packets go straight into the
-//! copies' inboxes) until no packet is in flight. After each
+//! copies' inboxes) until no packet is in flight. The gradient chain's sums
+//! cross from copy `c` to copy `c + 1` between rounds (posted after every
+//! copy has run), so copy `c` adds its gradients in round `c`, whatever the
+//! threads, and the optimiser steps on the last copy's sums before any
+//! weight is sent. After each
 //! sample, a layer PE whose spike record overflowed (its `overflow` flag)
 //! stops the run ([`EmuError::RecordOverflow`], naming PE, population and
 //! capacity).
@@ -317,6 +321,7 @@ impl Emulator {
                 counters: Counters::default(),
                 ops: Vec::new(),
                 trace: traced.then(Vec::new),
+                batch_end: false,
             })
             .collect();
         let mut place = Vec::with_capacity(program.cores.len());
@@ -505,7 +510,14 @@ impl Emulator {
             any
         };
         let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
-            let any: Vec<bool> = copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?;
+            // A delivery round of the gradient chain has mail for one copy:
+            // run it here rather than fork threads (the same work).
+            let mailed = copies.iter().filter(|g| g.inbox.iter().any(|b| !b.is_empty())).count();
+            let any: Vec<bool> = if inv.is_none() && mailed <= 1 {
+                copies.iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?
+            } else {
+                copies.par_iter_mut().map(|g| run(g, inv)).collect::<Result<_, EmuError>>()?
+            };
             let mut inboxes = Inboxes(copies);
             let opt_any = match inv {
                 Some(inv) => opt_group.tick(sh, inv, &mut inboxes).map(|()| true),
@@ -529,19 +541,29 @@ impl Emulator {
                 copies[from].away = away;
             }
         };
-        step(copies, opt_group, Some(Invocation::EndOfBatch))?;
-        const ROUNDS: usize = 8;
-        // A round that handles no packet sends none: nothing is in flight.
-        for _ in 0..ROUNDS {
-            post(copies, opt_group);
-            if !step(copies, opt_group, None)? {
-                // The phase's estimate: its busiest PE (every PE's share
-                // runs side by side).
-                let busiest = copies.iter_mut().map(|g| g.close_phase(sh)).chain([opt_group.close_phase(sh)]).max();
-                return Ok(busiest.unwrap_or(0));
-            }
+        for g in copies.iter_mut() {
+            g.batch_end = true;
         }
-        Err(EmuError::Unsettled { rounds: ROUNDS })
+        let settled = (|| {
+            step(copies, opt_group, Some(Invocation::EndOfBatch))?;
+            // The gradient chain takes a round per copy; the weights, two more.
+            let rounds = copies.len() + 8;
+            // A round that handles no packet sends none: nothing is in flight.
+            for _ in 0..rounds {
+                post(copies, opt_group);
+                if !step(copies, opt_group, None)? {
+                    return Ok(());
+                }
+            }
+            Err(EmuError::Unsettled { rounds })
+        })();
+        for g in copies.iter_mut() {
+            g.batch_end = false;
+        }
+        settled?;
+        // The phase's estimate: its busiest PE (every PE's share runs side
+        // by side).
+        Ok(copies.iter_mut().chain([opt_group]).map(|g| g.close_phase(sh)).max().unwrap_or(0))
     }
 
     /// Counters summed over every PE (operations of ticks not yet closed

@@ -21,7 +21,7 @@ fn example(name: &str) -> String {
 
 /// Two epochs in the emulator and in the reference trainer: the same
 /// metrics, weights and optimiser state, bit for bit.
-fn two_epochs_match(p: &Prepared, emu: &mut Emulator, weights: Vec<Vec<f32>>) {
+pub(crate) fn two_epochs_match(p: &Prepared, emu: &mut Emulator, weights: Vec<Vec<f32>>) {
     let mut reference = TrainState::new(p, 0, Some(weights.clone()));
     let mut emulated = TrainState::new(p, 0, Some(weights));
     for _ in 0..2 {
@@ -35,7 +35,7 @@ fn two_epochs_match(p: &Prepared, emu: &mut Emulator, weights: Vec<Vec<f32>>) {
 }
 
 /// `examples/recurrent.snn` on fewer samples and a smaller batch.
-fn order_task(mapping: &str) -> String {
+pub(crate) fn order_task(mapping: &str) -> String {
     let text = example("recurrent.snn")
         .replace(
             "order(train = 2000 @ seed 42, validation = 500 @ seed 41, test = 500 @ seed 40)",
