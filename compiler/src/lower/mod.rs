@@ -300,6 +300,9 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     let mut template_of_slice = BTreeMap::new();
     let mut cores = Vec::with_capacity(g.slices.len());
     for (id, slice) in g.slices.iter().enumerate() {
+        if slice.synapses == crate::resources::Synapses::Dram {
+            return Err(unsupported(format!("synapses in DRAM (population `{}`)", net.graph[slice.population].name)));
+        }
         let (rx, grad_sources) = receive_table(&cx, id)?;
         let data = initial_data(&cx, id, &rx, &grad_sources)?;
         let template = match slice.batch_copy {

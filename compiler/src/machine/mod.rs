@@ -427,6 +427,7 @@ mod tests {
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
             neurons_per_core: None,
+            synapses: None,
             span: Span::default(),
         }
     }
