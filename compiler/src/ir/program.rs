@@ -69,6 +69,9 @@ pub struct CoreProgram {
     pub kernel: usize,
     /// Initial contents of buffers, by name (missing buffers start at zero).
     pub data: BTreeMap<String, Vec<u32>>,
+    /// Initial contents of the PE's private DRAM region (its kernel's
+    /// `dram_words`), from word 0; the words after them start at zero.
+    pub dram: Vec<u32>,
     /// Optimiser PEs: the weights held, in order (the `w` buffer).
     pub weights: Vec<WeightRange>,
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::ops;
 
 use super::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, DEFAULT_DATA_BUDGET, EntryPoint, Expr, ExprKind, Function, Kernel,
-    Local, LocalId, Stmt, Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, DEFAULT_DATA_BUDGET, DmaDir, EntryPoint, Expr, ExprKind, Function,
+    Kernel, Local, LocalId, Stmt, Ty, UnaryOp, Value,
 };
 
 /// A buffer declared with [`KernelBuilder::buffer`].
@@ -55,7 +55,13 @@ impl KernelBuilder {
 
     pub fn with_budget(name: &str, budget: u32) -> Self {
         KernelBuilder {
-            kernel: Kernel { name: name.to_string(), budget, buffers: Vec::new(), functions: Vec::new() },
+            kernel: Kernel {
+                name: name.to_string(),
+                budget,
+                dram_words: 0,
+                buffers: Vec::new(),
+                functions: Vec::new(),
+            },
             next_offset: 0,
         }
     }
@@ -68,6 +74,12 @@ impl KernelBuilder {
         self.kernel.buffers.push(Buffer { name: name.to_string(), elem, len, offset });
         self.next_offset += 4 * u64::from(len);
         BufRef { id, elem }
+    }
+
+    /// Gives the PE a private DRAM region of `words` 32-bit words (0: none),
+    /// which DMA statements reach.
+    pub fn dram(&mut self, words: u32) {
+        self.kernel.dram_words = words;
     }
 
     /// The byte offset the next [`KernelBuilder::buffer`] will get.
@@ -157,6 +169,18 @@ impl FunctionBuilder {
     /// Sends a packet with the payload's 32 bits.
     pub fn send_with(&mut self, key: Expr, payload: Expr) {
         self.push(Stmt::Send { key, payload: Some(payload) });
+    }
+
+    /// `dma_read buf[index], dram[dram], words`: copies DRAM words
+    /// `dram .. dram + words` into `buf[index .. index + words]`.
+    pub fn dma_read(&mut self, buf: BufRef, index: Expr, dram: Expr, words: Expr) {
+        self.push(Stmt::Dma { dir: DmaDir::Read, buffer: buf.id, index, dram, words });
+    }
+
+    /// `dma_write buf[index], dram[dram], words`: copies
+    /// `buf[index .. index + words]` into DRAM words `dram .. dram + words`.
+    pub fn dma_write(&mut self, buf: BufRef, index: Expr, dram: Expr, words: Expr) {
+        self.push(Stmt::Dma { dir: DmaDir::Write, buffer: buf.id, index, dram, words });
     }
 
     /// `if cond { then }`.

@@ -19,7 +19,7 @@
 //! A [`Kernel`] is a set of typed buffers laid out in the PE's data SRAM plus
 //! one [`Function`] per [`EntryPoint`]; all functions share the buffers. A
 //! function body is a list of structured statements ([`Stmt`]: assignment to a
-//! local, store, if/else, counted loop, send) over expression trees ([`Expr`]),
+//! local, store, if/else, counted loop, send, DMA) over expression trees ([`Expr`]),
 //! every node annotated with its result type. There are no calls, no `while`
 //! loops and no early returns, so every entry point terminates.
 //!
@@ -58,6 +58,19 @@
 //!   right, depth first; `select` evaluates its condition, then both arms; a
 //!   store evaluates its index, then its value, then checks the bounds; `send`
 //!   evaluates the key, then the payload; `for` evaluates start, then end.
+//! - A kernel may own a private DRAM region of [`Kernel::dram_words`] 32-bit
+//!   words (word addresses `0 .. dram_words`, relative to the region; zero at
+//!   load), which it reaches only by DMA ([`Stmt::Dma`]), synchronously: the
+//!   statement starts the transfer and waits for it. `dma_read buf[i],
+//!   dram[a], w` copies DRAM words `a .. a + w` into `buf[i .. i + w]`;
+//!   `dma_write buf[i], dram[a], w` copies `buf[i .. i + w]` into DRAM words
+//!   `a .. a + w`. The copy is of raw bits (the buffer's element type plays
+//!   no part). It evaluates `i`, then `a`, then `w` (each `i32` or `u32`),
+//!   then checks, without wrapping: a negative `i`, a negative `w` or
+//!   `i + w > len` traps ([`Trap::DmaOutOfBounds`]), then a negative `a` or
+//!   `a + w > dram_words` traps ([`Trap::DramOutOfBounds`]) (so `i = len`,
+//!   `w = 0` is in bounds, `i = len + 1`, `w = 0` is not); then a transfer
+//!   of `w = 0` words does nothing.
 //! - Locals start at zero; entry-point parameters hold the invocation's
 //!   arguments ([`Invocation::args`]); a packet without payload is handled with
 //!   `payload = 0`.
@@ -69,7 +82,9 @@
 //! its real type; every local is assigned before it is read on every path;
 //! loop variables are never assigned; constant indices are in bounds; buffers
 //! are 4-byte aligned, disjoint and inside the data budget; each entry point is
-//! defined exactly once with its parameters.
+//! defined exactly once with its parameters; a DMA statement appears only in
+//! a kernel with a DRAM region, and its constant ranges are inside the buffer
+//! and the region.
 
 pub mod analysis;
 mod build;
@@ -83,7 +98,9 @@ mod verified;
 mod verify;
 
 pub use build::{BufRef, FunctionBuilder, KernelBuilder, Var};
-pub use exec::{Invocation, OpClass, OpCounts, Packet, Trap};
+pub use exec::{
+    DMA_FLIT_BYTES, DmaFault, Invocation, OpClass, OpCounts, Packet, Trap, dma_check, dma_flits, dma_range,
+};
 pub use math::{exp_f32, ln_f32};
 pub use parse::{ParseError, SourceMap, parse_kernel, parse_kernel_with_map, parse_value};
 pub use print::print_kernel;
@@ -98,8 +115,25 @@ pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
 
 /// Words with a meaning in the text form; no kernel, buffer or local may be
 /// named so.
-pub const RESERVED_WORDS: [&str; 14] =
-    ["kernel", "budget", "buffer", "fn", "var", "if", "else", "for", "in", "send", "true", "false", "inf", "nan"];
+pub const RESERVED_WORDS: [&str; 17] = [
+    "kernel",
+    "budget",
+    "buffer",
+    "fn",
+    "var",
+    "if",
+    "else",
+    "for",
+    "in",
+    "send",
+    "true",
+    "false",
+    "inf",
+    "nan",
+    "dram",
+    "dma_read",
+    "dma_write",
+];
 
 /// Whether `name` can name a kernel, buffer or local: an identifier
 /// (`[A-Za-z_][A-Za-z0-9_]*`) that is not a reserved word, so that the text
@@ -265,6 +299,9 @@ pub struct Kernel {
     pub name: String,
     /// Bytes of data SRAM the buffers may use.
     pub budget: u32,
+    /// Words of the PE's private DRAM region (0: none), which only DMA
+    /// statements ([`Stmt::Dma`]) reach.
+    pub dram_words: u32,
     pub buffers: Vec<Buffer>,
     pub functions: Vec<Function>,
 }
@@ -293,6 +330,17 @@ impl Kernel {
         Ok(())
     }
 
+    /// The check every backend makes before running an entry point: the
+    /// DRAM region it is given holds at least [`Kernel::dram_words`] words.
+    #[inline]
+    pub fn check_dram(&self, words: usize) -> Result<(), Trap> {
+        let needed = self.dram_words as usize;
+        if words < needed {
+            return Err(Trap::DramTooSmall { kernel: self.name.clone(), needed, got: words });
+        }
+        Ok(())
+    }
+
     /// A buffer by name.
     pub fn buffer_named(&self, name: &str) -> Option<(BufferId, &Buffer)> {
         self.buffers.iter().enumerate().find(|(_, b)| b.name == name).map(|(i, b)| (BufferId(i as u32), b))
@@ -313,6 +361,30 @@ pub enum Stmt {
     For { var: LocalId, start: Expr, end: Expr, body: Vec<Stmt> },
     /// `send(key)` or `send(key, payload)`; `key: u32`, payload any non-bool.
     Send { key: Expr, payload: Option<Expr> },
+    /// A synchronous DMA transfer of `words` 32-bit words between
+    /// `buffer[index ..]` and the PE's private DRAM region at word `dram`
+    /// (see the module semantics); `index`, `dram`, `words` each `i32` or
+    /// `u32`.
+    Dma { dir: DmaDir, buffer: BufferId, index: Expr, dram: Expr, words: Expr },
+}
+
+/// The direction of a [`Stmt::Dma`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DmaDir {
+    /// DRAM -> buffer.
+    Read,
+    /// Buffer -> DRAM.
+    Write,
+}
+
+impl DmaDir {
+    /// The statement's keyword in the text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            DmaDir::Read => "dma_read",
+            DmaDir::Write => "dma_write",
+        }
+    }
 }
 
 /// An expression tree; `ty` is the type of its value.

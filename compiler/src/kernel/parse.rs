@@ -19,8 +19,8 @@
 //! kernels).
 
 use super::{
-    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId, Site,
-    Stmt, Ty, UnaryOp, Value,
+    BinaryOp, Buffer, BufferId, CmpOp, ConvertOp, DmaDir, EntryPoint, Expr, ExprKind, Function, Kernel, Local, LocalId,
+    Site, Stmt, Ty, UnaryOp, Value,
 };
 
 /// A syntax error in kernel-IR text.
@@ -283,6 +283,7 @@ impl Parser {
         let name = self.ident()?;
         self.expect("budget")?;
         let budget = self.unsigned()?;
+        let dram_words = if self.eat("dram") { self.unsigned()? } else { 0 };
         while self.is("buffer") {
             let at = self.next().at;
             self.map.buffers.push(at);
@@ -300,7 +301,7 @@ impl Parser {
         while self.peek().kind != Kind::End {
             functions.push(self.function()?);
         }
-        Ok(Kernel { name, budget, buffers: std::mem::take(&mut self.buffers), functions })
+        Ok(Kernel { name, budget, dram_words, buffers: std::mem::take(&mut self.buffers), functions })
     }
 
     fn function(&mut self) -> Result<Function, Fail> {
@@ -386,6 +387,21 @@ impl Parser {
             let payload = if self.eat(",") { Some(self.top()?) } else { None };
             self.expect(")")?;
             return Ok(Stmt::Send { key, payload });
+        }
+        if let Some(dir) = [DmaDir::Read, DmaDir::Write].into_iter().find(|d| self.is(d.name())) {
+            self.pos += 1;
+            let buffer = self.buffer_id()?.0;
+            self.expect("[")?;
+            let index = self.top()?;
+            self.expect("]")?;
+            self.expect(",")?;
+            self.expect("dram")?;
+            self.expect("[")?;
+            let dram = self.top()?;
+            self.expect("]")?;
+            self.expect(",")?;
+            let words = self.top()?;
+            return Ok(Stmt::Dma { dir, buffer, index, dram, words });
         }
         if self.peek_at(1).text == "[" {
             let buffer = self.buffer_id()?.0;

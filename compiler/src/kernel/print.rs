@@ -1,7 +1,7 @@
 //! Printer: a [`Kernel`] -> its readable text form (`--emit kernel-ir`).
 //!
 //! ```text
-//! kernel NAME budget BYTES
+//! kernel NAME budget BYTES [dram WORDS]
 //! buffer NAME: TY[LEN] @ OFFSET
 //! fn ENTRY(PARAM: TY, ...) {
 //!   var NAME: TY
@@ -9,7 +9,9 @@
 //! }
 //! ```
 //! Statements: `x = e`, `buf[i] = e`, `send(key)`, `send(key, payload)`,
-//! `if c { .. } else { .. }`, `for v in a..b { .. }`. Expressions are fully
+//! `if c { .. } else { .. }`, `for v in a..b { .. }`, `dma_read buf[i],
+//! dram[a], w`, `dma_write buf[i], dram[a], w`. The header's `dram WORDS` is
+//! left out for a kernel without a DRAM region. Expressions are fully
 //! parenthesised infix (`(a + b)`, `(a < b)`), calls for the other operators
 //! (`min`, `max`, `select`, `neg`, `abs`, `sqrt`, `not`, conversions by
 //! [`super::ConvertOp::name`]). Constants carry their type: `1.5` (f32,
@@ -28,7 +30,11 @@ use super::{BinaryOp, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Value};
 pub fn print_kernel(kernel: &Kernel) -> String {
     let mut out = String::new();
     let used: u64 = kernel.buffers.iter().map(|b| 4 * u64::from(b.len)).sum();
-    let _ = writeln!(out, "kernel {} budget {}  // {used} bytes in buffers", kernel.name, kernel.budget);
+    let _ = write!(out, "kernel {} budget {}", kernel.name, kernel.budget);
+    if kernel.dram_words > 0 {
+        let _ = write!(out, " dram {}", kernel.dram_words);
+    }
+    let _ = writeln!(out, "  // {used} bytes in buffers");
     for b in &kernel.buffers {
         let _ = writeln!(out, "buffer {}: {}[{}] @ {}", b.name, b.elem.name(), b.len, b.offset);
     }
@@ -117,6 +123,17 @@ impl Printer<'_> {
                 self.block(body, depth + 1);
                 self.indent(depth);
                 self.out.push('}');
+            }
+            Stmt::Dma { dir, buffer, index, dram, words } => {
+                self.out.push_str(dir.name());
+                self.out.push(' ');
+                self.buffer(buffer.0);
+                self.out.push('[');
+                self.top(index);
+                self.out.push_str("], dram[");
+                self.top(dram);
+                self.out.push_str("], ");
+                self.top(words);
             }
             Stmt::Send { key, payload } => {
                 self.out.push_str("send(");

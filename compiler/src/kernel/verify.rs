@@ -6,7 +6,9 @@
 //! point defined once with its parameters; unique local names; the type of
 //! every expression and statement (and that each node's annotation is its
 //! real type); locals assigned before use on every path; loop variables never
-//! assigned; constant indices inside their buffer.
+//! assigned; constant indices inside their buffer; DMA statements only in a
+//! kernel with a DRAM region, their constant ranges inside the buffer and the
+//! region.
 //!
 //! Invariant: a kernel that passes runs on every backend without a type
 //! confusion; the only run-time failures left are the [`super::Trap`]s. The
@@ -108,6 +110,27 @@ pub enum KernelError {
     #[error("fn {entry}: constant index {index} is outside buffer `{buffer}` of length {len}")]
     #[diagnostic(code(snn::kernel::constant_index_out_of_bounds))]
     ConstantIndexOutOfBounds { entry: &'static str, buffer: String, index: i64, len: u32 },
+    #[error("fn {entry}: `{op}` in a kernel without a DRAM region")]
+    #[diagnostic(
+        code(snn::kernel::dma_without_dram),
+        help("give the kernel a private DRAM region: `dram WORDS` in its header, `KernelBuilder::dram`")
+    )]
+    DmaWithoutDram { entry: &'static str, op: &'static str },
+    #[error("fn {entry}: `{op}` of {words} words at index {index} is outside buffer `{buffer}` of length {len}")]
+    #[diagnostic(code(snn::kernel::constant_dma_out_of_bounds))]
+    ConstantDmaOutOfBounds {
+        entry: &'static str,
+        op: &'static str,
+        buffer: String,
+        index: String,
+        words: String,
+        len: u32,
+    },
+    #[error(
+        "fn {entry}: `{op}` of {words} words at DRAM word {address} is outside the private DRAM region of {dram_words} words"
+    )]
+    #[diagnostic(code(snn::kernel::constant_dram_out_of_bounds))]
+    ConstantDramOutOfBounds { entry: &'static str, op: &'static str, address: String, words: String, dram_words: u32 },
 }
 
 /// Checks every invariant of the kernel IR: the kernel as a
@@ -312,6 +335,17 @@ impl<'a> FunctionChecker<'a> {
                 self.block(body, &mut inner);
                 self.active_loops.pop();
             }
+            Stmt::Dma { dir, buffer, index, dram, words } => {
+                let op = dir.name();
+                for e in [index, dram, words] {
+                    let ty = self.expr(e, defined);
+                    if !ty.is_int() {
+                        self.bad_operand(op, ty, e);
+                    }
+                }
+                let b = self.buffer(*buffer);
+                self.dma_ranges(op, b, index, dram, words);
+            }
             Stmt::Send { key, payload } => {
                 let found = self.expr(key, defined);
                 self.expect("packet key", found, Ty::U32, key);
@@ -398,17 +432,51 @@ impl<'a> FunctionChecker<'a> {
             self.bad_operand("[]", ty, index);
         }
         let Some(b) = buffer else { return };
-        let constant = match index.kind {
-            ExprKind::Const(Value::I32(i)) => Some(i64::from(i)),
-            ExprKind::Const(Value::U32(i)) => Some(i64::from(i)),
-            _ => None,
-        };
+        let constant = constant_int(index);
         if let Some(i) = constant.filter(|&i| i < 0 || i >= i64::from(b.len)) {
             self.report(KernelError::ConstantIndexOutOfBounds {
                 entry: self.entry,
                 buffer: b.name.clone(),
                 index: i,
                 len: b.len,
+            });
+        }
+    }
+
+    /// Checks a DMA statement's constant operands: the kernel has a DRAM
+    /// region, and what is known of each range is inside its buffer and the
+    /// region (a constant start or length alone is checked with the other
+    /// at 0).
+    fn dma_ranges(&mut self, op: &'static str, buffer: Option<&Buffer>, index: &Expr, dram: &Expr, words: &Expr) {
+        let (i, a, w) = (constant_int(index), constant_int(dram), constant_int(words));
+        let show = |c: Option<i64>| c.map_or_else(|| "some".to_string(), |c| c.to_string());
+        let outside = |start: Option<i64>, len: u32| {
+            start.is_some_and(|s| s < 0)
+                || w.is_some_and(|w| w < 0)
+                || start.unwrap_or(0) + w.unwrap_or(0) > i64::from(len)
+        };
+        if let Some(b) = buffer
+            && outside(i, b.len)
+        {
+            self.report(KernelError::ConstantDmaOutOfBounds {
+                entry: self.entry,
+                op,
+                buffer: b.name.clone(),
+                index: show(i),
+                words: show(w),
+                len: b.len,
+            });
+        }
+        let dram_words = self.kernel.dram_words;
+        if dram_words == 0 {
+            self.report(KernelError::DmaWithoutDram { entry: self.entry, op });
+        } else if outside(a, dram_words) {
+            self.report(KernelError::ConstantDramOutOfBounds {
+                entry: self.entry,
+                op,
+                address: show(a),
+                words: show(w),
+                dram_words,
             });
         }
     }
@@ -454,6 +522,15 @@ impl<'a> FunctionChecker<'a> {
     }
 }
 
+/// The value of an integer constant, widened.
+fn constant_int(e: &Expr) -> Option<i64> {
+    match e.kind {
+        ExprKind::Const(Value::I32(i)) => Some(i64::from(i)),
+        ExprKind::Const(Value::U32(i)) => Some(i64::from(i)),
+        _ => None,
+    }
+}
+
 fn collect_loop_vars(body: &[Stmt], vars: &mut BTreeSet<LocalId>) {
     for stmt in body {
         match stmt {
@@ -465,7 +542,7 @@ fn collect_loop_vars(body: &[Stmt], vars: &mut BTreeSet<LocalId>) {
                 collect_loop_vars(then_body, vars);
                 collect_loop_vars(else_body, vars);
             }
-            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Send { .. } => {}
+            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Send { .. } | Stmt::Dma { .. } => {}
         }
     }
 }

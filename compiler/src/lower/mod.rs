@@ -326,6 +326,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             neurons: slice.neurons.clone(),
             kernel: template,
             data,
+            dram: Vec::new(),
             weights: slice.weights.clone(),
         });
     }

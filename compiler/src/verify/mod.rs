@@ -279,6 +279,10 @@ pub fn check_program(
                 Some(_) => {}
             }
         }
+        if core.dram.len() as u64 > u64::from(kernel.dram_words) {
+            let (n, region) = (core.dram.len(), kernel.dram_words);
+            v.push(format!("core {id}: {n} initial DRAM words for a private region of {region}"));
+        }
         // Send keys: exactly the slice's flows' base keys.
         let tx = core.data.get(buffers::TX).cloned().unwrap_or_default();
         for kind in PacketKind::ALL {

@@ -68,6 +68,8 @@ pub(super) struct Group {
     pub(super) id: usize,
     pub(super) cores: Vec<usize>,
     pub(super) mem: Vec<Vec<u32>>,
+    /// Each core's private DRAM region (empty for a kernel without one).
+    pub(super) dram: Vec<Vec<u32>>,
     pub(super) inbox: Vec<Vec<Pair>>,
     pub(super) routes: Routes,
     /// What the running entry point sent (reused between invocations).
@@ -103,7 +105,7 @@ impl Group {
             return Ok(());
         }
         self.outbox.clear();
-        kernel.run(inv, &mut self.mem[l], &mut self.outbox, &mut self.ops[l])?;
+        kernel.run(inv, &mut self.mem[l], &mut self.dram[l], &mut self.outbox, &mut self.ops[l])?;
         self.counters.invocations += 1;
         if let Some(trace) = &mut self.trace {
             trace[l].call(inv, &self.outbox);
@@ -203,7 +205,7 @@ impl Group {
         let core = self.cores[l];
         let kernel = sh.kernel(core);
         self.outbox.clear();
-        let ran = kernel.run_pairs(packets, &mut self.mem[l], &mut self.outbox, &mut self.ops[l]);
+        let ran = kernel.run_pairs(packets, &mut self.mem[l], &mut self.dram[l], &mut self.outbox, &mut self.ops[l]);
         self.counters.invocations += match &ran {
             Ok(()) => packets.len(),
             Err((i, _)) => *i,

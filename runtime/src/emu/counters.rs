@@ -4,7 +4,10 @@
 //! Counted (exact, from the run): entry-point invocations, ticks, packets
 //! sent by kind, packets received, router lookups, chip-to-chip hops, and
 //! kernel-IR operations executed per [`OpClass`] (the JIT counts them),
-//! DMA transfers from DRAM and their bytes, bytes the host wrote into DRAM.
+//! DMA transfers from DRAM (event inputs) and their bytes, bytes the host
+//! wrote into DRAM; the transfers of kernels' DMA statements (reads and
+//! writes of private DRAM regions) are operations ([`OpClass::DmaTransfer`],
+//! [`OpClass::DmaFlit`]).
 //! A packet's kind follows from the entry point that sent it (the lowering's
 //! timeline): forward ticks send spikes, backward ticks errors,
 //! `end_of_batch` gradients, packet handlers (the optimiser) weights.
@@ -12,13 +15,15 @@
 //! Estimated ([`CostModel`], every constant a field; defaults from
 //! `docs/machine.md`, "Cost model for the emulator", for a Cortex-M4F):
 //! cycles of an operation class; a DMA transfer's cycles
-//! (`SPINNAKER2.dma_cycles`: setup plus bytes per cycle); a PE's cycles in a
+//! (`SPINNAKER2.dma_cycles`: setup plus bytes per cycle; for a DMA
+//! statement, `dma_setup_cycles` per `DmaTransfer` plus the cycles of a
+//! 16-byte flit per `DmaFlit`, so the same sum); a PE's cycles in a
 //! tick are its operations and DMA transfers since its previous tick (its
 //! packet handlers included); a tick costs the
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
 //! 1 ms of cycles at a clock is an overrun at that clock.
 
-use snnc_compiler::kernel::{Invocation, OpClass, OpCounts};
+use snnc_compiler::kernel::{DMA_FLIT_BYTES, Invocation, OpClass, OpCounts};
 use snnc_compiler::partition::PacketKind;
 
 /// Cycles per operation class and energy constants (all estimates).
@@ -49,6 +54,8 @@ impl Default for CostModel {
         cycles[OpClass::Branch as usize] = 2;
         cycles[OpClass::Send as usize] = 10;
         let chip = snnc_compiler::machine::SPINNAKER2;
+        cycles[OpClass::DmaTransfer as usize] = chip.dma_setup_cycles;
+        cycles[OpClass::DmaFlit as usize] = DMA_FLIT_BYTES.div_ceil(chip.dma_bytes_per_cycle.max(1));
         CostModel {
             cycles,
             clocks_hz: chip.clocks_hz,
@@ -68,6 +75,11 @@ impl CostModel {
         }
         self.dma_setup_cycles + bytes.div_ceil(self.dma_bytes_per_cycle.max(1))
     }
+    /// Estimated cycles of the DMA statements among `ops`.
+    pub fn dma_statement_cycles(&self, ops: &OpCounts) -> u64 {
+        [OpClass::DmaTransfer, OpClass::DmaFlit].iter().map(|&c| ops.get(c) * self.cycles[c as usize]).sum()
+    }
+
     pub fn cycles_of(&self, ops: &OpCounts) -> u64 {
         OpClass::ALL.iter().map(|&c| ops.get(c) * self.cycles[c as usize]).sum()
     }
@@ -92,7 +104,8 @@ pub struct Counters {
     pub max_tick_cycles: u64,
     /// Ticks whose busiest PE needs more than 1 ms, at each clock of the model.
     pub overruns: [u64; 2],
-    /// DMA transfers from DRAM into a PE's SRAM, all PEs.
+    /// DMA transfers from DRAM into a PE's SRAM for event inputs (`dma`
+    /// descriptors), all PEs; DMA statements count in `ops`.
     pub dma_transfers: u64,
     /// Bytes those transfers moved.
     pub dma_bytes: u64,
@@ -177,6 +190,12 @@ mod tests {
         ops.add(OpClass::Send, 1);
         assert_eq!(model.cycles_of(&ops), 3 + 14 + 4 + 10);
         assert_eq!((model.dma_cycles(0), model.dma_cycles(4), model.dma_cycles(33)), (0, 51, 53));
+        // A DMA statement of 9 words: one transfer, 3 flits, as dma_cycles(36).
+        let mut dma = OpCounts::default();
+        dma.add(OpClass::DmaTransfer, 1);
+        dma.add(OpClass::DmaFlit, 3);
+        assert_eq!(model.cycles_of(&dma), model.dma_cycles(36));
+        assert_eq!(model.dma_statement_cycles(&dma), model.dma_cycles(36));
         let mut c = Counters::default();
         c.count_tick(200_000, &model);
         c.count_tick(100_000, &model);
@@ -239,6 +258,9 @@ impl RunReport {
             "dma": {
                 "transfers": c.dma_transfers, "bytes": c.dma_bytes, "cycles": c.dma_cycles,
                 "dram_written_bytes": c.dram_written_bytes,
+                "statement_transfers": c.ops.get(OpClass::DmaTransfer),
+                "statement_flits": c.ops.get(OpClass::DmaFlit),
+                "statement_cycles": self.cost.dma_statement_cycles(&c.ops),
             },
             "operations": ops,
             "estimate": {
@@ -259,8 +281,9 @@ impl RunReport {
         let t = c.seconds_per_sample(self.samples, &self.cost);
         let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
         let ops: u64 = c.ops.0.iter().sum();
-        // Only programs that read DRAM (event inputs) say so.
-        let dma = if c.dma_transfers == 0 && c.dram_written_bytes == 0 {
+        // Only programs that read DRAM (event inputs) or run DMA statements
+        // say so.
+        let mut dma = if c.dma_transfers == 0 && c.dram_written_bytes == 0 {
             String::new()
         } else {
             format!(
@@ -268,6 +291,14 @@ impl RunReport {
                 c.dram_written_bytes, c.dma_transfers, c.dma_bytes, c.dma_cycles
             )
         };
+        let statements = c.ops.get(OpClass::DmaTransfer);
+        if statements > 0 {
+            dma.push_str(&format!(
+                "; {statements} DMA statement transfers between SRAM and private DRAM regions, reads and writes together ({} flits of {DMA_FLIT_BYTES} bytes, {} cycles estimated)",
+                c.ops.get(OpClass::DmaFlit),
+                self.cost.dma_statement_cycles(&c.ops)
+            ));
+        }
         format!(
             "emulator: {} PEs, {} JIT-compiled in {:.0} ms; {} samples; packets sent: {} spike, {} error, {} gradient, {} weight; {} router lookups, {} chip-to-chip hops; {} kernel operations{}\n\
              ESTIMATES (cost model of docs/machine.md, Cortex-M4F cycles; SpiNNaker1 energy figures): on-chip compute {:.1} us per sample at 150 MHz, {:.1} us at 300 MHz (busiest PE per 1 ms tick, summed); busiest PE tick {} cycles; 1 ms tick overruns: {} at 150 MHz, {} at 300 MHz; energy {:.3} J at 150 MHz, {:.3} J at 300 MHz\n",

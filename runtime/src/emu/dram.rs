@@ -1,5 +1,7 @@
 //! The chips' DRAM and the PEs' DMA transfers out of it: where event inputs
-//! live (`snnc_compiler::lower::input_events`).
+//! live (`snnc_compiler::lower::input_events`). The private DRAM regions of
+//! kernels with DMA statements (`Kernel::dram_words`) are held per core by
+//! the emulator's groups; here they only count against their chip's DRAM.
 //!
 //! Input: the loaded program (which cores are event-input PEs, on which
 //! chip, for which inputs) and, per data split, its [`Encoded`] samples.
@@ -12,8 +14,9 @@
 //! transfer before its forward tick.
 //!
 //! Invariants: a split whose event lists do not fit a chip's DRAM
-//! (`SPINNAKER2.dram_bytes`) is refused before anything is written
-//! ([`EmuError::DramFull`], with the sizes); a transfer outside the DRAM
+//! (`SPINNAKER2.dram_bytes`) next to the private regions of the chip's PEs
+//! is refused before anything is written, and so is a program whose private
+//! regions alone do not fit ([`EmuError::DramFull`], with the sizes); a transfer outside the DRAM
 //! written or outside the PE's data memory stops the run
 //! ([`EmuError::Dma`]); DRAM is only written by the host, between runs.
 
@@ -56,6 +59,8 @@ pub type SampleStart = [(&'static str, Vec<u32>); 4];
 #[derive(Clone, Debug, Default)]
 pub struct Dram {
     capacity_bytes: u64,
+    /// Per chip, the bytes of its PEs' private DRAM regions.
+    private_bytes: Vec<u64>,
     /// Per chip, its words (as many as the host wrote).
     chips: Vec<Vec<u32>>,
     /// Per program core: its region, for event-input PEs.
@@ -71,8 +76,25 @@ pub fn reads_dram(kernel: &Kernel) -> bool {
 }
 
 impl Dram {
-    /// The regions of `program`: one per event input slice and chip.
-    pub fn new(program: &Program, machine: &Machine) -> Dram {
+    /// The regions of `program`: one per event input slice and chip; the
+    /// private regions' bytes per chip, refused if they do not fit.
+    pub fn new(program: &Program, machine: &Machine) -> Result<Dram, EmuError> {
+        let mut private_bytes = vec![0u64; machine.chips.len()];
+        for c in &program.cores {
+            private_bytes[usize::from(c.pe.chip.0)] += 4 * u64::from(program.kernels[c.kernel].dram_words);
+        }
+        for (chip, &needed) in private_bytes.iter().enumerate() {
+            if needed > machine.spec.dram_bytes {
+                let c = machine.chips[chip];
+                return Err(EmuError::DramFull {
+                    x: c.x,
+                    y: c.y,
+                    needed,
+                    capacity: machine.spec.dram_bytes,
+                    samples: 0,
+                });
+            }
+        }
         let mut regions: Vec<Region> = Vec::new();
         let mut index: HashMap<(usize, u32, u32), usize> = HashMap::new();
         let mut core_region = vec![None; program.cores.len()];
@@ -88,13 +110,14 @@ impl Dram {
             });
             core_region[i] = Some(r);
         }
-        Dram {
+        Ok(Dram {
             capacity_bytes: machine.spec.dram_bytes,
+            private_bytes,
             chips: vec![Vec::new(); machine.chips.len()],
             core_region,
             regions,
             samples: None,
-        }
+        })
     }
 
     /// Whether any PE reads DRAM.
@@ -124,12 +147,13 @@ impl Dram {
             words[region.chip] += counts[r].iter().map(|&c| u64::from(c)).sum::<u64>();
         }
         for (chip, &w) in words.iter().enumerate() {
-            if 4 * w > self.capacity_bytes {
+            let needed = 4 * w + self.private_bytes[chip];
+            if needed > self.capacity_bytes {
                 let c = machine.chips[chip];
                 return Err(EmuError::DramFull {
                     x: c.x,
                     y: c.y,
-                    needed: 4 * w,
+                    needed,
                     capacity: self.capacity_bytes,
                     samples: data.len(),
                 });

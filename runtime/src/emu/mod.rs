@@ -110,12 +110,12 @@ pub enum EmuError {
     )]
     RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
     #[error(
-        "the input event lists of {samples} samples need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}"
+        "the input event lists of {samples} samples and the PEs' private DRAM regions need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}"
     )]
     #[diagnostic(
         code(snn::emu::dram_full),
         help(
-            "a data split's events are written into the DRAM of every chip that holds an input PE; use fewer samples, a coarser time step, or spread the input over more chips"
+            "a data split's events are written into the DRAM of every chip that holds an input PE, next to the private regions of its PEs; use fewer samples, a coarser time step, or spread the input or the layers over more chips"
         )
     )]
     DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize },
@@ -262,12 +262,20 @@ impl Emulator {
     }
 
     /// Loads a program like [`Emulator::new`], recording every PE's events
-    /// from `init` on ([`Emulator::trace`]).
+    /// from `init` on ([`Emulator::trace`]). Not yet for a program with a
+    /// private DRAM region (`EmuError::NotYetSupported`: the trace does not
+    /// carry the region's contents).
     pub fn new_traced(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
         Emulator::load(program, machine, tables, true)
     }
 
     fn load(program: Program, machine: &Machine, tables: &RoutingTables, traced: bool) -> Result<Emulator, EmuError> {
+        // A trace does not carry a private DRAM region's contents yet, so its
+        // replay could not reproduce the PE.
+        if traced && let Some(k) = program.kernels.iter().find(|k| k.dram_words > 0) {
+            let what = format!("tracing kernel `{}`, which has a private DRAM region", k.name);
+            return Err(EmuError::NotYetSupported { what });
+        }
         let start = std::time::Instant::now();
         let jits = program.kernels.iter().map(JitKernel::compile).collect::<Result<Vec<_>, _>>()?;
         let jit_seconds = start.elapsed().as_secs_f64();
@@ -281,6 +289,7 @@ impl Emulator {
                 id,
                 cores: Vec::new(),
                 mem: Vec::new(),
+                dram: Vec::new(),
                 inbox: Vec::new(),
                 routes: Routes::default(),
                 outbox: Vec::new(),
@@ -305,6 +314,12 @@ impl Emulator {
             place.push((g, groups[g].cores.len()));
             groups[g].cores.push(i);
             groups[g].mem.push(mem);
+            let mut region = vec![0u32; kernel.dram_words as usize];
+            // `verify::check_program`: the initial words fit the region.
+            for (word, &init) in region.iter_mut().zip(&c.dram) {
+                *word = init;
+            }
+            groups[g].dram.push(region);
             groups[g].inbox.push(Vec::new());
             groups[g].ops.push(OpCounts::default());
             if let Some(trace) = &mut groups[g].trace {
@@ -312,7 +327,7 @@ impl Emulator {
             }
         }
         let router = Router::new(tables.clone(), machine.clone(), pe_core);
-        let dram = dram::Dram::new(&program, machine);
+        let dram = dram::Dram::new(&program, machine)?;
         let dma = program
             .cores
             .iter()
@@ -347,6 +362,20 @@ impl Emulator {
     pub fn memory(&self, core: usize) -> &[u32] {
         let (g, pos) = self.shared.place[core];
         &self.groups[g].mem[pos]
+    }
+
+    /// The private DRAM region of core `core` (an index into the program's
+    /// cores): its kernel's `dram_words` words, empty without one.
+    pub fn dram_region(&self, core: usize) -> &[u32] {
+        let (g, pos) = self.shared.place[core];
+        &self.groups[g].dram[pos]
+    }
+
+    /// The private DRAM region of core `core`, for the host to write
+    /// (initial weights) between runs; see [`Emulator::dram_region`].
+    pub fn dram_region_mut(&mut self, core: usize) -> &mut [u32] {
+        let (g, pos) = self.shared.place[core];
+        &mut self.groups[g].dram[pos]
     }
 
     /// Writes the event lists of `data` into the DRAM of every chip that

@@ -2,8 +2,11 @@
 //!
 //! Input: a [`VerifiedKernel`] (not verified again), an [`Invocation`], the
 //! PE's memory image (a slice of little-endian 32-bit words, at least
-//! [`memory_words`](snnc_compiler::kernel::Kernel::memory_words) long) and an outbox.
-//! Output: the memory updated in place, the sent packets appended to the
+//! [`memory_words`](snnc_compiler::kernel::Kernel::memory_words) long), its
+//! private DRAM region (at least
+//! [`dram_words`](snnc_compiler::kernel::Kernel::dram_words) long; empty for a
+//! kernel without one) and an outbox.
+//! Output: the memory and the DRAM region updated in place, the sent packets appended to the
 //! outbox in send order, the executed operations added to an [`OpCounts`]
 //! (counted node by node, see [`OpClass`]), or the [`Trap`] that stopped the
 //! entry point (stores and sends before it remain).
@@ -16,14 +19,16 @@
 //! operands left to right, depth first; `select` evaluates the condition then
 //! both arms; a store evaluates its index, then its value, then checks the
 //! bounds; `send` evaluates the key then the payload; `for` evaluates the start
-//! then the end.
+//! then the end; a DMA statement evaluates its index, DRAM address and words,
+//! then checks both ranges (`kernel::dma_check`, shared with the JIT).
 //!
 //! Invariant: the Cranelift JIT (`crate::jit`) produces the same memory, the
 //! same packets and the same trap for every verified kernel and input
 //! (differential tests in `runtime/tests/kernel_*.rs`).
 
 use snnc_compiler::kernel::{
-    BufferId, Expr, ExprKind, Invocation, OpClass, OpCounts, Packet, Stmt, Trap, Ty, VerifiedKernel, eval,
+    BufferId, DmaDir, Expr, ExprKind, Invocation, OpClass, OpCounts, Packet, Stmt, Trap, Ty, VerifiedKernel, dma_check,
+    dma_flits, eval,
 };
 
 /// A verified kernel, ready to interpret.
@@ -41,23 +46,26 @@ impl Interpreter {
         &self.kernel
     }
 
-    /// Runs one entry point on `memory`, appending sent packets to `outbox`
-    /// and adding the executed operations to `counts`.
+    /// Runs one entry point on `memory` and the DRAM region `dram`,
+    /// appending sent packets to `outbox` and adding the executed operations
+    /// to `counts`.
     pub fn run(
         &self,
         invocation: Invocation,
         memory: &mut [u32],
+        dram: &mut [u32],
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         self.kernel.check_memory(memory.len())?;
+        self.kernel.check_dram(dram.len())?;
         let function = self.kernel.function(invocation.entry());
         let mut locals = vec![0u32; function.locals.len()];
         let params = function.entry.params().len();
         for (slot, arg) in locals.iter_mut().zip(invocation.args()).take(params) {
             *slot = arg;
         }
-        let mut frame = Frame { kernel: &self.kernel, locals, memory, outbox, counts };
+        let mut frame = Frame { kernel: &self.kernel, locals, memory, dram, outbox, counts };
         frame.block(&function.body)
     }
 }
@@ -66,6 +74,7 @@ struct Frame<'a> {
     kernel: &'a VerifiedKernel,
     locals: Vec<u32>,
     memory: &'a mut [u32],
+    dram: &'a mut [u32],
     outbox: &'a mut Vec<Packet>,
     counts: &'a mut OpCounts,
 }
@@ -114,6 +123,23 @@ impl Frame<'_> {
                 for i in first..last {
                     self.locals[var.0 as usize] = i as u32;
                     self.block(body)?;
+                }
+            }
+            Stmt::Dma { dir, buffer, index, dram, words } => {
+                let i = self.expr(index)?;
+                let a = self.expr(dram)?;
+                let w = self.expr(words)?;
+                let b = &self.kernel.buffers[buffer.0 as usize];
+                let n = dma_check(self.kernel, b, (index.ty, i), (dram.ty, a), (words.ty, w))? as usize;
+                if n > 0 {
+                    let sram = self.kernel.first_word(*buffer) + i as usize;
+                    let (sram, dram) = (&mut self.memory[sram..sram + n], &mut self.dram[a as usize..a as usize + n]);
+                    match dir {
+                        DmaDir::Read => sram.copy_from_slice(dram),
+                        DmaDir::Write => dram.copy_from_slice(sram),
+                    }
+                    self.counts.add(OpClass::DmaTransfer, 1);
+                    self.counts.add(OpClass::DmaFlit, dma_flits(n as u32));
                 }
             }
             Stmt::Send { key, payload } => {

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{
     Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use snnc_compiler::kernel::{BufferId, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
+use snnc_compiler::kernel::{BufferId, DmaDir, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
 
 use super::ranges::Ranges;
 use super::{SendBuffer, TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
@@ -19,13 +19,18 @@ pub(super) struct Gen<'a, 'b> {
     pub(super) kernel: &'a VerifiedKernel,
     pub(super) vars: Vec<Variable>,
     pub(super) send: FuncRef,
+    /// `snnc_jit_dma`.
+    pub(super) dma: FuncRef,
     pub(super) ptr: types::Type,
-    /// The memory, outbox and counts pointers: variables, reloaded from
-    /// `saved` after every call, so that no value lives across a call.
+    /// The memory, outbox, counts and DRAM pointers: variables, reloaded
+    /// from `saved` after every call, so that no value lives across a call.
     pub(super) memory: Variable,
     pub(super) outbox: Variable,
     pub(super) counts: Variable,
+    pub(super) dram: Variable,
     pub(super) saved: StackSlot,
+    /// The trap record's pointer (the function's parameter).
+    pub(super) trap_ptr: Value,
     pub(super) trap_block: Block,
     /// Operations of the current straight-line segment not yet added to
     /// `counts`; empty at every control-flow edge.
@@ -74,6 +79,9 @@ pub(super) struct LoopTally {
 /// register (the others add their tallies to memory each time).
 const MAX_COUNTERS: usize = 32;
 
+/// Where `saved` holds the DRAM pointer.
+const SAVED_DRAM: i32 = 24;
+
 /// Loops with constant bounds and at most this many iterations are unrolled.
 const UNROLL_TRIPS: i64 = 8;
 /// ... when the unrolled body has at most this many statements and
@@ -85,7 +93,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         mut b: FunctionBuilder<'b>,
         kernel: &'a VerifiedKernel,
         function: &'a Function,
-        send: FuncRef,
+        [send, dma]: [FuncRef; 2],
         ptr: types::Type,
         target: cranelift_codegen::isa::TargetFrontendConfig,
         drain: bool,
@@ -95,9 +103,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         b.switch_to_block(entry);
         b.seal_block(entry);
         let params = b.block_params(entry).to_vec();
-        let (memory_ptr, outbox_ptr, trap_ptr, counts_ptr) = (params[0], params[1], params[2], params[3]);
-        let saved = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 24, 3));
-        let [memory, outbox, counts] = [(memory_ptr, 0), (outbox_ptr, 8), (counts_ptr, 16)].map(|(v, at)| {
+        let (memory_ptr, dram_ptr, outbox_ptr, trap_ptr, counts_ptr) =
+            (params[0], params[1], params[2], params[3], params[4]);
+        let saved = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 32, 3));
+        let pointers = [(memory_ptr, 0), (outbox_ptr, 8), (counts_ptr, 16), (dram_ptr, SAVED_DRAM)];
+        let [memory, outbox, counts, dram] = pointers.map(|(v, at)| {
             b.ins().stack_store(ptr, v, saved, at);
             let var = b.declare_var(ptr);
             b.def_var(var, v);
@@ -116,11 +126,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
         };
         let nparams = function.entry.params().len();
-        // A drain function: `(memory, outbox, trap, counts, packets, n)`, the
+        // A drain function: `(memory, dram, outbox, trap, counts, packets, n)`, the
         // body run once per `(key, payload)` pair of `packets`, each time on
         // fresh locals.
         let packet = drain.then(|| {
-            let (packets, n) = (params[4], params[5]);
+            let (packets, n) = (params[5], params[6]);
             let i = b.declare_var(types::I32);
             let zero = b.ins().iconst(types::I32, 0);
             b.def_var(i, zero);
@@ -147,7 +157,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             (i, header, exit, n, spare)
         });
         if !drain {
-            init_locals(&mut b, &params[4..4 + nparams]);
+            init_locals(&mut b, &params[5..5 + nparams]);
         }
 
         let trap_block = b.create_block();
@@ -160,11 +170,14 @@ impl<'a, 'b> Gen<'a, 'b> {
             kernel,
             vars,
             send,
+            dma,
             ptr,
             memory,
             outbox,
             counts,
+            dram,
             saved,
+            trap_ptr,
             trap_block,
             pending: OpCounts::default(),
             scopes: Vec::new(),
@@ -348,6 +361,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let trips = self.trips(start.ty, first, last);
                 self.add_loop_counts(&tally, &head, trips);
             }
+            Stmt::Dma { dir, buffer, index, dram, words } => self.dma(*dir, *buffer, [index, dram, words]),
             Stmt::Send { key, payload } => {
                 self.count(key);
                 if let Some(p) = payload {
@@ -406,13 +420,60 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.switch_to_block(slow);
         let [key, bits, has] = triple;
         self.b.ins().call(self.send, &[outbox, key, bits, has, at]);
-        for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16)] {
-            let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
-            self.b.def_var(var, v);
-        }
+        self.reload_pointers();
         self.b.ins().jump(merge, &[]);
         self.b.seal_block(merge);
         self.b.switch_to_block(merge);
+    }
+
+    /// After a call: the pointers from `saved`.
+    fn reload_pointers(&mut self) {
+        for (var, at) in [(self.memory, 0), (self.outbox, 8), (self.counts, 16), (self.dram, SAVED_DRAM)] {
+            let v = self.b.ins().stack_load(self.ptr, self.ptr, self.saved, at);
+            self.b.def_var(var, v);
+        }
+    }
+
+    /// A DMA statement: its operands in order, widened to `i64` by type,
+    /// then `snnc_jit_dma` (which checks, copies and counts the transfer);
+    /// on its trap, the packet index goes to the record and the function
+    /// returns 1.
+    fn dma(&mut self, dir: DmaDir, buffer: BufferId, operands: [&Expr; 3]) {
+        for e in operands {
+            self.count(e);
+        }
+        let wide: Vec<Value> = operands
+            .into_iter()
+            .map(|e| {
+                let v = self.expr(e);
+                if e.ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
+            })
+            .collect();
+        let b = &self.kernel.buffers[buffer.0 as usize];
+        let first_word = self.kernel.first_word(buffer) as i64;
+        let immediates = [i64::from(buffer.0), first_word, i64::from(b.len), i64::from(self.kernel.dram_words)];
+        let mut args =
+            vec![self.b.use_var(self.memory), self.b.use_var(self.dram), self.b.use_var(self.counts), self.trap_ptr];
+        for imm in immediates {
+            args.push(self.b.ins().iconst(types::I32, imm));
+        }
+        args.push(self.b.ins().iconst(types::I32, i64::from(dir == DmaDir::Write)));
+        args.extend(wide);
+        let call = self.b.ins().call(self.dma, &args);
+        let failed = self.b.inst_results(call)[0];
+        self.reload_pointers();
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
+        let cont = self.b.create_block();
+        self.b.ins().brif(failed, cold, &[], cont, &[]);
+        self.b.seal_block(cold);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cold);
+        let at = self.packet_index();
+        self.b.ins().store(MemFlagsData::trusted(), at, self.trap_ptr, offset_of!(TrapRecord, packet) as i32);
+        let one = self.b.ins().iconst(types::I32, 1);
+        self.b.ins().return_(&[one]);
+        self.b.switch_to_block(cont);
     }
 
     /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
@@ -512,7 +573,7 @@ fn branches(body: &[Stmt]) -> usize {
         .map(|s| match s {
             Stmt::If { then_body, else_body, .. } => 2 + branches(then_body) + branches(else_body),
             Stmt::For { start, end, body, .. } => unrolled(start, end, body).map_or(0, |i| i.len() * branches(body)),
-            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Send { .. } => 0,
+            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Send { .. } | Stmt::Dma { .. } => 0,
         })
         .sum()
 }
@@ -537,6 +598,7 @@ fn size(body: &[Stmt]) -> usize {
                 Stmt::If { cond, then_body, else_body } => expr(cond) + size(then_body) + size(else_body),
                 Stmt::For { start, end, body, .. } => expr(start) + expr(end) + size(body),
                 Stmt::Send { key, payload } => expr(key) + payload.as_ref().map_or(0, expr),
+                Stmt::Dma { index, dram, words, .. } => expr(index) + expr(dram) + expr(words),
             }
         })
         .sum()

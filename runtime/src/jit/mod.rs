@@ -4,12 +4,12 @@
 //! Output: a [`JitKernel`] whose [`JitKernel::run`] has the interpreter's
 //! signature and semantics (`crate::interp` is the reference).
 //!
-//! Each entry point becomes `extern "C" fn(memory: *mut u32, outbox: *mut
-//! SendBuffer, trap: *mut TrapRecord, counts: *mut u64, arg0: u32, arg1: u32)
-//! -> u32`, returning 0 on success and 1 after a trap, whose kind, buffer and
-//! index it wrote to `trap`. The packet entry point is also compiled as a
-//! drain function `(memory, outbox, trap, counts, pairs: *const [u32; 2], n:
-//! u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
+//! Each entry point becomes `extern "C" fn(memory: *mut u32, dram: *mut u32,
+//! outbox: *mut SendBuffer, trap: *mut TrapRecord, counts: *mut u64, arg0:
+//! u32, arg1: u32) -> u32`, returning 0 on success and 1 after a trap, whose
+//! kind, buffer and index it wrote to `trap`. The packet entry point is also
+//! compiled as a drain function `(memory, dram, outbox, trap, counts, pairs:
+//! *const [u32; 2], n: u32) -> u32` that runs its body on `n` `(key, payload)` pairs in turn, on
 //! fresh locals each time ([`JitKernel::run_packets`], [`JitKernel::run_pairs`]:
 //! one host call per inbox). Operation counts ([`OpClass`]) are summed at
 //! compile time per block and added to `counts` once per executed block, or,
@@ -19,7 +19,10 @@
 //! appends to the [`SendBuffer`] in place while it has room, and otherwise
 //! calls the host function [`snnc_jit_send`] (either way with the index of the
 //! packet being drained, so that a trapping handler's sends can be dropped),
-//! registered with `JITBuilder::symbol`. Every load and store is bounds-checked by a compare
+//! registered with `JITBuilder::symbol`. A DMA statement evaluates its
+//! operands, then calls the host function [`snnc_jit_dma`], which checks the
+//! ranges (`kernel::dma_range`, the interpreter's), copies, and adds its
+//! `DmaTransfer` and `DmaFlit` counts, or writes the trap. Every load and store is bounds-checked by a compare
 //! and a branch to a cold block that sets the trap's arguments and jumps to
 //! the function's trap block, except where the index's value range (`ranges`:
 //! loop variables and what is computed from them) lies inside the buffer, so
@@ -62,7 +65,9 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
-use snnc_compiler::kernel::{EntryPoint, Invocation, OpCounts, Packet, Trap, Ty, VerifiedKernel};
+use snnc_compiler::kernel::{
+    DmaFault, EntryPoint, Invocation, OpClass, OpCounts, Packet, Trap, Ty, VerifiedKernel, dma_flits, dma_range,
+};
 
 use codegen::Gen;
 
@@ -83,16 +88,84 @@ pub struct TrapRecord {
     index: i64,
     /// In a drain function, the index of the packet whose handler trapped.
     packet: u32,
+    /// A DMA trap's word count (its `index` is the buffer index or the DRAM
+    /// address).
+    words: i64,
 }
 
 const TRAP_OUT_OF_BOUNDS: i64 = 1;
 const TRAP_DIVISION_BY_ZERO: i64 = 2;
 const TRAP_DIVISION_OVERFLOW: i64 = 3;
+const TRAP_DMA_OUT_OF_BOUNDS: i64 = 4;
+const TRAP_DRAM_OUT_OF_BOUNDS: i64 = 5;
 
-type EntryFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, u32, u32) -> u32;
+type EntryFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, u32, u32) -> u32;
 
 /// A packet entry point run on `n` `(key, payload)` pairs in turn.
-type DrainFn = unsafe extern "C" fn(*mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, *const [u32; 2], u32) -> u32;
+type DrainFn =
+    unsafe extern "C" fn(*mut u32, *mut u32, *mut SendBuffer, *mut TrapRecord, *mut u64, *const [u32; 2], u32) -> u32;
+
+/// A DMA statement of compiled code: `buffer` (its first word and length,
+/// `write`: 0 reads from DRAM, 1 writes to it), the kernel's DRAM region of
+/// `dram_words`, the operands as `i64` (each widened by its type). Checks
+/// the ranges as the interpreter does; copies the words and adds the
+/// transfer's counts and returns 0, or writes the trap and returns 1.
+///
+/// # Safety
+/// `memory` holds the buffer's words, `dram` at least `dram_words` words (the
+/// caller checked both), `counts` [`OpClass::COUNT`] counts; `trap` is
+/// writable.
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn snnc_jit_dma(
+    memory: *mut u32,
+    dram: *mut u32,
+    counts: *mut u64,
+    trap: *mut TrapRecord,
+    buffer: u32,
+    first_word: u32,
+    len: u32,
+    dram_words: u32,
+    write: u32,
+    index: i64,
+    address: i64,
+    words: i64,
+) -> u32 {
+    match dma_range(len, dram_words, index, address, words) {
+        Ok(0) => 0,
+        Ok(n) => {
+            let n = n as usize;
+            // SAFETY: `dma_range` put `index .. index + n` inside the buffer
+            // and `address .. address + n` inside the region; the two are
+            // different allocations.
+            unsafe {
+                let sram = memory.add(first_word as usize + index as usize);
+                let dram = dram.add(address as usize);
+                if write == 0 {
+                    std::ptr::copy_nonoverlapping(dram, sram, n);
+                } else {
+                    std::ptr::copy_nonoverlapping(sram, dram, n);
+                }
+                *counts.add(OpClass::DmaTransfer as usize) += 1;
+                *counts.add(OpClass::DmaFlit as usize) += dma_flits(n as u32);
+            }
+            0
+        }
+        Err(fault) => {
+            let (kind, index, words) = match fault {
+                DmaFault::Buffer { index, words } => (TRAP_DMA_OUT_OF_BOUNDS, index, words),
+                DmaFault::Dram { address, words } => (TRAP_DRAM_OUT_OF_BOUNDS, address, words),
+            };
+            // SAFETY: the caller's record; `packet` is the JIT's to write.
+            unsafe {
+                (*trap).kind = kind as u32;
+                (*trap).buffer = buffer;
+                (*trap).index = index;
+                (*trap).words = words;
+            }
+            1
+        }
+    }
+}
 
 /// What compiled code sends into: the sends as `[key, payload,
 /// has_payload]` triples, and where the sends of the packet handled last
@@ -203,6 +276,7 @@ impl JitKernel {
             .map_err(|e| fail(e.to_string()))?;
         let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
         jb.symbol("snnc_jit_send", snnc_jit_send as *const u8);
+        jb.symbol("snnc_jit_dma", snnc_jit_dma as *const u8);
         let mut module = JITModule::new(jb);
         let ptr = module.target_config().pointer_type();
 
@@ -210,12 +284,19 @@ impl JitKernel {
         send_sig.params.extend([ptr, types::I32, types::I32, types::I32, types::I32].map(AbiParam::new));
         let send_id =
             module.declare_function("snnc_jit_send", Linkage::Import, &send_sig).map_err(|e| fail(e.to_string()))?;
+        let mut dma_sig = module.make_signature();
+        dma_sig.params.extend([ptr, ptr, ptr, ptr].map(AbiParam::new));
+        dma_sig.params.extend([types::I32; 5].map(AbiParam::new));
+        dma_sig.params.extend([types::I64; 3].map(AbiParam::new));
+        dma_sig.returns.push(AbiParam::new(types::I32));
+        let dma_id =
+            module.declare_function("snnc_jit_dma", Linkage::Import, &dma_sig).map_err(|e| fail(e.to_string()))?;
 
         let mut sig = module.make_signature();
-        sig.params.extend([ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
+        sig.params.extend([ptr, ptr, ptr, ptr, ptr, types::I32, types::I32].map(AbiParam::new));
         sig.returns.push(AbiParam::new(types::I32));
         let mut drain_sig = module.make_signature();
-        drain_sig.params.extend([ptr, ptr, ptr, ptr, ptr, types::I32].map(AbiParam::new));
+        drain_sig.params.extend([ptr, ptr, ptr, ptr, ptr, ptr, types::I32].map(AbiParam::new));
         drain_sig.returns.push(AbiParam::new(types::I32));
 
         let mut ctx = module.make_context();
@@ -236,8 +317,9 @@ impl JitKernel {
                 ctx.func.signature = signature.clone();
                 ctx.func.name = UserFuncName::user(u32::from(drain), n as u32);
                 let send = module.declare_func_in_func(send_id, &mut ctx.func);
+                let dma = module.declare_func_in_func(dma_id, &mut ctx.func);
                 let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                Gen::emit(builder, kernel, function, send, ptr, module.target_config(), drain);
+                Gen::emit(builder, kernel, function, [send, dma], ptr, module.target_config(), drain);
                 module.define_function(id, &mut ctx).map_err(|e| fail(format!("{name}: {e:?}")))?;
                 module.clear_context(&mut ctx);
                 if drain {
@@ -271,17 +353,19 @@ impl JitKernel {
         self.entries[entry as usize].is_some()
     }
 
-    /// Runs one entry point on `memory`, appending sent packets to `outbox`
-    /// and adding the executed operations to `counts`; same contract as
-    /// `crate::interp::Interpreter::run`.
+    /// Runs one entry point on `memory` and the DRAM region `dram`,
+    /// appending sent packets to `outbox` and adding the executed operations
+    /// to `counts`; same contract as `crate::interp::Interpreter::run`.
     pub fn run(
         &self,
         invocation: Invocation,
         memory: &mut [u32],
+        dram: &mut [u32],
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         self.kernel.check_memory(memory.len())?;
+        self.kernel.check_dram(dram.len())?;
         let Some(code) = self.entries[invocation.entry() as usize] else {
             return Ok(());
         };
@@ -290,10 +374,13 @@ impl JitKernel {
         // SAFETY: the code was generated from a verified kernel: it touches
         // only buffer words inside the kernel's budget (every access is
         // bounds-checked or proven inside its buffer) and `memory` holds at
-        // least that many words; the outbox pointer is only used by
-        // `snnc_jit_send` during this call.
+        // least that many words, `dram` at least the kernel's region (DMA
+        // goes through `snnc_jit_dma`, which checks its ranges); the outbox
+        // pointer is only used by `snnc_jit_send` during this call.
         let mut buffer = SendBuffer::new(0);
-        let status = unsafe { code(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), arg0, arg1) };
+        let status = unsafe {
+            code(memory.as_mut_ptr(), dram.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), arg0, arg1)
+        };
         buffer.finish(outbox, None);
         if status == 0 { Ok(()) } else { Err(self.trap(record)) }
     }
@@ -310,12 +397,13 @@ impl JitKernel {
         packets: &[Packet],
         pairs: &mut Vec<[u32; 2]>,
         memory: &mut [u32],
+        dram: &mut [u32],
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         pairs.clear();
         pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
-        self.run_pairs(pairs, memory, outbox, counts)
+        self.run_pairs(pairs, memory, dram, outbox, counts)
     }
 
     /// [`JitKernel::run_packets`] on packets given as `[key, payload]`
@@ -324,10 +412,12 @@ impl JitKernel {
         &self,
         pairs: &[[u32; 2]],
         memory: &mut [u32],
+        dram: &mut [u32],
         outbox: &mut Vec<Packet>,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
+        self.kernel.check_dram(dram.len()).map_err(|t| (0, t))?;
         let Some(drain) = self.drain else {
             return Ok(());
         };
@@ -335,8 +425,17 @@ impl JitKernel {
         let mut record = TrapRecord::default();
         let mut buffer = SendBuffer::new(u32::MAX);
         // SAFETY: as in `run`, for the whole call; `pairs` holds `n` pairs.
-        let status =
-            unsafe { drain(memory.as_mut_ptr(), &mut buffer, &mut record, counts.0.as_mut_ptr(), pairs.as_ptr(), n) };
+        let status = unsafe {
+            drain(
+                memory.as_mut_ptr(),
+                dram.as_mut_ptr(),
+                &mut buffer,
+                &mut record,
+                counts.0.as_mut_ptr(),
+                pairs.as_ptr(),
+                n,
+            )
+        };
         let dropped = (status != 0 && buffer.packet == record.packet).then_some(buffer.start);
         buffer.finish(outbox, dropped);
         if status == 0 { Ok(()) } else { Err((record.packet as usize, self.trap(record))) }
@@ -350,6 +449,16 @@ impl JitKernel {
             TRAP_OUT_OF_BOUNDS => {
                 let b = &self.kernel.buffers[record.buffer as usize];
                 Trap::OutOfBounds { kernel, buffer: b.name.clone(), index: record.index, len: b.len }
+            }
+            TRAP_DMA_OUT_OF_BOUNDS | TRAP_DRAM_OUT_OF_BOUNDS => {
+                let b = &self.kernel.buffers[record.buffer as usize];
+                let (index, words) = (record.index, record.words);
+                let fault = if i64::from(record.kind) == TRAP_DMA_OUT_OF_BOUNDS {
+                    DmaFault::Buffer { index, words }
+                } else {
+                    DmaFault::Dram { address: index, words }
+                };
+                fault.trap(&self.kernel, b)
             }
             TRAP_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero { kernel },
             _ => Trap::IntegerDivisionOverflow { kernel },
@@ -386,8 +495,14 @@ mod tests {
         for (input, third) in [(0xffc0_0001u32, CANONICAL_NAN), (0x7f80_0000, CANONICAL_NAN), (0x3f80_0000, 0)] {
             let mut memory = vec![0; kernel.memory_words()];
             memory[0] = input;
-            jit.run(Invocation::TickForward { step: 0 }, &mut memory, &mut Vec::new(), &mut OpCounts::default())
-                .expect("runs");
+            jit.run(
+                Invocation::TickForward { step: 0 },
+                &mut memory,
+                &mut [],
+                &mut Vec::new(),
+                &mut OpCounts::default(),
+            )
+            .expect("runs");
             let nan = f32::from_bits(input).is_nan();
             assert_eq!(memory[1], if nan { CANONICAL_NAN } else { input }, "{input:#x} * 1");
             assert_eq!(memory[2] == CANONICAL_NAN, nan, "2 * {input:#x} + 1");

@@ -75,7 +75,7 @@ impl Ranges {
                     changed |= self.widen(then_body, jump);
                     changed |= self.widen(else_body, jump);
                 }
-                Stmt::Store { .. } | Stmt::Send { .. } => {}
+                Stmt::Store { .. } | Stmt::Send { .. } | Stmt::Dma { .. } => {}
             }
         }
         changed

@@ -64,8 +64,8 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
         let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
         let (mut ops_a, mut ops_b) = (OpCounts::default(), OpCounts::default());
         for inv in calls {
-            let ra = jit.run(inv, &mut a, &mut out_a, &mut ops_a);
-            let rb = interp.run(inv, &mut b, &mut out_b, &mut ops_b);
+            let ra = jit.run(inv, &mut a, &mut [], &mut out_a, &mut ops_a);
+            let rb = interp.run(inv, &mut b, &mut [], &mut out_b, &mut ops_b);
             assert_eq!(ra, rb, "{example}: {} at {inv:?}", kernel.name);
             assert!(a == b && out_a == out_b && ops_a == ops_b, "{example}: {} differs after {inv:?}", kernel.name);
         }
@@ -92,8 +92,8 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
                 let sent = out_a.len();
                 for _round in 0..net.train.as_ref().map_or(1, |t| t.batch) {
                     for &inv in &stream {
-                        let ra = jit.run(inv, &mut a, &mut out_a, &mut ops_a);
-                        let rb = interp.run(inv, &mut b, &mut out_b, &mut ops_b);
+                        let ra = jit.run(inv, &mut a, &mut [], &mut out_a, &mut ops_a);
+                        let rb = interp.run(inv, &mut b, &mut [], &mut out_b, &mut ops_b);
                         assert_eq!(ra, rb, "{example}: {} at {inv:?}", kernel.name);
                     }
                     if out_a.len() > sent {

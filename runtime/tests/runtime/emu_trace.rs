@@ -56,7 +56,7 @@ fn interpreter_replays_every_pe_of(example: &str, r: trace_replay::Recorded) -> 
                         memory[d + 2] = 0;
                     }
                     let mut packets = Vec::new();
-                    interp.run(*call, &mut memory, &mut packets, &mut OpCounts::default()).expect("no trap");
+                    interp.run(*call, &mut memory, &mut [], &mut packets, &mut OpCounts::default()).expect("no trap");
                     assert_eq!(&packets, sent, "{example}: core {c}, event {n} ({call:?})");
                 }
                 PeEvent::Write { word, value } => memory[*word as usize] = *value,

@@ -6,9 +6,9 @@
 use crate::random_kernel;
 
 use proptest::prelude::*;
-use random_kernel::{Rng, invocations, random_kernel, random_memory};
+use random_kernel::{Rng, invocations, random_dram, random_kernel, random_memory};
 use snnc_compiler::kernel::{
-    Invocation, Kernel, OpCounts, Packet, Trap, VerifiedKernel, parse_kernel, print_kernel, verify,
+    Invocation, Kernel, OpClass, OpCounts, Packet, Trap, VerifiedKernel, parse_kernel, print_kernel, verify,
 };
 use snnc_runtime::interp::Interpreter;
 use snnc_runtime::jit::JitKernel;
@@ -16,6 +16,7 @@ use snnc_runtime::jit::JitKernel;
 #[derive(Debug, PartialEq)]
 struct Outcome {
     memory: Vec<u32>,
+    dram: Vec<u32>,
     packets: Vec<Packet>,
     /// Per call: the operation counts, or the trap.
     results: Vec<Result<OpCounts, Trap>>,
@@ -30,26 +31,28 @@ fn run_seed(seed: u64) -> (Kernel, Outcome, Outcome) {
     };
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
+    let dram = random_dram(&kernel, seed);
     let calls = invocations(&mut rng);
     let interp = Interpreter::new(&verified);
     let jit = JitKernel::compile(&verified).expect("compiles");
     let mut outcomes = Vec::new();
     for backend in 0..2 {
         let mut m = memory.clone();
+        let mut d = dram.clone();
         let mut packets = Vec::new();
         let results = calls
             .iter()
             .map(|&c| {
                 let mut counts = OpCounts::default();
                 let r = if backend == 0 {
-                    interp.run(c, &mut m, &mut packets, &mut counts)
+                    interp.run(c, &mut m, &mut d, &mut packets, &mut counts)
                 } else {
-                    jit.run(c, &mut m, &mut packets, &mut counts)
+                    jit.run(c, &mut m, &mut d, &mut packets, &mut counts)
                 };
                 r.map(|()| counts)
             })
             .collect();
-        outcomes.push(Outcome { memory: m, packets, results });
+        outcomes.push(Outcome { memory: m, dram: d, packets, results });
     }
     let jit_outcome = outcomes.pop().expect("two");
     let interp_outcome = outcomes.pop().expect("two");
@@ -83,16 +86,18 @@ proptest! {
         let kernel = verify(&kernel).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         let mut rng = Rng(seed ^ 0x5eed);
         let memory = random_memory(&kernel, &mut rng);
+        let dram = random_dram(&kernel, seed);
         let calls = invocations(&mut rng);
         let run = |k: &VerifiedKernel| {
             let interp = Interpreter::new(k);
             let mut m = memory.clone();
+            let mut d = dram.clone();
             let mut packets = Vec::new();
             let results: Vec<_> = calls.iter().map(|&c| {
                 let mut counts = OpCounts::default();
-                interp.run(c, &mut m, &mut packets, &mut counts).map(|()| counts)
+                interp.run(c, &mut m, &mut d, &mut packets, &mut counts).map(|()| counts)
             }).collect();
-            Outcome { memory: m, packets, results }
+            Outcome { memory: m, dram: d, packets, results }
         };
         prop_assert_eq!(run(&parsed), run(&kernel));
     }
@@ -109,25 +114,28 @@ fn packets_in_one_call_equal_one_call_per_packet() {
         let kernel = verify(&random_kernel(seed)).expect("generated kernels verify");
         let mut rng = Rng(seed ^ 0xd7a1);
         let memory = random_memory(&kernel, &mut rng);
+        let dram = random_dram(&kernel, seed);
         let packets: Vec<Packet> = (0..rng.below(12))
             .map(|_| Packet { key: rng.below(64) as u32, payload: rng.chance(80).then(|| rng.below(1 << 31) as u32) })
             .collect();
         let jit = JitKernel::compile(&kernel).expect("compiles");
         let (mut m1, mut out1, mut counts1) = (memory.clone(), Vec::new(), OpCounts::default());
+        let mut d1 = dram.clone();
         let mut one_by_one = Ok(());
         for (i, p) in packets.iter().enumerate() {
             let before = out1.len();
             let call = Invocation::Packet { key: p.key, payload: p.payload.unwrap_or(0) };
-            if let Err(trap) = jit.run(call, &mut m1, &mut out1, &mut counts1) {
+            if let Err(trap) = jit.run(call, &mut m1, &mut d1, &mut out1, &mut counts1) {
                 out1.truncate(before);
                 one_by_one = Err((i, trap));
                 break;
             }
         }
         let (mut m2, mut out2, mut counts2) = (memory.clone(), Vec::new(), OpCounts::default());
-        let together = jit.run_packets(&packets, &mut Vec::new(), &mut m2, &mut out2, &mut counts2);
+        let mut d2 = dram.clone();
+        let together = jit.run_packets(&packets, &mut Vec::new(), &mut m2, &mut d2, &mut out2, &mut counts2);
         assert_eq!(together, one_by_one, "seed {seed}");
-        assert_eq!((&m2, &out2), (&m1, &out1), "seed {seed}");
+        assert_eq!((&m2, &d2, &out2), (&m1, &d1, &out1), "seed {seed}");
         if together.is_ok() {
             assert_eq!(counts2, counts1, "seed {seed}");
         }
@@ -142,23 +150,31 @@ fn packets_in_one_call_equal_one_call_per_packet() {
 #[test]
 fn random_kernels_cover_sends_and_every_trap() {
     let (mut clean, mut sends, mut oob, mut by_zero, mut overflow) = (0, 0, 0, 0, 0);
+    let (mut dma, mut dma_oob) = (0, 0);
     for seed in 0..300 {
         let (_, interp, jit) = run_seed(seed);
         assert_eq!(interp, jit, "seed {seed}");
         sends += usize::from(!interp.packets.is_empty());
         for r in &interp.results {
             match r {
-                Ok(_) => clean += 1,
+                Ok(counts) => {
+                    clean += 1;
+                    dma += counts.get(OpClass::DmaTransfer);
+                }
                 Err(Trap::OutOfBounds { .. }) => oob += 1,
                 Err(Trap::IntegerDivisionByZero { .. }) => by_zero += 1,
                 Err(Trap::IntegerDivisionOverflow { .. }) => overflow += 1,
-                Err(Trap::MemoryTooSmall { .. }) => {}
+                Err(Trap::DmaOutOfBounds { .. } | Trap::DramOutOfBounds { .. }) => dma_oob += 1,
+                Err(Trap::MemoryTooSmall { .. } | Trap::DramTooSmall { .. }) => {}
             }
         }
     }
-    println!("clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}");
+    let summary = format!(
+        "clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}, DMA transfers {dma}, DMA out of bounds {dma_oob}"
+    );
+    println!("{summary}");
     assert!(
-        clean > 500 && sends > 100 && oob > 20 && by_zero > 5 && overflow > 0,
-        "clean {clean}, with packets {sends}, out of bounds {oob}, by zero {by_zero}, overflow {overflow}"
+        clean > 500 && sends > 100 && oob > 20 && by_zero > 5 && overflow > 0 && dma > 20 && dma_oob > 5,
+        "{summary}"
     );
 }

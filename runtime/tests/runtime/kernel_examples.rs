@@ -56,7 +56,7 @@ fn run_interp(kernel: &VerifiedKernel, memory: &[u32], calls: &[Invocation]) -> 
         .iter()
         .map(|&c| {
             let mut counts = OpCounts::default();
-            interp.run(c, &mut memory, &mut packets, &mut counts).map(|()| counts)
+            interp.run(c, &mut memory, &mut [], &mut packets, &mut counts).map(|()| counts)
         })
         .collect();
     Outcome { memory, packets, results }
@@ -70,7 +70,7 @@ fn run_jit(kernel: &VerifiedKernel, memory: &[u32], calls: &[Invocation]) -> Out
         .iter()
         .map(|&c| {
             let mut counts = OpCounts::default();
-            jit.run(c, &mut memory, &mut packets, &mut counts).map(|()| counts)
+            jit.run(c, &mut memory, &mut [], &mut packets, &mut counts).map(|()| counts)
         })
         .collect();
     Outcome { memory, packets, results }
@@ -176,7 +176,7 @@ fn compiled_kernels_can_be_shared_between_threads() {
                     .iter()
                     .map(|&c| {
                         let mut counts = OpCounts::default();
-                        jit.run(c, &mut m, &mut packets, &mut counts).map(|()| counts)
+                        jit.run(c, &mut m, &mut [], &mut packets, &mut counts).map(|()| counts)
                     })
                     .collect();
                 assert_eq!(Outcome { memory: m, packets, results }, want);

@@ -24,9 +24,9 @@ fn probe(kernel: &VerifiedKernel, jit: &JitKernel, xs: &[f32]) -> [(Vec<u32>, Ve
         }
         let mut out = Vec::new();
         let r = if backend == 0 {
-            interp.run(Invocation::Init, &mut memory, &mut out, &mut OpCounts::default())
+            interp.run(Invocation::Init, &mut memory, &mut [], &mut out, &mut OpCounts::default())
         } else {
-            jit.run(Invocation::Init, &mut memory, &mut out, &mut OpCounts::default())
+            jit.run(Invocation::Init, &mut memory, &mut [], &mut out, &mut OpCounts::default())
         };
         r.expect("no trap");
         results.push((memory[e0..e0 + n].to_vec(), memory[l0..l0 + n].to_vec()));

@@ -30,20 +30,24 @@
 //!   `; data:` image, equals the file next to it with the extension `.c`,
 //!   and compiles without warnings. `SNNC_BLESS=1` writes the file instead.
 //!
-//! A run line is one fresh PE: its memory is zero, then the `; data:`
-//! values, then its `with` values; it runs the invocations in order and is
-//! checked after the last:
+//! A run line is one fresh PE: its memory and its private DRAM region (a
+//! kernel's `dram WORDS`) are zero, then the `; data:` values, then its
+//! `with` values; it runs the invocations in order and is checked after the
+//! last:
 //!
 //! ```text
-//! ; data: weights = [0.5, -0.25]                     (the image of emit-c and every run)
-//! ; run: CALL, CALL, ... [with BUF = [V, ...], ...] -> EXPECT, EXPECT, ...
+//! ; data: weights = [0.5, -0.25], dram = [1u, 2.5]   (the image of emit-c and every run)
+//! ; run: CALL, CALL, ... [with BUF = [V, ...], dram = [V, ...], ...] -> EXPECT, EXPECT, ...
 //! CALL    init | packet(KEY) | packet(KEY, PAYLOAD) | tick_forward(STEP) | tick_backward(STEP)
 //!         | end_of_sample | end_of_batch             (`init` only first)
 //! EXPECT  BUF == [V, ...]        the whole buffer
 //!         BUF[I] == V            one element
+//!         dram == [V, ...]       the whole private DRAM region (values of any type but
+//!         dram[I] == V           bool, compared by their bits); one word of it
 //!         sends == [(KEY), (KEY, PAYLOAD), ...]   every packet sent, in order
 //!         counts == [CLASS N, ...]   operations executed (OpClass names; others 0)
 //!         trap division_by_zero | trap division_overflow | trap out_of_bounds(BUF, INDEX)
+//!         | trap dma_out_of_bounds(BUF, INDEX, WORDS) | trap dram_out_of_bounds(ADDRESS, WORDS)
 //!         ok                     nothing more than: no invocation traps
 //! ```
 //!
@@ -51,7 +55,9 @@
 //! `nan(0x7fa00001)` (f32), `-3i` (i32), `3u`, `0x10000u` (u32), `true`
 //! (bool); a buffer value has the buffer's element type, a key and STEP
 //! their parameter's (`u32`, `i32`), a payload any non-bool type (its bits
-//! are sent). Without a `trap` expectation no invocation may trap; with one,
+//! are sent); `dram = [..]` sets the region's words from word 0, of any type
+//! but bool (their bits), and the host C checks the region at the end too.
+//! Without a `trap` expectation no invocation may trap; with one,
 //! the last must trap so and no other. The host C program always starts
 //! with `init`; a run that does not is built from a copy of the kernel
 //! whose `init` is empty. Other `;` comments are free text, but may not
@@ -297,23 +303,16 @@ impl Runner {
                     .fail(name, format!("run and emit-c need a kernel that verifies:\n  {}", errors.join("\n  ")));
             }
         };
-        let data = match &d.data {
-            None => Ok(vec![0u32; kernel.memory_words()]),
-            Some((line, text)) => {
-                let mut memory = vec![0u32; kernel.memory_words()];
-                Tokens::new(text)
-                    .inits(&verified, &mut memory)
-                    .map(|()| memory)
-                    .map_err(|e| format!("line {line}: {e}"))
-            }
-        };
-        let data = match data {
-            Ok(d) => d,
-            Err(e) => return self.fail(name, e),
-        };
+        let mut image =
+            Image { memory: vec![0u32; kernel.memory_words()], dram: vec![0u32; kernel.dram_words as usize] };
+        if let Some((line, text)) = &d.data
+            && let Err(e) = Tokens::new(text).inits(&verified, &mut image)
+        {
+            return self.fail(name, format!("line {line}: {e}"));
+        }
         if has("emit-c") {
             self.count("emit-c");
-            self.emit_c(path, name, &verified, &data);
+            self.emit_c(path, name, &verified, &image.memory);
         }
         if has("run") {
             let jit = match JitKernel::compile(&verified) {
@@ -323,7 +322,7 @@ impl Runner {
             for (line, spec) in &d.runs {
                 self.count("run");
                 let at = format!("{name}:{line}");
-                if let Err(e) = self.run_line(&at, &verified, &jit, &data, spec) {
+                if let Err(e) = self.run_line(&at, &verified, &jit, &image, spec) {
                     self.fail(&at, e);
                 }
             }
@@ -368,14 +367,14 @@ impl Runner {
         at: &str,
         kernel: &VerifiedKernel,
         jit: &JitKernel,
-        data: &[u32],
+        data: &Image,
         spec: &str,
     ) -> Result<(), String> {
         let run = Tokens::new(spec).run(kernel, data)?;
         let interp = Interpreter::new(kernel);
-        let want = outcome(&run.calls, &run.memory, |c, m, o, n| interp.run(c, m, o, n));
+        let want = outcome(&run.calls, &run.image, |c, m, d, o, n| interp.run(c, m, d, o, n));
         check_expectations(kernel, &run.expects, &want)?;
-        let got = outcome(&run.calls, &run.memory, |c, m, o, n| jit.run(c, m, o, n));
+        let got = outcome(&run.calls, &run.image, |c, m, d, o, n| jit.run(c, m, d, o, n));
         if got != want {
             return Err(format!(
                 "the JIT differs from the interpreter:\n  interpreter {want:?}\n  jit         {got:?}"
@@ -391,7 +390,8 @@ impl Runner {
             calls.insert(0, Invocation::Init);
         }
         let c_kernel = verify(&c_kernel).map_err(|e| format!("the host C copy does not verify: {e:?}"))?;
-        self.c_runs.push((at.to_string(), Case { kernel: c_kernel, memory: run.memory, calls }));
+        let Image { memory, dram } = run.image;
+        self.c_runs.push((at.to_string(), Case { kernel: c_kernel, memory, dram, calls }));
         Ok(())
     }
 
@@ -553,39 +553,49 @@ fn check_print(kernel: &Kernel) -> Result<(), String> {
 #[derive(Debug, PartialEq)]
 struct Outcome {
     memory: Vec<u32>,
+    dram: Vec<u32>,
     packets: Vec<Packet>,
     /// Per invocation: its operation counts, or its trap (counts after a
     /// trap are unspecified).
     results: Vec<Result<OpCounts, Trap>>,
 }
 
+/// A PE's memory image and its private DRAM region.
+#[derive(Clone)]
+struct Image {
+    memory: Vec<u32>,
+    dram: Vec<u32>,
+}
+
 fn outcome(
     calls: &[Invocation],
-    memory: &[u32],
-    mut run: impl FnMut(Invocation, &mut [u32], &mut Vec<Packet>, &mut OpCounts) -> Result<(), Trap>,
+    image: &Image,
+    mut run: impl FnMut(Invocation, &mut [u32], &mut [u32], &mut Vec<Packet>, &mut OpCounts) -> Result<(), Trap>,
 ) -> Outcome {
-    let mut memory = memory.to_vec();
+    let Image { mut memory, mut dram } = image.clone();
     let mut packets = Vec::new();
     let results = calls
         .iter()
         .map(|&c| {
             let mut counts = OpCounts::default();
-            run(c, &mut memory, &mut packets, &mut counts).map(|()| counts)
+            run(c, &mut memory, &mut dram, &mut packets, &mut counts).map(|()| counts)
         })
         .collect();
-    Outcome { memory, packets, results }
+    Outcome { memory, dram, packets, results }
 }
 
 /// A parsed run line.
 struct Run {
     calls: Vec<Invocation>,
-    memory: Vec<u32>,
+    image: Image,
     expects: Vec<Expect>,
 }
 
 enum Expect {
     Buffer { name: String, values: Vec<u32> },
     Element { name: String, index: u32, value: u32 },
+    Dram(Vec<u32>),
+    DramWord { index: u32, value: u32 },
     Sends(Vec<Packet>),
     Counts(OpCounts),
     Trap(ExpectedTrap),
@@ -597,6 +607,8 @@ enum ExpectedTrap {
     DivisionByZero,
     DivisionOverflow,
     OutOfBounds { buffer: String, index: i64 },
+    DmaOutOfBounds { buffer: String, index: i64, words: i64 },
+    DramOutOfBounds { address: i64, words: i64 },
 }
 
 fn check_expectations(kernel: &Kernel, expects: &[Expect], got: &Outcome) -> Result<(), String> {
@@ -615,6 +627,14 @@ fn check_expectations(kernel: &Kernel, expects: &[Expect], got: &Outcome) -> Res
                     (Trap::OutOfBounds { buffer, index, .. }, ExpectedTrap::OutOfBounds { buffer: b, index: n }) => {
                         buffer == b && index == n
                     }
+                    (
+                        Trap::DmaOutOfBounds { buffer, index, words, .. },
+                        ExpectedTrap::DmaOutOfBounds { buffer: b, index: n, words: w },
+                    ) => buffer == b && index == n && words == w,
+                    (
+                        Trap::DramOutOfBounds { address, words, .. },
+                        ExpectedTrap::DramOutOfBounds { address: a, words: w },
+                    ) => address == a && words == w,
                     _ => false,
                 };
                 if !same {
@@ -647,6 +667,25 @@ fn check_expectations(kernel: &Kernel, expects: &[Expect], got: &Outcome) -> Res
                         "{name}[{index}] == {}, expected {}",
                         show(b.elem, have),
                         show(b.elem, *value)
+                    ));
+                }
+            }
+            Expect::Dram(want) => {
+                if &got.dram != want {
+                    problems.push(format!(
+                        "dram == {}, expected {}",
+                        show_words(Ty::U32, &got.dram),
+                        show_words(Ty::U32, want)
+                    ));
+                }
+            }
+            Expect::DramWord { index, value } => {
+                let have = got.dram[*index as usize];
+                if have != *value {
+                    problems.push(format!(
+                        "dram[{index}] == {}, expected {}",
+                        show(Ty::U32, have),
+                        show(Ty::U32, *value)
                     ));
                 }
             }
@@ -778,6 +817,11 @@ impl Tokens {
         Ok(v.bits())
     }
 
+    /// A plain integer (a trap's index, address or word count).
+    fn integer(&mut self) -> Result<i64, String> {
+        self.next().parse().map_err(|_| "an index, address or word count is a plain integer".to_string())
+    }
+
     /// A payload: any type but bool.
     fn payload(&mut self) -> Result<u32, String> {
         let v = self.value()?;
@@ -805,9 +849,22 @@ impl Tokens {
         Ok((name, b))
     }
 
-    /// `BUF = [..], ...` into `memory`, up to `->` or the end.
-    fn inits(&mut self, kernel: &VerifiedKernel, memory: &mut [u32]) -> Result<(), String> {
+    /// `BUF = [..], dram = [..], ...` into `image`, up to `->` or the end.
+    fn inits(&mut self, kernel: &VerifiedKernel, image: &mut Image) -> Result<(), String> {
         loop {
+            if self.eat("dram") {
+                self.expect("=")?;
+                let values = self.list(|t| t.payload())?;
+                if values.len() > image.dram.len() {
+                    return Err(format!("{} values for a DRAM region of {} words", values.len(), image.dram.len()));
+                }
+                image.dram[..values.len()].copy_from_slice(&values);
+                if !self.eat(",") {
+                    break;
+                }
+                continue;
+            }
+            let memory = &mut image.memory;
             let (name, b) = self.buffer(kernel)?;
             self.expect("=")?;
             let what = format!("`{name}`");
@@ -868,7 +925,7 @@ impl Tokens {
         })
     }
 
-    fn run(mut self, kernel: &VerifiedKernel, data: &[u32]) -> Result<Run, String> {
+    fn run(mut self, kernel: &VerifiedKernel, data: &Image) -> Result<Run, String> {
         let mut calls = vec![self.call()?];
         while self.eat(",") {
             calls.push(self.call()?);
@@ -876,9 +933,9 @@ impl Tokens {
         if calls[1..].contains(&Invocation::Init) {
             return Err("`init` may only be the first invocation".to_string());
         }
-        let mut memory = data.to_vec();
+        let mut image = data.clone();
         if self.eat("with") {
-            self.inits(kernel, &mut memory)?;
+            self.inits(kernel, &mut image)?;
         }
         self.expect("->")?;
         let mut expects = Vec::new();
@@ -896,7 +953,7 @@ impl Tokens {
         if traps > 1 || (traps == 1 && counts) {
             return Err("one trap at most, and no counts with a trap (they are unspecified)".to_string());
         }
-        Ok(Run { calls, memory, expects })
+        Ok(Run { calls, image, expects })
     }
 
     fn expect_one(&mut self, kernel: &Kernel) -> Result<Expect, String> {
@@ -918,6 +975,24 @@ impl Tokens {
                         let index = self.next().parse().map_err(|_| "an index is a plain integer".to_string())?;
                         self.expect(")")?;
                         ExpectedTrap::OutOfBounds { buffer, index }
+                    }
+                    "dma_out_of_bounds" => {
+                        self.expect("(")?;
+                        let (buffer, _) = self.buffer(kernel)?;
+                        self.expect(",")?;
+                        let index = self.integer()?;
+                        self.expect(",")?;
+                        let words = self.integer()?;
+                        self.expect(")")?;
+                        ExpectedTrap::DmaOutOfBounds { buffer, index, words }
+                    }
+                    "dram_out_of_bounds" => {
+                        self.expect("(")?;
+                        let address = self.integer()?;
+                        self.expect(",")?;
+                        let words = self.integer()?;
+                        self.expect(")")?;
+                        ExpectedTrap::DramOutOfBounds { address, words }
                     }
                     _ => return Err(format!("unknown trap `{kind}`")),
                 }))
@@ -951,6 +1026,25 @@ impl Tokens {
                     counts.add(class, n);
                 }
                 Ok(Expect::Counts(counts))
+            }
+            "dram" => {
+                self.pos += 1;
+                let words = kernel.dram_words;
+                if self.eat("[") {
+                    let index: u32 = self.next().parse().map_err(|_| "an index is a plain integer".to_string())?;
+                    self.expect("]")?;
+                    if index >= words {
+                        return Err(format!("`dram[{index}]` is outside the DRAM region of {words} words"));
+                    }
+                    self.expect("==")?;
+                    return Ok(Expect::DramWord { index, value: self.payload()? });
+                }
+                self.expect("==")?;
+                let values = self.list(|t| t.payload())?;
+                if values.len() != words as usize {
+                    return Err(format!("the DRAM region has {words} words, the expectation {}", values.len()));
+                }
+                Ok(Expect::Dram(values))
             }
             _ => {
                 let (name, b) = self.buffer(kernel)?;

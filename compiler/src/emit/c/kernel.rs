@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 use crate::kernel::analysis::{Range, const_int, const_value, decided_comparison, value_range};
 use crate::kernel::{
-    BinaryOp, Buffer, BufferId, ConvertOp, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty, UnaryOp,
-    Value, VerifiedKernel,
+    BinaryOp, Buffer, BufferId, ConvertOp, DmaDir, EntryPoint, Expr, ExprKind, Function, Kernel, LocalId, Stmt, Ty,
+    UnaryOp, Value, VerifiedKernel,
 };
 
 /// C99 keywords and the identifiers the emitted code or its headers define
@@ -424,6 +424,7 @@ impl<'a> FunctionEmitter<'a> {
                 }
             }
             Stmt::For { var, start, end, body } => self.for_loop(*var, start, end, body, depth),
+            Stmt::Dma { dir, buffer, index, dram, words } => self.dma(*dir, *buffer, [index, dram, words], depth),
             Stmt::Send { key, payload } => {
                 let k = self.expr(key, depth);
                 self.uses(&k);
@@ -443,6 +444,40 @@ impl<'a> FunctionEmitter<'a> {
                 }
             }
         }
+    }
+
+    /// A DMA statement: its operands into `int64_t` temporaries (in order),
+    /// the interpreter's two range checks, then the HAL call (none for zero
+    /// words).
+    fn dma(&mut self, dir: DmaDir, buffer: BufferId, operands: [&Expr; 3], depth: usize) {
+        let mut temps = Vec::new();
+        for (e, what) in operands.into_iter().zip(["i", "a", "w"]) {
+            let v = self.expr(e, depth);
+            self.uses(&v);
+            let t = self.temp(what);
+            let value = if e.ty == Ty::I32 { v.text } else { format!("(int64_t){}", v.operand()) };
+            self.line(depth, &format!("int64_t {t} = {value};"));
+            temps.push(t);
+        }
+        let [i, a, w] = [&temps[0], &temps[1], &temps[2]];
+        let b = &self.kernel.buffers[buffer.0 as usize];
+        let (len, dram_words) = (b.len, self.kernel.dram_words);
+        let call = format!("S2_TRAP_DMA_OUT_OF_BOUNDS, {}u /* {} */, {i}", buffer.0, b.name);
+        self.trap(depth, &format!("{i} < 0 || {w} < 0 || {i} + {w} > {len}"), &call);
+        let call = format!("S2_TRAP_DRAM_OUT_OF_BOUNDS, 0u, {a}");
+        self.trap(depth, &format!("{a} < 0 || {a} + {w} > {dram_words}"), &call);
+        if len == 0 {
+            // Only zero words fit in an empty buffer (no member of `mem`).
+            return;
+        }
+        let sram = format!("&mem.{}[{i}]", self.buffers[buffer.0 as usize]);
+        let text = match dir {
+            DmaDir::Read => format!("s2_dram_read((uint32_t){a}, {sram}, (uint32_t){w});"),
+            DmaDir::Write => format!("s2_dram_write({sram}, (uint32_t){a}, (uint32_t){w});"),
+        };
+        self.line(depth, &format!("if ({w} > 0) {{"));
+        self.line(depth + 1, &text);
+        self.line(depth, "}");
     }
 
     fn for_loop(&mut self, var: LocalId, start: &Expr, end: &Expr, body: &[Stmt], depth: usize) {

@@ -160,6 +160,7 @@ pub fn ir_nodes(kernel: &Kernel) -> u64 {
                     Stmt::If { cond, then_body, else_body } => expr(cond) + block(then_body) + block(else_body),
                     Stmt::For { start, end, body, .. } => expr(start) + expr(end) + block(body),
                     Stmt::Send { key, payload } => expr(key) + payload.as_ref().map_or(0, expr),
+                    Stmt::Dma { index, dram, words, .. } => expr(index) + expr(dram) + expr(words),
                 }
             })
             .sum()

@@ -7,11 +7,12 @@ use snnc_compiler::kernel::examples::exp_ln_probe;
 use snnc_compiler::kernel::{Invocation, Kernel, parse_kernel, verify};
 
 use crate::c_harness::Case;
-use crate::random_kernel::{Rng, invocations, random_kernel, random_memory};
+use crate::random_kernel::{Rng, invocations, random_dram, random_kernel, random_memory};
 
 /// The example kernels with data and an invocation sequence that exercises
 /// them: the LIF layer gets random weights and spikes, the exp/ln probe the
-/// edge cases of its argument.
+/// edge cases of its argument, the DMA filetest's kernel a private DRAM
+/// region and transfers that succeed and trap on each side.
 pub fn example_cases() -> Vec<Case> {
     // The corpus's LIF layer: 5 inputs at keys 0x10000.., 4 neurons.
     let (inputs, key_in) = (5, 0x0001_0000);
@@ -31,7 +32,7 @@ pub fn example_cases() -> Vec<Case> {
         calls.push(Invocation::TickForward { step });
     }
     calls.push(Invocation::EndOfSample);
-    let mut cases = vec![Case { kernel: lif, memory, calls }];
+    let mut cases = vec![Case { kernel: lif, memory, dram: Vec::new(), calls }];
 
     let xs: Vec<f32> = vec![
         0.0,
@@ -65,7 +66,34 @@ pub fn example_cases() -> Vec<Case> {
     for (i, v) in xs.iter().enumerate() {
         memory[x.offset as usize / 4 + i] = v.to_bits();
     }
-    cases.push(Case { kernel: probe, memory, calls: vec![Invocation::Init, Invocation::EndOfSample] });
+    cases.push(Case {
+        kernel: probe,
+        memory,
+        dram: Vec::new(),
+        calls: vec![Invocation::Init, Invocation::EndOfSample],
+    });
+
+    let dma = parse_kernel(include_str!("../../../../tests/kir/run/dma.kir")).expect("the DMA filetest parses");
+    let dma = verify(&dma).expect("the DMA filetest verifies");
+    let mut memory = vec![0u32; dma.memory_words()];
+    let (_, u) = dma.buffer_named("u").expect("u");
+    memory[(u.offset / 4) as usize] = 3;
+    let mut dram: Vec<u32> = [1.5f32, -0.0, f32::from_bits(0x7fa0_0001), f32::INFINITY].map(f32::to_bits).to_vec();
+    dram.extend([1, 2, 3, 4, u32::MAX, 0x8000_0000, 7]);
+    dram.resize(dma.dram_words as usize, 0);
+    let calls = vec![
+        Invocation::Init,
+        Invocation::Packet { key: 1, payload: 4 },
+        Invocation::Packet { key: 3, payload: 0 },
+        Invocation::Packet { key: 2, payload: 11 },
+        Invocation::TickForward { step: 8 },
+        Invocation::TickForward { step: -1 },
+        Invocation::TickBackward { step: 4 },
+        Invocation::TickBackward { step: 5 },
+        Invocation::EndOfSample,
+        Invocation::EndOfBatch,
+    ];
+    cases.push(Case { kernel: dma, memory, dram, calls });
     cases
 }
 
@@ -76,5 +104,6 @@ pub fn random_case(seed: u64) -> Case {
     let mut rng = Rng(seed ^ 0x5eed);
     let memory = random_memory(&kernel, &mut rng);
     let calls = invocations(&mut rng);
-    Case { kernel: verify(&kernel).expect("random kernels verify"), memory, calls }
+    let dram = random_dram(&kernel, seed);
+    Case { kernel: verify(&kernel).expect("random kernels verify"), memory, dram, calls }
 }

@@ -5,7 +5,8 @@
 //! A transcript is what the C harnesses print for one program (see
 //! `compiler/src/emit/c/files/s2_hal_host.c`): `program N`, then per
 //! invocation (numbered from 0, `init`) its `send` lines and its `trap` line,
-//! then `memory WORDS W...` (the program's data memory at the end).
+//! then `memory WORDS W...` (the program's data memory at the end) and, for
+//! a kernel with a private DRAM region, `dram WORDS W...` (the region).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,11 +17,12 @@ use snnc_compiler::kernel::{Invocation, Kernel, OpCounts, Trap, VerifiedKernel};
 use snnc_runtime::interp::Interpreter;
 
 /// One program run: a kernel (with a name unique in its batch), its initial
-/// data memory (at least `memory_words()` long) and its invocations (`Init`
-/// first).
+/// data memory (at least `memory_words()` long), its private DRAM region
+/// (`dram_words` long) and its invocations (`Init` first).
 pub struct Case {
     pub kernel: VerifiedKernel,
     pub memory: Vec<u32>,
+    pub dram: Vec<u32>,
     pub calls: Vec<Invocation>,
 }
 
@@ -28,10 +30,11 @@ pub struct Case {
 pub fn expected_transcript(case: &Case, number: usize) -> String {
     let interp = Interpreter::new(&case.kernel);
     let mut memory = case.memory.clone();
+    let mut dram = case.dram.clone();
     let mut out = format!("program {number}\n");
     for (event, &call) in case.calls.iter().enumerate() {
         let mut packets = Vec::new();
-        let result = interp.run(call, &mut memory, &mut packets, &mut OpCounts::default());
+        let result = interp.run(call, &mut memory, &mut dram, &mut packets, &mut OpCounts::default());
         for p in packets {
             match p.payload {
                 None => writeln!(out, "send {event} {:08x}", p.key),
@@ -47,7 +50,12 @@ pub fn expected_transcript(case: &Case, number: usize) -> String {
             }
             Err(Trap::IntegerDivisionByZero { .. }) => Some((2, 0, 0)),
             Err(Trap::IntegerDivisionOverflow { .. }) => Some((3, 0, 0)),
-            Err(e @ Trap::MemoryTooSmall { .. }) => panic!("{e}"),
+            Err(Trap::DmaOutOfBounds { buffer, index, .. }) => {
+                let (id, _) = case.kernel.buffer_named(&buffer).expect("buffer");
+                Some((5, id.0, index))
+            }
+            Err(Trap::DramOutOfBounds { address, .. }) => Some((6, 0, address)),
+            Err(e @ (Trap::MemoryTooSmall { .. } | Trap::DramTooSmall { .. })) => panic!("{e}"),
         };
         if let Some((kind, buffer, index)) = trap {
             writeln!(out, "trap {event} {kind} {buffer} {index}").expect("string");
@@ -59,6 +67,13 @@ pub fn expected_transcript(case: &Case, number: usize) -> String {
         out.push_str(&format!(" {w:08x}"));
     }
     out.push('\n');
+    if !dram.is_empty() {
+        out.push_str(&format!("dram {}", dram.len()));
+        for w in &dram {
+            out.push_str(&format!(" {w:08x}"));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -79,6 +94,12 @@ pub fn host_script(cases: &[Case]) -> String {
     let mut s = String::new();
     for (i, case) in cases.iter().enumerate() {
         s.push_str(&format!("program {i}\n"));
+        if !case.dram.is_empty() {
+            s.push_str(&format!("region {}\n", case.dram.len()));
+            for (a, w) in case.dram.iter().enumerate().filter(|(_, w)| **w != 0) {
+                s.push_str(&format!("region_word {a} {w:x}\n"));
+            }
+        }
         for &call in &case.calls {
             s.push_str(&script_line(call));
             s.push('\n');
@@ -112,6 +133,10 @@ pub fn run_qemu(work: &Path, elf: &Path, seconds: u32) -> (std::process::ExitSta
     (out.status, stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// The QEMU HAL's record kinds of a private DRAM region: its size, a word.
+pub const REC_REGION: u32 = 8;
+pub const REC_REGION_WORD: u32 = 9;
+
 /// A call as the QEMU HAL's event record `(kind, a, b)`.
 pub fn call_record(call: Invocation) -> [u32; 3] {
     match call {
@@ -126,9 +151,15 @@ pub fn call_record(call: Invocation) -> [u32; 3] {
 
 /// The QEMU HAL's `s2_events.bin` for a case.
 pub fn qemu_trace(case: &Case) -> Vec<u8> {
+    let mut records = Vec::new();
+    if !case.dram.is_empty() {
+        records.push([REC_REGION, case.dram.len() as u32, 0]);
+        let words = case.dram.iter().enumerate().filter(|(_, w)| **w != 0);
+        records.extend(words.map(|(a, &w)| [REC_REGION_WORD, a as u32, w]));
+    }
+    records.extend(case.calls.iter().map(|&call| call_record(call)));
     let mut bytes = Vec::new();
-    for &call in &case.calls {
-        let record = call_record(call);
+    for record in records {
         for w in record {
             bytes.extend_from_slice(&w.to_le_bytes());
         }

@@ -1,7 +1,9 @@
 //! Test support (shared by the differential tests of every kernel backend):
 //! random well-typed kernels (random expression trees over every operator
 //! and conversion, nested if/else and loops, loads and stores mostly in
-//! bounds, sends with and without payload), random memory images and
+//! bounds, sends with and without payload; in a quarter of the kernels a
+//! private DRAM region and DMA statements, mostly in bounds), random memory
+//! images, DRAM regions and
 //! invocation sequences, all from a seed by a small deterministic generator
 //! (a failing case is reproduced by its seed).
 
@@ -78,6 +80,8 @@ struct Gen {
     /// Locals that may be assigned.
     assignable: Vec<Var>,
     loops: usize,
+    /// The kernel's DRAM region (0: none, and no DMA statements).
+    dram: u32,
 }
 
 impl Gen {
@@ -203,7 +207,38 @@ impl Gen {
         }
     }
 
+    /// A DMA statement, mostly in bounds: a word count that fits both the
+    /// buffer and the region, constant starts that fit it, computed ones
+    /// (and computed counts) that may trap.
+    fn dma(&mut self, fb: &mut FunctionBuilder) {
+        let (b, len) = self.rng.pick(&self.buffers);
+        let n = self.rng.below(u64::from(len.min(self.dram)) + 1) as u32;
+        let words = match self.rng.below(10) {
+            0..=5 => Expr::u32(n),
+            6..=7 => Expr::i32(n as i32),
+            _ => self.expr(Ty::U32, 2) & Expr::u32(3),
+        };
+        let index = match self.rng.below(10) {
+            0..=5 => Expr::u32(self.rng.below(u64::from(len - n) + 1) as u32),
+            6..=8 => self.expr(Ty::U32, 2) % Expr::u32(len),
+            _ => self.expr(Ty::I32, 2) & Expr::i32(7),
+        };
+        let address = match self.rng.below(10) {
+            0..=4 => Expr::u32(self.rng.below(u64::from(self.dram - n) + 1) as u32),
+            5..=8 => self.expr(Ty::U32, 2) % Expr::u32(self.dram),
+            _ => self.expr(Ty::I32, 2) & Expr::i32(31),
+        };
+        if self.rng.chance(50) {
+            fb.dma_read(b, index, address, words);
+        } else {
+            fb.dma_write(b, index, address, words);
+        }
+    }
+
     fn stmt(&mut self, fb: &mut FunctionBuilder, depth: u32) {
+        if self.dram > 0 && self.rng.chance(15) {
+            return self.dma(fb);
+        }
         match self.rng.below(if depth == 0 { 3 } else { 5 }) {
             0 => {
                 let var = self.rng.pick(&self.assignable);
@@ -274,7 +309,12 @@ pub fn random_kernel(seed: u64) -> Kernel {
         let len = 1 + rng.below(8) as u32;
         buffers.push((kb.buffer(&format!("b{n}"), elem, len), len));
     }
-    let mut g = Gen { rng, buffers, scope: Vec::new(), assignable: Vec::new(), loops: 0 };
+    // A quarter of the kernels get a DRAM region, decided apart from `rng`,
+    // so that the others are what they were before DMA statements existed.
+    let mut dram_rng = Rng(seed ^ 0xd4a0);
+    let dram = if dram_rng.chance(25) { 1 + dram_rng.below(24) as u32 } else { 0 };
+    kb.dram(dram);
+    let mut g = Gen { rng, buffers, scope: Vec::new(), assignable: Vec::new(), loops: 0, dram };
     for entry in EntryPoint::ALL {
         let mut fb = FunctionBuilder::new(entry);
         g.scope = fb.params();
@@ -301,6 +341,13 @@ pub fn random_memory(kernel: &Kernel, rng: &mut Rng) -> Vec<u32> {
         }
     }
     memory
+}
+
+/// A random image of `kernel`'s DRAM region (from its own generator, so
+/// that the memory and invocations of a seed stay what they were).
+pub fn random_dram(kernel: &Kernel, seed: u64) -> Vec<u32> {
+    let mut rng = Rng(seed ^ 0xd4a1);
+    (0..kernel.dram_words).map(|_| rng.bits(Ty::U32)).collect()
 }
 
 pub fn invocations(rng: &mut Rng) -> Vec<Invocation> {

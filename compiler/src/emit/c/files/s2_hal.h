@@ -1,7 +1,8 @@
 /*
  * s2_hal.h: the hardware-abstraction layer an emitted PE program runs on.
  *
- * The emitted kernel code calls only s2_send, s2_send_payload and s2_trap;
+ * The emitted kernel code calls only s2_send, s2_send_payload, s2_trap and,
+ * for DMA statements, s2_dram_read and s2_dram_write;
  * the event loop (s2_run.c) calls the rest (s2_dma_read for a kernel with a
  * DMA descriptor: an event input, whose events are in the chip's DRAM). One implementation per board:
  *   s2_hal_host.c  host tests: packets and ticks through in-memory queues,
@@ -11,8 +12,8 @@
  * On SpiNNaker2, s2_receive drains the packet-received interrupt's queue,
  * s2_wait_tick sleeps (WFI) until the timer interrupt of the next simulation
  * step, s2_send writes the communication controller's key and payload
- * registers, and s2_dma_read programs the PE's DMA controller and waits for
- * its completion.
+ * registers, and s2_dma_read, s2_dram_read and s2_dram_write program the
+ * PE's DMA controller and poll it until the transfer is complete.
  */
 #ifndef S2_HAL_H
 #define S2_HAL_H
@@ -47,7 +48,13 @@ typedef enum {
     S2_TRAP_DIVISION_OVERFLOW = 3,
     /* A DMA descriptor whose destination is outside the data memory
      * (s2_run.c; buffer 0, index the destination word). */
-    S2_TRAP_DMA = 4
+    S2_TRAP_DMA = 4,
+    /* A DMA statement's buffer range (`buffer` its number, `index` its
+     * start; a negative word count included). */
+    S2_TRAP_DMA_OUT_OF_BOUNDS = 5,
+    /* A DMA statement's range of the private DRAM region (buffer 0, `index`
+     * the DRAM word address). */
+    S2_TRAP_DRAM_OUT_OF_BOUNDS = 6
 } s2_trap_kind;
 
 /* s2_program.dma_word of a kernel without a DMA descriptor. */
@@ -75,7 +82,16 @@ void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index);
  * to `dst` (4-byte aligned, inside the data memory) and returns when they
  * are there. */
 void s2_dma_read(uint32_t src, void *dst, uint32_t words);
-/* Hands the PE's data memory (its results) to the host. */
+/* The PE's private DRAM region (a kernel with DMA statements, whose
+ * `dram WORDS` the emitted code checks against, trapping as the interpreter
+ * does): copy `words` 32-bit words from region word `dram_word` to `dst` /
+ * from `src` to region word `dram_word` (4-byte aligned, inside the data
+ * memory) and return when they are there. A HAL whose region is smaller
+ * stops the program (a harness error, not a trap). */
+void s2_dram_read(uint32_t dram_word, void *dst, uint32_t words);
+void s2_dram_write(const void *src, uint32_t dram_word, uint32_t words);
+/* Hands the PE's data memory (its results) to the host (and the test HALs
+ * their private DRAM region). */
 void s2_output(const void *data, uint32_t bytes);
 /* Stops the PE; returns the exit status for main. */
 int s2_stop(void);

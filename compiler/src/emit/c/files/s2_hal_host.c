@@ -14,10 +14,14 @@
  *   dram ADDR VALUE                 queued: word ADDR of the chip's DRAM
  *                                   holds VALUE; the next s2_dma_read must
  *                                   read the queued words in order
+ *   region WORDS                    the PE's private DRAM region has WORDS
+ *                                   words, zero (0, the default: none)
+ *   region_word ADDR VALUE          word ADDR of the region holds VALUE
  *   run                             s2_run the program over its queue
  * and prints, per block, `program N`, then `send EVENT KEY [PAYLOAD]` and
  * `trap EVENT KIND BUFFER INDEX` lines in the order they happened, then
- * `memory WORDS W0 W1 ...` (numbers in hex but EVENT, WORD and WORDS).
+ * `memory WORDS W0 W1 ...`, and for a region `dram WORDS W0 W1 ...`
+ * (numbers in hex but EVENT, WORD and WORDS).
  * The program table is generated: s2_host_programs, s2_host_program_count.
  */
 #include <inttypes.h>
@@ -58,6 +62,9 @@ static uint32_t *dram_value;
 static uint32_t dram_cap;
 static uint32_t dram_len;
 static uint32_t dram_next;
+/* The PE's private DRAM region, sized by the script. */
+static uint32_t *region;
+static uint32_t region_words;
 
 void s2_start(void *data, uint32_t bytes) {
     event = 0;
@@ -95,6 +102,20 @@ void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
         memcpy((unsigned char *)dst + 4 * (size_t)i, &dram_value[dram_next], sizeof(uint32_t));
         dram_next++;
     }
+}
+
+void s2_dram_read(uint32_t dram_word, void *dst, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        fail("DMA statement outside the private DRAM region the script gave");
+    }
+    memcpy(dst, region + dram_word, 4 * (size_t)words);
+}
+
+void s2_dram_write(const void *src, uint32_t dram_word, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        fail("DMA statement outside the private DRAM region the script gave");
+    }
+    memcpy(region + dram_word, src, 4 * (size_t)words);
 }
 
 /* Applies the host writes (and takes the DRAM words) at the head of the queue. */
@@ -163,6 +184,13 @@ void s2_output(const void *data, uint32_t bytes) {
         printf(" %08" PRIx32, w);
     }
     printf("\n");
+    if (region_words > 0) {
+        printf("dram %" PRIu32, region_words);
+        for (uint32_t i = 0; i < region_words; i++) {
+            printf(" %08" PRIx32, region[i]);
+        }
+        printf("\n");
+    }
 }
 
 int s2_stop(void) {
@@ -204,6 +232,19 @@ int main(void) {
             queue_next = 0;
             dram_len = 0;
             dram_next = 0;
+            region_words = 0;
+        } else if (strcmp(word, "region") == 0 && scanf("%lu", &a) == 1 && a <= 0xffffffffUL) {
+            free(region);
+            region = calloc(a == 0 ? 1 : (size_t)a, sizeof *region);
+            if (region == NULL) {
+                fail("out of memory for the private DRAM region");
+            }
+            region_words = (uint32_t)a;
+        } else if (strcmp(word, "region_word") == 0 && scanf("%lu %lx", &a, &b) == 2) {
+            if (a >= region_words) {
+                fail("region_word outside the private DRAM region");
+            }
+            region[a] = (uint32_t)b;
         } else if (strcmp(word, "init") == 0) {
             printf("program %" PRIu32 "\n", program);
         } else if (strcmp(word, "packet") == 0 && scanf("%lx %lx", &a, &b) == 2) {

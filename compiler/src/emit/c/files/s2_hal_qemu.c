@@ -10,10 +10,17 @@
  * event itself), 7 DRAM word (word a of the chip's DRAM holds b; not an
  * event: the words the DMA transfer completed before a forward tick reads,
  * in order, right after that tick's record; s2_dma_read reads them from
- * the trace as it goes, so the HAL keeps no copy of DRAM).
+ * the trace as it goes, so the HAL keeps no copy of DRAM), 8 region size
+ * (the PE's private DRAM region has a words, zero; before init), 9 region
+ * word (word a of the region holds b; after record 8, before init, or
+ * between events like a host write).
+ * The private DRAM region of DMA statements (s2_dram_read, s2_dram_write)
+ * is RAM at S2_REGION_BASE, 1 MiB above the data memory, up to the end of
+ * the board's 4 MiB of RAM (S2_REGION_MAX_WORDS words).
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
- * `memory WORDS W0 W1 ...`; EVENT is the record number.
+ * `memory WORDS W0 W1 ...` and, with a region, `dram WORDS W0 W1 ...`;
+ * EVENT is the record number.
  * The exit status is 0, or 2 for a bad trace, 3 for a processor fault.
  */
 #include <stdint.h>
@@ -33,7 +40,21 @@ enum {
     ADP_STOPPED_APPLICATION_EXIT = 0x20026
 };
 
-enum { REC_INIT, REC_PACKET, REC_FORWARD, REC_BACKWARD, REC_END_OF_SAMPLE, REC_END_OF_BATCH, REC_WRITE, REC_DRAM };
+enum {
+    REC_INIT,
+    REC_PACKET,
+    REC_FORWARD,
+    REC_BACKWARD,
+    REC_END_OF_SAMPLE,
+    REC_END_OF_BATCH,
+    REC_WRITE,
+    REC_DRAM,
+    REC_REGION,
+    REC_REGION_WORD
+};
+
+#define S2_REGION_BASE 0x20100000u
+#define S2_REGION_MAX_WORDS ((0x20400000u - S2_REGION_BASE) / 4u)
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -56,6 +77,11 @@ static uint32_t next[3];
 static bool have_next;
 static unsigned char *memory;
 static uint32_t memory_bytes;
+static uint32_t region_words;
+
+static uint32_t *region(void) {
+    return (uint32_t *)(uintptr_t)S2_REGION_BASE;
+}
 
 static int open_file(const char *name, uint32_t len, uint32_t mode) {
     const uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, len};
@@ -148,13 +174,35 @@ void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
     }
 }
 
-/* Applies the host writes at the head of the trace. */
+void s2_dram_read(uint32_t dram_word, void *dst, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        bad_trace("DMA statement outside the private DRAM region the trace gave");
+    }
+    memcpy(dst, region() + dram_word, 4u * words);
+}
+
+void s2_dram_write(const void *src, uint32_t dram_word, uint32_t words) {
+    if (dram_word > region_words || words > region_words - dram_word) {
+        bad_trace("DMA statement outside the private DRAM region the trace gave");
+    }
+    memcpy(region() + dram_word, src, 4u * words);
+}
+
+/* Applies the host writes (of data memory and region words) at the head
+ * of the trace. */
 static void apply_writes(void) {
-    while (peek() && next[0] == REC_WRITE) {
-        if (next[1] >= memory_bytes / 4u) {
-            bad_trace("write outside the data memory");
+    while (peek() && (next[0] == REC_WRITE || next[0] == REC_REGION_WORD)) {
+        if (next[0] == REC_REGION_WORD) {
+            if (next[1] >= region_words) {
+                bad_trace("region word outside the private DRAM region");
+            }
+            region()[next[1]] = next[2];
+        } else {
+            if (next[1] >= memory_bytes / 4u) {
+                bad_trace("write outside the data memory");
+            }
+            memcpy(memory + 4u * next[1], &next[2], sizeof next[2]);
         }
-        memcpy(memory + 4u * next[1], &next[2], sizeof next[2]);
         have_next = false;
     }
 }
@@ -167,6 +215,15 @@ void s2_start(void *data, uint32_t bytes) {
     trace = open_file(name, sizeof name - 1, 1);
     if (trace < 0) {
         bad_trace("cannot open s2_events.bin");
+    }
+    if (peek() && next[0] == REC_REGION) {
+        if (next[1] > S2_REGION_MAX_WORDS) {
+            bad_trace("private DRAM region larger than the board's RAM");
+        }
+        region_words = next[1];
+        memset(region(), 0, 4u * region_words);
+        have_next = false;
+        apply_writes();
     }
     if (!peek() || next[0] != REC_INIT) {
         bad_trace("the first record must be init");
@@ -254,6 +311,14 @@ void s2_output(const void *data, uint32_t bytes) {
         put_hex(w);
     }
     end_line();
+    if (region_words > 0u) {
+        put_text("dram");
+        put_dec(region_words);
+        for (uint32_t i = 0; i < region_words; i++) {
+            put_hex(region()[i]);
+        }
+        end_line();
+    }
 }
 
 int s2_stop(void) {
