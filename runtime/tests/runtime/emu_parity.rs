@@ -485,7 +485,8 @@ fn assert_all_in_dram(emu: &Emulator, what: &str) {
         let kernel = program.kernels[c.kernel].kernel();
         assert!(kernel.dram_words > 0 && kernel.buffer_named("weights").is_none(), "{what}: {} in SRAM", kernel.name);
     }
-    assert!(emu.counters().dma_transfers > 0, "{what}: no DMA transfer");
+    let transfers = emu.counters().ops.get(snnc_compiler::kernel::OpClass::DmaTransfer);
+    assert!(transfers > 0, "{what}: no DMA transfer");
 }
 
 /// The model class (`support/temporal.snn`: a delay-line input, recurrence
