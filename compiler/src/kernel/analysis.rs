@@ -149,8 +149,9 @@ pub fn cannot_trap(e: &Expr) -> bool {
 
 /// The result of `lhs op rhs` when it does not depend on the operands'
 /// run-time values: an integer compared with itself (equal canonical
-/// forms), `(x | c1) == c2` and `(x & c1) == c2` (and `!=`) when some bit
-/// of the left side is known to differ from `c2`, two constants, and a
+/// forms), `(x | c1) == c2` and `(x & c1) == c2` (and `!=`, also under
+/// `i32 <-> u32` bit casts) when some bit of the left side is known to
+/// differ from `c2`, two constants, and a
 /// comparison with the lowest or highest value of the type (`u < 0u`,
 /// `i >= INT32_MIN`, ...). `None` when the operands decide nothing (and
 /// for `f32`, whose NaN is never equal to itself).
@@ -211,6 +212,11 @@ fn decided_bitwise(op: CmpOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
         (Some(c), None) => (rhs, c.bits()),
         _ => return None,
     };
+    // `i32 <-> u32` keeps the bits (C compilers see through the cast too).
+    let mut bitwise = bitwise;
+    while let ExprKind::Convert { op: ConvertOp::I32AsU32 | ConvertOp::U32AsI32, arg } = &bitwise.kind {
+        bitwise = arg;
+    }
     let ExprKind::Binary { op: bop @ (BinaryOp::Or | BinaryOp::And), lhs: a, rhs: b } = &bitwise.kind else {
         return None;
     };

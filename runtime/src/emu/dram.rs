@@ -92,6 +92,7 @@ impl Dram {
                     needed,
                     capacity: machine.spec.dram_bytes,
                     samples: 0,
+                    private: needed,
                 });
             }
         }
@@ -156,6 +157,7 @@ impl Dram {
                     needed,
                     capacity: self.capacity_bytes,
                     samples: data.len(),
+                    private: self.private_bytes[chip],
                 });
             }
         }

@@ -110,7 +110,8 @@ pub enum EmuError {
     )]
     RecordOverflow { population: String, pe: u8, x: u8, y: u8, capacity: u32, budget: u64 },
     #[error(
-        "the input event lists of {samples} samples and the PEs' private DRAM regions need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}"
+        "the input event lists of {samples} samples{} need {needed} bytes of DRAM on chip ({x}, {y}), which has {capacity}",
+        private_regions(*.private)
     )]
     #[diagnostic(
         code(snn::emu::dram_full),
@@ -118,7 +119,7 @@ pub enum EmuError {
             "a data split's events are written into the DRAM of every chip that holds an input PE, next to the private regions of its PEs; use fewer samples, a coarser time step, or spread the input or the layers over more chips"
         )
     )]
-    DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize },
+    DramFull { x: u8, y: u8, needed: u64, capacity: u64, samples: usize, private: u64 },
     #[error(
         "a DMA transfer of {words} words from DRAM word {src} (of {dram_words} written) to data word {dst} (of {memory_words}) is out of bounds"
     )]
@@ -139,6 +140,12 @@ pub enum EmuError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Jit(#[from] JitError),
+}
+
+/// The part of [`EmuError::DramFull`]'s message about the private DRAM
+/// regions of a chip's PEs (none: nothing).
+fn private_regions(bytes: u64) -> String {
+    if bytes == 0 { String::new() } else { format!(" and the PEs' private DRAM regions ({bytes} bytes)") }
 }
 
 impl EmuError {
@@ -276,6 +283,8 @@ impl Emulator {
             let what = format!("tracing kernel `{}`, which has a private DRAM region", k.name);
             return Err(EmuError::NotYetSupported { what });
         }
+        // Private DRAM regions that do not fit are refused before any is made.
+        let dram = dram::Dram::new(&program, machine)?;
         let start = std::time::Instant::now();
         let jits = program.kernels.iter().map(JitKernel::compile).collect::<Result<Vec<_>, _>>()?;
         let jit_seconds = start.elapsed().as_secs_f64();
@@ -327,7 +336,6 @@ impl Emulator {
             }
         }
         let router = Router::new(tables.clone(), machine.clone(), pe_core);
-        let dram = dram::Dram::new(&program, machine)?;
         let dma = program
             .cores
             .iter()

@@ -20,6 +20,7 @@ mod trace_replay;
 mod data_sets;
 mod emit_c_host;
 mod emit_c_qemu;
+mod emu_dram;
 mod emu_events;
 mod emu_kernels_differential;
 mod emu_large;
