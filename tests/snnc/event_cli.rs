@@ -179,8 +179,8 @@ fn bad_event_files_are_reported_and_leave_no_run_directory() {
 /// steps) with the h5py-written SHD-layout fixtures as its data files: it
 /// checks, trains an epoch with the reference trainer (the run directory
 /// complete), places with its hidden layer's synapses in DRAM (a hidden
-/// neuron's need more than a PE's SRAM), and answers `build` with "not yet
-/// supported" (the lowering of synapses in DRAM), leaving nothing behind.
+/// neuron's need more than a PE's SRAM) and lowers: its hidden kernels have
+/// a DRAM region and read their weight rows by DMA.
 #[test]
 fn the_shd_example_trains_on_shd_layout_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,10 +215,11 @@ fn the_shd_example_trains_on_shd_layout_files() {
     let out = snnc_in(d, &["place", "shd.snn", "--summary"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("synapses: dram"), "{}", text(&out.stdout));
-    let out = snnc_in(d, &["build", "shd.snn", "-o", "prog"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("snn::lower::not_yet_supported"), "{}", text(&out.stderr));
-    assert!(!d.join("prog").exists());
+    let out = snnc_in(d, &["build", "shd.snn", "--emit", "kernel-ir"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kir = text(&out.stdout);
+    assert!(kir.contains("kernel layer_hidden budget 98304 dram 1887536"), "{}", &kir[..kir.len().min(2000)]);
+    assert!(kir.contains("dma_read wrow[0i]"), "the hidden layer reads its weight rows");
 }
 
 /// The memory estimate covers event data (generated sets by their size,

@@ -71,12 +71,10 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
             let ra = jit.run(inv, &mut a, &mut da, &mut out_a, &mut ops_a);
             let rb = interp.run(inv, &mut b, &mut db, &mut out_b, &mut ops_b);
             assert_eq!(ra, rb, "{example}: {} at {inv:?}", kernel.name);
-            assert!(
-                a == b && da == db && out_a == out_b && ops_a == ops_b,
-                "{example}: {} differs after {inv:?}",
-                kernel.name
-            );
+            assert!(a == b && out_a == out_b && ops_a == ops_b, "{example}: {} differs after {inv:?}", kernel.name);
         }
+        // The regions (megabytes for shd.snn) compared once, after the sample.
+        assert!(da == db, "{example}: {}'s DRAM regions differ", kernel.name);
         assert!(ops_a.0.iter().sum::<u64>() > 0, "{example}: {} ran nothing", kernel.name);
         // An optimiser steps only once every sample's gradients arrived: two
         // steps (the second not a first step), each after rounds of every
@@ -135,7 +133,10 @@ fn every_example_kernels_jit_equals_interpreter() {
     }
     // shd.snn's hidden layer keeps its synapses in DRAM.
     assert!(refused.is_empty(), "{refused:?}");
-    assert_eq!(checked, ["deep.snn", "large.snn", "recurrent.snn", "shd.snn", "yinyang.snn", "yinyang_eventprop2021.snn"]);
+    assert_eq!(
+        checked,
+        ["deep.snn", "large.snn", "recurrent.snn", "shd.snn", "yinyang.snn", "yinyang_eventprop2021.snn"]
+    );
 }
 
 /// The SGD optimiser templates (with and without momentum) on both backends.
