@@ -37,8 +37,15 @@
 //! cross copies stops the run): they run in parallel with rayon, each on its
 //! own PE memories, so results do not depend on the thread count.
 //!
+//! A core whose kernel has a private DRAM region (`Kernel::dram_words`, for
+//! its DMA statements) gets its own `Vec<u32>`, `CoreProgram::dram` then
+//! zeros at load, which the host reads and writes between runs
+//! ([`Emulator::dram_region`], [`Emulator::dram_region_mut`]); the regions of
+//! a chip's PEs count against its DRAM ([`dram`]).
+//!
 //! A traced emulator ([`Emulator::new_traced`]) also records, per PE, every
-//! call and host write it handled and the packets it sent ([`trace`]).
+//! call and host write it handled and the packets it sent ([`trace`]); not
+//! yet for a program with a private DRAM region.
 //!
 //! Layout: this file loads a program and drives batches (waves of samples
 //! over the copies, the end of a batch with the optimiser); [`copy`] runs
@@ -48,8 +55,9 @@
 //! (weights, optimiser state, spike records); [`counters`] the counters and
 //! cost model, [`trace`] per-PE traces, [`train`] the epoch loop.
 //!
-//! Invariant: a kernel reads and writes only its own PE's memory; the host
-//! writes only inputs (`spike_step`, `label`, `hyper`) and reads results.
+//! Invariant: a kernel reads and writes only its own PE's memory (and its
+//! own private DRAM region); the host writes only inputs (`spike_step`,
+//! `label`, `hyper`, a region's words) and reads results.
 
 mod copy;
 pub mod counters;

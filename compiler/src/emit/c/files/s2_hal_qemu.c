@@ -11,12 +11,14 @@
  * event: the words the DMA transfer completed before a forward tick reads,
  * in order, right after that tick's record; s2_dma_read reads them from
  * the trace as it goes, so the HAL keeps no copy of DRAM), 8 region size
- * (the PE's private DRAM region has a words, zero; before init), 9 region
- * word (word a of the region holds b; after record 8, before init, or
- * between events like a host write).
+ * (the PE's private DRAM region has a words; before init), 9 region word
+ * (word a of the region holds b; after record 8, before init or between
+ * events like a host write). Records 6, 8 and 9 may come before init.
  * The private DRAM region of DMA statements (s2_dram_read, s2_dram_write)
  * is RAM at S2_REGION_BASE, 1 MiB above the data memory, up to the end of
- * the board's 4 MiB of RAM (S2_REGION_MAX_WORDS words).
+ * the board's 4 MiB of RAM (S2_REGION_MAX_WORDS words), zero when QEMU
+ * starts. (Kept small: this code is in every image, and snnc's code
+ * estimate, emit::c::code_estimate, must stay above every image's size.)
  * Output on stdout, as the host HAL prints it: `program 0`, then
  * `send EVENT KEY [PAYLOAD]` and `trap EVENT KIND BUFFER INDEX` lines, then
  * `memory WORDS W0 W1 ...` and, with a region, `dram WORDS W0 W1 ...`;
@@ -79,9 +81,7 @@ static unsigned char *memory;
 static uint32_t memory_bytes;
 static uint32_t region_words;
 
-static uint32_t *region(void) {
-    return (uint32_t *)(uintptr_t)S2_REGION_BASE;
-}
+#define REGION ((unsigned char *)(uintptr_t)S2_REGION_BASE)
 
 static int open_file(const char *name, uint32_t len, uint32_t mode) {
     const uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, len};
@@ -176,33 +176,32 @@ void s2_dma_read(uint32_t src, void *dst, uint32_t words) {
 
 void s2_dram_read(uint32_t dram_word, void *dst, uint32_t words) {
     if (dram_word > region_words || words > region_words - dram_word) {
-        bad_trace("DMA statement outside the private DRAM region the trace gave");
+        bad_trace("DMA statement outside the private DRAM region");
     }
-    memcpy(dst, region() + dram_word, 4u * words);
+    memcpy(dst, REGION + 4u * dram_word, 4u * words);
 }
 
 void s2_dram_write(const void *src, uint32_t dram_word, uint32_t words) {
     if (dram_word > region_words || words > region_words - dram_word) {
-        bad_trace("DMA statement outside the private DRAM region the trace gave");
+        bad_trace("DMA statement outside the private DRAM region");
     }
-    memcpy(region() + dram_word, src, 4u * words);
+    memcpy(REGION + 4u * dram_word, src, 4u * words);
 }
 
-/* Applies the host writes (of data memory and region words) at the head
- * of the trace. */
+/* Applies the host writes (of data memory and region words, and the
+ * region's size) at the head of the trace. */
 static void apply_writes(void) {
-    while (peek() && (next[0] == REC_WRITE || next[0] == REC_REGION_WORD)) {
-        if (next[0] == REC_REGION_WORD) {
-            if (next[1] >= region_words) {
-                bad_trace("region word outside the private DRAM region");
-            }
-            region()[next[1]] = next[2];
-        } else {
-            if (next[1] >= memory_bytes / 4u) {
-                bad_trace("write outside the data memory");
-            }
-            memcpy(memory + 4u * next[1], &next[2], sizeof next[2]);
+    while (peek() && (next[0] == REC_WRITE || next[0] >= REC_REGION)) {
+        bool region = next[0] != REC_WRITE;
+        if (next[0] == REC_REGION) {
+            region_words = next[1];
+            next[1] = 0u;
+            next[2] = 0u;
         }
+        if (next[1] >= (region ? region_words : memory_bytes / 4u) || region_words > S2_REGION_MAX_WORDS) {
+            bad_trace("write outside the memory");
+        }
+        memcpy((region ? REGION : memory) + 4u * next[1], &next[2], sizeof next[2]);
         have_next = false;
     }
 }
@@ -216,15 +215,7 @@ void s2_start(void *data, uint32_t bytes) {
     if (trace < 0) {
         bad_trace("cannot open s2_events.bin");
     }
-    if (peek() && next[0] == REC_REGION) {
-        if (next[1] > S2_REGION_MAX_WORDS) {
-            bad_trace("private DRAM region larger than the board's RAM");
-        }
-        region_words = next[1];
-        memset(region(), 0, 4u * region_words);
-        have_next = false;
-        apply_writes();
-    }
+    apply_writes();
     if (!peek() || next[0] != REC_INIT) {
         bad_trace("the first record must be init");
     }
@@ -303,21 +294,25 @@ void s2_trap(s2_trap_kind kind, uint32_t buffer, int64_t index) {
 }
 
 void s2_output(const void *data, uint32_t bytes) {
-    put_text("memory");
-    put_dec(bytes / 4u);
-    for (uint32_t i = 0; i < bytes / 4u; i++) {
-        uint32_t w;
-        memcpy(&w, (const unsigned char *)data + 4u * i, sizeof w);
-        put_hex(w);
-    }
-    end_line();
-    if (region_words > 0u) {
-        put_text("dram");
-        put_dec(region_words);
-        for (uint32_t i = 0; i < region_words; i++) {
-            put_hex(region()[i]);
+    /* The data memory, then the private DRAM region if there is one. */
+    const char *label = "memory";
+    const unsigned char *at = data;
+    uint32_t words = bytes / 4u;
+    for (;;) {
+        put_text(label);
+        put_dec(words);
+        for (uint32_t i = 0; i < words; i++) {
+            uint32_t w;
+            memcpy(&w, at + 4u * i, sizeof w);
+            put_hex(w);
         }
         end_line();
+        if (at == REGION || region_words == 0u) {
+            return;
+        }
+        label = "dram";
+        at = REGION;
+        words = region_words;
     }
 }
 
