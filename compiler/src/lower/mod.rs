@@ -579,6 +579,9 @@ impl Ctx<'_> {
     }
 }
 
+/// A PE's initial buffers, by name.
+type Data = BTreeMap<String, Vec<u32>>;
+
 /// A slice's initial memory: its send keys, its receive table, its weights
 /// (layers `[position][neuron]`, in SRAM or as the first words of its DRAM
 /// region; optimisers the held weights), an exp-weighted readout's step
@@ -588,7 +591,7 @@ fn initial_data(
     id: SliceId,
     rx: &[RxEntry],
     grad_sources: &[GradSource],
-) -> Result<(BTreeMap<String, Vec<u32>>, Vec<u32>), LowerError> {
+) -> Result<(Data, Vec<u32>), LowerError> {
     let slice = &cx.mapped.cores.slices[id];
     let pop = slice.population;
     let mut data: BTreeMap<String, Vec<u32>> = BTreeMap::new();

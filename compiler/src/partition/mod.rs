@@ -329,9 +329,12 @@ struct Layout {
     optimiser_slices: Range<SliceId>,
 }
 
+/// The neuron ranges of every population's slices, indexed by population.
+type PopulationRanges = Vec<Vec<Range<u32>>>;
+
 /// Step 1: the neuron ranges of every population's slices and where their
 /// synapses live (indexed by population; the same in every copy).
-fn population_slices(cx: &Setup<'_>) -> Result<(Vec<Vec<Range<u32>>>, Vec<Synapses>), PartitionError> {
+fn population_slices(cx: &Setup<'_>) -> Result<(PopulationRanges, Vec<Synapses>), PartitionError> {
     let mut ranges = vec![Vec::new(); cx.net.graph.node_count()];
     let mut synapses = vec![Synapses::Sram; cx.net.graph.node_count()];
     for &pop in &cx.order {
