@@ -406,15 +406,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             });
         });
     } else {
-        for cp in &s.copies {
-            copy_loop(&mut f, cp, step.get(), bits, |f, src, i| {
-                let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
-                f.if_(spiked, |f| {
-                    let pos = Expr::i32(cp.weight_offset as i32) + i.get();
-                    syn.add_gradient_row(f, pos, n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
-                });
+        copies_loop(&mut f, s, step.get(), bits, |f, src, raw, pos| {
+            let spiked = input_spiked(f, src, raw);
+            f.if_(spiked, |f| {
+                syn.add_gradient_row(f, pos, n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
             });
-        }
+        });
     }
     // Rings with a copy of delay 0, unsplit: this tick gave the last
     // contribution to the errors of the pre spikes of this step.
@@ -680,6 +677,72 @@ fn copy_loop(
     }
 }
 
+/// Runs `body(f, src, raw, pos)` over every copy in fan-in order and, in
+/// each, over the pre neurons `i` of step `src` ([`copy_loop`]; `raw` and
+/// `pos` its raw and weight position). In SRAM mode copy after copy, as the
+/// kernel always had; with synapses in DRAM the copies of a delay line
+/// (consecutive copies of one projection whose delays step evenly) share one
+/// loop over the copy, which keeps the code within the PE's code region
+/// (`examples/shd.snn`'s ten copies) and the same order.
+fn copies_loop(
+    f: &mut FunctionBuilder,
+    s: &LayerShape,
+    step: Expr,
+    bits: Bits,
+    body: impl Fn(&mut FunctionBuilder, Expr, Expr, Expr),
+) {
+    let groups: Vec<&[CopyShape]> = match s.dram {
+        None => s.copies.chunks(1).collect(),
+        Some(_) => copy_groups(&s.copies),
+    };
+    for g in groups {
+        let cp = &g[0];
+        if g.len() == 1 {
+            copy_loop(f, cp, step.clone(), bits, |f, src, i| {
+                let raw = Expr::i32(cp.raw_offset as i32) + i.get();
+                body(f, src, raw, Expr::i32(cp.weight_offset as i32) + i.get());
+            });
+            continue;
+        }
+        let stride = (g[1].delay - cp.delay) as i32;
+        f.for_range("c", Expr::i32(0), Expr::i32(g.len() as i32), |f, c| {
+            let src = f.let_("src", step.clone() - (Expr::i32(cp.delay as i32) + c.get() * Expr::i32(stride)));
+            let base = f.let_("wbase", Expr::i32(cp.weight_offset as i32) + c.get() * Expr::i32(cp.n_pre as i32));
+            f.if_(src.get().ge(Expr::i32(0)), |f| {
+                for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, lo, hi| {
+                    f.for_range("i", lo, hi, |f, i| {
+                        let raw = Expr::i32(cp.raw_offset as i32) + i.get();
+                        body(f, src.get(), raw, base.get() + i.get());
+                    });
+                });
+            });
+        });
+    }
+}
+
+/// The copies in runs that one loop can cover: consecutive copies of one
+/// projection (same raw positions, weight positions one after the other)
+/// whose delays grow by one step size.
+fn copy_groups(copies: &[CopyShape]) -> Vec<&[CopyShape]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=copies.len() {
+        let joins = i < copies.len() && {
+            let (a, b) = (&copies[i - 1], &copies[i]);
+            b.raw_offset == a.raw_offset
+                && b.n_pre == a.n_pre
+                && b.weight_offset == a.weight_offset + a.n_pre
+                && b.delay > a.delay
+                && (i - start < 2 || b.delay - a.delay == copies[start + 1].delay - copies[start].delay)
+        };
+        if !joins {
+            out.push(&copies[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
 /// The complete error `e` of pre neuron `i` from copy `cp` at backward step
 /// `step`, on the last slice: sent down at once (no delay), or added to the
 /// ring, and sent when it is the last copy to contribute (delay 0 of a ring).
@@ -742,17 +805,15 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
         });
         return;
     }
-    for cp in &s.copies {
-        copy_loop(f, cp, prev.get(), l.bits, |f, src, i| {
-            let spiked = input_spiked(f, l.bits, src, Expr::i32(cp.raw_offset as i32) + i.get());
-            f.if_(spiked, |f| {
-                let row = l.syn.weight_row(f, Expr::i32(cp.weight_offset as i32) + i.get(), l.n);
-                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
-                });
+    copies_loop(f, s, prev.get(), l.bits, |f, src, raw, pos| {
+        let spiked = input_spiked(f, l.bits, src, raw);
+        f.if_(spiked, |f| {
+            let row = l.syn.weight_row(f, pos, l.n);
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
             });
         });
-    }
+    });
 }
 
 /// Loops over positions `0 .. len` whose bits `step * k + start + pos` of
