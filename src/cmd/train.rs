@@ -392,6 +392,9 @@ pub fn bench(args: BenchArgs) -> CmdResult {
         rows.push(BenchRow { backend: "reference", threads, best, cpu, validation, loss });
         activity = lif_activity(&p, &state.weights);
     }
+    // The emulator's cost model: an epoch on the chip (per clock: as fast
+    // as the PEs go, with 1 ms timer ticks) and the end-of-batch phase.
+    let mut on_chip: Option<([(f64, f64); 2], f64)> = None;
     if args.backend == Backend::Emulator {
         for &threads in &args.threads {
             let mut state = TrainState::new(&p, p.train_spec.seed, None);
@@ -409,6 +412,11 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             })?;
             bar.finish();
             rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None, loss });
+            let c = emu.counters();
+            let epochs = f64::from(args.epochs);
+            let per_epoch = c.training_seconds(emu.cost_model()).map(|(a, b)| (a / epochs, b / epochs));
+            let end = c.batch_end_cycles as f64 / c.batches.max(1) as f64 / emu.cost_model().clocks_hz[0];
+            on_chip = Some((per_epoch, end));
         }
     }
     let batch = p.train_spec.batch as usize;
@@ -429,6 +437,10 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             "rows": rows.iter().map(|r| r.json(samples)).collect::<Vec<_>>(),
             "emulator_over_reference_1_thread": ratio(1),
             "emulator_over_reference_2_threads": ratio(2),
+            "on_chip_epoch_seconds": on_chip.map(|([a, b], end)| serde_json::json!({
+                "150mhz": a.0, "300mhz": b.0, "timer_ticks_150mhz": a.1, "timer_ticks_300mhz": b.1,
+                "end_of_batch_150mhz": end,
+            })),
             "peak_memory_kib": peak,
             "lif_spikes_per_sample": activity.iter().map(|(name, n)| (name.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
         });
@@ -455,6 +467,16 @@ pub fn bench(args: BenchArgs) -> CmdResult {
             if let Some(x) = ratio(threads) {
                 out.line(format!("  emulator / reference, {threads} thread(s): {x:.1} x"));
             }
+        }
+        if let Some(([a, b], end)) = on_chip {
+            out.line(format!(
+                "  on the chip (ESTIMATES, the emulator's cost model): an epoch takes {:.1} s at 150 MHz, {:.1} s at 300 MHz as fast as the PEs go, {:.1} s / {:.1} s with 1 ms timer ticks; an end-of-batch phase {:.2} ms at 150 MHz",
+                a.0,
+                b.0,
+                a.1,
+                b.1,
+                end * 1e3
+            ));
         }
         for (name, spikes) in &activity {
             let size = p.plan.layers.iter().find(|l| &l.name == name).map_or(1, |l| l.size);

@@ -58,6 +58,8 @@ pub fn unary(op: UnaryOp, ty: Ty, a: u32) -> u32 {
         (UnaryOp::Sqrt, _) => canonical(f(a).sqrt()),
         (UnaryOp::Not, Ty::Bool) => a ^ 1,
         (UnaryOp::Not, _) => !a,
+        (UnaryOp::Ctz, _) => a.trailing_zeros(),
+        (UnaryOp::Popcnt, _) => a.count_ones(),
     }
 }
 

@@ -159,7 +159,7 @@ pub enum OpClass {
     FloatSqrt,
     /// Comparisons, `min`, `max`, `select` on any type.
     Compare,
-    /// Integer and `bool` add, sub, mul, neg, not, and, or, xor, shifts.
+    /// Integer and `bool` add, sub, mul, neg, not, and, or, xor, shifts, `ctz`, `popcnt`.
     IntArith,
     /// Integer div and rem.
     IntDiv,

@@ -33,6 +33,8 @@
 //!   zero and `%` takes the sign of the dividend; a zero divisor traps
 //!   ([`Trap::IntegerDivisionByZero`]), and so does `i32::MIN / -1` and
 //!   `i32::MIN % -1` ([`Trap::IntegerDivisionOverflow`]).
+//! - `ctz` and `popcnt` (integers) count the trailing zero bits (32 for 0)
+//!   and the set bits of their operand's 32 bits.
 //! - `<<` and `>>` use the shift amount modulo 32; `>>` is arithmetic on `i32`
 //!   and logical on `u32`.
 //! - Comparisons on `f32` are ordered (`<`, `<=`, `>`, `>=`, `==` are false if
@@ -441,15 +443,24 @@ pub enum UnaryOp {
     Sqrt,
     /// Bitwise not on `i32`/`u32`, logical not on `bool`.
     Not,
+    /// `i32`/`u32` only: the number of trailing zero bits (32 for 0).
+    Ctz,
+    /// `i32`/`u32` only: the number of set bits.
+    Popcnt,
 }
 
 impl UnaryOp {
+    pub const ALL: [UnaryOp; 6] =
+        [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sqrt, UnaryOp::Not, UnaryOp::Ctz, UnaryOp::Popcnt];
+
     pub fn name(self) -> &'static str {
         match self {
             UnaryOp::Neg => "neg",
             UnaryOp::Abs => "abs",
             UnaryOp::Sqrt => "sqrt",
             UnaryOp::Not => "not",
+            UnaryOp::Ctz => "ctz",
+            UnaryOp::Popcnt => "popcnt",
         }
     }
 
@@ -459,6 +470,7 @@ impl UnaryOp {
             UnaryOp::Neg => ty != Ty::Bool,
             UnaryOp::Abs | UnaryOp::Sqrt => ty == Ty::F32,
             UnaryOp::Not => ty != Ty::F32,
+            UnaryOp::Ctz | UnaryOp::Popcnt => ty.is_int(),
         }
     }
 }

@@ -570,8 +570,7 @@ impl Parser {
         let arity = |n: usize| {
             if args.len() == n { Ok(()) } else { Err((format!("`{name}` takes {n} argument(s)"), at)) }
         };
-        let unary = [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sqrt, UnaryOp::Not];
-        if let Some(op) = unary.into_iter().find(|op| op.name() == name) {
+        if let Some(op) = UnaryOp::ALL.into_iter().find(|op| op.name() == name) {
             arity(1)?;
             return Ok(Expr::unary(op, args.remove(0)));
         }

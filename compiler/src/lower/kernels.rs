@@ -9,7 +9,7 @@ use super::{
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
 use crate::ir::program::buffers;
-use crate::kernel::{BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, Var};
+use crate::kernel::{BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, UnaryOp, Var};
 use crate::network::LayerConsts;
 
 // Each neuron model's forward and adjoint steps live in its folder (`compiler/src/models/`).
@@ -198,7 +198,6 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     });
     let cs = s.consts;
     let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
-    let input_spiked = |f: &mut FunctionBuilder, step: Expr, pos: Expr| input_spiked(f, bits, step, pos);
     let from_layers: Vec<&CopyShape> = s.copies.iter().filter(|cp| cp.from_layer).collect();
     let ring_ctx = ring.map(|ring| RingCtx { ring, slots: s.ring_slots, width: s.ring_width });
 
@@ -350,38 +349,30 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         if s.plain {
             for range in &s.lif_positions {
                 let (start, len) = (range.start, range.end - range.start);
-                for_input_words(&mut f, bits, step.get(), start, len, |f, lo, hi| {
-                    let at = |e: Expr| e + Expr::i32(start as i32);
-                    f.for_range("pos", at(lo), at(hi), |f, pos| {
-                        let spiked = input_spiked(f, step.get(), pos.get());
-                        f.if_(spiked, |f| {
-                            let row = syn.weight_row(f, pos.get(), n);
-                            let e = f.let_("e", Expr::f32(0.0));
-                            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                                f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
-                            });
-                            f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
-                        });
+                for_input_words(&mut f, bits, step.get(), start, len, |f, hit| {
+                    let pos = f.let_("pos", hit.get() + Expr::i32(start as i32));
+                    let row = syn.weight_row(f, pos.get(), n);
+                    let e = f.let_("e", Expr::f32(0.0));
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
                     });
+                    f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
                 });
             }
         } else {
             for cp in &from_layers {
-                copy_loop(&mut f, cp, step.get(), bits, |f, src, i| {
-                    let spiked = input_spiked(f, src, Expr::i32(cp.raw_offset as i32) + i.get());
-                    f.if_(spiked, |f| {
-                        let row = syn.weight_row(f, Expr::i32(cp.weight_offset as i32) + i.get(), n);
-                        let e = f.let_("e", Expr::f32(0.0));
-                        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                            f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
-                        });
-                        if s.last {
-                            finish_error(f, &c, ring_ctx.as_ref(), cp, step.get(), i, e.get());
-                        } else {
-                            let wpos = Expr::i32(cp.weight_offset as i32) + i.get();
-                            f.send_with(c.key(SLOT_ERROR, wpos.convert(ConvertOp::I32AsU32)), e.get());
-                        }
+                copy_loop(&mut f, cp, step.get(), bits, |f, i| {
+                    let row = syn.weight_row(f, Expr::i32(cp.weight_offset as i32) + i.get(), n);
+                    let e = f.let_("e", Expr::f32(0.0));
+                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                        f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
                     });
+                    if s.last {
+                        finish_error(f, &c, ring_ctx.as_ref(), cp, step.get(), i, e.get());
+                    } else {
+                        let wpos = Expr::i32(cp.weight_offset as i32) + i.get();
+                        f.send_with(c.key(SLOT_ERROR, wpos.convert(ConvertOp::I32AsU32)), e.get());
+                    }
                 });
             }
         }
@@ -397,20 +388,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     }
     // 3. Gradients where an input landed at step n + 1.
     if s.plain {
-        for_input_words(&mut f, bits, step.get(), 0, kk, |f, lo, hi| {
-            f.for_range("pos", lo, hi, |f, pos| {
-                let spiked = input_spiked(f, step.get(), pos.get());
-                f.if_(spiked, |f| {
-                    syn.add_gradient_row(f, pos.get(), n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
-                });
-            });
+        for_input_words(&mut f, bits, step.get(), 0, kk, |f, pos| {
+            syn.add_gradient_row(f, pos.get(), n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
         });
     } else {
-        copies_loop(&mut f, s, step.get(), bits, |f, src, raw, pos| {
-            let spiked = input_spiked(f, src, raw);
-            f.if_(spiked, |f| {
-                syn.add_gradient_row(f, pos, n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
-            });
+        copies_loop(&mut f, s, step.get(), bits, |f, pos| {
+            syn.add_gradient_row(f, pos, n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
         });
     }
     // Rings with a copy of delay 0, unsplit: this tick gave the last
@@ -654,21 +637,20 @@ impl RingCtx {
     }
 }
 
-/// Runs `body(f, src, i)` over the pre neurons `i` of copy `cp` whose spikes
-/// of step `src = step - delay` the tick at `step` reads; no steps before 0.
+/// Runs `body(f, i)` over the pre neurons `i` of copy `cp` that spiked
+/// at step `src = step - delay` (the tick at `step` reads them), in
+/// ascending order; no steps before 0.
 fn copy_loop(
     f: &mut FunctionBuilder,
     cp: &CopyShape,
     step: Expr,
     bits: Bits,
-    body: impl Fn(&mut FunctionBuilder, Expr, Var),
+    body: impl Fn(&mut FunctionBuilder, Var),
 ) {
     let src = step - Expr::i32(cp.delay as i32);
     let run = |f: &mut FunctionBuilder| {
         let src = f.let_("src", src.clone());
-        for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, lo, hi| {
-            f.for_range("i", lo, hi, |f, i| body(f, src.get(), i));
-        });
+        for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, &body);
     };
     if cp.delay > 0 {
         f.if_(src.clone().ge(Expr::i32(0)), run);
@@ -677,9 +659,9 @@ fn copy_loop(
     }
 }
 
-/// Runs `body(f, src, raw, pos)` over every copy in fan-in order and, in
-/// each, over the pre neurons `i` of step `src` ([`copy_loop`]; `raw` and
-/// `pos` its raw and weight position). In SRAM mode copy after copy, as the
+/// Runs `body(f, pos)` over every copy in fan-in order and, in each, over
+/// the pre neurons that spiked at the step it reads ([`copy_loop`]; `pos`
+/// the weight position). In SRAM mode copy after copy, as the
 /// kernel always had; with synapses in DRAM the copies of a delay line
 /// (consecutive copies of one projection whose delays step evenly) share one
 /// loop over the copy, which keeps the code within the PE's code region
@@ -689,7 +671,7 @@ fn copies_loop(
     s: &LayerShape,
     step: Expr,
     bits: Bits,
-    body: impl Fn(&mut FunctionBuilder, Expr, Expr, Expr),
+    body: impl Fn(&mut FunctionBuilder, Expr),
 ) {
     let groups: Vec<&[CopyShape]> = match s.dram {
         None => s.copies.chunks(1).collect(),
@@ -698,10 +680,7 @@ fn copies_loop(
     for g in groups {
         let cp = &g[0];
         if g.len() == 1 {
-            copy_loop(f, cp, step.clone(), bits, |f, src, i| {
-                let raw = Expr::i32(cp.raw_offset as i32) + i.get();
-                body(f, src, raw, Expr::i32(cp.weight_offset as i32) + i.get());
-            });
+            copy_loop(f, cp, step.clone(), bits, |f, i| body(f, Expr::i32(cp.weight_offset as i32) + i.get()));
             continue;
         }
         let stride = (g[1].delay - cp.delay) as i32;
@@ -709,12 +688,7 @@ fn copies_loop(
             let src = f.let_("src", step.clone() - (Expr::i32(cp.delay as i32) + c.get() * Expr::i32(stride)));
             let base = f.let_("wbase", Expr::i32(cp.weight_offset as i32) + c.get() * Expr::i32(cp.n_pre as i32));
             f.if_(src.get().ge(Expr::i32(0)), |f| {
-                for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, lo, hi| {
-                    f.for_range("i", lo, hi, |f, i| {
-                        let raw = Expr::i32(cp.raw_offset as i32) + i.get();
-                        body(f, src.get(), raw, base.get() + i.get());
-                    });
-                });
+                for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, i| body(f, base.get() + i.get()));
             });
         });
     }
@@ -792,42 +766,35 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
     fill(f, l.acc, l.n, Expr::f32(0.0));
     let prev = f.let_("prev", step.get() - Expr::i32(1));
     if s.plain {
-        for_input_words(f, l.bits, prev.get(), 0, l.fan_in, |f, lo, hi| {
-            f.for_range("pos", lo, hi, |f, pos| {
-                let spiked = input_spiked(f, l.bits, prev.get(), pos.get());
-                f.if_(spiked, |f| {
-                    let row = l.syn.weight_row(f, pos.get(), l.n);
-                    f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                        f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
-                    });
-                });
-            });
-        });
-        return;
-    }
-    copies_loop(f, s, prev.get(), l.bits, |f, src, raw, pos| {
-        let spiked = input_spiked(f, l.bits, src, raw);
-        f.if_(spiked, |f| {
-            let row = l.syn.weight_row(f, pos, l.n);
+        for_input_words(f, l.bits, prev.get(), 0, l.fan_in, |f, pos| {
+            let row = l.syn.weight_row(f, pos.get(), l.n);
             f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                 f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
             });
         });
+        return;
+    }
+    copies_loop(f, s, prev.get(), l.bits, |f, pos| {
+        let row = l.syn.weight_row(f, pos, l.n);
+        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
+        });
     });
 }
 
-/// Loops over positions `0 .. len` whose bits `step * k + start + pos` of
-/// `in_bits` may be set, in ascending order: per word of `in_bits` holding
-/// some of them, `body(lo, hi)` (a loop over `lo .. hi`) runs only if the
-/// word is not zero. A loop body that only acts on set bits does nothing on
-/// the skipped positions: same results, same order.
+/// Runs `body(pos)` for the positions `pos` in `0 .. len` whose bits of
+/// step `step` and position `start + pos` are set ([`Bits`]), in ascending
+/// order: per word holding some of them and not zero, per set bit among
+/// them (lowest first, by `ctz`, cleared after its turn; `popcnt` rounds).
+/// The same positions in the same order as a scan of every position that
+/// tests its bit, without visiting the others.
 fn for_input_words(
     f: &mut FunctionBuilder,
     bits: Bits,
     step: Expr,
     start: u32,
     len: u32,
-    body: impl FnOnce(&mut FunctionBuilder, Expr, Expr),
+    body: impl FnOnce(&mut FunctionBuilder, Var),
 ) {
     if len == 0 {
         return;
@@ -837,11 +804,24 @@ fn for_input_words(
     let w0 = first.get().convert(ConvertOp::I32AsU32) >> Expr::u32(5);
     let end = ((first.get() + Expr::i32(len as i32 - 1)).convert(ConvertOp::I32AsU32) >> Expr::u32(5)) + Expr::u32(1);
     f.for_range("w", w0, end, |f, w| {
-        f.if_(in_bits.at(w.get()).not_equals(Expr::u32(0)), |f| {
+        let word = f.let_("word", in_bits.at(w.get()));
+        f.if_(word.get().not_equals(Expr::u32(0)), |f| {
+            // Position of the word's bit 0; its bits `blo .. bhi` are ours.
             let base = f.let_("base", w.get().convert(ConvertOp::U32AsI32) * Expr::i32(32) - first.get());
-            let lo = base.get().max(Expr::i32(0));
-            let hi = (base.get() + Expr::i32(32)).min(Expr::i32(len as i32));
-            body(f, lo, hi);
+            let blo = (-base.get()).max(Expr::i32(0)).convert(ConvertOp::I32AsU32);
+            let bhi = f.let_("bhi", (Expr::i32(len as i32) - base.get()).convert(ConvertOp::I32AsU32));
+            let below_hi = Expr::select(
+                bhi.get().ge(Expr::u32(32)),
+                Expr::u32(u32::MAX),
+                (Expr::u32(1) << bhi.get()) - Expr::u32(1),
+            );
+            let m = f.let_("m", word.get() & (Expr::u32(u32::MAX) << blo) & below_hi);
+            let count = Expr::unary(UnaryOp::Popcnt, m.get());
+            f.for_range("b", Expr::u32(0), count, |f, _| {
+                let pos = f.let_("hit", base.get() + Expr::unary(UnaryOp::Ctz, m.get()).convert(ConvertOp::U32AsI32));
+                body(f, pos);
+                f.assign(m, m.get() & (m.get() - Expr::u32(1)));
+            });
         });
     });
 }

@@ -253,6 +253,19 @@ impl Group {
         Ok(())
     }
 
+    /// Closes every core's operation count since its last tick (the
+    /// end-of-batch phase: `end_of_batch` and the packets it set off) into
+    /// the totals; returns the busiest core's estimated cycles.
+    pub(super) fn close_phase(&mut self, sh: &Shared) -> u64 {
+        let mut busiest = 0;
+        for ops in &mut self.ops {
+            let ops = std::mem::take(ops);
+            busiest = busiest.max(sh.cost.cycles_of(&ops));
+            self.counters.ops.absorb(&ops);
+        }
+        busiest
+    }
+
     /// Completes local core `l`'s pending DMA transfer, if it has one:
     /// counts it and, when tracing, records the DRAM words it read; returns
     /// its estimated cycles.

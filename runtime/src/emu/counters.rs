@@ -21,7 +21,14 @@
 //! tick are its operations and DMA transfers since its previous tick (its
 //! packet handlers included); a tick costs the
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
-//! 1 ms of cycles at a clock is an overrun at that clock.
+//! 1 ms of cycles at a clock is an overrun at that clock. A training wave
+//! (one sample per batch copy, side by side) costs its busiest copy's
+//! ticks, then its end-of-batch phase (`end_of_batch`, gradients, the
+//! optimiser's step, the new weights) the busiest PE's cycles in that phase
+//! (every PE's share side by side: a lower bound where packets wait on
+//! each other); the modelled training time sums the waves, with ticks as
+//! fast as the PEs go or from a 1 ms timer (a tick then lasts 1 ms, or
+//! longer on an overrun).
 
 use snnc_compiler::kernel::{DMA_FLIT_BYTES, Invocation, OpClass, OpCounts};
 use snnc_compiler::partition::PacketKind;
@@ -104,6 +111,23 @@ pub struct Counters {
     pub max_tick_cycles: u64,
     /// Ticks whose busiest PE needs more than 1 ms, at each clock of the model.
     pub overruns: [u64; 2],
+    /// Sum over ticks of their length on a chip whose ticks come from a 1 ms
+    /// timer, in cycles of each clock: 1 ms, or the busiest PE's cycles if
+    /// longer.
+    pub timer_cycles: [u64; 2],
+    /// Training waves run: one sample per batch copy, side by side, ending
+    /// with an end-of-batch phase (a batch is one wave with a copy per
+    /// sample, `batch` waves with `mapping = single_copy`).
+    pub batches: u64,
+    /// Sum over training waves of the ticks' cycles of the copy with the
+    /// most.
+    pub batch_tick_cycles: u64,
+    /// The same with ticks from a 1 ms timer, at each clock.
+    pub batch_timer_cycles: [u64; 2],
+    /// Sum over end-of-batch phases of the busiest PE's estimated cycles in
+    /// the phase (`end_of_batch`, the gradients' and weights' packets, the
+    /// optimiser's step), every PE's share running side by side.
+    pub batch_end_cycles: u64,
     /// DMA transfers from DRAM into a PE's SRAM for event inputs (`dma`
     /// descriptors), all PEs; DMA statements count in `ops`.
     pub dma_transfers: u64,
@@ -131,11 +155,37 @@ impl Counters {
         self.ticks += 1;
         self.tick_cycles += cycles;
         self.max_tick_cycles = self.max_tick_cycles.max(cycles);
-        for (o, hz) in self.overruns.iter_mut().zip(model.clocks_hz) {
-            if cycles as f64 > hz * 1e-3 {
+        for ((o, t), hz) in self.overruns.iter_mut().zip(&mut self.timer_cycles).zip(model.clocks_hz) {
+            let ms = (hz * 1e-3) as u64;
+            if cycles > ms {
                 *o += 1;
             }
+            *t += cycles.max(ms);
         }
+    }
+
+    /// Records one training wave: its busiest copy's tick cycles (as fast
+    /// as the PEs go, and with 1 ms timer ticks) and its end-of-batch phase's
+    /// busiest PE.
+    pub fn count_batch(&mut self, ticks: u64, timer: [u64; 2], end: u64) {
+        self.batches += 1;
+        self.batch_tick_cycles += ticks;
+        for (a, b) in self.batch_timer_cycles.iter_mut().zip(timer) {
+            *a += b;
+        }
+        self.batch_end_cycles += end;
+    }
+
+    /// Modelled on-chip seconds of the training waves run, at each clock:
+    /// `(as fast as the PEs go, with 1 ms timer ticks)`, end-of-batch
+    /// phases included in both.
+    pub fn training_seconds(&self, model: &CostModel) -> [(f64, f64); 2] {
+        let mut out = [(0.0, 0.0); 2];
+        for ((o, hz), timer) in out.iter_mut().zip(model.clocks_hz).zip(self.batch_timer_cycles) {
+            let end = self.batch_end_cycles as f64 / hz;
+            *o = (self.batch_tick_cycles as f64 / hz + end, timer as f64 / hz + end);
+        }
+        out
     }
 
     pub fn add(&mut self, other: &Counters) {
@@ -153,6 +203,15 @@ impl Counters {
         for (a, b) in self.overruns.iter_mut().zip(other.overruns) {
             *a += b;
         }
+        for (a, b) in self.timer_cycles.iter_mut().zip(other.timer_cycles) {
+            *a += b;
+        }
+        self.batches += other.batches;
+        self.batch_tick_cycles += other.batch_tick_cycles;
+        for (a, b) in self.batch_timer_cycles.iter_mut().zip(other.batch_timer_cycles) {
+            *a += b;
+        }
+        self.batch_end_cycles += other.batch_end_cycles;
         self.dma_transfers += other.dma_transfers;
         self.dma_bytes += other.dma_bytes;
         self.dma_cycles += other.dma_cycles;
@@ -205,6 +264,27 @@ mod tests {
         assert_eq!((c.ticks, c.tick_cycles, c.max_tick_cycles), (3, 700_000, 400_000));
         let t = c.seconds_per_sample(2, &model);
         assert!((t[0] - 700_000.0 / 150e6 / 2.0).abs() < 1e-12 && (t[1] - t[0] / 2.0).abs() < 1e-12);
+        // With a 1 ms timer a tick lasts 1 ms, or its cycles when longer.
+        assert_eq!(c.timer_cycles, [200_000 + 150_000 + 400_000, 300_000 * 2 + 400_000]);
+    }
+
+    /// The training time sums its waves: the busiest copy's ticks, then the
+    /// end-of-batch phase, at each clock, with or without the timer.
+    #[test]
+    fn training_time_sums_each_waves_busiest_copy_and_its_end_of_batch_phase() {
+        let model = CostModel::default();
+        let mut c = Counters::default();
+        c.count_batch(300_000, [450_000, 600_000], 30_000);
+        c.count_batch(150_000, [300_000, 600_000], 0);
+        let [at150, at300] = c.training_seconds(&model);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(at150.0, 480_000.0 / 150e6) && close(at150.1, 780_000.0 / 150e6), "{at150:?}");
+        assert!(close(at300.0, 480_000.0 / 300e6) && close(at300.1, 1_230_000.0 / 300e6), "{at300:?}");
+        let mut total = Counters::default();
+        total.add(&c);
+        total.add(&c);
+        assert_eq!((total.batches, total.batch_tick_cycles, total.batch_end_cycles), (4, 900_000, 60_000));
+        assert_eq!(total.batch_timer_cycles, [1_500_000, 2_400_000]);
     }
 }
 
@@ -242,6 +322,7 @@ impl RunReport {
             OpClass::ALL.iter().map(|&k| (k.name().to_string(), serde_json::Value::from(c.ops.get(k)))).collect();
         let t = c.seconds_per_sample(self.samples, &self.cost);
         let e = c.joules(self.samples, self.copies, self.pes, &self.cost);
+        let tr = c.training_seconds(&self.cost);
         serde_json::json!({
             "pes": self.pes,
             "kernels": self.kernels,
@@ -272,6 +353,12 @@ impl RunReport {
                 "tick_overruns_300mhz": c.overruns[1],
                 "joules_150mhz": e[0],
                 "joules_300mhz": e[1],
+                "training_waves": c.batches,
+                "training_seconds_150mhz": tr[0].0,
+                "training_seconds_300mhz": tr[1].0,
+                "training_seconds_timer_150mhz": tr[0].1,
+                "training_seconds_timer_300mhz": tr[1].1,
+                "end_of_batch_cycles": c.batch_end_cycles,
             },
         })
     }
@@ -321,6 +408,26 @@ impl RunReport {
             c.overruns[1],
             e[0],
             e[1],
+        ) + &self.training_text()
+    }
+
+    /// The modelled on-chip time of the training waves run, as a line (none
+    /// without training).
+    pub fn training_text(&self) -> String {
+        let c = &self.counters;
+        if c.batches == 0 {
+            return String::new();
+        }
+        let tr = c.training_seconds(&self.cost);
+        format!(
+            "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks; {} waves of {} batch copies side by side, each ending in an end-of-batch phase of {:.2} ms at 150 MHz (busiest PE)\n",
+            tr[0].0,
+            tr[1].0,
+            tr[0].1,
+            tr[1].1,
+            c.batches,
+            self.copies,
+            c.batch_end_cycles as f64 / c.batches as f64 / self.cost.clocks_hz[0] * 1e3,
         )
     }
 }

@@ -438,6 +438,8 @@ impl Emulator {
         }
         let mut results = Vec::with_capacity(samples.len());
         for wave in samples.chunks(copies.max(1)) {
+            let before: Vec<(u64, [u64; 2])> =
+                self.groups[..wave.len()].iter().map(|g| (g.counters.tick_cycles, g.counters.timer_cycles)).collect();
             let sh = &self.shared;
             let done: Vec<SampleResult> = self.groups[..wave.len()]
                 .par_iter_mut()
@@ -447,7 +449,16 @@ impl Emulator {
                 .collect::<Result<_, _>>()?;
             results.extend(done);
             if let Some((step_size, bc2_sqrt)) = train {
-                self.end_batch(step_size, bc2_sqrt)?;
+                // The wave's busiest copy, for the modelled time.
+                let (mut ticks, mut timer) = (0, [0; 2]);
+                for (g, (t0, m0)) in self.groups.iter().zip(&before) {
+                    ticks = ticks.max(g.counters.tick_cycles - t0);
+                    for ((a, now), then) in timer.iter_mut().zip(g.counters.timer_cycles).zip(m0) {
+                        *a = (*a).max(now - then);
+                    }
+                }
+                let end = self.end_batch(step_size, bc2_sqrt)?;
+                self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end);
             }
         }
         Ok(results)
@@ -464,7 +475,9 @@ impl Emulator {
         samples.iter().map(|&s| self.groups[0].run_forward(sh, s)).collect()
     }
 
-    fn end_batch(&mut self, step_size: f32, bc2_sqrt: f32) -> Result<(), EmuError> {
+    /// Ends a training batch; returns the estimated cycles of the phase's
+    /// busiest PE.
+    fn end_batch(&mut self, step_size: f32, bc2_sqrt: f32) -> Result<u64, EmuError> {
         let sh = &self.shared;
         let opt = self.groups.len() - 1;
         for l in 0..self.groups[opt].cores.len() {
@@ -522,7 +535,10 @@ impl Emulator {
         for _ in 0..ROUNDS {
             post(copies, opt_group);
             if !step(copies, opt_group, None)? {
-                return Ok(());
+                // The phase's estimate: its busiest PE (every PE's share
+                // runs side by side).
+                let busiest = copies.iter_mut().map(|g| g.close_phase(sh)).chain([opt_group.close_phase(sh)]).max();
+                return Ok(busiest.unwrap_or(0));
             }
         }
         Err(EmuError::Unsettled { rounds: ROUNDS })

@@ -127,6 +127,8 @@ impl Gen<'_, '_> {
             (UnaryOp::Sqrt, _) => ins.sqrt(a),
             (UnaryOp::Not, Ty::Bool) => ins.bxor_imm_u(a, 1),
             (UnaryOp::Not, _) => ins.bnot(a),
+            (UnaryOp::Ctz, _) => ins.ctz(a),
+            (UnaryOp::Popcnt, _) => ins.popcnt(a),
         }
     }
 

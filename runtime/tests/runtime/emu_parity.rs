@@ -468,6 +468,36 @@ fn a_network_without_training_infers_identically() {
     assert!(spikes > 0);
 }
 
+/// The modelled training time counts one wave per batch with a copy per
+/// sample and one wave per sample with `mapping = single_copy`; a wave's
+/// ticks are its busiest copy's (at least the copies' mean, at most their
+/// sum), at least 1 ms each with the timer; its end-of-batch phase costs
+/// cycles (the optimiser's step at the least).
+#[test]
+fn the_modelled_training_time_counts_waves_and_their_end_of_batch_phases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let single = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
+    for (name, text, waves_per_batch) in [("yinyang.snn", &text, 1), ("yinyang_single.snn", &single, 22)] {
+        let (p, mut emu, _) = setup_source(name, text, None);
+        let batch = p.train_spec.batch as usize;
+        for b in 0..2 {
+            let idx: Vec<usize> = (b * batch..(b + 1) * batch).collect();
+            let data = inputs(&p, &idx);
+            let samples: Vec<SampleInput> =
+                data.iter().map(|(s, l)| SampleInput { steps: s, sample: 0, label: *l }).collect();
+            emu.run_batch(&samples, Some((1e-3, 0.5))).unwrap();
+        }
+        let c = emu.counters();
+        let copies = u64::from(emu.program().copies);
+        assert_eq!(c.batches, 2 * waves_per_batch, "{name}");
+        assert!(c.batch_tick_cycles <= c.tick_cycles && c.batch_tick_cycles * copies >= c.tick_cycles, "{name}: {c:?}");
+        let ticks_per_sample = 2 * u64::from(emu.program().steps) - 1;
+        assert!(c.batch_timer_cycles[0] >= c.batches * ticks_per_sample * 150_000, "{name}: {c:?}");
+        assert!(c.batch_end_cycles > 0, "{name}");
+    }
+}
+
 /// `text` with every layer's synapses in DRAM (`synapses = dram` in its
 /// target block, which must hold `anchor`).
 fn in_dram(text: &str, anchor: &str) -> String {

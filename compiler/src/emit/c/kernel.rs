@@ -676,6 +676,10 @@ fn unary(op: UnaryOp, ty: Ty, a: &CExpr) -> CExpr {
         (UnaryOp::Sqrt, _) => call("s2_fsqrt", &[a]),
         (UnaryOp::Not, Ty::Bool) => CExpr::compound(format!("!{}", a.operand())).reading(&[a]),
         (UnaryOp::Not, _) => CExpr::compound(format!("~{}", a.operand())).reading(&[a]),
+        (UnaryOp::Ctz, Ty::I32) => call("s2_ictz", &[a]),
+        (UnaryOp::Ctz, _) => call("s2_uctz", &[a]),
+        (UnaryOp::Popcnt, Ty::I32) => call("s2_ipopcnt", &[a]),
+        (UnaryOp::Popcnt, _) => call("s2_upopcnt", &[a]),
     }
 }
 

@@ -72,6 +72,13 @@ static inline int32_t s2_isub(int32_t a, int32_t b) { return s2_u32_as_i32((uint
 static inline int32_t s2_imul(int32_t a, int32_t b) { return s2_u32_as_i32((uint32_t)a * (uint32_t)b); }
 static inline int32_t s2_ineg(int32_t a) { return s2_u32_as_i32(0u - (uint32_t)a); }
 
+/* Trailing zero bits (32 for 0) and set bits; compilers turn them into
+   rbit + clz (Cortex-M4) and a popcount sequence. */
+static inline uint32_t s2_uctz(uint32_t a) { return a == 0u ? 32u : (uint32_t)__builtin_ctz(a); }
+static inline uint32_t s2_upopcnt(uint32_t a) { return (uint32_t)__builtin_popcount(a); }
+static inline int32_t s2_ictz(int32_t a) { return (int32_t)s2_uctz((uint32_t)a); }
+static inline int32_t s2_ipopcnt(int32_t a) { return (int32_t)s2_upopcnt((uint32_t)a); }
+
 static inline uint32_t s2_ushl(uint32_t a, uint32_t b) { return a << (b & 31u); }
 static inline uint32_t s2_ushr(uint32_t a, uint32_t b) { return a >> (b & 31u); }
 static inline int32_t s2_ishl(int32_t a, int32_t b) { return s2_u32_as_i32((uint32_t)a << ((uint32_t)b & 31u)); }
