@@ -1,8 +1,10 @@
-//! The resource model: the SRAM bytes one slice of a program needs on a PE.
+//! The resource model: the SRAM bytes one slice of a program needs on a PE,
+//! and the DRAM bytes of a layer slice whose synapses live in DRAM.
 //!
 //! Input: the program (role), the slice's neuron count `n`, its fan-in `k`
 //! (the sum of its incoming projections' pre sizes), the time steps `T`,
-//! whether the network trains. Output: a [`Sram`] record, bytes per category.
+//! whether the network trains, where its synapses live ([`Synapses`]).
+//! Output: a [`Sram`] record, bytes per category, and a [`Dram`] record.
 //! The lowering (`crate::lower`) sizes the layer kernel's buffers with the
 //! same functions ([`spike_record_capacity`], [`input_record_words`]), so
 //! what is placed is what runs (the spike record grown into the PE's room
@@ -55,11 +57,33 @@
 //! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
 //! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
 //!
+//! Synapses in DRAM ([`layer_memory`] with [`Synapses::Dram`]; SpiNNaker's
+//! synaptic matrix in SDRAM). The partitioner's rule: a training layer keeps
+//! its synapses in SRAM whenever one neuron fits a PE that way (every slice
+//! of the population then does, as today), else in DRAM; the target's
+//! `synapses = sram | dram` overrides it for every layer, and a forward-only
+//! network keeps them in SRAM. A DRAM-mode slice's private DRAM region holds
+//!
+//! | category (DRAM) | bytes |
+//! |---|---|
+//! | weights `[position][neuron]` | `4nk` |
+//! | gradients `[position][neuron]` | `4nk` |
+//! | input-spike record, one row of `r = ceil(raw / 32)` words per step | `4 T r` |
+//!
+//! and its SRAM, instead of weights, gradients and the whole input record:
+//! row buffers (a weight row, a gradient row, one word for a weight packet:
+//! `8n + 4`) and an input-record window of the last `max delay + 2` steps'
+//! rows (`4 (d + 2) r`; the forward tick at step `s` reads step `s - 1 - d`
+//! for every copy's delay `d` while the packet handler records step `s`).
+//! Every other category is the SRAM mode's. A chip's DRAM holds its PEs'
+//! regions (2 GiB, `SPINNAKER2`), which the placer checks.
+//!
 //! Invariant: every category grows linearly in `n` (and in `w`), so the
 //! largest slice that fits is found by one division ([`max_neurons`]).
 
 use petgraph::graph::NodeIndex;
 
+pub use crate::network::Synapses;
 use crate::network::{OptimizerSpec, PopulationKind, ValidNetwork};
 
 // Each neuron model's training records live in its folder (`compiler/src/models/`).
@@ -104,8 +128,25 @@ pub struct Sram {
     pub readout: u64,
     /// The spike counts and `rho` of a regularised layer.
     pub regulariser: u64,
+    /// Synapses in DRAM: the weight row, the gradient row, a weight word.
+    pub row_buffers: u64,
     pub receive_buffers: u64,
     pub stack: u64,
+}
+
+/// DRAM bytes of one slice's private region, by category (all zero for a
+/// slice whose synapses are in SRAM).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dram {
+    pub weights: u64,
+    pub gradients: u64,
+    pub input_record: u64,
+}
+
+impl Dram {
+    pub fn total(&self) -> u64 {
+        self.weights + self.gradients + self.input_record
+    }
 }
 
 impl Sram {
@@ -120,6 +161,7 @@ impl Sram {
             + self.delay_ring
             + self.readout
             + self.regulariser
+            + self.row_buffers
             + self.receive_buffers
             + self.stack
     }
@@ -154,6 +196,18 @@ pub fn spike_record_grown(n: u64, steps: u64, room: u64) -> u64 {
 /// of a slice with fan-in `k` over `steps` steps.
 pub fn input_record_words(k: u64, steps: u64) -> u64 {
     (steps * k).div_ceil(32)
+}
+
+/// 32-bit words of one step's row of input-spike bits of a slice whose
+/// synapses are in DRAM (`raw` positions, the row padded to whole words).
+pub fn input_row_words(raw: u64) -> u64 {
+    raw.div_ceil(32)
+}
+
+/// Steps of the input-record window a DRAM-mode slice keeps in SRAM: the
+/// largest delay of its inputs plus 2.
+pub fn input_window_steps(max_delay: u64) -> u64 {
+    max_delay + 2
 }
 
 /// Bytes of a record's step index (the first entry of each step, and the end).
@@ -198,6 +252,29 @@ pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool)
     }
     s.delay_ring = 4 * u64::from(layout.ring_slots) * u64::from(layout.ring_width);
     s
+}
+
+/// The SRAM and the DRAM of a slice of `n` neurons of layer `pop` whose
+/// synapses live in `synapses`: [`layer_sram_in`] for [`Synapses::Sram`] (no
+/// DRAM); for [`Synapses::Dram`] the module doc's DRAM categories, and in
+/// SRAM row buffers and the input-record window in place of the weights,
+/// the gradients and the input record.
+pub fn layer_memory(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool, synapses: Synapses) -> (Sram, Dram) {
+    let mut s = layer_sram_in(net, pop, n, training);
+    if synapses == Synapses::Sram {
+        return (s, Dram::default());
+    }
+    let layout = net.synapse_layout(pop);
+    let k = u64::from(layout.fan_in);
+    let row = input_row_words(u64::from(layout.raw_fan_in));
+    let max_delay = layout.copies.iter().map(|c| u64::from(c.delay)).max().unwrap_or(0);
+    let steps = u64::from(net.time.steps);
+    s.weights = 0;
+    s.gradients = 0;
+    s.row_buffers = 8 * n + 4;
+    s.input_record = 4 * input_window_steps(max_delay) * row;
+    let dram = Dram { weights: 4 * n * k, gradients: 4 * n * k, input_record: 4 * steps * row };
+    (s, dram)
 }
 
 /// Error parts a layer keeps per neuron: one per outgoing projection (the
@@ -289,5 +366,32 @@ mod tests {
         assert_eq!(max_neurons(budget, |n| layer_sram(n, 2000, 50, true)), 4);
         assert_eq!(max_neurons(budget, |n| layer_sram(n, 20_000, 50, true)), 0);
         assert_eq!(max_neurons(budget, |w| optimiser_sram(w, &ADAM)), (98_304 - 6144) / 16);
+    }
+
+    /// SHD's hidden layer: no neuron fits in SRAM mode; in DRAM mode its
+    /// SRAM keeps row buffers and a window of 272 steps (delays up to 270).
+    #[test]
+    fn synapses_in_dram_move_weights_gradients_and_the_input_record() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/shd.snn")).unwrap();
+        let net = crate::check_source("shd.snn", &text).unwrap();
+        let hidden = net.populations().find(|(_, p)| p.name == "hidden").unwrap().0;
+        let budget = 96 * 1024;
+        let sram = |n| layer_memory(&net, hidden, n, true, Synapses::Sram).0;
+        assert_eq!(max_neurons(budget, sram), 0);
+        let one = sram(1);
+        assert_eq!((one.weights, one.gradients, one.input_record), (29_024, 29_024, 4 * 29_875));
+        let (s, d) = layer_memory(&net, hidden, 128, true, Synapses::Dram);
+        assert_eq!((s.weights, s.gradients, s.row_buffers), (0, 0, 8 * 128 + 4));
+        // 956 raw positions: rows of 30 words; 272 of them in SRAM, 1000 in DRAM.
+        assert_eq!(input_row_words(956), 30);
+        assert_eq!(s.input_record, 4 * 272 * 30);
+        assert_eq!(d, Dram { weights: 4 * 128 * 7256, gradients: 4 * 128 * 7256, input_record: 4 * 1000 * 30 });
+        assert_eq!(d.total(), 7_550_144);
+        // Everything else is the SRAM mode's.
+        let base = layer_sram_in(&net, hidden, 128, true);
+        assert_eq!((s.state, s.spike_record, s.regulariser), (base.state, base.spike_record, base.regulariser));
+        assert_eq!(max_neurons(budget, |n| layer_memory(&net, hidden, n, true, Synapses::Dram).0), 167);
+        // SRAM mode has no DRAM.
+        assert_eq!(layer_memory(&net, hidden, 1, true, Synapses::Sram).1, Dram::default());
     }
 }

@@ -193,7 +193,7 @@ impl<'a> Facts<'a> {
     }
 
     /// A chip panel's second line: `89 of 148 PEs used by copies 0-21 and
-    /// the optimiser`.
+    /// the optimiser` (and the DRAM its PEs' synapses use, if any).
     fn chip_header(&self, c: ChipId, app: u32) -> String {
         let (n, copies, optimiser) = self.chip_parts(c);
         let mut line = format!("{n} of {app} PEs used");
@@ -204,6 +204,11 @@ impl<'a> Facts<'a> {
             }
         } else if optimiser {
             line += ", the optimiser among them";
+        }
+        let dram: u64 =
+            self.m.placement.cores.iter().filter(|core| core.pe.chip == c).map(|core| core.dram.total()).sum();
+        if dram > 0 {
+            line += &format!("; synapses: {:.1} MiB of DRAM", dram as f64 / f64::from(1 << 20));
         }
         line
     }
@@ -522,8 +527,12 @@ fn tooltip(f: &Facts, at: ChipCoord, a: PeAddr, k: Kind, core: Option<&PlacedCor
     let copy = core.batch_copy.map_or(String::new(), |c| format!(", batch copy {c}"));
     let data = core.sram.data();
     let budget = f.m.machine.spec.data_bytes;
+    let dram = match core.dram.total() {
+        0 => String::new(),
+        d => format!("; synapses in DRAM, {d} B"),
+    };
     format!(
-        "{place}; slice {}, {what}{copy}; data SRAM {data} of {budget} B ({}%)",
+        "{place}; slice {}, {what}{copy}; data SRAM {data} of {budget} B ({}%){dram}",
         core.slice,
         (data as f64 * 100.0 / f64::from(budget)).round()
     )

@@ -9,10 +9,11 @@
 //! The placement report: the machine; the mapping (training: the gradient
 //! scheme and the modelled end-of-batch cycles of both); one summary per
 //! population; one record per used PE (chip, QPE, PE, role, population,
-//! neurons `[first, last]`, batch copy, SRAM bytes per category and free);
+//! neurons `[first, last]`, batch copy, SRAM bytes per category and free,
+//! and for a slice whose synapses are in DRAM its DRAM bytes per category);
 //! one record per slice with its key and mask per packet kind; every used
 //! chip's routing table; totals (PEs, chips, router entries per chip, packets
-//! and hops by kind). The `summary` form leaves out the per-PE, per-slice and
+//! and hops by kind, DRAM bytes per chip when any synapses are in DRAM). The `summary` form leaves out the per-PE, per-slice and
 //! per-entry records (for networks of thousands of PEs).
 //!
 //! Invariant: the report is a pure function of the mapping; lists are in
@@ -26,7 +27,7 @@ use serde_saphyr::FlowSeq;
 use crate::ir::Mapped;
 use crate::ir::cores::{PacketKind, Role};
 use crate::network::{MachineSize, Mapping, ValidNetwork};
-use crate::resources::{SPIKE_BUDGET, Sram};
+use crate::resources::{Dram, SPIKE_BUDGET, Sram, Synapses};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -106,6 +107,11 @@ pub struct PopulationReport {
     pub slices_per_copy: u32,
     pub max_neurons_per_pe: u32,
     pub max_data_bytes: u64,
+    /// `dram` when its synapses live in DRAM (absent: SRAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapses: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_dram_bytes: u64,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -126,6 +132,28 @@ pub struct PeReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<WeightsReport>,
     pub sram: SramReport,
+    /// Its private DRAM region, when its synapses are in DRAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dram: Option<DramReport>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DramReport {
+    pub weights: u64,
+    pub gradients: u64,
+    pub input_record: u64,
+    pub total: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChipDram {
+    pub chip: FlowSeq<[u8; 2]>,
+    /// PEs with synapses in DRAM.
+    pub pes: usize,
+    pub bytes: u64,
+    pub free: u64,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -151,6 +179,8 @@ pub struct SramReport {
     pub readout: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub regulariser: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub row_buffers: u64,
     pub receive_buffers: u64,
     pub stack: u64,
     pub data_used: u64,
@@ -211,6 +241,9 @@ pub struct Totals {
     pub packets_per_batch_step: BTreeMap<String, u64>,
     pub hops_per_sample: BTreeMap<String, u64>,
     pub hops_per_batch_step: BTreeMap<String, u64>,
+    /// DRAM used by synapses, per chip that holds any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dram_per_chip: Vec<ChipDram>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -228,6 +261,15 @@ fn hex(v: u32) -> String {
     format!("{v:#010x}")
 }
 
+fn dram_report(d: &Dram) -> Option<DramReport> {
+    (d.total() > 0).then_some(DramReport {
+        weights: d.weights,
+        gradients: d.gradients,
+        input_record: d.input_record,
+        total: d.total(),
+    })
+}
+
 fn sram_report(s: &Sram, budget: u64) -> SramReport {
     SramReport {
         code: s.code,
@@ -240,6 +282,7 @@ fn sram_report(s: &Sram, budget: u64) -> SramReport {
         delay_ring: s.delay_ring,
         readout: s.readout,
         regulariser: s.regulariser,
+        row_buffers: s.row_buffers,
         receive_buffers: s.receive_buffers,
         stack: s.stack,
         data_used: s.data(),
@@ -277,6 +320,8 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
                 slices_per_copy: of.len() as u32,
                 max_neurons_per_pe: of.iter().map(|s| s.neurons.end - s.neurons.start).max().unwrap_or(0),
                 max_data_bytes: of.iter().map(|s| s.sram.data()).max().unwrap_or(0),
+                synapses: of.iter().any(|s| s.synapses == Synapses::Dram).then(|| Synapses::Dram.name().to_string()),
+                max_dram_bytes: of.iter().map(|s| s.dram.total()).max().unwrap_or(0),
             }
         })
         .collect();
@@ -302,6 +347,7 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
                 })
                 .collect(),
             sram: sram_report(&c.sram, budget),
+            dram: dram_report(&c.dram),
         })
         .collect();
 
@@ -380,6 +426,7 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
         packets_per_batch_step: by_kind(false, false),
         hops_per_sample: by_kind(true, true),
         hops_per_batch_step: by_kind(false, true),
+        dram_per_chip: dram_per_chip(m, &coord),
     };
 
     PlacementReport {
@@ -431,6 +478,24 @@ pub fn placement_report(net: &ValidNetwork, m: &Mapped, summary: bool) -> Placem
         routing: (!summary).then_some(routing),
         totals,
     }
+}
+
+/// The DRAM the PEs of each chip use for synapses, for the chips that hold any.
+fn dram_per_chip(m: &Mapped, coord: &dyn Fn(crate::machine::ChipId) -> FlowSeq<[u8; 2]>) -> Vec<ChipDram> {
+    let mut per: BTreeMap<u16, (usize, u64)> = BTreeMap::new();
+    for c in m.placement.cores.iter().filter(|c| c.dram.total() > 0) {
+        let e = per.entry(c.pe.chip.0).or_default();
+        e.0 += 1;
+        e.1 += c.dram.total();
+    }
+    per.into_iter()
+        .map(|(chip, (pes, bytes))| ChipDram {
+            chip: coord(crate::machine::ChipId(chip)),
+            pes,
+            bytes,
+            free: m.machine.spec.dram_bytes.saturating_sub(bytes),
+        })
+        .collect()
 }
 
 /// The report as YAML text.

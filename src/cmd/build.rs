@@ -6,7 +6,10 @@
 //! machine size, every PE with its place, role, copy, neurons, kernel and
 //! the names of its initialised buffers, every chip's routing table),
 //! `data.safetensors` (every PE's initial data: `u32` tensors
-//! `pe<slice>.<buffer>`: send keys, receive table, weights) and
+//! `pe<slice>.<buffer>`: send keys, receive table, weights; and
+//! `pe<slice>.dram`, the first words of a PE's private DRAM region: the
+//! weights of a layer whose synapses are in DRAM, `dram` being no buffer
+//! name) and
 //! `kernels/<name>.kir` (the kernel IR text of each kernel template);
 //! `--emit kernel-ir` prints the kernel IR instead. The manifest records
 //! the absolute folder the spec's data paths are relative to, so the program
@@ -182,13 +185,15 @@ fn manifest<'a>(mapped: &Mapped, program: &'a Program, data_dir: &Path) -> Manif
     }
 }
 
-/// Every PE's initial data as u32 tensors `pe<slice>.<buffer>`.
+/// Every PE's initial data as u32 tensors `pe<slice>.<buffer>`, and its
+/// DRAM region's initial words as `pe<slice>.dram` (when it has any).
 fn data_file(program: &Program) -> Result<Vec<u8>, Failure> {
     let bytes: Vec<(String, usize, Vec<u8>)> = program
         .cores
         .iter()
         .flat_map(|c| {
-            c.data.iter().map(move |(name, words)| {
+            let dram = (!c.dram.is_empty()).then_some(("dram".to_string(), &c.dram));
+            c.data.iter().map(|(name, words)| (name.clone(), words)).chain(dram).map(move |(name, words)| {
                 (format!("pe{}.{name}", c.slice), words.len(), words.iter().flat_map(|w| w.to_le_bytes()).collect())
             })
         })

@@ -98,7 +98,9 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
         _ => None,
     });
     let target = match targets.first() {
-        Some(Item::Target { keyword, name, body }) => train::check_target(&mut errs, name, body, *keyword),
+        Some(Item::Target { keyword, name, body }) => {
+            train::check_target(&mut errs, name, body, *keyword, !trains.is_empty())
+        }
         _ => Some(TargetSpec::default()),
     };
 

@@ -23,7 +23,7 @@ use super::network::NetworkParts;
 use super::params::{Errors, Given, Params, Shape, sp};
 use crate::network::{
     Augment, DataSpec, Encoding, EventSet, EventValidation, GradientScheme, LossSpec, MachineSize, Mapping,
-    OptimizerSpec, OrderTask, PopulationKind, Schedule, Span, SplitSpec, TargetSpec,
+    OptimizerSpec, OrderTask, PopulationKind, Schedule, Span, SplitSpec, Synapses, TargetSpec,
 };
 use crate::syntax::ast::{Body, Ident, ValueKind};
 
@@ -101,7 +101,7 @@ pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps
 pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
 pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
 pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "gradients", "neurons_per_core"];
+pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "gradients", "neurons_per_core", "synapses"];
 
 /// The range of `epochs` (and of `snnc train --epochs`).
 pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
@@ -802,8 +802,9 @@ fn schedule(errs: &mut Errors, g: Given) -> Option<Schedule> {
     Some(Schedule::Exponential { per_epoch: per_epoch? })
 }
 
-/// Checks a `target NAME { .. }` block.
-pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span) -> Option<TargetSpec> {
+/// Checks a `target NAME { .. }` block (`training`: the file has a `train`
+/// block, which `synapses = dram` needs).
+pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span, training: bool) -> Option<TargetSpec> {
     if name.text != "spinnaker2" {
         errs.push(CheckError::UnknownKeyword {
             what: "target".into(),
@@ -856,12 +857,30 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span)
         Some(v) => Some(v? as u32),
         None => None,
     };
+    let synapses = p.get("synapses").map(|g| match errs.word(g, "synapses", &["auto", "sram", "dram"])? {
+        "sram" => Some(Some(Synapses::Sram)),
+        "dram" if !training => {
+            errs.range(
+                g,
+                "needs a `train` block",
+                "only a training layer keeps its synapses in DRAM; a forward-only layer's stay in SRAM: remove `synapses = dram`",
+            );
+            None
+        }
+        "dram" => Some(Some(Synapses::Dram)),
+        _ => Some(None),
+    });
+    let synapses = match synapses {
+        Some(v) => v?,
+        None => None,
+    };
     Some(TargetSpec {
         machine: machine?,
         clock_hz: clock?,
         mapping: mapping?,
         gradients: gradients?,
         neurons_per_core,
+        synapses,
         span: Span::new(keyword.start, body.span.end),
     })
 }

@@ -12,7 +12,7 @@ use std::ops::Range;
 use petgraph::graph::NodeIndex;
 
 use crate::network::Mapping;
-use crate::resources::Sram;
+use crate::resources::{Dram, Sram, Synapses};
 
 /// Index of a slice in [`CoreGraph::slices`].
 pub type SliceId = usize;
@@ -86,6 +86,10 @@ pub struct Slice {
     /// Optimiser slices: the weights it holds, in key order.
     pub weights: Vec<WeightRange>,
     pub sram: Sram,
+    /// Where a layer slice's synapses live (every other slice: SRAM).
+    pub synapses: Synapses,
+    /// Its private DRAM region (zero unless its synapses are in DRAM).
+    pub dram: Dram,
 }
 
 /// Weights `range` of `population` (numbered `post_neuron * fan_in + position`).

@@ -702,6 +702,9 @@ pub struct TargetSpec {
     pub gradients: GradientScheme,
     /// Optional cap on neurons per PE (`neurons_per_core = N`).
     pub neurons_per_core: Option<u32>,
+    /// Where every layer slice keeps its synapses (`synapses = sram | dram`);
+    /// `None` (`auto`, the default): the partitioner's rule (`crate::resources`).
+    pub synapses: Option<Synapses>,
     /// The block's span, or an empty span at 0 when the block is absent.
     pub span: Span,
 }
@@ -711,6 +714,25 @@ pub enum MachineSize {
     Chips(u32),
     /// A 48-chip board.
     Board48,
+}
+
+/// Where a layer slice keeps its weights, its gradients and its input-spike
+/// record: in the PE's SRAM, or in its chip's DRAM (read and written by DMA
+/// through SRAM row buffers and an input-record window).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synapses {
+    #[default]
+    Sram,
+    Dram,
+}
+
+impl Synapses {
+    pub fn name(self) -> &'static str {
+        match self {
+            Synapses::Sram => "sram",
+            Synapses::Dram => "dram",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -752,6 +774,7 @@ impl Default for TargetSpec {
             mapping: Mapping::BatchParallel,
             gradients: GradientScheme::Auto,
             neurons_per_core: None,
+            synapses: None,
             span: Span::default(),
         }
     }

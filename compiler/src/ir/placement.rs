@@ -9,7 +9,7 @@ use petgraph::graph::NodeIndex;
 
 use crate::ir::cores::{Role, SliceId};
 use crate::machine::PeAddr;
-use crate::resources::Sram;
+use crate::resources::{Dram, Sram};
 
 /// One slice on its PE: everything the emulator needs to know about a core.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,7 @@ pub struct PlacedCore {
     pub neurons: Range<u32>,
     pub batch_copy: Option<u32>,
     pub sram: Sram,
+    pub dram: Dram,
 }
 
 /// How copies were laid out on the machine.

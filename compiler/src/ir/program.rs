@@ -75,7 +75,8 @@ pub struct CoreProgram {
     /// Initial contents of buffers, by name (missing buffers start at zero).
     pub data: BTreeMap<String, Vec<u32>>,
     /// Initial contents of the PE's private DRAM region (its kernel's
-    /// `dram_words`), from word 0; the words after them start at zero.
+    /// `dram_words`), from word 0; the words after them start at zero (a
+    /// layer whose synapses are in DRAM: its weights `[position][neuron]`).
     pub dram: Vec<u32>,
     /// Optimiser PEs: the weights held, in order (the `w` buffer).
     pub weights: Vec<WeightRange>,

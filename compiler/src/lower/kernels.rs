@@ -151,14 +151,32 @@ pub fn input(name: &str, n: u32, rx_len: u32, sends: bool) -> Kernel {
 /// read of the layer's own gradient there.
 ///
 /// A plain `lif` layer (no delays, no delay lines, no regulariser) gets
-/// exactly the kernel it always had.
+/// exactly the kernel it always had. With synapses in DRAM (`s.dram`) the
+/// weights, gradients and input rows live in the PE's DRAM region and move
+/// a row at a time through SRAM row buffers ([`Syn`], [`DramSyn`]); the
+/// loops and their floating-point order are the same.
 pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let kk = s.fan_in;
     let li_layer = s.kind == LayerKind::Li;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
-    let weights = k.buffer(buffers::WEIGHTS, Ty::F32, kk * n);
-    let grad = k.buffer(buffers::GRAD, Ty::F32, kk * n);
+    let syn = match s.dram {
+        None => Syn::Sram {
+            weights: k.buffer(buffers::WEIGHTS, Ty::F32, kk * n),
+            grad: k.buffer(buffers::GRAD, Ty::F32, kk * n),
+        },
+        Some(d) => {
+            k.dram(d.words(kk, n, steps));
+            Syn::Dram(DramSyn {
+                wrow: k.buffer("wrow", Ty::F32, n),
+                grow: k.buffer("grow", Ty::F32, n),
+                word: k.buffer("wword", Ty::F32, 1),
+                grad_base: (kk * n) as i32,
+                in_base: (2 * kk * n) as i32,
+                row_words: d.row_words,
+            })
+        }
+    };
     let i_syn = k.buffer("i_syn", Ty::F32, n);
     let v = k.buffer("v", Ty::F32, n);
     let acc = k.buffer("acc", Ty::F32, n);
@@ -168,6 +186,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let parts = s.error_parts.max(1);
     let e_out = (!li_layer).then(|| k.buffer("e_out", Ty::F32, n * parts));
     let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
+    let bits = s.bits(in_bits);
     let record = (!li_layer).then(|| SpikeLog {
         key: k.buffer(buffers::REC_KEY, Ty::I32, s.spike_capacity),
         i: k.buffer("rec_i", Ty::F32, s.spike_capacity),
@@ -188,13 +207,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let chain_head = s.chain.then(|| k.buffer(buffers::CHAIN_HEAD, Ty::I32, 1));
     let cs = s.consts;
     let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
-    let raw = s.raw_fan_in;
     let from_layers: Vec<&CopyShape> = s.copies.iter().filter(|cp| cp.from_layer).collect();
     let ring_ctx = ring.map(|ring| RingCtx { ring, slots: s.ring_slots, width: s.ring_width });
 
     k.define(c.packet(|f, t, index, payload| {
         let value = payload.get().convert(ConvertOp::F32FromBits);
-        record_input_spike(f, &c, in_bits, raw, t, index);
+        record_input_spike(f, &c, bits, t, index);
         if let Some(e_out) = e_out {
             f.if_(t.get().equals(Expr::i32(tag::ERROR)), |f| {
                 f.store(e_out, index.get(), e_out.at(index.get()) + value.clone());
@@ -212,13 +230,13 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         f.if_(t.get().equals(Expr::i32(tag::WEIGHT)), |f| {
             let j = index.get() / kki.clone();
             let pos = index.get() % kki.clone();
-            f.store(weights, pos * ni.clone() + j, value.clone());
+            syn.store_weight(f, pos * ni.clone() + j, value.clone());
         });
         if chain_head.is_some() {
             // The previous copy's sum for weight `index`: add this copy's
             // gradient and pass it on (to the next copy or the optimiser).
             f.if_(t.get().equals(Expr::i32(tag::GRADIENT_CHAIN)), |f| {
-                let g = own_gradient(grad, n, index.get() / kki.clone(), index.get() % kki.clone());
+                let g = syn.own_gradient(f, index.get() / kki.clone(), index.get() % kki.clone(), n);
                 f.send_with(c.key(SLOT_GRADIENT, index.get().convert(ConvertOp::I32AsU32)), value.clone() + g);
             });
         }
@@ -226,10 +244,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             // The previous slice's sum for position `index`: add this
             // slice's neurons (`acc` holds lV - lI of step n+1) and pass it on.
             f.if_(t.get().equals(Expr::i32(tag::PARTIAL)), |f| {
-                let row = f.let_("row", index.get() * ni.clone());
+                let row = syn.weight_row(f, index.get(), n);
                 let e = f.let_("e", value.clone());
                 f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                    f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
                 });
                 if s.plain || !s.last {
                     f.send_with(c.key(SLOT_ERROR, index.get().convert(ConvertOp::I32AsU32)), e.get());
@@ -261,7 +279,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             if let Some(e_out) = e_out {
                 fill(f, e_out, n * parts, Expr::f32(0.0));
             }
-            fill(f, grad, kk * n, Expr::f32(0.0));
+            syn.zero_gradients(f, kk, n);
             fill(f, in_bits, s.input_words, Expr::u32(0));
             if let Some(r) = &record {
                 f.store(r.len, Expr::i32(0), Expr::i32(0));
@@ -277,7 +295,10 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             }
         },
         |f| {
-            let lif = Lif { weights, i_syn, v, acc, in_bits, n, fan_in: kk, sends: s.sends_spikes };
+            if let Syn::Dram(d) = syn {
+                d.record_step(f, bits, step);
+            }
+            let lif = Lif { syn, i_syn, v, acc, bits, n, fan_in: kk, sends: s.sends_spikes };
             match &record {
                 Some(r) => lif::forward_tick(f, &c, &lif, s, step, r),
                 None => {
@@ -294,6 +315,9 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let mut f = FunctionBuilder::new(EntryPoint::TickBackward);
     let step = f.params()[0];
     let first_backward = Expr::i32(steps as i32 - 2);
+    if let (Syn::Dram(d), Some(ds)) = (syn, s.dram) {
+        d.load_step(&mut f, bits, step.get() - Expr::i32(ds.max_delay as i32));
+    }
     if ring_ctx.is_some() && !s.head {
         // The packet handler files the partial sums it completes under the
         // step of this tick.
@@ -327,7 +351,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         && let Some(rc) = &ring_ctx
     {
         for cp in from_layers.iter().filter(|cp| cp.ring.is_some_and(|r| r.min_delay >= 1) && cp.copy == 0) {
-            send_ring(&mut f, &c, rc, cp, in_bits, raw, step.get());
+            send_ring(&mut f, &c, rc, cp, bits, step.get());
         }
     }
     // 1. Errors for the layers below, from lV, lI of step n+1: `acc`
@@ -342,23 +366,23 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         if s.plain {
             for range in &s.lif_positions {
                 let (start, len) = (range.start, range.end - range.start);
-                for_input_words(&mut f, (in_bits, raw), step.get(), start, len, |f, hit| {
+                for_input_words(&mut f, bits, step.get(), start, len, |f, hit| {
                     let pos = f.let_("pos", hit.get() + Expr::i32(start as i32));
-                    let row = f.let_("row", pos.get() * ni.clone());
+                    let row = syn.weight_row(f, pos.get(), n);
                     let e = f.let_("e", Expr::f32(0.0));
                     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                        f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                        f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
                     });
                     f.send_with(c.key(SLOT_ERROR, pos.get().convert(ConvertOp::I32AsU32)), e.get());
                 });
             }
         } else {
             for cp in &from_layers {
-                copy_loop(&mut f, cp, step.get(), (in_bits, raw), |f, i| {
-                    let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
+                copy_loop(&mut f, cp, step.get(), bits, |f, i| {
+                    let row = syn.weight_row(f, Expr::i32(cp.weight_offset as i32) + i.get(), n);
                     let e = f.let_("e", Expr::f32(0.0));
                     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                        f.assign(e, e.get() + weights.at(row.get() + j.get()) * acc.at(j.get()));
+                        f.assign(e, e.get() + row.at(j.get()) * acc.at(j.get()));
                     });
                     if s.last {
                         finish_error(f, &c, ring_ctx.as_ref(), cp, step.get(), i, e.get());
@@ -381,23 +405,13 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     }
     // 3. Gradients where an input landed at step n + 1.
     if s.plain {
-        for_input_words(&mut f, (in_bits, raw), step.get(), 0, kk, |f, pos| {
-            let row = f.let_("row", pos.get() * ni.clone());
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                let at = row.get() + j.get();
-                f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
-            });
+        for_input_words(&mut f, bits, step.get(), 0, kk, |f, pos| {
+            syn.add_gradient_row(f, pos.get(), n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
         });
     } else {
-        for cp in &s.copies {
-            copy_loop(&mut f, cp, step.get(), (in_bits, raw), |f, i| {
-                let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
-                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                    let at = row.get() + j.get();
-                    f.store(grad, at.clone(), grad.at(at) + Expr::f32(cs.neg_tau_syn) * li.at(j.get()));
-                });
-            });
-        }
+        copies_loop(&mut f, s, step.get(), bits, |f, pos| {
+            syn.add_gradient_row(f, pos, n, |j| Expr::f32(cs.neg_tau_syn) * li.at(j));
+        });
     }
     // Rings with a copy of delay 0, unsplit: this tick gave the last
     // contribution to the errors of the pre spikes of this step.
@@ -406,7 +420,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         && let Some(rc) = &ring_ctx
     {
         for cp in from_layers.iter().filter(|cp| cp.ring.is_some_and(|r| r.min_delay == 0) && cp.copy == 0) {
-            send_ring(&mut f, &c, rc, cp, in_bits, raw, step.get());
+            send_ring(&mut f, &c, rc, cp, bits, step.get());
         }
     }
     k.define(f.finish());
@@ -415,29 +429,220 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     // on copy 0 (`0 + g`, the optimiser's first addition); the other copies
     // send theirs from the packet handler, added to the previous copy's sums.
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
-    let send_all = |f: &mut FunctionBuilder, from_zero: bool| {
-        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-                let index = j.get() * kki.clone() + pos.get();
-                let g = own_gradient(grad, n, j.get(), pos.get());
-                let g = if from_zero { Expr::f32(0.0) + g } else { g };
-                f.send_with(c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)), g);
-            });
-        });
-    };
     match chain_head {
-        Some(head) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| send_all(f, true)),
-        None => send_all(&mut f, false),
+        Some(head) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| {
+            send_gradients(f, &c, syn, kk, n, true);
+        }),
+        None => send_gradients(&mut f, &c, syn, kk, n, false),
     }
     k.define(f.finish());
     k.finish()
 }
 
-/// The layer's own gradient of local weight `j * fan_in + pos` (`grad` is
-/// `[pos][neuron]` over the slice's `n` neurons): the one place that reads
-/// it at the end of a batch.
-fn own_gradient(grad: BufRef, n: u32, j: Expr, pos: Expr) -> Expr {
-    grad.at(pos * Expr::i32(n as i32) + j)
+/// The end of a batch: every gradient of the slice, as weight `j * k + pos`
+/// of the population's numbering, to the optimisers (direct) or, as `0 +
+/// g` (`from_zero`, the optimiser's first addition), to the next copy of the
+/// chain. SRAM: neuron after neuron; DRAM: gradient row after row (position
+/// after position, each row read once). The order does not matter: each
+/// weight's sum takes the copies in copy order (the optimiser's inbox is
+/// drained in key order, which is copy order; the chain passes it on).
+fn send_gradients(f: &mut FunctionBuilder, c: &Common, syn: Syn, kk: u32, n: u32, from_zero: bool) {
+    let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
+    let send = |f: &mut FunctionBuilder, j: Expr, pos: Expr, g: Expr| {
+        let index = j * kki.clone() + pos;
+        let g = if from_zero { Expr::f32(0.0) + g } else { g };
+        f.send_with(c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)), g);
+    };
+    match syn {
+        Syn::Sram { grad, .. } => f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+                send(f, j.get(), pos.get(), grad.at(pos.get() * ni.clone() + j.get()));
+            });
+        }),
+        Syn::Dram(d) => f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+            f.dma_read(d.grow, Expr::i32(0), Expr::i32(d.grad_base) + pos.get() * ni.clone(), ni.clone());
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| send(f, j.get(), pos.get(), d.grow.at(j.get())));
+        }),
+    }
+}
+
+/// Where a layer slice keeps its synapses: its weights and gradients
+/// `[position][neuron]` in SRAM (`weights`, `grad`), or in its DRAM region
+/// (weights at word 0, gradients at `grad_base`, the input-spike rows at
+/// `in_base`), read and written a row at a time through SRAM row buffers.
+#[derive(Clone, Copy)]
+enum Syn {
+    Sram { weights: BufRef, grad: BufRef },
+    Dram(DramSyn),
+}
+
+/// A DRAM-mode slice's row buffers and region layout.
+#[derive(Clone, Copy)]
+struct DramSyn {
+    /// A weight row (`n` values).
+    wrow: BufRef,
+    /// A gradient row (`n` values).
+    grow: BufRef,
+    /// One weight, written by a weight packet.
+    word: BufRef,
+    grad_base: i32,
+    in_base: i32,
+    /// Words of one step's input-spike row.
+    row_words: u32,
+}
+
+/// A weight row as the kernel reads it: weight `j` of the row.
+struct Row {
+    buf: BufRef,
+    /// SRAM: the row's first index in `weights`; DRAM: none (the row buffer).
+    base: Option<Var>,
+}
+
+impl Row {
+    fn at(&self, j: Expr) -> Expr {
+        match self.base {
+            Some(row) => self.buf.at(row.get() + j),
+            None => self.buf.at(j),
+        }
+    }
+}
+
+impl Syn {
+    /// The weights of position `pos`: `row = pos * n`, in SRAM or read by DMA
+    /// into the row buffer.
+    fn weight_row(&self, f: &mut FunctionBuilder, pos: Expr, n: u32) -> Row {
+        let ni = Expr::i32(n as i32);
+        let row = f.let_("row", pos * ni.clone());
+        match *self {
+            Syn::Sram { weights, .. } => Row { buf: weights, base: Some(row) },
+            Syn::Dram(d) => {
+                f.dma_read(d.wrow, Expr::i32(0), row.get(), ni);
+                Row { buf: d.wrow, base: None }
+            }
+        }
+    }
+
+    /// `grad[pos][j] += add(j)` for every neuron `j`, in ascending `j`: in
+    /// SRAM, or the row read, updated and written back.
+    fn add_gradient_row(&self, f: &mut FunctionBuilder, pos: Expr, n: u32, add: impl Fn(Expr) -> Expr) {
+        let ni = Expr::i32(n as i32);
+        let row = f.let_("row", pos * ni.clone());
+        match *self {
+            Syn::Sram { grad, .. } => f.for_range("j", Expr::i32(0), ni, |f, j| {
+                let at = row.get() + j.get();
+                f.store(grad, at.clone(), grad.at(at) + add(j.get()));
+            }),
+            Syn::Dram(d) => {
+                let at = f.let_("at", Expr::i32(d.grad_base) + row.get());
+                f.dma_read(d.grow, Expr::i32(0), at.get(), ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(d.grow, j.get(), d.grow.at(j.get()) + add(j.get()));
+                });
+                f.dma_write(d.grow, Expr::i32(0), at.get(), ni);
+            }
+        }
+    }
+
+    /// The slice's own gradient of weight `j * fan_in + pos` (the chain's
+    /// one read of it, in the packet handler): in SRAM, or its one word read
+    /// by DMA into the word buffer.
+    fn own_gradient(&self, f: &mut FunctionBuilder, j: Expr, pos: Expr, n: u32) -> Expr {
+        let at = pos * Expr::i32(n as i32) + j;
+        match *self {
+            Syn::Sram { grad, .. } => grad.at(at),
+            Syn::Dram(d) => {
+                f.dma_read(d.word, Expr::i32(0), Expr::i32(d.grad_base) + at, Expr::i32(1));
+                d.word.at(Expr::i32(0))
+            }
+        }
+    }
+
+    /// Weight `at` (`pos * n + j`) from a weight packet.
+    fn store_weight(&self, f: &mut FunctionBuilder, at: Expr, value: Expr) {
+        match *self {
+            Syn::Sram { weights, .. } => f.store(weights, at, value),
+            Syn::Dram(d) => {
+                f.store(d.word, Expr::i32(0), value);
+                f.dma_write(d.word, Expr::i32(0), at, Expr::i32(1));
+            }
+        }
+    }
+
+    /// Every gradient to zero (the sample's first tick).
+    fn zero_gradients(&self, f: &mut FunctionBuilder, kk: u32, n: u32) {
+        match *self {
+            Syn::Sram { grad, .. } => fill(f, grad, kk * n, Expr::f32(0.0)),
+            Syn::Dram(d) => {
+                let ni = Expr::i32(n as i32);
+                fill(f, d.grow, n, Expr::f32(0.0));
+                f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
+                    f.dma_write(d.grow, Expr::i32(0), Expr::i32(d.grad_base) + pos.get() * ni.clone(), ni.clone());
+                });
+            }
+        }
+    }
+}
+
+impl DramSyn {
+    /// At forward tick `step >= 1`: the input-spike row of step `step - 1`
+    /// is complete (its packets were handled before this tick): written to
+    /// DRAM; the window's slot of step `step`, which the packet handler fills
+    /// after this tick, cleared.
+    fn record_step(&self, f: &mut FunctionBuilder, bits: Bits, step: Var) {
+        let w = Expr::i32(self.row_words as i32);
+        let prev = step.get() - Expr::i32(1);
+        f.dma_write(
+            bits.buf,
+            bits.row(prev.clone()) * w.clone(),
+            Expr::i32(self.in_base) + prev * w.clone(),
+            w.clone(),
+        );
+        let at = f.let_("slot_at", bits.row(step.get()) * w);
+        f.for_range("z", Expr::i32(0), Expr::i32(self.row_words as i32), |f, i| {
+            f.store(bits.buf, at.get() + i.get(), Expr::u32(0));
+        });
+    }
+
+    /// At a backward tick: the input-spike row of step `src` (when `src >=
+    /// 0`) read from DRAM into its slot of the window, which then holds the
+    /// rows `src .. src + max delay + 1`: every step the tick reads.
+    fn load_step(&self, f: &mut FunctionBuilder, bits: Bits, src: Expr) {
+        let w = Expr::i32(self.row_words as i32);
+        let src = f.let_("load", src);
+        f.if_(src.get().ge(Expr::i32(0)), |f| {
+            f.dma_read(bits.buf, bits.row(src.get()) * w.clone(), Expr::i32(self.in_base) + src.get() * w.clone(), w);
+        });
+    }
+}
+
+impl LayerShape {
+    /// Its input-spike bits in `buf` (the whole record, or the DRAM mode's window).
+    fn bits(&self, buf: BufRef) -> Bits {
+        match self.dram {
+            None => Bits { buf, width: self.raw_fan_in, slots: None },
+            Some(d) => Bits { buf, width: 32 * d.row_words, slots: Some(d.slots) },
+        }
+    }
+}
+
+/// The input-spike bits as a kernel reads them: bit `row(step) * width +
+/// position` of `buf`. SRAM mode: every step, `width` = the raw positions;
+/// DRAM mode: a window of `slots` steps (`step % slots`), each row padded to
+/// whole words.
+#[derive(Clone, Copy)]
+struct Bits {
+    buf: BufRef,
+    width: u32,
+    slots: Option<u32>,
+}
+
+impl Bits {
+    fn row(&self, step: Expr) -> Expr {
+        match self.slots {
+            None => step,
+            Some(w) => step % Expr::i32(w as i32),
+        }
+    }
 }
 
 /// The buffers of a `lif` layer's spike log.
@@ -481,7 +686,7 @@ fn copy_loop(
     f: &mut FunctionBuilder,
     cp: &CopyShape,
     step: Expr,
-    bits: (BufRef, u32),
+    bits: Bits,
     body: impl Fn(&mut FunctionBuilder, Var),
 ) {
     let src = step - Expr::i32(cp.delay as i32);
@@ -494,6 +699,64 @@ fn copy_loop(
     } else {
         run(f);
     }
+}
+
+/// Runs `body(f, pos)` over every copy in fan-in order and, in each, over
+/// the pre neurons that spiked at the step it reads ([`copy_loop`]; `pos`
+/// the weight position). In SRAM mode copy after copy, as the
+/// kernel always had; with synapses in DRAM the copies of a delay line
+/// (consecutive copies of one projection whose delays step evenly) share one
+/// loop over the copy, which keeps the code within the PE's code region
+/// (`examples/shd.snn`'s ten copies) and the same order.
+fn copies_loop(
+    f: &mut FunctionBuilder,
+    s: &LayerShape,
+    step: Expr,
+    bits: Bits,
+    body: impl Fn(&mut FunctionBuilder, Expr),
+) {
+    let groups: Vec<&[CopyShape]> = match s.dram {
+        None => s.copies.chunks(1).collect(),
+        Some(_) => copy_groups(&s.copies),
+    };
+    for g in groups {
+        let cp = &g[0];
+        if g.len() == 1 {
+            copy_loop(f, cp, step.clone(), bits, |f, i| body(f, Expr::i32(cp.weight_offset as i32) + i.get()));
+            continue;
+        }
+        let stride = (g[1].delay - cp.delay) as i32;
+        f.for_range("c", Expr::i32(0), Expr::i32(g.len() as i32), |f, c| {
+            let src = f.let_("src", step.clone() - (Expr::i32(cp.delay as i32) + c.get() * Expr::i32(stride)));
+            let base = f.let_("wbase", Expr::i32(cp.weight_offset as i32) + c.get() * Expr::i32(cp.n_pre as i32));
+            f.if_(src.get().ge(Expr::i32(0)), |f| {
+                for_input_words(f, bits, src.get(), cp.raw_offset, cp.n_pre, |f, i| body(f, base.get() + i.get()));
+            });
+        });
+    }
+}
+
+/// The copies in runs that one loop can cover: consecutive copies of one
+/// projection (same raw positions, weight positions one after the other)
+/// whose delays grow by one step size.
+fn copy_groups(copies: &[CopyShape]) -> Vec<&[CopyShape]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=copies.len() {
+        let joins = i < copies.len() && {
+            let (a, b) = (&copies[i - 1], &copies[i]);
+            b.raw_offset == a.raw_offset
+                && b.n_pre == a.n_pre
+                && b.weight_offset == a.weight_offset + a.n_pre
+                && b.delay > a.delay
+                && (i - start < 2 || b.delay - a.delay == copies[start + 1].delay - copies[start].delay)
+        };
+        if !joins {
+            out.push(&copies[start..i]);
+            start = i;
+        }
+    }
+    out
 }
 
 /// The complete error `e` of pre neuron `i` from copy `cp` at backward step
@@ -524,11 +787,11 @@ fn finish_error(
 
 /// Sends the ring's errors of the pre spikes of step `step` of `cp`'s
 /// projection (every copy has contributed) and clears them.
-fn send_ring(f: &mut FunctionBuilder, c: &Common, rc: &RingCtx, cp: &CopyShape, in_bits: BufRef, raw: u32, step: Expr) {
+fn send_ring(f: &mut FunctionBuilder, c: &Common, rc: &RingCtx, cp: &CopyShape, bits: Bits, step: Expr) {
     let r = cp.ring.expect("a ring copy");
     f.for_range("i", Expr::i32(0), Expr::i32(r.n_pre as i32), |f, i| {
         let pos = Expr::i32(r.raw_offset as i32) + i.get();
-        let spiked = input_spiked(f, in_bits, raw, step.clone(), pos.clone());
+        let spiked = input_spiked(f, bits, step.clone(), pos.clone());
         f.if_(spiked, |f| {
             let at = f.let_("slot_at", rc.at(cp, step.clone(), i.get()));
             f.send_with(c.key(SLOT_ERROR, pos.convert(ConvertOp::I32AsU32)), rc.ring.at(at.get()));
@@ -545,33 +808,31 @@ fn accumulate_inputs(f: &mut FunctionBuilder, l: &Lif, s: &LayerShape, step: Var
     fill(f, l.acc, l.n, Expr::f32(0.0));
     let prev = f.let_("prev", step.get() - Expr::i32(1));
     if s.plain {
-        for_input_words(f, (l.in_bits, s.raw_fan_in), prev.get(), 0, l.fan_in, |f, pos| {
-            let row = f.let_("row", pos.get() * ni.clone());
+        for_input_words(f, l.bits, prev.get(), 0, l.fan_in, |f, pos| {
+            let row = l.syn.weight_row(f, pos.get(), l.n);
             f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
+                f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
             });
         });
         return;
     }
-    for cp in &s.copies {
-        copy_loop(f, cp, prev.get(), (l.in_bits, s.raw_fan_in), |f, i| {
-            let row = f.let_("row", (Expr::i32(cp.weight_offset as i32) + i.get()) * ni.clone());
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
-                f.store(l.acc, j.get(), l.acc.at(j.get()) + l.weights.at(row.get() + j.get()));
-            });
+    copies_loop(f, s, prev.get(), l.bits, |f, pos| {
+        let row = l.syn.weight_row(f, pos, l.n);
+        f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.store(l.acc, j.get(), l.acc.at(j.get()) + row.at(j.get()));
         });
-    }
+    });
 }
 
-/// Runs `body(pos)` for the positions `pos` in `0 .. len` whose bits `step *
-/// k + start + pos` of `in_bits` are set, in ascending order: per word of
-/// `in_bits` holding some of them and not zero, per set bit among them
-/// (lowest first, by `ctz`, cleared after its turn; `popcnt` rounds). The
-/// same positions in the same order as a scan of every position that tests
-/// its bit, without visiting the others.
+/// Runs `body(pos)` for the positions `pos` in `0 .. len` whose bits of
+/// step `step` and position `start + pos` are set ([`Bits`]), in ascending
+/// order: per word holding some of them and not zero, per set bit among
+/// them (lowest first, by `ctz`, cleared after its turn; `popcnt` rounds).
+/// The same positions in the same order as a scan of every position that
+/// tests its bit, without visiting the others.
 fn for_input_words(
     f: &mut FunctionBuilder,
-    (in_bits, k): (BufRef, u32),
+    bits: Bits,
     step: Expr,
     start: u32,
     len: u32,
@@ -580,7 +841,8 @@ fn for_input_words(
     if len == 0 {
         return;
     }
-    let first = f.let_("first", step * Expr::i32(k as i32) + Expr::i32(start as i32));
+    let in_bits = bits.buf;
+    let first = f.let_("first", bits.row(step) * Expr::i32(bits.width as i32) + Expr::i32(start as i32));
     let w0 = first.get().convert(ConvertOp::I32AsU32) >> Expr::u32(5);
     let end = ((first.get() + Expr::i32(len as i32 - 1)).convert(ConvertOp::I32AsU32) >> Expr::u32(5)) + Expr::u32(1);
     f.for_range("w", w0, end, |f, w| {
@@ -606,21 +868,21 @@ fn for_input_words(
     });
 }
 
-/// Whether bit `step * k + pos` of `in_bits` (the input spikes) is set.
-fn input_spiked(f: &mut FunctionBuilder, in_bits: BufRef, k: u32, step: Expr, pos: Expr) -> Expr {
-    let bit = f.let_("bit", (step * Expr::i32(k as i32) + pos).convert(ConvertOp::I32AsU32));
-    let word = in_bits.at(bit.get() >> Expr::u32(5));
+/// Whether the input spike bit of `step` and position `pos` is set ([`Bits`]).
+fn input_spiked(f: &mut FunctionBuilder, bits: Bits, step: Expr, pos: Expr) -> Expr {
+    let bit = f.let_("bit", (bits.row(step) * Expr::i32(bits.width as i32) + pos).convert(ConvertOp::I32AsU32));
+    let word = bits.buf.at(bit.get() >> Expr::u32(5));
     ((word >> (bit.get() & Expr::u32(31))) & Expr::u32(1)).not_equals(Expr::u32(0))
 }
 
 /// The packet handler's spike part: a `SPIKE` packet for fan-in position
-/// `index` sets bit `step * k + index` of `in_bits`.
-fn record_input_spike(f: &mut FunctionBuilder, c: &Common, in_bits: BufRef, k: u32, t: Var, index: Var) {
+/// `index` sets its bit of the current step ([`Bits`]).
+fn record_input_spike(f: &mut FunctionBuilder, c: &Common, bits: Bits, t: Var, index: Var) {
     f.if_(t.get().equals(Expr::i32(tag::SPIKE)), |f| {
-        let bit =
-            f.let_("bit", (c.step.at(Expr::i32(0)) * Expr::i32(k as i32) + index.get()).convert(ConvertOp::I32AsU32));
+        let row = bits.row(c.step.at(Expr::i32(0)));
+        let bit = f.let_("bit", (row * Expr::i32(bits.width as i32) + index.get()).convert(ConvertOp::I32AsU32));
         let word = f.let_("word", bit.get() >> Expr::u32(5));
-        f.store(in_bits, word.get(), in_bits.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
+        f.store(bits.buf, word.get(), bits.buf.at(word.get()) | (Expr::u32(1) << (bit.get() & Expr::u32(31))));
     });
 }
 
@@ -633,13 +895,13 @@ struct AdjointBufs {
     n: u32,
 }
 
-/// The buffers of a LIF slice's forward pass (`weights` as `[position][neuron]`).
+/// The buffers of a LIF slice's forward pass (weights `[position][neuron]`).
 struct Lif {
-    weights: BufRef,
+    syn: Syn,
     i_syn: BufRef,
     v: BufRef,
     acc: BufRef,
-    in_bits: BufRef,
+    bits: Bits,
     n: u32,
     fan_in: u32,
     /// Whether its spikes are sent (a sink without a loss sends none).
@@ -654,19 +916,25 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
     let kk = s.fan_in;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
+    let weights = k.buffer(buffers::WEIGHTS, Ty::F32, kk * n);
+    let i_syn = k.buffer("i_syn", Ty::F32, n);
+    let v = k.buffer("v", Ty::F32, n);
+    let acc = k.buffer("acc", Ty::F32, n);
+    let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
     let lif = Lif {
-        weights: k.buffer(buffers::WEIGHTS, Ty::F32, kk * n),
-        i_syn: k.buffer("i_syn", Ty::F32, n),
-        v: k.buffer("v", Ty::F32, n),
-        acc: k.buffer("acc", Ty::F32, n),
-        in_bits: k.buffer("in_bits", Ty::U32, s.input_words),
+        // A forward-only layer keeps its synapses in SRAM.
+        syn: Syn::Sram { weights, grad: weights },
+        i_syn,
+        v,
+        acc,
+        bits: s.bits(in_bits),
         n,
         fan_in: kk,
         sends: s.sends_spikes,
     };
     let first = k.buffer(buffers::FIRST, Ty::I32, n);
 
-    k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.in_bits, s.raw_fan_in, t, index)));
+    k.define(c.packet(|f, t, index, _| record_input_spike(f, &c, lif.bits, t, index)));
 
     let mut f = FunctionBuilder::new(EntryPoint::TickForward);
     let step = f.params()[0];
@@ -675,7 +943,7 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
         |f| {
             fill(f, lif.i_syn, n, Expr::f32(0.0));
             fill(f, lif.v, n, Expr::f32(0.0));
-            fill(f, lif.in_bits, s.input_words, Expr::u32(0));
+            fill(f, lif.bits.buf, s.input_words, Expr::u32(0));
             fill(f, first, n, Expr::i32(-1));
         },
         |f| {

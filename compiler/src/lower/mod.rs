@@ -36,6 +36,16 @@
 //! ([`OVERFLOW_SPIKES`]); the emulator stops with an error naming the PE, the
 //! population and the budget.
 //!
+//! Synapses in DRAM (a slice the partitioner put there, `crate::resources`):
+//! the kernel has no `weights`, `grad` or whole `in_bits`; its private DRAM
+//! region holds the weights (the core's initial `dram` words) and the
+//! gradients `[position][neuron]` and one input-spike row per step; its SRAM
+//! a weight row (`wrow`), a gradient row (`grow`), a word for weight packets
+//! (`wword`) and `in_bits` as a window of `max delay + 2` rows (step `s` in
+//! row `s % slots`). Every row is moved by a synchronous DMA statement right
+//! before or after its use, in the SRAM kernel's order, so the arithmetic
+//! and its order are the SRAM kernel's (`DramShape`).
+//!
 //! Timeline (the emulator's contract): per sample, forward ticks `n = 0 ..
 //! T-1` (packets sent at tick `n`, and any packets their handlers send, are
 //! handled before tick `n + 1`), one more delivery, backward ticks `n = T-2
@@ -92,7 +102,7 @@ pub use crate::ir::program::{
 use crate::ir::routing::KeyRange;
 use crate::kernel::{Kernel, KernelError, KernelErrors, VerifiedKernel, verify};
 use crate::network::{LayerConsts, LossSpec, OptimizerSpec, Reset, SynapseLayout, ValidNetwork};
-use crate::resources;
+use crate::resources::{self, Synapses};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LowerError {
@@ -231,6 +241,26 @@ pub(crate) struct LayerShape {
     /// The gradients go by the chain across the batch copies
     /// ([`tag::GRADIENT_CHAIN`]).
     pub chain: bool,
+    /// Synapses in DRAM (`None`: in SRAM).
+    pub dram: Option<DramShape>,
+}
+
+/// A layer slice whose synapses live in DRAM (`crate::resources`): its
+/// region holds the weights and the gradients `[position][neuron]` and one
+/// input-spike row of `row_words` words per step; its SRAM a window of
+/// `slots` rows (the largest delay `max_delay` plus 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DramShape {
+    pub row_words: u32,
+    pub slots: u32,
+    pub max_delay: u32,
+}
+
+impl DramShape {
+    /// Words of the DRAM region of a slice of `n` neurons with fan-in `k`.
+    pub fn words(&self, k: u32, n: u32, steps: u32) -> u32 {
+        2 * k * n + steps * self.row_words
+    }
 }
 
 /// A voltage loss's constants.
@@ -308,7 +338,7 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
     let mut cores = Vec::with_capacity(g.slices.len());
     for (id, slice) in g.slices.iter().enumerate() {
         let (rx, grad_sources) = receive_table(&cx, id)?;
-        let data = initial_data(&cx, id, &rx, &grad_sources)?;
+        let (data, dram) = initial_data(&cx, id, &rx, &grad_sources)?;
         let template = match slice.batch_copy {
             // The copies of a slice run copy 0's template.
             Some(c) if c > 0 => template_of_slice[&(id - c as usize * copy_len)],
@@ -330,8 +360,8 @@ pub fn lower(net: &ValidNetwork, mapped: &Mapped, weights: &[Vec<f32>]) -> Resul
             neurons: slice.neurons.clone(),
             kernel: template,
             data,
-            dram: Vec::new(),
             weights: slice.weights.clone(),
+            dram,
         });
     }
     Ok(Program {
@@ -563,18 +593,23 @@ impl Ctx<'_> {
     }
 }
 
+/// A PE's initial buffers, by name.
+type Data = BTreeMap<String, Vec<u32>>;
+
 /// A slice's initial memory: its send keys, its receive table, its weights
-/// (layers `[position][neuron]`, optimisers the held weights), an
-/// exp-weighted readout's step weights.
+/// (layers `[position][neuron]`, in SRAM or as the first words of its DRAM
+/// region; optimisers the held weights), an exp-weighted readout's step
+/// weights.
 fn initial_data(
     cx: &Ctx<'_>,
     id: SliceId,
     rx: &[RxEntry],
     grad_sources: &[GradSource],
-) -> Result<BTreeMap<String, Vec<u32>>, LowerError> {
+) -> Result<(Data, Vec<u32>), LowerError> {
     let slice = &cx.mapped.cores.slices[id];
     let pop = slice.population;
     let mut data: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut dram = Vec::new();
     let mut tx = [0u32; 4];
     for kind in PacketKind::ALL {
         if let Some(r) = cx.key(id, kind) {
@@ -607,7 +642,12 @@ fn initial_data(
                 wt[pos * n + j] = numbered[(slice.neurons.start as usize + j) * k + pos].to_bits();
             }
         }
-        data.insert(buffers::WEIGHTS.into(), wt);
+        match slice.synapses {
+            Synapses::Sram => {
+                data.insert(buffers::WEIGHTS.into(), wt);
+            }
+            Synapses::Dram => dram = wt,
+        }
         if cx.train.is_some() && cx.mapped.cores.gradients.chain {
             data.insert(buffers::CHAIN_HEAD.into(), vec![u32::from(slice.batch_copy == Some(0))]);
         }
@@ -615,7 +655,7 @@ fn initial_data(
             data.insert("wtab".into(), w.iter().map(|x| x.to_bits()).collect());
         }
     }
-    Ok(data)
+    Ok((data, dram))
 }
 
 /// The kernel of slice `id` (the template its copies share).
@@ -787,7 +827,22 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
     let raw = layout.raw_fan_in;
     let steps = net.time.steps;
     let spike_capacity = resources::spike_record_capacity(u64::from(n), u64::from(steps));
-    let input_words = resources::input_record_words(u64::from(raw), u64::from(steps));
+    let dram = (slice.synapses == Synapses::Dram).then(|| {
+        let max_delay = layout.copies.iter().map(|c| c.delay).max().unwrap_or(0);
+        let row_words = resources::input_row_words(u64::from(raw)) as u32;
+        DramShape { row_words, slots: resources::input_window_steps(u64::from(max_delay)) as u32, max_delay }
+    });
+    let input_words = match dram {
+        None => resources::input_record_words(u64::from(raw), u64::from(steps)),
+        Some(d) => u64::from(d.slots) * u64::from(d.row_words),
+    };
+    let region = 2 * u64::from(k) * u64::from(n) + u64::from(steps) * resources::input_row_words(u64::from(raw));
+    if dram.is_some() && region > i32::MAX as u64 {
+        return Err(unsupported(format!(
+            "population `{}`: a DRAM region of {region} words (at most 2^31 - 1)",
+            p.name
+        )));
+    }
     // Record keys are `step * n + neuron` and bits `step * raw + position` in `i32`.
     let fits = |width: u32| u64::from(steps + 1) * u64::from(width) <= i32::MAX as u64;
     if !fits(n) || !fits(raw) || !fits(k) || spike_capacity > i32::MAX as u64 {
@@ -814,6 +869,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         score,
         regularizer,
         chain: training && cx.mapped.cores.gradients.chain,
+        dram,
     })
 }
 

@@ -216,6 +216,49 @@ fn layer_buffers_are_the_resource_model() {
     }
 }
 
+/// With synapses in DRAM, a layer kernel's data buffers are the resource
+/// model's SRAM categories (row buffers and the input window instead of
+/// weights, gradients and the input record) and its DRAM region is the
+/// model's DRAM, word for word.
+#[test]
+fn dram_layer_buffers_are_the_resource_model() {
+    let mut net = yinyang_network(120);
+    net.target.synapses = Some(crate::resources::Synapses::Dram);
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
+        let kernel = &program.kernels[core.kernel];
+        let control = [
+            "tx",
+            "rx_key",
+            "rx_mask",
+            "rx_lo",
+            "rx_hi",
+            "rx_off",
+            "rx_tag",
+            "step",
+            "rec_len",
+            "overflow",
+            "chain_head",
+        ];
+        let log = ["rec_key", "rec_i", "rec_vt", "rec_off"];
+        let bytes: u64 = kernel
+            .buffers
+            .iter()
+            .filter(|b| !control.contains(&b.name.as_str()) && !log.contains(&b.name.as_str()))
+            .map(|b| 4 * u64::from(b.len))
+            .sum();
+        let n = u64::from(core.neurons.end - core.neurons.start);
+        let (sram, dram) = resources::layer_memory(&net, core.population, n, true, crate::resources::Synapses::Dram);
+        assert_eq!(bytes, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
+        assert_eq!(u64::from(kernel.dram_words) * 4, dram.total(), "{}", kernel.name);
+        assert!(kernel.buffer_named("weights").is_none() && kernel.buffer_named("grad").is_none());
+        // The initial weights are the region's first words.
+        assert_eq!(core.dram.len() as u64 * 4, dram.weights, "{}", kernel.name);
+        assert!(!core.data.contains_key("weights"));
+    }
+}
+
 /// The text form of every kernel template of `examples/yinyang.snn`'s
 /// network (built in code): the lowering's output, reviewed as a snapshot.
 #[test]

@@ -513,6 +513,7 @@ mod tests {
             mapping: Mapping::BatchParallel,
             gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
+            synapses: None,
             span: Span::default(),
         }
     }

@@ -2,7 +2,10 @@
 //!
 //! Splits every population into slices that fit one PE (by the data bytes of
 //! the [resource model](resources) and by a neurons-per-PE cap: the target's
-//! `neurons_per_core`, else [`DEFAULT_NEURONS_PER_PE`]), replicates the slices
+//! `neurons_per_core`, else [`DEFAULT_NEURONS_PER_PE`]), choosing per layer
+//! where its synapses live (the target's `synapses`, else: a training layer
+//! keeps them in SRAM whenever one neuron fits a PE that way, else in DRAM,
+//! the resource model's rule; a forward-only layer in SRAM), replicates the slices
 //! once per batch copy, adds one loss slice per copy and the optimiser slices,
 //! and lists the packet flows between slices.
 //!
@@ -65,7 +68,9 @@ pub use crate::ir::cores::{
 };
 use crate::machine::{GradientTraffic, Machine};
 use crate::network::{GradientScheme, Mapping, OptimizerSpec, ValidNetwork};
-use crate::resources::{input_sram, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram};
+use crate::resources::{
+    Dram, Synapses, input_sram, layer_memory, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram,
+};
 
 /// Neurons per PE when the target sets no `neurons_per_core` (model).
 pub const DEFAULT_NEURONS_PER_PE: u32 = 1024;
@@ -141,18 +146,31 @@ fn balanced(start: u64, size: u64, parts: u64) -> Vec<Range<u64>> {
     out
 }
 
-/// Neuron ranges of one population's slices (the same in every copy).
+/// Where the synapses of layer `pop` live: the target's choice, else SRAM
+/// when one neuron fits a PE that way or the network does not train, else DRAM.
+fn synapses_of(net: &ValidNetwork, pop: NodeIndex, budget: u64, training: bool) -> Synapses {
+    match net.target.synapses {
+        Some(s) if training => s,
+        _ if !training => Synapses::Sram,
+        _ if max_neurons(budget, |n| layer_sram_in(net, pop, n, training)) > 0 => Synapses::Sram,
+        _ => Synapses::Dram,
+    }
+}
+
+/// Neuron ranges of one population's slices (the same in every copy) and
+/// where their synapses live.
 fn slice_population(
     net: &ValidNetwork,
     pop: NodeIndex,
     budget: u64,
     cap: u32,
     training: bool,
-) -> Result<Vec<Range<u32>>, PartitionError> {
+) -> Result<(Vec<Range<u32>>, Synapses), PartitionError> {
     let p = &net.graph[pop];
     let k = u64::from(net.fan_in(pop));
+    let synapses = if p.is_layer() { synapses_of(net, pop, budget, training) } else { Synapses::Sram };
     let fit = if p.is_layer() {
-        max_neurons(budget, |n| layer_sram_in(net, pop, n, training))
+        max_neurons(budget, |n| layer_memory(net, pop, n, training, synapses).0)
     } else {
         max_neurons(budget, input_sram)
     };
@@ -201,7 +219,7 @@ fn slice_population(
     let per_slice = fit.min(u64::from(cap));
     let size = u64::from(p.size);
     let parts = size.div_ceil(per_slice);
-    Ok(balanced(0, size, parts).into_iter().map(|r| r.start as u32..r.end as u32).collect())
+    Ok((balanced(0, size, parts).into_iter().map(|r| r.start as u32..r.end as u32).collect(), synapses))
 }
 
 /// Cuts the weights of the trained populations (`(population, weight count)`
@@ -241,9 +259,9 @@ fn overlapping<T>(ranges: &[(T, Range<u64>)], want: &Range<u64>) -> Range<usize>
 /// pipeline's partitioning, as a list of named steps.
 pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, PartitionError> {
     let cx = Setup::new(net, machine);
-    let ranges = population_slices(&cx)?;
+    let (ranges, synapses) = population_slices(&cx)?;
     check_loss_fits(&cx)?;
-    let mut layout = copy_slices(&cx, &ranges);
+    let mut layout = copy_slices(&cx, &ranges, &synapses);
     let opt_parts = add_optimiser_slices(&cx, &mut layout);
     let mut flows = copy_flows(&cx, &ranges, &layout, &opt_parts);
     flows.extend(weight_flows(&cx, &ranges, &layout));
@@ -323,14 +341,18 @@ struct Layout {
     optimiser_slices: Range<SliceId>,
 }
 
-/// Step 1: the neuron ranges of every population's slices (indexed by
-/// population; the same in every copy).
-fn population_slices(cx: &Setup<'_>) -> Result<Vec<Vec<Range<u32>>>, PartitionError> {
+/// The neuron ranges of every population's slices, indexed by population.
+type PopulationRanges = Vec<Vec<Range<u32>>>;
+
+/// Step 1: the neuron ranges of every population's slices and where their
+/// synapses live (indexed by population; the same in every copy).
+fn population_slices(cx: &Setup<'_>) -> Result<(PopulationRanges, Vec<Synapses>), PartitionError> {
     let mut ranges = vec![Vec::new(); cx.net.graph.node_count()];
+    let mut synapses = vec![Synapses::Sram; cx.net.graph.node_count()];
     for &pop in &cx.order {
-        ranges[pop.index()] = slice_population(cx.net, pop, cx.budget, cx.cap, cx.training)?;
+        (ranges[pop.index()], synapses[pop.index()]) = slice_population(cx.net, pop, cx.budget, cx.cap, cx.training)?;
     }
-    Ok(ranges)
+    Ok((ranges, synapses))
 }
 
 /// Step 2: the loss runs on one PE, so its classes must fit one.
@@ -352,7 +374,7 @@ fn check_loss_fits(cx: &Setup<'_>) -> Result<(), PartitionError> {
 
 /// Step 3: the slices of every copy: populations in topological order, each
 /// split by `ranges`, then the copy's loss slice.
-fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>]) -> Layout {
+fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], synapses: &[Synapses]) -> Layout {
     let net = cx.net;
     let mut l = Layout {
         slices: Vec::new(),
@@ -369,10 +391,11 @@ fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>]) -> Layout {
             let first = l.slices.len();
             for r in &ranges[pop.index()] {
                 let n = u64::from(r.end - r.start);
-                let (role, sram) = if p.is_layer() {
-                    (Role::Layer, layer_sram_in(net, pop, n, cx.training))
+                let syn = synapses[pop.index()];
+                let (role, (sram, dram)) = if p.is_layer() {
+                    (Role::Layer, layer_memory(net, pop, n, cx.training, syn))
                 } else {
-                    (Role::Input, input_sram(n))
+                    (Role::Input, (input_sram(n), Dram::default()))
                 };
                 l.slices.push(Slice {
                     role,
@@ -381,6 +404,8 @@ fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>]) -> Layout {
                     batch_copy: Some(c),
                     weights: Vec::new(),
                     sram,
+                    synapses: syn,
+                    dram,
                 });
             }
             ids[pop.index()] = first..l.slices.len();
@@ -394,6 +419,8 @@ fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>]) -> Layout {
                 batch_copy: Some(c),
                 weights: Vec::new(),
                 sram: loss_sram(u64::from(net.graph[r].size)),
+                synapses: Synapses::Sram,
+                dram: Dram::default(),
             });
         }
         l.pop_ids.push(ids);
@@ -614,6 +641,8 @@ fn optimiser_slice(parts: Vec<WeightRange>, populations: &[PopulationInfo], opt:
         batch_copy: None,
         sram: optimiser_sram(held, opt),
         weights: parts,
+        synapses: Synapses::Sram,
+        dram: Dram::default(),
     }
 }
 

@@ -19,7 +19,8 @@
 //! PE; every PE is an application PE of the machine (never reserved).
 //! A network that does not fit fails with [`PlaceError::DoesNotFit`], which
 //! names the population whose slice found no PE, what was placed before,
-//! and what would make it fit.
+//! and what would make it fit; one whose PEs' DRAM regions (synapses in
+//! DRAM) exceed a chip's DRAM fails with [`PlaceError::DramFull`].
 
 use crate::ir::cores::{CoreGraph, Role, SliceId};
 pub use crate::ir::placement::{Layout, PlacedCore, Placement};
@@ -38,6 +39,26 @@ pub enum PlaceError {
         span: miette::SourceSpan,
         #[help]
         help: String,
+    },
+    #[error(
+        "chip ({x}, {y}) does not hold its PEs' synapses: {pes} PEs with synapses in DRAM need {needed} bytes, a chip has {budget}"
+    )]
+    #[diagnostic(
+        code(snn::place::dram_full),
+        help(
+            "the largest region is `{population}`'s, {largest} bytes: use fewer neurons per PE (`neurons_per_core`), more chips, or a smaller fan-in"
+        )
+    )]
+    DramFull {
+        x: u8,
+        y: u8,
+        pes: usize,
+        needed: u64,
+        budget: u64,
+        population: String,
+        largest: u64,
+        #[label("this population")]
+        span: miette::SourceSpan,
     },
 }
 
@@ -96,12 +117,42 @@ pub fn place(g: &CoreGraph, m: &Machine) -> Result<Placement, PlaceError> {
                     neurons: s.neurons.clone(),
                     batch_copy: s.batch_copy,
                     sram: s.sram,
+                    dram: s.dram,
                 })
                 .collect();
-            return Ok(Placement { layout, cores });
+            let placement = Placement { layout, cores };
+            check_dram(g, m, &placement)?;
+            return Ok(placement);
         }
     }
     Err(does_not_fit(g, m, &positions(g, m, Layout::Packed), total))
+}
+
+/// Every chip's DRAM holds the regions of its PEs.
+fn check_dram(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<(), PlaceError> {
+    let mut per_chip: std::collections::BTreeMap<u16, Vec<&PlacedCore>> = std::collections::BTreeMap::new();
+    for c in p.cores.iter().filter(|c| c.dram.total() > 0) {
+        per_chip.entry(c.pe.chip.0).or_default().push(c);
+    }
+    for (chip, cores) in per_chip {
+        let needed: u64 = cores.iter().map(|c| c.dram.total()).sum();
+        if needed > m.spec.dram_bytes {
+            let big = cores.iter().max_by_key(|c| c.dram.total()).expect("a chip with DRAM regions");
+            let pop = &g.populations[big.population.index()];
+            let at = m.chips[usize::from(chip)];
+            return Err(PlaceError::DramFull {
+                x: at.x,
+                y: at.y,
+                pes: cores.len(),
+                needed,
+                budget: m.spec.dram_bytes,
+                population: pop.name.clone(),
+                largest: big.dram.total(),
+                span: pop.span,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn does_not_fit(g: &CoreGraph, m: &Machine, pos: &[u64], total: u64) -> PlaceError {
@@ -196,7 +247,7 @@ mod tests {
         net.train.as_mut().unwrap().batch = 40;
         // 40 x 4 + 1 = 161 PEs > 148.
         let err = placed(&net).unwrap_err();
-        let PlaceError::DoesNotFit { population, what, help, .. } = err;
+        let PlaceError::DoesNotFit { population, what, help, .. } = err else { panic!("{err:?}") };
         assert_eq!(population, "input");
         assert_eq!(what, "slice 1 of 1 in batch copy 38 of 40");
         assert!(help.contains("a batch of at most 36"), "{help}");
@@ -204,5 +255,25 @@ mod tests {
         net.target = TargetSpec { machine: MachineSize::Chips(2), ..net.target.clone() };
         let (_, p) = placed(&net).unwrap();
         assert_eq!(p.chips_used(), 2);
+    }
+
+    /// A chip whose PEs' DRAM regions exceed its 2 GiB is refused, naming
+    /// the chip, the sizes and the largest region's population.
+    #[test]
+    fn dram_regions_must_fit_the_chip() {
+        let net = yinyang_network(120);
+        let m = Machine::from_target(&net.target).unwrap();
+        let mut g = crate::partition::partition(&net, &m).unwrap();
+        let gib = 1u64 << 30;
+        g.slices[1].dram.weights = gib;
+        g.slices[5].dram.weights = gib;
+        assert!(place(&g, &m).is_ok(), "exactly 2 GiB fit");
+        g.slices[5].dram.gradients = 4;
+        let err = place(&g, &m).unwrap_err();
+        let PlaceError::DramFull { x, y, pes, needed, budget, population, largest, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((x, y, pes, needed, budget), (0, 0, 2, 2 * gib + 4, 2 * gib));
+        assert_eq!((population.as_str(), largest), ("hidden", gib + 4));
     }
 }

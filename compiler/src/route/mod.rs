@@ -355,6 +355,7 @@ mod tests {
             mapping: Mapping::BatchParallel,
             gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
+            synapses: None,
             span: Span::default(),
         };
         let m = Machine::from_target(&target).unwrap();

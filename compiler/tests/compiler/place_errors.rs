@@ -83,9 +83,11 @@ fn too_large_even_for_a_board() {
     check("too_large_for_a_board", &snn(&[785, 5000, 5000, 10], 1, "board = 48"));
 }
 
+/// With its synapses kept in SRAM (`synapses = sram`; by default they would
+/// go to DRAM).
 #[test]
 fn fan_in_too_large_for_one_neuron() {
-    check("neuron_too_large", &snn(&[20001, 10, 3], 1, "chips = 1"));
+    check("neuron_too_large", &snn(&[20001, 10, 3], 1, "chips = 1; synapses = sram"));
 }
 
 /// M6: 30,000 steps leave no room for one neuron's records; the trial's
@@ -156,6 +158,16 @@ fn an_unroutable_chain_falls_back_to_direct() {
 fn invalid_targets_in_source() {
     check("chips_64", &snn(&[5, 120, 3], 22, "chips = 64"));
     check("clock_200", &snn(&[5, 120, 3], 22, "chips = 1\n    clock = 200 MHz"));
+    check("synapses_ssd", &snn(&[5, 120, 3], 22, "chips = 1; synapses = ssd"));
+}
+
+/// Only a training layer keeps its synapses in DRAM.
+#[test]
+fn synapses_in_dram_without_training() {
+    let text = snn(&[5, 120, 3], 1, "chips = 1; synapses = dram");
+    let (head, rest) = text.split_once("train {").unwrap();
+    let (_, target) = rest.split_once("}\n\n").unwrap();
+    check("synapses_dram_forward_only", &format!("{head}{target}"));
 }
 
 #[test]

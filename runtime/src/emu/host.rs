@@ -103,7 +103,9 @@ impl Emulator {
 
     /// A `[position][neuron]` buffer of the layer `population` in `copy`
     /// (`grad`, `weights`), as raw words, gathered from the population's
-    /// slices (each holds `[position][its neurons]`).
+    /// slices (each holds `[position][its neurons]`, in SRAM or, with its
+    /// synapses in DRAM, as the first (`weights`) or second (`grad`) `k n`
+    /// words of its private DRAM region).
     pub fn layer_buffer(
         &mut self,
         copy: u32,
@@ -112,11 +114,23 @@ impl Emulator {
     ) -> Result<Vec<u32>, EmuError> {
         let sh = &self.shared;
         let g = &mut self.groups[copy as usize];
+        let fan_in = sh.program.projections.iter().find(|p| p.post == population).map_or(0, |p| p.fan_in as usize);
         let mut parts = Vec::new();
         for l in 0..g.cores.len() {
             let c = &sh.program.cores[g.cores[l]];
             if c.role == Role::Layer && c.population == population {
-                let words = buffer(sh.kernel(g.cores[l]).kernel(), &mut g.mem[l], name)?.to_vec();
+                let kernel = sh.kernel(g.cores[l]).kernel();
+                let kn = fan_in * (c.neurons.end - c.neurons.start) as usize;
+                let in_dram = |at: usize| (kernel.buffer_named(name).is_none() && kernel.dram_words > 0).then_some(at);
+                let dram = match name {
+                    buffers::WEIGHTS => in_dram(0),
+                    buffers::GRAD => in_dram(kn),
+                    _ => None,
+                };
+                let words = match dram {
+                    Some(at) => g.dram[l][at..at + kn].to_vec(),
+                    None => buffer(kernel, &mut g.mem[l], name)?.to_vec(),
+                };
                 parts.push((c.neurons.clone(), words));
             }
         }

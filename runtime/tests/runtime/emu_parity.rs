@@ -497,3 +497,58 @@ fn the_modelled_training_time_counts_waves_and_their_end_of_batch_phases() {
         assert!(c.batch_end_cycles > 0, "{name}");
     }
 }
+
+/// `text` with every layer's synapses in DRAM (`synapses = dram` in its
+/// target block, which must hold `anchor`).
+fn in_dram(text: &str, anchor: &str) -> String {
+    let out = text.replacen(anchor, &format!("{anchor}\n    synapses = dram"), 1);
+    assert_ne!(out, text, "the target block's `{anchor}` moved");
+    out
+}
+
+/// Every layer PE of `emu` keeps its synapses in DRAM and moved them by DMA.
+fn assert_all_in_dram(emu: &Emulator, what: &str) {
+    let program = emu.program();
+    let layers: Vec<_> = program.cores.iter().filter(|c| c.role == snnc_compiler::partition::Role::Layer).collect();
+    assert!(!layers.is_empty(), "{what}: no layer PE");
+    for c in layers {
+        let kernel = program.kernels[c.kernel].kernel();
+        assert!(kernel.dram_words > 0 && kernel.buffer_named("weights").is_none(), "{what}: {} in SRAM", kernel.name);
+    }
+    let transfers = emu.counters().ops.get(snnc_compiler::kernel::OpClass::DmaTransfer);
+    assert!(transfers > 0, "{what}: no DMA transfer");
+}
+
+/// The model class (`support/temporal.snn`: a delay-line input, recurrence
+/// with delays (error rings), an `li` readout with the exp-weighted voltage
+/// loss, the regulariser; every population split over PEs of at most 3
+/// neurons, on two chips) with every layer's synapses and input-spike
+/// record in DRAM: spikes, scores, losses and per-sample gradients, two
+/// optimiser steps, two epochs with a copy per sample and with one copy
+/// for the batch, bit for bit with the reference.
+#[test]
+fn the_model_class_with_synapses_in_dram_is_bit_identical() {
+    let text = in_dram(include_str!("support/temporal.snn"), "neurons_per_core = 3");
+    let loaded = setup_source("temporal.snn", &text, None);
+    forward_and_backward_match_loaded("temporal.snn in DRAM", loaded);
+    optimiser_steps_match_loaded("temporal.snn in DRAM", setup_source("temporal.snn", &text, None));
+    let emu = two_epochs_match(setup_source("temporal.snn", &text, None), 40);
+    assert_all_in_dram(&emu, "temporal.snn in DRAM");
+    let single = text.replace("neurons_per_core = 3", "neurons_per_core = 3\n    mapping = single_copy");
+    let emu = two_epochs_match(setup_source("temporal.snn", &single, None), 40);
+    assert_all_in_dram(&emu, "temporal.snn in DRAM, single copy");
+}
+
+/// Yin-Yang (a feed-forward network, plain layers) and the split network of
+/// `support/split.snn` with their synapses in DRAM train as the reference does.
+#[test]
+fn feed_forward_networks_with_synapses_in_dram_train_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let yinyang = in_dram(&std::fs::read_to_string(dir.join("yinyang.snn")).unwrap(), "chips    = 1");
+    forward_and_backward_match_loaded("yinyang.snn in DRAM", setup_source("yinyang.snn", &yinyang, None));
+    let emu = two_epochs_match(setup_source("yinyang.snn", &yinyang, None), 220);
+    assert_all_in_dram(&emu, "yinyang.snn in DRAM");
+    let split = in_dram(SPLIT, "neurons_per_core = 2");
+    let emu = two_epochs_match(setup_source("split.snn", &split, None), 200);
+    assert_all_in_dram(&emu, "split.snn in DRAM");
+}
