@@ -104,30 +104,31 @@ fn large_places_on_the_48_chip_board() {
 }
 
 /// `examples/shd.snn`: a hidden neuron does not fit a PE's SRAM, so the
-/// hidden layer keeps its synapses in DRAM, 128 neurons per PE; the report
+/// hidden layer keeps its synapses in DRAM, 32 neurons per PE (the spec's
+/// `neurons_per_core`) on the 48-chip board; the report
 /// shows each hidden PE's DRAM and each chip's total, and every other
 /// population stays in SRAM.
 #[test]
 fn shd_places_with_its_hidden_synapses_in_dram() {
     let (net, m) = example("shd.snn");
-    assert_eq!((m.placement.cores.len(), m.placement.chips_used()), (484, 4));
+    assert_eq!((m.placement.cores.len(), m.placement.chips_used()), (1348, 11));
     let report = placement_report(&net, &m, false);
     let hidden = report.populations.iter().find(|p| p.name == "hidden").unwrap();
-    assert_eq!((hidden.slices_per_copy, hidden.max_neurons_per_pe), (2, 128));
-    assert_eq!((hidden.synapses.as_deref(), hidden.max_dram_bytes), (Some("dram"), 7_550_144));
+    assert_eq!((hidden.slices_per_copy, hidden.max_neurons_per_pe), (8, 32));
+    assert_eq!((hidden.synapses.as_deref(), hidden.max_dram_bytes), (Some("dram"), 1_977_536));
     assert!(report.populations.iter().filter(|p| p.name != "hidden").all(|p| p.synapses.is_none()));
     let pes = report.pes.as_ref().unwrap();
     let in_dram: Vec<_> = pes.iter().filter(|p| p.dram.is_some()).collect();
-    assert_eq!(in_dram.len(), 64);
+    assert_eq!(in_dram.len(), 256);
     for pe in &in_dram {
         assert_eq!(pe.population, "hidden");
         let d = pe.dram.as_ref().unwrap();
-        // 7,256 positions x 128 neurons x 4 bytes, twice; 1000 rows of 30 words.
-        assert_eq!((d.weights, d.gradients, d.input_record, d.total), (3_715_072, 3_715_072, 120_000, 7_550_144));
-        assert_eq!((pe.sram.weights, pe.sram.gradients, pe.sram.row_buffers), (0, 0, 1028));
+        // 7,256 positions x 32 neurons x 4 bytes, twice; 1000 rows of 30 words.
+        assert_eq!((d.weights, d.gradients, d.input_record, d.total), (928_768, 928_768, 120_000, 1_977_536));
+        assert_eq!((pe.sram.weights, pe.sram.gradients, pe.sram.row_buffers), (0, 0, 260));
         assert_eq!(pe.sram.input_record, 4 * 272 * 30);
     }
     let chips: Vec<(usize, u64)> = report.totals.dram_per_chip.iter().map(|c| (c.pes, c.bytes)).collect();
-    assert_eq!(chips.iter().map(|c| c.0).sum::<usize>(), 64);
-    assert!(chips.iter().all(|&(pes, bytes)| bytes == pes as u64 * 7_550_144), "{chips:?}");
+    assert_eq!(chips.iter().map(|c| c.0).sum::<usize>(), 256);
+    assert!(chips.iter().all(|&(pes, bytes)| bytes == pes as u64 * 1_977_536), "{chips:?}");
 }
