@@ -166,6 +166,15 @@ fn a_wide_layer_over_many_steps_lowers() {
     assert!(len > resources::SPIKE_BUDGET * 200 && len < 59 * 200, "{len} entries");
 }
 
+/// A layer kernel's control buffers (send keys, receive table, step, spike
+/// log length and overflow flag, chain head): outside the resource model's
+/// data categories.
+const CONTROL_BUFFERS: [&str; 11] =
+    ["tx", "rx_key", "rx_mask", "rx_lo", "rx_hi", "rx_off", "rx_tag", "step", "rec_len", "overflow", "chain_head"];
+
+/// A `lif` layer kernel's spike log (the resource model's spike record).
+const SPIKE_LOG_BUFFERS: [&str; 4] = ["rec_key", "rec_i", "rec_vt", "rec_off"];
+
 /// The layer kernels' data buffers are the resource model's categories
 /// (weights, gradients, state, input record), byte for byte, plus a spike
 /// log of at least the budgeted entries, grown into the room the PE has
@@ -183,20 +192,7 @@ fn layer_buffers_are_the_resource_model() {
         for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
             let kernel = &program.kernels[core.kernel];
             let what = format!("{} of hidden = {hidden}, T = {steps}", kernel.name);
-            let control = [
-                "tx",
-                "rx_key",
-                "rx_mask",
-                "rx_lo",
-                "rx_hi",
-                "rx_off",
-                "rx_tag",
-                "step",
-                "rec_len",
-                "overflow",
-                "chain_head",
-            ];
-            let log = ["rec_key", "rec_i", "rec_vt", "rec_off"];
+            let (control, log) = (CONTROL_BUFFERS, SPIKE_LOG_BUFFERS);
             let bytes = |names: &dyn Fn(&str) -> bool| -> u64 {
                 kernel.buffers.iter().filter(|b| names(&b.name)).map(|b| 4 * u64::from(b.len)).sum()
             };
@@ -228,20 +224,7 @@ fn dram_layer_buffers_are_the_resource_model() {
     let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
     for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
         let kernel = &program.kernels[core.kernel];
-        let control = [
-            "tx",
-            "rx_key",
-            "rx_mask",
-            "rx_lo",
-            "rx_hi",
-            "rx_off",
-            "rx_tag",
-            "step",
-            "rec_len",
-            "overflow",
-            "chain_head",
-        ];
-        let log = ["rec_key", "rec_i", "rec_vt", "rec_off"];
+        let (control, log) = (CONTROL_BUFFERS, SPIKE_LOG_BUFFERS);
         let bytes: u64 = kernel
             .buffers
             .iter()
