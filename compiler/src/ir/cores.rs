@@ -111,6 +111,15 @@ pub struct Flow {
     pub packets: u64,
     /// Target slices, as sorted disjoint ranges of slice ids.
     pub targets: Vec<Range<SliceId>>,
+    /// Empty, or which packets each target gets: `(indices, target)`, sorted,
+    /// disjoint, covering `0..keys`, every target once. A gradient flow to
+    /// the optimisers is split so: each optimiser PE receives only the
+    /// gradients of the weights it holds (one multicast to all of them would
+    /// deliver each gradient to every optimiser of the slice). The
+    /// partitioner cuts a slice's weights at multiples of a power of two (at
+    /// most an eighth of an optimiser's capacity), so the router covers a
+    /// part with a few aligned key blocks.
+    pub parts: Vec<(Range<u64>, SliceId)>,
 }
 
 impl Flow {

@@ -222,23 +222,56 @@ fn slice_population(
     Ok((balanced(0, size, parts).into_iter().map(|r| r.start as u32..r.end as u32).collect(), synapses))
 }
 
-/// Cuts the weights of the trained populations (`(population, weight count)`
-/// in order) into optimiser slices of at most `capacity` weights each, filling
-/// every slice before starting the next.
-fn optimiser_parts(populations: &[(NodeIndex, u64)], capacity: u64) -> Vec<Vec<WeightRange>> {
+/// Cuts the weights of the trained populations (`(population, the weight
+/// numbers where its layer slices start, then its weight count)` in order)
+/// into optimiser slices of at most `capacity` weights each, filling every
+/// slice before starting the next as far as the router allows.
+///
+/// A layer slice sends each optimiser slice the gradients of the weights it
+/// holds ([`Flow::parts`]), and the router covers each such part with the
+/// largest aligned key blocks (counted from the layer slice's first weight),
+/// one table entry per block and batch copy on the optimiser's chip. So a
+/// part that does not run to the end of its layer slice is at most `blocks`
+/// aligned blocks, taken greedily: the largest that fits first. (A part that
+/// does run to its end may end anywhere: the keys past a slice's last weight
+/// are never sent, so its last block may cover them.)
+fn optimiser_parts(populations: &[(NodeIndex, Vec<u64>)], capacity: u64, blocks: u32) -> Vec<Vec<WeightRange>> {
     let mut out = Vec::new();
     let mut current: Vec<WeightRange> = Vec::new();
     let mut held = 0;
-    for &(pop, count) in populations {
-        let mut at = 0;
-        while at < count {
-            let take = (capacity - held).min(count - at);
-            current.push(WeightRange { population: pop, range: at..at + take });
-            held += take;
-            at += take;
-            if held == capacity {
-                out.push(std::mem::take(&mut current));
-                held = 0;
+    for (pop, bounds) in populations {
+        for w in bounds.windows(2) {
+            let (start, end) = (w[0], w[1]);
+            let mut at = start;
+            while at < end {
+                let room = capacity - held;
+                let tail = end - at <= room;
+                let to = if tail {
+                    end
+                } else {
+                    let mut to = at;
+                    for _ in 0..blocks {
+                        let left = at + room - to;
+                        if left == 0 {
+                            break;
+                        }
+                        let offset = to - start;
+                        let align = if offset == 0 { 63 } else { offset.trailing_zeros() };
+                        to += 1 << align.min(left.ilog2());
+                    }
+                    to
+                };
+                match current.last_mut() {
+                    Some(last) if last.population == *pop && last.range.end == at => last.range.end = to,
+                    _ => current.push(WeightRange { population: *pop, range: at..to }),
+                }
+                held += to - at;
+                at = to;
+                // A part cut inside its layer slice has spent its blocks.
+                if !tail || held == capacity {
+                    out.push(std::mem::take(&mut current));
+                    held = 0;
+                }
             }
         }
     }
@@ -262,7 +295,7 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
     let (ranges, synapses) = population_slices(&cx)?;
     check_loss_fits(&cx)?;
     let mut layout = copy_slices(&cx, &ranges, &synapses);
-    let opt_parts = add_optimiser_slices(&cx, &mut layout);
+    let opt_parts = add_optimiser_slices(&cx, &ranges, &mut layout);
     let mut flows = copy_flows(&cx, &ranges, &layout, &opt_parts);
     flows.extend(weight_flows(&cx, &ranges, &layout));
     let gradients = gradient_plan(&cx, machine, &layout, &flows);
@@ -289,6 +322,8 @@ pub fn partition(net: &ValidNetwork, machine: &Machine) -> Result<CoreGraph, Par
 struct Setup<'a> {
     net: &'a ValidNetwork,
     budget: u64,
+    pes_per_chip: u32,
+    router_entries: usize,
     training: bool,
     /// Neurons per slice at most.
     cap: u32,
@@ -307,6 +342,8 @@ impl<'a> Setup<'a> {
         Setup {
             net,
             budget: u64::from(machine.spec.data_bytes),
+            pes_per_chip: machine.spec.app_pes_per_chip(),
+            router_entries: machine.spec.router_entries,
             training: net.train.is_some(),
             cap: net.target.neurons_per_core.unwrap_or(DEFAULT_NEURONS_PER_PE).max(1),
             copies,
@@ -432,19 +469,30 @@ fn copy_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], synapses: &[Synapses]
 /// Step 4: the optimiser slices, holding the weights of every trained
 /// population packed; returns, per population, `(optimiser slice, weight
 /// range)` in weight order.
-fn add_optimiser_slices(cx: &Setup<'_>, l: &mut Layout) -> Vec<Vec<(SliceId, Range<u64>)>> {
+fn add_optimiser_slices(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], l: &mut Layout) -> Vec<Vec<(SliceId, Range<u64>)>> {
     let net = cx.net;
     let start = l.slices.len();
     let mut opt_parts: Vec<Vec<(SliceId, Range<u64>)>> = vec![Vec::new(); net.graph.node_count()];
     if let Some(train) = &net.train {
         let capacity = max_neurons(cx.budget, |w| optimiser_sram(w, &train.optimizer)).max(1);
-        let trained: Vec<(NodeIndex, u64)> = cx
+        let trained: Vec<(NodeIndex, Vec<u64>)> = cx
             .order
             .iter()
             .filter(|&&pop| net.graph[pop].is_layer() && cx.fan_in(pop) > 0)
-            .map(|&pop| (pop, u64::from(cx.populations[pop.index()].size) * cx.fan_in(pop)))
+            .map(|&pop| {
+                let k = cx.fan_in(pop);
+                let slices = &ranges[pop.index()];
+                let bounds = slices.iter().map(|r| u64::from(r.start) * k);
+                (pop, bounds.chain(slices.last().map(|r| u64::from(r.end) * k)).collect())
+            })
             .collect();
-        for parts in optimiser_parts(&trained, capacity) {
+        // The router's budget: each optimiser PE's parts reach it from every
+        // copy; let the optimisers of one chip use at most half its table.
+        let weights: u64 = trained.iter().map(|(_, b)| b.last().copied().unwrap_or(0)).sum();
+        let per_chip = weights.div_ceil(capacity).min(u64::from(cx.pes_per_chip)).max(1);
+        let budget = cx.router_entries as u64 / 2 / (per_chip * u64::from(cx.copies));
+        let blocks = budget.clamp(1, 8) as u32;
+        for parts in optimiser_parts(&trained, capacity, blocks) {
             let id = l.slices.len();
             for part in &parts {
                 opt_parts[part.population.index()].push((id, part.range.clone()));
@@ -494,6 +542,7 @@ fn copy_flows(
                         keys: n,
                         packets,
                         targets: spike_targets.clone(),
+                        parts: Vec::new(),
                     });
                 }
                 if !cx.training || is_input {
@@ -513,17 +562,24 @@ fn copy_flows(
                         keys: k,
                         packets: resources::TRAFFIC_SPIKES * lif_fan_in,
                         targets,
+                        parts: Vec::new(),
                     });
                 }
                 if k > 0 {
-                    let parts = &opt_parts[pop.index()];
-                    let o = overlapping(parts, &layer_ranges[i]);
+                    let opts = &opt_parts[pop.index()];
+                    let mine = &layer_ranges[i];
+                    let o = overlapping(opts, mine);
+                    let parts = opts[o.clone()]
+                        .iter()
+                        .map(|(s, r)| (r.start.max(mine.start) - mine.start..r.end.min(mine.end) - mine.start, *s))
+                        .collect();
                     flows.push(Flow {
                         source: id,
                         kind: PacketKind::Gradient,
                         keys: n * k,
                         packets: n * k,
-                        targets: normalise(parts[o].iter().map(|(s, _)| *s..*s + 1).collect()),
+                        targets: normalise(opts[o].iter().map(|(s, _)| *s..*s + 1).collect()),
+                        parts,
                     });
                 }
             }
@@ -536,6 +592,7 @@ fn copy_flows(
                 keys: classes,
                 packets: classes,
                 targets: vec![pop_ids[r.index()].clone()],
+                parts: Vec::new(),
             });
         }
     }
@@ -568,6 +625,7 @@ fn weight_flows(cx: &Setup<'_>, ranges: &[Vec<Range<u32>>], l: &Layout) -> Vec<F
             keys: held,
             packets: held,
             targets: normalise(targets),
+            parts: Vec::new(),
         });
     }
     flows
@@ -623,6 +681,7 @@ fn chain_gradients(cx: &Setup<'_>, l: &Layout, flows: &mut [Flow]) {
         if copy < last {
             let next = f.source + l.copy_slices[0].len();
             f.targets = std::iter::once(next..next + 1).collect();
+            f.parts.clear();
         }
     }
 }
@@ -687,16 +746,30 @@ mod tests {
     #[test]
     fn optimiser_parts_fill_each_slice() {
         let (a, b) = (NodeIndex::new(1), NodeIndex::new(2));
-        let show = |cap| -> Vec<Vec<(usize, Range<u64>)>> {
-            optimiser_parts(&[(a, 100), (b, 30)], cap)
+        let show = |pops: &[(NodeIndex, Vec<u64>)], cap, blocks| -> Vec<Vec<(usize, Range<u64>)>> {
+            optimiser_parts(pops, cap, blocks)
                 .into_iter()
                 .map(|s| s.into_iter().map(|w| (w.population.index(), w.range)).collect())
                 .collect()
         };
-        assert_eq!(show(80), vec![vec![(1, 0..80)], vec![(1, 80..100), (2, 0..30)]]);
-        assert_eq!(show(45), vec![vec![(1, 0..45)], vec![(1, 45..90)], vec![(1, 90..100), (2, 0..30)]]);
-        assert_eq!(show(50), vec![vec![(1, 0..50)], vec![(1, 50..100)], vec![(2, 0..30)]]);
-        assert_eq!(show(1000), vec![vec![(1, 0..100), (2, 0..30)]]);
+        let whole = [(a, vec![0, 100]), (b, vec![0, 30])];
+        // Eight blocks per part: every slice is filled (0..45 is 32 + 8 + 4 + 1).
+        assert_eq!(show(&whole, 80, 8), vec![vec![(1, 0..80)], vec![(1, 80..100), (2, 0..30)]]);
+        assert_eq!(show(&whole, 45, 8), vec![vec![(1, 0..45)], vec![(1, 45..90)], vec![(1, 90..100), (2, 0..30)]]);
+        assert_eq!(show(&whole, 50, 8), vec![vec![(1, 0..50)], vec![(1, 50..100)], vec![(2, 0..30)]]);
+        assert_eq!(show(&whole, 1000, 1), vec![vec![(1, 0..100), (2, 0..30)]]);
+        // One block per part: a part cut inside its layer slice is one
+        // aligned block, and its optimiser slice takes nothing more; a part
+        // that runs to the slice's end (64..100) may be any length.
+        assert_eq!(
+            show(&whole, 45, 1),
+            vec![vec![(1, 0..32)], vec![(1, 32..64)], vec![(1, 64..100), (2, 0..8)], vec![(2, 8..30)]]
+        );
+        // Two layer slices of `a` (weights 0..30, 30..60): blocks are aligned
+        // from the layer slice's first weight (30..38 is block 0..8 of the
+        // second); the first slice's end is free.
+        let split = [(a, vec![0, 30, 60]), (b, vec![0, 30])];
+        assert_eq!(show(&split, 40, 1), vec![vec![(1, 0..38)], vec![(1, 38..60), (2, 0..16)], vec![(2, 16..30)]]);
     }
 
     #[test]

@@ -19,7 +19,12 @@
 //! the union of the breadth-first shortest paths (over the chip links, links
 //! tried in E, NE, N, W, SW, S order) from the source chip to every chip with
 //! a destination; each chip of the tree gets one entry: its destination PEs
-//! (chip-local PE ids) and the links to its children.
+//! (chip-local PE ids) and the links to its children. A split flow
+//! ([`crate::ir::cores::Flow::parts`]: a layer slice's gradients, each optimiser PE receiving
+//! only those of the weights it holds) is routed part by part: each part's
+//! indices, as the largest aligned key blocks covering them, get their own
+//! tree to their one target (the last part's blocks may cover the range's
+//! keys past the flow's last key: no packet carries them).
 //!
 //! Merging. On each chip, two entries with the same route whose ranges are
 //! the two halves of an aligned block of twice their size become one entry
@@ -36,9 +41,10 @@
 //! by key with disjoint prefix-mask entries and at most 16,384 of them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::rc::Rc;
 
-use crate::ir::cores::{CoreGraph, Flow, PacketKind, Role, SliceId};
+use crate::ir::cores::{CoreGraph, PacketKind, Role, SliceId};
 use crate::ir::placement::Placement;
 pub use crate::ir::routing::{KeyRange, KindTraffic, Route, Routing, RoutingEntry, RoutingTables};
 use crate::machine::{ChipId, Link, Machine, PeAddr, mesh_route_edges};
@@ -140,7 +146,7 @@ fn allocate_keys(g: &CoreGraph) -> Result<(Vec<KeyRange>, Vec<Block>), RouteErro
 /// A breadth-first tree over the chips: each chip's parent and the link to it.
 type ChipTree = Rc<Vec<Option<(ChipId, Link)>>>;
 /// Multicast trees by (source chip, targets).
-type TreeCache = HashMap<(ChipId, Vec<std::ops::Range<SliceId>>), Rc<Tree>>;
+type TreeCache = HashMap<(ChipId, Vec<Range<SliceId>>), Rc<Tree>>;
 
 /// The chip-level part of a multicast tree, shared by flows with the same
 /// source chip and targets.
@@ -207,6 +213,19 @@ fn build_tree(m: &Machine, parents: &[Option<(ChipId, Link)>], root: ChipId, mut
     Tree { routes, links, mesh_off_source }
 }
 
+/// The largest aligned blocks that cover `lo .. hi` exactly, in order, as
+/// `(first, log2 of the size)`.
+pub fn aligned_blocks(mut lo: u64, hi: u64) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    while lo < hi {
+        let align = if lo == 0 { 63 } else { lo.trailing_zeros() };
+        let bits = align.min((hi - lo).ilog2());
+        out.push((lo, bits));
+        lo += 1 << bits;
+    }
+    out
+}
+
 /// Merges buddy entries of one route: `ranges` sorted by key, disjoint.
 fn merge_buddies(ranges: &[KeyRange]) -> Vec<KeyRange> {
     let mut stack: Vec<KeyRange> = Vec::with_capacity(ranges.len());
@@ -243,20 +262,44 @@ pub fn route(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<Routing, Route
 
     for (f, flow) in g.flows.iter().enumerate() {
         let src = p.cores[flow.source].pe;
-        let tree = tree_for(g, m, p, flow, src.chip, &mut parents, &mut trees);
-        for (chip, route) in &tree.routes {
-            let next = route_list.len() as u32;
-            let id = *route_ids.entry(route.clone()).or_insert_with(|| {
-                route_list.push(route.clone());
-                next
-            });
-            raw[usize::from(chip.0)].push((id, ranges[f]));
+        // Each part of a split flow is routed to its target alone, as the
+        // aligned key blocks covering its indices (the indices past the
+        // flow's last key are never sent: the last part may cover them).
+        let whole = [(0..flow.keys, None)];
+        let split: Vec<(Range<u64>, Option<SliceId>)> = flow.parts.iter().map(|(r, t)| (r.clone(), Some(*t))).collect();
+        let range = ranges[f];
+        for (indices, target) in if flow.parts.is_empty() { &whole[..] } else { &split[..] } {
+            let targets = match target {
+                Some(t) => std::iter::once(*t..*t + 1).collect(),
+                None => flow.targets.clone(),
+            };
+            let tree = tree_for(g, m, p, targets, src.chip, &mut parents, &mut trees);
+            let end = if indices.end >= flow.keys { range.size() } else { indices.end };
+            let blocks = if target.is_some() {
+                aligned_blocks(indices.start, end)
+            } else {
+                vec![(0, range.size().trailing_zeros())]
+            };
+            for (chip, route) in &tree.routes {
+                let next = route_list.len() as u32;
+                let id = *route_ids.entry(route.clone()).or_insert_with(|| {
+                    route_list.push(route.clone());
+                    next
+                });
+                for &(at, bits) in &blocks {
+                    let mask = if bits >= 32 { 0 } else { u32::MAX << bits };
+                    raw[usize::from(chip.0)].push((id, KeyRange { key: range.key | at as u32, mask }));
+                }
+            }
+            let source_route = &tree.routes.iter().find(|(c, _)| *c == src.chip).expect("the root is in its tree").1;
+            let hops = tree.links + tree.mesh_off_source + mesh_hops(m, (src.qpe.x, src.qpe.y), source_route);
+            // This part's share of the flow's packets.
+            let packets = (u128::from(flow.packets) * u128::from(indices.end - indices.start)
+                / u128::from(flow.keys.max(1))) as u64;
+            let t = traffic.entry(flow.kind).or_default();
+            t.packets += packets;
+            t.hops += packets * hops;
         }
-        let source_route = &tree.routes.iter().find(|(c, _)| *c == src.chip).expect("the root is in its tree").1;
-        let hops = tree.links + tree.mesh_off_source + mesh_hops(m, (src.qpe.x, src.qpe.y), source_route);
-        let t = traffic.entry(flow.kind).or_default();
-        t.packets += flow.packets;
-        t.hops += flow.packets * hops;
     }
 
     let entries_before_merge = raw.iter().map(Vec::len).sum();
@@ -284,18 +327,19 @@ fn tree_for(
     g: &CoreGraph,
     m: &Machine,
     p: &Placement,
-    flow: &Flow,
+    targets: Vec<Range<SliceId>>,
     root: ChipId,
     parents: &mut [Option<ChipTree>],
     trees: &mut TreeCache,
 ) -> Rc<Tree> {
-    let cache_key = (root, flow.targets.clone());
+    let cache_key = (root, targets);
     if let Some(t) = trees.get(&cache_key) {
         return t.clone();
     }
     let par = parents[usize::from(root.0)].get_or_insert_with(|| Rc::new(m.chip_tree(root))).clone();
-    let dests: Vec<PeAddr> = flow.target_ids().map(|t| p.cores[t].pe).collect();
-    debug_assert!(flow.target_ids().all(|t| t < g.slices.len()));
+    let ids = || cache_key.1.iter().flat_map(|r| r.clone());
+    let dests: Vec<PeAddr> = ids().map(|t| p.cores[t].pe).collect();
+    debug_assert!(ids().all(|t| t < g.slices.len()));
     let tree = Rc::new(build_tree(m, &par, root, dests));
     trees.insert(cache_key, tree.clone());
     tree
@@ -331,6 +375,26 @@ mod tests {
 
     fn r(key: u32, bits: u32) -> KeyRange {
         KeyRange { key, mask: u32::MAX << bits }
+    }
+
+    #[test]
+    fn aligned_blocks_cover_a_range_exactly() {
+        assert_eq!(aligned_blocks(0, 16), vec![(0, 4)]);
+        assert_eq!(aligned_blocks(0, 0), vec![]);
+        assert_eq!(aligned_blocks(4, 12), vec![(4, 2), (8, 2)]);
+        assert_eq!(aligned_blocks(3, 17), vec![(3, 0), (4, 2), (8, 3), (16, 0)]);
+        // Every covering is exact and each block aligned to its size.
+        for lo in 0..40u64 {
+            for hi in lo..70 {
+                let blocks = aligned_blocks(lo, hi);
+                let mut at = lo;
+                for (first, bits) in blocks {
+                    assert_eq!((first, first % (1 << bits)), (at, 0));
+                    at += 1 << bits;
+                }
+                assert_eq!(at, hi);
+            }
+        }
     }
 
     #[test]

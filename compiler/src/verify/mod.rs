@@ -15,7 +15,11 @@
 //!   chip with its key range reaches exactly the PEs of its target slices,
 //!   never visits a chip twice (no loop, no duplicate), never arrives at a
 //!   chip without a matching entry (no drop), never uses an absent link, and
-//!   one entry covers the whole range on every chip.
+//!   one entry covers the whole range on every chip; a split flow's parts
+//!   (`Flow::parts`) are walked key block by key block, every key of a part
+//!   reaching exactly its one target;
+//! - a split gradient flow's parts are the slice's weights each optimiser
+//!   holds, in order, covering all of them.
 
 use std::collections::BTreeMap;
 
@@ -108,6 +112,25 @@ pub fn check_partition(g: &CoreGraph, m: &Machine) -> Result<(), Violations> {
         if !ok {
             v.push(format!("gradient flow of slice {} goes to {:?}", f.source, f.targets));
         }
+        if !f.parts.is_empty() {
+            // Part j: the weights its optimiser holds of the slice's.
+            let k = u64::from(g.populations[src.population.index()].fan_in);
+            let mine = u64::from(src.neurons.start) * k..u64::from(src.neurons.end) * k;
+            let mut at = 0;
+            for (indices, t) in &f.parts {
+                let held = g.slices[*t].weights.iter().filter(|w| w.population == src.population).find_map(|w| {
+                    let (lo, hi) = (w.range.start.max(mine.start), w.range.end.min(mine.end));
+                    (lo < hi).then(|| lo - mine.start..hi - mine.start)
+                });
+                if indices.start != at || held.as_ref() != Some(indices) {
+                    v.push(format!("gradient part {indices:?} of slice {} to slice {t} holding {held:?}", f.source));
+                }
+                at = indices.end;
+            }
+            if at != f.keys {
+                v.push(format!("gradient parts of slice {} end at {at} of {}", f.source, f.keys));
+            }
+        }
     }
     for (id, s) in g.slices.iter().enumerate() {
         if s.sram.data() > u64::from(m.spec.data_bytes) {
@@ -142,6 +165,52 @@ pub fn check_placement(g: &CoreGraph, m: &Machine, p: &Placement) -> Result<(), 
         }
     }
     Violations::check("placement", v)
+}
+
+/// PEs as (chip, chip-local PE id).
+type Pes = Vec<(ChipId, u8)>;
+
+/// Walks the tables from `chip` with `key`: the PEs it reaches, sorted, and
+/// the last key that every entry it matched also matches (the walk of every
+/// key from `key` to there is the same). `visited` is all false, and left so.
+fn walk_tables(m: &Machine, r: &Routing, chip: ChipId, key: u32, visited: &mut [bool]) -> Result<(Pes, u32), String> {
+    let mut got = Vec::new();
+    let mut last = u32::MAX;
+    let mut stack = vec![chip];
+    let mut seen = Vec::new();
+    let mut result = Ok(());
+    while let Some(chip) = stack.pop() {
+        let Some(slot) = visited.get_mut(usize::from(chip.0)) else {
+            result = Err(format!("reaches chip {chip:?} that does not exist"));
+            break;
+        };
+        if *slot {
+            result = Err(format!("reaches chip {chip:?} twice (loop or duplicate)"));
+            break;
+        }
+        *slot = true;
+        seen.push(chip);
+        let Some(entry) = r.tables.lookup(chip, key) else {
+            result = Err(format!("dropped at chip {chip:?}"));
+            break;
+        };
+        last = last.min(entry.range().last());
+        got.extend(entry.route.pes.iter().map(|&pe| (chip, pe)));
+        for &l in &entry.route.links {
+            match m.neighbour(chip, l) {
+                Some(next) => stack.push(next),
+                None => {
+                    result = Err(format!("chip {chip:?} sends on absent link {l:?}"));
+                    break;
+                }
+            }
+        }
+    }
+    for c in seen {
+        visited[usize::from(c.0)] = false;
+    }
+    got.sort_unstable();
+    result.map(|()| (got, last))
 }
 
 /// Walks the tables from every flow's source; see the module doc.
@@ -180,57 +249,46 @@ pub fn check_routing(g: &CoreGraph, m: &Machine, p: &Placement, r: &Routing) -> 
             v.push(format!("key ranges of flows {} and {} overlap", w[0].1, w[1].1));
         }
     }
-    // Walk every flow.
-    let n = m.chip_count();
-    let mut visited = vec![false; n];
-    for &(range, f) in &ranges {
+    // Walk every flow: a split one part by part, each part as long as the
+    // entries a walk matched on every chip cover its keys.
+    let mut visited = vec![false; m.chip_count()];
+    'flows: for &(range, f) in &ranges {
         let flow = &g.flows[f];
-        let mut want: Vec<(ChipId, u8)> =
-            flow.target_ids().map(|t| p.cores[t].pe).map(|pe| (pe.chip, pe.pe_id())).collect();
-        want.sort_unstable();
-        let mut got = Vec::with_capacity(want.len());
-        let mut stack = vec![p.cores[flow.source].pe.chip];
-        let mut seen = Vec::new();
-        let mut ok = true;
-        while let Some(chip) = stack.pop() {
-            let Some(slot) = visited.get_mut(usize::from(chip.0)) else {
-                v.push(format!("flow {f} reaches chip {chip:?} that does not exist"));
-                ok = false;
-                break;
-            };
-            if *slot {
-                v.push(format!("flow {f} ({:?}) reaches chip {chip:?} twice (loop or duplicate)", flow.kind));
-                ok = false;
-                break;
-            }
-            *slot = true;
-            seen.push(chip);
-            let Some(entry) = r.tables.lookup(chip, range.key) else {
-                v.push(format!("flow {f} ({:?}, key {:#x}) dropped at chip {chip:?}", flow.kind, range.key));
-                ok = false;
-                break;
-            };
-            if !entry.range().contains(range.last()) {
-                v.push(format!("flow {f}: chip {chip:?} splits key range {:#x}/{:#x}", range.key, range.mask));
-            }
-            got.extend(entry.route.pes.iter().map(|&pe| (chip, pe)));
-            for &l in &entry.route.links {
-                match m.neighbour(chip, l) {
-                    Some(next) => stack.push(next),
-                    None => {
-                        v.push(format!("flow {f}: chip {chip:?} sends on absent link {l:?}"));
-                        ok = false;
+        let pes = |ids: &mut dyn Iterator<Item = SliceId>| {
+            let mut want: Pes = ids.map(|t| p.cores[t].pe).map(|pe| (pe.chip, pe.pe_id())).collect();
+            want.sort_unstable();
+            want
+        };
+        let segments: Vec<(std::ops::Range<u64>, Pes)> = if flow.parts.is_empty() {
+            vec![(0..flow.keys.max(1), pes(&mut flow.target_ids()))]
+        } else {
+            flow.parts.iter().map(|(r, t)| (r.clone(), pes(&mut std::iter::once(*t)))).collect()
+        };
+        for (indices, want) in segments {
+            let mut at = indices.start;
+            while at < indices.end {
+                let key = range.key | at as u32;
+                let walk = walk_tables(m, r, p.cores[flow.source].pe.chip, key, &mut visited);
+                let (got, last) = match walk {
+                    Ok(w) => w,
+                    Err(e) => {
+                        v.push(format!("flow {f} ({:?}, key {key:#x}): {e}", flow.kind));
+                        continue 'flows;
                     }
+                };
+                if flow.parts.is_empty() && last < range.last() {
+                    v.push(format!("flow {f}: a chip splits key range {:#x}/{:#x}", range.key, range.mask));
                 }
+                if got != want {
+                    let kind = flow.kind.name();
+                    v.push(format!(
+                        "flow {f} ({kind} from slice {}, key {key:#x}) reaches {got:?}, wants {want:?}",
+                        flow.source
+                    ));
+                    continue 'flows;
+                }
+                at = u64::from(last - range.key) + 1;
             }
-        }
-        for c in seen {
-            visited[usize::from(c.0)] = false;
-        }
-        got.sort_unstable();
-        if ok && got != want {
-            let kind = flow.kind.name();
-            v.push(format!("flow {f} ({kind} from slice {}) reaches {got:?}, wants {want:?}", flow.source));
         }
         if v.len() > 100 {
             break;

@@ -101,6 +101,41 @@ fn large_places_on_the_48_chip_board() {
     let synapses_per_copy = net.trainable_parameters();
     assert!(synapses_per_copy > 9_000_000);
     assert!(m.routing.tables.chips.iter().all(|t| t.len() <= 16_384));
+    every_gradient_reaches_one_optimiser(&m);
+}
+
+/// Each gradient key a layer slice sends (the first and last of each part
+/// of its flow) reaches exactly one PE: the optimiser holding that weight
+/// (one multicast to every optimiser of the slice would flood them), and
+/// the parts cover the slice's weights.
+fn every_gradient_reaches_one_optimiser(m: &Mapped) {
+    use snnc_compiler::partition::PacketKind;
+    let g = &m.cores;
+    let mut checked = 0;
+    for f in g.flows.iter().filter(|f| f.kind == PacketKind::Gradient) {
+        let range = m.routing.keys[&(f.source, f.kind)];
+        let targets: Vec<usize> = f.target_ids().collect();
+        if g.slices[targets[0]].role != Role::Optimiser {
+            continue;
+        }
+        assert_eq!(f.parts.len(), targets.len(), "slice {}: one part per optimiser", f.source);
+        assert_eq!(f.parts.iter().map(|(r, _)| r.end - r.start).sum::<u64>(), f.keys);
+        for (r, t) in &f.parts {
+            for i in [r.start, r.end - 1] {
+                let mut reached = Vec::new();
+                let mut chips = vec![m.placement.cores[f.source].pe.chip];
+                while let Some(chip) = chips.pop() {
+                    let e = m.routing.tables.lookup(chip, range.key | i as u32).expect("a route");
+                    reached.extend(e.route.pes.iter().map(|&pe| (chip, pe)));
+                    chips.extend(e.route.links.iter().filter_map(|&l| m.machine.neighbour(chip, l)));
+                }
+                let pe = m.placement.cores[*t].pe;
+                assert_eq!(reached, vec![(pe.chip, pe.pe_id())], "gradient {i} of slice {}", f.source);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
 }
 
 /// `examples/shd.snn`: a hidden neuron does not fit a PE's SRAM, so the
@@ -111,7 +146,8 @@ fn large_places_on_the_48_chip_board() {
 #[test]
 fn shd_places_with_its_hidden_synapses_in_dram() {
     let (net, m) = example("shd.snn");
-    assert_eq!((m.placement.cores.len(), m.placement.chips_used()), (1348, 11));
+    assert_eq!((m.placement.cores.len(), m.placement.chips_used()), (1481, 11));
+    every_gradient_reaches_one_optimiser(&m);
     let report = placement_report(&net, &m, false);
     let hidden = report.populations.iter().find(|p| p.name == "hidden").unwrap();
     assert_eq!((hidden.slices_per_copy, hidden.max_neurons_per_pe), (8, 32));

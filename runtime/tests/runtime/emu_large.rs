@@ -1,4 +1,4 @@
-//! examples/large.snn (784-2000-2000-2000-10, 6,301 PEs on 43 chips of the
+//! examples/large.snn (784-2000-2000-2000-10, 6,339 PEs on 43 chips of the
 //! 48-chip board; its hidden layers split into slices of 4 to 13 neurons, so
 //! every error for a layer below is summed along a chain of up to 500 slices)
 //! trains one batch in the emulator bit-identically to the reference: the
@@ -19,7 +19,7 @@ fn large_trains_one_batch_identically() {
         return;
     }
     let load::Loaded { p, mapped, program, weights } = load::load_example("large.snn");
-    assert_eq!((program.cores.len(), mapped.placement.chips_used()), (6301, 43));
+    assert_eq!((program.cores.len(), mapped.placement.chips_used()), (6339, 43));
     let mut emu = Emulator::new(program, &mapped.machine, &mapped.routing.tables).unwrap();
 
     let batch = p.train_spec.batch as usize;
