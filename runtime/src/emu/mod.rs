@@ -48,8 +48,8 @@
 //! a chip's PEs count against its DRAM ([`dram`]).
 //!
 //! A traced emulator ([`Emulator::new_traced`]) also records, per PE, every
-//! call and host write it handled and the packets it sent ([`trace`]); not
-//! yet for a program with a private DRAM region.
+//! call and host write it handled and the packets it sent ([`trace`]), and
+//! its private DRAM region as `init` found it.
 //!
 //! Layout: this file loads a program and drives batches (waves of samples
 //! over the copies, the end of a batch with the optimiser); [`copy`] runs
@@ -281,20 +281,13 @@ impl Emulator {
     }
 
     /// Loads a program like [`Emulator::new`], recording every PE's events
-    /// from `init` on ([`Emulator::trace`]). Not yet for a program with a
-    /// private DRAM region (`EmuError::NotYetSupported`: the trace does not
-    /// carry the region's contents).
+    /// from `init` on, and its private DRAM region as `init` found it
+    /// ([`Emulator::trace`]).
     pub fn new_traced(program: Program, machine: &Machine, tables: &RoutingTables) -> Result<Emulator, EmuError> {
         Emulator::load(program, machine, tables, true)
     }
 
     fn load(program: Program, machine: &Machine, tables: &RoutingTables, traced: bool) -> Result<Emulator, EmuError> {
-        // A trace does not carry a private DRAM region's contents yet, so its
-        // replay could not reproduce the PE.
-        if traced && let Some(k) = program.kernels.iter().find(|k| k.dram_words > 0) {
-            let what = format!("tracing kernel `{}`, which has a private DRAM region", k.name);
-            return Err(EmuError::NotYetSupported { what });
-        }
         // Private DRAM regions that do not fit are refused before any is made.
         let dram = dram::Dram::new(&program, machine)?;
         let start = std::time::Instant::now();
@@ -341,12 +334,12 @@ impl Emulator {
             for (word, &init) in region.iter_mut().zip(&c.dram) {
                 *word = init;
             }
+            if let Some(trace) = &mut groups[g].trace {
+                trace.push(PeTrace { events: Vec::new(), region: region.clone() });
+            }
             groups[g].dram.push(region);
             groups[g].inbox.push(Vec::new());
             groups[g].ops.push(OpCounts::default());
-            if let Some(trace) = &mut groups[g].trace {
-                trace.push(PeTrace::default());
-            }
         }
         let router = Router::new(tables.clone(), machine.clone(), pe_core);
         let dma = program
@@ -393,7 +386,8 @@ impl Emulator {
     }
 
     /// The private DRAM region of core `core`, for the host to write
-    /// (initial weights) between runs; see [`Emulator::dram_region`].
+    /// (initial weights) between runs; see [`Emulator::dram_region`]. Not
+    /// recorded in a trace, whose region is the one `init` found.
     pub fn dram_region_mut(&mut self, core: usize) -> &mut [u32] {
         let (g, pos) = self.shared.place[core];
         &mut self.groups[g].dram[pos]

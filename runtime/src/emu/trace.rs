@@ -7,7 +7,10 @@
 //! DRAM words each DMA transfer of the PE read.
 //! Output: one [`PeTrace`] per PE (program core order); with the PE's initial
 //! data memory (`CoreProgram::data`) and its final memory
-//! ([`super::Emulator::memory`]) it is a complete record of the PE's run.
+//! ([`super::Emulator::memory`]), and for a PE with a private DRAM region
+//! the region as `init` found it ([`PeTrace::region`]) and as the run left
+//! it ([`super::Emulator::dram_region`]), it is a complete record of the
+//! PE's run (the region is the PE's alone, like its data memory).
 //!
 //! Why replaying every PE proves the whole machine: a PE's kernel reads and
 //! writes only its own memory (the emulator's invariant), so what it sends
@@ -50,6 +53,8 @@ pub enum PeEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeTrace {
     pub events: Vec<PeEvent>,
+    /// The PE's private DRAM region when `init` ran (empty without one).
+    pub region: Vec<u32>,
 }
 
 impl PeTrace {

@@ -59,7 +59,7 @@ fn a_region_is_the_cores_own_written_by_the_host_and_its_statements_count() {
 }
 
 #[test]
-fn regions_that_do_not_fit_their_chips_dram_are_refused_and_not_traced() {
+fn regions_that_do_not_fit_their_chips_dram_are_refused_and_traced_ones_start_from_the_image() {
     let (huge, _) = with_region(u32::MAX);
     let Err(err) = Emulator::new(huge.program, &huge.mapped.machine, &huge.mapped.routing.tables) else {
         panic!("regions of 16 GiB on one chip load")
@@ -67,10 +67,15 @@ fn regions_that_do_not_fit_their_chips_dram_are_refused_and_not_traced() {
     assert!(matches!(err, EmuError::DramFull { samples: 0, .. }), "{err:?}");
     assert!(err.to_string().contains("and the PEs' private DRAM regions ("), "{err}");
     assert_eq!(miette::Diagnostic::code(&err).unwrap().to_string(), "snn::emu::dram_full");
-    let (small, _) = with_region(4);
-    let Err(err) = Emulator::new_traced(small.program, &small.mapped.machine, &small.mapped.routing.tables) else {
-        panic!("a program with a region is traced")
-    };
-    assert!(matches!(err, EmuError::NotYetSupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("which has a private DRAM region"), "{err}");
+    let (mut small, _) = with_region(4);
+    let first =
+        (0..small.program.cores.len()).find(|&c| small.program.kernels[small.program.cores[c].kernel].dram_words > 0);
+    let first = first.expect("a core with a region");
+    small.program.cores[first].dram = vec![3];
+    let emu = Emulator::new_traced(small.program, &small.mapped.machine, &small.mapped.routing.tables).unwrap();
+    // The trace keeps the region as `init` found it (the firmware replay's
+    // starting point); cores without one have none.
+    assert_eq!(emu.trace(first).unwrap().region, vec![3, 0, 0, 0]);
+    let hidden = (0..emu.program().cores.len()).find(|&c| emu.program().cores[c].role != Role::Input).unwrap();
+    assert!(emu.trace(hidden).unwrap().region.is_empty());
 }

@@ -114,7 +114,7 @@ fn host_parity_of(example: &str, start: Instant, r: Recorded) -> usize {
     for c in 0..cores {
         let core = &r.program.cores[c];
         let kernel = &r.program.kernels[core.kernel];
-        let expected = expected_transcript(c, kernel, traces[c], r.emu.memory(c));
+        let expected = expected_transcript(c, kernel, traces[c], r.emu.memory(c), r.emu.dram_region(c));
         assert!(
             expected == actual[c],
             "{example}: PE {} ({} of copy {:?}, template `{}`) differs from the emulator, {}",
@@ -195,6 +195,34 @@ fn temporal_every_pe_replays_its_training_batch_on_host() {
     assert_eq!(host_parity_of("temporal.snn", Instant::now(), r), cores);
 }
 
+/// `support/temporal.snn` with every layer's synapses and input-spike
+/// record in its PE's private DRAM region (`synapses = dram`).
+fn temporal_in_dram() -> String {
+    let text = include_str!("support/temporal.snn");
+    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    synapses = dram", 1);
+    assert_ne!(out, text, "the target block of temporal.snn changed");
+    out
+}
+
+/// The model class with its synapses in DRAM: every PE replays its training
+/// batch, the layer PEs' DMA statements reading and writing their private
+/// DRAM regions (the trace's initial region, the emulator's final one).
+#[test]
+fn temporal_in_dram_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("temporal_in_dram_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    let r = trace_replay::training_batch_of("temporal.snn", &temporal_in_dram(), true);
+    let cores = r.emu.program().cores.len();
+    let regions = (0..cores).filter(|&c| !r.emu.trace(c).expect("traced").region.is_empty()).count();
+    let layers = r.program.cores.iter().filter(|c| c.role == snnc_compiler::partition::Role::Layer).count();
+    assert!(layers > 0 && regions == layers, "{regions} regions for {layers} layer PEs");
+    assert_eq!(host_parity_of("temporal.snn in DRAM", Instant::now(), r), cores);
+}
+
 /// Builds `build/<pe>.elf` with the emitted Makefile and replays `events`
 /// under QEMU; returns its transcript.
 fn run_on_qemu(dir: &std::path::Path, pe: &str, events: &[u8]) -> String {
@@ -250,7 +278,7 @@ fn qemu_parity_of(example: &str, r: Recorded, want: &[&str]) {
         let core = &r.program.cores[*c];
         let kernel = &r.program.kernels[core.kernel];
         let trace = r.emu.trace(*c).expect("traced");
-        let expected = expected_transcript(0, kernel, trace, r.emu.memory(*c));
+        let expected = expected_transcript(0, kernel, trace, r.emu.memory(*c), r.emu.dram_region(*c));
         let pe = pe_name(&r.mapped, core);
         assert!(
             &expected == actual,
@@ -335,6 +363,21 @@ fn temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
         let want =
             ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
         qemu_parity_of("temporal.snn", r, &want);
+    }
+}
+
+/// One PE of each template of the model-class network with its synapses in
+/// DRAM: the layer PEs' regions in the QEMU board's RAM.
+#[test]
+fn temporal_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("temporal_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("temporal.snn", &temporal_in_dram(), true);
+        let want =
+            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("temporal.snn in DRAM", r, &want);
     }
 }
 

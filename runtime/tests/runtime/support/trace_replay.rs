@@ -80,7 +80,14 @@ fn after_init(trace: &PeTrace) -> &[PeEvent] {
 /// Appends the host harness's script block of program `number` replaying
 /// `trace`.
 pub fn host_script(out: &mut String, number: usize, trace: &PeTrace) {
-    writeln!(out, "program {number}\ninit").expect("string");
+    writeln!(out, "program {number}").expect("string");
+    if !trace.region.is_empty() {
+        writeln!(out, "region {}", trace.region.len()).expect("string");
+        for (a, w) in trace.region.iter().enumerate().filter(|(_, w)| **w != 0) {
+            writeln!(out, "region_word {a} {w:x}").expect("string");
+        }
+    }
+    out.push_str("init\n");
     for e in after_init(trace) {
         match e {
             PeEvent::Call { call, .. } => out.push_str(&script_call(*call)),
@@ -98,6 +105,11 @@ pub fn host_script(out: &mut String, number: usize, trace: &PeTrace) {
 /// goes, keeping no copy.
 pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
     let mut records: Vec<[u32; 3]> = Vec::new();
+    if !trace.region.is_empty() {
+        records.push([crate::c_harness::REC_REGION, trace.region.len() as u32, 0]);
+        let words = trace.region.iter().enumerate().filter(|(_, w)| **w != 0);
+        records.extend(words.map(|(a, &w)| [crate::c_harness::REC_REGION_WORD, a as u32, w]));
+    }
     let mut dram: Vec<[u32; 3]> = Vec::new();
     for e in &trace.events {
         match *e {
@@ -114,8 +126,15 @@ pub fn qemu_events(trace: &PeTrace) -> Vec<u8> {
 
 /// What the firmware of program `number` must print for `trace`: its sent
 /// packets numbered by call (`init` is 0), then the emulator's final
-/// `memory` of the words the emitted program holds.
-pub fn expected_transcript(number: usize, kernel: &VerifiedKernel, trace: &PeTrace, memory: &[u32]) -> String {
+/// `memory` of the words the emitted program holds, and its final private
+/// DRAM `region` (empty without one).
+pub fn expected_transcript(
+    number: usize,
+    kernel: &VerifiedKernel,
+    trace: &PeTrace,
+    memory: &[u32],
+    region: &[u32],
+) -> String {
     let mut out = format!("program {number}\n");
     let calls = trace.events.iter().filter_map(|e| match e {
         PeEvent::Call { sent, .. } => Some(sent),
@@ -136,6 +155,13 @@ pub fn expected_transcript(number: usize, kernel: &VerifiedKernel, trace: &PeTra
         write!(out, " {w:08x}").expect("string");
     }
     out.push('\n');
+    if !region.is_empty() {
+        write!(out, "dram {}", region.len()).expect("string");
+        for w in region {
+            write!(out, " {w:08x}").expect("string");
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -147,6 +173,14 @@ pub fn difference(kernel: &Kernel, expected: &str, actual: &str) -> String {
         let (el, al) = (e.get(i).copied().unwrap_or("<none>"), a.get(i).copied().unwrap_or("<none>"));
         if el == al {
             continue;
+        }
+        if el.starts_with("dram ") && al.starts_with("dram ") {
+            let (ew, aw): (Vec<&str>, Vec<&str>) = (el.split(' ').skip(2).collect(), al.split(' ').skip(2).collect());
+            if let Some(w) = (0..ew.len().max(aw.len())).find(|&w| ew.get(w) != aw.get(w)) {
+                let n = ew.iter().zip(&aw).filter(|(x, y)| x != y).count();
+                let (x, y) = (ew.get(w).unwrap_or(&"<none>"), aw.get(w).unwrap_or(&"<none>"));
+                return format!("DRAM region word {w}: emulator {x}, firmware {y} ({n} words differ)");
+            }
         }
         if el.starts_with("memory ") && al.starts_with("memory ") {
             let (ew, aw): (Vec<&str>, Vec<&str>) = (el.split(' ').skip(2).collect(), al.split(' ').skip(2).collect());
