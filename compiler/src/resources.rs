@@ -69,12 +69,17 @@
 //! | weights `[position][neuron]` | `4nk` |
 //! | gradients `[position][neuron]` | `4nk` |
 //! | input-spike record, one row of `r = ceil(raw / 32)` words per step | `4 T r` |
+//! | `lif`: spike record of `(T - 1) n` entries (keys, then `I`, then `Vt`) | `12 (T - 1) n` |
 //!
 //! and its SRAM, instead of weights, gradients and the whole input record:
 //! row buffers (a weight row, a gradient row, one word for a weight packet:
 //! `8n + 4`) and an input-record window of the last `max delay + 2` steps'
 //! rows (`4 (d + 2) r`; the forward tick at step `s` reads step `s - 1 - d`
-//! for every copy's delay `d` while the packet handler records step `s`).
+//! for every copy's delay `d` while the packet handler records step `s`);
+//! and instead of the spike log, one step's entries (`12n`: a neuron spikes
+//! at most once per step) with the step index (`4 (T + 1)`). The DRAM
+//! record holds a spike of every neuron at every step but the first, so it
+//! cannot overflow, whatever the activity.
 //! Every other category is the SRAM mode's. A chip's DRAM holds its PEs'
 //! regions (2 GiB, `SPINNAKER2`), which the placer checks.
 //!
@@ -141,12 +146,20 @@ pub struct Dram {
     pub weights: u64,
     pub gradients: u64,
     pub input_record: u64,
+    pub spike_record: u64,
 }
 
 impl Dram {
     pub fn total(&self) -> u64 {
-        self.weights + self.gradients + self.input_record
+        self.weights + self.gradients + self.input_record + self.spike_record
     }
+}
+
+/// Entries of the spike record in the DRAM region of a `lif` slice of `n`
+/// neurons whose synapses are in DRAM: one per neuron and step but the
+/// first (no sample can overflow it).
+pub fn dram_spike_record_entries(n: u64, steps: u64) -> u64 {
+    steps.saturating_sub(1) * n
 }
 
 impl Sram {
@@ -273,7 +286,12 @@ pub fn layer_memory(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool, 
     s.gradients = 0;
     s.row_buffers = 8 * n + 4;
     s.input_record = 4 * input_window_steps(max_delay) * row;
-    let dram = Dram { weights: 4 * n * k, gradients: 4 * n * k, input_record: 4 * steps * row };
+    let mut dram = Dram { weights: 4 * n * k, gradients: 4 * n * k, input_record: 4 * steps * row, spike_record: 0 };
+    if s.spike_record > 0 {
+        // `lif`: one step's entries in SRAM, the sample's in DRAM.
+        s.spike_record = SPIKE_RECORD_BYTES * n + step_index_bytes(steps);
+        dram.spike_record = SPIKE_RECORD_BYTES * dram_spike_record_entries(n, steps);
+    }
     (s, dram)
 }
 
@@ -385,12 +403,21 @@ mod tests {
         // 956 raw positions: rows of 30 words; 272 of them in SRAM, 1000 in DRAM.
         assert_eq!(input_row_words(956), 30);
         assert_eq!(s.input_record, 4 * 272 * 30);
-        assert_eq!(d, Dram { weights: 4 * 128 * 7256, gradients: 4 * 128 * 7256, input_record: 4 * 1000 * 30 });
-        assert_eq!(d.total(), 7_550_144);
+        // The spike record: a spike of every neuron at each of steps 1 .. 999
+        // in DRAM; one step's entries and the step index in SRAM.
+        let spike_record = 12 * 999 * 128;
+        let input_record = 4 * 1000 * 30;
+        assert_eq!(d, Dram { weights: 4 * 128 * 7256, gradients: 4 * 128 * 7256, input_record, spike_record });
+        assert_eq!(d.total(), 9_084_608);
+        assert_eq!(s.spike_record, 12 * 128 + 4 * 1001);
         // Everything else is the SRAM mode's.
         let base = layer_sram_in(&net, hidden, 128, true);
-        assert_eq!((s.state, s.spike_record, s.regulariser), (base.state, base.spike_record, base.regulariser));
-        assert_eq!(max_neurons(budget, |n| layer_memory(&net, hidden, n, true, Synapses::Dram).0), 167);
+        assert_eq!((s.state, s.regulariser), (base.state, base.regulariser));
+        // Per neuron 56 bytes (row buffers 8, state 24 + 4 for the second
+        // outgoing projection, regulariser 8, one step's entry 12) after
+        // 42,792 (a row buffer's word, the window, the step index, the
+        // receive buffers and the stack).
+        assert_eq!(max_neurons(budget, |n| layer_memory(&net, hidden, n, true, Synapses::Dram).0), 991);
         // SRAM mode has no DRAM.
         assert_eq!(layer_memory(&net, hidden, 1, true, Synapses::Sram).1, Dram::default());
     }

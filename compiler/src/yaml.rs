@@ -143,6 +143,7 @@ pub struct DramReport {
     pub weights: u64,
     pub gradients: u64,
     pub input_record: u64,
+    pub spike_record: u64,
     pub total: u64,
 }
 
@@ -266,6 +267,7 @@ fn dram_report(d: &Dram) -> Option<DramReport> {
         weights: d.weights,
         gradients: d.gradients,
         input_record: d.input_record,
+        spike_record: d.spike_record,
         total: d.total(),
     })
 }

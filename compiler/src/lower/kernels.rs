@@ -9,7 +9,9 @@ use super::{
     ScoreShape, SgdShape, VoltageLossShape, tag,
 };
 use crate::ir::program::buffers;
-use crate::kernel::{BufRef, ConvertOp, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, UnaryOp, Var};
+use crate::kernel::{
+    BufRef, ConvertOp, DmaDir, EntryPoint, Expr, FunctionBuilder, Kernel, KernelBuilder, Ty, UnaryOp, Var,
+};
 use crate::network::LayerConsts;
 
 // Each neuron model's forward and adjoint steps live in its folder (`compiler/src/models/`).
@@ -194,6 +196,7 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         off: k.buffer("rec_off", Ty::I32, steps + 1),
         len: k.buffer(buffers::REC_LEN, Ty::I32, 1),
         overflow: k.buffer(buffers::OVERFLOW, Ty::I32, 1),
+        dram: s.dram.map(|d| LogDram { base: d.record_base(kk, n, steps) as i32, cap: d.record as i32 }),
     });
     let ring = (s.ring_slots > 0).then(|| k.buffer("ring", Ty::F32, s.ring_slots * s.ring_width));
     let reg = s.regularizer.map(|r| (k.buffer("cnt", Ty::I32, n), k.buffer("rho", Ty::F32, n), r));
@@ -286,6 +289,9 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                 f.store(r.overflow, Expr::i32(0), Expr::i32(0));
                 f.store(r.off, Expr::i32(0), Expr::i32(0));
             }
+            if let (Some((cnt, _, _)), Some(LogDram { .. })) = (&reg, record.as_ref().and_then(|r| r.dram)) {
+                fill(f, *cnt, n, Expr::i32(0));
+            }
             if let Some(rc) = &ring_ctx {
                 fill(f, rc.ring, rc.slots * rc.width, Expr::f32(0.0));
             }
@@ -300,7 +306,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             }
             let lif = Lif { syn, i_syn, v, acc, bits, n, fan_in: kk, sends: s.sends_spikes };
             match &record {
-                Some(r) => lif::forward_tick(f, &c, &lif, s, step, r),
+                Some(r) => {
+                    // DRAM mode counts the regulariser's spikes as they come
+                    // (the log of the sample is not in SRAM to count later).
+                    let count = r.dram.and(reg.as_ref()).map(|(cnt, _, _)| *cnt);
+                    lif::forward_tick(f, &c, &lif, s, step, r, count);
+                }
                 None => {
                     accumulate_inputs(f, &lif, s, step);
                     update_li(f, &c, &lif, s.consts, step, s, score.as_ref(), steps);
@@ -326,11 +337,13 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     if let (Some((cnt, rho, r)), Some(rec)) = (&reg, &record) {
         // The regulariser's rho_j from the sample's spike counts (section 7).
         f.if_(step.get().equals(first_backward.clone()), |f| {
-            fill(f, *cnt, n, Expr::i32(0));
-            f.for_range("e", Expr::i32(0), rec.len.at(Expr::i32(0)), |f, e| {
-                let j = f.let_("j", rec.key.at(e.get()) % ni.clone());
-                f.store(*cnt, j.get(), cnt.at(j.get()) + Expr::i32(1));
-            });
+            if rec.dram.is_none() {
+                fill(f, *cnt, n, Expr::i32(0));
+                f.for_range("e", Expr::i32(0), rec.len.at(Expr::i32(0)), |f, e| {
+                    let j = f.let_("j", rec.key.at(e.get()) % ni.clone());
+                    f.store(*cnt, j.get(), cnt.at(j.get()) + Expr::i32(1));
+                });
+            }
             f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
                 let count = f.let_("count", cnt.at(j.get()).convert(ConvertOp::I32ToF32));
                 let strength = Expr::select(count.get().gt(Expr::f32(r.target)), Expr::f32(r.up), Expr::f32(r.below));
@@ -645,7 +658,10 @@ impl Bits {
     }
 }
 
-/// The buffers of a `lif` layer's spike log.
+/// The buffers of a `lif` layer's spike log. Entry numbers (`off`, `len`)
+/// count the sample's entries; in SRAM `key`, `i` and `vt` hold them all.
+/// With synapses in DRAM (`dram`) they hold one step's, and the sample's are
+/// in the region ([`LogDram`]).
 struct SpikeLog {
     key: BufRef,
     i: BufRef,
@@ -653,6 +669,47 @@ struct SpikeLog {
     off: BufRef,
     len: BufRef,
     overflow: BufRef,
+    dram: Option<LogDram>,
+}
+
+/// The spike record in a DRAM region: `cap` keys from word `base`, then
+/// `cap` values of `I`, then `cap` of `Vt`.
+#[derive(Clone, Copy)]
+struct LogDram {
+    base: i32,
+    cap: i32,
+}
+
+impl SpikeLog {
+    /// Entries the log holds before it overflows.
+    fn capacity(&self, sram_entries: u32) -> Expr {
+        Expr::i32(self.dram.map_or(sram_entries as i32, |d| d.cap))
+    }
+
+    /// Where entry `at` of step `step`'s entries lives in the SRAM buffers.
+    fn slot(&self, at: Expr, step: Expr) -> Expr {
+        match self.dram {
+            None => at,
+            Some(_) => at - self.off.at(step),
+        }
+    }
+
+    /// DRAM mode: moves entries `first .. first + count` of the sample
+    /// between the region and slots `0 .. count` of the SRAM buffers.
+    fn transfer(&self, f: &mut FunctionBuilder, dir: DmaDir, first: Expr, count: Expr) {
+        let Some(d) = self.dram else { return };
+        let count = f.let_("count", count);
+        let first = f.let_("first", first);
+        f.if_(count.get().gt(Expr::i32(0)), |f| {
+            for (q, buf) in [self.key, self.i, self.vt].into_iter().enumerate() {
+                let at = Expr::i32(d.base + q as i32 * d.cap) + first.get();
+                match dir {
+                    DmaDir::Read => f.dma_read(buf, Expr::i32(0), at, count.get()),
+                    DmaDir::Write => f.dma_write(buf, Expr::i32(0), at, count.get()),
+                }
+            }
+        });
+    }
 }
 
 /// An `li` readout's buffers: its scores, the steps of their maxima, `kappa

@@ -34,7 +34,11 @@
 //! position for its input spikes (where gradients accumulate and errors go
 //! down). A sample that overflows the log sets the layer's `overflow` flag
 //! ([`OVERFLOW_SPIKES`]); the emulator stops with an error naming the PE, the
-//! population and the budget.
+//! population and the budget. With synapses in DRAM the log is in the DRAM
+//! region, room for every neuron at every step (it cannot overflow): SRAM
+//! holds one step's entries, written out after the forward tick's update
+//! and read back before the backward tick that replays them; a regularised
+//! layer then counts its spikes as they happen.
 //!
 //! Synapses in DRAM (a slice the partitioner put there, `crate::resources`):
 //! the kernel has no `weights`, `grad` or whole `in_bits`; its private DRAM
@@ -246,19 +250,36 @@ pub(crate) struct LayerShape {
 }
 
 /// A layer slice whose synapses live in DRAM (`crate::resources`): its
-/// region holds the weights and the gradients `[position][neuron]` and one
-/// input-spike row of `row_words` words per step; its SRAM a window of
-/// `slots` rows (the largest delay `max_delay` plus 2).
+/// region holds the weights and the gradients `[position][neuron]`, one
+/// input-spike row of `row_words` words per step, and for `lif` the spike
+/// record of `record` entries (keys, then `I`, then `Vt`); its SRAM a window
+/// of `slots` rows (the largest delay `max_delay` plus 2) and one step's
+/// record entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DramShape {
     pub row_words: u32,
     pub slots: u32,
     pub max_delay: u32,
+    pub record: u32,
+}
+
+/// Where a DRAM-mode `lif` slice of `n` neurons keeps its spike record in a
+/// region of `region_words` words, for a program of `steps` steps: `(first
+/// word of the keys, entries)`. The record is the region's last words (its
+/// keys, then `I`, then `Vt`; [`DramShape`]).
+pub fn dram_spike_record(region_words: u32, n: u32, steps: u32) -> (u32, u32) {
+    let cap = resources::dram_spike_record_entries(u64::from(n), u64::from(steps)) as u32;
+    (region_words - 3 * cap, cap)
 }
 
 impl DramShape {
     /// Words of the DRAM region of a slice of `n` neurons with fan-in `k`.
     pub fn words(&self, k: u32, n: u32, steps: u32) -> u32 {
+        self.record_base(k, n, steps) + 3 * self.record
+    }
+
+    /// The region's word where the spike record's keys start.
+    pub fn record_base(&self, k: u32, n: u32, steps: u32) -> u32 {
         2 * k * n + steps * self.row_words
     }
 }
@@ -687,8 +708,9 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
         }
         Role::Layer => {
             let mut shape = layer_shape(cx, slice, sends_spikes)?;
-            if shape.kind == LayerKind::Lif {
-                // The spike record grows into the room the PE has left.
+            if shape.kind == LayerKind::Lif && shape.dram.is_none() {
+                // The spike record grows into the room the PE has left (in
+                // DRAM it holds every possible spike already).
                 let budgeted = kernels::layer(&shape, n, rx_len, cx.steps);
                 let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
                 let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
@@ -826,17 +848,26 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
     let k = layout.fan_in;
     let raw = layout.raw_fan_in;
     let steps = net.time.steps;
-    let spike_capacity = resources::spike_record_capacity(u64::from(n), u64::from(steps));
-    let dram = (slice.synapses == Synapses::Dram).then(|| {
+    let in_dram = slice.synapses == Synapses::Dram;
+    // With synapses in DRAM, SRAM holds one step's record entries.
+    let spike_capacity =
+        if in_dram { u64::from(n) } else { resources::spike_record_capacity(u64::from(n), u64::from(steps)) };
+    let record = match kind {
+        LayerKind::Lif => resources::dram_spike_record_entries(u64::from(n), u64::from(steps)),
+        LayerKind::Li => 0,
+    };
+    let dram = in_dram.then(|| {
         let max_delay = layout.copies.iter().map(|c| c.delay).max().unwrap_or(0);
         let row_words = resources::input_row_words(u64::from(raw)) as u32;
-        DramShape { row_words, slots: resources::input_window_steps(u64::from(max_delay)) as u32, max_delay }
+        let slots = resources::input_window_steps(u64::from(max_delay)) as u32;
+        DramShape { row_words, slots, max_delay, record: record.min(u64::from(u32::MAX)) as u32 }
     });
     let input_words = match dram {
         None => resources::input_record_words(u64::from(raw), u64::from(steps)),
         Some(d) => u64::from(d.slots) * u64::from(d.row_words),
     };
-    let region = 2 * u64::from(k) * u64::from(n) + u64::from(steps) * resources::input_row_words(u64::from(raw));
+    let region =
+        2 * u64::from(k) * u64::from(n) + u64::from(steps) * resources::input_row_words(u64::from(raw)) + 3 * record;
     if dram.is_some() && region > i32::MAX as u64 {
         return Err(unsupported(format!(
             "population `{}`: a DRAM region of {region} words (at most 2^31 - 1)",

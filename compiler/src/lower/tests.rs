@@ -225,15 +225,18 @@ fn dram_layer_buffers_are_the_resource_model() {
     for core in program.cores.iter().filter(|c| c.role == Role::Layer && c.batch_copy == Some(0)) {
         let kernel = &program.kernels[core.kernel];
         let (control, log) = (CONTROL_BUFFERS, SPIKE_LOG_BUFFERS);
-        let bytes: u64 = kernel
-            .buffers
-            .iter()
-            .filter(|b| !control.contains(&b.name.as_str()) && !log.contains(&b.name.as_str()))
-            .map(|b| 4 * u64::from(b.len))
-            .sum();
+        let bytes = |names: &dyn Fn(&str) -> bool| -> u64 {
+            kernel.buffers.iter().filter(|b| names(&b.name)).map(|b| 4 * u64::from(b.len)).sum()
+        };
         let n = u64::from(core.neurons.end - core.neurons.start);
         let (sram, dram) = resources::layer_memory(&net, core.population, n, true, crate::resources::Synapses::Dram);
-        assert_eq!(bytes, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
+        let data = bytes(&|b| !control.contains(&b) && !log.contains(&b));
+        assert_eq!(data, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
+        // The spike log: one step's entries and the step index in SRAM, the
+        // sample's (every neuron at every step but the first) in DRAM.
+        assert_eq!(bytes(&|b| log.contains(&b)), sram.spike_record, "{}", kernel.name);
+        assert_eq!(kernel.buffer_named("rec_key").unwrap().1.len as u64, n, "{}", kernel.name);
+        assert_eq!(dram.spike_record, 12 * (u64::from(net.time.steps) - 1) * n, "{}", kernel.name);
         assert_eq!(u64::from(kernel.dram_words) * 4, dram.total(), "{}", kernel.name);
         assert!(kernel.buffer_named("weights").is_none() && kernel.buffer_named("grad").is_none());
         // The initial weights are the region's first words.

@@ -151,7 +151,7 @@ fn shd_places_with_its_hidden_synapses_in_dram() {
     let report = placement_report(&net, &m, false);
     let hidden = report.populations.iter().find(|p| p.name == "hidden").unwrap();
     assert_eq!((hidden.slices_per_copy, hidden.max_neurons_per_pe), (8, 32));
-    assert_eq!((hidden.synapses.as_deref(), hidden.max_dram_bytes), (Some("dram"), 1_977_536));
+    assert_eq!((hidden.synapses.as_deref(), hidden.max_dram_bytes), (Some("dram"), 2_361_152));
     assert!(report.populations.iter().filter(|p| p.name != "hidden").all(|p| p.synapses.is_none()));
     let pes = report.pes.as_ref().unwrap();
     let in_dram: Vec<_> = pes.iter().filter(|p| p.dram.is_some()).collect();
@@ -159,12 +159,16 @@ fn shd_places_with_its_hidden_synapses_in_dram() {
     for pe in &in_dram {
         assert_eq!(pe.population, "hidden");
         let d = pe.dram.as_ref().unwrap();
-        // 7,256 positions x 32 neurons x 4 bytes, twice; 1000 rows of 30 words.
-        assert_eq!((d.weights, d.gradients, d.input_record, d.total), (928_768, 928_768, 120_000, 1_977_536));
+        // 7,256 positions x 32 neurons x 4 bytes, twice; 1000 rows of 30
+        // words; 999 steps x 32 neurons of spikes, 12 bytes each.
+        assert_eq!((d.weights, d.gradients, d.input_record), (928_768, 928_768, 120_000));
+        assert_eq!((d.spike_record, d.total), (383_616, 2_361_152));
         assert_eq!((pe.sram.weights, pe.sram.gradients, pe.sram.row_buffers), (0, 0, 260));
         assert_eq!(pe.sram.input_record, 4 * 272 * 30);
+        // One step's spikes and the step index.
+        assert_eq!(pe.sram.spike_record, 12 * 32 + 4 * 1001);
     }
     let chips: Vec<(usize, u64)> = report.totals.dram_per_chip.iter().map(|c| (c.pes, c.bytes)).collect();
     assert_eq!(chips.iter().map(|c| c.0).sum::<usize>(), 256);
-    assert!(chips.iter().all(|&(pes, bytes)| bytes == pes as u64 * 1_977_536), "{chips:?}");
+    assert!(chips.iter().all(|&(pes, bytes)| bytes == pes as u64 * 2_361_152), "{chips:?}");
 }

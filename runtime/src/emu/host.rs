@@ -94,7 +94,13 @@ impl Emulator {
             let n = c.neurons.end - c.neurons.start;
             let k = sh.kernel(g.cores[l]).kernel();
             let len = buffer(k, &mut g.mem[l], buffers::REC_LEN)?[0] as usize;
-            let keys = buffer(k, &mut g.mem[l], buffers::REC_KEY)?;
+            // With synapses in DRAM the sample's log is in the region.
+            let keys = if k.dram_words > 0 {
+                let (base, _) = snnc_compiler::lower::dram_spike_record(k.dram_words, n, sh.program.steps);
+                &g.dram[l][base as usize..]
+            } else {
+                buffer(k, &mut g.mem[l], buffers::REC_KEY)?
+            };
             out.extend(keys[..len].iter().map(|&key| (key / n, c.neurons.start + key % n)));
         }
         out.sort_unstable();

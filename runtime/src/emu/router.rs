@@ -48,9 +48,11 @@ pub(super) struct Dest {
 struct RouteCache {
     /// Per chip id: `(lo, hi, route)`, sorted by `lo`, disjoint.
     ranges: Vec<Vec<(u32, u32, CachedRoute)>>,
-    /// The range of the last hit and its chip: a PE sends runs of keys of
-    /// one flow.
+    /// The range of the last hit, its chip and its place in the chip's
+    /// ranges: a PE sends runs of keys of one flow, or sweeps a split flow's
+    /// parts in key order (a layer's gradients, position by position).
     last: Option<(ChipId, u32, u32, CachedRoute)>,
+    last_at: usize,
     /// [`cache_key`] -> route, for keys whose walk gave no range.
     keys: FxHashMap<u64, CachedRoute>,
 }
@@ -70,14 +72,25 @@ impl RouteCache {
         self.search(chip, key)
     }
 
-    /// [`RouteCache::get`] past the last hit's range.
+    /// [`RouteCache::get`] past the last hit's range: the next few ranges
+    /// after it first, then a binary search.
     fn search(&mut self, chip: ChipId, key: u32) -> Option<(CachedRoute, u32, u32)> {
         if let Some(ranges) = self.ranges.get(usize::from(chip.0)) {
-            let i = ranges.partition_point(|r| r.1 < key);
+            // A split flow's parts are several aligned blocks each, some
+            // smaller than the stride of the sweep: look a few ranges on.
+            let ahead = match self.last {
+                Some(l) if l.0 == chip && l.2 < key => ranges.get(self.last_at + 1..).unwrap_or(&[]),
+                _ => &[],
+            };
+            let i = match ahead.iter().take(8).position(|r| key <= r.1) {
+                Some(n) => self.last_at + 1 + n,
+                None => ranges.partition_point(|r| r.1 < key),
+            };
             if let Some(&(lo, hi, route)) = ranges.get(i)
                 && lo <= key
             {
                 self.last = Some((chip, lo, hi, route));
+                self.last_at = i;
                 return Some((route, lo, hi));
             }
         }

@@ -6,7 +6,7 @@
 //! which declares it and calls it from the layer kernel).
 
 use super::{AdjointBufs, Common, GUARD, LayerShape, Lif, OVERFLOW_SPIKES, SLOT_SPIKE, SpikeLog, accumulate_inputs};
-use crate::kernel::{BufRef, ConvertOp, Expr, FunctionBuilder, Var};
+use crate::kernel::{BufRef, ConvertOp, DmaDir, Expr, FunctionBuilder, Var};
 use crate::network::LayerConsts;
 
 /// One forward step `step >= 1` of a LIF slice after its inputs are in
@@ -41,26 +41,43 @@ pub(super) fn update_lif(
 
 /// The forward tick `step >= 1` of a `lif` slice: its inputs, its update,
 /// and each spike logged in `r` (`step * n + neuron`, `I`, `Vt`; a full log
-/// sets `overflow`), with the step's first entry in `rec_off`.
-pub(super) fn forward_tick(f: &mut FunctionBuilder, c: &Common, lif: &Lif, s: &LayerShape, step: Var, r: &SpikeLog) {
+/// sets `overflow`), with the step's first entry in `rec_off`; with the log
+/// in DRAM, the step's entries written there after the update, and each
+/// spike counted in `count` (the regulariser's counts).
+pub(super) fn forward_tick(
+    f: &mut FunctionBuilder,
+    c: &Common,
+    lif: &Lif,
+    s: &LayerShape,
+    step: Var,
+    r: &SpikeLog,
+    count: Option<BufRef>,
+) {
     let (cs, ni) = (s.consts, Expr::i32(lif.n as i32));
     f.store(r.off, step.get(), r.len.at(Expr::i32(0)));
     accumulate_inputs(f, lif, s, step);
-    let rec_cap = Expr::i32(s.spike_capacity as i32);
+    let rec_cap = r.capacity(s.spike_capacity);
     update_lif(f, c, lif, cs, |f, j, i, vt| {
         let at = f.let_("at", r.len.at(Expr::i32(0)));
         f.if_else(
             at.get().lt(rec_cap.clone()),
             |f| {
-                f.store(r.key, at.get(), step.get() * ni.clone() + j.get());
-                f.store(r.i, at.get(), i.get());
-                f.store(r.vt, at.get(), vt.get());
+                // SRAM: entry `at`; DRAM: its place among the step's.
+                let slot = if r.dram.is_some() { f.let_("slot", r.slot(at.get(), step.get())) } else { at };
+                f.store(r.key, slot.get(), step.get() * ni.clone() + j.get());
+                f.store(r.i, slot.get(), i.get());
+                f.store(r.vt, slot.get(), vt.get());
                 f.store(r.len, Expr::i32(0), at.get() + Expr::i32(1));
             },
             |f| f.store(r.overflow, Expr::i32(0), Expr::i32(OVERFLOW_SPIKES)),
         );
+        if let Some(cnt) = count {
+            f.store(cnt, j.get(), cnt.at(j.get()) + Expr::i32(1));
+        }
     });
     f.store(r.off, step.get() + Expr::i32(1), r.len.at(Expr::i32(0)));
+    let first = r.off.at(step.get());
+    r.transfer(f, DmaDir::Write, first.clone(), r.len.at(Expr::i32(0)) - first);
 }
 
 /// The adjoint recurrences of a `lif` slice at backward tick `step`: `lI =
@@ -82,6 +99,12 @@ pub(super) fn adjoint_tick(
     let next = f.let_("next", (step.get() + Expr::i32(1)) * ni.clone());
     let sp = f.let_("sp", r.off.at(step.get() + Expr::i32(1)));
     let sp_end = f.let_("sp_end", r.off.at(step.get() + Expr::i32(2)));
+    if r.dram.is_some() {
+        // The entries of step n+1, read into slots 0 .. their count.
+        r.transfer(f, DmaDir::Read, sp.get(), sp_end.get() - sp.get());
+        f.assign(sp_end, sp_end.get() - sp.get());
+        f.assign(sp, Expr::i32(0));
+    }
     let nxt = f.let_("nxt", ni.clone());
     f.if_(sp.get().lt(sp_end.get()), |f| f.assign(nxt, r.key.at(sp.get()) - next.get()));
     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
