@@ -8,7 +8,9 @@ use cranelift_codegen::ir::{
     Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use snnc_compiler::kernel::{BufferId, DmaDir, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel};
+use snnc_compiler::kernel::{
+    BufferId, DmaDir, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel, dma_flits,
+};
 
 use super::ranges::Ranges;
 use super::{SendBuffer, TRAP_OUT_OF_BOUNDS, TrapRecord, cl_type};
@@ -84,6 +86,9 @@ const SAVED_DRAM: i32 = 24;
 
 /// Loops with constant bounds and at most this many iterations are unrolled.
 const UNROLL_TRIPS: i64 = 8;
+
+/// DMA statements of a constant word count up to this copy inline.
+const INLINE_DMA_WORDS: i64 = 4;
 /// ... when the unrolled body has at most this many statements and
 /// expression nodes.
 const UNROLL_SIZE: usize = 256;
@@ -437,7 +442,10 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// A DMA statement: its operands in order, widened to `i64` by type,
     /// then `snnc_jit_dma` (which checks, copies and counts the transfer);
     /// on its trap, the packet index goes to the record and the function
-    /// returns 1.
+    /// returns 1. A transfer of a constant 1 ..= [`INLINE_DMA_WORDS`] words
+    /// (a weight packet's one word into DRAM) is copied and counted inline
+    /// when both ranges are inside; otherwise (and always for other
+    /// transfers) the call does it, traps included.
     fn dma(&mut self, dir: DmaDir, buffer: BufferId, operands: [&Expr; 3]) {
         for e in operands {
             self.count(e);
@@ -449,6 +457,71 @@ impl<'a, 'b> Gen<'a, 'b> {
                 if e.ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
             })
             .collect();
+        let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
+        let dram_words = i64::from(self.kernel.dram_words);
+        let words = match &operands[2].kind {
+            ExprKind::Const(c) if operands[2].ty == Ty::I32 => i64::from(c.bits() as i32),
+            ExprKind::Const(c) => i64::from(c.bits()),
+            _ => 0,
+        };
+        let merge = (1..=INLINE_DMA_WORDS).contains(&words) && words <= len && words <= dram_words;
+        let merge = merge.then(|| self.inline_dma(dir, buffer, [wide[0], wide[1]], words));
+        self.dma_call(dir, buffer, &wide);
+        if let Some(merge) = merge {
+            self.b.ins().jump(merge, &[]);
+            self.b.seal_block(merge);
+            self.b.switch_to_block(merge);
+        }
+    }
+
+    /// [`Gen::dma`]'s inline path for `words` words: when the buffer's
+    /// `index ..` and the region's `address ..` both fit, copies and counts
+    /// them and jumps to the returned block; otherwise continues in a block
+    /// left current (the call's).
+    fn inline_dma(&mut self, dir: DmaDir, buffer: BufferId, [index, address]: [Value; 2], words: i64) -> Block {
+        let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
+        let dram_words = i64::from(self.kernel.dram_words);
+        // As unsigned: a negative start is huge, so it fails too.
+        let in_buffer = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, index, len - words);
+        let in_region = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, address, dram_words - words);
+        let inside = self.b.ins().band(in_buffer, in_region);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(inside, fast, &[], slow, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(fast);
+        let flags = MemFlagsData::trusted();
+        let memory = self.b.use_var(self.memory);
+        let sram_byte = self.b.ins().ishl_imm_u(index, 2);
+        let sram = self.b.ins().iadd(memory, sram_byte);
+        let sram = self.b.ins().iadd_imm_u(sram, 4 * self.kernel.first_word(buffer) as i64);
+        let dram = self.b.use_var(self.dram);
+        let dram_byte = self.b.ins().ishl_imm_u(address, 2);
+        let dram = self.b.ins().iadd(dram, dram_byte);
+        let (from, to) = match dir {
+            DmaDir::Read => (dram, sram),
+            DmaDir::Write => (sram, dram),
+        };
+        for w in 0..words as i32 {
+            let v = self.b.ins().load(types::I32, flags, from, 4 * w);
+            self.b.ins().store(flags, v, to, 4 * w);
+        }
+        let counts = self.b.use_var(self.counts);
+        for (class, add) in [(OpClass::DmaTransfer, 1), (OpClass::DmaFlit, dma_flits(words as u32) as i64)] {
+            let at = 8 * class as i32;
+            let n = self.b.ins().load(types::I64, flags, counts, at);
+            let n = self.b.ins().iadd_imm_u(n, add);
+            self.b.ins().store(flags, n, counts, at);
+        }
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(slow);
+        merge
+    }
+
+    /// [`Gen::dma`]'s call of `snnc_jit_dma`.
+    fn dma_call(&mut self, dir: DmaDir, buffer: BufferId, wide: &[Value]) {
         let b = &self.kernel.buffers[buffer.0 as usize];
         let first_word = self.kernel.first_word(buffer) as i64;
         let immediates = [i64::from(buffer.0), first_word, i64::from(b.len), i64::from(self.kernel.dram_words)];
@@ -458,7 +531,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             args.push(self.b.ins().iconst(types::I32, imm));
         }
         args.push(self.b.ins().iconst(types::I32, i64::from(dir == DmaDir::Write)));
-        args.extend(wide);
+        args.extend_from_slice(wide);
         let call = self.b.ins().call(self.dma, &args);
         let failed = self.b.inst_results(call)[0];
         self.reload_pointers();
