@@ -330,6 +330,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let first = self.expr(start);
                 let last = self.expr(end);
                 self.flush_counts();
+                // An elementwise loop runs four iterations at a time first.
+                let first = match super::vector::plan(*var, body) {
+                    Some(buffers) => self.vector_loop(start.ty, [first, last], &buffers, body),
+                    None => first,
+                };
                 let spare = new_counters(&mut self.b, branches(body));
                 let below = if start.ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
                 let header = self.b.create_block();

@@ -56,6 +56,7 @@ mod codegen;
 mod counts;
 mod expr;
 mod ranges;
+mod vector;
 
 use std::cell::Cell;
 use std::sync::Mutex;
