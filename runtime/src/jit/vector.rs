@@ -7,8 +7,9 @@
 //! input spike) runs four iterations at a time on `f32x4` values, then the
 //! rest one at a time. Bit for bit the scalar loop's results: every lane
 //! does the scalar operations on the same operands, in the same order (no
-//! contraction, no reassociation; IEEE single precision per lane, NaN
-//! payloads as the scalar instructions give them), and lane `j` reads
+//! contraction, no reassociation; IEEE single precision per lane, every
+//! NaN an operation makes the canonical one, as in the scalar code, and
+//! `neg`/`abs` only touch the sign bit), and lane `j` reads
 //! only what iteration `j` reads (every access is at index `j`, so no
 //! iteration reads what another one writes). Counts: the vector iterations
 //! add the scalar iterations' counts. Bounds: the lanes run only when the
@@ -16,9 +17,11 @@
 //! four iterations; otherwise the scalar loop runs the whole range (and
 //! traps where it would).
 
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types};
-use snnc_compiler::kernel::{BinaryOp, BufferId, Expr, ExprKind, LocalId, OpClass, OpCounts, Stmt, Ty, UnaryOp};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{BlockArg, Endianness, InstBuilder, MemFlagsData, Value, types};
+use snnc_compiler::kernel::{
+    BinaryOp, BufferId, CANONICAL_NAN, Expr, ExprKind, LocalId, OpClass, OpCounts, Stmt, Ty, UnaryOp,
+};
 
 use super::codegen::Gen;
 
@@ -164,22 +167,39 @@ impl Gen<'_, '_> {
                 match op {
                     UnaryOp::Neg => self.b.ins().fneg(a),
                     UnaryOp::Abs => self.b.ins().fabs(a),
-                    UnaryOp::Sqrt => self.b.ins().sqrt(a),
+                    UnaryOp::Sqrt => {
+                        let v = self.b.ins().sqrt(a);
+                        self.canonical_lanes(v)
+                    }
                     _ => unreachable!("planned: neg, abs, sqrt"),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (l, r) = (self.lane_value(lhs, i), self.lane_value(rhs, i));
-                match op {
+                let v = match op {
                     BinaryOp::Add => self.b.ins().fadd(l, r),
                     BinaryOp::Sub => self.b.ins().fsub(l, r),
                     BinaryOp::Mul => self.b.ins().fmul(l, r),
                     BinaryOp::Div => self.b.ins().fdiv(l, r),
                     _ => unreachable!("planned: + - * /"),
-                }
+                };
+                self.canonical_lanes(v)
             }
             _ => unreachable!("planned: constants, locals, loads, arithmetic"),
         }
+    }
+
+    /// `v` with every NaN lane the IR's canonical NaN (an arithmetic
+    /// result; the scalar code canonicalises where a value is observed,
+    /// which gives the same bits).
+    fn canonical_lanes(&mut self, v: Value) -> Value {
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, v, v);
+        let canonical = self.b.ins().f32const(f32::from_bits(CANONICAL_NAN));
+        let canonical = self.b.ins().splat(types::F32X4, canonical);
+        // The mask's lanes (all ones where NaN) as `f32x4` bits.
+        let lanes = MemFlagsData::new().with_endianness(Endianness::Little);
+        let nan = self.b.ins().bitcast(types::F32X4, lanes, nan);
+        self.b.ins().bitselect(nan, canonical, v)
     }
 
     /// The address of `buffer[i]` (in bounds: checked for the whole range).

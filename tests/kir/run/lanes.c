@@ -17,14 +17,14 @@ typedef char lanes_memory_layout_check[sizeof(struct lanes_memory) == 124u ? 1 :
 static struct lanes_memory mem = {
     .a = {
         1.0f, 2.0f, -0.0f, INFINITY, 1024.0f, 0.5f, -3.5f, 7.0f,
-        0.125f, -2.0f,
+        __builtin_nansf("0x200001"), -2.0f,
     },
     .b = {
-        2.0f, -0.0f, 0.5f, 3.0f, -4.0f, 0.25f, 8.0f, 0.25f,
+        2.0f, -0.0f, 0.5f, -INFINITY, -4.0f, 0.25f, 8.0f, 0.25f,
         -1.0f, 16.0f,
     },
     .c = {
-        -1.0f, 2.0f, -0.0f, -3.0f, 4.0f, -5.0f, 6.0f, -7.0f,
+        -1.0f, 2.0f, -0.0f, -3.0f, 4.0f, -__builtin_nansf("0x200001"), 6.0f, -7.0f,
         8.0f, -9.0f,
     },
     .s = {
