@@ -155,6 +155,17 @@ impl Dram {
     }
 }
 
+/// Gradient rows of `n` values a DRAM-mode slice with fan-in `k` reads at a
+/// time at the end of a batch, to send its gradients neuron by neuron (key
+/// order): the one row budgeted ([`layer_memory`]'s row buffers) and as many
+/// more as `room` bytes hold, at most [`GRADIENT_TILE_ROWS`] and `k`.
+pub fn gradient_tile_rows(n: u64, k: u64, room: u64) -> u64 {
+    (1 + room / (4 * n.max(1))).min(GRADIENT_TILE_ROWS).min(k.max(1))
+}
+
+/// The largest gradient tile, in rows ([`gradient_tile_rows`]).
+pub const GRADIENT_TILE_ROWS: u64 = 16;
+
 /// Entries of the spike record in the DRAM region of a `lif` slice of `n`
 /// neurons whose synapses are in DRAM: one per neuron and step but the
 /// first (no sample can overflow it).

@@ -171,11 +171,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             k.dram(d.words(kk, n, steps));
             Syn::Dram(DramSyn {
                 wrow: k.buffer("wrow", Ty::F32, n),
-                grow: k.buffer("grow", Ty::F32, n),
+                grow: k.buffer("grow", Ty::F32, d.tile * n),
                 word: k.buffer("wword", Ty::F32, 1),
                 grad_base: (kk * n) as i32,
                 in_base: (2 * kk * n) as i32,
                 row_words: d.row_words,
+                tile: d.tile,
             })
         }
     };
@@ -472,10 +473,26 @@ fn send_gradients(f: &mut FunctionBuilder, c: &Common, syn: Syn, kk: u32, n: u32
                 send(f, j.get(), pos.get(), grad.at(pos.get() * ni.clone() + j.get()));
             });
         }),
-        Syn::Dram(d) => f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
-            f.dma_read(d.grow, Expr::i32(0), Expr::i32(d.grad_base) + pos.get() * ni.clone(), ni.clone());
-            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| send(f, j.get(), pos.get(), d.grow.at(j.get())));
-        }),
+        Syn::Dram(d) => {
+            // A tile of `tile` rows (positions `p0 ..`) at a time, its
+            // gradients sent neuron by neuron: keys ascending within it.
+            let tiles = kk.div_ceil(d.tile);
+            f.for_range("t", Expr::i32(0), Expr::i32(tiles as i32), |f, t| {
+                let p0 = f.let_("p0", t.get() * Expr::i32(d.tile as i32));
+                let rows = f.let_("rows", Expr::i32(d.tile as i32).min(kki.clone() - p0.get()));
+                f.dma_read(
+                    d.grow,
+                    Expr::i32(0),
+                    Expr::i32(d.grad_base) + p0.get() * ni.clone(),
+                    rows.get() * ni.clone(),
+                );
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.for_range("q", Expr::i32(0), rows.get(), |f, q| {
+                        send(f, j.get(), p0.get() + q.get(), d.grow.at(q.get() * ni.clone() + j.get()));
+                    });
+                });
+            });
+        }
     }
 }
 
@@ -502,6 +519,8 @@ struct DramSyn {
     in_base: i32,
     /// Words of one step's input-spike row.
     row_words: u32,
+    /// Gradient rows `grow` holds (the end of a batch reads that many).
+    tile: u32,
 }
 
 /// A weight row as the kernel reads it: weight `j` of the row.

@@ -261,6 +261,9 @@ pub(crate) struct DramShape {
     pub slots: u32,
     pub max_delay: u32,
     pub record: u32,
+    /// Gradient rows the end of a batch reads at a time
+    /// ([`resources::gradient_tile_rows`]; 1 as budgeted).
+    pub tile: u32,
 }
 
 /// Where a DRAM-mode `lif` slice of `n` neurons keeps its spike record in a
@@ -708,6 +711,18 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
         }
         Role::Layer => {
             let mut shape = layer_shape(cx, slice, sends_spikes)?;
+            if shape.dram.is_some() {
+                // The gradient tile (rows sent at the end of a batch) grows
+                // into the room the PE has left.
+                let budgeted = kernels::layer(&shape, n, rx_len, cx.steps);
+                let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
+                let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
+                let room = u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved);
+                let tile = resources::gradient_tile_rows(u64::from(n), u64::from(shape.fan_in), room) as u32;
+                if let Some(d) = &mut shape.dram {
+                    d.tile = tile;
+                }
+            }
             if shape.kind == LayerKind::Lif && shape.dram.is_none() {
                 // The spike record grows into the room the PE has left (in
                 // DRAM it holds every possible spike already).
@@ -860,7 +875,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         let max_delay = layout.copies.iter().map(|c| c.delay).max().unwrap_or(0);
         let row_words = resources::input_row_words(u64::from(raw)) as u32;
         let slots = resources::input_window_steps(u64::from(max_delay)) as u32;
-        DramShape { row_words, slots, max_delay, record: record.min(u64::from(u32::MAX)) as u32 }
+        DramShape { row_words, slots, max_delay, record: record.min(u64::from(u32::MAX)) as u32, tile: 1 }
     });
     let input_words = match dram {
         None => resources::input_record_words(u64::from(raw), u64::from(steps)),

@@ -230,8 +230,16 @@ fn dram_layer_buffers_are_the_resource_model() {
         };
         let n = u64::from(core.neurons.end - core.neurons.start);
         let (sram, dram) = resources::layer_memory(&net, core.population, n, true, crate::resources::Synapses::Dram);
-        let data = bytes(&|b| !control.contains(&b) && !log.contains(&b));
-        assert_eq!(data, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
+        let data = bytes(&|b| !control.contains(&b) && !log.contains(&b) && b != "grow");
+        // The gradient tile: the budgeted row, grown into the room left.
+        let tile = u64::from(kernel.buffer_named("grow").unwrap().1.len) / n;
+        assert_eq!(u64::from(kernel.buffer_named("grow").unwrap().1.len), tile * n);
+        let k = u64::from(net.fan_in(core.population));
+        assert!(tile >= 1 && tile <= resources::GRADIENT_TILE_ROWS.min(k), "{}: {tile} rows", kernel.name);
+        assert_eq!(data + 4 * n, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
+        let end = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max().unwrap();
+        let fixed = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES;
+        assert!(end + fixed <= u64::from(mapped.machine.spec.data_bytes), "{}", kernel.name);
         // The spike log: one step's entries and the step index in SRAM, the
         // sample's (every neuron at every step but the first) in DRAM.
         assert_eq!(bytes(&|b| log.contains(&b)), sram.spike_record, "{}", kernel.name);
