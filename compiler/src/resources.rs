@@ -73,7 +73,9 @@
 //!
 //! and its SRAM, instead of weights, gradients and the whole input record:
 //! row buffers (a weight row, a gradient row, one word for a weight packet:
-//! `8n + 4`) and an input-record window of the last `max delay + 2` steps'
+//! `8n + 4`; the lowering grows the gradient row into a tile of up to
+//! [`GRADIENT_TILE_ROWS`] rows with the room the PE has left, which the end
+//! of a batch reads at a time to send the gradients in key order) and an input-record window of the last `max delay + 2` steps'
 //! rows (`4 (d + 2) r`; the forward tick at step `s` reads step `s - 1 - d`
 //! for every copy's delay `d` while the packet handler records step `s`);
 //! and instead of the spike log, one step's entries (`12n`: a neuron spikes
