@@ -218,7 +218,7 @@ fn the_shd_example_trains_on_shd_layout_files() {
     let out = snnc_in(d, &["build", "shd.snn", "--emit", "kernel-ir"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let kir = text(&out.stdout);
-    assert!(kir.contains("kernel layer_hidden budget 98304 dram 494384"), "{}", &kir[..kir.len().min(2000)]);
+    assert!(kir.contains("kernel layer_hidden budget 98304 dram 590288"), "{}", &kir[..kir.len().min(2000)]);
     assert!(kir.contains("dma_read wrow[0i]"), "the hidden layer reads its weight rows");
 }
 

@@ -18,7 +18,7 @@
 //! copy sends each weight's gradient once; under the gradient chain only
 //! the last copy sends): the order sorting by key would give them, so the
 //! sums are bit for bit the same, without sorting a batch's millions of
-//! gradients (`tests/runtime/emu_parity.rs` and `emu_chain.rs` check both
+//! gradients (`runtime/tests/runtime/emu_parity.rs` and `emu_chain.rs` check both
 //! schemes against the reference).
 //!
 //! Invariant: a group touches only its own PEs' memories, inboxes and
