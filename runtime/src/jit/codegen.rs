@@ -331,8 +331,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let last = self.expr(end);
                 self.flush_counts();
                 // An elementwise loop runs four iterations at a time first.
-                let first = match super::vector::plan(*var, body) {
-                    Some(buffers) => self.vector_loop(start.ty, [first, last], &buffers, body),
+                let first = match super::vector::plan(*var, start.ty, body) {
+                    Some(accesses) => self.vector_loop(start.ty, *var, [first, last], &accesses, body),
                     None => first,
                 };
                 let spare = new_counters(&mut self.b, branches(body));

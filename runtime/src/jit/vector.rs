@@ -1,21 +1,23 @@
 //! Elementwise loops on four lanes.
 //!
-//! A loop `for j in start..end { a[j] = <f32 expression>; b[j] = ...; }`
-//! whose statements are all stores at index `j` of values built from loads
-//! at index `j`, `f32` constants, `f32` locals and `+ - * /`, `neg`, `abs`,
-//! `sqrt` (a layer's weight or gradient row added to its sums, once per
-//! input spike) runs four iterations at a time on `f32x4` values, then the
-//! rest one at a time. Bit for bit the scalar loop's results: every lane
-//! does the scalar operations on the same operands, in the same order (no
-//! contraction, no reassociation; IEEE single precision per lane, every
-//! NaN an operation makes the canonical one, as in the scalar code, and
-//! `neg`/`abs` only touch the sign bit), and lane `j` reads
-//! only what iteration `j` reads (every access is at index `j`, so no
-//! iteration reads what another one writes). Counts: the vector iterations
-//! add the scalar iterations' counts. Bounds: the lanes run only when the
-//! whole range lies inside every buffer the loop touches and spans at least
-//! four iterations; otherwise the scalar loop runs the whole range (and
-//! traps where it would).
+//! A loop `for j in start..end { a[j] = <f32 expression>; b[x + j] = ...; }`
+//! whose statements are all stores of values built from loads, `f32`
+//! constants, `f32` locals and `+ - * /`, `neg`, `abs`, `sqrt`, every access
+//! at `j` or at `j` plus an invariant (a local the loop does not assign, or
+//! a constant), and every access to a buffer the loop stores to at one and
+//! the same index (a layer's weight row added to its input sums, a gradient
+//! row updated, its state cleared) runs four iterations at a time on `f32x4`
+//! values, then the rest one at a time. Bit for bit the scalar loop's
+//! results: every lane does the scalar operations on the same operands, in
+//! the same order (no contraction, no reassociation; IEEE single precision
+//! per lane, every NaN an operation makes the canonical one, as in the
+//! scalar code, and `neg`/`abs` only touch the sign bit), and no iteration
+//! reads what another one writes (a stored buffer is read only at the index
+//! it is stored at). Counts: the vector iterations add the scalar
+//! iterations' counts. Bounds: the lanes run only when every access's whole
+//! range (as true sums, so no index wraps) lies inside its buffer and the
+//! loop spans at least four iterations; otherwise the scalar loop runs the
+//! whole range (and traps where it would).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{BlockArg, Endianness, InstBuilder, MemFlagsData, Value, types};
@@ -28,39 +30,74 @@ use super::codegen::Gen;
 /// Lanes of a vector iteration.
 const LANES: i64 = 4;
 
-/// The buffers of a loop that runs on lanes (see the module doc), or none.
-pub(super) fn plan(var: LocalId, body: &[Stmt]) -> Option<Vec<BufferId>> {
-    let mut buffers = Vec::new();
+/// Where an access of a planned loop lies: `buffer[offset + j]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Offset {
+    None,
+    /// A local the loop does not assign (it assigns none).
+    Local(LocalId),
+    /// A constant, as the loop variable's type gives it.
+    Const(i64),
+}
+
+/// The accesses of a loop that runs on lanes (see the module doc), or none:
+/// every one at `j`, or at `j` plus an invariant, and every access to a
+/// buffer the loop stores to at the same index (so no iteration reads what
+/// another writes).
+pub(super) fn plan(var: LocalId, ty: Ty, body: &[Stmt]) -> Option<Vec<(BufferId, Offset)>> {
+    let mut accesses = Vec::new();
     for stmt in body {
         let Stmt::Store { buffer, index, value } = stmt else { return None };
-        if !at_var(index, var) || value.ty != Ty::F32 || !lane_expr(value, var, &mut buffers) {
+        if value.ty != Ty::F32 || !lane_expr(value, var, ty, &mut accesses) {
             return None;
         }
-        buffers.push(*buffer);
+        accesses.push((*buffer, offset(index, var, ty)?));
     }
-    (!body.is_empty()).then_some(buffers)
+    let stored = |b: BufferId| body.iter().any(|s| matches!(s, Stmt::Store { buffer, .. } if *buffer == b));
+    let aliased = accesses.iter().any(|&(b, o)| stored(b) && accesses.iter().any(|&(c, p)| c == b && p != o));
+    (!body.is_empty() && !aliased).then_some(accesses)
 }
 
-/// `index` is the loop variable itself.
-fn at_var(index: &Expr, var: LocalId) -> bool {
-    matches!(index.kind, ExprKind::Local(v) if v == var)
+/// The offset of an index `j`, `j + x` or `x + j` (`x` a local other than
+/// `j`, or a constant), of the loop variable's type.
+fn offset(index: &Expr, var: LocalId, ty: Ty) -> Option<Offset> {
+    if index.ty != ty {
+        return None;
+    }
+    let invariant = |e: &Expr| match e.kind {
+        ExprKind::Local(v) if v != var && e.ty == ty => Some(Offset::Local(v)),
+        ExprKind::Const(c) if e.ty == ty => {
+            Some(Offset::Const(if ty == Ty::I32 { i64::from(c.bits() as i32) } else { i64::from(c.bits()) }))
+        }
+        _ => None,
+    };
+    let at_var = |e: &Expr| matches!(e.kind, ExprKind::Local(v) if v == var);
+    match &index.kind {
+        ExprKind::Local(v) if *v == var => Some(Offset::None),
+        ExprKind::Binary { op: BinaryOp::Add, lhs, rhs } if at_var(lhs) => invariant(rhs),
+        ExprKind::Binary { op: BinaryOp::Add, lhs, rhs } if at_var(rhs) => invariant(lhs),
+        _ => None,
+    }
 }
 
-/// An `f32` expression each lane can compute alone; collects its loads' buffers.
-fn lane_expr(e: &Expr, var: LocalId, buffers: &mut Vec<BufferId>) -> bool {
+/// An `f32` expression each lane can compute alone; collects its loads.
+fn lane_expr(e: &Expr, var: LocalId, ty: Ty, accesses: &mut Vec<(BufferId, Offset)>) -> bool {
     if e.ty != Ty::F32 {
         return false;
     }
     match &e.kind {
         ExprKind::Const(_) => true,
         ExprKind::Local(v) => *v != var,
-        ExprKind::Load { buffer, index } => {
-            buffers.push(*buffer);
-            at_var(index, var)
-        }
-        ExprKind::Unary { op: UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, arg } => lane_expr(arg, var, buffers),
+        ExprKind::Load { buffer, index } => match offset(index, var, ty) {
+            Some(o) => {
+                accesses.push((*buffer, o));
+                true
+            }
+            None => false,
+        },
+        ExprKind::Unary { op: UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, arg } => lane_expr(arg, var, ty, accesses),
         ExprKind::Binary { op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div, lhs, rhs } => {
-            lane_expr(lhs, var, buffers) && lane_expr(rhs, var, buffers)
+            lane_expr(lhs, var, ty, accesses) && lane_expr(rhs, var, ty, accesses)
         }
         _ => false,
     }
@@ -73,21 +110,31 @@ impl Gen<'_, '_> {
     pub(super) fn vector_loop(
         &mut self,
         ty: Ty,
+        var: LocalId,
         [first, last]: [Value; 2],
-        buffers: &[BufferId],
+        accesses: &[(BufferId, Offset)],
         body: &[Stmt],
     ) -> Value {
-        let len = buffers.iter().map(|b| i64::from(self.kernel.buffers[b.0 as usize].len)).min().unwrap_or(0);
         let trips = self.trips(ty, first, last);
-        let wide = |g: &mut Self, v: Value| {
-            if ty == Ty::I32 { g.b.ins().sextend(types::I64, v) } else { g.b.ins().uextend(types::I64, v) }
-        };
-        let (from, to) = (wide(self, first), wide(self, last));
-        let from_ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, from, 0);
-        let to_ok = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, to, len);
-        let enough = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, trips, LANES);
-        let ok = self.b.ins().band(from_ok, to_ok);
-        let ok = self.b.ins().band(ok, enough);
+        let (from, to) = (self.wide(ty, first), self.wide(ty, last));
+        // Every access's `offset + first ..= offset + last - 1` inside its
+        // buffer, as true (64-bit) sums: then no index wraps either.
+        let mut ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, trips, LANES);
+        let mut seen: Vec<(BufferId, Offset)> = Vec::new();
+        for &(buffer, at) in accesses {
+            if seen.contains(&(buffer, at)) {
+                continue;
+            }
+            seen.push((buffer, at));
+            let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
+            let off = self.offset_value(ty, at);
+            let lo = self.b.ins().iadd(from, off);
+            let hi = self.b.ins().iadd(to, off);
+            let lo_ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, lo, 0);
+            let hi_ok = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, hi, len);
+            let both = self.b.ins().band(lo_ok, hi_ok);
+            ok = self.b.ins().band(ok, both);
+        }
         let lanes = self.b.create_block();
         let scalar = self.b.create_block();
         let start = self.b.append_block_param(scalar, types::I32);
@@ -110,9 +157,9 @@ impl Gen<'_, '_> {
         self.b.seal_block(done);
         self.b.switch_to_block(step);
         for stmt in body {
-            let Stmt::Store { buffer, value, .. } = stmt else { unreachable!("a planned loop stores only") };
-            let v = self.lane_value(value, i);
-            let at = self.lane_address(*buffer, i);
+            let Stmt::Store { buffer, index, value } = stmt else { unreachable!("a planned loop stores only") };
+            let v = self.lane_value(value, ty, var, i);
+            let at = self.lane_address(*buffer, ty, var, index, i);
             self.b.ins().store(lane_flags(), v, at, 0);
         }
         let next = self.b.ins().iadd_imm_s(i, LANES);
@@ -147,8 +194,25 @@ impl Gen<'_, '_> {
         start
     }
 
+    /// `v` (of the loop variable's type) as an `i64`.
+    fn wide(&mut self, ty: Ty, v: Value) -> Value {
+        if ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
+    }
+
+    /// An access's offset as an `i64`.
+    fn offset_value(&mut self, ty: Ty, at: Offset) -> Value {
+        match at {
+            Offset::None => self.b.ins().iconst(types::I64, 0),
+            Offset::Const(c) => self.b.ins().iconst(types::I64, c),
+            Offset::Local(v) => {
+                let x = self.b.use_var(self.vars[v.0 as usize]);
+                self.wide(ty, x)
+            }
+        }
+    }
+
     /// The four lanes of `e` at iterations `i .. i + 4`.
-    fn lane_value(&mut self, e: &Expr, i: Value) -> Value {
+    fn lane_value(&mut self, e: &Expr, ty: Ty, var: LocalId, i: Value) -> Value {
         match &e.kind {
             ExprKind::Const(c) => {
                 let s = self.b.ins().f32const(f32::from_bits(c.bits()));
@@ -158,12 +222,12 @@ impl Gen<'_, '_> {
                 let s = self.b.use_var(self.vars[v.0 as usize]);
                 self.b.ins().splat(types::F32X4, s)
             }
-            ExprKind::Load { buffer, .. } => {
-                let at = self.lane_address(*buffer, i);
+            ExprKind::Load { buffer, index } => {
+                let at = self.lane_address(*buffer, ty, var, index, i);
                 self.b.ins().load(types::F32X4, lane_flags(), at, 0)
             }
             ExprKind::Unary { op, arg } => {
-                let a = self.lane_value(arg, i);
+                let a = self.lane_value(arg, ty, var, i);
                 match op {
                     UnaryOp::Neg => self.b.ins().fneg(a),
                     UnaryOp::Abs => self.b.ins().fabs(a),
@@ -175,7 +239,7 @@ impl Gen<'_, '_> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let (l, r) = (self.lane_value(lhs, i), self.lane_value(rhs, i));
+                let (l, r) = (self.lane_value(lhs, ty, var, i), self.lane_value(rhs, ty, var, i));
                 let v = match op {
                     BinaryOp::Add => self.b.ins().fadd(l, r),
                     BinaryOp::Sub => self.b.ins().fsub(l, r),
@@ -202,15 +266,24 @@ impl Gen<'_, '_> {
         self.b.ins().bitselect(nan, canonical, v)
     }
 
-    /// The address of `buffer[i]` (in bounds: checked for the whole range).
-    fn lane_address(&mut self, buffer: BufferId, i: Value) -> Value {
+    /// The address of `buffer[index]` at lane start `i` (in bounds:
+    /// checked for the whole range, as true sums).
+    fn lane_address(&mut self, buffer: BufferId, ty: Ty, var: LocalId, index: &Expr, i: Value) -> Value {
         let offset = 4 * self.kernel.first_word(buffer) as i64;
-        let wide = self.b.ins().uextend(self.ptr, i);
+        let at = offset_of_index(index, var, ty);
+        let off = self.offset_value(ty, at);
+        let i = self.wide(ty, i);
+        let wide = self.b.ins().iadd(i, off);
         let scaled = self.b.ins().ishl_imm_u(wide, 2);
         let memory = self.b.use_var(self.memory);
         let base = self.b.ins().iadd_imm_u(memory, offset);
         self.b.ins().iadd(base, scaled)
     }
+}
+
+/// The offset of a planned access's index.
+fn offset_of_index(index: &Expr, var: LocalId, ty: Ty) -> Offset {
+    offset(index, var, ty).expect("a planned access")
 }
 
 /// Four lanes at a word-aligned address that cannot trap.

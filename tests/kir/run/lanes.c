@@ -95,7 +95,42 @@ static void tick_forward(int32_t step) {
 
 /* Once per backward step (the forward step it revisits, counting down). */
 static void tick_backward(int32_t step) {
-    (void)step;
+    int32_t m = 0;
+    int32_t k = 0;
+    int32_t j = 0;
+    m = step;
+    k = -1;
+    int32_t s2_end1 = m;
+    for (j = 0; j < s2_end1; j++) {
+        int32_t s2_i2 = s2_iadd(j, 2);
+        if ((uint32_t)s2_i2 >= 10u) {
+            s2_trap(S2_TRAP_OUT_OF_BOUNDS, 0u /* a */, (int64_t)s2_i2);
+            return;
+        }
+        if ((uint32_t)j >= 10u) {
+            s2_trap(S2_TRAP_OUT_OF_BOUNDS, 1u /* b */, (int64_t)j);
+            return;
+        }
+        int32_t s2_i3 = s2_iadd(j, 2);
+        if ((uint32_t)s2_i3 >= 10u) {
+            s2_trap(S2_TRAP_OUT_OF_BOUNDS, 0u /* a */, (int64_t)s2_i3);
+            return;
+        }
+        mem.a[s2_i3] = s2_fmul(mem.a[s2_i2], mem.b[j]);
+    }
+    int32_t s2_end4 = m;
+    for (j = 1; j < s2_end4; j++) {
+        int32_t s2_i5 = s2_iadd(j, k);
+        if ((uint32_t)s2_i5 >= 10u) {
+            s2_trap(S2_TRAP_OUT_OF_BOUNDS, 2u /* c */, (int64_t)s2_i5);
+            return;
+        }
+        if ((uint32_t)j >= 10u) {
+            s2_trap(S2_TRAP_OUT_OF_BOUNDS, 2u /* c */, (int64_t)j);
+            return;
+        }
+        mem.c[j] = s2_fadd(mem.c[s2_i5], 1.0f);
+    }
 }
 
 /* After the backward phase of each sample. */
