@@ -4,7 +4,8 @@
 //! trains one batch in the emulator bit-identically to the reference: the
 //! batch's losses and first spikes, and all 9,590,000 weights after the Adam
 //! step (every projection with a gradient), in the optimiser PEs and in the
-//! last copy's layer PEs. About 7 GB and half a minute.
+//! last copy's layer PEs, each optimiser PE receiving only the gradients of
+//! the weights it holds. About 7 GB and half a minute.
 
 use crate::load;
 
@@ -54,4 +55,11 @@ fn large_trains_one_batch_identically() {
         assert!(held == w, "last copy's {}", layer.name);
     }
     assert!(emu.counters().chip_hops > 0);
+    // Each optimiser PE gets only the gradients of the weights it holds: the
+    // optimisers together handle each weight's gradient once per copy that
+    // sends it to them (every copy, or the chain's last).
+    let senders = if mapped.cores.gradients.chain { 1 } else { u64::from(p.train_spec.batch) };
+    let weights: u64 = weights.iter().map(|w| w.len() as u64).sum();
+    assert!(mapped.cores.optimiser_slices.len() > 1000, "many optimisers per layer slice");
+    assert_eq!(emu.counters().optimiser_received, weights * senders);
 }
