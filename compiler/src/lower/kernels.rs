@@ -168,7 +168,8 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             grad: k.buffer(buffers::GRAD, Ty::F32, kk * n),
         },
         Some(d) => {
-            k.dram(d.words(kk, n, steps));
+            // At most `i32::MAX` words (`layer_shape`).
+            k.dram(d.words(kk, n, steps) as u32);
             Syn::Dram(DramSyn {
                 wrow: k.buffer("wrow", Ty::F32, n),
                 grow: k.buffer("grow", Ty::F32, d.tile * n),

@@ -276,14 +276,15 @@ pub fn dram_spike_record(region_words: u32, n: u32, steps: u32) -> (u32, u32) {
 }
 
 impl DramShape {
-    /// Words of the DRAM region of a slice of `n` neurons with fan-in `k`.
-    pub fn words(&self, k: u32, n: u32, steps: u32) -> u32 {
-        self.record_base(k, n, steps) + 3 * self.record
+    /// Words of the DRAM region of a slice of `n` neurons with fan-in `k`
+    /// (`layer_shape` refuses a region past `i32::MAX` words).
+    pub fn words(&self, k: u32, n: u32, steps: u32) -> u64 {
+        self.record_base(k, n, steps) + 3 * u64::from(self.record)
     }
 
     /// The region's word where the spike record's keys start.
-    pub fn record_base(&self, k: u32, n: u32, steps: u32) -> u32 {
-        2 * k * n + steps * self.row_words
+    pub fn record_base(&self, k: u32, n: u32, steps: u32) -> u64 {
+        2 * u64::from(k) * u64::from(n) + u64::from(steps) * u64::from(self.row_words)
     }
 }
 
@@ -711,27 +712,21 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
         }
         Role::Layer => {
             let mut shape = layer_shape(cx, slice, sends_spikes)?;
-            if shape.dram.is_some() {
-                // The gradient tile (rows sent at the end of a batch) grows
-                // into the room the PE has left.
-                let budgeted = kernels::layer(&shape, n, rx_len, cx.steps);
-                let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
-                let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
-                let room = u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved);
-                let tile = resources::gradient_tile_rows(u64::from(n), u64::from(shape.fan_in), room) as u32;
-                if let Some(d) = &mut shape.dram {
-                    d.tile = tile;
+            // One record grows into the room the PE's data memory has left
+            // with the budgeted kernel: with synapses in DRAM the gradient
+            // tile (rows sent at the end of a batch; the spike record there
+            // holds every possible spike already), else a `lif` layer's
+            // spike record.
+            if shape.dram.is_some() || shape.kind == LayerKind::Lif {
+                let room = room_left(cx, &kernels::layer(&shape, n, rx_len, cx.steps));
+                let fan_in = u64::from(shape.fan_in);
+                match &mut shape.dram {
+                    Some(d) => d.tile = resources::gradient_tile_rows(u64::from(n), fan_in, room) as u32,
+                    None => {
+                        let grown = resources::spike_record_grown(u64::from(n), u64::from(cx.steps), room);
+                        shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
+                    }
                 }
-            }
-            if shape.kind == LayerKind::Lif && shape.dram.is_none() {
-                // The spike record grows into the room the PE has left (in
-                // DRAM it holds every possible spike already).
-                let budgeted = kernels::layer(&shape, n, rx_len, cx.steps);
-                let used = budgeted.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
-                let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
-                let room = u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved);
-                let grown = resources::spike_record_grown(u64::from(n), u64::from(cx.steps), room);
-                shape.spike_capacity = grown.min(i32::MAX as u64) as u32;
             }
             kernels::layer(&shape, n, rx_len, cx.steps)
         }
@@ -769,6 +764,14 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
             }
         }
     })
+}
+
+/// Bytes of a PE's data memory that `kernel`'s buffers, the receive buffers
+/// and the stack leave free.
+fn room_left(cx: &Ctx<'_>, kernel: &Kernel) -> u64 {
+    let used = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
+    let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
+    u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved)
 }
 
 /// Every projection copy's place in its post population's weight numbering
@@ -881,9 +884,9 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         None => resources::input_record_words(u64::from(raw), u64::from(steps)),
         Some(d) => u64::from(d.slots) * u64::from(d.row_words),
     };
-    let region =
-        2 * u64::from(k) * u64::from(n) + u64::from(steps) * resources::input_row_words(u64::from(raw)) + 3 * record;
-    if dram.is_some() && region > i32::MAX as u64 {
+    if let Some(region) = dram.map(|d| d.words(k, n, steps))
+        && region > i32::MAX as u64
+    {
         return Err(unsupported(format!(
             "population `{}`: a DRAM region of {region} words (at most 2^31 - 1)",
             p.name

@@ -8,6 +8,7 @@ use cranelift_codegen::ir::{
     Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
+use snnc_compiler::kernel::analysis::const_int;
 use snnc_compiler::kernel::{
     BufferId, DmaDir, Expr, ExprKind, Function, OpClass, OpCounts, Stmt, Ty, VerifiedKernel, dma_flits,
 };
@@ -464,11 +465,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             .collect();
         let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
         let dram_words = i64::from(self.kernel.dram_words);
-        let words = match &operands[2].kind {
-            ExprKind::Const(c) if operands[2].ty == Ty::I32 => i64::from(c.bits() as i32),
-            ExprKind::Const(c) => i64::from(c.bits()),
-            _ => 0,
-        };
+        let words = const_int(operands[2]).unwrap_or(0);
         let merge = (1..=INLINE_DMA_WORDS).contains(&words) && words <= len && words <= dram_words;
         let merge = merge.then(|| self.inline_dma(dir, buffer, [wide[0], wide[1]], words));
         self.dma_call(dir, buffer, &wide);

@@ -25,6 +25,8 @@ use snnc_compiler::kernel::{
     BinaryOp, BufferId, CANONICAL_NAN, Expr, ExprKind, LocalId, OpClass, OpCounts, Stmt, Ty, UnaryOp,
 };
 
+use snnc_compiler::kernel::analysis::const_int;
+
 use super::codegen::Gen;
 
 /// Lanes of a vector iteration.
@@ -36,7 +38,7 @@ pub(super) enum Offset {
     None,
     /// A local the loop does not assign (it assigns none).
     Local(LocalId),
-    /// A constant, as the loop variable's type gives it.
+    /// A constant (folded), as the loop variable's type gives it.
     Const(i64),
 }
 
@@ -65,11 +67,9 @@ fn offset(index: &Expr, var: LocalId, ty: Ty) -> Option<Offset> {
         return None;
     }
     let invariant = |e: &Expr| match e.kind {
-        ExprKind::Local(v) if v != var && e.ty == ty => Some(Offset::Local(v)),
-        ExprKind::Const(c) if e.ty == ty => {
-            Some(Offset::Const(if ty == Ty::I32 { i64::from(c.bits() as i32) } else { i64::from(c.bits()) }))
-        }
-        _ => None,
+        _ if e.ty != ty => None,
+        ExprKind::Local(v) if v != var => Some(Offset::Local(v)),
+        _ => const_int(e).map(Offset::Const),
     };
     let at_var = |e: &Expr| matches!(e.kind, ExprKind::Local(v) if v == var);
     match &index.kind {
