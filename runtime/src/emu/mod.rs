@@ -84,7 +84,7 @@ use snnc_compiler::route::RoutingTables;
 pub use counters::{CostModel, Counters};
 pub use trace::{PeEvent, PeTrace};
 
-use copy::{Group, Inboxes};
+use copy::{Group, Inboxes, Parcels};
 use router::{Router, Routes};
 
 use crate::data::encode::Encoded;
@@ -503,7 +503,9 @@ impl Emulator {
             g.away = away;
             any
         };
-        let step = |copies: &mut [Group], opt_group: &mut Group, inv: Option<Invocation>| {
+        // `mail`: the copies' parcels still holding packets for the
+        // optimiser PEs (see `post`).
+        let step = |copies: &mut [Group], opt_group: &mut Group, mail: &[(usize, Parcels)], inv: Option<Invocation>| {
             // A delivery round of the gradient chain has mail for one copy:
             // run it here rather than fork threads (the same work).
             let mailed = copies.iter().filter(|g| g.inbox.iter().any(|b| !b.is_empty())).count();
@@ -515,37 +517,62 @@ impl Emulator {
             let mut inboxes = Inboxes(copies);
             let opt_any = match inv {
                 Some(inv) => opt_group.tick(sh, inv, &mut inboxes).map(|()| true),
-                None => opt_group.deliver(sh, &mut inboxes),
+                None => opt_group.deliver_mail(sh, mail, &mut inboxes),
             };
             Ok::<_, EmuError>(opt_any? | any.contains(&true))
         };
         // Moves every copy's `away` packets into their destinations'
-        // inboxes.
-        let post = |copies: &mut [Group], opt_group: &mut Group| {
+        // inboxes; a copy's packets for the optimiser PEs stay in its parcels,
+        // which move to `mail` (the optimisers read them there: millions of
+        // gradients are not copied once more), and `spare` gives the copy
+        // empty ones.
+        let post = |copies: &mut [Group], mail: &mut Vec<(usize, Parcels)>, spare: &mut Vec<Parcels>| {
             for from in 0..copies.len() {
                 let mut away = std::mem::take(&mut copies[from].away);
+                let mut for_optimisers = false;
                 for &(dest, start, len) in &away.runs {
                     let g = dest.group as usize;
-                    let to = if g == opt { &mut *opt_group } else { &mut copies[g] };
-                    to.inbox[dest.pos as usize]
-                        .extend_from_slice(&away.packets[start as usize..(start + len) as usize]);
+                    let packets = &away.packets[start as usize..(start + len) as usize];
+                    if g == opt {
+                        for_optimisers = true;
+                    } else {
+                        copies[g].inbox[dest.pos as usize].extend_from_slice(packets);
+                    }
                 }
-                away.runs.clear();
-                away.packets.clear();
+                if for_optimisers {
+                    mail.push((from, away));
+                    away = spare.pop().unwrap_or_default();
+                } else {
+                    away.runs.clear();
+                    away.packets.clear();
+                }
                 copies[from].away = away;
             }
         };
         for g in copies.iter_mut() {
             g.batch_end = true;
         }
+        let mut mail = Vec::new();
+        let mut spare = Vec::new();
         let settled = (|| {
-            step(copies, opt_group, Some(Invocation::EndOfBatch))?;
+            step(copies, opt_group, &[], Some(Invocation::EndOfBatch))?;
             // The gradient chain takes a round per copy; the weights, two more.
             let rounds = copies.len() + 8;
             // A round that handles no packet sends none: nothing is in flight.
             for _ in 0..rounds {
-                post(copies, opt_group);
-                if !step(copies, opt_group, None)? {
+                post(copies, &mut mail, &mut spare);
+                let any = step(copies, opt_group, &mail, None)?;
+                // Each copy gets its parcels back (and their room) unless it
+                // has sent more meanwhile.
+                for (from, mut parcels) in mail.drain(..) {
+                    parcels.runs.clear();
+                    parcels.packets.clear();
+                    if copies[from].away.runs.is_empty() {
+                        std::mem::swap(&mut copies[from].away, &mut parcels);
+                    }
+                    spare.push(parcels);
+                }
+                if !any {
                     return Ok(());
                 }
             }

@@ -200,17 +200,35 @@ impl SendBuffer {
     }
 
     /// Appends the sends, but those from `drop_from` on, to `outbox`.
-    fn finish(mut self, outbox: &mut Vec<Packet>, drop_from: Option<usize>) {
+    fn finish(mut self, outbox: &mut impl Sends, drop_from: Option<usize>) {
         // SAFETY: compiled code and `snnc_jit_send` wrote every triple below
         // `len`, which is at most `cap`, the capacity of `staged`'s buffer.
         unsafe { self.staged.set_len(self.len) };
         if let Some(start) = drop_from {
             self.staged.truncate(start);
         }
-        outbox.extend(
-            self.staged.iter().map(|&[key, payload, has]| Packet { key, payload: (has != 0).then_some(payload) }),
-        );
+        outbox.extend_sends(&self.staged);
         STAGED.set(std::mem::take(&mut self.staged));
+    }
+}
+
+/// Where a call's sends go: packets (`Vec<Packet>`, what the interpreter
+/// gives), or `[key, payload]` pairs with payload 0 for a packet without
+/// one (`Vec<[u32; 2]>`, what the emulator routes: no conversion between).
+pub trait Sends {
+    /// Appends sends staged as `[key, payload, has_payload]`.
+    fn extend_sends(&mut self, staged: &[[u32; 3]]);
+}
+
+impl Sends for Vec<Packet> {
+    fn extend_sends(&mut self, staged: &[[u32; 3]]) {
+        self.extend(staged.iter().map(|&[key, payload, has]| Packet { key, payload: (has != 0).then_some(payload) }));
+    }
+}
+
+impl Sends for Vec<[u32; 2]> {
+    fn extend_sends(&mut self, staged: &[[u32; 3]]) {
+        self.extend(staged.iter().map(|&[key, payload, has]| [key, if has != 0 { payload } else { 0 }]));
     }
 }
 
@@ -362,7 +380,7 @@ impl JitKernel {
         invocation: Invocation,
         memory: &mut [u32],
         dram: &mut [u32],
-        outbox: &mut Vec<Packet>,
+        outbox: &mut impl Sends,
         counts: &mut OpCounts,
     ) -> Result<(), Trap> {
         self.kernel.check_memory(memory.len())?;
@@ -399,7 +417,7 @@ impl JitKernel {
         pairs: &mut Vec<[u32; 2]>,
         memory: &mut [u32],
         dram: &mut [u32],
-        outbox: &mut Vec<Packet>,
+        outbox: &mut impl Sends,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         pairs.clear();
@@ -414,7 +432,21 @@ impl JitKernel {
         pairs: &[[u32; 2]],
         memory: &mut [u32],
         dram: &mut [u32],
-        outbox: &mut Vec<Packet>,
+        outbox: &mut impl Sends,
+        counts: &mut OpCounts,
+    ) -> Result<(), (usize, Trap)> {
+        self.run_pair_runs(&[pairs], memory, dram, outbox, counts)
+    }
+
+    /// [`JitKernel::run_pairs`] on the packets of `runs` one after another
+    /// (as if concatenated; a trap's index counts from the first run's
+    /// first packet), without gathering them first.
+    pub fn run_pair_runs(
+        &self,
+        runs: &[&[[u32; 2]]],
+        memory: &mut [u32],
+        dram: &mut [u32],
+        outbox: &mut impl Sends,
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         self.kernel.check_memory(memory.len()).map_err(|t| (0, t))?;
@@ -422,24 +454,34 @@ impl JitKernel {
         let Some(drain) = self.drain else {
             return Ok(());
         };
-        let n = u32::try_from(pairs.len()).expect("fewer than 2^32 packets in an inbox");
         let mut record = TrapRecord::default();
         let mut buffer = SendBuffer::new(u32::MAX);
-        // SAFETY: as in `run`, for the whole call; `pairs` holds `n` pairs.
-        let status = unsafe {
-            drain(
-                memory.as_mut_ptr(),
-                dram.as_mut_ptr(),
-                &mut buffer,
-                &mut record,
-                counts.0.as_mut_ptr(),
-                pairs.as_ptr(),
-                n,
-            )
-        };
-        let dropped = (status != 0 && buffer.packet == record.packet).then_some(buffer.start);
-        buffer.finish(outbox, dropped);
-        if status == 0 { Ok(()) } else { Err((record.packet as usize, self.trap(record))) }
+        let mut before = 0;
+        for pairs in runs {
+            let n = u32::try_from(pairs.len()).expect("fewer than 2^32 packets in an inbox");
+            // Packet indices start again at 0: no send is of this run yet.
+            buffer.packet = u32::MAX;
+            // SAFETY: as in `run`, for the whole call; `pairs` holds `n` pairs.
+            let status = unsafe {
+                drain(
+                    memory.as_mut_ptr(),
+                    dram.as_mut_ptr(),
+                    &mut buffer,
+                    &mut record,
+                    counts.0.as_mut_ptr(),
+                    pairs.as_ptr(),
+                    n,
+                )
+            };
+            if status != 0 {
+                let dropped = (buffer.packet == record.packet).then_some(buffer.start);
+                buffer.finish(outbox, dropped);
+                return Err((before + record.packet as usize, self.trap(record)));
+            }
+            before += pairs.len();
+        }
+        buffer.finish(outbox, None);
+        Ok(())
     }
 
     /// The trap a failed call reported in `record`.
@@ -500,7 +542,7 @@ mod tests {
                 Invocation::TickForward { step: 0 },
                 &mut memory,
                 &mut [],
-                &mut Vec::new(),
+                &mut Vec::<Packet>::new(),
                 &mut OpCounts::default(),
             )
             .expect("runs");

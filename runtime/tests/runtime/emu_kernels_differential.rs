@@ -5,7 +5,7 @@
 //! only in data: keys, receive tables, weights).
 
 use snnc_compiler::driver::map_network;
-use snnc_compiler::kernel::{Invocation, OpCounts};
+use snnc_compiler::kernel::{Invocation, OpCounts, Packet};
 use snnc_compiler::lower::{LowerError, lower};
 use snnc_compiler::network::OptimizerSpec;
 use snnc_runtime::interp::Interpreter;
@@ -65,7 +65,7 @@ fn check(example: &str, optimizer: Option<OptimizerSpec>) -> Result<(), String> 
         let mut region = vec![0u32; kernel.dram_words as usize];
         region[..core.dram.len()].copy_from_slice(&core.dram);
         let (mut da, mut db) = (region.clone(), region);
-        let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+        let (mut out_a, mut out_b): (Vec<Packet>, Vec<Packet>) = (Vec::new(), Vec::new());
         let (mut ops_a, mut ops_b) = (OpCounts::default(), OpCounts::default());
         for inv in calls {
             let ra = jit.run(inv, &mut a, &mut da, &mut out_a, &mut ops_a);

@@ -104,12 +104,13 @@ proptest! {
 }
 
 /// A packet handler run over a whole inbox in one call
-/// (`JitKernel::run_packets`) leaves what one call per packet leaves: the
+/// (`JitKernel::run_packets`), or over it cut into runs
+/// (`JitKernel::run_pair_runs`), leaves what one call per packet leaves: the
 /// same memory, the same packets (a trapping handler's dropped), the same
 /// counts, and the same first trap with its packet's index.
 #[test]
 fn packets_in_one_call_equal_one_call_per_packet() {
-    let (mut trapped, mut sent) = (0, 0);
+    let (mut trapped, mut sent, mut split_traps) = (0, 0, 0);
     for seed in 0..300u64 {
         let kernel = verify(&random_kernel(seed)).expect("generated kernels verify");
         let mut rng = Rng(seed ^ 0xd7a1);
@@ -119,7 +120,7 @@ fn packets_in_one_call_equal_one_call_per_packet() {
             .map(|_| Packet { key: rng.below(64) as u32, payload: rng.chance(80).then(|| rng.below(1 << 31) as u32) })
             .collect();
         let jit = JitKernel::compile(&kernel).expect("compiles");
-        let (mut m1, mut out1, mut counts1) = (memory.clone(), Vec::new(), OpCounts::default());
+        let (mut m1, mut out1, mut counts1) = (memory.clone(), Vec::<Packet>::new(), OpCounts::default());
         let mut d1 = dram.clone();
         let mut one_by_one = Ok(());
         for (i, p) in packets.iter().enumerate() {
@@ -131,7 +132,7 @@ fn packets_in_one_call_equal_one_call_per_packet() {
                 break;
             }
         }
-        let (mut m2, mut out2, mut counts2) = (memory.clone(), Vec::new(), OpCounts::default());
+        let (mut m2, mut out2, mut counts2) = (memory.clone(), Vec::<Packet>::new(), OpCounts::default());
         let mut d2 = dram.clone();
         let together = jit.run_packets(&packets, &mut Vec::new(), &mut m2, &mut d2, &mut out2, &mut counts2);
         assert_eq!(together, one_by_one, "seed {seed}");
@@ -139,10 +140,29 @@ fn packets_in_one_call_equal_one_call_per_packet() {
         if together.is_ok() {
             assert_eq!(counts2, counts1, "seed {seed}");
         }
+        // The same packets cut into runs at random points (empty runs
+        // included), sending into `[key, payload]` pairs, as the emulator's
+        // optimiser PEs drain them at a batch's end.
+        let pairs: Vec<[u32; 2]> = packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]).collect();
+        let mut cuts: Vec<usize> = (0..rng.below(4)).map(|_| rng.below(pairs.len() as u64 + 1) as usize).collect();
+        cuts.extend([0, pairs.len()]);
+        cuts.sort_unstable();
+        let runs: Vec<&[[u32; 2]]> = cuts.windows(2).map(|w| &pairs[w[0]..w[1]]).collect();
+        let (mut m3, mut out3, mut counts3) = (memory.clone(), Vec::<[u32; 2]>::new(), OpCounts::default());
+        let mut d3 = dram.clone();
+        let in_runs = jit.run_pair_runs(&runs, &mut m3, &mut d3, &mut out3, &mut counts3);
+        assert_eq!(in_runs, together, "seed {seed}, runs {cuts:?}");
+        let out2_pairs: Vec<[u32; 2]> = out2.iter().map(|p| [p.key, p.payload.unwrap_or(0)]).collect();
+        assert_eq!((&m3, &d3, &out3), (&m2, &d2, &out2_pairs), "seed {seed}, runs {cuts:?}");
+        if in_runs.is_ok() {
+            assert_eq!(counts3, counts2, "seed {seed}");
+        }
         trapped += usize::from(together.is_err());
         sent += usize::from(!out2.is_empty());
+        split_traps += usize::from(together.is_err() && runs.iter().filter(|r| !r.is_empty()).count() > 1);
     }
     assert!(trapped > 10 && sent > 10, "trapped {trapped}, sent {sent}");
+    assert!(split_traps > 5, "traps in split inboxes: {split_traps}");
 }
 
 /// The generator is not vacuous: over fixed seeds it produces kernels that
