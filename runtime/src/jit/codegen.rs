@@ -88,8 +88,10 @@ const SAVED_DRAM: i32 = 24;
 /// Loops with constant bounds and at most this many iterations are unrolled.
 const UNROLL_TRIPS: i64 = 8;
 
-/// DMA statements of a constant word count up to this copy inline.
-const INLINE_DMA_WORDS: i64 = 4;
+/// DMA statements of a constant word count up to this copy inline (a
+/// weight packet's word, a DRAM-mode layer's weight or gradient row of up
+/// to 64 neurons, a step's input bits).
+const INLINE_DMA_WORDS: i64 = 64;
 /// ... when the unrolled body has at most this many statements and
 /// expression nodes.
 const UNROLL_SIZE: usize = 256;
@@ -449,7 +451,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// then `snnc_jit_dma` (which checks, copies and counts the transfer);
     /// on its trap, the packet index goes to the record and the function
     /// returns 1. A transfer of a constant 1 ..= [`INLINE_DMA_WORDS`] words
-    /// (a weight packet's one word into DRAM) is copied and counted inline
+    /// (a weight packet's one word into DRAM, a weight row) is copied and counted inline
     /// when both ranges are inside; otherwise (and always for other
     /// transfers) the call does it, traps included.
     fn dma(&mut self, dir: DmaDir, buffer: BufferId, operands: [&Expr; 3]) {
@@ -506,7 +508,15 @@ impl<'a, 'b> Gen<'a, 'b> {
             DmaDir::Read => (dram, sram),
             DmaDir::Write => (sram, dram),
         };
-        for w in 0..words as i32 {
+        // Four words at a time as one 16-byte vector (raw bits: a copy, in
+        // any alignment), the rest one by one.
+        let lanes = MemFlagsData::new().with_notrap();
+        let quads = words as i32 / 4;
+        for q in 0..quads {
+            let v = self.b.ins().load(types::I32X4, lanes, from, 16 * q);
+            self.b.ins().store(lanes, v, to, 16 * q);
+        }
+        for w in 4 * quads..words as i32 {
             let v = self.b.ins().load(types::I32, flags, from, 4 * w);
             self.b.ins().store(flags, v, to, 4 * w);
         }
