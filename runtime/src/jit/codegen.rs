@@ -90,8 +90,8 @@ const UNROLL_TRIPS: i64 = 8;
 
 /// DMA statements of a constant word count up to this copy inline (a
 /// weight packet's word, a DRAM-mode layer's weight or gradient row of up
-/// to 64 neurons, a step's input bits).
-const INLINE_DMA_WORDS: i64 = 64;
+/// to 256 neurons, a step's input bits).
+const INLINE_DMA_WORDS: i64 = 256;
 /// ... when the unrolled body has at most this many statements and
 /// expression nodes.
 const UNROLL_SIZE: usize = 256;
