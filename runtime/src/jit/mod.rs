@@ -22,7 +22,9 @@
 //! registered with `JITBuilder::symbol`. A DMA statement evaluates its
 //! operands, then calls the host function [`snnc_jit_dma`], which checks the
 //! ranges (`kernel::dma_range`, the interpreter's), copies, and adds its
-//! `DmaTransfer` and `DmaFlit` counts, or writes the trap. Every load and store is bounds-checked by a compare
+//! `DmaTransfer` and `DmaFlit` counts, or writes the trap (one of a
+//! constant count of up to 256 words is copied and counted inline when both
+//! ranges are inside, and calls it otherwise). Every load and store is bounds-checked by a compare
 //! and a branch to a cold block that sets the trap's arguments and jumps to
 //! the function's trap block, except where the index's value range (`ranges`:
 //! loop variables and what is computed from them) lies inside the buffer, so
