@@ -91,7 +91,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub epochs: u32,
     /// `reference` times the reference trainer on each thread count;
-    /// `emulator` times the emulator and, side by side, the reference.
+    /// `emulator` times the emulator (and how much of its epoch the batch
+    /// ends take) and, side by side, the reference.
     #[arg(long, value_enum, default_value_t = Backend::Reference)]
     pub backend: Backend,
     /// Thread counts to time, comma-separated.
@@ -262,6 +263,9 @@ struct BenchRow {
     validation: Option<f64>,
     /// Mean training loss of the last timed epoch.
     loss: f64,
+    /// The emulator's batch ends (gradients, optimiser steps, weights
+    /// back), wall seconds per epoch (mean).
+    batch_ends: Option<f64>,
 }
 
 impl BenchRow {
@@ -274,6 +278,7 @@ impl BenchRow {
             "samples_per_second": samples as f64 / self.best,
             "validation_seconds": self.validation,
             "train_loss": self.loss,
+            "batch_end_seconds": self.batch_ends,
         })
     }
 }
@@ -389,7 +394,7 @@ pub fn bench(args: BenchArgs) -> CmdResult {
                 t.elapsed().as_secs_f64()
             })
         });
-        rows.push(BenchRow { backend: "reference", threads, best, cpu, validation, loss });
+        rows.push(BenchRow { backend: "reference", threads, best, cpu, validation, loss, batch_ends: None });
         activity = lif_activity(&p, &state.weights);
     }
     // The emulator's cost model: an epoch on the chip (per clock: as fast
@@ -411,9 +416,10 @@ pub fn bench(args: BenchArgs) -> CmdResult {
                 Ok(())
             })?;
             bar.finish();
-            rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None, loss });
-            let c = emu.counters();
             let epochs = f64::from(args.epochs);
+            let batch_ends = Some(emu.batch_end_seconds() / epochs);
+            rows.push(BenchRow { backend: "emulator", threads, best, cpu, validation: None, loss, batch_ends });
+            let c = emu.counters();
             let per_epoch = c.training_seconds(emu.cost_model()).map(|(a, b)| (a / epochs, b / epochs));
             let end = c.batch_end_cycles as f64 / c.batches.max(1) as f64 / emu.cost_model().clocks_hz[0];
             on_chip = Some((per_epoch, end));
@@ -452,6 +458,12 @@ pub fn bench(args: BenchArgs) -> CmdResult {
         ));
         for r in &rows {
             let validation = r.validation.map_or(String::new(), |v| format!("; validation pass {v:.4} s"));
+            let validation = match r.batch_ends {
+                Some(e) => {
+                    format!("{validation}; batch ends {e:.4} s/epoch (mean: gradients, optimiser steps, weights)")
+                }
+                None => validation,
+            };
             out.line(format!(
                 "  {:<9} {} thread(s): {:.4} s/epoch wall (best of {}), {} CPU s/epoch (mean), {:.0} samples/s, train loss {:.4}{validation}",
                 r.backend,

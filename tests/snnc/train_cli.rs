@@ -299,6 +299,15 @@ fn gradcheck_and_bench_run() {
     );
     assert!(v["rows"][0]["train_loss"].as_f64().unwrap().is_finite());
     assert!(v["lif_spikes_per_sample"]["hidden"].as_f64().unwrap() > 0.0, "{v}");
+    // The emulator's row says how much of its epoch the batch ends took.
+    let out = snnc(&["bench", s(&spec), "--epochs", "1", "--threads", "1", "--backend", "emulator", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let emulator = v["rows"].as_array().unwrap().iter().find(|r| r["backend"] == "emulator").expect("an emulator row");
+    let (ends, epoch) = (emulator["batch_end_seconds"].as_f64().unwrap(), emulator["epoch_seconds"].as_f64().unwrap());
+    assert!(ends > 0.0 && ends < epoch, "{v}");
+    let reference = v["rows"].as_array().unwrap().iter().find(|r| r["backend"] == "reference").unwrap();
+    assert!(reference["batch_end_seconds"].is_null(), "{v}");
     let out = snnc(&["bench", s(&spec), "--epochs", "1", "--threads", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();

@@ -253,6 +253,9 @@ pub struct Emulator {
     shared: Shared,
     groups: Vec<Group>,
     jit_seconds: f64,
+    /// Host wall-clock seconds spent in batch ends so far (what `snnc
+    /// bench` reports beside the epoch).
+    batch_end_seconds: f64,
 }
 
 fn buffer<'m>(kernel: &Kernel, mem: &'m mut [u32], name: &str) -> Result<&'m mut [u32], EmuError> {
@@ -348,7 +351,7 @@ impl Emulator {
             .map(|c| program.kernels[c.kernel].buffer_named(buffers::DMA).map(|(_, b)| (b.offset / 4) as usize))
             .collect();
         let shared = Shared { program, jits, router, dram, dma, place, cost: CostModel::default() };
-        let mut emu = Emulator { shared, groups, jit_seconds };
+        let mut emu = Emulator { shared, groups, jit_seconds, batch_end_seconds: 0.0 };
         for g in &mut emu.groups {
             let mut away = copy::Parcels::default();
             g.tick(&emu.shared, Invocation::Init, &mut away)?;
@@ -359,6 +362,13 @@ impl Emulator {
     /// Wall-clock seconds spent compiling the kernel templates.
     pub fn jit_seconds(&self) -> f64 {
         self.jit_seconds
+    }
+
+    /// Host wall-clock seconds spent in the ends of training batches
+    /// (gradients to the optimisers, their steps, weights back) since
+    /// loading.
+    pub fn batch_end_seconds(&self) -> f64 {
+        self.batch_end_seconds
     }
 
     pub fn program(&self) -> &Program {
@@ -456,7 +466,9 @@ impl Emulator {
                         *a = (*a).max(now - then);
                     }
                 }
+                let started = std::time::Instant::now();
                 let end = self.end_batch(step_size, bc2_sqrt)?;
+                self.batch_end_seconds += started.elapsed().as_secs_f64();
                 self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end);
             }
         }
