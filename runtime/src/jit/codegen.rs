@@ -462,7 +462,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             .into_iter()
             .map(|e| {
                 let v = self.expr(e);
-                if e.ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
+                self.wide(e.ty, v)
             })
             .collect();
         let len = i64::from(self.kernel.buffers[buffer.0 as usize].len);
@@ -563,15 +563,18 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// `max(0, last - first)` as an `i64`, in the loop variable's signedness.
     pub(super) fn trips(&mut self, ty: Ty, first: Value, last: Value) -> Value {
-        let (a, b, below) = if ty == Ty::I32 {
-            (self.b.ins().sextend(types::I64, first), self.b.ins().sextend(types::I64, last), IntCC::SignedLessThan)
-        } else {
-            (self.b.ins().uextend(types::I64, first), self.b.ins().uextend(types::I64, last), IntCC::UnsignedLessThan)
-        };
+        let (a, b) = (self.wide(ty, first), self.wide(ty, last));
+        let below = if ty == Ty::I32 { IntCC::SignedLessThan } else { IntCC::UnsignedLessThan };
         let diff = self.b.ins().isub(b, a);
         let zero = self.b.ins().iconst(types::I64, 0);
         let runs = self.b.ins().icmp(below, first, last);
         self.b.ins().select(runs, diff, zero)
+    }
+
+    /// `v`, an integer of type `ty`, as an `i64` (`i32` sign-extended,
+    /// `u32` and `bool` zero-extended).
+    pub(super) fn wide(&mut self, ty: Ty, v: Value) -> Value {
+        if ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
     }
 
     pub(super) fn bits_of(&mut self, v: Value) -> Value {
@@ -593,8 +596,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let kind = self.b.ins().iconst(types::I32, kind);
         let buffer = self.b.ins().iconst(types::I32, i64::from(buffer));
         let index = match index {
-            Some((index, Ty::I32)) => self.b.ins().sextend(types::I64, index),
-            Some((index, _)) => self.b.ins().uextend(types::I64, index),
+            Some((index, ty)) => self.wide(ty, index),
             None => self.b.ins().iconst(types::I64, 0),
         };
         let args = [BlockArg::Value(kind), BlockArg::Value(buffer), BlockArg::Value(index)];

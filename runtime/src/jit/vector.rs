@@ -194,11 +194,6 @@ impl Gen<'_, '_> {
         start
     }
 
-    /// `v` (of the loop variable's type) as an `i64`.
-    fn wide(&mut self, ty: Ty, v: Value) -> Value {
-        if ty == Ty::I32 { self.b.ins().sextend(types::I64, v) } else { self.b.ins().uextend(types::I64, v) }
-    }
-
     /// An access's offset as an `i64`.
     fn offset_value(&mut self, ty: Ty, at: Offset) -> Value {
         match at {
