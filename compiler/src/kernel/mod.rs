@@ -314,6 +314,12 @@ impl Kernel {
         self.functions.iter().find(|f| f.entry == entry)
     }
 
+    /// The byte after the kernel's last buffer (0 without buffers): the data
+    /// memory its buffers take.
+    pub fn buffers_end(&self) -> u64 {
+        self.buffers.iter().map(Buffer::end).max().unwrap_or(0)
+    }
+
     /// Number of 32-bit words a memory image for this kernel must have: the
     /// whole budget.
     #[inline]

@@ -769,8 +769,7 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
 /// Bytes of a PE's data memory that `kernel`'s buffers, the receive buffers
 /// and the stack leave free.
 fn room_left(cx: &Ctx<'_>, kernel: &Kernel) -> u64 {
-    let used = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max();
-    let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + used.unwrap_or(0);
+    let reserved = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES + kernel.buffers_end();
     u64::from(cx.mapped.machine.spec.data_bytes).saturating_sub(reserved)
 }
 

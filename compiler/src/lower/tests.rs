@@ -204,7 +204,7 @@ fn layer_buffers_are_the_resource_model() {
             let entries = u64::from(kernel.buffer_named("rec_key").unwrap().1.len);
             assert_eq!(bytes(&|b| log.contains(&b)), 12 * entries + 4 * (t + 1), "{what}");
             assert!(entries >= resources::spike_record_capacity(n, t) && entries <= (t - 1) * n, "{what}: {entries}");
-            let end = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max().unwrap();
+            let end = kernel.buffers_end();
             let fixed = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES;
             assert!(end + fixed <= data_bytes, "{what}: {end} bytes of buffers");
             assert!(entries == (t - 1) * n || end + fixed + 12 > data_bytes, "{what}: room left for more entries");
@@ -237,7 +237,7 @@ fn dram_layer_buffers_are_the_resource_model() {
         let k = u64::from(net.fan_in(core.population));
         assert!(tile >= 1 && tile <= resources::GRADIENT_TILE_ROWS.min(k), "{}: {tile} rows", kernel.name);
         assert_eq!(data + 4 * n, sram.row_buffers + sram.state + sram.input_record, "{}", kernel.name);
-        let end = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max().unwrap();
+        let end = kernel.buffers_end();
         let fixed = resources::RECEIVE_BUFFER_BYTES + resources::STACK_BYTES;
         assert!(end + fixed <= u64::from(mapped.machine.spec.data_bytes), "{}", kernel.name);
         // The spike log: one step's entries and the step index in SRAM, the

@@ -342,7 +342,7 @@ pub fn check_program(
             v.push(format!("core {id}: no template {}", core.kernel));
             continue;
         };
-        let end = kernel.buffers.iter().map(|b| u64::from(b.offset) + 4 * u64::from(b.len)).max().unwrap_or(0);
+        let end = kernel.buffers_end();
         if end > u64::from(m.spec.data_bytes) {
             v.push(format!("core {id}: its buffers end at byte {end}, past the data region"));
         }
