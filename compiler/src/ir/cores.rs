@@ -115,10 +115,10 @@ pub struct Flow {
     /// disjoint, covering `0..keys`, every target once. A gradient flow to
     /// the optimisers is split so: each optimiser PE receives only the
     /// gradients of the weights it holds (one multicast to all of them would
-    /// deliver each gradient to every optimiser of the slice). The
-    /// partitioner cuts a slice's weights at multiples of a power of two (at
-    /// most an eighth of an optimiser's capacity), so the router covers a
-    /// part with a few aligned key blocks.
+    /// deliver each gradient to every optimiser of the slice). The router
+    /// covers each part with its [`aligned_blocks`] (counted from the
+    /// slice's first weight), a table entry each, and the partitioner cuts a
+    /// part that ends inside its slice to the first few of them.
     pub parts: Vec<(Range<u64>, SliceId)>,
 }
 
@@ -126,6 +126,20 @@ impl Flow {
     pub fn target_ids(&self) -> impl Iterator<Item = SliceId> + '_ {
         self.targets.iter().flat_map(|r| r.clone())
     }
+}
+
+/// The largest aligned blocks that cover `lo .. hi` exactly, in order, as
+/// `(first, log2 of the size)`: the key blocks the router gives a part of a
+/// split flow ([`Flow::parts`]), which the partitioner budgets.
+pub fn aligned_blocks(mut lo: u64, hi: u64) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    while lo < hi {
+        let align = if lo == 0 { 63 } else { lo.trailing_zeros() };
+        let bits = align.min((hi - lo).ilog2());
+        out.push((lo, bits));
+        lo += 1 << bits;
+    }
+    out
 }
 
 /// How the batch copies' gradients reach the optimiser PEs: the
@@ -164,4 +178,29 @@ pub struct CoreGraph {
     pub optimiser_slices: Range<SliceId>,
     pub flows: Vec<Flow>,
     pub gradients: GradientPlan,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned_blocks_cover_a_range_exactly() {
+        assert_eq!(aligned_blocks(0, 16), vec![(0, 4)]);
+        assert_eq!(aligned_blocks(0, 0), vec![]);
+        assert_eq!(aligned_blocks(4, 12), vec![(4, 2), (8, 2)]);
+        assert_eq!(aligned_blocks(3, 17), vec![(3, 0), (4, 2), (8, 3), (16, 0)]);
+        // Every covering is exact and each block aligned to its size.
+        for lo in 0..40u64 {
+            for hi in lo..70 {
+                let blocks = aligned_blocks(lo, hi);
+                let mut at = lo;
+                for (first, bits) in blocks {
+                    assert_eq!((first, first % (1 << bits)), (at, 0));
+                    at += 1 << bits;
+                }
+                assert_eq!(at, hi);
+            }
+        }
+    }
 }

@@ -63,6 +63,7 @@ use std::ops::Range;
 
 use petgraph::graph::NodeIndex;
 
+use crate::ir::cores::aligned_blocks;
 pub use crate::ir::cores::{
     CoreGraph, Flow, GradientPlan, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange,
 };
@@ -246,20 +247,14 @@ fn optimiser_parts(populations: &[(NodeIndex, Vec<u64>)], capacity: u64, blocks:
             while at < end {
                 let room = capacity - held;
                 let tail = end - at <= room;
+                // The first `blocks` of the aligned blocks (as the router
+                // cuts them) that cover the room from `at`.
                 let to = if tail {
                     end
                 } else {
-                    let mut to = at;
-                    for _ in 0..blocks {
-                        let left = at + room - to;
-                        if left == 0 {
-                            break;
-                        }
-                        let offset = to - start;
-                        let align = if offset == 0 { 63 } else { offset.trailing_zeros() };
-                        to += 1 << align.min(left.ilog2());
-                    }
-                    to
+                    let cover = aligned_blocks(at - start, at + room - start);
+                    let last = cover[..cover.len().min(blocks as usize)].last();
+                    last.map_or(at, |&(first, bits)| start + first + (1 << bits))
                 };
                 match current.last_mut() {
                     Some(last) if last.population == *pop && last.range.end == at => last.range.end = to,

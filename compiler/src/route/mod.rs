@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::rc::Rc;
 
-use crate::ir::cores::{CoreGraph, PacketKind, Role, SliceId};
+use crate::ir::cores::{CoreGraph, PacketKind, Role, SliceId, aligned_blocks};
 use crate::ir::placement::Placement;
 pub use crate::ir::routing::{KeyRange, KindTraffic, Route, Routing, RoutingEntry, RoutingTables};
 use crate::machine::{ChipId, Link, Machine, PeAddr, mesh_route_edges};
@@ -213,19 +213,6 @@ fn build_tree(m: &Machine, parents: &[Option<(ChipId, Link)>], root: ChipId, mut
     Tree { routes, links, mesh_off_source }
 }
 
-/// The largest aligned blocks that cover `lo .. hi` exactly, in order, as
-/// `(first, log2 of the size)`.
-pub fn aligned_blocks(mut lo: u64, hi: u64) -> Vec<(u64, u32)> {
-    let mut out = Vec::new();
-    while lo < hi {
-        let align = if lo == 0 { 63 } else { lo.trailing_zeros() };
-        let bits = align.min((hi - lo).ilog2());
-        out.push((lo, bits));
-        lo += 1 << bits;
-    }
-    out
-}
-
 /// Merges buddy entries of one route: `ranges` sorted by key, disjoint.
 fn merge_buddies(ranges: &[KeyRange]) -> Vec<KeyRange> {
     let mut stack: Vec<KeyRange> = Vec::with_capacity(ranges.len());
@@ -375,26 +362,6 @@ mod tests {
 
     fn r(key: u32, bits: u32) -> KeyRange {
         KeyRange { key, mask: u32::MAX << bits }
-    }
-
-    #[test]
-    fn aligned_blocks_cover_a_range_exactly() {
-        assert_eq!(aligned_blocks(0, 16), vec![(0, 4)]);
-        assert_eq!(aligned_blocks(0, 0), vec![]);
-        assert_eq!(aligned_blocks(4, 12), vec![(4, 2), (8, 2)]);
-        assert_eq!(aligned_blocks(3, 17), vec![(3, 0), (4, 2), (8, 3), (16, 0)]);
-        // Every covering is exact and each block aligned to its size.
-        for lo in 0..40u64 {
-            for hi in lo..70 {
-                let blocks = aligned_blocks(lo, hi);
-                let mut at = lo;
-                for (first, bits) in blocks {
-                    assert_eq!((first, first % (1 << bits)), (at, 0));
-                    at += 1 << bits;
-                }
-                assert_eq!(at, hi);
-            }
-        }
     }
 
     #[test]
