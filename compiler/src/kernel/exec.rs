@@ -45,6 +45,14 @@ pub struct Packet {
     pub payload: Option<u32>,
 }
 
+impl Packet {
+    /// The packet as `[key, payload]` words, payload 0 when it has none
+    /// (a packet handler's arguments either way; the emulator routes these).
+    pub fn pair(&self) -> [u32; 2] {
+        [self.key, self.payload.unwrap_or(0)]
+    }
+}
+
 /// Why an entry point stopped early. Every backend reports the same trap for
 /// the same kernel, memory and invocation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]

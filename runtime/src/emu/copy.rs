@@ -131,7 +131,7 @@ impl Group {
             self.counters.invocations += 1;
             trace[l].call(inv, &self.outbox);
             self.sent.clear();
-            self.sent.extend(self.outbox.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+            self.sent.extend(self.outbox.iter().map(Packet::pair));
         } else {
             self.sent.clear();
             kernel.run(inv, &mut self.mem[l], &mut self.dram[l], &mut self.sent, &mut self.ops[l])?;
@@ -592,7 +592,7 @@ mod tests {
     use super::*;
 
     fn p(key: u32, payload: Option<u32>) -> Pair {
-        [key, payload.unwrap_or(0)]
+        Packet { key, payload }.pair()
     }
 
     #[test]

@@ -423,7 +423,7 @@ impl JitKernel {
         counts: &mut OpCounts,
     ) -> Result<(), (usize, Trap)> {
         pairs.clear();
-        pairs.extend(packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]));
+        pairs.extend(packets.iter().map(Packet::pair));
         self.run_pairs(pairs, memory, dram, outbox, counts)
     }
 

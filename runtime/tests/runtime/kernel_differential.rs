@@ -143,7 +143,7 @@ fn packets_in_one_call_equal_one_call_per_packet() {
         // The same packets cut into runs at random points (empty runs
         // included), sending into `[key, payload]` pairs, as the emulator's
         // optimiser PEs drain them at a batch's end.
-        let pairs: Vec<[u32; 2]> = packets.iter().map(|p| [p.key, p.payload.unwrap_or(0)]).collect();
+        let pairs: Vec<[u32; 2]> = packets.iter().map(Packet::pair).collect();
         let mut cuts: Vec<usize> = (0..rng.below(4)).map(|_| rng.below(pairs.len() as u64 + 1) as usize).collect();
         cuts.extend([0, pairs.len()]);
         cuts.sort_unstable();
@@ -152,7 +152,7 @@ fn packets_in_one_call_equal_one_call_per_packet() {
         let mut d3 = dram.clone();
         let in_runs = jit.run_pair_runs(&runs, &mut m3, &mut d3, &mut out3, &mut counts3);
         assert_eq!(in_runs, together, "seed {seed}, runs {cuts:?}");
-        let out2_pairs: Vec<[u32; 2]> = out2.iter().map(|p| [p.key, p.payload.unwrap_or(0)]).collect();
+        let out2_pairs: Vec<[u32; 2]> = out2.iter().map(Packet::pair).collect();
         assert_eq!((&m3, &d3, &out3), (&m2, &d2, &out2_pairs), "seed {seed}, runs {cuts:?}");
         if in_runs.is_ok() {
             assert_eq!(counts3, counts2, "seed {seed}");
