@@ -166,7 +166,8 @@ pub fn expected_transcript(
 }
 
 /// Where two transcripts first differ, for failure messages: the line, or
-/// for the `memory` line the first differing word with its buffer.
+/// for the `memory` and `dram` lines the first differing word (a memory
+/// word with its buffer).
 pub fn difference(kernel: &Kernel, expected: &str, actual: &str) -> String {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
     for i in 0..e.len().max(a.len()) {
@@ -174,28 +175,27 @@ pub fn difference(kernel: &Kernel, expected: &str, actual: &str) -> String {
         if el == al {
             continue;
         }
-        if el.starts_with("dram ") && al.starts_with("dram ") {
+        for (prefix, what) in [("memory ", "memory word"), ("dram ", "DRAM region word")] {
+            if !(el.starts_with(prefix) && al.starts_with(prefix)) {
+                continue;
+            }
             let (ew, aw): (Vec<&str>, Vec<&str>) = (el.split(' ').skip(2).collect(), al.split(' ').skip(2).collect());
             if let Some(w) = (0..ew.len().max(aw.len())).find(|&w| ew.get(w) != aw.get(w)) {
+                // A memory word's buffer (a region has none).
+                let buffer = if prefix == "memory " {
+                    let b = kernel.buffers.iter().find(|b| {
+                        b.len > 0 && (b.offset / 4) as usize <= w && w < (b.offset / 4) as usize + b.len as usize
+                    });
+                    format!(
+                        " ({})",
+                        b.map_or("?".to_string(), |b| format!("{}[{}]", b.name, w - (b.offset / 4) as usize))
+                    )
+                } else {
+                    String::new()
+                };
                 let n = ew.iter().zip(&aw).filter(|(x, y)| x != y).count();
                 let (x, y) = (ew.get(w).unwrap_or(&"<none>"), aw.get(w).unwrap_or(&"<none>"));
-                return format!("DRAM region word {w}: emulator {x}, firmware {y} ({n} words differ)");
-            }
-        }
-        if el.starts_with("memory ") && al.starts_with("memory ") {
-            let (ew, aw): (Vec<&str>, Vec<&str>) = (el.split(' ').skip(2).collect(), al.split(' ').skip(2).collect());
-            if let Some(w) = (0..ew.len().max(aw.len())).find(|&w| ew.get(w) != aw.get(w)) {
-                let buffer = kernel
-                    .buffers
-                    .iter()
-                    .find(|b| b.len > 0 && (b.offset / 4) as usize <= w && w < (b.offset / 4) as usize + b.len as usize)
-                    .map_or("?".to_string(), |b| format!("{}[{}]", b.name, w - (b.offset / 4) as usize));
-                let n = ew.iter().zip(&aw).filter(|(x, y)| x != y).count();
-                return format!(
-                    "memory word {w} ({buffer}): emulator {}, firmware {} ({n} words differ)",
-                    ew.get(w).unwrap_or(&"<none>"),
-                    aw.get(w).unwrap_or(&"<none>")
-                );
+                return format!("{what} {w}{buffer}: emulator {x}, firmware {y} ({n} words differ)");
             }
         }
         return format!("line {}:\n  emulator: {el}\n  firmware: {al}", i + 1);
