@@ -231,10 +231,8 @@ impl Group {
         let mut any = false;
         for l in 0..self.cores.len() {
             let mine = runs.get(l).map_or(&[][..], |r| &r[..]);
-            let in_place = !mine.is_empty()
-                && self.inbox[l].is_empty()
-                && self.trace.is_none()
-                && sh.program.cores[self.cores[l]].role == Role::Optimiser;
+            let optimiser = sh.program.cores[self.cores[l]].role == Role::Optimiser;
+            let in_place = optimiser && !mine.is_empty() && self.inbox[l].is_empty() && self.trace.is_none();
             if in_place {
                 any = true;
                 let n = mine.iter().map(|r| r.len() as u64).sum::<u64>();
@@ -256,7 +254,7 @@ impl Group {
             let mut packets = std::mem::take(&mut self.draining);
             std::mem::swap(&mut packets, &mut self.inbox[l]);
             self.counters.packets_received += packets.len() as u64;
-            if sh.program.cores[self.cores[l]].role == Role::Optimiser {
+            if optimiser {
                 // In arrival order: see the module doc.
                 self.counters.optimiser_received += packets.len() as u64;
             } else {
