@@ -15,7 +15,7 @@
 //! | category | input | layer (training) | layer (inference) | loss | optimiser (w weights) |
 //! |---|---|---|---|---|---|
 //! | weights | - | `4nk` | `4nk` | - | `4w` |
-//! | gradients (accumulator / sum over copies) | - | `4nk` | - | - | `4w` |
+//! | gradients (accumulator / sum over copies) | - | `4nk` (`8nk`: with the batch's sum) | - | - | `4w` |
 //! | optimiser state (Adam m, v; SGD momentum) | - | - | - | - | `8w` / `4w` / `0` |
 //! | state | `4n` (spike step per input) | `24n` (I, V, lI, lV, input sum, error; `4n` more per outgoing projection beyond the first) | `16n` (I, V, input sum, first spike) | `8n + 4` (first spike, error per class; label) | - |
 //! | spike record | - | `12 B n + 4(T + 1)` | - | - | - |
@@ -54,6 +54,10 @@
 //!   neuron (`12n`) and, for the exp-weighted loss, the weight of every step
 //!   (`4T`) (`readout`). A regularised `lif` layer keeps each neuron's spike
 //!   count and `rho` (`8n`, `regulariser`).
+//! - With one copy for a training batch of several samples (`mapping =
+//!   single_copy`) a layer also keeps the sum of the batch's gradients
+//!   (`ValidNetwork::layers_sum_the_batch`): a second gradient array, in
+//!   SRAM or in the DRAM region.
 //! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
 //! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
 //!
@@ -69,6 +73,7 @@
 //! | weights `[position][neuron]` | `4nk` |
 //! | gradients `[position][neuron]` | `4nk` |
 //! | input-spike record, one row of `r = ceil(raw / 32)` words per step | `4 T r` |
+//! | the batch's gradient sums `[position][neuron]` (`mapping = single_copy`, batch > 1) | `4nk` |
 //! | `lif`: spike record of `(T - 1) n` entries (keys, then `I`, then `Vt`) | `12 (T - 1) n` |
 //!
 //! and its SRAM, instead of weights, gradients and the whole input record:
@@ -277,6 +282,9 @@ pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool)
         _ => lif::training_records(&mut s, net, pop, n),
     }
     s.delay_ring = 4 * u64::from(layout.ring_slots) * u64::from(layout.ring_width);
+    if net.layers_sum_the_batch() {
+        s.gradients *= 2;
+    }
     s
 }
 
@@ -299,7 +307,9 @@ pub fn layer_memory(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool, 
     s.gradients = 0;
     s.row_buffers = 8 * n + 4;
     s.input_record = 4 * input_window_steps(max_delay) * row;
-    let mut dram = Dram { weights: 4 * n * k, gradients: 4 * n * k, input_record: 4 * steps * row, spike_record: 0 };
+    let sums = if training && net.layers_sum_the_batch() { 2 } else { 1 };
+    let mut dram =
+        Dram { weights: 4 * n * k, gradients: sums * 4 * n * k, input_record: 4 * steps * row, spike_record: 0 };
     if s.spike_record > 0 {
         // `lif`: one step's entries in SRAM, the sample's in DRAM.
         s.spike_record = SPIKE_RECORD_BYTES * n + step_index_bytes(steps);

@@ -781,6 +781,16 @@ impl Default for TargetSpec {
 }
 
 impl ValidNetwork {
+    /// Whether each layer slice keeps the sum of the batch's gradients
+    /// itself: one copy for a training batch of several samples (`mapping =
+    /// single_copy`), whose samples run one after another. Each sample's
+    /// gradient is added to the slice's batch sum at `end_of_sample`, in
+    /// sample order (the contract's `((0 + g_0) + g_1) + ...`), and only the
+    /// sums travel to the optimiser at the batch's end.
+    pub fn layers_sum_the_batch(&self) -> bool {
+        self.target.mapping == Mapping::SingleCopy && self.train.as_ref().is_some_and(|t| t.batch > 1)
+    }
+
     /// Populations in declaration order.
     pub fn populations(&self) -> impl Iterator<Item = (NodeIndex, &Population)> {
         self.graph.node_indices().map(move |i| (i, &self.graph[i]))

@@ -181,6 +181,15 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             })
         }
     };
+    // The batch's gradient sums, where the slice keeps them: the same
+    // synapses with the sums in place of the gradients.
+    let sums = s.batch_sums.then(|| match syn {
+        Syn::Sram { weights, .. } => Syn::Sram { weights, grad: k.buffer("gsum", Ty::F32, kk * n) },
+        Syn::Dram(d) => {
+            let base = s.dram.expect("a DRAM slice's shape").sums_base(kk, n, steps) as i32;
+            Syn::Dram(DramSyn { grad_base: base, ..d })
+        }
+    });
     let i_syn = k.buffer("i_syn", Ty::F32, n);
     let v = k.buffer("v", Ty::F32, n);
     let acc = k.buffer("acc", Ty::F32, n);
@@ -440,18 +449,59 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     }
     k.define(f.finish());
 
-    // Gradients: every one to the optimiser (direct), or the chain's start
-    // on copy 0 (`0 + g`, the optimiser's first addition); the other copies
-    // send theirs from the packet handler, added to the previous copy's sums.
+    // One copy for the batch: the sample's gradients join the batch's sums,
+    // in sample order.
+    if let Some(sums) = sums {
+        let mut f = FunctionBuilder::new(EntryPoint::EndOfSample);
+        add_to_sums(&mut f, syn, sums, kk, n);
+        k.define(f.finish());
+    }
+
+    // Gradients: every one to the optimiser (direct; the batch's sums, which
+    // then start again from zero, with one copy that keeps them), or the
+    // chain's start on copy 0 (`0 + g`, the optimiser's first addition); the
+    // other copies send theirs from the packet handler, added to the previous
+    // copy's sums.
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
-    match chain_head {
-        Some(head) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| {
+    match (chain_head, sums) {
+        (Some(head), _) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| {
             send_gradients(f, &c, syn, kk, n, true);
         }),
-        None => send_gradients(&mut f, &c, syn, kk, n, false),
+        (None, Some(sums)) => {
+            send_gradients(&mut f, &c, sums, kk, n, false);
+            sums.zero_gradients(&mut f, kk, n);
+        }
+        (None, None) => send_gradients(&mut f, &c, syn, kk, n, false),
     }
     k.define(f.finish());
     k.finish()
+}
+
+/// `sums[pos][j] = sums[pos][j] + grad[pos][j]` for every weight (`sums`:
+/// the synapses with the batch's sums as their gradients): in SRAM, or row
+/// after row through the row buffers (the gradient row into `grow`, the
+/// sums' into `wrow`, free between samples).
+fn add_to_sums(f: &mut FunctionBuilder, syn: Syn, sums: Syn, kk: u32, n: u32) {
+    match (syn, sums) {
+        (Syn::Sram { grad, .. }, Syn::Sram { grad: sum, .. }) => {
+            f.for_range("i", Expr::i32(0), Expr::i32((kk * n) as i32), |f, i| {
+                f.store(sum, i.get(), sum.at(i.get()) + grad.at(i.get()));
+            });
+        }
+        (Syn::Dram(d), Syn::Dram(sd)) => {
+            let ni = Expr::i32(n as i32);
+            f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
+                let row = f.let_("row", pos.get() * ni.clone());
+                f.dma_read(d.grow, Expr::i32(0), Expr::i32(d.grad_base) + row.get(), ni.clone());
+                f.dma_read(d.wrow, Expr::i32(0), Expr::i32(sd.grad_base) + row.get(), ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(d.wrow, j.get(), d.wrow.at(j.get()) + d.grow.at(j.get()));
+                });
+                f.dma_write(d.wrow, Expr::i32(0), Expr::i32(sd.grad_base) + row.get(), ni.clone());
+            });
+        }
+        _ => unreachable!("the sums live where the synapses do"),
+    }
 }
 
 /// The end of a batch: every gradient of the slice, as weight `j * k + pos`

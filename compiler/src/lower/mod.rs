@@ -55,17 +55,21 @@
 //! handled before tick `n + 1`), one more delivery, backward ticks `n = T-2
 //! .. 0` (same delivery rule: an error sum travels up the slices of a split
 //! population, one handler per slice, before it reaches the layer below),
-//! one more delivery, `end_of_sample`; per batch, `end_of_batch` on every
+//! one more delivery, and for a sample that trains (not an evaluation
+//! sample) `end_of_sample`; per batch, `end_of_batch` on every
 //! PE, then deliveries until no packet is left: the layers' gradients reach
 //! the optimiser, which runs Adam on the last one and sends the new weights
 //! back. With the gradient chain (`CoreGraph::gradients`), copy 0's layers
 //! send `0 + g` at `end_of_batch`, copy `c`'s add their own gradients to
 //! copy `c - 1`'s sums in the packet handler ([`tag::GRADIENT_CHAIN`]) and
 //! pass them on, one delivery round per copy, and the optimiser steps on
-//! the last copy's sums (one per weight). With one copy for a batch of `B` (`mapping = single_copy`) the
-//! samples run one after another, each followed by `end_of_batch` and its
-//! deliveries: the optimiser adds the gradients in sample order (as it adds
-//! the copies' in copy order) and steps after the `B`-th.
+//! the last copy's sums (one per weight). With one copy for a batch of `B`
+//! (`mapping = single_copy`) the samples run one after another; each layer
+//! slice adds a sample's gradients to its batch sums at `end_of_sample`, in
+//! sample order (`gsum + g`, from `gsum = 0`: the contract's order), and
+//! sends the sums (then zeroes them) at the batch's one `end_of_batch`;
+//! the optimiser's `0 + sum` is the sum itself (a sum from `+0` is never
+//! `-0`).
 //!
 //! A population split over several PEs: each slice holds its neurons'
 //! weights (every fan-in position), receives every input spike, and sends its
@@ -247,6 +251,11 @@ pub(crate) struct LayerShape {
     pub chain: bool,
     /// Synapses in DRAM (`None`: in SRAM).
     pub dram: Option<DramShape>,
+    /// The slice sums the batch's gradients itself (one copy for a batch of
+    /// several samples, `ValidNetwork::layers_sum_the_batch`): each sample's
+    /// are added to the sums at `end_of_sample`, the sums sent at
+    /// `end_of_batch`.
+    pub batch_sums: bool,
 }
 
 /// A layer slice whose synapses live in DRAM (`crate::resources`): its
@@ -264,6 +273,9 @@ pub(crate) struct DramShape {
     /// Gradient rows the end of a batch reads at a time
     /// ([`resources::gradient_tile_rows`]; 1 as budgeted).
     pub tile: u32,
+    /// The region also holds the batch's gradient sums `[position][neuron]`
+    /// after the input-spike rows ([`LayerShape::batch_sums`]).
+    pub sums: bool,
 }
 
 /// Where a DRAM-mode `lif` slice of `n` neurons keeps its spike record in a
@@ -284,6 +296,12 @@ impl DramShape {
 
     /// The region's word where the spike record's keys start.
     pub fn record_base(&self, k: u32, n: u32, steps: u32) -> u64 {
+        self.sums_base(k, n, steps) + if self.sums { u64::from(k) * u64::from(n) } else { 0 }
+    }
+
+    /// The region's word where the batch's gradient sums start (the
+    /// record's, without them).
+    pub fn sums_base(&self, k: u32, n: u32, steps: u32) -> u64 {
         2 * u64::from(k) * u64::from(n) + u64::from(steps) * u64::from(self.row_words)
     }
 }
@@ -417,6 +435,10 @@ fn context<'a>(net: &'a ValidNetwork, mapped: &'a Mapped, weights: &[Vec<f32>]) 
             "{} batch copies for a batch of {batch} (use `mapping = batch_parallel` or `single_copy`)",
             g.copies
         )));
+    }
+    // The layers sum the batch only on the one copy that runs all of it.
+    if net.layers_sum_the_batch() && g.copies != 1 {
+        return Err(unsupported(format!("{} batch copies with `mapping = single_copy`", g.copies)));
     }
     let expanded: usize = net.projections().map(|(_, _, _, p)| p.copies()).sum();
     if weights.len() != expanded {
@@ -738,8 +760,9 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
             let train = cx.train.ok_or_else(|| unsupported("an optimiser PE without a `train` block"))?;
             let held: u64 = slice.weights.iter().map(|w| w.range.end - w.range.start).sum();
             // One gradient per held weight and sample of the batch; with
-            // the chain, one per held weight (the last copy's sums).
-            let per_weight = if g.gradients.chain { 1 } else { u64::from(train.batch) };
+            // the chain, one per held weight (the last copy's sums), and so
+            // with one copy that sums the batch itself.
+            let per_weight = if g.gradients.chain || net.layers_sum_the_batch() { 1 } else { u64::from(train.batch) };
             let expected = u32::try_from(held * per_weight)
                 .map_err(|_| unsupported("more than 2^32 gradients per optimiser PE and batch"))?;
             let held = held as u32;
@@ -877,7 +900,14 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         let max_delay = layout.copies.iter().map(|c| c.delay).max().unwrap_or(0);
         let row_words = resources::input_row_words(u64::from(raw)) as u32;
         let slots = resources::input_window_steps(u64::from(max_delay)) as u32;
-        DramShape { row_words, slots, max_delay, record: record.min(u64::from(u32::MAX)) as u32, tile: 1 }
+        DramShape {
+            row_words,
+            slots,
+            max_delay,
+            record: record.min(u64::from(u32::MAX)) as u32,
+            tile: 1,
+            sums: training && net.layers_sum_the_batch(),
+        }
     });
     let input_words = match dram {
         None => resources::input_record_words(u64::from(raw), u64::from(steps)),
@@ -918,6 +948,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         regularizer,
         chain: training && cx.mapped.cores.gradients.chain,
         dram,
+        batch_sums: training && net.layers_sum_the_batch(),
     })
 }
 

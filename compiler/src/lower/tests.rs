@@ -118,8 +118,9 @@ fn a_split_readout_chains_its_error_sums() {
 }
 
 /// `mapping = single_copy`: one PE group for the whole batch, whose samples
-/// run one after another; the optimiser steps after one gradient per held
-/// weight and sample.
+/// run one after another; each layer adds a sample's gradients to its batch
+/// sums at `end_of_sample` and sends the sums, so the optimiser steps after
+/// one gradient per held weight. With a copy per sample no layer keeps sums.
 #[test]
 fn single_copy_lowers_to_one_copy() {
     let mut net = yinyang_network(12);
@@ -129,7 +130,19 @@ fn single_copy_lowers_to_one_copy() {
     assert_eq!((program.copies, program.batch, program.cores.len()), (1, 22, 5));
     let text = print_kernel(program.kernels.last().unwrap());
     let held = 5 * 12 + 12 * 3;
-    assert!(text.contains(&format!("== {}u", held * 22)), "the optimiser waits for {held} x 22 gradients:\n{text}");
+    assert!(text.contains(&format!("== {held}u")), "the optimiser waits for {held} gradients:\n{text}");
+    let sums = |p: &Program| {
+        p.kernels.iter().filter(|k| k.kernel().buffer_named("gsum").is_some() && k.name.starts_with("layer")).count()
+    };
+    assert_eq!(sums(&program), 2, "both layers keep the batch's sums");
+    for k in program.kernels.iter().filter(|k| k.name.starts_with("layer")) {
+        let text = print_kernel(k);
+        assert!(text.contains("end_of_sample") && text.contains("gsum"), "{text}");
+    }
+    net.target.mapping = crate::network::Mapping::BatchParallel;
+    let mapped = map_network(&net).unwrap();
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    assert_eq!((program.copies, sums(&program)), (22, 0));
 }
 
 /// A network without a `train` block lowers to the forward pass on one

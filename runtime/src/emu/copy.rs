@@ -483,12 +483,15 @@ impl Group {
         Ok(loss_core)
     }
 
-    /// One sample on this copy: write its input, run both phases, read the loss PE.
+    /// One sample on this copy: write its input, run both phases (and, for a
+    /// sample that trains, `end_of_sample`, where the layers of a single copy
+    /// add its gradients to the batch's sums), read the loss PE.
     pub(super) fn run_sample(
         &mut self,
         sh: &Shared,
         copy: usize,
         input: SampleInput,
+        trains: bool,
     ) -> Result<SampleResult, EmuError> {
         let t = sh.program.steps as i32;
         let loss_core = self.write_input(sh, input)?;
@@ -499,8 +502,10 @@ impl Group {
             self.tick(sh, Invocation::TickBackward { step: n }, &mut away)?;
         }
         self.settle(sh, &mut away)?;
-        self.tick(sh, Invocation::EndOfSample, &mut away)?;
-        self.settle(sh, &mut away)?;
+        if trains {
+            self.tick(sh, Invocation::EndOfSample, &mut away)?;
+            self.settle(sh, &mut away)?;
+        }
         self.no_crossing(&away, copy)?;
         self.check_records(sh)?;
         let l = loss_core.ok_or_else(|| EmuError::NotYetSupported { what: "a copy without a loss PE".into() })?;

@@ -25,12 +25,13 @@
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
 //! 1 ms of cycles at a clock is an overrun at that clock. A training wave
 //! (one sample per batch copy, side by side) costs its busiest copy's
-//! ticks, then its end-of-batch phase (`end_of_batch`, gradients, the
-//! optimiser's step, the new weights) the busiest PE's cycles in that phase
-//! (every PE's share side by side: a lower bound where packets wait on
-//! each other); the modelled training time sums the waves, with ticks as
-//! fast as the PEs go or from a 1 ms timer (a tick then lasts 1 ms, or
-//! longer on an overrun).
+//! ticks; a batch (one wave with a copy per sample, `batch` waves with
+//! `mapping = single_copy`) costs its waves, then its end-of-batch phase
+//! (`end_of_batch`, gradients, the optimiser's step, the new weights) the
+//! busiest PE's cycles in that phase (every PE's share side by side: a
+//! lower bound where packets wait on each other); the modelled training
+//! time sums the batches, with ticks as fast as the PEs go or from a 1 ms
+//! timer (a tick then lasts 1 ms, or longer on an overrun).
 
 use snnc_compiler::kernel::{DMA_FLIT_BYTES, Invocation, OpClass, OpCounts};
 use snnc_compiler::partition::PacketKind;
@@ -120,10 +121,12 @@ pub struct Counters {
     /// timer, in cycles of each clock: 1 ms, or the busiest PE's cycles if
     /// longer.
     pub timer_cycles: [u64; 2],
-    /// Training waves run: one sample per batch copy, side by side, ending
-    /// with an end-of-batch phase (a batch is one wave with a copy per
-    /// sample, `batch` waves with `mapping = single_copy`).
+    /// Training batches run, each ending with an end-of-batch phase.
     pub batches: u64,
+    /// Their waves: one sample per batch copy, side by side (a batch is one
+    /// wave with a copy per sample, `batch` waves with `mapping =
+    /// single_copy`).
+    pub waves: u64,
     /// Sum over training waves of the ticks' cycles of the copy with the
     /// most.
     pub batch_tick_cycles: u64,
@@ -169,11 +172,12 @@ impl Counters {
         }
     }
 
-    /// Records one training wave: its busiest copy's tick cycles (as fast
-    /// as the PEs go, and with 1 ms timer ticks) and its end-of-batch phase's
-    /// busiest PE.
-    pub fn count_batch(&mut self, ticks: u64, timer: [u64; 2], end: u64) {
+    /// Records one training batch of `waves` waves: the sum of each wave's
+    /// busiest copy's tick cycles (as fast as the PEs go, and with 1 ms
+    /// timer ticks) and its end-of-batch phase's busiest PE.
+    pub fn count_batch(&mut self, ticks: u64, timer: [u64; 2], end: u64, waves: u64) {
         self.batches += 1;
+        self.waves += waves;
         self.batch_tick_cycles += ticks;
         for (a, b) in self.batch_timer_cycles.iter_mut().zip(timer) {
             *a += b;
@@ -213,6 +217,7 @@ impl Counters {
             *a += b;
         }
         self.batches += other.batches;
+        self.waves += other.waves;
         self.batch_tick_cycles += other.batch_tick_cycles;
         for (a, b) in self.batch_timer_cycles.iter_mut().zip(other.batch_timer_cycles) {
             *a += b;
@@ -280,8 +285,8 @@ mod tests {
     fn training_time_sums_each_waves_busiest_copy_and_its_end_of_batch_phase() {
         let model = CostModel::default();
         let mut c = Counters::default();
-        c.count_batch(300_000, [450_000, 600_000], 30_000);
-        c.count_batch(150_000, [300_000, 600_000], 0);
+        c.count_batch(300_000, [450_000, 600_000], 30_000, 1);
+        c.count_batch(150_000, [300_000, 600_000], 0, 2);
         let [at150, at300] = c.training_seconds(&model);
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert!(close(at150.0, 480_000.0 / 150e6) && close(at150.1, 780_000.0 / 150e6), "{at150:?}");
@@ -289,7 +294,8 @@ mod tests {
         let mut total = Counters::default();
         total.add(&c);
         total.add(&c);
-        assert_eq!((total.batches, total.batch_tick_cycles, total.batch_end_cycles), (4, 900_000, 60_000));
+        assert_eq!((total.batches, total.waves), (4, 6));
+        assert_eq!((total.batch_tick_cycles, total.batch_end_cycles), (900_000, 60_000));
         assert_eq!(total.batch_timer_cycles, [1_500_000, 2_400_000]);
     }
 }
@@ -361,7 +367,8 @@ impl RunReport {
                 "tick_overruns_300mhz": c.overruns[1],
                 "joules_150mhz": e[0],
                 "joules_300mhz": e[1],
-                "training_waves": c.batches,
+                "training_batches": c.batches,
+                "training_waves": c.waves,
                 "training_seconds_150mhz": tr[0].0,
                 "training_seconds_300mhz": tr[1].0,
                 "training_seconds_timer_150mhz": tr[0].1,
@@ -429,9 +436,19 @@ impl RunReport {
             return String::new();
         }
         let tr = c.training_seconds(&self.cost);
+        let shape = if c.waves == c.batches {
+            format!("{} waves of {} batch copies side by side, each with its end of a batch", c.waves, self.copies)
+        } else {
+            format!(
+                "{} batches of {} samples one after another on {} batch copy, each batch with its end",
+                c.batches,
+                c.waves / c.batches,
+                self.copies
+            )
+        };
         format!(
-            "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks ({} waves of {} batch copies side by side, each with its end of a batch)\n",
-            tr[0].0, tr[1].0, tr[0].1, tr[1].1, c.batches, self.copies,
+            "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks ({shape})\n",
+            tr[0].0, tr[1].0, tr[0].1, tr[1].1,
         )
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Execution (the lowering's timeline): per sample and batch copy, forward
 //! ticks `0 .. T-1`, a delivery, backward ticks `T-2 .. 0`, a delivery,
-//! `end_of_sample`; before every tick the PEs drain the packets sent to them
+//! and for a sample that trains `end_of_sample` and a delivery; before every tick the PEs drain the packets sent to them
 //! during the previous tick in rounds until none is left (a handler may send:
 //! a split population's error sums travel up its slices), each PE its inbox
 //! sorted by `(key, payload)`, through its `packet` entry (the whole inbox in
@@ -18,7 +18,8 @@
 //! after it in the order sent: nothing reads an inbox before the core is
 //! done, so this is one call per packet's outcome). A training batch
 //! larger than the copies (`single_copy`) runs in waves of one sample per
-//! copy, each ending like a batch. Every sent packet enters the router of its PE's chip: the first
+//! copy (its layers sum the batch's gradients at `end_of_sample`), then
+//! ends once. Every sent packet enters the router of its PE's chip: the first
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
@@ -423,9 +424,10 @@ impl Emulator {
     /// Runs up to one sample per batch copy (copy `i` gets `samples[i]`), in
     /// parallel. With `train`, `samples` is one training batch: it runs in
     /// waves of one sample per copy (one wave when there is a copy per
-    /// sample; one sample per wave with `mapping = single_copy`), each wave
-    /// ending with its gradients sent to the optimiser, which adds them in
-    /// sample order and, after the batch's last, takes its step with `hyper`
+    /// sample; one sample per wave with `mapping = single_copy`, whose layers
+    /// add each sample's gradients to their batch sums), then the batch's
+    /// end: the gradients (the copies', or the one copy's sums) reach the
+    /// optimiser, which adds them in copy order, takes its step with `hyper`
     /// (its Adam scalars) and sends the new weights to every copy.
     pub fn run_batch(
         &mut self,
@@ -446,6 +448,9 @@ impl Emulator {
             _ => {}
         }
         let mut results = Vec::with_capacity(samples.len());
+        // The waves' busiest copies' tick cycles, summed (as fast as the PEs
+        // go, and with 1 ms timer ticks).
+        let (mut ticks, mut timer, mut waves) = (0, [0; 2], 0);
         for wave in samples.chunks(copies.max(1)) {
             let before: Vec<(u64, [u64; 2])> =
                 self.groups[..wave.len()].iter().map(|g| (g.counters.tick_cycles, g.counters.timer_cycles)).collect();
@@ -454,23 +459,28 @@ impl Emulator {
                 .par_iter_mut()
                 .zip(wave.par_iter())
                 .enumerate()
-                .map(|(c, (g, &s))| g.run_sample(sh, c, s))
+                .map(|(c, (g, &s))| g.run_sample(sh, c, s, train.is_some()))
                 .collect::<Result<_, _>>()?;
             results.extend(done);
-            if let Some((step_size, bc2_sqrt)) = train {
-                // The wave's busiest copy, for the modelled time.
-                let (mut ticks, mut timer) = (0, [0; 2]);
-                for (g, (t0, m0)) in self.groups.iter().zip(&before) {
-                    ticks = ticks.max(g.counters.tick_cycles - t0);
-                    for ((a, now), then) in timer.iter_mut().zip(g.counters.timer_cycles).zip(m0) {
-                        *a = (*a).max(now - then);
-                    }
+            // The wave's busiest copy, for the modelled time.
+            let (mut busiest, mut busiest_timer) = (0, [0; 2]);
+            for (g, (t0, m0)) in self.groups.iter().zip(&before) {
+                busiest = busiest.max(g.counters.tick_cycles - t0);
+                for ((a, now), then) in busiest_timer.iter_mut().zip(g.counters.timer_cycles).zip(m0) {
+                    *a = (*a).max(now - then);
                 }
-                let started = std::time::Instant::now();
-                let end = self.end_batch(step_size, bc2_sqrt)?;
-                self.batch_end_seconds += started.elapsed().as_secs_f64();
-                self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end);
             }
+            ticks += busiest;
+            for (a, b) in timer.iter_mut().zip(busiest_timer) {
+                *a += b;
+            }
+            waves += 1;
+        }
+        if let Some((step_size, bc2_sqrt)) = train {
+            let started = std::time::Instant::now();
+            let end = self.end_batch(step_size, bc2_sqrt)?;
+            self.batch_end_seconds += started.elapsed().as_secs_f64();
+            self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end, waves);
         }
         Ok(results)
     }

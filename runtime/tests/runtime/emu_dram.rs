@@ -24,7 +24,7 @@ fn with_region(words: u32) -> (Loaded, Vec<usize>) {
     let mut kernel = l.program.kernels[template].kernel().clone();
     kernel.dram_words = words;
     let (id, _) = kernel.buffer_named("spike_step").expect("an input PE's spike steps");
-    let f = kernel.functions.iter_mut().find(|f| f.entry == EntryPoint::EndOfSample).expect("defined");
+    let f = kernel.functions.iter_mut().find(|f| f.entry == EntryPoint::TickForward).expect("defined");
     let dma =
         |dir, dram| Stmt::Dma { dir, buffer: id, index: Expr::u32(0), dram: Expr::u32(dram), words: Expr::u32(2) };
     f.body.push(dma(DmaDir::Read, 0));

@@ -420,8 +420,9 @@ fn split_populations_optimiser_steps_are_bit_identical() {
 }
 
 /// `mapping = single_copy`: one PE group runs the 22 samples of a batch one
-/// after another, each sending its gradients to the optimiser, which adds
-/// them in sample order: training is bit-identical to the reference.
+/// after another, its layers adding each sample's gradients to their batch
+/// sums in sample order, and sends the sums to the optimiser once per
+/// batch: training is bit-identical to the reference.
 #[test]
 fn single_copy_trains_identically() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -430,7 +431,12 @@ fn single_copy_trains_identically() {
     assert_ne!(single, text, "the example's mapping line moved");
     let loaded = setup_source("yinyang_single.snn", &single, None);
     assert_eq!(loaded.1.program().cores.len(), 5);
-    two_epochs_match(loaded, 220);
+    let emu = two_epochs_match(loaded, 220);
+    // One gradient per weight (5 x 120 + 120 x 3) and batch reaches the
+    // optimiser, not one per sample.
+    let c = emu.counters();
+    assert!(c.batches > 0);
+    assert_eq!((c.waves, c.optimiser_received), (22 * c.batches, 960 * c.batches), "{c:?}");
 }
 
 /// yinyang.snn without its `train` block lowers to forward-only kernels on
@@ -469,10 +475,11 @@ fn a_network_without_training_infers_identically() {
 }
 
 /// The modelled training time counts one wave per batch with a copy per
-/// sample and one wave per sample with `mapping = single_copy`; a wave's
-/// ticks are its busiest copy's (at least the copies' mean, at most their
-/// sum), at least 1 ms each with the timer; its end-of-batch phase costs
-/// cycles (the optimiser's step at the least).
+/// sample and one wave per sample with `mapping = single_copy`, and one
+/// end-of-batch phase per batch either way; a wave's ticks are its busiest
+/// copy's (at least the copies' mean, at most their sum), at least 1 ms
+/// each with the timer; an end-of-batch phase costs cycles (the
+/// optimiser's step at the least).
 #[test]
 fn the_modelled_training_time_counts_waves_and_their_end_of_batch_phases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -490,10 +497,10 @@ fn the_modelled_training_time_counts_waves_and_their_end_of_batch_phases() {
         }
         let c = emu.counters();
         let copies = u64::from(emu.program().copies);
-        assert_eq!(c.batches, 2 * waves_per_batch, "{name}");
+        assert_eq!((c.batches, c.waves), (2, 2 * waves_per_batch), "{name}");
         assert!(c.batch_tick_cycles <= c.tick_cycles && c.batch_tick_cycles * copies >= c.tick_cycles, "{name}: {c:?}");
         let ticks_per_sample = 2 * u64::from(emu.program().steps) - 1;
-        assert!(c.batch_timer_cycles[0] >= c.batches * ticks_per_sample * 150_000, "{name}: {c:?}");
+        assert!(c.batch_timer_cycles[0] >= c.waves * ticks_per_sample * 150_000, "{name}: {c:?}");
         assert!(c.batch_end_cycles > 0, "{name}");
     }
 }

@@ -34,6 +34,7 @@ use std::time::Instant;
 use c_harness::{HOST_CFLAGS, run, run_qemu, split_transcripts, tool};
 use snnc_compiler::emit::c::program::pe_name;
 use snnc_compiler::emit::c::program_symbol;
+use snnc_compiler::kernel::EntryPoint;
 use snnc_runtime::emu::PeEvent;
 use trace_replay::{
     Recorded, difference, expected_transcript, host_script, qemu_events, record_training_batch, write_program,
@@ -221,6 +222,63 @@ fn temporal_in_dram_every_pe_replays_its_training_batch_on_host() {
     let layers = r.program.cores.iter().filter(|c| c.role == snnc_compiler::partition::Role::Layer).count();
     assert!(layers > 0 && regions == layers, "{regions} regions for {layers} layer PEs");
     assert_eq!(host_parity_of("temporal.snn in DRAM", Instant::now(), r), cores);
+}
+
+/// `text` (the target block holding `neurons_per_core = 3`) with one copy
+/// for the batch (`mapping = single_copy`).
+fn single_copy(text: &str) -> String {
+    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    mapping = single_copy", 1);
+    assert_ne!(out, text, "the target block of temporal.snn changed");
+    out
+}
+
+/// One copy for the batch: every layer PE adds each sample's gradients to
+/// its batch sums at `end_of_sample` (in SRAM, and row by row by DMA in its
+/// DRAM region) and sends the sums once; every PE replays its training
+/// batch, with synapses in SRAM and in DRAM.
+#[test]
+fn temporal_single_copy_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("temporal_single_copy_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    for (what, text) in [
+        ("temporal.snn, single copy", single_copy(include_str!("support/temporal.snn"))),
+        ("temporal.snn in DRAM, single copy", single_copy(&temporal_in_dram())),
+    ] {
+        let r = trace_replay::training_batch_of("temporal.snn", &text, true);
+        assert_eq!(r.program.copies, 1, "{what}");
+        let program = r.emu.program();
+        let sums = program
+            .cores
+            .iter()
+            .filter(|c| {
+                let f = program.kernels[c.kernel].kernel().function(EntryPoint::EndOfSample);
+                f.is_some_and(|f| !f.body.is_empty())
+            })
+            .count();
+        let layers = program.cores.iter().filter(|c| c.role == snnc_compiler::partition::Role::Layer).count();
+        assert!(layers > 0 && sums == layers, "{what}: {sums} of {layers} layer PEs sum the batch");
+        let cores = program.cores.len();
+        assert_eq!(host_parity_of(what, Instant::now(), r), cores);
+    }
+}
+
+/// One PE of each template of the model-class network on one copy for the
+/// batch, with synapses in DRAM: the batch sums' DMA on the Cortex-M4F.
+#[test]
+fn temporal_single_copy_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("temporal_single_copy_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("temporal.snn", &single_copy(&temporal_in_dram()), true);
+        let want =
+            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("temporal.snn in DRAM, single copy", r, &want);
+    }
 }
 
 /// Builds `build/<pe>.elf` with the emitted Makefile and replays `events`

@@ -87,7 +87,7 @@ static void tick_backward(int32_t step) {
     }
 }
 
-/* After the backward phase of each sample. */
+/* After the backward phase of each training sample. */
 static void end_of_sample(void) {
     int64_t s2_i1 = (int64_t)0u;
     int64_t s2_a2 = (int64_t)8u;

@@ -73,7 +73,7 @@ static void tick_backward(int32_t step) {
     mem.i[5u] = s2_n2 / s2_d1;
 }
 
-/* After the backward phase of each sample. */
+/* After the backward phase of each training sample. */
 static void end_of_sample(void) {
 }
 

@@ -57,7 +57,7 @@ static void tick_backward(int32_t step) {
     mem.r[step] = 0.0f;
 }
 
-/* After the backward phase of each sample. */
+/* After the backward phase of each training sample. */
 static void end_of_sample(void) {
 }
 

@@ -51,7 +51,7 @@ static void tick_backward(int32_t step) {
     (void)step;
 }
 
-/* After the backward phase of each sample. */
+/* After the backward phase of each training sample. */
 static void end_of_sample(void) {
 }
 

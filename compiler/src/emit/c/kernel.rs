@@ -648,7 +648,7 @@ fn entry_doc(entry: EntryPoint) -> &'static str {
         EntryPoint::Packet => "Once per received packet (payload 0 if it has none).",
         EntryPoint::TickForward => "Once per forward step.",
         EntryPoint::TickBackward => "Once per backward step (the forward step it revisits, counting down).",
-        EntryPoint::EndOfSample => "After the backward phase of each sample.",
+        EntryPoint::EndOfSample => "After the backward phase of each training sample.",
         EntryPoint::EndOfBatch => "After the last sample of a batch.",
     }
 }
