@@ -22,7 +22,10 @@
 //! schemes against the reference). At a batch's end it reads them where the
 //! copies left them ([`Group::deliver_mail`]), copy after copy, instead of a
 //! copy of them in its inbox: for `examples/shd.snn`'s network that is 59.6
-//! million packets (477 MB) per batch neither copied nor held twice.
+//! million packets (477 MB) per batch neither copied nor held twice. With
+//! more than one thread the optimiser PEs of such a round drain side by
+//! side ([`Group::handle_in_place_in_parallel`]; none reads what another
+//! sends), what they send routed afterwards in core order.
 //!
 //! Invariant: a group touches only its own PEs' memories, inboxes and
 //! counters, so groups run in parallel without sharing anything mutable.
@@ -39,6 +42,10 @@ use super::{Counters, EmuError, FirstSpikes, PeTrace, SampleInput, SampleResult,
 
 /// A packet on its way: `[key, payload]` (payload 0 when it has none).
 pub(super) type Pair = [u32; 2];
+
+/// How a run of packet handlers ended: the index of the packet that
+/// trapped, and the trap.
+type Ran = Result<(), (usize, snnc_compiler::kernel::Trap)>;
 
 /// Where a group puts the packets it sends to other groups.
 pub(super) trait Away {
@@ -228,6 +235,9 @@ impl Group {
                 }
             }
         }
+        if self.drains_in_place_in_parallel(sh, &runs) {
+            return self.handle_in_place_in_parallel(sh, &runs, away).map(|()| true);
+        }
         let mut any = false;
         for l in 0..self.cores.len() {
             let mine = runs.get(l).map_or(&[][..], |r| &r[..]);
@@ -273,6 +283,77 @@ impl Group {
             handled?;
         }
         Ok(any)
+    }
+
+    /// Whether this delivery round is one for [`Group::handle_in_place_in_parallel`]:
+    /// untraced, more than one thread, and every core with anything to
+    /// handle an optimiser PE whose packets all wait in `runs` (its inbox
+    /// empty), more than one of them: a batch end's gradients.
+    fn drains_in_place_in_parallel(&self, sh: &Shared, runs: &[Vec<&[Pair]>]) -> bool {
+        if self.trace.is_some() || runs.is_empty() || rayon::current_num_threads() < 2 {
+            return false;
+        }
+        let mut busy = 0;
+        for ((mine, inbox), &core) in runs.iter().zip(&self.inbox).zip(&self.cores) {
+            let mail = !mine.is_empty();
+            if !inbox.is_empty() || (mail && sh.program.cores[core].role != Role::Optimiser) {
+                return false;
+            }
+            busy += usize::from(mail);
+        }
+        busy > 1
+    }
+
+    /// The in-place drain of [`Group::deliver_mail`] on every core with
+    /// `runs` at once, in parallel: each core's handlers run on its own
+    /// memory and write what they send into a buffer of their own; then, in
+    /// core order, the counts, the routing and the first trap. The same as
+    /// one core after another: an optimiser PE sends only weights to the
+    /// copies (other groups), so no core of this group reads what another
+    /// sent in this round, and the copies get their packets in core order.
+    fn handle_in_place_in_parallel(
+        &mut self,
+        sh: &Shared,
+        runs: &[Vec<&[Pair]>],
+        away: &mut impl Away,
+    ) -> Result<(), EmuError> {
+        use rayon::prelude::*;
+        let cores = &self.cores;
+        let ran: Vec<(Vec<Pair>, Ran)> = (
+            self.mem.par_iter_mut(),
+            self.dram.par_iter_mut(),
+            self.ops.par_iter_mut(),
+            runs.par_iter(),
+            cores.par_iter(),
+        )
+            .into_par_iter()
+            .map(|(mem, dram, ops, mine, &core)| {
+                let mut sent = Vec::new();
+                let ran = if mine.is_empty() {
+                    Ok(())
+                } else {
+                    sh.kernel(core).run_pair_runs(mine, mem, dram, &mut sent, ops)
+                };
+                (sent, ran)
+            })
+            .collect();
+        for (l, (sent, ran)) in ran.into_iter().enumerate() {
+            if runs[l].is_empty() {
+                continue;
+            }
+            let n = runs[l].iter().map(|r| r.len() as u64).sum::<u64>();
+            self.counters.packets_received += n;
+            self.counters.optimiser_received += n;
+            self.counters.invocations += match &ran {
+                Ok(()) => n,
+                Err((i, _)) => *i as u64,
+            };
+            self.sent = sent;
+            let core = self.cores[l];
+            self.route_sent(sh, core, self.handler_kind(sh, core), away)?;
+            ran.map_err(|(_, trap)| EmuError::from(trap))?;
+        }
+        Ok(())
     }
 
     /// Runs local core `l`'s packet handler on each packet of `runs`, in
