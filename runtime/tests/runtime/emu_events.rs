@@ -78,6 +78,36 @@ fn the_order_task_trains_bit_identically_from_dram_batch_parallel() {
     assert_eq!(emu.program().copies, 8);
 }
 
+/// A batch's end with several optimiser PEs, which drain the copies'
+/// gradients side by side when there is a second thread: an epoch of the
+/// order task on 8 copies gives the same metrics, weights, optimiser state
+/// and counters on one thread and on two.
+#[test]
+fn the_order_task_does_not_depend_on_the_thread_count() {
+    if slow::skip("the_order_task_does_not_depend_on_the_thread_count") {
+        return;
+    }
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let l = load("recurrent.snn", &order_task("batch_parallel"), None);
+            let optimisers =
+                l.program.cores.iter().filter(|c| c.role == snnc_compiler::partition::Role::Optimiser).count();
+            assert!(optimisers > 1, "{optimisers} optimiser PEs");
+            let mut emu = Emulator::new(l.program, &l.mapped.machine, &l.mapped.routing.tables).unwrap();
+            let mut state = TrainState::new(&l.p, 0, Some(l.weights));
+            let m = snnc_runtime::emu::train::run_epoch(&l.p, &mut state, &mut emu, &mut |_, _| {}).unwrap();
+            let metrics = (m.train_loss, m.train_accuracy, m.validation_loss, m.validation_accuracy);
+            (metrics, state.weights, state.optimizer, format!("{:?}", emu.counters()))
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one.0, two.0, "metrics");
+    assert!(one.1 == two.1, "weights differ");
+    assert!(one.2 == two.2, "optimiser states differ");
+    assert_eq!(one.3, two.3, "counters");
+}
+
 /// The SHD-layout fixture (h5py-written, 60 training samples, 700 channels
 /// pooled to 140 inputs over two input PEs) with shift, blend, dilation and
 /// jitter: each epoch's augmented samples are written into DRAM, and both
