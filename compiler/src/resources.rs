@@ -57,7 +57,9 @@
 //! - With one copy for a training batch of several samples (`mapping =
 //!   single_copy`) a layer also keeps the sum of the batch's gradients
 //!   (`ValidNetwork::layers_sum_the_batch`): a second gradient array, in
-//!   SRAM or in the DRAM region.
+//!   SRAM or in the DRAM region. With `copies = N` copies of a batch of `B`
+//!   samples it keeps `B / N` gradient arrays, one per sample it runs
+//!   (`ValidNetwork::gradient_slots`).
 //! - Receive buffers: a ring of 256 packets of 8 bytes (key and 32-bit payload).
 //! - Data (everything but code) must fit 96 KiB; code must fit 32 KiB.
 //!
@@ -285,6 +287,7 @@ pub fn layer_sram_in(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool)
     if net.layers_sum_the_batch() {
         s.gradients *= 2;
     }
+    s.gradients *= u64::from(net.gradient_slots());
     s
 }
 
@@ -307,7 +310,13 @@ pub fn layer_memory(net: &ValidNetwork, pop: NodeIndex, n: u64, training: bool, 
     s.gradients = 0;
     s.row_buffers = 8 * n + 4;
     s.input_record = 4 * input_window_steps(max_delay) * row;
-    let sums = if training && net.layers_sum_the_batch() { 2 } else { 1 };
+    let sums = if !training {
+        1
+    } else if net.layers_sum_the_batch() {
+        2
+    } else {
+        u64::from(net.gradient_slots())
+    };
     let mut dram =
         Dram { weights: 4 * n * k, gradients: sums * 4 * n * k, input_record: 4 * steps * row, spike_record: 0 };
     if s.spike_record > 0 {

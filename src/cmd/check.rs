@@ -274,9 +274,10 @@ pub fn summary(net: &ValidNetwork) -> String {
         MachineSize::Chips(n) => format!("chips = {n}"),
         MachineSize::Board48 => "board = 48".to_string(),
     };
-    let mapping = match net.target.mapping {
-        Mapping::BatchParallel => "batch_parallel",
-        Mapping::SingleCopy => "single_copy",
+    let mapping = match (net.target.mapping, net.target.copies) {
+        (Mapping::BatchParallel, Some(n)) => format!("batch_parallel, copies = {n}"),
+        (Mapping::BatchParallel, None) => "batch_parallel".to_string(),
+        (Mapping::SingleCopy, _) => "single_copy".to_string(),
     };
     let npc = net.target.neurons_per_core.map_or("placer's choice".to_string(), |n| n.to_string());
     let _ = writeln!(

@@ -661,6 +661,23 @@ const CASES: &[(&str, &str, &str)] = &[
     ("mapping_unknown", "snn::check::unknown_keyword", "{NET} target spinnaker2 { mapping = batch_paralel }"),
     ("gradients_unknown", "snn::check::unknown_keyword", "{NET} target spinnaker2 { gradients = chained }"),
     (
+        "copies_not_dividing_the_batch",
+        "snn::check::out_of_range",
+        "{NET} train { {TR} } target spinnaker2 { copies = 3 }",
+    ),
+    ("copies_above_the_batch", "snn::check::out_of_range", "{NET} train { {TR} } target spinnaker2 { copies = 8 }"),
+    (
+        "copies_with_single_copy",
+        "snn::check::out_of_range",
+        "{NET} train { {TR} } target spinnaker2 { mapping = single_copy; copies = 2 }",
+    ),
+    (
+        "copies_with_direct_gradients",
+        "snn::check::out_of_range",
+        "{NET} train { {TR} } target spinnaker2 { copies = 2; gradients = direct }",
+    ),
+    ("copies_without_training", "snn::check::out_of_range", "{NET} target spinnaker2 { copies = 2 }"),
+    (
         "two_target_blocks",
         "snn::check::duplicate_block",
         "{NET} target spinnaker2 { chips = 1 } target spinnaker2 { chips = 2 }",

@@ -99,7 +99,7 @@ pub fn check_source(name: &str, text: &str) -> Result<ValidNetwork, Diagnostics>
     });
     let target = match targets.first() {
         Some(Item::Target { keyword, name, body }) => {
-            train::check_target(&mut errs, name, body, *keyword, !trains.is_empty())
+            train::check_target(&mut errs, name, body, *keyword, !trains.is_empty(), train.as_ref().map(|t| t.batch))
         }
         _ => Some(TargetSpec::default()),
     };

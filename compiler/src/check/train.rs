@@ -101,7 +101,8 @@ pub(crate) const ADAM: Shape = Shape { name: "adam", args: &["lr", "betas", "eps
 pub(crate) const SGD: Shape = Shape { name: "sgd", args: &["lr", "momentum", "weight_decay"], body: &[] };
 pub(crate) const EXPONENTIAL: Shape = Shape { name: "exponential", args: &["per_epoch"], body: &[] };
 pub(crate) const CONSTANT: Shape = Shape { name: "constant", args: &[], body: &[] };
-pub(crate) const TARGET: &[&str] = &["chips", "board", "clock", "mapping", "gradients", "neurons_per_core", "synapses"];
+pub(crate) const TARGET: &[&str] =
+    &["chips", "board", "clock", "mapping", "copies", "gradients", "neurons_per_core", "synapses"];
 
 /// The range of `epochs` (and of `snnc train --epochs`).
 pub const EPOCHS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
@@ -803,8 +804,16 @@ fn schedule(errs: &mut Errors, g: Given) -> Option<Schedule> {
 }
 
 /// Checks a `target NAME { .. }` block (`training`: the file has a `train`
-/// block, which `synapses = dram` needs).
-pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span, training: bool) -> Option<TargetSpec> {
+/// block, which `synapses = dram` and `copies` need; `batch`: its batch,
+/// when it checked clean).
+pub fn check_target(
+    errs: &mut Errors,
+    name: &Ident,
+    body: &Body,
+    keyword: Span,
+    training: bool,
+    batch: Option<u32>,
+) -> Option<TargetSpec> {
     if name.text != "spinnaker2" {
         errs.push(CheckError::UnknownKeyword {
             what: "target".into(),
@@ -852,6 +861,44 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span,
             _ => GradientScheme::Auto,
         })
     });
+    // `copies = N`: N batch copies, each running batch / N samples.
+    let copies = match p.get("copies") {
+        None => Some(None),
+        Some(g) if !training => {
+            errs.range(g, "needs a `train` block", "batch copies run the samples of a training batch: remove `copies`");
+            None
+        }
+        Some(g) => errs.integer(g, 1, 1_000_000, false).and_then(|n| {
+            let n = n as u32;
+            if mapping == Some(Mapping::SingleCopy) && n != 1 {
+                errs.range(
+                    g,
+                    "conflicts with `mapping = single_copy`",
+                    "`single_copy` is one copy; for several copies write `mapping = batch_parallel` (the default)",
+                );
+                return None;
+            }
+            match batch {
+                Some(b) if n > b || b % n != 0 => {
+                    errs.range(
+                        g,
+                        &format!("must divide the batch of {b}"),
+                        "each copy runs the same number of samples: choose a divisor of the batch",
+                    );
+                    None
+                }
+                Some(b) if n > 1 && n < b && gradients == Some(GradientScheme::Direct) => {
+                    errs.range(
+                        g,
+                        "several samples per copy need the gradient chain",
+                        "the chain adds a copy's samples' gradients in sample order onto the previous copy's sums: remove `gradients = direct`",
+                    );
+                    None
+                }
+                _ => Some(Some(n)),
+            }
+        }),
+    };
     let npc = p.get("neurons_per_core").map(|g| errs.integer(g, 1, 1_000_000, false));
     let neurons_per_core = match npc {
         Some(v) => Some(v? as u32),
@@ -878,6 +925,7 @@ pub fn check_target(errs: &mut Errors, name: &Ident, body: &Body, keyword: Span,
         machine: machine?,
         clock_hz: clock?,
         mapping: mapping?,
+        copies: copies?,
         gradients: gradients?,
         neurons_per_core,
         synapses,

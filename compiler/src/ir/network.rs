@@ -698,6 +698,10 @@ pub struct TargetSpec {
     /// Clock in hertz.
     pub clock_hz: f64,
     pub mapping: Mapping,
+    /// Batch copies with `mapping = batch_parallel` (`copies = N`, a divisor
+    /// of the batch): each runs `batch / N` samples one after another.
+    /// `None`: one copy per sample.
+    pub copies: Option<u32>,
     /// How the batch copies' gradients reach the optimiser (`gradients = ..`).
     pub gradients: GradientScheme,
     /// Optional cap on neurons per PE (`neurons_per_core = N`).
@@ -772,6 +776,7 @@ impl Default for TargetSpec {
             machine: MachineSize::Chips(1),
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            copies: None,
             gradients: GradientScheme::Auto,
             neurons_per_core: None,
             synapses: None,
@@ -788,7 +793,29 @@ impl ValidNetwork {
     /// sample order (the contract's `((0 + g_0) + g_1) + ...`), and only the
     /// sums travel to the optimiser at the batch's end.
     pub fn layers_sum_the_batch(&self) -> bool {
-        self.target.mapping == Mapping::SingleCopy && self.train.as_ref().is_some_and(|t| t.batch > 1)
+        self.batch_copies() == 1 && self.train.as_ref().is_some_and(|t| t.batch > 1)
+    }
+
+    /// The batch copies the mapping runs: one per sample of the batch
+    /// (`batch_parallel`), `copies = N` of them, or one (`single_copy`, or a
+    /// network without training).
+    pub fn batch_copies(&self) -> u32 {
+        match (self.target.mapping, &self.train) {
+            (Mapping::BatchParallel, Some(t)) => self.target.copies.unwrap_or(t.batch).clamp(1, t.batch.max(1)),
+            _ => 1,
+        }
+    }
+
+    /// The gradients each layer slice keeps apart, one per sample it runs
+    /// in a batch: `batch / copies` with several copies that each run
+    /// several samples (`copies = N`; the chain adds them in sample order
+    /// onto the previous copy's sums), else 1.
+    pub fn gradient_slots(&self) -> u32 {
+        let copies = self.batch_copies();
+        match &self.train {
+            Some(t) if copies > 1 => t.batch / copies,
+            _ => 1,
+        }
     }
 
     /// Populations in declaration order.

@@ -162,10 +162,14 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     let li_layer = s.kind == LayerKind::Li;
     let mut k = KernelBuilder::new(&format!("layer_{}", s.name));
     let c = common(&mut k, rx_len);
+    // Several samples per copy: one gradient array per sample, `slot` the
+    // current one.
+    let slots = s.slots.max(1);
     let syn = match s.dram {
         None => Syn::Sram {
             weights: k.buffer(buffers::WEIGHTS, Ty::F32, kk * n),
-            grad: k.buffer(buffers::GRAD, Ty::F32, kk * n),
+            grad: k.buffer(buffers::GRAD, Ty::F32, slots * kk * n),
+            slot: None,
         },
         Some(d) => {
             // At most `i32::MAX` words (`layer_shape`).
@@ -175,19 +179,22 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                 grow: k.buffer("grow", Ty::F32, d.tile * n),
                 word: k.buffer("wword", Ty::F32, 1),
                 grad_base: (kk * n) as i32,
-                in_base: (2 * kk * n) as i32,
+                in_base: ((1 + slots) * kk * n) as i32,
                 row_words: d.row_words,
                 tile: d.tile,
+                slot: None,
             })
         }
     };
+    let slot = (slots > 1).then(|| Slot { buf: k.buffer("slot", Ty::I32, 1), count: slots, words: (kk * n) as i32 });
+    let syn = syn.with_slot(slot);
     // The batch's gradient sums, where the slice keeps them: the same
     // synapses with the sums in place of the gradients.
     let sums = s.batch_sums.then(|| match syn {
-        Syn::Sram { weights, .. } => Syn::Sram { weights, grad: k.buffer("gsum", Ty::F32, kk * n) },
+        Syn::Sram { weights, .. } => Syn::Sram { weights, grad: k.buffer("gsum", Ty::F32, kk * n), slot: None },
         Syn::Dram(d) => {
             let base = s.dram.expect("a DRAM slice's shape").sums_base(kk, n, steps) as i32;
-            Syn::Dram(DramSyn { grad_base: base, ..d })
+            Syn::Dram(DramSyn { grad_base: base, slot: None, ..d })
         }
     });
     let i_syn = k.buffer("i_syn", Ty::F32, n);
@@ -250,8 +257,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
             // The previous copy's sum for weight `index`: add this copy's
             // gradient and pass it on (to the next copy or the optimiser).
             f.if_(t.get().equals(Expr::i32(tag::GRADIENT_CHAIN)), |f| {
-                let g = syn.own_gradient(f, index.get() / kki.clone(), index.get() % kki.clone(), n);
-                f.send_with(c.key(SLOT_GRADIENT, index.get().convert(ConvertOp::I32AsU32)), value.clone() + g);
+                let (j, pos) = (index.get() / kki.clone(), index.get() % kki.clone());
+                let sum = match syn.slot() {
+                    None => value.clone() + syn.own_gradient(f, j, pos, n),
+                    Some(slot) => syn.add_own_gradients(f, slot, value.clone(), j, pos, n),
+                };
+                f.send_with(c.key(SLOT_GRADIENT, index.get().convert(ConvertOp::I32AsU32)), sum);
             });
         }
         if !s.head && !from_layers.is_empty() {
@@ -456,6 +467,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         add_to_sums(&mut f, syn, sums, kk, n);
         k.define(f.finish());
     }
+    // Several samples per copy: the next sample's gradients go to the next slot.
+    if let Some(slot) = slot {
+        let mut f = FunctionBuilder::new(EntryPoint::EndOfSample);
+        f.store(slot.buf, Expr::i32(0), slot.buf.at(Expr::i32(0)) + Expr::i32(1));
+        k.define(f.finish());
+    }
 
     // Gradients: every one to the optimiser (direct; the batch's sums, which
     // then start again from zero, with one copy that keeps them), or the
@@ -464,8 +481,9 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     // copy's sums.
     let mut f = FunctionBuilder::new(EntryPoint::EndOfBatch);
     match (chain_head, sums) {
-        (Some(head), _) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| {
-            send_gradients(f, &c, syn, kk, n, true);
+        (Some(head), _) => f.if_(head.at(Expr::i32(0)).not_equals(Expr::i32(0)), |f| match slot {
+            None => send_gradients(f, &c, syn, kk, n, true),
+            Some(slot) => send_slot_sums(f, &c, syn, slot, kk, n),
         }),
         (None, Some(sums)) => {
             send_gradients(&mut f, &c, sums, kk, n, false);
@@ -473,8 +491,63 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
         }
         (None, None) => send_gradients(&mut f, &c, syn, kk, n, false),
     }
+    if let Some(slot) = slot {
+        // Every copy starts the next batch at slot 0 (the chain's handler,
+        // which runs after this, reads every slot whatever the counter).
+        f.store(slot.buf, Expr::i32(0), Expr::i32(0));
+    }
     k.define(f.finish());
     k.finish()
+}
+
+/// The chain's start with several samples per copy: for every weight
+/// `((0 + g_0) + g_1) + ... + g_(k-1)` over the copy's `k` slots, sent as
+/// [`send_gradients`] sends (SRAM: neuron after neuron; DRAM: row after row,
+/// slot 0's row in `grow`, each next slot's read into `wrow` and added).
+fn send_slot_sums(f: &mut FunctionBuilder, c: &Common, syn: Syn, slot: Slot, kk: u32, n: u32) {
+    let (kki, ni) = (Expr::i32(kk as i32), Expr::i32(n as i32));
+    let words = Expr::i32(slot.words);
+    let send = |f: &mut FunctionBuilder, j: Expr, pos: Expr, g: Expr| {
+        let index = j * kki.clone() + pos;
+        f.send_with(c.key(SLOT_GRADIENT, index.convert(ConvertOp::I32AsU32)), g);
+    };
+    match syn {
+        Syn::Sram { grad, .. } => f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+            f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+                let at = f.let_("at", pos.get() * ni.clone() + j.get());
+                let sum = f.let_("sum", Expr::f32(0.0) + grad.at(at.get()));
+                f.for_range("t", Expr::i32(1), Expr::i32(slot.count as i32), |f, t| {
+                    f.assign(sum, sum.get() + grad.at(t.get() * words.clone() + at.get()));
+                });
+                send(f, j.get(), pos.get(), sum.get());
+            });
+        }),
+        Syn::Dram(d) => f.for_range("pos", Expr::i32(0), kki.clone(), |f, pos| {
+            let row = f.let_("row", Expr::i32(d.grad_base) + pos.get() * ni.clone());
+            f.dma_read(d.grow, Expr::i32(0), row.get(), ni.clone());
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                f.store(d.grow, j.get(), Expr::f32(0.0) + d.grow.at(j.get()));
+            });
+            f.for_range("t", Expr::i32(1), Expr::i32(slot.count as i32), |f, t| {
+                f.dma_read(d.wrow, Expr::i32(0), row.get() + t.get() * words.clone(), ni.clone());
+                f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                    f.store(d.grow, j.get(), d.grow.at(j.get()) + d.wrow.at(j.get()));
+                });
+            });
+            f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
+                send(f, j.get(), pos.get(), d.grow.at(j.get()));
+            });
+        }),
+    }
+}
+
+/// A layer's gradient slots (several samples per copy): `count` arrays of
+/// `words` gradients, `buf[0]` the current sample's.
+#[derive(Clone, Copy)]
+struct Slot {
+    buf: BufRef,
+    count: u32,
+    words: i32,
 }
 
 /// `sums[pos][j] = sums[pos][j] + grad[pos][j]` for every weight (`sums`:
@@ -553,7 +626,7 @@ fn send_gradients(f: &mut FunctionBuilder, c: &Common, syn: Syn, kk: u32, n: u32
 /// `in_base`), read and written a row at a time through SRAM row buffers.
 #[derive(Clone, Copy)]
 enum Syn {
-    Sram { weights: BufRef, grad: BufRef },
+    Sram { weights: BufRef, grad: BufRef, slot: Option<Slot> },
     Dram(DramSyn),
 }
 
@@ -572,6 +645,9 @@ struct DramSyn {
     row_words: u32,
     /// Gradient rows `grow` holds (the end of a batch reads that many).
     tile: u32,
+    /// Several samples per copy: the gradients are `count` arrays from
+    /// `grad_base`, `buf[0]` the current one.
+    slot: Option<Slot>,
 }
 
 /// A weight row as the kernel reads it: weight `j` of the row.
@@ -609,7 +685,8 @@ impl Syn {
     /// SRAM, or the row read, updated and written back.
     fn add_gradient_row(&self, f: &mut FunctionBuilder, pos: Expr, n: u32, add: impl Fn(Expr) -> Expr) {
         let ni = Expr::i32(n as i32);
-        let row = f.let_("row", pos * ni.clone());
+        // With slots, the current sample's array.
+        let row = f.let_("row", Self::in_slot(self.slot(), pos * ni.clone()));
         match *self {
             Syn::Sram { grad, .. } => f.for_range("j", Expr::i32(0), ni, |f, j| {
                 let at = row.get() + j.get();
@@ -651,18 +728,71 @@ impl Syn {
         }
     }
 
-    /// Every gradient to zero (the sample's first tick).
+    /// Every gradient to zero (the sample's first tick; with slots, the
+    /// current sample's).
     fn zero_gradients(&self, f: &mut FunctionBuilder, kk: u32, n: u32) {
-        match *self {
-            Syn::Sram { grad, .. } => fill(f, grad, kk * n, Expr::f32(0.0)),
-            Syn::Dram(d) => {
+        match (*self, self.slot()) {
+            (Syn::Sram { grad, .. }, None) => fill(f, grad, kk * n, Expr::f32(0.0)),
+            (Syn::Sram { grad, .. }, Some(slot)) => {
+                let first = f.let_("first", Self::in_slot(Some(slot), Expr::i32(0)));
+                f.for_range("z", Expr::i32(0), Expr::i32((kk * n) as i32), |f, i| {
+                    f.store(grad, first.get() + i.get(), Expr::f32(0.0));
+                });
+            }
+            (Syn::Dram(d), slot) => {
                 let ni = Expr::i32(n as i32);
                 fill(f, d.grow, n, Expr::f32(0.0));
+                let base = match slot {
+                    None => Expr::i32(d.grad_base),
+                    Some(_) => f.let_("base", Self::in_slot(slot, Expr::i32(d.grad_base))).get(),
+                };
                 f.for_range("pos", Expr::i32(0), Expr::i32(kk as i32), |f, pos| {
-                    f.dma_write(d.grow, Expr::i32(0), Expr::i32(d.grad_base) + pos.get() * ni.clone(), ni.clone());
+                    f.dma_write(d.grow, Expr::i32(0), base.clone() + pos.get() * ni.clone(), ni.clone());
                 });
             }
         }
+    }
+
+    /// Its gradient slots, if it has several.
+    fn slot(&self) -> Option<Slot> {
+        match *self {
+            Syn::Sram { slot, .. } => slot,
+            Syn::Dram(d) => d.slot,
+        }
+    }
+
+    /// The same synapses with gradient slots `slot`.
+    fn with_slot(self, slot: Option<Slot>) -> Syn {
+        match self {
+            Syn::Sram { weights, grad, .. } => Syn::Sram { weights, grad, slot },
+            Syn::Dram(d) => Syn::Dram(DramSyn { slot, ..d }),
+        }
+    }
+
+    /// `at` moved into the current sample's slot (unchanged without slots).
+    fn in_slot(slot: Option<Slot>, at: Expr) -> Expr {
+        match slot {
+            None => at,
+            Some(s) => s.buf.at(Expr::i32(0)) * Expr::i32(s.words) + at,
+        }
+    }
+
+    /// The chain's sum with slots: `((value + g_0) + g_1) + ...` over the
+    /// slots' gradients of weight `j * fan_in + pos` (in SRAM, or each read
+    /// by DMA into the word buffer).
+    fn add_own_gradients(&self, f: &mut FunctionBuilder, slot: Slot, value: Expr, j: Expr, pos: Expr, n: u32) -> Expr {
+        let at = f.let_("at", pos * Expr::i32(n as i32) + j);
+        let sum = f.let_("sum", value);
+        let words = Expr::i32(slot.words);
+        f.for_range("t", Expr::i32(0), Expr::i32(slot.count as i32), |f, t| match *self {
+            Syn::Sram { grad, .. } => f.assign(sum, sum.get() + grad.at(t.get() * words.clone() + at.get())),
+            Syn::Dram(d) => {
+                let from = Expr::i32(d.grad_base) + t.get() * words.clone() + at.get();
+                f.dma_read(d.word, Expr::i32(0), from, Expr::i32(1));
+                f.assign(sum, sum.get() + d.word.at(Expr::i32(0)));
+            }
+        });
+        sum.get()
     }
 }
 
@@ -1050,7 +1180,7 @@ pub fn layer_inference(s: &LayerShape, n: u32, rx_len: u32) -> Kernel {
     let in_bits = k.buffer("in_bits", Ty::U32, s.input_words);
     let lif = Lif {
         // A forward-only layer keeps its synapses in SRAM.
-        syn: Syn::Sram { weights, grad: weights },
+        syn: Syn::Sram { weights, grad: weights, slot: None },
         i_syn,
         v,
         acc,

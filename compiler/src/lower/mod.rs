@@ -69,7 +69,15 @@
 //! sample order (`gsum + g`, from `gsum = 0`: the contract's order), and
 //! sends the sums (then zeroes them) at the batch's one `end_of_batch`;
 //! the optimiser's `0 + sum` is the sum itself (a sum from `+0` is never
-//! `-0`).
+//! `-0`). With `copies = N` copies of `k = B / N` samples each
+//! ([`LayerShape::slots`]) copy `c` runs the samples `c k .. c k + k - 1`;
+//! each layer slice keeps `k` gradient arrays (`grad` of `k` times the
+//! weights in SRAM, or `k` arrays from the region's word `k n` in DRAM, the
+//! input-spike rows after them), a counter `slot` choosing the current
+//! sample's (the backward pass adds into it, `end_of_sample` moves on,
+//! `end_of_batch` starts again at 0), and the chain carries the sums: copy 0
+//! sends `((0 + g_0) + g_1) + ... + g_(k-1)`, copy `c` adds its `k` slots in
+//! order to copy `c - 1`'s sum in its handler.
 //!
 //! A population split over several PEs: each slice holds its neurons'
 //! weights (every fan-in position), receives every input spike, and sends its
@@ -256,6 +264,11 @@ pub(crate) struct LayerShape {
     /// are added to the sums at `end_of_sample`, the sums sent at
     /// `end_of_batch`.
     pub batch_sums: bool,
+    /// Gradient arrays kept apart, one per sample the copy runs in a batch
+    /// (`copies = N` copies of a batch of `B`: `B / N`; else 1;
+    /// `ValidNetwork::gradient_slots`): the backward pass adds into the
+    /// current sample's, and the chain adds them in sample order.
+    pub slots: u32,
 }
 
 /// A layer slice whose synapses live in DRAM (`crate::resources`): its
@@ -276,6 +289,9 @@ pub(crate) struct DramShape {
     /// The region also holds the batch's gradient sums `[position][neuron]`
     /// after the input-spike rows ([`LayerShape::batch_sums`]).
     pub sums: bool,
+    /// Gradient arrays (one per sample of the copy, [`LayerShape::slots`]),
+    /// one after another from word `k n`.
+    pub grad_slots: u32,
 }
 
 /// Where a DRAM-mode `lif` slice of `n` neurons keeps its spike record in a
@@ -302,7 +318,8 @@ impl DramShape {
     /// The region's word where the batch's gradient sums start (the
     /// record's, without them).
     pub fn sums_base(&self, k: u32, n: u32, steps: u32) -> u64 {
-        2 * u64::from(k) * u64::from(n) + u64::from(steps) * u64::from(self.row_words)
+        u64::from(1 + self.grad_slots.max(1)) * u64::from(k) * u64::from(n)
+            + u64::from(steps) * u64::from(self.row_words)
     }
 }
 
@@ -428,9 +445,18 @@ fn context<'a>(net: &'a ValidNetwork, mapped: &'a Mapped, weights: &[Vec<f32>]) 
         return Err(unsupported("fewer than 2 time steps"));
     }
     let batch = train.map_or(1, |t| t.batch);
-    // One copy per sample, or one copy for the whole batch (its samples run
-    // one after another, each sending its gradients to the optimiser).
-    if (g.copies != batch && g.copies != 1) || g.copy_slices.is_empty() {
+    // One copy per sample, one copy for the whole batch (its samples run one
+    // after another, its layers summing their gradients), or `copies = N`
+    // copies of `batch / N` samples each (their gradients kept apart, the
+    // chain adding them in sample order).
+    let slots = net.gradient_slots();
+    let several = g.copies > 1 && g.copies < batch;
+    if g.copies == 0
+        || !batch.is_multiple_of(g.copies)
+        || g.copies != net.batch_copies()
+        || (several && (!g.gradients.chain || slots != batch / g.copies))
+        || g.copy_slices.is_empty()
+    {
         return Err(unsupported(format!(
             "{} batch copies for a batch of {batch} (use `mapping = batch_parallel` or `single_copy`)",
             g.copies
@@ -743,6 +769,9 @@ fn slice_kernel(cx: &Ctx<'_>, id: SliceId, rx_len: u32) -> Result<Kernel, LowerE
                 let room = room_left(cx, &kernels::layer(&shape, n, rx_len, cx.steps));
                 let fan_in = u64::from(shape.fan_in);
                 match &mut shape.dram {
+                    // With gradient slots the chain's start reads a row of
+                    // each slot at a time, not tiles.
+                    Some(_) if shape.slots > 1 => {}
                     Some(d) => d.tile = resources::gradient_tile_rows(u64::from(n), fan_in, room) as u32,
                     None => {
                         let grown = resources::spike_record_grown(u64::from(n), u64::from(cx.steps), room);
@@ -907,6 +936,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
             record: record.min(u64::from(u32::MAX)) as u32,
             tile: 1,
             sums: training && net.layers_sum_the_batch(),
+            grad_slots: if training { net.gradient_slots() } else { 1 },
         }
     });
     let input_words = match dram {
@@ -949,6 +979,7 @@ fn layer_shape(cx: &Ctx<'_>, slice: &crate::ir::cores::Slice, sends_spikes: bool
         chain: training && cx.mapped.cores.gradients.chain,
         dram,
         batch_sums: training && net.layers_sum_the_batch(),
+        slots: if training { net.gradient_slots() } else { 1 },
     })
 }
 

@@ -145,6 +145,30 @@ fn single_copy_lowers_to_one_copy() {
     assert_eq!((program.copies, sums(&program)), (22, 0));
 }
 
+/// `copies = 2` for a batch of 22: two copies of 11 samples each; every
+/// layer keeps 11 gradient arrays and a slot counter, the gradients go by
+/// the chain, and the optimiser steps after one gradient per held weight.
+#[test]
+fn two_copies_keep_a_gradient_slot_per_sample() {
+    let mut net = yinyang_network(12);
+    net.target.copies = Some(2);
+    assert_eq!((net.batch_copies(), net.gradient_slots()), (2, 11));
+    let mapped = map_network(&net).unwrap();
+    assert!(mapped.cores.gradients.chain && mapped.cores.gradients.forced);
+    let program = lower(&net, &mapped, &zero_weights(&net)).unwrap();
+    assert_eq!((program.copies, program.batch, program.cores.len()), (2, 22, 9));
+    let held = 5 * 12 + 12 * 3;
+    let text = print_kernel(program.kernels.last().unwrap());
+    assert!(text.contains(&format!("== {held}u")), "the optimiser waits for {held} gradients:\n{text}");
+    for k in program.kernels.iter().filter(|k| k.name.starts_with("layer")) {
+        let kernel = k.kernel();
+        let (_, grad) = kernel.buffer_named("grad").expect("gradients");
+        let (_, weights) = kernel.buffer_named("weights").expect("weights");
+        assert_eq!(grad.len, 11 * weights.len, "{}", k.name);
+        assert!(kernel.buffer_named("slot").is_some(), "{}", k.name);
+    }
+}
+
 /// A network without a `train` block lowers to the forward pass on one
 /// copy: input and layer kernels (each layer records its first spikes), no
 /// loss, no optimiser; the readout's spikes go nowhere, so it sends none.

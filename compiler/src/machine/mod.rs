@@ -183,7 +183,9 @@ impl ChipSpec {
     /// - chain: a slice of copy `c > 0` handles and sends each of its
     ///   weights once (copy 0 only sends), an optimiser handles `held`
     ///   (from the last copy only: a shorter receive table); the first
-    ///   packet passes `copies` stages.
+    ///   packet passes `copies` stages. With several samples per copy a
+    ///   stage adds each of its `slots` gradients (their reads by DMA, in
+    ///   DRAM mode, are not counted).
     pub fn gradient_cycles(&self, t: &GradientTraffic) -> GradientCycles {
         let send = self.packet_send_cycles;
         let route = self.route_cycles();
@@ -192,7 +194,7 @@ impl ChipSpec {
         let direct_opt =
             t.optimisers.iter().map(|&(held, rx)| copies * held * self.handler_cycles(rx)).max().unwrap_or(0);
         // A chain stage also matches the previous copy's key range.
-        let stage = |rx: u64| self.handler_cycles(rx + 1) + self.chain_add_cycles + send;
+        let stage = |rx: u64| self.handler_cycles(rx + 1) + t.slots.max(1) * self.chain_add_cycles + send;
         let chain_pe = t.slices.iter().map(|&(w, rx)| w * stage(rx)).max().unwrap_or(0);
         let chain_opt =
             t.optimisers.iter().map(|&(held, rx)| held * self.handler_cycles(rx.div_ceil(copies))).max().unwrap_or(0);
@@ -212,6 +214,9 @@ impl ChipSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GradientTraffic {
     pub copies: u64,
+    /// Gradients each layer slice keeps apart (samples per copy; 1 with a
+    /// copy per sample).
+    pub slots: u64,
     pub slices: Vec<(u64, u64)>,
     pub optimisers: Vec<(u64, u64)>,
 }
@@ -511,6 +516,7 @@ mod tests {
             machine,
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            copies: None,
             gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
             synapses: None,
@@ -622,7 +628,8 @@ mod tests {
         // Yin-Yang: 22 copies; the hidden slice's 600 weights and the
         // output's 360, each slice with 3 receive entries (spikes, errors or
         // the loss's, weights); one optimiser of all 960, 44 entries.
-        let yinyang = GradientTraffic { copies: 22, slices: vec![(600, 3), (360, 3)], optimisers: vec![(960, 44)] };
+        let yinyang =
+            GradientTraffic { copies: 22, slots: 1, slices: vec![(600, 3), (360, 3)], optimisers: vec![(960, 44)] };
         let c = s.gradient_cycles(&yinyang);
         // Direct: the optimiser handles 22 x 960 packets at 183 cycles.
         // Chain: the hidden slice's 600 at 95 + 30 + 10 (4 entries) are the
@@ -638,7 +645,7 @@ mod tests {
         let mut slices = vec![(8 * 7_256, 40); 32];
         slices.push((5_120, 4));
         assert_eq!(slices.iter().map(|s| s.0).sum::<u64>(), 1_862_656);
-        let shd = GradientTraffic { copies: 32, slices, optimisers: vec![(5_803, 64); 321] };
+        let shd = GradientTraffic { copies: 32, slots: 1, slices, optimisers: vec![(5_803, 64); 321] };
         let c = s.gradient_cycles(&shd);
         // Direct: 32 x 5,803 packets at 183 cycles into each optimiser.
         // Chain: a hidden slice handles and sends its 58,048 weights at

@@ -68,7 +68,7 @@ pub use crate::ir::cores::{
     CoreGraph, Flow, GradientPlan, PacketKind, PopulationInfo, Role, Slice, SliceId, WeightRange,
 };
 use crate::machine::{GradientTraffic, Machine};
-use crate::network::{GradientScheme, Mapping, OptimizerSpec, ValidNetwork};
+use crate::network::{GradientScheme, OptimizerSpec, ValidNetwork};
 use crate::resources::{
     Dram, Synapses, input_sram, layer_memory, layer_sram, layer_sram_in, loss_sram, max_neurons, optimiser_sram,
 };
@@ -330,10 +330,7 @@ struct Setup<'a> {
 
 impl<'a> Setup<'a> {
     fn new(net: &'a ValidNetwork, machine: &Machine) -> Self {
-        let copies = match (net.target.mapping, &net.train) {
-            (Mapping::BatchParallel, Some(t)) => t.batch.max(1),
-            _ => 1,
-        };
+        let copies = net.batch_copies();
         Setup {
             net,
             budget: u64::from(machine.spec.data_bytes),
@@ -642,6 +639,7 @@ fn gradient_plan(cx: &Setup<'_>, machine: &Machine, l: &Layout, flows: &[Flow]) 
     let senders = flows.iter().filter(|f| f.kind == PacketKind::Gradient && l.slices[f.source].batch_copy == Some(0));
     let traffic = GradientTraffic {
         copies: u64::from(cx.copies),
+        slots: u64::from(cx.net.gradient_slots()),
         slices: senders.map(|f| (f.packets, rx[f.source])).collect(),
         optimisers: l
             .optimiser_slices
@@ -651,15 +649,19 @@ fn gradient_plan(cx: &Setup<'_>, machine: &Machine, l: &Layout, flows: &[Flow]) 
     };
     let cycles = machine.spec.gradient_cycles(&traffic);
     let scheme = cx.net.target.gradients;
+    // Several samples per copy: only the chain adds their gradients in
+    // sample order (the checker refuses `gradients = direct` then).
+    let slots = cx.net.gradient_slots() > 1;
     let chain = cx.copies > 1
-        && match scheme {
-            GradientScheme::Auto => cycles.chain < cycles.direct,
-            GradientScheme::Chain => true,
-            GradientScheme::Direct => false,
-        };
+        && (slots
+            || match scheme {
+                GradientScheme::Auto => cycles.chain < cycles.direct,
+                GradientScheme::Chain => true,
+                GradientScheme::Direct => false,
+            });
     GradientPlan {
         chain,
-        forced: scheme != GradientScheme::Auto,
+        forced: scheme != GradientScheme::Auto || slots,
         chain_unroutable: false,
         direct_cycles: cycles.direct,
         chain_cycles: (cx.copies > 1).then_some(cycles.chain),
@@ -717,7 +719,7 @@ fn normalise(mut ranges: Vec<Range<SliceId>>) -> Vec<Range<SliceId>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{TargetSpec, yinyang_network};
+    use crate::network::{Mapping, TargetSpec, yinyang_network};
 
     fn machine(net: &ValidNetwork) -> Machine {
         Machine::from_target(&net.target).unwrap()

@@ -384,6 +384,7 @@ mod tests {
             machine: crate::network::MachineSize::Chips(2),
             clock_hz: 300e6,
             mapping: Mapping::BatchParallel,
+            copies: None,
             gradients: crate::network::GradientScheme::Auto,
             neurons_per_core: None,
             synapses: None,

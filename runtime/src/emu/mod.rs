@@ -17,9 +17,11 @@
 //! one call of the kernel's drain function, what the handlers sent routed
 //! after it in the order sent: nothing reads an inbox before the core is
 //! done, so this is one call per packet's outcome). A training batch
-//! larger than the copies (`single_copy`) runs in waves of one sample per
-//! copy (its layers sum the batch's gradients at `end_of_sample`), then
-//! ends once. Every sent packet enters the router of its PE's chip: the first
+//! larger than the copies runs in waves of one sample per copy, then ends
+//! once: with `single_copy` the layers sum the batch's gradients at
+//! `end_of_sample`; with `copies = N` copy `c` runs the samples from `c k`
+//! to `c k + k - 1` (`k = B / N`), one per wave, into its gradient slots,
+//! and the chain adds them in order. Every sent packet enters the router of its PE's chip: the first
 //! table entry whose key/mask matches gives the chip's destination PEs and the
 //! links to follow to the next chips; a packet that matches no entry stops
 //! the run ([`EmuError::DroppedPacket`], naming key and chip). Routes are
@@ -451,7 +453,21 @@ impl Emulator {
         // The waves' busiest copies' tick cycles, summed (as fast as the PEs
         // go, and with 1 ms timer ticks).
         let (mut ticks, mut timer, mut waves) = (0, [0; 2], 0);
-        for wave in samples.chunks(copies.max(1)) {
+        // Which samples each wave runs, copy by copy: with `k` samples per
+        // copy (training, `copies = N`), copy `c` runs the samples `c k ..
+        // c k + k - 1`, wave `j` the `j`-th of each (the chain adds a
+        // copy's gradients, slot after slot, onto the previous copy's: the
+        // samples' order); else wave `w` the samples `w copies ..`.
+        let copies = copies.max(1);
+        let per_copy = if train.is_some() && copies > 1 { samples.len() / copies } else { 1 };
+        let order: Vec<usize> = if per_copy > 1 {
+            (0..per_copy).flat_map(|j| (0..copies).map(move |c| c * per_copy + j)).collect()
+        } else {
+            (0..samples.len()).collect()
+        };
+        let mut in_order: Vec<Option<SampleResult>> = vec![None; samples.len()];
+        for wave_order in order.chunks(copies) {
+            let wave: Vec<SampleInput> = wave_order.iter().map(|&i| samples[i]).collect();
             let before: Vec<(u64, [u64; 2])> =
                 self.groups[..wave.len()].iter().map(|g| (g.counters.tick_cycles, g.counters.timer_cycles)).collect();
             let sh = &self.shared;
@@ -461,7 +477,9 @@ impl Emulator {
                 .enumerate()
                 .map(|(c, (g, &s))| g.run_sample(sh, c, s, train.is_some()))
                 .collect::<Result<_, _>>()?;
-            results.extend(done);
+            for (&i, r) in wave_order.iter().zip(done) {
+                in_order[i] = Some(r);
+            }
             // The wave's busiest copy, for the modelled time.
             let (mut busiest, mut busiest_timer) = (0, [0; 2]);
             for (g, (t0, m0)) in self.groups.iter().zip(&before) {
@@ -482,6 +500,7 @@ impl Emulator {
             self.batch_end_seconds += started.elapsed().as_secs_f64();
             self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end, waves);
         }
+        results.extend(in_order.into_iter().flatten());
         Ok(results)
     }
 

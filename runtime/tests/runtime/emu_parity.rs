@@ -439,6 +439,25 @@ fn single_copy_trains_identically() {
     assert_eq!((c.waves, c.optimiser_received), (22 * c.batches, 960 * c.batches), "{c:?}");
 }
 
+/// `copies = 2` for Yin-Yang's batch of 22: each copy runs 11 samples one
+/// after another, keeping their gradients apart (11 slots in SRAM); the
+/// chain adds copy 0's from zero and copy 1's onto its sums, slot after
+/// slot, the samples' order: training is bit-identical to the reference,
+/// and one gradient per weight and batch reaches the optimiser.
+#[test]
+fn two_copies_of_eleven_samples_each_train_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    let two = text.replace("mapping  = batch_parallel", "mapping  = batch_parallel\n    copies   = 2");
+    assert_ne!(two, text, "the example's mapping line moved");
+    let loaded = setup_source("yinyang_two_copies.snn", &two, None);
+    assert_eq!(loaded.1.program().copies, 2);
+    let emu = two_epochs_match(loaded, 220);
+    let c = emu.counters();
+    assert!(c.batches > 0);
+    assert_eq!((c.waves, c.optimiser_received), (11 * c.batches, 960 * c.batches), "{c:?}");
+}
+
 /// yinyang.snn without its `train` block lowers to forward-only kernels on
 /// one copy (input, hidden and output PEs, no loss, no optimiser); the first
 /// spikes of every layer equal the reference's forward pass, bit for bit.
@@ -544,6 +563,11 @@ fn the_model_class_with_synapses_in_dram_is_bit_identical() {
     let single = text.replace("neurons_per_core = 3", "neurons_per_core = 3\n    mapping = single_copy");
     let emu = two_epochs_match(setup_source("temporal.snn", &single, None), 40);
     assert_all_in_dram(&emu, "temporal.snn in DRAM, single copy");
+    // Two copies of two samples: the gradient slots in the DRAM regions.
+    let two = text.replace("neurons_per_core = 3", "neurons_per_core = 3\n    copies = 2");
+    let emu = two_epochs_match(setup_source("temporal.snn", &two, None), 40);
+    assert_eq!(emu.program().copies, 2);
+    assert_all_in_dram(&emu, "temporal.snn in DRAM, two copies");
 }
 
 /// Yin-Yang (a feed-forward network, plain layers) and the split network of

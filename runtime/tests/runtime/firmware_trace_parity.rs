@@ -266,6 +266,54 @@ fn temporal_single_copy_every_pe_replays_its_training_batch_on_host() {
     }
 }
 
+/// Two copies of two samples each (`copies = 2` for the batch of 4): every
+/// layer PE keeps its samples' gradients in two slots (in SRAM, and in its
+/// DRAM region) and the chain adds them in sample order; every PE replays
+/// its training batch.
+#[test]
+fn temporal_two_copies_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("temporal_two_copies_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    for (what, text) in [
+        ("temporal.snn, two copies", two_copies(include_str!("support/temporal.snn"))),
+        ("temporal.snn in DRAM, two copies", two_copies(&temporal_in_dram())),
+    ] {
+        let r = trace_replay::training_batch_of("temporal.snn", &text, true);
+        assert_eq!(r.program.copies, 2, "{what}");
+        let slots = r.program.kernels.iter().filter(|k| k.kernel().buffer_named("slot").is_some()).count();
+        assert!(slots > 0, "{what}: no layer keeps gradient slots");
+        let cores = r.emu.program().cores.len();
+        assert_eq!(host_parity_of(what, Instant::now(), r), cores);
+    }
+}
+
+/// One PE of each template of the model-class network on two copies of two
+/// samples, with synapses in DRAM: the slots' DMA on the Cortex-M4F.
+#[test]
+fn temporal_two_copies_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("temporal_two_copies_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of("temporal.snn", &two_copies(&temporal_in_dram()), true);
+        let want =
+            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("temporal.snn in DRAM, two copies", r, &want);
+    }
+}
+
+/// `text` (the target block holding `neurons_per_core = 3`, a batch of 4)
+/// on two batch copies of two samples each.
+fn two_copies(text: &str) -> String {
+    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    copies = 2", 1);
+    assert_ne!(out, text, "the target block of temporal.snn changed");
+    out
+}
+
 /// One PE of each template of the model-class network on one copy for the
 /// batch, with synapses in DRAM: the batch sums' DMA on the Cortex-M4F.
 #[test]
