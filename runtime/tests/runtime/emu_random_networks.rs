@@ -2,8 +2,9 @@
 //! reference trainer. Feed-forward ones: 1 to 3 hidden layers of 1 to 14 neurons, a chain
 //! plus random skip projections (from the input or any earlier layer, so
 //! layers fork and take mixed fan-ins), sometimes a dead-end layer, every population split at a random
-//! `neurons_per_core` (down to 1), a random batch (2 or 3 copies, or one copy
-//! for the whole batch), 4 to 39 steps, on two chips. Each case trains two epochs on 36
+//! `neurons_per_core` (down to 1), a random batch ([`Copies`]: 2 or 3 copies
+//! of a sample each, one copy for the whole batch, or two copies of 2 or 3
+//! samples each), 4 to 39 steps, on two chips. Each case trains two epochs on 36
 //! Yin-Yang points in both backends and compares every epoch's losses and
 //! accuracies, the weights and the optimiser state. And networks of the
 //! whole model class (`docs/contract.md`): recurrent self-projections and
@@ -20,6 +21,44 @@ use proptest::prelude::*;
 use snnc_runtime::emu::Emulator;
 use snnc_runtime::train::trainer::{TrainState, run_epoch};
 
+/// How a random network maps its batch.
+#[derive(Clone, Copy, Debug)]
+enum Copies {
+    /// A copy per sample (`mapping = batch_parallel`).
+    PerSample,
+    /// One copy for the batch (`mapping = single_copy`).
+    One,
+    /// Two copies of half the batch each (`copies = 2`, the batch doubled).
+    Two,
+}
+
+impl Copies {
+    fn of(choice: u8) -> Copies {
+        match choice {
+            0..=5 => Copies::PerSample,
+            6 | 7 => Copies::One,
+            _ => Copies::Two,
+        }
+    }
+
+    /// The batch for a drawn batch of `b`.
+    fn batch(self, b: u32) -> u32 {
+        match self {
+            Copies::Two => 2 * b,
+            _ => b,
+        }
+    }
+
+    /// The target block's mapping lines.
+    fn lines(self) -> &'static str {
+        match self {
+            Copies::PerSample => "    mapping = batch_parallel",
+            Copies::One => "    mapping = single_copy",
+            Copies::Two => "    mapping = batch_parallel\n    copies = 2",
+        }
+    }
+}
+
 /// The spec text of one random network.
 fn spec(
     hidden: &[u32],
@@ -27,7 +66,7 @@ fn spec(
     dead: Option<usize>,
     per_core: u32,
     batch: u32,
-    single: bool,
+    copies: Copies,
     steps: u32,
 ) -> String {
     let mut t = String::new();
@@ -69,12 +108,9 @@ fn spec(
         );
     }
     let _ = writeln!(t, "}}\ntrain {{\n    data    = yin_yang(train = 36, validation = 12, test = 12)");
-    let _ = writeln!(t, "    readout = out\n    batch   = {batch}\n    epochs  = 2\n}}");
-    let mapping = if single { "single_copy" } else { "batch_parallel" };
-    let _ = writeln!(
-        t,
-        "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {per_core}\n}}"
-    );
+    let _ = writeln!(t, "    readout = out\n    batch   = {}\n    epochs  = 2\n}}", copies.batch(batch));
+    let _ =
+        writeln!(t, "target spinnaker2 {{\n    chips = 2\n{}\n    neurons_per_core = {per_core}\n}}", copies.lines());
     t
 }
 
@@ -115,7 +151,7 @@ struct Temporal {
     readout: u8,
     regularise: bool,
     per_core: u32,
-    single: bool,
+    copies: Copies,
     steps: u32,
 }
 
@@ -177,15 +213,16 @@ fn temporal_spec(n: &Temporal) -> String {
         3 => "exp_weighted_voltage_cross_entropy()".to_string(),
         _ => format!("exp_weighted_voltage_cross_entropy(window = 2 steps .. {} steps)", n.steps - 1),
     };
-    let _ = writeln!(t, "    readout = out\n    loss    = {loss}\n    batch   = 3\n    epochs  = 2");
+    let _ =
+        writeln!(t, "    readout = out\n    loss    = {loss}\n    batch   = {}\n    epochs  = 2", n.copies.batch(3));
     if n.regularise {
         let _ = writeln!(t, "    regularizer = spike_count(populations = h1, strength = 1e-3, target = 2)");
     }
     let _ = writeln!(t, "}}");
-    let mapping = if n.single { "single_copy" } else { "batch_parallel" };
     let _ = writeln!(
         t,
-        "target spinnaker2 {{\n    chips = 2\n    mapping = {mapping}\n    neurons_per_core = {}\n}}",
+        "target spinnaker2 {{\n    chips = 2\n{}\n    neurons_per_core = {}\n}}",
+        n.copies.lines(),
         n.per_core
     );
     t
@@ -200,10 +237,10 @@ fn temporal() -> impl Strategy<Value = Temporal> {
         0u8..5,
         prop::bool::weighted(0.3),
         1u32..6,
-        prop::bool::weighted(0.25),
+        0u8..10,
         12u32..32,
     )
-        .prop_map(|(hidden, recurrent, back, line, readout, regularise, per_core, single, steps)| Temporal {
+        .prop_map(|(hidden, recurrent, back, line, readout, regularise, per_core, copies, steps)| Temporal {
             recurrent: recurrent.into_iter().take(hidden.len()).collect(),
             hidden,
             back,
@@ -211,7 +248,7 @@ fn temporal() -> impl Strategy<Value = Temporal> {
             readout,
             regularise,
             per_core,
-            single,
+            copies: Copies::of(copies),
             steps,
         })
 }
@@ -232,10 +269,10 @@ proptest! {
         dead in prop::option::weighted(0.3, 0usize..4),
         per_core in 1u32..6,
         batch in 2u32..4,
-        single in prop::bool::weighted(0.25),
+        copies in 0u8..10,
         steps in 4u32..40,
     ) {
-        trains_identically(&spec(&hidden, &skips, dead, per_core, batch, single, steps));
+        trains_identically(&spec(&hidden, &skips, dead, per_core, batch, Copies::of(copies), steps));
     }
 
     #[test]
