@@ -165,11 +165,12 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
     // Several samples per copy: one gradient array per sample, `slot` the
     // current one.
     let slots = s.slots.max(1);
+    let slot = (slots > 1).then(|| Slot { buf: k.buffer("slot", Ty::I32, 1), count: slots, words: (kk * n) as i32 });
     let syn = match s.dram {
         None => Syn::Sram {
             weights: k.buffer(buffers::WEIGHTS, Ty::F32, kk * n),
             grad: k.buffer(buffers::GRAD, Ty::F32, slots * kk * n),
-            slot: None,
+            slot,
         },
         Some(d) => {
             // At most `i32::MAX` words (`layer_shape`).
@@ -179,15 +180,13 @@ pub fn layer(s: &LayerShape, n: u32, rx_len: u32, steps: u32) -> Kernel {
                 grow: k.buffer("grow", Ty::F32, d.tile * n),
                 word: k.buffer("wword", Ty::F32, 1),
                 grad_base: (kk * n) as i32,
-                in_base: ((1 + slots) * kk * n) as i32,
+                in_base: d.in_base(kk, n) as i32,
                 row_words: d.row_words,
                 tile: d.tile,
-                slot: None,
+                slot,
             })
         }
     };
-    let slot = (slots > 1).then(|| Slot { buf: k.buffer("slot", Ty::I32, 1), count: slots, words: (kk * n) as i32 });
-    let syn = syn.with_slot(slot);
     // The batch's gradient sums, where the slice keeps them: the same
     // synapses with the sums in place of the gradients.
     let sums = s.batch_sums.then(|| match syn {
@@ -758,14 +757,6 @@ impl Syn {
         match *self {
             Syn::Sram { slot, .. } => slot,
             Syn::Dram(d) => d.slot,
-        }
-    }
-
-    /// The same synapses with gradient slots `slot`.
-    fn with_slot(self, slot: Option<Slot>) -> Syn {
-        match self {
-            Syn::Sram { weights, grad, .. } => Syn::Sram { weights, grad, slot },
-            Syn::Dram(d) => Syn::Dram(DramSyn { slot, ..d }),
         }
     }
 

@@ -318,8 +318,13 @@ impl DramShape {
     /// The region's word where the batch's gradient sums start (the
     /// record's, without them).
     pub fn sums_base(&self, k: u32, n: u32, steps: u32) -> u64 {
+        self.in_base(k, n) + u64::from(steps) * u64::from(self.row_words)
+    }
+
+    /// The region's word where the input-spike rows start: after the
+    /// weights and the gradient arrays.
+    pub fn in_base(&self, k: u32, n: u32) -> u64 {
         u64::from(1 + self.grad_slots.max(1)) * u64::from(k) * u64::from(n)
-            + u64::from(steps) * u64::from(self.row_words)
     }
 }
 
@@ -449,22 +454,19 @@ fn context<'a>(net: &'a ValidNetwork, mapped: &'a Mapped, weights: &[Vec<f32>]) 
     // after another, its layers summing their gradients), or `copies = N`
     // copies of `batch / N` samples each (their gradients kept apart, the
     // chain adding them in sample order).
-    let slots = net.gradient_slots();
+    // The layers' sums and slots (`layers_sum_the_batch`, `gradient_slots`)
+    // follow from the spec's copies, so the mapping must have made those.
     let several = g.copies > 1 && g.copies < batch;
     if g.copies == 0
         || !batch.is_multiple_of(g.copies)
         || g.copies != net.batch_copies()
-        || (several && (!g.gradients.chain || slots != batch / g.copies))
+        || (several && !g.gradients.chain)
         || g.copy_slices.is_empty()
     {
         return Err(unsupported(format!(
             "{} batch copies for a batch of {batch} (use `mapping = batch_parallel` or `single_copy`)",
             g.copies
         )));
-    }
-    // The layers sum the batch only on the one copy that runs all of it.
-    if net.layers_sum_the_batch() && g.copies != 1 {
-        return Err(unsupported(format!("{} batch copies with `mapping = single_copy`", g.copies)));
     }
     let expanded: usize = net.projections().map(|(_, _, _, p)| p.copies()).sum();
     if weights.len() != expanded {

@@ -344,14 +344,8 @@ impl Group {
             let n = runs[l].iter().map(|r| r.len() as u64).sum::<u64>();
             self.counters.packets_received += n;
             self.counters.optimiser_received += n;
-            self.counters.invocations += match &ran {
-                Ok(()) => n,
-                Err((i, _)) => *i as u64,
-            };
             self.sent = sent;
-            let core = self.cores[l];
-            self.route_sent(sh, core, self.handler_kind(sh, core), away)?;
-            ran.map_err(|(_, trap)| EmuError::from(trap))?;
+            self.handlers_ran(sh, l, n, ran, away)?;
         }
         Ok(())
     }
@@ -361,14 +355,22 @@ impl Group {
     /// the packets sent before it are routed (the order of errors of one
     /// call per packet).
     fn handle_all(&mut self, sh: &Shared, l: usize, runs: &[&[Pair]], away: &mut impl Away) -> Result<(), EmuError> {
-        let core = self.cores[l];
-        let kernel = sh.kernel(core);
+        let kernel = sh.kernel(self.cores[l]);
         self.sent.clear();
         let ran = kernel.run_pair_runs(runs, &mut self.mem[l], &mut self.dram[l], &mut self.sent, &mut self.ops[l]);
+        let n = runs.iter().map(|r| r.len() as u64).sum();
+        self.handlers_ran(sh, l, n, ran, away)
+    }
+
+    /// After local core `l`'s packet handler ran on `n` packets (what it
+    /// sent in `sent`): counts the calls made, routes what they sent, then
+    /// reports a trap (the order of errors of one call per packet).
+    fn handlers_ran(&mut self, sh: &Shared, l: usize, n: u64, ran: Ran, away: &mut impl Away) -> Result<(), EmuError> {
         self.counters.invocations += match &ran {
-            Ok(()) => runs.iter().map(|r| r.len()).sum(),
-            Err((i, _)) => *i,
-        } as u64;
+            Ok(()) => n,
+            Err((i, _)) => *i as u64,
+        };
+        let core = self.cores[l];
         self.route_sent(sh, core, self.handler_kind(sh, core), away)?;
         ran.map_err(|(_, trap)| trap.into())
     }

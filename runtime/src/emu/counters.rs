@@ -25,8 +25,8 @@
 //! busiest PE of its batch copy; a tick whose busiest PE needs more than
 //! 1 ms of cycles at a clock is an overrun at that clock. A training wave
 //! (one sample per batch copy, side by side) costs its busiest copy's
-//! ticks; a batch (one wave with a copy per sample, `batch` waves with
-//! `mapping = single_copy`) costs its waves, then its end-of-batch phase
+//! ticks; a batch (one wave with a copy per sample, `batch / N` waves with
+//! `copies = N`, `batch` with `mapping = single_copy`) costs its waves, then its end-of-batch phase
 //! (`end_of_batch`, gradients, the optimiser's step, the new weights) the
 //! busiest PE's cycles in that phase (every PE's share side by side: a
 //! lower bound where packets wait on each other); the modelled training
@@ -124,8 +124,8 @@ pub struct Counters {
     /// Training batches run, each ending with an end-of-batch phase.
     pub batches: u64,
     /// Their waves: one sample per batch copy, side by side (a batch is one
-    /// wave with a copy per sample, `batch` waves with `mapping =
-    /// single_copy`).
+    /// wave with a copy per sample, `batch / N` waves with `copies = N`,
+    /// `batch` with `mapping = single_copy`).
     pub waves: u64,
     /// Sum over training waves of the ticks' cycles of the copy with the
     /// most.

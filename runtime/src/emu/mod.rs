@@ -449,7 +449,6 @@ impl Emulator {
             }
             _ => {}
         }
-        let mut results = Vec::with_capacity(samples.len());
         // The waves' busiest copies' tick cycles, summed (as fast as the PEs
         // go, and with 1 ms timer ticks).
         let (mut ticks, mut timer, mut waves) = (0, [0; 2], 0);
@@ -500,8 +499,7 @@ impl Emulator {
             self.batch_end_seconds += started.elapsed().as_secs_f64();
             self.groups.last_mut().expect("an optimiser group").counters.count_batch(ticks, timer, end, waves);
         }
-        results.extend(in_order.into_iter().flatten());
-        Ok(results)
+        Ok(in_order.into_iter().flatten().collect())
     }
 
     /// Runs the forward pass of a program without training (one copy) on
