@@ -436,15 +436,19 @@ impl RunReport {
             return String::new();
         }
         let tr = c.training_seconds(&self.cost);
-        let shape = if c.waves == c.batches {
-            format!("{} waves of {} batch copies side by side, each with its end of a batch", c.waves, self.copies)
-        } else {
-            format!(
-                "{} batches of {} samples one after another on {} batch copy, each batch with its end",
-                c.batches,
-                c.waves / c.batches,
-                self.copies
-            )
+        let per_copy = c.waves / c.batches;
+        let shape = match self.copies {
+            _ if c.waves == c.batches => {
+                format!("{} waves of {} batch copies side by side, each with its end of a batch", c.waves, self.copies)
+            }
+            1 => format!(
+                "{} batches of {per_copy} samples one after another on 1 batch copy, each batch with its end",
+                c.batches
+            ),
+            n => format!(
+                "{} batches of {per_copy} samples one after another on each of {n} batch copies side by side, each batch with its end",
+                c.batches
+            ),
         };
         format!(
             "ESTIMATES of the training on the chip: {:.3} s at 150 MHz, {:.3} s at 300 MHz as fast as the PEs go; {:.3} s, {:.3} s with 1 ms timer ticks ({shape})\n",

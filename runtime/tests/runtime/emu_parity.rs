@@ -456,6 +456,10 @@ fn two_copies_of_eleven_samples_each_train_identically() {
     let c = emu.counters();
     assert!(c.batches > 0);
     assert_eq!((c.waves, c.optimiser_received), (11 * c.batches, 960 * c.batches), "{c:?}");
+    let text = snnc_runtime::emu::counters::RunReport::of(&emu).training_text();
+    let shape =
+        format!("({} batches of 11 samples one after another on each of 2 batch copies side by side,", c.batches);
+    assert!(text.contains(&shape), "{text}");
 }
 
 /// yinyang.snn without its `train` block lowers to forward-only kernels on
