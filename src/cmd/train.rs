@@ -50,6 +50,26 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+/// `--integration`: how every `lif` and `li` population steps its membrane
+/// (the spec's `integration = ..`, docs/contract.md section 2).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntegrationArg {
+    /// `V = beta V + (1 - beta) I` (the default, the seed paper's).
+    #[value(name = "exponential_euler")]
+    ExponentialEuler,
+    /// The exact step of the two linear equations.
+    Exact,
+}
+
+impl From<IntegrationArg> for snnc_compiler::network::Integration {
+    fn from(a: IntegrationArg) -> Self {
+        match a {
+            IntegrationArg::ExponentialEuler => Self::ExponentialEuler,
+            IntegrationArg::Exact => Self::Exact,
+        }
+    }
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SplitName {
     Train,
@@ -129,6 +149,10 @@ pub struct GradcheckArgs {
     /// without it.
     #[arg(long)]
     pub delay_per_step: bool,
+    /// Step every lif and li population's membrane by this scheme instead of the spec's
+    /// `integration` (default: as the spec says).
+    #[arg(long, value_enum)]
+    pub integration: Option<IntegrationArg>,
     /// Print the report as a Markdown section (the format of docs/gradcheck.md).
     #[arg(long)]
     pub markdown: bool,
@@ -508,6 +532,10 @@ pub fn bench(args: BenchArgs) -> CmdResult {
 pub fn gradcheck(args: GradcheckArgs) -> CmdResult {
     use snnc_runtime::train::gradcheck::{self as gc, Options, Weights};
     let (_src, net) = load_network(&args.file)?;
+    let net = match args.integration {
+        Some(i) => net.with_integration(i.into()),
+        None => net,
+    };
     let p = prepare_for(&args.file, &net)?;
     let weights = match (&args.weights, args.seeds) {
         (Some(f), _) => Weights::Given(read_weights(f, &p.plan)?),
@@ -579,6 +607,9 @@ pub fn gradcheck(args: GradcheckArgs) -> CmdResult {
         }
         if args.delay_per_step {
             cmd += " --delay-per-step";
+        }
+        if let Some(i) = args.integration {
+            cmd += &format!(" --integration {}", snnc_compiler::network::Integration::from(i).word());
         }
         cmd += " --markdown";
         out.text(&gc::markdown(&report, &cmd));

@@ -107,6 +107,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "snn::check::unknown_keyword",
         "network n { {T}; {I}; population o = lif(3) { reset = subtract }; {P} }",
     ),
+    (
+        "integration_unknown",
+        "snn::check::unknown_keyword",
+        "network n { {T}; {I}; population o = lif(3) { integration = euler }; {P} }",
+    ),
+    (
+        "integration_with_arguments",
+        "snn::check::unexpected_argument",
+        "network n { {T}; {I}; population o = lif(3) { integration = exact(order = 2) }; {P} }",
+    ),
+    (
+        "integration_a_number",
+        "snn::check::type_mismatch",
+        "network n { {T}; {I}; population o = li(3) { integration = 1 }; {P} }",
+    ),
     ("population_size_zero", "snn::check::out_of_range", "network n { {T}; {I}; population o = lif(0); {P} }"),
     ("population_size_negative", "snn::check::out_of_range", "network n { {T}; {I}; population o = lif(-3); {P} }"),
     (

@@ -108,11 +108,20 @@ fn export_then_import_gives_the_same_spec_and_bit_identical_weights() {
     let dir = tempfile::tempdir().unwrap();
     // The seed network, and the whole model class (delay lines, recurrence
     // with a delay, a cycle, an li readout), each after an epoch of training
-    // (weights no initialiser draws).
+    // (weights no initialiser draws), and that network with two populations
+    // stepped by `integration = exact` (which NIR has no field for: the
+    // embedded spec or the template carries it).
     let yinyang = small_yinyang(dir.path());
     let temporal = root().join("runtime/tests/runtime/support/temporal.snn");
+    let text = std::fs::read_to_string(&temporal).unwrap();
+    let exact_text = text
+        .replacen("population h2  = lif(8)", "population h2  = lif(8) { integration = exact }", 1)
+        .replacen("population out = li(3)", "population out = li(3) { integration = exact }", 1);
+    assert_eq!(exact_text.matches("integration = exact").count(), 2, "temporal.snn changed");
+    let temporal_exact = dir.path().join("temporal_exact.snn");
+    std::fs::write(&temporal_exact, exact_text).unwrap();
     let mut trained = Vec::new();
-    for (spec, tag) in [(&yinyang, "yinyang"), (&temporal, "temporal")] {
+    for (spec, tag) in [(&yinyang, "yinyang"), (&temporal, "temporal"), (&temporal_exact, "temporal_exact")] {
         let run = dir.path().join(format!("run_{tag}"));
         ok(&["train", s(spec), "--epochs", "1", "--backend", "reference", "--out", s(&run), "--json"]);
         trained.push((spec, run.join("weights.safetensors"), tag));
@@ -139,7 +148,9 @@ fn export_then_import_gives_the_same_spec_and_bit_identical_weights() {
             }
         }
         // From the NIR data alone: the same populations (kinds, sizes, time
-        // constants, thresholds) and delays in steps.
+        // constants, thresholds; every one stepped by the default scheme)
+        // and delays in steps.
+        let original = original.with_integration(snnc_compiler::network::Integration::default());
         let steps = original.time.steps.to_string();
         let flags = ["--ignore-embedded", "--steps", &steps];
         let [_, back, back_w] = round_trip(dir.path(), spec, Some(weights), &format!("{tag}_data"), &flags);

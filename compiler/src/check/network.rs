@@ -19,8 +19,8 @@ mod lif;
 use super::error::CheckError;
 use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
 use crate::network::{
-    Encoding, EventEncoding, Init, InitScale, LatencyEncoding, LatencyOrder, PopulationKind, Span, SpikeSource,
-    TimeGrid, TimeValue,
+    Encoding, EventEncoding, Init, InitScale, Integration, LatencyEncoding, LatencyOrder, PopulationKind, Span,
+    SpikeSource, TimeGrid, TimeValue,
 };
 use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl, ValueKind};
 
@@ -267,6 +267,14 @@ fn positive_time(errs: &mut Errors, g: Given) -> Option<f64> {
         return None;
     }
     Some(v)
+}
+
+/// `integration = exponential_euler | exact` (default `exponential_euler`).
+fn integration(errs: &mut Errors, p: &super::params::Params) -> Option<Integration> {
+    let Some(g) = p.get("integration") else { return Some(Integration::default()) };
+    let words = Integration::ALL.map(Integration::word);
+    let w = errs.word(g, "integration scheme", &words)?;
+    Integration::ALL.into_iter().find(|i| i.word() == w)
 }
 
 /// `tau_mem` and `tau_syn` (defaults 20 ms and 5 ms), positive and distinct.

@@ -8,7 +8,8 @@
 //!
 //! What NIR does not describe comes from the template when it has it: the
 //! spike source's encoding and bias (its population of the same name, or its
-//! only spike source), each projection's initialiser (same `pre -> post`),
+//! only spike source), a population's `integration` (same name), each
+//! projection's initialiser (same `pre -> post`),
 //! the readout. A value the template gives that rounds to the same float32
 //! as the file's (NIR stores float32) is written as the template has it, so
 //! export then import gives back the spec's own numbers; otherwise the
@@ -19,7 +20,7 @@
 use std::fmt::Write as _;
 
 use snnc_compiler::ValidNetwork;
-use snnc_compiler::network::{Init, InitScale, TimeValue};
+use snnc_compiler::network::{Init, InitScale, Integration, TimeValue};
 use snnc_compiler::syntax::ast::{File, Item, NetworkEntry};
 
 use super::import::{Imported, Kind};
@@ -39,6 +40,16 @@ pub struct SpecHeader<'a> {
     pub steps: u32,
 }
 
+/// `; integration = ..` when the template's population of the same name
+/// steps its membrane otherwise than by default (NIR describes the
+/// continuous model, not how a simulator steps it).
+fn integration(t: Option<Integration>) -> String {
+    match t {
+        Some(i) if i != Integration::default() => format!("; integration = {}", i.word()),
+        _ => String::new(),
+    }
+}
+
 /// The spec's text, and notes on what the template supplied or what was
 /// changed in its blocks.
 pub fn write_spec(imp: &Imported, head: &SpecHeader<'_>, template: Option<&Template<'_>>) -> (String, Vec<String>) {
@@ -55,18 +66,20 @@ pub fn write_spec(imp: &Imported, head: &SpecHeader<'_>, template: Option<&Templ
             Kind::Lif { tau_mem, tau_syn, threshold } => {
                 let t = tpl_pop(&p.name).and_then(|q| q.lif());
                 format!(
-                    "{{ tau_mem = {}; tau_syn = {}; threshold = {} }}",
+                    "{{ tau_mem = {}; tau_syn = {}; threshold = {}{} }}",
                     fmt_seconds(snap(tau_mem, t.map(|t| t.tau_mem))),
                     fmt_seconds(snap(tau_syn, t.map(|t| t.tau_syn))),
-                    fmt_num(snap(threshold, t.map(|t| t.threshold)))
+                    fmt_num(snap(threshold, t.map(|t| t.threshold))),
+                    integration(t.map(|t| t.integration))
                 )
             }
             Kind::Li { tau_mem, tau_syn } => {
                 let t = tpl_pop(&p.name).and_then(|q| q.li());
                 format!(
-                    "{{ tau_mem = {}; tau_syn = {} }}",
+                    "{{ tau_mem = {}; tau_syn = {}{} }}",
                     fmt_seconds(snap(tau_mem, t.map(|t| t.tau_mem))),
-                    fmt_seconds(snap(tau_syn, t.map(|t| t.tau_syn)))
+                    fmt_seconds(snap(tau_syn, t.map(|t| t.tau_syn))),
+                    integration(t.map(|t| t.integration))
                 )
             }
         };

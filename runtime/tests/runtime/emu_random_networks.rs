@@ -10,7 +10,8 @@
 //! whole model class (`docs/contract.md`): recurrent self-projections and
 //! cycles with delays, delay-line inputs, `lif` readouts with the
 //! first-spike loss or `li` readouts with each voltage loss, the spike-count
-//! regulariser, split populations, on two chips.
+//! regulariser, split populations, either membrane integration per
+//! population (`integration = exact` or the default), on two chips.
 
 use crate::load;
 
@@ -153,6 +154,13 @@ struct Temporal {
     per_core: u32,
     copies: Copies,
     steps: u32,
+    /// Per population (hidden layers, then the readout): `integration = exact`.
+    exact: Vec<bool>,
+}
+
+/// A population's body: `{ integration = exact }` or none.
+fn body(exact: bool) -> &'static str {
+    if exact { " { integration = exact }" } else { "" }
 }
 
 fn temporal_spec(n: &Temporal) -> String {
@@ -163,10 +171,10 @@ fn temporal_spec(n: &Temporal) -> String {
         "    population input = spike_source(5) {{\n        encoding = latency(order = early_high, t_min = 2 steps, clip_low = 0.01)\n        bias     = spike(at = 0 steps)\n    }}"
     );
     for (i, &size) in n.hidden.iter().enumerate() {
-        let _ = writeln!(t, "    population h{} = lif({size})", i + 1);
+        let _ = writeln!(t, "    population h{} = lif({size}){}", i + 1, body(n.exact[i]));
     }
     let li = n.readout > 0;
-    let _ = writeln!(t, "    population out = {}(3)", if li { "li" } else { "lif" });
+    let _ = writeln!(t, "    population out = {}(3){}", if li { "li" } else { "lif" }, body(n.exact[n.hidden.len()]));
     let (copies, spacing) = n.line;
     let delays = if copies > 1 {
         format!("; delays = 0 steps .. {} steps step {spacing} steps", (copies - 1) * spacing)
@@ -239,17 +247,21 @@ fn temporal() -> impl Strategy<Value = Temporal> {
         1u32..6,
         0u8..10,
         12u32..32,
+        prop::collection::vec(prop::bool::weighted(0.4), 3),
     )
-        .prop_map(|(hidden, recurrent, back, line, readout, regularise, per_core, copies, steps)| Temporal {
-            recurrent: recurrent.into_iter().take(hidden.len()).collect(),
-            hidden,
-            back,
-            line,
-            readout,
-            regularise,
-            per_core,
-            copies: Copies::of(copies),
-            steps,
+        .prop_map(|(hidden, recurrent, back, line, readout, regularise, per_core, copies, steps, exact)| {
+            Temporal {
+                recurrent: recurrent.into_iter().take(hidden.len()).collect(),
+                hidden,
+                back,
+                line,
+                readout,
+                regularise,
+                per_core,
+                copies: Copies::of(copies),
+                steps,
+                exact,
+            }
         })
 }
 

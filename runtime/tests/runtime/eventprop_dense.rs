@@ -115,6 +115,8 @@ struct Pop {
     name: &'static str,
     size: usize,
     kind: Kind,
+    /// `integration = exact` (section 2's `gamma`), else the default.
+    exact: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -190,14 +192,20 @@ impl Net {
         let (dt, tm, ts) = (DT_MS * 1e-3, tm * 1e-3, ts * 1e-3);
         let alpha = (-dt / ts).exp();
         let beta = (-dt / tm).exp();
+        // Section 2: the exact step's V(dt) for I(0) = 1, V(0) = 0.
+        let gamma = if self.pops[pop].exact {
+            ts / (ts - tm) * ((-dt / ts).exp_m1() - (-dt / tm).exp_m1())
+        } else {
+            1.0 - beta
+        };
         Consts {
             alpha: r(alpha),
             beta: r(beta),
             oma: r(1.0 - alpha),
-            omb: r(1.0 - beta),
+            omb: r(gamma),
             neg_tau_syn: r(-ts),
             theta: r(th),
-            kappa: r(-(1.0 - beta) / ((1.0 - alpha) * ts)),
+            kappa: r(-gamma / ((1.0 - alpha) * ts)),
         }
     }
 
@@ -228,6 +236,7 @@ impl Net {
     fn snn(&self, batch: usize) -> String {
         let mut s = format!("network dense {{\n    time {{ dt = {DT_MS} ms; steps = {} }}\n", self.steps);
         for p in &self.pops {
+            let integration = if p.exact { "; integration = exact" } else { "" };
             match p.kind {
                 Kind::Input => {
                     s += &format!(
@@ -237,13 +246,13 @@ impl Net {
                 }
                 Kind::Lif { tau_mem, tau_syn, theta } => {
                     s += &format!(
-                        "    population {} = lif({}) {{ tau_mem = {tau_mem} ms; tau_syn = {tau_syn} ms; threshold = {theta} }}\n",
+                        "    population {} = lif({}) {{ tau_mem = {tau_mem} ms; tau_syn = {tau_syn} ms; threshold = {theta}{integration} }}\n",
                         p.name, p.size
                     )
                 }
                 Kind::Li { tau_mem, tau_syn } => {
                     s += &format!(
-                        "    population {} = li({}) {{ tau_mem = {tau_mem} ms; tau_syn = {tau_syn} ms }}\n",
+                        "    population {} = li({}) {{ tau_mem = {tau_mem} ms; tau_syn = {tau_syn} ms{integration} }}\n",
                         p.name, p.size
                     )
                 }
@@ -735,13 +744,13 @@ fn widen(w: &Weights<f32>) -> Weights<f64> {
 // Network builders.
 
 fn input(size: usize) -> Pop {
-    Pop { name: "inp", size, kind: Kind::Input }
+    Pop { name: "inp", size, kind: Kind::Input, exact: false }
 }
 fn lif(name: &'static str, size: usize) -> Pop {
-    Pop { name, size, kind: Kind::Lif { tau_mem: 20.0, tau_syn: 5.0, theta: 1.0 } }
+    Pop { name, size, kind: Kind::Lif { tau_mem: 20.0, tau_syn: 5.0, theta: 1.0 }, exact: false }
 }
 fn li(name: &'static str, size: usize) -> Pop {
-    Pop { name, size, kind: Kind::Li { tau_mem: 20.0, tau_syn: 5.0 } }
+    Pop { name, size, kind: Kind::Li { tau_mem: 20.0, tau_syn: 5.0 }, exact: false }
 }
 fn proj(pre: usize, post: usize, delay: usize, mean: f64, std: f64) -> Proj {
     Proj { pre, post, delays: vec![delay], delay_line: false, mean, std }
@@ -839,6 +848,19 @@ fn li_net(loss: Loss, delays: Proj, steps: usize) -> Net {
 
 #[test]
 fn li_readout_gradient_equals_finite_differences() {
+    li_readout_gradients_against_finite_differences(false);
+}
+
+/// The same networks, seeds and data with the readout stepped by the exact
+/// integration (`integration = exact`): only `gamma` changes, in the forward
+/// and in `kappa`, and the adjoint stays the forward's exact gradient.
+#[test]
+fn li_readout_gradient_with_the_exact_integration_equals_finite_differences() {
+    li_readout_gradients_against_finite_differences(true);
+}
+
+fn li_readout_gradients_against_finite_differences(exact: bool) {
+    let scheme = if exact { "exact integration, " } else { "" };
     let losses = [
         ("max", Loss::Max),
         ("sum", Loss::Sum),
@@ -855,13 +877,14 @@ fn li_readout_gradient_equals_finite_differences() {
         for (wn, p) in &wirings {
             seed += 1;
             let mut net = li_net(loss, p.clone(), 30);
+            net.pops[1].exact = exact;
             if let Kind::Li { tau_mem, .. } = &mut net.pops[1].kind {
                 // A second time constant pair too.
                 if seed % 2 == 0 {
                     *tau_mem = 10.0;
                 }
             }
-            let (rel, abs) = fd_check(&format!("{ln}, {wn}"), &net, seed);
+            let (rel, abs) = fd_check(&format!("{scheme}{ln}, {wn}"), &net, seed);
             assert!(rel <= 1e-5 && abs <= 1e-5, "{ln}, {wn}: relative error {rel:.2e} / {abs:.2e}");
         }
     }
@@ -869,7 +892,7 @@ fn li_readout_gradient_equals_finite_differences() {
     // one input, and a readout with other time constants.
     let mut net = Net {
         steps: 25,
-        pops: vec![input(4), Pop { name: "out", size: 2, kind: Kind::Li { tau_mem: 7.0, tau_syn: 3.0 } }],
+        pops: vec![input(4), Pop { name: "out", size: 2, kind: Kind::Li { tau_mem: 7.0, tau_syn: 3.0 }, exact }],
         projs: vec![line(0, 1, 1, 5, 2, 0.0, 1.5)],
         readout: 1,
         loss: Loss::Max,
@@ -877,7 +900,7 @@ fn li_readout_gradient_equals_finite_differences() {
     };
     for loss in [Loss::Max, Loss::Sum, Loss::Exp(Some((3, 20)))] {
         net.loss = loss;
-        let (rel, abs) = fd_check(&format!("{loss:?}, tau 7/3 ms, delay line 1..5 step 2"), &net, 7);
+        let (rel, abs) = fd_check(&format!("{scheme}{loss:?}, tau 7/3 ms, delay line 1..5 step 2"), &net, 7);
         assert!(rel <= 1e-5 && abs <= 1e-5);
     }
 }
@@ -1215,6 +1238,22 @@ fn reference_matches_dense_on_a_delay_line_input() {
     net.projs[0] = line(0, 1, 0, 4, 2, 1.5, 2.0);
     net.projs[1] = line(1, 2, 1, 7, 3, 2.5, 2.0);
     compare("inp->h delay line, h->out delays 1..7 step 3, first spike", &net, 61, 8);
+}
+
+/// Populations stepped by the exact integration (`integration = exact`,
+/// section 2), beside one stepped by the default: a recurrent `lif` layer
+/// into an `li` readout, and a first-spike readout.
+#[test]
+fn reference_matches_dense_with_the_exact_integration() {
+    let mut net = hidden(li("out", 3), Loss::Exp(Some((5, 40))));
+    net.projs.push(proj(1, 1, 2, 0.0, 1.5));
+    net.pops[1].exact = true;
+    net.pops[2].exact = true;
+    compare("exact integration: recurrent h->h delay 2, li exp", &net, 80, 8);
+    let mut net = hidden(lif("out", 3), Loss::FirstSpike { xi: 1.5, a: 1e-2, b: 100.0 });
+    net.projs[1] = proj(1, 2, 1, 4.0, 2.5);
+    net.pops[1].exact = true;
+    compare("exact integration on h only, first spike", &net, 81, 8);
 }
 
 #[test]

@@ -536,3 +536,50 @@ fn order_pe_of_each_template_replays_its_training_batch_from_dram_on_cortex_m4()
         qemu_parity_of("order.snn", r, &want);
     }
 }
+
+/// `support/temporal.snn` with `h2` and the readout stepped by the exact
+/// membrane integration (`integration = exact`, `docs/contract.md`
+/// section 2) and `h1` by the default.
+fn exact_integration(text: &str) -> String {
+    let out = text.replacen("population h2  = lif(8)", "population h2  = lif(8) { integration = exact }", 1).replacen(
+        "population out = li(3)",
+        "population out = li(3) { integration = exact }",
+        1,
+    );
+    assert_eq!(out.matches("integration = exact").count(), 2, "the populations of temporal.snn changed");
+    out
+}
+
+/// Every PE of the model-class network with two populations stepped by the
+/// exact integration replays its training batch on the host.
+#[test]
+fn temporal_exact_integration_every_pe_replays_its_training_batch_on_host() {
+    if crate::slow::skip("temporal_exact_integration_every_pe_replays_its_training_batch_on_host") {
+        return;
+    }
+    if tool("cc", "the host C compiler builds every PE's firmware").is_none() {
+        return;
+    }
+    let r =
+        trace_replay::training_batch_of("temporal.snn", &exact_integration(include_str!("support/temporal.snn")), true);
+    let cores = r.emu.program().cores.len();
+    assert_eq!(host_parity_of("temporal.snn, exact integration", Instant::now(), r), cores);
+}
+
+/// One PE of each template of the same network on the Cortex-M4F.
+#[test]
+fn temporal_exact_integration_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
+    if crate::slow::skip("temporal_exact_integration_pe_of_each_template_replays_its_training_batch_on_cortex_m4") {
+        return;
+    }
+    if qemu_tools() {
+        let r = trace_replay::training_batch_of(
+            "temporal.snn",
+            &exact_integration(include_str!("support/temporal.snn")),
+            true,
+        );
+        let want =
+            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
+        qemu_parity_of("temporal.snn, exact integration", r, &want);
+    }
+}

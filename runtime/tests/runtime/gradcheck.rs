@@ -16,7 +16,13 @@ use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::plan::Plan;
 
 fn lif(threshold: f64) -> PopulationKind {
-    PopulationKind::Lif(LifParams { tau_mem: 20e-3, tau_syn: 5e-3, threshold, reset: Reset::Zero })
+    PopulationKind::Lif(LifParams {
+        tau_mem: 20e-3,
+        tau_syn: 5e-3,
+        threshold,
+        reset: Reset::Zero,
+        integration: Integration::ExponentialEuler,
+    })
 }
 
 fn network(hidden: &[u32], skip: bool) -> ValidNetwork {
@@ -180,7 +186,11 @@ fn li_network(loss: LossSpec) -> ValidNetwork {
     let mut b = NetworkBuilder::new("li", 1e-3, 27);
     let input = b.population("input", 5, input_kind);
     let h = b.population("h0", 16, lif(1.0));
-    let out = b.population("output", 3, PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3 }));
+    let out = b.population(
+        "output",
+        3,
+        PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3, integration: Integration::ExponentialEuler }),
+    );
     b.dense(input, h, Init::Normal { mean: 3.2, std: 3.2, scale: InitScale::FanInSqrt });
     b.dense(h, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });
     b.dense(input, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });
@@ -386,4 +396,38 @@ fn the_regularizer_with_a_voltage_loss_converges_first_order() {
 fn the_regularizer_with_the_first_spike_loss_converges_first_order() {
     let none = || vec![TimeValue::Steps(0.0)];
     first_order_per_layer(&regularised(delayed_network("regularised", [none(), none(), none()]), 1e-4), &[0, 1, 2]);
+}
+
+/// The exact membrane integration (`integration = exact`,
+/// `docs/contract.md` section 2) removes the default scheme's PSP bias: at
+/// dt = 0.05 ms fewer samples have a neuron that spikes a different number
+/// of times than in the exact model, and the input projection's per-sample
+/// error (samples whose spike counts agree) is several times smaller
+/// (`docs/gradcheck.md`, "The exact integration"). Seeds 0..8, 16 samples
+/// each, nothing left out otherwise.
+#[test]
+fn the_exact_integration_converges_with_a_smaller_constant() {
+    let euler = network(&[16], false);
+    let exact = euler.with_integration(Integration::Exact);
+    let measure = |net: &ValidNetwork| {
+        let options = Options { refinements: vec![20], exclude_grazing: None, delay_per_step: false };
+        let r = run_check(net, &Weights::Seeds((0..8).collect()), &yinyang_spikes(net), &options, &|| ()).unwrap();
+        let samples: Vec<_> = r.seeds.iter().flat_map(|s| &s.samples).collect();
+        let changed = samples.iter().filter(|s| s.grids[0].count_changes > 0).count() as f64 / samples.len() as f64;
+        let errors: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.grids[0].count_changes == 0 && s.grids[0].silence_changes == 0 && s.exact_norm[0] > 0.0)
+            .map(|s| s.grids[0].layers[0].relative_error)
+            .collect();
+        (changed, stats::median(&errors), errors.len())
+    };
+    let (euler_changed, euler_error, n_euler) = measure(&euler);
+    let (exact_changed, exact_error, n_exact) = measure(&exact);
+    println!(
+        "dt = 0.05 ms: samples with a spike-count change {euler_changed:.3} -> {exact_changed:.3}; \
+         input projection's median per-sample error {euler_error:.4} ({n_euler} samples) -> {exact_error:.4} ({n_exact})"
+    );
+    assert!(n_euler >= 20 && n_exact >= 20, "too few samples whose spike counts agree: {n_euler}, {n_exact}");
+    assert!(exact_changed < euler_changed, "spike-count changes {exact_changed} (exact) vs {euler_changed}");
+    assert!(exact_error * 3.0 < euler_error, "per-sample error {exact_error} (exact) vs {euler_error}");
 }

@@ -1,17 +1,19 @@
-//! `li`'s parameters and their checks: `li(size) { tau_mem, tau_syn }`
+//! `li`'s parameters and their checks: `li(size) { tau_mem, tau_syn,
+//! integration }`
 //! (`docs/language.md`); a threshold or a reset is refused with
 //! `snn::check::not_for_li`. Part of the checker ([`crate::check`]),
 //! declared in `compiler/src/check/network.rs`, whose shared helpers (size,
 //! time constants) it uses.
 
-use super::{size, time_constants};
+use super::{integration, size, time_constants};
 use crate::check::error::CheckError;
 use crate::check::params::{Errors, Shape, sp};
 use crate::network::{LiParams, PopulationKind};
 use crate::syntax::ast::Call;
 
 // `threshold` and `reset` are accepted here only to be refused with `not_for_li`.
-pub(super) const LI: Shape = Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+pub(super) const LI: Shape =
+    Shape { name: "li", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset", "integration"] };
 
 /// An `li(..)` population named `name`: its size and parameters.
 pub(super) fn population(errs: &mut Errors, call: &Call, name: &str) -> (Option<u32>, Option<PopulationKind>) {
@@ -24,6 +26,8 @@ pub(super) fn population(errs: &mut Errors, call: &Call, name: &str) -> (Option<
             ok = false;
         }
     }
+    let integration = integration(errs, &p);
     let kind = time_constants(errs, &p).filter(|_| ok);
-    (size, kind.map(|(tau_mem, tau_syn)| PopulationKind::Li(LiParams { tau_mem, tau_syn })))
+    let kind = kind.zip(integration);
+    (size, kind.map(|((tau_mem, tau_syn), integration)| PopulationKind::Li(LiParams { tau_mem, tau_syn, integration })))
 }

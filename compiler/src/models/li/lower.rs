@@ -10,7 +10,7 @@ use crate::kernel::{BufRef, ConvertOp, Expr, FunctionBuilder, Var};
 use crate::network::LayerConsts;
 
 /// One forward step of an `li` slice (`docs/contract.md` section 3): `I =
-/// alpha I + acc`, `V = beta V + (1 - beta) I`, and its readout's score; at
+/// alpha I + acc`, `V = beta V + gamma I`, and its readout's score; at
 /// the last step the scores go to the loss.
 #[expect(clippy::too_many_arguments, reason = "the step's buffers and shapes, each used once")]
 pub(super) fn update_li(
@@ -27,7 +27,7 @@ pub(super) fn update_li(
     f.for_range("j", Expr::i32(0), ni.clone(), |f, j| {
         let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
         f.store(l.i_syn, j.get(), i.get());
-        let vn = f.let_("vn", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
+        let vn = f.let_("vn", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.gamma) * i.get());
         f.store(l.v, j.get(), vn.get());
         if let (Some(sb), Some(sc)) = (score, &s.score) {
             match &sc.score {

@@ -2,7 +2,7 @@
 //! them (`docs/contract.md` section 3), and its `f32` constants: no
 //! threshold (`+inf`). Part of [`crate::network`], declared there.
 
-use super::LayerConsts;
+use super::{Integration, LayerConsts};
 
 /// A leaky integrator: the LIF's current and membrane equations without a
 /// threshold or reset (`docs/contract.md` section 3).
@@ -12,11 +12,13 @@ pub struct LiParams {
     pub tau_mem: f64,
     /// Synaptic time constant, seconds.
     pub tau_syn: f64,
+    /// How the membrane equation is stepped.
+    pub integration: Integration,
 }
 
 impl LiParams {
     /// This layer's constants on a grid of step `dt` seconds (no threshold).
     pub fn f32_consts(&self, dt: f64) -> LayerConsts {
-        LayerConsts::new(self.tau_mem, self.tau_syn, f64::INFINITY, dt)
+        LayerConsts::new(self.tau_mem, self.tau_syn, f64::INFINITY, self.integration, dt)
     }
 }

@@ -1,15 +1,15 @@
 //! `lif`'s parameters and their checks: `lif(size) { tau_mem, tau_syn,
-//! threshold, reset }` (`docs/language.md`). Part of the checker
+//! threshold, reset, integration }` (`docs/language.md`). Part of the checker
 //! ([`crate::check`]), declared in `compiler/src/check/network.rs`, whose
 //! shared helpers (size, time constants) it uses.
 
-use super::{size, time_constants};
+use super::{integration, size, time_constants};
 use crate::check::params::{Errors, Params, Shape};
 use crate::network::{LifParams, PopulationKind, Reset};
 use crate::syntax::ast::Call;
 
 pub(crate) const LIF: Shape =
-    Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset"] };
+    Shape { name: "lif", args: &["size"], body: &["tau_mem", "tau_syn", "threshold", "reset", "integration"] };
 
 /// A `lif(..)` population: its size and parameters.
 pub(super) fn population(errs: &mut Errors, call: &Call) -> (Option<u32>, Option<PopulationKind>) {
@@ -29,6 +29,7 @@ fn lif(errs: &mut Errors, p: &Params) -> Option<LifParams> {
         Some(v)
     });
     let reset = p.get("reset").map_or(Some(Reset::Zero), |g| errs.word(g, "reset", &["zero"]).map(|_| Reset::Zero));
+    let integration = integration(errs, p);
     let (tau_mem, tau_syn) = taus?;
-    Some(LifParams { tau_mem, tau_syn, threshold: threshold?, reset: reset? })
+    Some(LifParams { tau_mem, tau_syn, threshold: threshold?, reset: reset?, integration: integration? })
 }

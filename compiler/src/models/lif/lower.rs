@@ -11,7 +11,7 @@ use crate::network::LayerConsts;
 
 /// One forward step `step >= 1` of a LIF slice after its inputs are in
 /// `acc` (`docs/contract.md` section 2): `I = alpha I + acc`; `Vt = beta V +
-/// (1 - beta) I`; a neuron with `Vt > theta` is reset to 0, handed to
+/// gamma I`; a neuron with `Vt > theta` is reset to 0, handed to
 /// `on_spike(f, j, I, Vt)` and sends its spike; any other keeps `V = Vt`.
 pub(super) fn update_lif(
     f: &mut FunctionBuilder,
@@ -24,7 +24,7 @@ pub(super) fn update_lif(
     f.for_range("j", Expr::i32(0), ni, |f, j| {
         let i = f.let_("i", Expr::f32(cs.alpha) * l.i_syn.at(j.get()) + l.acc.at(j.get()));
         f.store(l.i_syn, j.get(), i.get());
-        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.one_minus_beta) * i.get());
+        let vt = f.let_("vt", Expr::f32(cs.beta) * l.v.at(j.get()) + Expr::f32(cs.gamma) * i.get());
         f.if_else(
             vt.get().gt(Expr::f32(cs.theta)),
             |f| {

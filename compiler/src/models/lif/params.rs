@@ -2,7 +2,7 @@
 //! section 2), and its `f32` constants. Part of [`crate::network`] (the IR
 //! every stage reads), declared there.
 
-use super::LayerConsts;
+use super::{Integration, LayerConsts};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LifParams {
@@ -12,12 +12,14 @@ pub struct LifParams {
     pub tau_syn: f64,
     pub threshold: f64,
     pub reset: Reset,
+    /// How the membrane equation is stepped.
+    pub integration: Integration,
 }
 
 impl LifParams {
     /// This layer's constants on a grid of step `dt` seconds.
     pub fn f32_consts(&self, dt: f64) -> LayerConsts {
-        LayerConsts::new(self.tau_mem, self.tau_syn, self.threshold, dt)
+        LayerConsts::new(self.tau_mem, self.tau_syn, self.threshold, self.integration, dt)
     }
 }
 

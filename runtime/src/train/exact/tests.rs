@@ -8,7 +8,13 @@ use crate::data::yinyang::generate;
 use crate::train::init::init_weights;
 
 fn lif() -> PopulationKind {
-    PopulationKind::Lif(LifParams { tau_mem: 20e-3, tau_syn: 5e-3, threshold: 1.0, reset: Reset::Zero })
+    PopulationKind::Lif(LifParams {
+        tau_mem: 20e-3,
+        tau_syn: 5e-3,
+        threshold: 1.0,
+        reset: Reset::Zero,
+        integration: Integration::ExponentialEuler,
+    })
 }
 
 /// 5 -> 6 -> 4 -> 3 with a skip projection input -> output.
@@ -39,7 +45,7 @@ fn network_with(readout: PopulationKind, loss: Option<LossSpec>) -> ValidNetwork
 }
 
 fn li() -> PopulationKind {
-    PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3 })
+    PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3, integration: Integration::ExponentialEuler })
 }
 
 /// Every weight's exact gradient against central differences of the exact

@@ -34,7 +34,7 @@ pub use render::{GRAZING, markdown, samples_csv, summarize, summary, table};
 
 use rayon::prelude::*;
 use snnc_compiler::ValidNetwork;
-use snnc_compiler::network::{LossSpec, TimeGrid, TimeValue};
+use snnc_compiler::network::{Integration, LossSpec, TimeGrid, TimeValue};
 
 use super::eventprop::{Scratch, sample_gradient, transpose};
 use super::exact::{Exact, ExactLoss, ExactSample, input_times};
@@ -221,6 +221,9 @@ pub struct Report {
     pub layers: Vec<String>,
     pub exclude_grazing: Option<f64>,
     pub delay_per_step: bool,
+    /// The populations whose membrane is not stepped by the default scheme,
+    /// with theirs (`docs/contract.md` section 2), in declaration order.
+    pub integration: Vec<(String, Integration)>,
     pub unit: Unit,
     pub seeds: Vec<SeedReport>,
 }
@@ -331,6 +334,12 @@ pub fn check(
         layers: base.layers.iter().map(|l| l.name.clone()).collect(),
         exclude_grazing: options.exclude_grazing,
         delay_per_step: options.delay_per_step,
+        integration: net
+            .graph
+            .node_weights()
+            .filter_map(|p| Some((p.name.clone(), p.integration()?)))
+            .filter(|(_, i)| *i != Integration::default())
+            .collect(),
         unit,
         seeds,
     })

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use super::stats::{Evidence, Verdict, log_slope, median, quantile, verdict};
 use super::{COSINE_GOAL, GradcheckReport, Report, SEED_GOAL, Unit, VERDICT_REFINEMENT};
+use snnc_compiler::network::Integration;
 
 /// Samples whose margin is below this are counted as grazing in the
 /// per-sample statistics when no `exclude_grazing` was given.
@@ -210,16 +211,30 @@ fn seeds_line(r: &Report) -> String {
     }
 }
 
+/// `; membrane stepped by integration = exact (hidden, output)` for the
+/// populations not stepped by the default scheme; empty when all are.
+fn integration_line(r: &Report) -> String {
+    let mut o = String::new();
+    for scheme in Integration::ALL {
+        let pops: Vec<&str> = r.integration.iter().filter(|(_, i)| *i == scheme).map(|(n, _)| n.as_str()).collect();
+        if !pops.is_empty() {
+            let _ = write!(o, "; membrane stepped by `integration = {}` ({})", scheme.word(), pops.join(", "));
+        }
+    }
+    o
+}
+
 /// The report as the `gradcheck` command prints it.
 pub fn summary(r: &Report) -> String {
     let s = summarize(r);
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "gradient check of {}: {} training samples, {}; exact gradient of the exact continuous-time model (event-driven, f64){}",
+        "gradient check of {}: {} training samples, {}{}; exact gradient of the exact continuous-time model (event-driven, f64){}",
         r.network,
         r.samples,
         seeds_line(r),
+        integration_line(r),
         if r.delay_per_step { ", every projection delayed by one more dt of each grid" } else { "" }
     );
     let _ = writeln!(
@@ -313,9 +328,10 @@ pub fn markdown(r: &Report, command: &str) -> String {
     let _ = writeln!(o, "```sh\n{command}\n```\n");
     let _ = writeln!(
         o,
-        "{} training samples, {}{}.\n",
+        "{} training samples, {}{}{}.\n",
         r.samples,
         seeds_line(r),
+        integration_line(r),
         if r.delay_per_step { "; exact model with every projection delayed by one more dt of the grid" } else { "" }
     );
     let ng_head = if r.exclude_grazing.is_some() {

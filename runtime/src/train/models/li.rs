@@ -9,13 +9,13 @@ use super::AdjointInputs;
 use crate::train::eventprop::{LayerState, Spikes};
 use crate::train::losses::{self, Score};
 
-/// `I = alpha*I + acc`, `V = beta*V + (1-beta)*I`; a readout adds step `n`
+/// `I = alpha*I + acc`, `V = beta*V + gamma*I`; a readout adds step `n`
 /// to its scores. No spikes (the step's list in `out` is empty).
 pub(crate) fn forward_step(c: LayerConsts, st: &mut LayerState, out: &mut Spikes, readout: Option<&Score>, n: usize) {
     for ((ij, vj), &aj) in st.a.iter_mut().zip(&mut st.b).zip(&st.c) {
         let i_new = c.alpha * *ij + aj;
         *ij = i_new;
-        *vj = c.beta * *vj + c.one_minus_beta * i_new;
+        *vj = c.beta * *vj + c.gamma * i_new;
     }
     if let Some(score) = readout {
         losses::accumulate_score(score, n, st);

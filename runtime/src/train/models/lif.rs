@@ -8,7 +8,7 @@ use snnc_compiler::network::LayerConsts;
 use super::AdjointInputs;
 use crate::train::eventprop::{GUARD, LayerState, Spikes};
 
-/// `I = alpha*I + acc`, `Vt = beta*V + (1-beta)*I`; a neuron spikes iff
+/// `I = alpha*I + acc`, `Vt = beta*V + gamma*I`; a neuron spikes iff
 /// `Vt > theta` and then `V = 0`, else `V = Vt`; the step's spikes are
 /// appended to `out` in neuron order.
 pub(crate) fn forward_step(c: LayerConsts, st: &mut LayerState, out: &mut Spikes) {
@@ -18,7 +18,7 @@ pub(crate) fn forward_step(c: LayerConsts, st: &mut LayerState, out: &mut Spikes
     for (((ij, vj), &aj), vtj) in lanes {
         let i_new = c.alpha * *ij + aj;
         *ij = i_new;
-        let vt = c.beta * *vj + c.one_minus_beta * i_new;
+        let vt = c.beta * *vj + c.gamma * i_new;
         *vtj = vt;
         let spike = vt > c.theta;
         any |= spike;
