@@ -295,6 +295,45 @@ impl Exact {
         self.regularizer.as_ref()
     }
 
+    /// The smallest time between a spike of a `lif` layer before the
+    /// sample's decision and the arrival, at that layer, of a spike of a
+    /// `lif` layer (its own, through a recurrent projection, included; a
+    /// neuron's own spike arriving at itself with no delay left out),
+    /// seconds; infinite when there is no such pair. A grid whose spikes
+    /// sit on its points cannot order two such events closer than one step:
+    /// the discrete model counts an arrival in the step of a spike as
+    /// before it, the exact one by its time, and the exact gradient of the
+    /// arrival's spike time jumps there (from the spike's `lambda_V` to 0).
+    pub fn order_gap(&self, sample: &ExactSample) -> f64 {
+        let spikes = &sample.trace.spikes;
+        let mut gap = f64::INFINITY;
+        for (l, layer) in spikes.iter().enumerate() {
+            if !matches!(self.models[l], Model::Lif(_)) {
+                continue;
+            }
+            for (p, proj) in self.plan.projections.iter().enumerate() {
+                let Pre::Layer(pre) = proj.pre else { continue };
+                if proj.post != l {
+                    continue;
+                }
+                let d = self.delay[p];
+                for (j, times) in layer.iter().enumerate() {
+                    for (m, &s) in times.iter().enumerate().filter(|&(_, &s)| s < sample.decision) {
+                        for (i, pre_times) in spikes[pre].iter().enumerate() {
+                            for (k, &t) in pre_times.iter().enumerate() {
+                                if pre == l && i == j && k == m && d == 0.0 {
+                                    continue;
+                                }
+                                gap = gap.min((t + d - s).abs());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        gap
+    }
+
     /// Spikes reaching layer `l`, sorted by time, then projection, then
     /// presynaptic index.
     fn arrivals(&self, l: usize, inputs: &[Vec<f64>], spikes: &[Vec<Vec<f64>>]) -> Vec<Arrival> {

@@ -186,6 +186,10 @@ pub struct SampleReport {
     /// The window's end minus the latest readout first spike, seconds
     /// (infinite when the readout is silent or reads voltages).
     pub end_gap: f64,
+    /// The smallest time between a spike of a layer and the arrival of
+    /// another layer spike at that layer, seconds ([`Exact::order_gap`]):
+    /// below about one step, the grid cannot tell their order.
+    pub order_gap: f64,
     /// `|g_exact|` per projection.
     pub exact_norm: Vec<f64>,
     /// `|g_disc / u - g_exact|` per grid and projection.
@@ -432,6 +436,7 @@ fn check_weights(
                 peak_gap: ex.peaks.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min),
                 moving_kinks: ex.moving_kinks,
                 end_gap: exact.window() - first_max,
+                order_gap: exact.order_gap(&ex),
                 exact_norm: exact_per_grid[0].iter().map(|g| norm(g)).collect(),
                 error_norm,
                 grids: sample_grids,
