@@ -171,8 +171,13 @@ class Net:
                 continue
             ts, tm = p.get("tau_syn_ms", 5.0) * 1e-3, p.get("tau_mem_ms", 20.0) * 1e-3
             al, be = math.exp(-dt / ts), math.exp(-dt / tm)
-            self.c[i] = dict(al=f32(al), be=f32(be), oma=f32(1 - al), omb=f32(1 - be), ntau=f32(-ts),
-                             theta=f32(p.get("threshold", 1.0)), kappa=f32(-(1 - be) / ((1 - al) * ts)))
+            # The current's weight in V = be V + g I (contract section 2).
+            if p.get("integration", "exponential_euler") == "exact":
+                g = ts / (ts - tm) * (math.expm1(-dt / ts) - math.expm1(-dt / tm))
+            else:
+                g = 1 - be
+            self.c[i] = dict(al=f32(al), be=f32(be), oma=f32(1 - al), omb=f32(g), ntau=f32(-ts),
+                             theta=f32(p.get("threshold", 1.0)), kappa=f32(-g / ((1 - al) * ts)))
         loss = r["loss"]
         self.loss = loss
         T = self.T

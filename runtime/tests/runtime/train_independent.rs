@@ -16,7 +16,9 @@
 //! delay-line input, the max voltage loss, the spike-count regulariser;
 //! (c) `cycle`: h1 -> h2 -> h1 with delays, a first-spike `lif` readout;
 //! (d) `late_high`: the late_high code, uniform/constant initialisers scaled
-//! by fan_in, the sum voltage loss, Adam's betas/eps, a constant schedule.
+//! by fan_in, the sum voltage loss, Adam's betas/eps, a constant schedule;
+//! (e) `exact`: recipe (c) with two populations stepped by the exact
+//! integration (`integration = exact`).
 //!
 //! `fan_in` (the initialisers' `scale`) counts fan-in positions, a delay
 //! line's copies included (`"fan_in": "positions"` in `delay_line.json`), as
@@ -180,4 +182,9 @@ fn cycle_first_spike_matches_an_independent_trainer() {
 #[test]
 fn late_high_sum_voltage_matches_an_independent_trainer() {
     recipe("late_high");
+}
+
+#[test]
+fn exact_integration_matches_an_independent_trainer() {
+    recipe("exact");
 }
