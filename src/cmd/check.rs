@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use snnc_compiler::ValidNetwork;
 use snnc_compiler::check::{fmt_plain, fmt_time};
 use snnc_compiler::network::{
-    DataSpec, Encoding, Init, InitScale, LatencyOrder, LossSpec, MachineSize, Mapping, OptimizerSpec, PopulationKind,
-    Reset, Schedule, SplitSpec, TimeValue,
+    DataSpec, Encoding, Init, InitScale, Integration, LatencyOrder, LossSpec, MachineSize, Mapping, OptimizerSpec,
+    PopulationKind, Reset, Schedule, SplitSpec, TimeValue,
 };
 
 use super::{CmdResult, Out, load_network};
@@ -40,6 +40,11 @@ pub fn graph(args: GraphArgs) -> CmdResult {
     let mut out = Out::new();
     out.text(&dot(&net));
     out.finish()
+}
+
+/// `, integration exact` for a population not stepped by the default scheme.
+fn integration(i: Integration) -> String {
+    if i == Integration::default() { String::new() } else { format!(", integration {}", i.word()) }
 }
 
 fn time_value(v: TimeValue) -> String {
@@ -164,19 +169,21 @@ pub fn summary(net: &ValidNetwork) -> String {
                 (
                     "lif",
                     format!(
-                        "tau_mem {}, tau_syn {}, threshold {}, reset {reset}",
+                        "tau_mem {}, tau_syn {}, threshold {}, reset {reset}{}",
                         fmt_time(l.tau_mem),
                         fmt_time(l.tau_syn),
-                        fmt_plain(l.threshold)
+                        fmt_plain(l.threshold),
+                        integration(l.integration)
                     ),
                 )
             }
             PopulationKind::Li(l) => (
                 "li",
                 format!(
-                    "tau_mem {}, tau_syn {}, no threshold (leaky integrator)",
+                    "tau_mem {}, tau_syn {}, no threshold (leaky integrator){}",
                     fmt_time(l.tau_mem),
-                    fmt_time(l.tau_syn)
+                    fmt_time(l.tau_syn),
+                    integration(l.integration)
                 ),
             ),
         };

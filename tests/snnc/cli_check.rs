@@ -20,6 +20,24 @@ fn check_accepts_an_example_with_status_0() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("network yinyang: dt = 1 ms, 27 steps"), "{stdout}");
     assert!(stdout.contains("960 trainable parameters"), "{stdout}");
+    assert!(!stdout.contains("integration"), "the default membrane step is not named: {stdout}");
+}
+
+/// A population stepped by the exact integration says so; the others
+/// (the default) do not.
+#[test]
+fn check_names_a_population_stepped_by_the_exact_integration() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text = std::fs::read_to_string("examples/yinyang.snn").expect("the example");
+    let text = text.replacen("threshold = 1.0; reset = zero }", "threshold = 1.0; reset = zero; integration = exact }", 1);
+    let path = dir.path().join("exact.snn");
+    std::fs::write(&path, text).expect("written");
+    let out = snnc(&["check", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("integration exact")).collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].trim_start().starts_with("hidden"), "{stdout}");
 }
 
 #[test]
