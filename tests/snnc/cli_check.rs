@@ -29,7 +29,8 @@ fn check_accepts_an_example_with_status_0() {
 fn check_names_a_population_stepped_by_the_exact_integration() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let text = std::fs::read_to_string("examples/yinyang.snn").expect("the example");
-    let text = text.replacen("threshold = 1.0; reset = zero }", "threshold = 1.0; reset = zero; integration = exact }", 1);
+    let text =
+        text.replacen("threshold = 1.0; reset = zero }", "threshold = 1.0; reset = zero; integration = exact }", 1);
     let path = dir.path().join("exact.snn");
     std::fs::write(&path, text).expect("written");
     let out = snnc(&["check", path.to_str().expect("utf-8 path")]);
