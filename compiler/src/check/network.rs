@@ -19,8 +19,8 @@ mod lif;
 use super::error::CheckError;
 use super::params::{Errors, Given, Shape, did_you_mean, fmt_plain, sp};
 use crate::network::{
-    Encoding, EventEncoding, Init, InitScale, Integration, LatencyEncoding, LatencyOrder, PopulationKind, Span,
-    SpikeSource, TimeGrid, TimeValue,
+    Encoding, EventEncoding, Init, InitScale, Integration, LatencyEncoding, LatencyOrder, LifParams, PopulationKind,
+    Span, SpikeSource, TimeGrid, TimeValue,
 };
 use crate::syntax::ast::{Body, Call, Ident, Network, NetworkEntry, ProjectionDecl, ValueKind};
 
@@ -277,10 +277,12 @@ fn integration(errs: &mut Errors, p: &super::params::Params) -> Option<Integrati
     Integration::ALL.into_iter().find(|i| i.word() == w)
 }
 
-/// `tau_mem` and `tau_syn` (defaults 20 ms and 5 ms), positive and distinct.
+/// `tau_mem` and `tau_syn` (defaults [`LifParams::default`]'s, 20 ms and 5
+/// ms, which `li` shares), positive and distinct.
 fn time_constants(errs: &mut Errors, p: &super::params::Params) -> Option<(f64, f64)> {
-    let tau_mem = p.get("tau_mem").map_or(Some(20e-3), |g| positive_time(errs, g));
-    let tau_syn = p.get("tau_syn").map_or(Some(5e-3), |g| positive_time(errs, g));
+    let d = LifParams::default();
+    let tau_mem = p.get("tau_mem").map_or(Some(d.tau_mem), |g| positive_time(errs, g));
+    let tau_syn = p.get("tau_syn").map_or(Some(d.tau_syn), |g| positive_time(errs, g));
     let (tau_mem, tau_syn) = (tau_mem?, tau_syn?);
     if tau_mem == tau_syn {
         let syn = p.get("tau_syn").map_or(p.owner, |g| g.value.span);

@@ -1034,13 +1034,7 @@ impl NetworkBuilder {
 /// The seed paper's Yin-Yang network (`examples/yinyang.snn`), built in code,
 /// with a hidden layer of `hidden` neurons.
 pub fn yinyang_network(hidden: u32) -> ValidNetwork {
-    let lif = PopulationKind::Lif(LifParams {
-        tau_mem: 20e-3,
-        tau_syn: 5e-3,
-        threshold: 1.0,
-        reset: Reset::Zero,
-        integration: Integration::ExponentialEuler,
-    });
+    let lif = PopulationKind::Lif(LifParams::default());
     let mut b = NetworkBuilder::new("yinyang", 1e-3, 27);
     let input = b.population("input", 5, PopulationKind::SpikeSource(SpikeSource::seed_latency()));
     let h = b.population("hidden", hidden, lif.clone());

@@ -128,13 +128,7 @@ fn naive(plan: &Plan, w: &[Vec<f64>], steps_in: &[u32], label: usize, batch: f64
 }
 
 fn lif() -> PopulationKind {
-    PopulationKind::Lif(LifParams {
-        tau_mem: 20e-3,
-        tau_syn: 5e-3,
-        threshold: 1.0,
-        reset: Reset::Zero,
-        integration: Integration::ExponentialEuler,
-    })
+    PopulationKind::Lif(LifParams::default())
 }
 
 fn normal(mean: f64, std: f64) -> Init {

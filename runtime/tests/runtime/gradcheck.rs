@@ -16,13 +16,7 @@ use snnc_runtime::train::init::init_weights;
 use snnc_runtime::train::plan::Plan;
 
 fn lif(threshold: f64) -> PopulationKind {
-    PopulationKind::Lif(LifParams {
-        tau_mem: 20e-3,
-        tau_syn: 5e-3,
-        threshold,
-        reset: Reset::Zero,
-        integration: Integration::ExponentialEuler,
-    })
+    PopulationKind::Lif(LifParams { threshold, ..LifParams::default() })
 }
 
 fn network(hidden: &[u32], skip: bool) -> ValidNetwork {
@@ -186,11 +180,7 @@ fn li_network(loss: LossSpec) -> ValidNetwork {
     let mut b = NetworkBuilder::new("li", 1e-3, 27);
     let input = b.population("input", 5, input_kind);
     let h = b.population("h0", 16, lif(1.0));
-    let out = b.population(
-        "output",
-        3,
-        PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3, integration: Integration::ExponentialEuler }),
-    );
+    let out = b.population("output", 3, PopulationKind::Li(LiParams::default()));
     b.dense(input, h, Init::Normal { mean: 3.2, std: 3.2, scale: InitScale::FanInSqrt });
     b.dense(h, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });
     b.dense(input, out, Init::Normal { mean: 0.0, std: 2.8, scale: InitScale::FanInSqrt });

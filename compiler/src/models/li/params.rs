@@ -2,7 +2,7 @@
 //! them (`docs/contract.md` section 3), and its `f32` constants: no
 //! threshold (`+inf`). Part of [`crate::network`], declared there.
 
-use super::{Integration, LayerConsts};
+use super::{Integration, LayerConsts, LifParams};
 
 /// A leaky integrator: the LIF's current and membrane equations without a
 /// threshold or reset (`docs/contract.md` section 3).
@@ -14,6 +14,14 @@ pub struct LiParams {
     pub tau_syn: f64,
     /// How the membrane equation is stepped.
     pub integration: Integration,
+}
+
+/// The language's defaults: those of `lif` (`docs/language.md`).
+impl Default for LiParams {
+    fn default() -> Self {
+        let l = LifParams::default();
+        LiParams { tau_mem: l.tau_mem, tau_syn: l.tau_syn, integration: l.integration }
+    }
 }
 
 impl LiParams {

@@ -20,7 +20,7 @@ pub(super) fn population(errs: &mut Errors, call: &Call) -> (Option<u32>, Option
 
 fn lif(errs: &mut Errors, p: &Params) -> Option<LifParams> {
     let taus = time_constants(errs, p);
-    let threshold = p.get("threshold").map_or(Some(1.0), |g| {
+    let threshold = p.get("threshold").map_or(Some(LifParams::default().threshold), |g| {
         let v = errs.number(g)?;
         if v <= 0.0 {
             errs.range(g, "must be > 0", "the firing threshold is positive, e.g. `threshold = 1.0`");

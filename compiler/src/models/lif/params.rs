@@ -16,6 +16,20 @@ pub struct LifParams {
     pub integration: Integration,
 }
 
+/// The language's defaults (`docs/language.md`): what `lif(n)` with no body
+/// means, and what the checker fills in for a parameter left out.
+impl Default for LifParams {
+    fn default() -> Self {
+        LifParams {
+            tau_mem: 20e-3,
+            tau_syn: 5e-3,
+            threshold: 1.0,
+            reset: Reset::Zero,
+            integration: Integration::default(),
+        }
+    }
+}
+
 impl LifParams {
     /// This layer's constants on a grid of step `dt` seconds.
     pub fn f32_consts(&self, dt: f64) -> LayerConsts {

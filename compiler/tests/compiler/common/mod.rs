@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use snnc_compiler::network::{
-    DataSpec, Init, InitScale, Integration, LifParams, LossSpec, MachineSize, Mapping, NetworkBuilder, OptimizerSpec,
-    PopulationKind, Reset, Schedule, SpikeSource, SplitSpec, TargetSpec, TimeValue, TrainSpec, ValidNetwork,
+    DataSpec, Init, InitScale, LifParams, LossSpec, MachineSize, Mapping, NetworkBuilder, OptimizerSpec,
+    PopulationKind, Schedule, SpikeSource, SplitSpec, TargetSpec, TimeValue, TrainSpec, ValidNetwork,
 };
 
 /// A feed-forward network `sizes[0] - sizes[1] - ... ` (the first a spike
@@ -13,13 +13,7 @@ use snnc_compiler::network::{
 pub fn feed_forward(sizes: &[u32], batch: Option<u32>, machine: MachineSize, mapping: Mapping) -> ValidNetwork {
     let mut b = NetworkBuilder::new("ff", 1e-3, 50);
     let input = b.population("input", sizes[0], PopulationKind::SpikeSource(SpikeSource::seed_latency()));
-    let lif = PopulationKind::Lif(LifParams {
-        tau_mem: 20e-3,
-        tau_syn: 5e-3,
-        threshold: 1.0,
-        reset: Reset::Zero,
-        integration: Integration::ExponentialEuler,
-    });
+    let lif = PopulationKind::Lif(LifParams::default());
     let mut prev = input;
     let last = sizes.len() - 1;
     for (i, &n) in sizes.iter().enumerate().skip(1) {

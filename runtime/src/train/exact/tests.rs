@@ -8,13 +8,7 @@ use crate::data::yinyang::generate;
 use crate::train::init::init_weights;
 
 fn lif() -> PopulationKind {
-    PopulationKind::Lif(LifParams {
-        tau_mem: 20e-3,
-        tau_syn: 5e-3,
-        threshold: 1.0,
-        reset: Reset::Zero,
-        integration: Integration::ExponentialEuler,
-    })
+    PopulationKind::Lif(LifParams::default())
 }
 
 /// 5 -> 6 -> 4 -> 3 with a skip projection input -> output.
@@ -45,7 +39,7 @@ fn network_with(readout: PopulationKind, loss: Option<LossSpec>) -> ValidNetwork
 }
 
 fn li() -> PopulationKind {
-    PopulationKind::Li(LiParams { tau_mem: 20e-3, tau_syn: 5e-3, integration: Integration::ExponentialEuler })
+    PopulationKind::Li(LiParams::default())
 }
 
 /// Every weight's exact gradient against central differences of the exact
