@@ -311,23 +311,15 @@ impl Exact {
             if !matches!(self.models[l], Model::Lif(_)) {
                 continue;
             }
-            for (p, proj) in self.plan.projections.iter().enumerate() {
-                let Pre::Layer(pre) = proj.pre else { continue };
-                if proj.post != l {
-                    continue;
-                }
-                let d = self.delay[p];
-                for (j, times) in layer.iter().enumerate() {
-                    for (m, &s) in times.iter().enumerate().filter(|&(_, &s)| s < sample.decision) {
-                        for (i, pre_times) in spikes[pre].iter().enumerate() {
-                            for (k, &t) in pre_times.iter().enumerate() {
-                                if pre == l && i == j && k == m && d == 0.0 {
-                                    continue;
-                                }
-                                gap = gap.min((t + d - s).abs());
-                            }
-                        }
-                    }
+            // The layer spikes reaching `l` (no input times: inputs are left out).
+            let arrivals = self.arrivals(l, &[], spikes);
+            for (j, times) in layer.iter().enumerate() {
+                for (m, &s) in times.iter().enumerate().filter(|&(_, &s)| s < sample.decision) {
+                    let others = arrivals.iter().filter(|a| {
+                        let own = self.plan.projections[a.p].pre == Pre::Layer(l) && (a.i, a.m) == (j, m);
+                        !(own && self.delay[a.p] == 0.0)
+                    });
+                    gap = others.fold(gap, |g, a| g.min((a.t - s).abs()));
                 }
             }
         }

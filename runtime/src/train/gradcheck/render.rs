@@ -84,6 +84,8 @@ pub fn summarize(r: &Report) -> Summary {
     let is_grazing = |m: f64| m < grazing;
     let ng = samples.iter().filter(|s| is_grazing(s.margin)).count();
     let grids = r.refinements.len();
+    // Each grid's step, seconds (every seed has the same grids).
+    let step = |g: usize| r.seeds.first().map_or(f64::NAN, |s| s.grids[g].dt);
     let seeds = r.seeds.len();
     let fit_from = grids.saturating_sub(FIT_GRIDS);
     let verdict_grid = r.refinements.iter().position(|&k| k == VERDICT_REFINEMENT).unwrap_or(grids.saturating_sub(1));
@@ -116,7 +118,6 @@ pub fn summarize(r: &Report) -> Summary {
             };
             let agree = |s: &super::SampleReport| s.grids[g].count_changes == 0 && s.grids[g].silence_changes == 0;
             let first = r.seeds.first().map(|s| &s.grids[g]);
-            let step = first.map_or(0.0, |x| x.dt);
             pr.push(Row {
                 dt_ms: first.map_or(f64::NAN, |x| ms(x.dt)),
                 steps: first.map_or(0, |x| x.steps),
@@ -127,7 +128,7 @@ pub fn summarize(r: &Report) -> Summary {
                 non_grazing,
                 sample_error: [
                     err(&agree),
-                    err(&|s| agree(s) && s.order_gap >= step),
+                    err(&|s| agree(s) && s.order_gap >= step(g)),
                     err(&|s| !is_grazing(s.margin)),
                     err(&|s| is_grazing(s.margin)),
                 ],
@@ -177,9 +178,7 @@ pub fn summarize(r: &Report) -> Summary {
             dt_ms: rows.first().map_or(f64::NAN, |p| p[g].dt_ms),
             count_changes: samples.iter().filter(|s| s.grids[g].count_changes > 0).count() as f64 / n,
             silence_changes: samples.iter().filter(|s| s.grids[g].silence_changes > 0).count() as f64 / n,
-            unordered: samples.iter().filter(|s| r.seeds.first().is_some_and(|x| s.order_gap < x.grids[g].dt)).count()
-                as f64
-                / n,
+            unordered: samples.iter().filter(|s| s.order_gap < step(g)).count() as f64 / n,
         })
         .collect();
     let margins: Vec<f64> = samples.iter().map(|s| s.margin).collect();
