@@ -230,10 +230,7 @@ fn two_epochs_match((mut p, mut emu, weights): (Prepared, Emulator, Vec<Vec<f32>
 /// bit-identical to the reference.
 #[test]
 fn two_chips_train_identically() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
-    let two_chips = text.replace("batch     = 22", "batch     = 40").replace("chips    = 1", "chips    = 2");
-    assert_ne!(two_chips, text, "the example's batch and chips lines moved");
+    let two_chips = yinyang_with(&[("batch     = 22", "batch     = 40"), ("chips    = 1", "chips    = 2")]);
     let loaded = setup_source("yinyang_two_chips.snn", &two_chips, None);
     assert_eq!(loaded.1.program().cores.len(), 161);
     let emu = two_epochs_match(loaded, 400);
@@ -292,6 +289,19 @@ fn a_spike_record_overflow_stops_the_run() {
             capacity / 200
         )
     );
+}
+
+/// `examples/yinyang.snn` with each `(from, to)` edit made; each `from`
+/// must be in the example (else the test would silently check the example
+/// itself).
+fn yinyang_with(edits: &[(&str, &str)]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the example has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text
 }
 
 /// A routing table with one entry removed: the first packet that needs it
@@ -425,10 +435,7 @@ fn split_populations_optimiser_steps_are_bit_identical() {
 /// batch: training is bit-identical to the reference.
 #[test]
 fn single_copy_trains_identically() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
-    let single = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
-    assert_ne!(single, text, "the example's mapping line moved");
+    let single = yinyang_with(&[("mapping  = batch_parallel", "mapping  = single_copy")]);
     let loaded = setup_source("yinyang_single.snn", &single, None);
     assert_eq!(loaded.1.program().cores.len(), 5);
     let emu = two_epochs_match(loaded, 220);
@@ -446,10 +453,7 @@ fn single_copy_trains_identically() {
 /// and one gradient per weight and batch reaches the optimiser.
 #[test]
 fn two_copies_of_eleven_samples_each_train_identically() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
-    let two = text.replace("mapping  = batch_parallel", "mapping  = batch_parallel\n    copies   = 2");
-    assert_ne!(two, text, "the example's mapping line moved");
+    let two = yinyang_with(&[("mapping  = batch_parallel", "mapping  = batch_parallel\n    copies   = 2")]);
     let loaded = setup_source("yinyang_two_copies.snn", &two, None);
     assert_eq!(loaded.1.program().copies, 2);
     let emu = two_epochs_match(loaded, 220);
@@ -505,9 +509,8 @@ fn a_network_without_training_infers_identically() {
 /// optimiser's step at the least).
 #[test]
 fn the_modelled_training_time_counts_waves_and_their_end_of_batch_phases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(dir.join("yinyang.snn")).unwrap();
-    let single = text.replace("mapping  = batch_parallel", "mapping  = single_copy");
+    let text = yinyang_with(&[]);
+    let single = yinyang_with(&[("mapping  = batch_parallel", "mapping  = single_copy")]);
     for (name, text, waves_per_batch) in [("yinyang.snn", &text, 1), ("yinyang_single.snn", &single, 22)] {
         let (p, mut emu, _) = setup_source(name, text, None);
         let batch = p.train_spec.batch as usize;

@@ -199,11 +199,22 @@ fn temporal_every_pe_replays_its_training_batch_on_host() {
 /// `support/temporal.snn` with every layer's synapses and input-spike
 /// record in its PE's private DRAM region (`synapses = dram`).
 fn temporal_in_dram() -> String {
-    let text = include_str!("support/temporal.snn");
-    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    synapses = dram", 1);
+    in_target(include_str!("support/temporal.snn"), "synapses = dram")
+}
+
+/// `text` (`support/temporal.snn` or a variant, its target block holding
+/// `neurons_per_core = 3`) with `line` added to its target block.
+fn in_target(text: &str, line: &str) -> String {
+    let out = text.replacen("neurons_per_core = 3", &format!("neurons_per_core = 3\n    {line}"), 1);
     assert_ne!(out, text, "the target block of temporal.snn changed");
     out
 }
+
+/// The templates of `support/temporal.snn` on its target (all its
+/// variants here map alike): inputs split 3 + 2; h1 and h2 each a first, a
+/// middle and a last slice; the readout; the loss; the optimiser.
+const TEMPORAL_TEMPLATES: [&str; 11] =
+    ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
 
 /// The model class with its synapses in DRAM: every PE replays its training
 /// batch, the layer PEs' DMA statements reading and writing their private
@@ -227,9 +238,7 @@ fn temporal_in_dram_every_pe_replays_its_training_batch_on_host() {
 /// `text` (the target block holding `neurons_per_core = 3`) with one copy
 /// for the batch (`mapping = single_copy`).
 fn single_copy(text: &str) -> String {
-    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    mapping = single_copy", 1);
-    assert_ne!(out, text, "the target block of temporal.snn changed");
-    out
+    in_target(text, "mapping = single_copy")
 }
 
 /// One copy for the batch: every layer PE adds each sample's gradients to
@@ -300,18 +309,14 @@ fn temporal_two_copies_in_dram_pe_of_each_template_replays_its_training_batch_on
     }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("temporal.snn", &two_copies(&temporal_in_dram()), true);
-        let want =
-            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
-        qemu_parity_of("temporal.snn in DRAM, two copies", r, &want);
+        qemu_parity_of("temporal.snn in DRAM, two copies", r, &TEMPORAL_TEMPLATES);
     }
 }
 
 /// `text` (the target block holding `neurons_per_core = 3`, a batch of 4)
 /// on two batch copies of two samples each.
 fn two_copies(text: &str) -> String {
-    let out = text.replacen("neurons_per_core = 3", "neurons_per_core = 3\n    copies = 2", 1);
-    assert_ne!(out, text, "the target block of temporal.snn changed");
-    out
+    in_target(text, "copies = 2")
 }
 
 /// One PE of each template of the model-class network on one copy for the
@@ -323,9 +328,7 @@ fn temporal_single_copy_in_dram_pe_of_each_template_replays_its_training_batch_o
     }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("temporal.snn", &single_copy(&temporal_in_dram()), true);
-        let want =
-            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
-        qemu_parity_of("temporal.snn in DRAM, single copy", r, &want);
+        qemu_parity_of("temporal.snn in DRAM, single copy", r, &TEMPORAL_TEMPLATES);
     }
 }
 
@@ -464,11 +467,7 @@ fn temporal_pe_of_each_template_replays_its_training_batch_on_cortex_m4() {
     }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("temporal.snn", include_str!("support/temporal.snn"), true);
-        // Inputs split 3 + 2; h1 and h2 each a first, a middle and a last
-        // slice; the readout; the loss; the optimiser.
-        let want =
-            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
-        qemu_parity_of("temporal.snn", r, &want);
+        qemu_parity_of("temporal.snn", r, &TEMPORAL_TEMPLATES);
     }
 }
 
@@ -481,9 +480,7 @@ fn temporal_in_dram_pe_of_each_template_replays_its_training_batch_on_cortex_m4(
     }
     if qemu_tools() {
         let r = trace_replay::training_batch_of("temporal.snn", &temporal_in_dram(), true);
-        let want =
-            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
-        qemu_parity_of("temporal.snn in DRAM", r, &want);
+        qemu_parity_of("temporal.snn in DRAM", r, &TEMPORAL_TEMPLATES);
     }
 }
 
@@ -578,8 +575,6 @@ fn temporal_exact_integration_pe_of_each_template_replays_its_training_batch_on_
             &exact_integration(include_str!("support/temporal.snn")),
             true,
         );
-        let want =
-            ["input", "input", "layer", "layer", "layer", "layer", "layer", "layer", "layer", "loss", "optimiser"];
-        qemu_parity_of("temporal.snn, exact integration", r, &want);
+        qemu_parity_of("temporal.snn, exact integration", r, &TEMPORAL_TEMPLATES);
     }
 }
